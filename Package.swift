@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependency direction (see DEVELOPERS.md):
+//   snapsync (CLI) → Pipeline → (SyncStore, EWS) → (Postgres, HTTP, XML) → C system libraries.
+//   SyncCore depends on nothing. ExchangeSimulator is a separate model of Exchange (XML only).
+let package = Package(
+    name: "snapsync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "snapsync", targets: ["snapsync"]),
+        .executable(name: "exchange-sim", targets: ["exchange-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+    ],
+    targets: [
+        // MARK: C system libraries (module.modulemap + shim.h only)
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+
+        // MARK: Swift layers over C
+        .target(name: "Postgres", dependencies: [
+            "CLibPQ", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "HTTP", dependencies: [
+            "CCurl", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "XML", dependencies: ["CLibXML2"]),
+
+        // MARK: Domain
+        .target(name: "SyncCore"),
+        .target(name: "EWS", dependencies: [
+            "HTTP", "XML", "SyncCore", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SyncStore", dependencies: [
+            "Postgres", "SyncCore", .product(name: "Logging", package: "swift-log"),
+        ], resources: []),
+        .target(name: "Pipeline", dependencies: [
+            "SyncStore", "EWS", "SyncCore", .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Exchange simulator
+        .target(name: "ExchangeSimulator", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .executableTarget(name: "exchange-sim", dependencies: [
+            "ExchangeSimulator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: CLI
+        .executableTarget(name: "snapsync", dependencies: [
+            "Pipeline", "SyncStore", "EWS", "Postgres", "HTTP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
+        .testTarget(name: "XMLTests", dependencies: ["XML"]),
+        .testTarget(name: "EWSTests", dependencies: ["EWS", "TestSupport"]),
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
+        .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "ExchangeSimulatorTests", dependencies: ["ExchangeSimulator", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef SNAPSYNC_CLIBPQ_SHIM_H
+#define SNAPSYNC_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

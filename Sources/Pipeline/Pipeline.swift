@@ -1,0 +1,1 @@
+// The Pipeline module. See DEVELOPERS.md for its place in the architecture.

@@ -1,0 +1,1 @@
+// The SyncStore module. See DEVELOPERS.md for its place in the architecture.

@@ -1,0 +1,1 @@
+print("exchange-sim: not yet built")

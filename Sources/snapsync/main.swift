@@ -1,0 +1,1 @@
+print("snapsync: not yet built")

@@ -1,0 +1,4 @@
+import Testing
+@testable import ExchangeSimulator
+
+@Test func ExchangeSimulatorModuleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import SyncCore
+
+@Test func SyncCoreModuleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import SyncStore
+
+@Test func SyncStoreModuleLinks() { #expect(Bool(true)) }

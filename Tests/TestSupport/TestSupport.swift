@@ -1,0 +1,1 @@
+// Shared test helpers: a throwaway PostgreSQL cluster, loopback servers, process runners.

@@ -1,0 +1,4 @@
+import Testing
+@testable import XML
+
+@Test func XMLModuleLinks() { #expect(Bool(true)) }
