@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building, testing and running snapsync needs on a Debian machine that has Swift.
+# Idempotent and quick when everything is present: apt-get runs only for missing packages.
+# Also prepares a Python virtualenv with the independent EWS client the tests drive the simulator with.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+
+apt_packages=(
+  libpq-dev              # libpq: the Postgres module
+  libcurl4-openssl-dev   # libcurl: the HTTP module
+  libxml2-dev            # libxml2: the XML module
+  libxml2-utils          # xmllint: schema validation of EWS envelopes, parser baseline
+  postgresql             # server binaries: tests and the demo start throwaway clusters
+  postgresql-client      # psql: the COPY baseline benchmark
+  openssl                # test certificates for the TLS tests
+  python3 python3-venv   # the exchangelib fidelity tests
+  util-linux             # runuser, flock
+  curl ca-certificates
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python test tools live in a virtualenv under .build (ignored by git), never in the system.
+venv="$root/.build/test-venv"
+python_packages=(exchangelib==5.6.0)
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import exchangelib' 2>/dev/null; then
+  mkdir -p "$root/.build"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${python_packages[@]}"
+fi
+echo "$venv/bin/python"
