@@ -14,4 +14,10 @@ static inline CURLcode snapsync_curl_getinfo_long(CURL *h, CURLINFO i, long *v) 
 static inline CURLcode snapsync_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode snapsync_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode snapsync_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+/* Constants defined as cast macros, which Swift does not import. */
+static inline unsigned long snapsync_curlauth_basic(void) { return CURLAUTH_BASIC; }
+static inline unsigned long snapsync_curlauth_ntlm(void) { return CURLAUTH_NTLM; }
+static inline unsigned long snapsync_curlauth_bearer(void) { return CURLAUTH_BEARER; }
+static inline long snapsync_curl_global_default(void) { return CURL_GLOBAL_DEFAULT; }
+static inline size_t snapsync_curl_error_size(void) { return CURL_ERROR_SIZE; }
 #endif

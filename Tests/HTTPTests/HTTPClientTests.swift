@@ -1,0 +1,334 @@
+import Foundation
+import HTTP
+import Logging
+import TestSupport
+import Testing
+
+/// Starts a loopback server and a client, runs `body`, then shuts both down.
+func withServerAndClient(
+    configuration: HTTPClient.Configuration = .init(), logs: CapturedLogs = CapturedLogs(),
+    handler: @escaping LoopbackHTTPServer.Handler,
+    _ body: (LoopbackHTTPServer, HTTPClient) async throws -> Void
+) async throws {
+    let server = try await LoopbackHTTPServer(handler: handler)
+    let client = try HTTPClient(configuration: configuration, logger: logs.logger())
+    defer { client.shutdown() }
+    try await body(server, client)
+    try await server.shutdown()
+}
+
+@Suite struct HTTPClientTests {
+    @Test func postSendsMethodHeadersAndBodyAndReturnsTheResponse() async throws {
+        try await withServerAndClient(handler: { request in
+            .init(status: 201, headers: [("X-Reply", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+                  body: Array("got \(request.body.count) bytes".utf8))
+        }) { server, client in
+            let body = Array("<soap:Envelope>ünïcode</soap:Envelope>".utf8)
+            let response = try await client.execute(HTTPRequest(
+                method: .post, url: server.baseURL + "/EWS/Exchange.asmx",
+                headers: ["Content-Type": "text/xml; charset=utf-8", "X-Empty": ""], body: body))
+            #expect(response.status == 201)
+            #expect(response.headers["x-reply"] == "yes")
+            #expect(response.headers.values("Set-Cookie") == ["a=1", "b=2"])
+            #expect(String(decoding: response.body, as: UTF8.self) == "got \(body.count) bytes")
+
+            let seen = try #require(server.requests.first)
+            #expect(seen.method == "POST")
+            #expect(seen.uri == "/EWS/Exchange.asmx")
+            #expect(seen.body == body)
+            #expect(seen.header("Content-Type") == "text/xml; charset=utf-8")
+            #expect(seen.header("X-Empty") == "")
+            #expect(seen.header("User-Agent") == "snapsync")
+            #expect(seen.header("Expect") == nil)
+        }
+    }
+
+    @Test func postWithoutContentTypeSendsNoFormEncodingAndEmptyPostWorks() async throws {
+        try await withServerAndClient(handler: { _ in .init(text: "ok") }) { server, client in
+            _ = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/a", body: [1, 2, 3]))
+            _ = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/b"))
+            _ = try await client.execute(HTTPRequest(method: .put, url: server.baseURL + "/c", body: [4]))
+            _ = try await client.execute(HTTPRequest(method: .delete, url: server.baseURL + "/d"))
+            let seen = server.requests
+            #expect(seen.map(\.method) == ["POST", "POST", "PUT", "DELETE"])
+            #expect(seen.map(\.body) == [[1, 2, 3], [], [4], []])
+            #expect(seen.allSatisfy { $0.header("Content-Type") == nil })
+        }
+    }
+
+    @Test func sequentialRequestsReuseOneKeptAliveConnection() async throws {
+        let logs = CapturedLogs()
+        try await withServerAndClient(logs: logs, handler: { _ in .init(text: "ok") }) { server, client in
+            for index in 0..<5 {
+                let response = try await client.execute(HTTPRequest(url: server.baseURL + "/item/\(index)"))
+                #expect(response.status == 200)
+            }
+            #expect(server.connectionCount == 1)
+            #expect(server.requests.map(\.connectionID) == [0, 0, 0, 0, 0])
+        }
+        let completed = logs.entries.filter { $0.message == "HTTP request completed" }
+        #expect(completed.map { $0.metadata["http.connection_reused"] } == ["false", "true", "true", "true", "true"])
+        #expect(completed.allSatisfy { $0.level == .debug && $0.metadata["http.status"] == "200" })
+        #expect(completed.first?.metadata["http.bytes"] == "2")
+        #expect(completed.first?.metadata["http.method"] == "GET")
+    }
+
+    @Test func requestsAreInFlightConcurrently() async throws {
+        try await withServerAndClient(handler: { _ in .init(text: "slow", delay: .milliseconds(300)) }) {
+            server, client in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<8 {
+                    group.addTask { try await client.execute(HTTPRequest(url: server.baseURL + "/\(index)")).status }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            #expect(server.maxConcurrentRequests == 8)
+            // Kept-alive connections are reused afterwards instead of reconnecting.
+            _ = try await client.execute(HTTPRequest(url: server.baseURL + "/again"))
+            #expect(server.connectionCount == 8)
+        }
+    }
+
+    @Test func maxConcurrentRequestsBoundsRequestsOnTheWire() async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.maxConcurrentRequests = 2
+        try await withServerAndClient(configuration: configuration, handler: { _ in
+            .init(text: "slow", delay: .milliseconds(100))
+        }) { server, client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<6 {
+                    group.addTask { _ = try await client.execute(HTTPRequest(url: server.baseURL + "/\(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(server.requests.count == 6)
+            #expect(server.maxConcurrentRequests == 2)
+        }
+    }
+
+    @Test func basicAuthenticationSendsTheExactHeader() async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.authentication = .basic(username: "alice", password: "s3cret:pä")
+        try await withServerAndClient(configuration: configuration, handler: { _ in .init(text: "ok") }) {
+            server, client in
+            _ = try await client.execute(HTTPRequest(url: server.baseURL + "/"))
+            let expected = "Basic " + Data("alice:s3cret:pä".utf8).base64EncodedString()
+            #expect(server.requests.first?.header("Authorization") == expected)
+        }
+    }
+
+    @Test func bearerAuthenticationSendsTheToken() async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.authentication = .bearer(token: "eyJ0eXAi.token-123")
+        try await withServerAndClient(configuration: configuration, handler: { _ in .init(text: "ok") }) {
+            server, client in
+            _ = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/", body: [1]))
+            #expect(server.requests.first?.header("Authorization") == "Bearer eyJ0eXAi.token-123")
+        }
+    }
+
+    @Test func ntlmAnswersTheChallengeWithTheHandshakeOnOneConnection() async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.authentication = .ntlm(username: "CONTOSO\\alice", password: "ntlm-secret")
+        try await withServerAndClient(configuration: configuration, handler: { request in
+            let authorization = request.header("Authorization") ?? ""
+            if authorization.hasPrefix("NTLM TlRMTVNTUAAB") {  // type 1 (negotiate): send a type 2 challenge
+                return .init(status: 401, headers: [("WWW-Authenticate", "NTLM " + ntlmChallenge)])
+            }
+            if authorization.hasPrefix("NTLM TlRMTVNTUAAD") {  // type 3 (authenticate)
+                return .init(text: "welcome")
+            }
+            return .init(status: 401, headers: [("WWW-Authenticate", "NTLM")])
+        }) { server, client in
+            let body = Array("<Envelope/>".utf8)
+            let response = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/EWS", body: body))
+            #expect(response.status == 200)
+            #expect(String(decoding: response.body, as: UTF8.self) == "welcome")
+            let seen = server.requests
+            #expect(seen.count == 2)  // libcurl starts with the negotiate message when NTLM is the only method
+            #expect(seen.first?.header("Authorization")?.hasPrefix("NTLM TlRMTVNTUAAB") == true)
+            let type3 = try #require(seen.last?.header("Authorization")?.dropFirst("NTLM ".count))
+            let decoded = try #require(Data(base64Encoded: String(type3)))
+            #expect(decoded.prefix(8) == Data("NTLMSSP\0".utf8))
+            #expect(!String(decoding: decoded, as: UTF8.self).contains("ntlm-secret"))
+            #expect(seen.last?.body == body)
+            #expect(Set(seen.map(\.connectionID)).count == 1)
+        }
+    }
+
+    @Test func totalTimeoutFailsWithTimedOut() async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.totalTimeout = .milliseconds(300)
+        try await withServerAndClient(configuration: configuration, handler: { _ in
+            .init(text: "late", delay: .seconds(3))
+        }) { server, client in
+            let error = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: server.baseURL + "/slow?token=abc"))
+            }
+            #expect(error?.code == .timedOut)
+            #expect(error?.curlCode == 28)
+            #expect(error?.url == server.baseURL + "/slow")
+        }
+    }
+
+    @Test func closedPortFailsWithCouldNotConnect() async throws {
+        let closed = try await LoopbackHTTPServer { _ in .init() }
+        try await closed.shutdown()
+        let client = try HTTPClient(logger: CapturedLogs().logger())
+        defer { client.shutdown() }
+        let error = await #expect(throws: HTTPError.self) {
+            try await client.execute(HTTPRequest(url: closed.baseURL + "/"))
+        }
+        #expect(error?.code == .couldNotConnect)
+        #expect(error?.curlCode == 7)
+    }
+
+    @Test func errorStatusesAreResponsesThatValidatedTurnsIntoErrors() async throws {
+        try await withServerAndClient(handler: { request in
+            .init(status: Int(request.uri.dropFirst()) ?? 500, text: "status body")
+        }) { server, client in
+            for status in [400, 401, 404, 500, 503] {
+                let response = try await client.execute(HTTPRequest(url: server.baseURL + "/\(status)"))
+                #expect(response.status == status)
+                #expect(String(decoding: response.body, as: UTF8.self) == "status body")
+                let error = #expect(throws: HTTPError.self) { try response.validated() }
+                #expect(error?.code == .httpStatus)
+                #expect(error?.status == status)
+            }
+            let ok = try await client.execute(HTTPRequest(url: server.baseURL + "/204"))
+            #expect(try ok.validated().status == 204)
+            let redirect = try await client.execute(HTTPRequest(url: server.baseURL + "/302"))
+            #expect(try redirect.validated().status == 302)  // not followed
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func bodyOverTheLimitFailsWithResponseTooLarge(sendsContentLength: Bool) async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.maxResponseBytes = 100_000
+        try await withServerAndClient(configuration: configuration, handler: { request in
+            let size = request.uri == "/big" ? 300_000 : 100_000
+            return .init(body: Array(repeating: 0x61, count: size), sendsContentLength: sendsContentLength)
+        }) { server, client in
+            let error = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: server.baseURL + "/big"))
+            }
+            #expect(error?.code == .responseTooLarge)
+            let exact = try await client.execute(HTTPRequest(url: server.baseURL + "/exact"))
+            #expect(exact.body.count == 100_000)
+        }
+    }
+
+    @Test func largeBodiesArriveWhole() async throws {
+        let payload = (0..<5_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try await withServerAndClient(handler: { request in .init(body: request.uri == "/echo" ? request.body : payload) }) {
+            server, client in
+            #expect(try await client.execute(HTTPRequest(url: server.baseURL + "/")).body == payload)
+            let echoed = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/echo", body: payload))
+            #expect(echoed.body == payload)
+        }
+    }
+
+    @Test func cancellingTheTaskAbortsTheTransfer() async throws {
+        try await withServerAndClient(handler: { _ in .init(text: "late", delay: .seconds(5)) }) { server, client in
+            let task = Task { try await client.execute(HTTPRequest(url: server.baseURL + "/slow")) }
+            while server.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            task.cancel()
+            let error = await #expect(throws: HTTPError.self) { try await task.value }
+            #expect(error?.code == .cancelled)
+        }
+    }
+
+    @Test func shutdownFailsRequestsInFlightAndLaterOnes() async throws {
+        let server = try await LoopbackHTTPServer { _ in .init(text: "late", delay: .seconds(5)) }
+        let client = try HTTPClient(logger: CapturedLogs().logger())
+        let task = Task { try await client.execute(HTTPRequest(url: server.baseURL + "/slow")) }
+        while server.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        client.shutdown()
+        let inFlight = await #expect(throws: HTTPError.self) { try await task.value }
+        #expect(inFlight?.code == .shutdown)
+        let later = await #expect(throws: HTTPError.self) {
+            try await client.execute(HTTPRequest(url: server.baseURL + "/"))
+        }
+        #expect(later?.code == .shutdown)
+        client.shutdown()  // idempotent
+        try await server.shutdown()
+    }
+
+    @Test func invalidRequestsAreRefusedBeforeSending() async throws {
+        try await withServerAndClient(handler: { _ in .init() }) { server, client in
+            let badScheme = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: "ftp://127.0.0.1/file"))
+            }
+            #expect(badScheme?.code == .invalidURL)
+            let malformed = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: "http://[::1"))
+            }
+            #expect(malformed?.code == .invalidURL)
+            let injected = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(
+                    url: server.baseURL + "/", headers: ["X-Bad": "a\r\nInjected: yes"]))
+            }
+            #expect(injected?.code == .invalidRequest)
+            let getWithBody = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: server.baseURL + "/", body: [1]))
+            }
+            #expect(getWithBody?.code == .invalidRequest)
+            #expect(server.requests.isEmpty)
+        }
+    }
+
+    @Test func explicitProxyReceivesTheRequestInAbsoluteForm() async throws {
+        let proxy = try await LoopbackHTTPServer { _ in .init(text: "via proxy") }
+        var configuration = HTTPClient.Configuration()
+        configuration.proxy = .url(proxy.baseURL)
+        let client = try HTTPClient(configuration: configuration, logger: CapturedLogs().logger())
+        defer { client.shutdown() }
+        let response = try await client.execute(HTTPRequest(url: "http://exchange.invalid/EWS/Exchange.asmx"))
+        #expect(String(decoding: response.body, as: UTF8.self) == "via proxy")
+        #expect(proxy.requests.first?.uri == "http://exchange.invalid/EWS/Exchange.asmx")
+        try await proxy.shutdown()
+    }
+
+    @Test func credentialsNeverReachErrorsOrLogs() async throws {
+        let closed = try await LoopbackHTTPServer { _ in .init() }
+        try await closed.shutdown()
+        let secrets: [(HTTPAuthentication, String)] = [
+            (.basic(username: "alice", password: "pw-basic-42"), "pw-basic-42"),
+            (.ntlm(username: "alice", password: "pw-ntlm-42"), "pw-ntlm-42"),
+            (.bearer(token: "tok-bearer-42"), "tok-bearer-42"),
+        ]
+        for (authentication, secret) in secrets {
+            let logs = CapturedLogs()
+            var configuration = HTTPClient.Configuration()
+            configuration.authentication = authentication
+            let client = try HTTPClient(configuration: configuration, logger: logs.logger())
+            defer { client.shutdown() }
+            let error = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: "http://user:\(secret)@127.0.0.1:\(closed.port)/x?key=\(secret)"))
+            }
+            #expect(error?.code == .couldNotConnect)
+            #expect(!(error.map { "\($0)" } ?? secret).contains(secret))
+            #expect(!String(reflecting: error as Any).contains(secret))
+            #expect(!logs.entries.isEmpty)
+            #expect(logs.entries.allSatisfy { !$0.fullText.contains(secret) })
+            #expect(!"\(authentication)".contains(secret))
+            #expect(!"\(configuration)".contains(secret))
+            var dumped = ""
+            dump(configuration, to: &dumped)
+            #expect(!dumped.contains(secret))
+        }
+    }
+}
+
+/// A minimal NTLM type 2 (challenge) message: signature, type 2, empty target name, flags
+/// (Unicode | NTLM), an 8-byte server challenge and an empty context.
+let ntlmChallenge: String = {
+    var message = Array("NTLMSSP\0".utf8)
+    message += [2, 0, 0, 0]  // type 2
+    message += [0, 0, 0, 0, 40, 0, 0, 0]  // target name: length 0, offset 40
+    message += [0x01, 0x02, 0x00, 0x00]  // NEGOTIATE_UNICODE | NEGOTIATE_NTLM
+    message += [1, 2, 3, 4, 5, 6, 7, 8]  // challenge
+    message += [0, 0, 0, 0, 0, 0, 0, 0]  // context
+    return Data(message).base64EncodedString()
+}()
