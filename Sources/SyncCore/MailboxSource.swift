@@ -1,0 +1,181 @@
+import Foundation
+
+/// The mailbox a source call works on: its SMTP address and the CRM user who owns it (appointments and
+/// tasks read from it get that user as ``CRMAppointment/ownerID``/``CRMTask/ownerID``).
+public struct MailboxOwner: Sendable, Hashable, Codable {
+    public var smtpAddress: String
+    public var userID: UUID
+    public init(smtpAddress: String, userID: UUID) { self.smtpAddress = smtpAddress; self.userID = userID }
+}
+
+/// A mailbox item's identity in its source: an opaque id and the version token (EWS ChangeKey, Graph
+/// changeKey) that changes whenever the item changes.
+public struct MailboxItemRef: Sendable, Hashable, Codable {
+    public var id: String
+    public var changeKey: String?
+    public init(id: String, changeKey: String? = nil) { self.id = id; self.changeKey = changeKey }
+}
+
+/// A CRM record in the form a mailbox holds it.
+public enum MailboxRecord: Sendable, Hashable {
+    case contact(CRMContact)
+    case appointment(CRMAppointment)
+    case task(CRMTask)
+
+    /// The kind of item.
+    public var kind: ItemKind {
+        switch self {
+        case .contact: .contacts
+        case .appointment: .appointments
+        case .task: .tasks
+        }
+    }
+
+    /// The CRM id of the record.
+    public var id: UUID {
+        switch self {
+        case .contact(let c): c.id
+        case .appointment(let a): a.id
+        case .task(let t): t.id
+        }
+    }
+}
+
+/// An item read from a mailbox, mapped to a CRM record.
+public struct MailboxItem: Sendable, Hashable {
+    public var ref: MailboxItemRef
+    /// The CRM id stamped on the item when snapsync created it (nil for items created in the mailbox).
+    /// When nil, ``record``'s id is a fresh random UUID the pipeline may use for a new row.
+    public var crmID: UUID?
+    /// When the item was last modified in the mailbox, if the source reports it.
+    public var lastModified: Date?
+    public var record: MailboxRecord
+
+    public init(ref: MailboxItemRef, crmID: UUID?, lastModified: Date?, record: MailboxRecord) {
+        self.ref = ref
+        self.crmID = crmID
+        self.lastModified = lastModified
+        self.record = record
+    }
+}
+
+/// An update of an existing mailbox item: the new record and, when known, the one last written, so that
+/// only changed fields are sent (without it every mapped field is written).
+public struct MailboxUpdate: Sendable, Hashable {
+    public var ref: MailboxItemRef
+    public var record: MailboxRecord
+    public var previous: MailboxRecord?
+    public init(ref: MailboxItemRef, record: MailboxRecord, previous: MailboxRecord? = nil) {
+        self.ref = ref
+        self.record = record
+        self.previous = previous
+    }
+}
+
+/// One page of item references.
+public struct MailboxPage: Sendable, Hashable {
+    public var refs: [MailboxItemRef]
+    /// The offset to ask for next; nil when this was the last page.
+    public var nextOffset: Int?
+    /// The number of items in the folder when the page was read, if known.
+    public var totalCount: Int?
+    public init(refs: [MailboxItemRef], nextOffset: Int?, totalCount: Int?) {
+        self.refs = refs
+        self.nextOffset = nextOffset
+        self.totalCount = totalCount
+    }
+}
+
+/// A change reported by ``MailboxSource/changes(in:kind:since:maxChanges:)``.
+public enum MailboxChange: Sendable, Hashable {
+    /// Created or updated: fetch the item to see its content.
+    case upserted(MailboxItemRef)
+    case deleted(id: String)
+}
+
+/// A batch of changes and the state to pass next time.
+public struct MailboxChanges: Sendable, Hashable {
+    public var changes: [MailboxChange]
+    /// Opaque state to store and pass to the next call (EWS SyncState).
+    public var syncState: String
+    /// True when there are no more changes after these.
+    public var isComplete: Bool
+    public init(changes: [MailboxChange], syncState: String, isComplete: Bool) {
+        self.changes = changes
+        self.syncState = syncState
+        self.isComplete = isComplete
+    }
+}
+
+/// A source-neutral error: what the pipeline must do about it is in ``Kind``; the source's own code
+/// (EWS ResponseCode, Graph error code, HTTP status) is kept for the run log.
+public struct MailboxSourceError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// How the pipeline should react.
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// Try again later (throttling, outage, timeout): the item or batch stays queued.
+        case transient
+        /// Will fail again as is (invalid data, access denied): quarantine or report.
+        case permanent
+        /// The stored sync state is no longer accepted: the folder needs a snapshot.
+        case invalidSyncState
+        /// The item (or folder) no longer exists.
+        case notFound
+        /// The item changed since it was read (change key mismatch).
+        case conflict
+    }
+
+    public var kind: Kind
+    /// The source's code, e.g. `ErrorItemNotFound` or `http 503`.
+    public var code: String
+    /// The source's message (never record data or secrets).
+    public var message: String
+    /// The item the error is about, if any.
+    public var itemID: String?
+    /// How long the source asked to wait before retrying, if it said.
+    public var retryAfter: Duration?
+
+    public init(kind: Kind, code: String, message: String, itemID: String? = nil, retryAfter: Duration? = nil) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.itemID = itemID
+        self.retryAfter = retryAfter
+    }
+
+    public var description: String {
+        "\(kind.rawValue) mailbox error \(code)" + (itemID.map { " (item \($0))" } ?? "") + ": \(message)"
+    }
+}
+
+/// What the pipeline uses to read and write a mailbox, independent of the protocol (EWS today, Microsoft
+/// Graph later). Batch calls return one result per input, in input order: one failed item never fails
+/// its batch; a thrown error means the whole call failed.
+public protocol MailboxSource: Sendable {
+    /// One page of the ids of every item of `kind` in the mailbox's folder for that kind.
+    func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, offset: Int, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage
+
+    /// The items with these refs, mapped to CRM records.
+    func items(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
+        -> [Result<MailboxItem, MailboxSourceError>]
+
+    /// Creates items; each is stamped with its record's CRM id so that a create whose response was lost
+    /// is found again (``findItems(crmIDs:in:kind:)``) instead of created twice.
+    func create(_ records: [MailboxRecord], in mailbox: MailboxOwner) async throws(MailboxSourceError)
+        -> [Result<MailboxItemRef, MailboxSourceError>]
+
+    /// Updates items; a stale change key gives a `.conflict` result for that item.
+    func update(_ updates: [MailboxUpdate], in mailbox: MailboxOwner) async throws(MailboxSourceError)
+        -> [Result<MailboxItemRef, MailboxSourceError>]
+
+    /// Deletes items; an item already gone gives a `.notFound` result.
+    func delete(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
+        -> [Result<Void, MailboxSourceError>]
+
+    /// The items stamped with these CRM ids (at most one each; missing ids are absent from the result).
+    func findItems(crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: MailboxItemRef]
+
+    /// Changes in the folder of `kind` since `syncState` (nil: from the beginning), at most `maxChanges`.
+    /// Throws `.invalidSyncState` when the state is no longer accepted.
+    func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, maxChanges: Int) async throws(MailboxSourceError)
+        -> MailboxChanges
+}

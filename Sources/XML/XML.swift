@@ -1,1 +1,0 @@
-// The XML module. See DEVELOPERS.md for its place in the architecture.

@@ -1,4 +1,0 @@
-import Testing
-@testable import SyncCore
-
-@Test func SyncCoreModuleLinks() { #expect(Bool(true)) }

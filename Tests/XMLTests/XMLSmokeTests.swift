@@ -1,4 +1,0 @@
-import Testing
-@testable import XML
-
-@Test func XMLModuleLinks() { #expect(Bool(true)) }
