@@ -247,7 +247,13 @@ final class CurlTransfer: @unchecked Sendable {
             body = []
             return
         }
-        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }  // blank line, folding
+        if bytes.elementsEqual("\r\n".utf8) {  // end of the headers: make room for the announced body once
+            var length: curl_off_t = -1
+            snapsync_curl_getinfo_off(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length)
+            if length > 0 { body.reserveCapacity(min(Int(length), maxResponseBytes)) }
+            return
+        }
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }  // folded line
         let name = String(decoding: bytes[..<colon], as: UTF8.self)
         let value = String(decoding: bytes[(colon + 1)...], as: UTF8.self)
         headers.add(name: name, value: value.trimmingHTTPWhitespace())

@@ -76,6 +76,7 @@ public final class HTTPClient: Sendable {
     }
 
     private func log(_ request: HTTPRequest, _ result: Result<CurlTransfer.Completion, HTTPError>, elapsed: Duration) {
+        guard logger.logLevel <= .debug else { return }
         var metadata: Logger.Metadata = [
             "http.method": "\(request.method.rawValue)",
             "http.url": "\(redactedURL(request.url))",

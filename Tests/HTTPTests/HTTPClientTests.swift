@@ -171,6 +171,22 @@ func withServerAndClient(
         }
     }
 
+    @Test func connectTimeoutBoundsAHangingTLSHandshake() async throws {
+        let silent = try await SilentTCPServer()
+        var configuration = HTTPClient.Configuration()
+        configuration.connectTimeout = .milliseconds(300)
+        configuration.totalTimeout = .seconds(60)
+        let client = try HTTPClient(configuration: configuration, logger: CapturedLogs().logger())
+        defer { client.shutdown() }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: HTTPError.self) {
+            try await client.execute(HTTPRequest(url: "https://127.0.0.1:\(silent.port)/"))
+        }
+        #expect(error?.code == .timedOut)
+        #expect(ContinuousClock.now - started < .seconds(30))  // the connect timeout, not the total one, fired
+        try await silent.shutdown()
+    }
+
     @Test func closedPortFailsWithCouldNotConnect() async throws {
         let closed = try await LoopbackHTTPServer { _ in .init() }
         try await closed.shutdown()
