@@ -78,7 +78,6 @@ final class CurlTransfer: @unchecked Sendable {
                     .responseTooLarge, curlCode: code,
                     message: "response body exceeds the limit of \(maxResponseBytes) bytes")))
             }
-            let code = code
             let detail = String(cString: errorBuffer)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             return finish(.failure(error(HTTPError.Code(curl: code), curlCode: code, message: message)))
@@ -108,7 +107,7 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         try set(CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.curlMilliseconds)
-        try set(CURLOPT_TIMEOUT_MS, configuration.totalTimeout.curlMilliseconds)
+        try set(CURLOPT_TIMEOUT_MS, (request.timeout ?? configuration.totalTimeout).curlMilliseconds)
         try set(CURLOPT_TCP_KEEPALIVE, 1)
         try set(CURLOPT_USERAGENT, configuration.userAgent)
         try set(CURLOPT_ACCEPT_ENCODING, "")  // every decoding libcurl has; the size limit counts decoded bytes

@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Logging
+import Synchronization
 import TestSupport
 import Testing
 
@@ -130,14 +131,17 @@ func withServerAndClient(
     @Test func ntlmAnswersTheChallengeWithTheHandshakeOnOneConnection() async throws {
         var configuration = HTTPClient.Configuration()
         configuration.authentication = .ntlm(username: "CONTOSO\\alice", password: "ntlm-secret")
+        let authenticated = Mutex<Set<Int>>([])  // connections that completed the handshake, as IIS keeps them
         try await withServerAndClient(configuration: configuration, handler: { request in
             let authorization = request.header("Authorization") ?? ""
             if authorization.hasPrefix("NTLM TlRMTVNTUAAB") {  // type 1 (negotiate): send a type 2 challenge
                 return .init(status: 401, headers: [("WWW-Authenticate", "NTLM " + ntlmChallenge)])
             }
             if authorization.hasPrefix("NTLM TlRMTVNTUAAD") {  // type 3 (authenticate)
+                authenticated.withLock { _ = $0.insert(request.connectionID) }
                 return .init(text: "welcome")
             }
+            if authenticated.withLock({ $0.contains(request.connectionID) }) { return .init(text: "again") }
             return .init(status: 401, headers: [("WWW-Authenticate", "NTLM")])
         }) { server, client in
             let body = Array("<Envelope/>".utf8)
@@ -152,7 +156,11 @@ func withServerAndClient(
             #expect(decoded.prefix(8) == Data("NTLMSSP\0".utf8))
             #expect(!String(decoding: decoded, as: UTF8.self).contains("ntlm-secret"))
             #expect(seen.last?.body == body)
-            #expect(Set(seen.map(\.connectionID)).count == 1)
+
+            // The authenticated connection is reused for the next request.
+            let again = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/EWS", body: body))
+            #expect(again.status == 200)
+            #expect(server.connectionCount == 1)
         }
     }
 
@@ -168,6 +176,15 @@ func withServerAndClient(
             #expect(error?.code == .timedOut)
             #expect(error?.curlCode == 28)
             #expect(error?.url == server.baseURL + "/slow")
+        }
+    }
+
+    @Test func perRequestTimeoutOverridesTheClients() async throws {
+        try await withServerAndClient(handler: { _ in .init(text: "late", delay: .seconds(3)) }) { server, client in
+            let error = await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: server.baseURL + "/slow", timeout: .milliseconds(200)))
+            }
+            #expect(error?.code == .timedOut)
         }
     }
 
