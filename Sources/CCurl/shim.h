@@ -14,6 +14,10 @@ static inline CURLcode snapsync_curl_getinfo_long(CURL *h, CURLINFO i, long *v) 
 static inline CURLcode snapsync_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode snapsync_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode snapsync_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLSHcode snapsync_curl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) { return curl_share_setopt(s, o, v); }
+static inline CURLSHcode snapsync_curl_share_setopt_pointer(CURLSH *s, CURLSHoption o, void *v) { return curl_share_setopt(s, o, v); }
+static inline CURLSHcode snapsync_curl_share_setopt_lock_function(CURLSH *s, curl_lock_function f) { return curl_share_setopt(s, CURLSHOPT_LOCKFUNC, f); }
+static inline CURLSHcode snapsync_curl_share_setopt_unlock_function(CURLSH *s, curl_unlock_function f) { return curl_share_setopt(s, CURLSHOPT_UNLOCKFUNC, f); }
 /* Constants defined as cast macros, which Swift does not import. */
 static inline unsigned long snapsync_curlauth_basic(void) { return CURLAUTH_BASIC; }
 static inline unsigned long snapsync_curlauth_ntlm(void) { return CURLAUTH_NTLM; }

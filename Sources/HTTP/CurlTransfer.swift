@@ -3,7 +3,8 @@ import CCurl
 /// One request and its libcurl easy handle.
 ///
 /// Ownership: the transfer owns `easy`, `headerList` and `errorBuffer` and frees them in `deinit`, on every
-/// path (configuration failure, completion, cancellation, shutdown). It is built on the caller's thread,
+/// path (configuration failure, completion, cancellation, shutdown); it keeps the client's ``CurlShare``
+/// alive until its easy handle is gone. It is built on the caller's thread,
 /// handed to the ``CurlMultiLoop`` thread through a lock, and from then on touched only by that thread until
 /// ``finish(_:)`` resumes the caller; hence `@unchecked Sendable`.
 final class CurlTransfer: @unchecked Sendable {
@@ -17,6 +18,7 @@ final class CurlTransfer: @unchecked Sendable {
     typealias Continuation = CheckedContinuation<Result<Completion, HTTPError>, Never>
 
     let easy: UnsafeMutableRawPointer
+    private let share: CurlShare
     private var headerList: UnsafeMutablePointer<curl_slist>? = nil
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let url: String
@@ -29,8 +31,9 @@ final class CurlTransfer: @unchecked Sendable {
     /// Set from any thread when the calling task is cancelled; read by the loop thread.
     let cancellation = LockedValue(false)
 
-    private init(easy: UnsafeMutableRawPointer, url: String, secrets: [String], maxResponseBytes: Int) {
+    private init(easy: UnsafeMutableRawPointer, share: CurlShare, url: String, secrets: [String], maxResponseBytes: Int) {
         self.easy = easy
+        self.share = share
         self.url = url
         self.secrets = secrets
         self.maxResponseBytes = maxResponseBytes
@@ -48,14 +51,14 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// Builds a configured easy handle for `request`.
-    static func make(_ request: HTTPRequest, configuration: HTTPClient.Configuration) throws(HTTPError)
-        -> CurlTransfer
+    static func make(_ request: HTTPRequest, configuration: HTTPClient.Configuration, share: CurlShare)
+        throws(HTTPError) -> CurlTransfer
     {
         guard let easy = curl_easy_init() else {
             throw HTTPError(code: .other, url: request.url, message: "curl_easy_init failed")
         }
         let transfer = CurlTransfer(
-            easy: easy, url: request.url, secrets: configuration.authentication.secrets,
+            easy: easy, share: share, url: request.url, secrets: configuration.authentication.secrets,
             maxResponseBytes: configuration.maxResponseBytes)
         try transfer.configure(request, configuration)
         return transfer
@@ -111,6 +114,8 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_TCP_KEEPALIVE, 1)
         try set(CURLOPT_USERAGENT, configuration.userAgent)
         try set(CURLOPT_ACCEPT_ENCODING, "")  // every decoding libcurl has; the size limit counts decoded bytes
+        try set(CURLOPT_SHARE, pointer: share.handle)
+        if configuration.keepsCookies { try set(CURLOPT_COOKIEFILE, "") }  // "": the in-memory jar only
         try configureTLS(configuration)
         try configureProxy(configuration.proxy)
         try configureAuthentication(configuration.authentication)

@@ -22,6 +22,9 @@ extension HTTPClient {
         public var userAgent: String = "snapsync"
         /// Where requests go through a proxy; by default libcurl's reading of the environment.
         public var proxy: HTTPProxy = .environment
+        /// Keeps the cookies servers set, in memory for the client's life, and sends them back as a browser
+        /// would (Exchange and load balancers keep a client on one backend by cookie).
+        public var keepsCookies: Bool = true
 
         public init() {}
 
@@ -29,7 +32,8 @@ extension HTTPClient {
             "Configuration(authentication: \(authentication), caFile: \(caFile ?? "system store"), "
                 + "allowInsecureTLS: \(allowInsecureTLS), connectTimeout: \(connectTimeout), "
                 + "totalTimeout: \(totalTimeout), maxResponseBytes: \(maxResponseBytes), "
-                + "maxConcurrentRequests: \(maxConcurrentRequests), userAgent: \(userAgent), proxy: \(proxy))"
+                + "maxConcurrentRequests: \(maxConcurrentRequests), userAgent: \(userAgent), proxy: \(proxy), "
+                + "keepsCookies: \(keepsCookies))"
         }
     }
 }

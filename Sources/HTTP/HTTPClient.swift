@@ -9,12 +9,14 @@ import Logging
 /// libcurl multi handle (which also holds the connection cache). Call ``shutdown()`` when done, or let the
 /// last reference go: `deinit` shuts down too.
 ///
-/// Redirects are not followed (a 3xx is returned as a response) so credentials never travel to another host.
+/// Cookies the server sets are kept in memory and sent back (``Configuration/keepsCookies``); TLS sessions
+/// are resumed on new connections. Redirects are not followed (a 3xx is returned as a response) so credentials never travel to another host.
 public final class HTTPClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: Configuration
     private let logger: Logger
     private let loop: CurlMultiLoop
+    private let share: CurlShare
 
     /// Creates a client. Logs a warning when `configuration.allowInsecureTLS` is on.
     public init(configuration: Configuration = .init(), logger: Logger) throws(HTTPError) {
@@ -29,6 +31,7 @@ public final class HTTPClient: Sendable {
         }
         self.configuration = configuration
         self.logger = logger
+        share = try CurlShare()
         loop = try CurlMultiLoop(maxActive: configuration.maxConcurrentRequests)
         if configuration.allowInsecureTLS {
             logger.warning(
@@ -48,7 +51,7 @@ public final class HTTPClient: Sendable {
         let started = ContinuousClock.now
         let result: Result<CurlTransfer.Completion, HTTPError>
         do {
-            let transfer = try CurlTransfer.make(request, configuration: configuration)
+            let transfer = try CurlTransfer.make(request, configuration: configuration, share: share)
             let cancellation = transfer.cancellation
             result = await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in

@@ -74,6 +74,28 @@ func withServerAndClient(
         #expect(completed.first?.metadata["http.method"] == "GET")
     }
 
+    @Test(arguments: [true, false])
+    func cookiesSetByTheServerAreSentBackUnlessDisabled(keepsCookies: Bool) async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.keepsCookies = keepsCookies
+        try await withServerAndClient(configuration: configuration, handler: { request in
+            request.uri == "/login"
+                ? .init(headers: [("Set-Cookie", "X-BackEndCookie=mbx-42; path=/; HttpOnly")])
+                : .init(text: "ok")
+        }) { server, client in
+            _ = try await client.execute(HTTPRequest(url: server.baseURL + "/login"))
+            // Concurrent requests run on several easy handles and connections: all share the jar.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<4 {
+                    group.addTask { _ = try await client.execute(HTTPRequest(url: server.baseURL + "/\(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            let cookies = server.requests.dropFirst().map { $0.header("Cookie") }
+            #expect(cookies == Array(repeating: keepsCookies ? "X-BackEndCookie=mbx-42" : nil, count: 4))
+        }
+    }
+
     @Test func requestsAreInFlightConcurrently() async throws {
         try await withServerAndClient(handler: { _ in .init(text: "slow", delay: .milliseconds(300)) }) {
             server, client in
