@@ -1,0 +1,83 @@
+import Foundation
+import NIOHTTP1
+
+/// The JSON control API under `/sim/` (documented in README.md, section "Exchange simulator").
+enum ControlAPI {
+    struct Reply {
+        var status: HTTPResponseStatus
+        var body: [UInt8]
+        /// Runs after the response was written (used by `down`, which closes this very connection).
+        var afterResponse: (@Sendable () async -> Void)?
+    }
+
+    struct MailboxRequest: Codable { var address: String; var displayName: String? }
+    struct BackupRequest: Codable { var name: String; var mailbox: String? }
+    struct DownRequest: Codable { var seconds: Double? }
+
+    private static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) -> Reply {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let data = (try? enc.encode(value)) ?? Data("{}".utf8)
+        return Reply(status: status, body: Array(data))
+    }
+
+    private static func failure(_ status: HTTPResponseStatus, _ code: String, _ detail: String) -> Reply {
+        json(["error": code, "detail": detail], status: status)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws -> T {
+        try JSONDecoder().decode(type, from: body.isEmpty ? Data("{}".utf8) : body)
+    }
+
+    static func handle(control: SimulatorControl, method: HTTPMethod, path: String, body: Data) -> Reply {
+        do {
+            switch (method, path) {
+            case (.GET, "/sim/health"):
+                return json(["status": "ok"])
+            case (.GET, "/sim/mailboxes"):
+                return json(control.mailboxes())
+            case (.POST, "/sim/mailboxes"):
+                let r = try decode(MailboxRequest.self, body)
+                return json(["created": control.createMailbox(r.address, displayName: r.displayName)])
+            case (.POST, "/sim/seed"):
+                let r = try decode(SeedRequest.self, body)
+                return json(try control.seed(r))
+            case (.GET, "/sim/backups"):
+                return json(control.backups())
+            case (.POST, "/sim/backups"):
+                let r = try decode(BackupRequest.self, body)
+                try control.backup(name: r.name, mailbox: r.mailbox)
+                return json(["backup": r.name])
+            case (.POST, "/sim/restore"):
+                let r = try decode(BackupRequest.self, body)
+                try control.restore(name: r.name, mailbox: r.mailbox)
+                return json(["restored": r.name])
+            case (.GET, "/sim/faults"):
+                return json(control.currentFaults())
+            case (.POST, "/sim/faults"), (.PUT, "/sim/faults"):
+                let f = try decode(FaultConfiguration.self, body)
+                control.setFaults(f)
+                return json(f)
+            case (.DELETE, "/sim/faults"), (.POST, "/sim/faults/reset"):
+                control.resetFaults()
+                return json(FaultConfiguration())
+            case (.POST, "/sim/down"):
+                let r = try decode(DownRequest.self, body)
+                return Reply(status: .ok, body: Array(#"{"down":true}"#.utf8), afterResponse: { try? await control.goDown(seconds: r.seconds) })
+            case (.POST, "/sim/up"):
+                return Reply(status: .ok, body: Array(#"{"down":false}"#.utf8), afterResponse: { try? await control.comeUp() })
+            case (.GET, "/sim/counters"):
+                return json(control.counters())
+            case (.DELETE, "/sim/counters"), (.POST, "/sim/counters/reset"):
+                control.resetCounters()
+                return json([String: Int]())
+            default:
+                return failure(.notFound, "NoSuchEndpoint", "\(method) \(path)")
+            }
+        } catch let e as SimulatorControl.ControlError {
+            return failure(.notFound, e.code, e.detail)
+        } catch {
+            return failure(.badRequest, "BadRequest", "The request body is not valid JSON for this endpoint.")
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// Caches the ordered item numbers of a folder view (restriction + sort) until the folder changes, so
+/// paging through a large folder costs one sort, not one per page.
+final class ViewCache: Sendable {
+    private struct Entry { var version: UInt64; var numbers: [UInt64] }
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+
+    func view(key: String, version: UInt64, build: () -> [UInt64]) -> [UInt64] {
+        if let e = entries.withLockedValue({ $0[key] }), e.version == version { return e.numbers }
+        let numbers = build()
+        if numbers.count >= 500 {
+            entries.withLockedValue { d in
+                if d.count > 64 { d.removeAll() }
+                d[key] = Entry(version: version, numbers: numbers)
+            }
+        }
+        return numbers
+    }
+}
+
+extension EWSService {
+    /// EWSFindCountLimit: Exchange returns at most 1000 items per FindItem page.
+    static let findCountLimit = 1000
+
+    func findItem(_ body: XElement, mailbox: String) throws(EWSFailure) -> [UInt8] {
+        guard let parents = body.child("ParentFolderIds") else { throw .schemaValidation("FindItem requires ParentFolderIds.") }
+        let shape = try ItemShape(body.child("ItemShape"))
+        var restriction: Restriction?
+        if let r = body.child("Restriction")?.children.first { restriction = try Restriction.parse(r) }
+        if let cal = body.child("CalendarView") {
+            // Occurrences are never expanded: a calendar view selects the items that overlap the window.
+            var parts: [Restriction] = []
+            if let s = cal.attr("StartDate") { parts.append(.compare(.field("End"), .greater, .constant(s))) }
+            if let e = cal.attr("EndDate") { parts.append(.compare(.field("Start"), .less, .constant(e))) }
+            restriction = .and(parts + (restriction.map { [$0] } ?? []))
+        }
+        var sort: [(PropertyPath, Bool)] = []
+        for o in body.child("SortOrder")?.children ?? [] {
+            guard let p = o.children.first.flatMap(PropertyPath.parse) else { throw .schemaValidation("FieldOrder requires a property path.") }
+            sort.append((p, o.attr("Order") != "Descending"))
+        }
+        var offset = 0, maxEntries = Self.findCountLimit, fromEnd = false
+        if let v = body.child("IndexedPageItemView") {
+            offset = v.attr("Offset").flatMap(Int.init) ?? 0
+            maxEntries = min(v.attr("MaxEntriesReturned").flatMap(Int.init) ?? Self.findCountLimit, Self.findCountLimit)
+            fromEnd = v.attr("BasePoint") == "End"
+        } else if let v = body.child("FractionalPageItemView") ?? body.child("CalendarView") ?? body.child("ContactsView") {
+            maxEntries = min(v.attr("MaxEntriesReturned").flatMap(Int.init) ?? Self.findCountLimit, Self.findCountLimit)
+        }
+        guard offset >= 0, maxEntries > 0 else { throw .schemaValidation("Invalid paging values.") }
+        var cacheKey = XMLWriter(capacity: 256)
+        if let r = body.child("Restriction") { cacheKey.element(r) }
+        if let r = body.child("SortOrder") { cacheKey.element(r) }
+        if let r = body.child("CalendarView") { cacheKey.element(r) }
+        let viewKey = String(decoding: cacheKey.bytes, as: UTF8.self)
+        let cache = self.viewCache
+        return store.withState { s in
+            SOAPEnvelope.response("FindItem", capacity: 200 * min(maxEntries, 1000)) { w in
+                for parent in parents.children {
+                    do {
+                        let (mb, key) = try resolveFolder(parent, mailbox: mailbox, in: s)
+                        let folder = s.mailbox(mb)!.folders[key]!
+                        let numbers = cache.view(key: mb + "\u{0}" + key + "\u{0}" + viewKey, version: folder.version) {
+                            Self.orderedView(folder, restriction: restriction, sort: sort)
+                        }
+                        let total = numbers.count
+                        let start = fromEnd ? max(0, total - offset - maxEntries) : min(offset, total)
+                        let end = fromEnd ? max(0, total - offset) : min(total, offset + maxEntries)
+                        SOAPEnvelope.openSuccess(&w, "FindItem")
+                        let nextOffset = fromEnd ? start : end
+                        let last = fromEnd ? start == 0 : end >= total
+                        w.open("m:RootFolder", [("IndexedPagingOffset", String(nextOffset)), ("TotalItemsInView", String(total)),
+                                                ("IncludesLastItemInRange", last ? "true" : "false")])
+                        w.open("t:Items")
+                        for n in numbers[start..<end] { Self.writeItem(&w, folder.items[n]!, mailbox: mb, shape: shape) }
+                        w.close("t:Items")
+                        w.close("m:RootFolder")
+                        w.close("m:FindItemResponseMessage")
+                    } catch {
+                        SOAPEnvelope.error(&w, "FindItem", error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Item numbers of `folder` passing `restriction`, in `sort` order (creation order by default).
+    static func orderedView(_ folder: StoredFolder, restriction: Restriction?, sort: [(PropertyPath, Bool)]) -> [UInt64] {
+        var items = Array(folder.items.values)
+        if let restriction { items.removeAll { !restriction.matches($0) } }
+        if sort.isEmpty {
+            return items.map(\.number).sorted()
+        }
+        let keyed = items.map { item in (item.number, sort.map { $0.0.value(in: item) }) }
+        return keyed.sorted { a, b in
+            for (i, (_, ascending)) in sort.enumerated() {
+                let x = a.1[i], y = b.1[i]
+                if x == y { continue }
+                guard let x else { return ascending }        // missing values sort first ascending
+                guard let y else { return !ascending }
+                let c = FieldValue.compare(x, y)
+                if c != 0 { return ascending ? c < 0 : c > 0 }
+            }
+            return a.0 < b.0
+        }.map(\.0)
+    }
+
+    func syncFolderItems(_ body: XElement, mailbox: String) throws(EWSFailure) -> [UInt8] {
+        let shape = try ItemShape(body.child("ItemShape"))
+        guard let folderId = body.child("SyncFolderId")?.children.first else {
+            throw .schemaValidation("SyncFolderItems requires SyncFolderId.")
+        }
+        let maxChanges = body.child("MaxChangesReturned").flatMap { Int($0.value) } ?? 0
+        guard (1...512).contains(maxChanges) else {
+            throw .schemaValidation("The value of MaxChangesReturned must be between 1 and 512.")
+        }
+        let ignored = Set((body.child("Ignore")?.children ?? []).compactMap { $0.attr("Id").flatMap(Identifier.parseItemId)?.number })
+        let stateText = body.child("SyncState")?.value ?? ""
+        return store.withState { s in
+            SOAPEnvelope.response("SyncFolderItems", capacity: 600 * maxChanges) { w in
+                do {
+                    let (mb, key) = try resolveFolder(folderId, mailbox: mailbox, in: s)
+                    let m = s.mailbox(mb)!
+                    let folder = m.folders[key]!
+                    var since: UInt64 = 0
+                    if !stateText.isEmpty {
+                        guard let st = Identifier.parseSyncState(stateText), st.epoch == m.epoch, st.folder == key, st.seq <= m.seq,
+                              !m.invalidRanges.contains(where: { $0.contains(st.seq) }) else {
+                            throw EWSFailure.invalidSyncState()
+                        }
+                        since = st.seq
+                    }
+                    // Walk the change log from `since`; stale entries (superseded by a later change) are skipped.
+                    var lo = 0, hi = folder.log.count
+                    while lo < hi { let mid = (lo + hi) / 2; if folder.log[mid].seq <= since { lo = mid + 1 } else { hi = mid } }
+                    enum Change { case create(StoredItem), update(StoredItem), delete(UInt64) }
+                    var changes: [Change] = []
+                    var reached = since
+                    var i = lo
+                    var seen = Set<UInt64>()
+                    // Deletions are merged in by sequence order.
+                    let deletions = folder.tombstones.filter { $0.value.deleted > since && $0.value.created <= since }
+                        .map { (seq: $0.value.deleted, item: $0.key) }.sorted { $0.seq < $1.seq }
+                    var d = 0
+                    while changes.count < maxChanges {
+                        let nextLog = i < folder.log.count ? folder.log[i].seq : UInt64.max
+                        let nextDel = d < deletions.count ? deletions[d].seq : UInt64.max
+                        if nextLog == UInt64.max && nextDel == UInt64.max { break }
+                        if nextDel < nextLog {
+                            let n = deletions[d].item
+                            d += 1; reached = nextDel
+                            if folder.items[n] == nil && !ignored.contains(n) { changes.append(.delete(n)) }
+                            continue
+                        }
+                        let entry = folder.log[i]
+                        i += 1; reached = entry.seq
+                        guard let item = folder.items[entry.item], item.lastSeq == entry.seq, !seen.contains(item.number) else { continue }
+                        seen.insert(item.number)
+                        if ignored.contains(item.number) { continue }
+                        changes.append(item.createdSeq > since ? .create(item) : .update(item))
+                    }
+                    let done = i >= folder.log.count && d >= deletions.count
+                    if done { reached = max(reached, m.seq) }
+                    SOAPEnvelope.openSuccess(&w, "SyncFolderItems")
+                    w.leaf("m:SyncState", Identifier.syncState(epoch: m.epoch, folder: key, seq: reached))
+                    w.leaf("m:IncludesLastItemInRange", done ? "true" : "false")
+                    w.open("m:Changes")
+                    for c in changes {
+                        switch c {
+                        case .create(let item):
+                            w.open("t:Create"); Self.writeItem(&w, item, mailbox: mb, shape: shape); w.close("t:Create")
+                        case .update(let item):
+                            w.open("t:Update"); Self.writeItem(&w, item, mailbox: mb, shape: shape); w.close("t:Update")
+                        case .delete(let n):
+                            w.open("t:Delete"); w.empty("t:ItemId", [("Id", Identifier.itemId(mailbox: mb, number: n))]); w.close("t:Delete")
+                        }
+                    }
+                    w.close("m:Changes")
+                    w.close("m:SyncFolderItemsResponseMessage")
+                } catch {
+                    SOAPEnvelope.openError(&w, "SyncFolderItems", error)
+                    w.empty("m:SyncState")
+                    w.leaf("m:IncludesLastItemInRange", "true")
+                    w.close("m:SyncFolderItemsResponseMessage")
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The ExchangeSimulator module. See DEVELOPERS.md for its place in the architecture.

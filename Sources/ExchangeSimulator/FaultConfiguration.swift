@@ -1,0 +1,98 @@
+/// Faults the simulator injects, set through the control API (`POST /sim/faults`) or
+/// `SimulatorControl.setFaults(_:)`. Every field is optional; `nil` means "no such fault".
+public struct FaultConfiguration: Codable, Sendable, Equatable {
+    /// HTTP 503 with `Retry-After` for the next `count` EWS requests.
+    public struct Unavailable: Codable, Sendable, Equatable {
+        public var count: Int
+        public var retryAfterSeconds: Int
+        public init(count: Int, retryAfterSeconds: Int = 1) { self.count = count; self.retryAfterSeconds = retryAfterSeconds }
+    }
+
+    /// `ErrorServerBusy` with `BackOffMilliseconds`, every `everyNth` matching request (1 = every one) or at
+    /// a random `rate` (0...1); as a SOAP fault (HTTP 500) or as a per-message error (HTTP 200).
+    public struct ServerBusy: Codable, Sendable, Equatable {
+        public var everyNth: Int?
+        public var rate: Double?
+        public var backOffMilliseconds: Int
+        public var asFault: Bool
+        /// Only these operations (all when nil).
+        public var operations: [String]?
+        public init(everyNth: Int? = nil, rate: Double? = nil, backOffMilliseconds: Int = 200, asFault: Bool = false,
+                    operations: [String]? = nil) {
+            self.everyNth = everyNth; self.rate = rate; self.backOffMilliseconds = backOffMilliseconds
+            self.asFault = asFault; self.operations = operations
+        }
+    }
+
+    /// Apply the next `count` requests of `operation`, then close the connection without a response.
+    public struct DropAfterCommit: Codable, Sendable, Equatable {
+        public var operation: String
+        public var count: Int
+        public init(operation: String, count: Int = 1) { self.operation = operation; self.count = count }
+    }
+
+    public var unavailable: Unavailable?
+    public var serverBusy: ServerBusy?
+    /// More concurrent EWS requests than this for one mailbox get `ErrorExceededConnectionCount`.
+    public var maxConcurrentRequestsPerMailbox: Int?
+    /// Added to every EWS response.
+    public var latencyMilliseconds: Int?
+    public var dropAfterCommit: DropAfterCommit?
+
+    public init(unavailable: Unavailable? = nil, serverBusy: ServerBusy? = nil, maxConcurrentRequestsPerMailbox: Int? = nil,
+                latencyMilliseconds: Int? = nil, dropAfterCommit: DropAfterCommit? = nil) {
+        self.unavailable = unavailable; self.serverBusy = serverBusy
+        self.maxConcurrentRequestsPerMailbox = maxConcurrentRequestsPerMailbox
+        self.latencyMilliseconds = latencyMilliseconds; self.dropAfterCommit = dropAfterCommit
+    }
+}
+
+/// What the HTTP layer must do with one EWS request, decided from the fault configuration.
+enum FaultDecision: Equatable {
+    case proceed(dropResponse: Bool)
+    case unavailable(retryAfter: Int)
+    case busyFault(backOff: Int)
+    case busyMessages(backOff: Int)
+    case exceededConnections
+}
+
+/// Fault state: the configuration plus the counters it consumes. Pure logic, unit-testable.
+struct FaultState: Sendable {
+    var config = FaultConfiguration()
+    var busyMatches = 0
+    var active: [String: Int] = [:]
+    var counters: [String: Int] = [:]
+
+    /// Decides the fate of a request to `operation` on `mailbox`, and counts it. `random` is in 0..<1.
+    mutating func admit(operation: String, mailbox: String, random: Double) -> FaultDecision {
+        counters[operation, default: 0] += 1
+        if var u = config.unavailable, u.count > 0 {
+            u.count -= 1
+            config.unavailable = u.count > 0 ? u : nil
+            return .unavailable(retryAfter: u.retryAfterSeconds)
+        }
+        if let b = config.serverBusy, b.operations?.contains(operation) ?? true {
+            busyMatches += 1
+            var hit = false
+            if let n = b.everyNth, n > 0, busyMatches % n == 0 { hit = true }
+            if let r = b.rate, random < r { hit = true }
+            if hit { return b.asFault ? .busyFault(backOff: b.backOffMilliseconds) : .busyMessages(backOff: b.backOffMilliseconds) }
+        }
+        if let limit = config.maxConcurrentRequestsPerMailbox, active[mailbox, default: 0] >= limit {
+            return .exceededConnections
+        }
+        active[mailbox, default: 0] += 1
+        var drop = false
+        if var d = config.dropAfterCommit, d.operation == operation, d.count > 0 {
+            d.count -= 1
+            drop = true
+            config.dropAfterCommit = d.count > 0 ? d : nil
+        }
+        return .proceed(dropResponse: drop)
+    }
+
+    /// Ends a request admitted with `.proceed`.
+    mutating func finish(mailbox: String) {
+        if let n = active[mailbox] { active[mailbox] = n > 1 ? n - 1 : nil }
+    }
+}

@@ -1,0 +1,67 @@
+/// Which properties a response carries for each item (`ItemShape`).
+struct ItemShape: Sendable {
+    enum Base: String, Sendable { case idOnly = "IdOnly", defaultShape = "Default", allProperties = "AllProperties" }
+    var base: Base = .idOnly
+    /// Requested top-level element names (from FieldURI / IndexedFieldURI).
+    var fields: Set<String> = []
+    /// Requested extended property keys.
+    var extended: Set<String> = []
+
+    /// Properties Default leaves out (they can be large or are rarely wanted).
+    private static let notInDefault: Set<String> = ["Body", "MimeContent", "UniqueBody", "TextBody", "NormalizedBody"]
+
+    init(base: Base = .idOnly) { self.base = base }
+
+    init(_ e: XElement?) throws(EWSFailure) {
+        guard let e else { return }
+        if let b = e.child("BaseShape")?.value {
+            guard let base = Base(rawValue: b) else { throw .schemaValidation("Invalid BaseShape '\(b)'.") }
+            self.base = base
+        }
+        for p in e.child("AdditionalProperties")?.children ?? [] {
+            switch PropertyPath.parse(p) {
+            case .extended(let key, _): extended.insert(key)
+            case .some(let path): if let n = path.elementName { fields.insert(n) }
+            case .none: throw .schemaValidation("Invalid property path '\(p.name)' in AdditionalProperties.")
+            }
+        }
+    }
+
+    func includes(_ field: String) -> Bool {
+        switch base {
+        case .idOnly: fields.contains(field)
+        case .defaultShape: fields.contains(field) || !Self.notInDefault.contains(field)
+        case .allProperties: true
+        }
+    }
+}
+
+extension EWSService {
+    /// Writes `<t:Contact>` / `<t:CalendarItem>` / `<t:Task>` for `item` with the properties `shape` asks for,
+    /// in schema order.
+    static func writeItem(_ w: inout XMLWriter, _ item: StoredItem, mailbox: String, shape: ItemShape) {
+        let q = "t:" + item.kind.rawValue
+        w.open(q)
+        w.empty("t:ItemId", [("Id", Identifier.itemId(mailbox: mailbox, number: item.number)),
+                             ("ChangeKey", Identifier.changeKey(item.changeNumber))])
+        if shape.base == .idOnly && shape.fields.isEmpty && shape.extended.isEmpty { w.close(q); return }
+        let rank = item.kind.elementRank
+        if shape.includes("ParentFolderId") {
+            w.empty("t:ParentFolderId", [("Id", Identifier.folderId(mailbox: mailbox, key: item.folder)), ("ChangeKey", "AQAAAA==")])
+        }
+        var names = item.fields.keys.filter { shape.includes($0) }
+        let extRank = rank["ExtendedProperty"] ?? Int.max
+        names.sort { (rank[$0] ?? Int.max) < (rank[$1] ?? Int.max) }
+        var wroteExtended = false
+        func writeExtended(_ w: inout XMLWriter) {
+            wroteExtended = true
+            for p in item.extended where shape.extended.contains(p.key) { w.element(p.element) }
+        }
+        for n in names {
+            if !wroteExtended && (rank[n] ?? Int.max) > extRank { writeExtended(&w) }
+            w.element(item.fields[n]!)
+        }
+        if !wroteExtended { writeExtended(&w) }
+        w.close(q)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// An in-process Exchange simulator: EWS at `POST /EWS/Exchange.asmx`, the JSON control API under `/sim/`.
+///
+/// ```swift
+/// let sim = try await Simulator.start()
+/// sim.control.createMailbox("alice@example.com")
+/// // ... point a client at sim.endpoint with SimulatorConfiguration.defaultAccount ...
+/// try await sim.shutdown()
+/// ```
+public final class Simulator: Sendable {
+    /// The control surface (mailboxes, seeding, backups, faults, counters).
+    public let control: SimulatorControl
+    let configuration: SimulatorConfiguration
+    let group: MultiThreadedEventLoopGroup
+    let service: EWSService
+    private let state: NIOLockedValueBox<ListenerState>
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    private let sslContext: NIOSSLContext?
+
+    private struct ListenerState {
+        var port: Int
+        var server: Channel?
+        var controlServer: Channel?
+        var upTask: Scheduled<Void>?
+    }
+
+    /// The EWS port (fixed for the simulator's life, also across `goDown`/`comeUp`).
+    public var port: Int { state.withLockedValue { $0.port } }
+    /// The control-only port, when configured.
+    public var controlPort: Int? { state.withLockedValue { $0.controlServer?.localAddress?.port } }
+    /// `http(s)://host:port/EWS/Exchange.asmx`.
+    public var endpoint: String {
+        "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/EWS/Exchange.asmx"
+    }
+
+    private init(configuration: SimulatorConfiguration, store: Store) throws {
+        self.configuration = configuration
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+        self.control = SimulatorControl(store: store)
+        self.service = EWSService(store: store)
+        self.state = NIOLockedValueBox(ListenerState(port: configuration.port))
+        if let tls = configuration.tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem)
+            self.sslContext = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        } else {
+            self.sslContext = nil
+        }
+    }
+
+    /// Starts a simulator and returns once it accepts connections.
+    public static func start(_ configuration: SimulatorConfiguration = SimulatorConfiguration()) async throws -> Simulator {
+        let store = try Store.open(dataDirectory: configuration.dataDirectory, logger: configuration.logger)
+        let sim = try Simulator(configuration: configuration, store: store)
+        for user in configuration.accounts.keys where user.contains("@") { sim.control.createMailbox(user) }
+        for m in configuration.mailboxes { sim.control.createMailbox(m) }
+        sim.control.listener.withLockedValue { $0 = SimulatorListener(sim: sim) }
+        do {
+            try await sim.bind()
+            if let cp = configuration.controlPort {
+                let ch = try await sim.bootstrap(controlOnly: true).bind(host: configuration.host, port: cp).get()
+                sim.state.withLockedValue { $0.controlServer = ch }
+            }
+        } catch {
+            try? await sim.group.shutdownGracefully()
+            throw error
+        }
+        configuration.logger.info("exchange-sim listening", metadata: ["sim.endpoint": "\(sim.endpoint)"])
+        return sim
+    }
+
+    /// Stops listening, closes connections, flushes persistence and releases threads.
+    public func shutdown() async throws {
+        let (server, controlServer) = state.withLockedValue { s -> (Channel?, Channel?) in
+            s.upTask?.cancel()
+            defer { s.server = nil; s.controlServer = nil }
+            return (s.server, s.controlServer)
+        }
+        try? await server?.close()
+        try? await controlServer?.close()
+        for c in connections.withLockedValue({ Array($0.values) }) { try? await c.close() }
+        control.listener.withLockedValue { $0 = nil }
+        control.store.close()
+        try await group.shutdownGracefully()
+    }
+
+    func bootstrap(controlOnly: Bool) -> ServerBootstrap {
+        let sslContext = controlOnly ? nil : self.sslContext
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(SimulatorHTTPHandler(sim: self, controlOnly: controlOnly))
+                    if !controlOnly {
+                        let id = ObjectIdentifier(channel)
+                        self.connections.withLockedValue { $0[id] = channel }
+                        channel.closeFuture.whenComplete { _ in _ = self.connections.withLockedValue { $0.removeValue(forKey: id) } }
+                    }
+                }
+            }
+    }
+
+    func bind() async throws {
+        let port = state.withLockedValue { $0.port }
+        let ch = try await bootstrap(controlOnly: false).bind(host: configuration.host, port: port).get()
+        state.withLockedValue { $0.server = ch; $0.port = ch.localAddress?.port ?? port }
+    }
+
+    func goDown(seconds: Double?) async throws {
+        let server = state.withLockedValue { s -> Channel? in defer { s.server = nil }; s.upTask?.cancel(); return s.server }
+        try? await server?.close()
+        for c in connections.withLockedValue({ Array($0.values) }) { try? await c.close() }
+        if let seconds {
+            let task = group.next().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+                Task { try? await self.comeUp() }
+                return ()
+            }
+            state.withLockedValue { $0.upTask = task }
+        }
+    }
+
+    func comeUp() async throws {
+        let isUp = state.withLockedValue { s -> Bool in s.upTask?.cancel(); s.upTask = nil; return s.server != nil }
+        if !isUp { try await bind() }
+    }
+}
+
+private struct SimulatorListener: ListenerControl {
+    let sim: Simulator
+    func goDown(seconds: Double?) async throws { try await sim.goDown(seconds: seconds) }
+    func comeUp() async throws { try await sim.comeUp() }
+}

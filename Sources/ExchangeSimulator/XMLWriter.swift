@@ -1,0 +1,62 @@
+/// A fast append-only XML writer into a byte buffer with correct escaping. Characters that XML 1.0
+/// cannot carry (control characters other than tab, LF, CR; lone surrogates cannot occur in Swift strings)
+/// are dropped, as Exchange does when it serialises.
+struct XMLWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
+
+    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Escaped character data.
+    mutating func text(_ s: String) { escape(s, attribute: false) }
+
+    /// Escaped attribute value (without quotes).
+    mutating func attrValue(_ s: String) { escape(s, attribute: true) }
+
+    private mutating func escape(_ s: String, attribute: Bool) {
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "&"): raw("&amp;")
+            case UInt8(ascii: "<"): raw("&lt;")
+            case UInt8(ascii: ">"): raw("&gt;")
+            case UInt8(ascii: "\"") where attribute: raw("&quot;")
+            case 0x09, 0x0A, 0x0D:
+                if attribute { raw(b == 0x09 ? "&#9;" : b == 0x0A ? "&#10;" : "&#13;") } else { bytes.append(b) }
+            case 0..<0x20: continue
+            default: bytes.append(b)
+            }
+        }
+    }
+
+    /// `<prefix:name a="v">` .
+    mutating func open(_ qname: String, _ attrs: [(String, String)] = []) {
+        bytes.append(UInt8(ascii: "<")); raw(qname)
+        for (k, v) in attrs { bytes.append(0x20); raw(k); raw("=\""); attrValue(v); bytes.append(UInt8(ascii: "\"")) }
+        bytes.append(UInt8(ascii: ">"))
+    }
+
+    mutating func close(_ qname: String) { raw("</"); raw(qname); bytes.append(UInt8(ascii: ">")) }
+
+    mutating func empty(_ qname: String, _ attrs: [(String, String)] = []) {
+        bytes.append(UInt8(ascii: "<")); raw(qname)
+        for (k, v) in attrs { bytes.append(0x20); raw(k); raw("=\""); attrValue(v); bytes.append(UInt8(ascii: "\"")) }
+        raw("/>")
+    }
+
+    /// `<qname>escaped text</qname>`.
+    mutating func leaf(_ qname: String, _ value: String) { open(qname); text(value); close(qname) }
+
+    /// Writes a stored element tree, using prefix `t:` for the types namespace and `m:` for messages.
+    mutating func element(_ e: XElement) {
+        let p = e.ns == NS.messages ? "m:" : "t:"
+        let q = p + e.name
+        if e.children.isEmpty && e.text.isEmpty { empty(q, e.attributes); return }
+        open(q, e.attributes)
+        if e.children.isEmpty { text(e.text) } else { for c in e.children { element(c) } }
+        close(q)
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import ExchangeSimulator
+import Foundation
+import Logging
+
+@main
+struct ExchangeSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exchange-sim",
+        abstract: "An Exchange Server (EWS) simulator with fault controls.",
+        subcommands: [Serve.self, Bench.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve EWS at /EWS/Exchange.asmx and the control API at /sim/.")
+
+    @Option(help: "Interface to bind.") var host = "127.0.0.1"
+    @Option(help: "EWS and control API port (0 picks a free one).") var port = 8080
+    @Option(help: "A port serving only the control API; it stays up while the EWS port is down.") var controlPort: Int?
+    @Option(help: "Keep mailboxes in this directory across restarts.") var data: String?
+    @Option(help: "PEM certificate chain: serve HTTPS.") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(help: "An account as user:password (repeatable). Default: snapsync@example.com:snapsync-demo.") var account: [String] = []
+    @Option(help: "Create this mailbox at start (repeatable).") var mailbox: [String] = []
+    @Option(help: "Largest accepted request body in bytes.") var maxRequestBytes = 64 * 1024 * 1024
+    @Option(help: "Event loop threads.") var threads = 2
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var config = SimulatorConfiguration()
+        config.host = host
+        config.port = port
+        config.controlPort = controlPort
+        config.dataDirectory = data
+        config.mailboxes = mailbox
+        config.maxRequestBytes = maxRequestBytes
+        config.threads = threads
+        if !account.isEmpty {
+            config.accounts = [:]
+            for a in account {
+                guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--account must be user:password") }
+                config.accounts[String(a[..<colon])] = String(a[a.index(after: colon)...])
+            }
+        }
+        switch (tlsCert, tlsKey) {
+        case (let c?, let k?): config.tls = .init(certificatePath: c, privateKeyPath: k)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        let sim = try await Simulator.start(config)
+        FileHandle.standardOutput.write(Data(("exchange-sim: EWS at \(sim.endpoint)" + (sim.controlPort.map { ", control API also on port \($0)" } ?? "") + "\n").utf8))
+        // Serve until killed.
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}

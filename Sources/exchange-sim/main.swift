@@ -1,1 +1,0 @@
-print("exchange-sim: not yet built")

@@ -1,4 +1,0 @@
-import Testing
-@testable import ExchangeSimulator
-
-@Test func ExchangeSimulatorModuleLinks() { #expect(Bool(true)) }
