@@ -1,1 +1,0 @@
-// The EWS module. See DEVELOPERS.md for its place in the architecture.

@@ -1,0 +1,90 @@
+/// The one error type of the EWS module: a failed request, a failed item of a batch, or a response
+/// that could not be used. Carries the operation, the mailbox and (for item errors) the item id.
+///
+/// `description` names the code, operation, mailbox and item id, and Exchange's own message; it never
+/// includes credentials or record data.
+public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    public enum Code: Sendable, Hashable {
+        /// An Exchange response message with this `ResponseCode` (e.g. `ErrorItemNotFound`).
+        case responseCode(String)
+        /// A SOAP fault with this fault code (Exchange's `ResponseCode` from the detail when present).
+        case soapFault(String)
+        /// `ErrorInvalidSyncStateData`: the folder's sync state is no longer accepted; take a snapshot.
+        case invalidSyncState
+        /// `ErrorServerBusy` (message or fault), with Exchange's `BackOffMilliseconds` when given.
+        case serverBusy(backOff: Duration?)
+        /// An HTTP status without a usable SOAP body (e.g. 503, 429, 502), with `Retry-After` when given.
+        case http(status: Int, retryAfter: Duration?)
+        /// 401/403: wrong credentials or no right to the mailbox.
+        case unauthorized(status: Int)
+        /// No response: connect failure, timeout, TLS. `ambiguous` when the request may have reached the
+        /// server (connection lost after sending, timeout): a non-idempotent request may have been applied.
+        case transport(String, ambiguous: Bool)
+        /// The response body exceeded the configured limit.
+        case responseTooLarge(limit: Int)
+        /// The response is not a SOAP envelope we can decode (malformed, invalid UTF-8, truncated, wrong
+        /// content type, missing parts).
+        case decoding(String)
+        /// The request could not be built (bad input such as an unrepresentable recurrence).
+        case invalidRequest(String)
+    }
+
+    public var code: Code
+    /// The EWS operation, e.g. `GetItem`.
+    public var operation: String
+    /// The SMTP address of the mailbox the request was for.
+    public var mailbox: String?
+    /// The item the error is about (for per-item errors).
+    public var itemID: String?
+    /// Exchange's `MessageText`/`faultstring`, or our diagnostic.
+    public var message: String
+
+    public init(code: Code, operation: String, mailbox: String? = nil, itemID: String? = nil, message: String) {
+        self.code = code
+        self.operation = operation
+        self.mailbox = mailbox
+        self.itemID = itemID
+        self.message = message
+    }
+
+    /// Exchange's `ResponseCode` for this error when it came from Exchange.
+    public var responseCode: String? {
+        switch code {
+        case .responseCode(let code): code
+        case .soapFault(let code): code
+        case .invalidSyncState: "ErrorInvalidSyncStateData"
+        case .serverBusy: "ErrorServerBusy"
+        default: nil
+        }
+    }
+
+    public var description: String {
+        var text = "EWS \(operation)"
+        if let mailbox { text += " for \(mailbox)" }
+        if let itemID { text += " item \(itemID)" }
+        text += " failed: "
+        switch code {
+        case .responseCode(let code): text += code
+        case .soapFault(let code): text += "SOAP fault \(code)"
+        case .invalidSyncState: text += "ErrorInvalidSyncStateData (sync state rejected; the folder needs a snapshot)"
+        case .serverBusy(let backOff): text += "ErrorServerBusy" + (backOff.map { " (back off \($0.milliseconds) ms)" } ?? "")
+        case .http(let status, _): text += "HTTP \(status)"
+        case .unauthorized(let status): text += "HTTP \(status) unauthorized (check credentials and impersonation rights)"
+        case .transport(let what, let ambiguous): text += "transport error \(what)" + (ambiguous ? " (the server may have applied the request)" : "")
+        case .responseTooLarge(let limit): text += "response larger than \(limit) bytes"
+        case .decoding(let what): text += "undecodable response: \(what)"
+        case .invalidRequest(let what): text += "invalid request: \(what)"
+        }
+        if !message.isEmpty { text += ": \(message)" }
+        return text
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import EWS
-
-@Test func EWSModuleLinks() { #expect(Bool(true)) }
