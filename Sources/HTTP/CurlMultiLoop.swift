@@ -12,14 +12,17 @@ import Darwin
 /// run concurrently (at most `maxActive` on the wire, the rest wait in order), and their callers are resumed
 /// through continuations. Swift's cooperative pool never blocks on a transfer.
 ///
-/// Ownership: the loop owns `multi` and frees it in `deinit`. Transfers belong to the thread from submission
-/// until it finishes them; the thread removes every easy handle from `multi` before exiting. Only
-/// `curl_multi_wakeup` is called from other threads (libcurl documents it as thread-safe).
+/// Ownership: the thread owns `multi` and frees it when it exits (closing the cached connections), after
+/// removing and finishing every transfer; `init` frees it if the thread cannot start. Transfers belong to the
+/// thread from submission until it finishes them. Only `curl_multi_wakeup` is called from other threads
+/// (libcurl documents it as thread-safe), under the inbox lock and only while `multi` is alive.
 final class CurlMultiLoop: @unchecked Sendable {
     private struct Inbox {
         var submitted: [CurlTransfer] = []
         var stopping = false
         var thread: pthread_t? = nil
+        /// Set by the thread, under the lock, just before it frees `multi`.
+        var multiFreed = false
     }
 
     private let multi: UnsafeMutableRawPointer
@@ -44,13 +47,11 @@ final class CurlMultiLoop: @unchecked Sendable {
         }, context.toOpaque())
         guard created == 0 else {
             context.release()
+            curl_multi_cleanup(multi)
+            inbox.withLock { $0.multiFreed = true }
             throw HTTPError(code: .other, message: "could not start the HTTP thread (error \(created))")
         }
         inbox.withLock { $0.thread = thread }
-    }
-
-    deinit {
-        curl_multi_cleanup(multi)
     }
 
     /// Hands a transfer to the loop; returns it unsent when the loop is stopping.
@@ -67,11 +68,13 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     /// Interrupts the thread's wait so it looks at its inbox and its transfers' cancellation flags.
     func wakeUp() {
-        curl_multi_wakeup(multi)
+        inbox.withLock { inbox in
+            if !inbox.multiFreed { curl_multi_wakeup(multi) }
+        }
     }
 
-    /// Stops the thread: transfers in flight or waiting fail with ``HTTPError/Code/shutdown``. Waits for the
-    /// thread to finish unless called on it. Idempotent.
+    /// Stops the thread: transfers in flight or waiting fail with ``HTTPError/Code/shutdown`` and the
+    /// connections close. Waits for the thread to finish unless called on it. Idempotent.
     func stop() {
         let thread = inbox.withLock { inbox in
             inbox.stopping = true
@@ -90,6 +93,12 @@ final class CurlMultiLoop: @unchecked Sendable {
     // MARK: - Loop thread
 
     private func run() {
+        drive()
+        inbox.withLock { $0.multiFreed = true }
+        curl_multi_cleanup(multi)
+    }
+
+    private func drive() {
         var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
         var waiting: [CurlTransfer] = []
         while true {

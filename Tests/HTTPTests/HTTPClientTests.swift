@@ -295,10 +295,16 @@ func withServerAndClient(
     }
 
     @Test func shutdownFailsRequestsInFlightAndLaterOnes() async throws {
-        let server = try await LoopbackHTTPServer { _ in .init(text: "late", delay: .seconds(5)) }
+        let server = try await LoopbackHTTPServer { request in
+            .init(text: "reply", delay: request.uri == "/slow" ? .seconds(5) : .milliseconds(50))
+        }
         let client = try HTTPClient(logger: CapturedLogs().logger())
+        async let first = client.execute(HTTPRequest(url: server.baseURL + "/1"))
+        async let second = client.execute(HTTPRequest(url: server.baseURL + "/2"))
+        _ = try await (first, second)
+        #expect(server.openConnectionCount == 2)  // kept alive, idle
         let task = Task { try await client.execute(HTTPRequest(url: server.baseURL + "/slow")) }
-        while server.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        while server.requests.count < 3 { try await Task.sleep(for: .milliseconds(10)) }
         client.shutdown()
         let inFlight = await #expect(throws: HTTPError.self) { try await task.value }
         #expect(inFlight?.code == .shutdown)
@@ -307,6 +313,8 @@ func withServerAndClient(
         }
         #expect(later?.code == .shutdown)
         client.shutdown()  // idempotent
+        for _ in 0..<200 where server.openConnectionCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.openConnectionCount == 0)  // the client closed its connections, busy and idle
         try await server.shutdown()
     }
 

@@ -56,6 +56,7 @@ public final class LoopbackHTTPServer: Sendable {
     private struct State {
         var requests: [Request] = []
         var connections = 0
+        var openConnections = 0
         var inFlight = 0
         var maxInFlight = 0
     }
@@ -82,7 +83,10 @@ public final class LoopbackHTTPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let connectionID = state.withLockedValue { state in
-                        defer { state.connections += 1 }
+                        defer {
+                            state.connections += 1
+                            state.openConnections += 1
+                        }
                         return state.connections
                     }
                     if let sslContext {
@@ -104,6 +108,8 @@ public final class LoopbackHTTPServer: Sendable {
     public var requests: [Request] { state.withLockedValue { $0.requests } }
     /// How many connections the server accepted.
     public var connectionCount: Int { state.withLockedValue { $0.connections } }
+    /// How many accepted connections are still open.
+    public var openConnectionCount: Int { state.withLockedValue { $0.openConnections } }
     /// The most requests the server was answering at the same moment.
     public var maxConcurrentRequests: Int { state.withLockedValue { $0.maxInFlight } }
 
@@ -126,6 +132,11 @@ public final class LoopbackHTTPServer: Sendable {
             self.connectionID = connectionID
             self.state = state
             self.handler = handler
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            state.withLockedValue { $0.openConnections -= 1 }
+            context.fireChannelInactive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
