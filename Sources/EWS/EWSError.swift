@@ -28,6 +28,8 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         case decoding(String)
         /// The request could not be built (bad input such as an unrepresentable recurrence).
         case invalidRequest(String)
+        /// The client is misconfigured (missing or unreadable credentials, bad endpoint).
+        case configuration(String)
     }
 
     public var code: Code
@@ -59,6 +61,12 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// True when the request may have been applied although no response came.
+    public var isAmbiguous: Bool {
+        if case .transport(_, true) = code { return true }
+        return false
+    }
+
     public var description: String {
         var text = "EWS \(operation)"
         if let mailbox { text += " for \(mailbox)" }
@@ -75,6 +83,7 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .responseTooLarge(let limit): text += "response larger than \(limit) bytes"
         case .decoding(let what): text += "undecodable response: \(what)"
         case .invalidRequest(let what): text += "invalid request: \(what)"
+        case .configuration(let what): text += "configuration: \(what)"
         }
         if !message.isEmpty { text += ": \(message)" }
         return text
