@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
-        .testTarget(name: "EWSTests", dependencies: ["EWS", "TestSupport"]),
+        .testTarget(name: "EWSTests", dependencies: ["EWS", "TestSupport", "ExchangeSimulator"]),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
         .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),

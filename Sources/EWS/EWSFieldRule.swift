@@ -99,11 +99,15 @@ public struct EWSFieldRule<Record, Model>: @unchecked Sendable {
         map(column, fieldURI, crm: crm, ews: ews, toEWS: { $0.nonEmpty }, toCRM: { $0 ?? "" }, write: EWSWrite.text(element))
     }
 
-    /// An optional body column ↔ `t:Body BodyType="Text"`.
+    /// An optional body column ↔ `t:Body BodyType="Text"`. Line ends compare equal as CRLF, CR or LF:
+    /// XML parsers (ours, Exchange's) normalize them, so a body never reads back byte for byte.
     static func body(_ column: String, crm: WritableKeyPath<Record, String?>, ews: WritableKeyPath<Model, String?>) -> Self {
-        map(column, .field("item:Body"), crm: crm, ews: ews, toEWS: { $0?.nonEmpty }, toCRM: { $0?.nonEmpty }) { value, writer in
+        let rule = map(column, .field("item:Body"), crm: crm, ews: ews, toEWS: { $0?.nonEmpty }, toCRM: { $0?.nonEmpty }) { value, writer in
             writer.element("t:Body", attributes: ["BodyType": "Text"], text: value)
         }
+        return Self(column: rule.column, fieldURI: rule.fieldURI, hasValue: rule.hasValue, writeValue: rule.writeValue,
+                    toModel: rule.toModel, toRecord: rule.toRecord,
+                    sameInRecords: { $0[keyPath: crm]?.normalizedLineEnds == $1[keyPath: crm]?.normalizedLineEnds })
     }
 
     /// `text[]` ↔ `t:Categories`.
@@ -251,4 +255,10 @@ enum EWSWrite {
 extension String {
     /// nil for the empty string.
     var nonEmpty: String? { isEmpty ? nil : self }
+
+    /// CRLF and CR turned into LF.
+    var normalizedLineEnds: String {
+        guard contains("\r") else { return self }
+        return replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+    }
 }
