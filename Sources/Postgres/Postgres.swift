@@ -1,1 +1,0 @@
-// The Postgres module. See DEVELOPERS.md for its place in the architecture.

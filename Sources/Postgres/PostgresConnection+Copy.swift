@@ -1,0 +1,108 @@
+import CLibPQ
+
+extension PostgresConnection {
+    /// Bulk-loads rows with `COPY table (columns) FROM STDIN` (text format): `body` appends fields and ends
+    /// rows on the writer, which streams them to the server in 64 KiB chunks. Returns the number of rows
+    /// copied. When `body` throws, the COPY is aborted (nothing is loaded) and the error rethrown.
+    public func copy(into table: PostgresIdentifier, columns: [String],
+                     _ body: (inout PostgresCopyWriter) throws -> Void) throws -> Int {
+        let columnList = columns.map(PostgresIdentifier.quote).joined(separator: ", ")
+        return try copy(sql: "COPY \(table) (\(columnList)) FROM STDIN", body)
+    }
+
+    /// Runs a `COPY ... FROM STDIN` statement (text format) and feeds it through the writer `body` fills.
+    public func copy(sql: String, _ body: (inout PostgresCopyWriter) throws -> Void) throws -> Int {
+        let pointer = try connection()
+        guard let start = PQexec(pointer, sql) else { throw lastError(code: .copyFailed) }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            _ = try check(start)  // throws the server's error
+            throw PostgresError(code: .copyFailed, message: "the statement did not start a COPY FROM STDIN")
+        }
+        PQclear(start)
+        var writer = PostgresCopyWriter(connection: pointer)
+        do {
+            try body(&writer)
+            try writer.flush()
+        } catch {
+            PQputCopyEnd(pointer, "aborted by snapsync")
+            drainResults(pointer)
+            throw error
+        }
+        guard PQputCopyEnd(pointer, nil) == 1 else {
+            let error = lastError(code: .copyFailed)
+            drainResults(pointer)
+            throw error
+        }
+        let rows = try check(PQgetResult(pointer))
+        drainResults(pointer)
+        return rows.affectedRowCount
+    }
+
+    private func drainResults(_ pointer: OpaquePointer) {
+        while let result = PQgetResult(pointer) { PQclear(result) }
+    }
+}
+
+/// Appends rows to a running `COPY ... FROM STDIN` (text format). Only valid inside the
+/// ``PostgresConnection/copy(into:columns:_:)`` closure it was handed to.
+public struct PostgresCopyWriter {
+    private let connection: OpaquePointer
+    private var buffer: [UInt8] = []
+    private var field: [UInt8] = []
+    private var fieldsInRow = 0
+    /// Rows ended so far.
+    public private(set) var rowCount = 0
+    private static let flushThreshold = 64 * 1024
+
+    init(connection: OpaquePointer) {
+        self.connection = connection
+        buffer.reserveCapacity(Self.flushThreshold + 4096)
+    }
+
+    /// Appends one field (an `Optional` that is nil is `NULL`; an `any PostgresEncodable` is opened).
+    public mutating func append(_ value: some PostgresEncodable) {
+        if fieldsInRow > 0 { buffer.append(UInt8(ascii: "\t")) }
+        fieldsInRow += 1
+        if value.isPostgresNull {
+            buffer.append(UInt8(ascii: "\\"))
+            buffer.append(UInt8(ascii: "N"))
+            return
+        }
+        field.removeAll(keepingCapacity: true)
+        value.encodePostgresText(into: &field)
+        for byte in field {
+            switch byte {
+            case UInt8(ascii: "\\"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\n"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "t"))
+            default: buffer.append(byte)
+            }
+        }
+    }
+
+    /// Ends the current row; sends the buffered rows when the buffer is full.
+    public mutating func endRow() throws(PostgresError) {
+        buffer.append(UInt8(ascii: "\n"))
+        fieldsInRow = 0
+        rowCount += 1
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
+    /// Appends a whole row.
+    public mutating func appendRow(_ values: [any PostgresEncodable]) throws(PostgresError) {
+        for value in values { append(value) }
+        try endRow()
+    }
+
+    mutating func flush() throws(PostgresError) {
+        guard !buffer.isEmpty else { return }
+        let status = buffer.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(connection, $0.baseAddress, Int32($0.count)) }
+        }
+        guard status == 1 else {
+            throw PostgresError(code: .copyFailed, message: PostgresConnection.trimmedMessage(PQerrorMessage(connection)))
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
