@@ -44,6 +44,11 @@ let package = Package(
             "SyncStore", "EWS", "SyncCore", .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // MARK: Operations (logs and metrics; only the CLI bootstraps them)
+        .target(name: "Observability", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // MARK: Exchange simulator
         .target(name: "ExchangeSimulator", dependencies: [
             .product(name: "Logging", package: "swift-log"),
@@ -84,5 +89,7 @@ let package = Package(
         .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
         .testTarget(name: "ExchangeSimulatorTests", dependencies: ["ExchangeSimulator", "TestSupport"]),
+        .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
+        .testTarget(name: "JobsTests", exclude: ["Fixtures"]),
     ]
 )
