@@ -55,6 +55,15 @@ import Testing
         ]])
     }
 
+    @Test func windowFormsSnapsyncAcceptsPassTheScripts() async throws {
+        let runner = try JobScriptRunner()
+        defer { runner.removeDirectory() }
+        let result = try await runner.run("live-sync", ["--until", "5:30", "--max-duration", "1d2H"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try runner.calls() == [["sync", "run", "--once", "--log-format", "auto",
+                                        "--until", "5:30", "--max-duration", "1d2H"]])
+    }
+
     @Test func windowConfigAndMetricsFromEnvironmentReachSnapsync() async throws {
         let runner = try JobScriptRunner()
         defer { runner.removeDirectory() }

@@ -145,10 +145,11 @@ job_init() {
     mailboxes=() workers=""
   fi
   if [[ -n $until ]]; then
-    [[ $until =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || job_exit "$EX_USAGE" "--until must be HH:MM (24-hour clock), got '$until'"
+    [[ $until =~ ^([01]?[0-9]|2[0-3]):[0-5][0-9]$ ]] || job_exit "$EX_USAGE" "--until must be HH:MM (24-hour clock), got '$until'"
   fi
   if [[ -n $max_duration ]]; then
-    [[ $max_duration =~ ^([0-9]+[smh]?)+$ ]] || job_exit "$EX_USAGE" "--max-duration must look like 90m, 2h or 1h30m, got '$max_duration'"
+    [[ $max_duration =~ ^([0-9]+[smhdSMHD]?)+$ ]] ||
+      job_exit "$EX_USAGE" "--max-duration must look like 45s, 90m, 2h, 1h30m or 1d, got '$max_duration'"
   fi
   if [[ -n $workers ]]; then
     [[ $workers =~ ^[1-9][0-9]*$ ]] || job_exit "$EX_USAGE" "--workers must be a positive number, got '$workers'"
