@@ -16,6 +16,7 @@ apt_packages=(
   openssl                # test certificates for the TLS tests
   python3 python3-venv   # the exchangelib fidelity tests
   util-linux             # runuser, flock
+  shellcheck             # JobsTests lint the cron scripts in jobs/
   curl ca-certificates
 )
 
