@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "snapsync", targets: ["snapsync"]),
         .executable(name: "exchange-sim", targets: ["exchange-sim"]),
+        .executable(name: "snapsync-bench", targets: ["snapsync-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -69,6 +70,12 @@ let package = Package(
             "Pipeline", "SyncStore", "EWS", "Postgres", "HTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Benchmarks
+        .executableTarget(name: "snapsync-bench", dependencies: [
+            "EWS", "SyncCore", "XML",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: Tests

@@ -10,6 +10,10 @@ import XML
 ///
 /// Per-item results: batch operations return one `Result` per input, in input order; one failed item
 /// never fails its batch. A thrown ``EWSError`` means the whole call failed.
+///
+/// Every wait is logged at `.info` with `ews.reason` and `ews.wait_ms`: a retry after ErrorServerBusy,
+/// Retry-After or a failure ("EWS request waits before retrying"), and a wait for a concurrency slot
+/// ("EWS request waited for a connection slot").
 public final class EWSClient: Sendable {
     /// Settings of a client.
     public struct Configuration: Sendable {
@@ -110,7 +114,12 @@ public final class EWSClient: Sendable {
         let http = HTTPRequest(method: .post, url: configuration.endpoint, headers: headers, body: request.body)
         let response: HTTPResponse
         do {
-            response = try await limiter.withSlot(mailbox) { () async throws -> HTTPResponse in try await transport.send(http) }
+            response = try await limiter.withSlot(mailbox, waited: { reason, waited in
+                logger.info("EWS request waited for a connection slot", metadata: [
+                    "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.reason": "\(reason.rawValue)",
+                    "ews.wait_ms": "\(waited.milliseconds)",
+                ])
+            }) { () async throws -> HTTPResponse in try await transport.send(http) }
         } catch let error as HTTPError {
             throw failure(EWSClient.code(of: error, limit: configuration.maxResponseBytes), error.message ?? "")
         } catch {

@@ -14,14 +14,26 @@ public actor EWSConcurrencyLimiter {
         self.maxTotal = maxTotal
     }
 
-    /// Waits for a slot for `mailbox`. Every acquire must be followed by one ``release(_:)``.
-    public func acquire(_ mailbox: String) async {
+    /// Why a request had to wait for its slot.
+    public enum WaitReason: String, Sendable, Hashable {
+        /// The mailbox already had ``maxPerMailbox`` requests in flight.
+        case mailboxCap = "per-mailbox concurrency cap"
+        /// ``maxTotal`` requests were in flight, or earlier waiters were queued.
+        case globalCap = "global concurrency cap"
+    }
+
+    /// Waits for a slot for `mailbox`; returns why it had to wait (nil when a slot was free). Every
+    /// acquire must be followed by one ``release(_:)``.
+    @discardableResult
+    public func acquire(_ mailbox: String) async -> WaitReason? {
         let key = mailbox.lowercased()
         if waiters.isEmpty, fits(key) {
             take(key)
-            return
+            return nil
         }
+        let reason: WaitReason = perMailbox[key, default: 0] >= maxPerMailbox ? .mailboxCap : .globalCap
         await withCheckedContinuation { waiters.append((key, $0)) }
+        return reason
     }
 
     /// Frees a slot of `mailbox` and hands it to the first waiter that fits.
@@ -45,9 +57,13 @@ public actor EWSConcurrencyLimiter {
     /// Requests in flight (for tests and diagnostics).
     public var inFlight: (total: Int, perMailbox: [String: Int]) { (total, perMailbox) }
 
-    /// Runs `body` holding a slot of `mailbox`.
-    public nonisolated func withSlot<T: Sendable, E: Error>(_ mailbox: String, _ body: () async throws(E) -> T) async throws(E) -> T {
-        await acquire(mailbox)
+    /// Runs `body` holding a slot of `mailbox`; `waited` is called (before `body`) when the slot was
+    /// not free at once, with the reason and how long the wait took.
+    public nonisolated func withSlot<T: Sendable, E: Error>(
+        _ mailbox: String, waited: (WaitReason, Duration) -> Void = { _, _ in }, _ body: () async throws(E) -> T
+    ) async throws(E) -> T {
+        let start = ContinuousClock.now
+        if let reason = await acquire(mailbox) { waited(reason, ContinuousClock.now - start) }
         do {
             let result = try await body()
             await release(mailbox)

@@ -153,7 +153,8 @@ public struct EWSMailboxSource: MailboxSource {
         case .invalidSyncState: kind = .invalidSyncState
         case .serverBusy(let backOff): kind = .transient; retryAfter = backOff
         case .http(let status, let after): kind = status >= 500 || status == 429 ? .transient : .permanent; retryAfter = after
-        case .transport, .responseTooLarge: kind = .transient
+        case .transport: kind = .transient
+        case .responseTooLarge: kind = .permanent  // the same request gets the same answer
         case .responseCode(let code), .soapFault(let code):
             switch code {
             case "ErrorItemNotFound", "ErrorFolderNotFound", "ErrorCalendarOccurrenceIsDeletedFromRecurrence": kind = .notFound

@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import Testing
 import SyncCore
+import TestSupport
 @testable import EWS
 
 /// A transport that answers from a script and records what it was sent.
@@ -264,5 +265,115 @@ enum Responses {
             #expect(!error.description.contains("hunter2"))
         }
         #expect(throws: EWSError.self) { try EWSCredentials.authentication(from: ["SNAPSYNC_EWS_USER": "svc", "SNAPSYNC_EWS_PASSWORD_FILE": "/nonexistent/pw"]) }
+    }
+}
+
+/// Waits, access modes and limits as a user sees them: in the log, in the request headers, in errors.
+@Suite struct EWSClientWaitsAndAccessTests {
+    static let mailbox = "anna@example.com"
+    static let folderOK = Responses.envelope("GetFolder", [#"ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders><t:ContactsFolder><t:FolderId Id="F1" ChangeKey="c"/><t:DisplayName>Contacts</t:DisplayName><t:TotalCount>7</t:TotalCount></t:ContactsFolder></m:Folders>"#])
+    static let folderBusy = Responses.envelope("GetFolder", [#"ResponseClass="Error"><m:MessageText>The server cannot service this request right now. Try again later.</m:MessageText><m:ResponseCode>ErrorServerBusy</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:MessageXml><t:Value Name="BackOffMilliseconds">200</t:Value></m:MessageXml>"#])
+
+    func client(_ transport: any EWSTransport, logs: CapturedLogs = CapturedLogs(), sleeper: any EWSSleeper = RecordingSleeper(),
+                _ configure: (inout EWSClient.Configuration) -> Void = { _ in }) -> EWSClient {
+        var configuration = EWSClient.Configuration(endpoint: "http://127.0.0.1:1/EWS/Exchange.asmx")
+        configure(&configuration)
+        return EWSClient(configuration: configuration, transport: transport, logger: logs.logger(), sleeper: sleeper, random: { 0.5 })
+    }
+
+    @Test func everyRetryWaitIsLoggedWithItsReason() async throws {
+        let transport = ScriptedTransport([
+            ScriptedTransport.xml(Self.folderBusy),
+            .respond(HTTPResponse(status: 429, headers: ["Retry-After": "2"])),
+            .fail(HTTPError(code: .couldNotConnect)),
+            .respond(HTTPResponse(status: 502)),
+            ScriptedTransport.xml(Self.folderOK),
+        ])
+        let logs = CapturedLogs()
+        let sleeper = RecordingSleeper()
+        _ = try await client(transport, logs: logs, sleeper: sleeper).getFolder(.contacts, mailbox: Self.mailbox)
+        let waits = logs.entries.filter { $0.message == "EWS request waits before retrying" }
+        #expect(waits.map { $0.metadata["ews.reason"] } == ["ErrorServerBusy", "HTTP 429 Retry-After", "transport couldNotConnect", "HTTP 502"])
+        #expect(waits.map { $0.metadata["ews.wait_ms"] } == ["200", "2000", "1500", "3000"])
+        #expect(sleeper.recorded == [.milliseconds(200), .seconds(2), .milliseconds(1500), .seconds(3)])
+        #expect(waits.allSatisfy { $0.level == .info && $0.metadata["ews.mailbox"] == Self.mailbox && $0.metadata["ews.operation"] == "GetFolder" })
+    }
+
+    /// Answers after a pause, so that concurrent requests overlap.
+    struct SlowTransport: EWSTransport {
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            try await Task.sleep(for: .milliseconds(50))
+            return HTTPResponse(status: 200, headers: ["Content-Type": "text/xml; charset=utf-8"], body: EWSClientWaitsAndAccessTests.folderOK)
+        }
+    }
+
+    @Test(arguments: [false, true]) func slotWaitsAreLoggedWithTheCap(sameMailbox: Bool) async throws {
+        let logs = CapturedLogs()
+        let client = client(SlowTransport(), logs: logs) { configuration in
+            configuration.maxConcurrentRequestsPerMailbox = 1
+            configuration.maxConcurrentRequests = sameMailbox ? 10 : 1
+        }
+        async let first = client.getFolder(.contacts, mailbox: Self.mailbox)
+        async let second = client.getFolder(.contacts, mailbox: sameMailbox ? Self.mailbox : "ben@example.com")
+        _ = try await (first, second)
+        let waits = logs.entries.filter { $0.message == "EWS request waited for a connection slot" }
+        #expect(waits.count == 1)
+        #expect(waits.first?.metadata["ews.reason"] == (sameMailbox ? "per-mailbox concurrency cap" : "global concurrency cap"))
+        #expect(waits.first?.level == .info && waits.first?.metadata["ews.wait_ms"] != nil)
+    }
+
+    @Test(arguments: [MailboxAccess.impersonation, .delegate]) func accessModesAddressTheMailbox(access: MailboxAccess) async throws {
+        let transport = ScriptedTransport([ScriptedTransport.xml(Self.folderOK)])
+        _ = try await client(transport) { $0.access = access }.getFolder(.contacts, mailbox: Self.mailbox)
+        let request = try #require(transport.requests.first)
+        #expect(request.headers["X-AnchorMailbox"] == Self.mailbox)
+        #expect(request.headers["SOAPAction"] == "\"http://schemas.microsoft.com/exchange/services/2006/messages/GetFolder\"")
+        #expect(request.headers["Content-Type"] == "text/xml; charset=utf-8")
+        let body = String(decoding: request.body, as: UTF8.self)
+        let impersonation = "<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>\(Self.mailbox)</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>"
+        let delegateFolder = #"<t:DistinguishedFolderId Id="contacts"><t:Mailbox><t:EmailAddress>\#(Self.mailbox)</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"#
+        #expect(body.contains(impersonation) == (access == .impersonation))
+        #expect(body.contains(delegateFolder) == (access == .delegate))
+        #expect(body.contains(#"<t:DistinguishedFolderId Id="contacts"/>"#) == (access == .impersonation))
+    }
+
+    @Test func aResponseOverTheLimitNamesOperationAndMailbox() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.xml(try Fixtures.sample("06_SyncFolderItems_changes_response.xml"))])
+        do {
+            _ = try await client(transport) { $0.maxResponseBytes = 4096 }
+                .syncFolderItems(.distinguished(.calendar), mailbox: Self.mailbox, syncState: nil)
+            Issue.record("expected responseTooLarge")
+        } catch {
+            #expect(error.code == .responseTooLarge(limit: 4096))
+            #expect(error.description == "EWS SyncFolderItems for anna@example.com failed: response larger than 4096 bytes")
+            #expect(EWSMailboxSource.neutral(error).kind == .permanent)
+        }
+        #expect(transport.requests.count == 1)  // not retried: the same request gets the same answer
+    }
+
+    static let invalidSyncStateFault = Array("""
+        <?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>\
+        <faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorInvalidSyncStateData</faultcode>\
+        <faultstring xml:lang="en-US">Synchronization state data is corrupt or otherwise invalid.</faultstring><detail>\
+        <e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorInvalidSyncStateData</e:ResponseCode>\
+        <e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">Synchronization state data is corrupt or otherwise invalid.</e:Message>\
+        </detail></s:Fault></s:Body></s:Envelope>
+        """.utf8)
+
+    @Test(arguments: [false, true]) func invalidSyncStateReachesThePipelineAsItsOwnKind(asFault: Bool) async throws {
+        let answer = asFault ? ScriptedTransport.xml(Self.invalidSyncStateFault, status: 500)
+            : ScriptedTransport.xml(try Fixtures.sample("07_SyncFolderItems_ErrorInvalidSyncStateData_response.xml"))
+        let transport = ScriptedTransport([answer])
+        let source = EWSMailboxSource(client: client(transport))
+        let owner = MailboxOwner(smtpAddress: Self.mailbox, userID: Fixtures.owner)
+        do {
+            _ = try await source.changes(in: owner, kind: .appointments, since: "H4sIAAAA", maxChanges: 512)
+            Issue.record("expected invalidSyncState")
+        } catch {
+            #expect(error.kind == .invalidSyncState)
+            #expect(error.code == "ErrorInvalidSyncStateData")
+            #expect(error.message.hasPrefix("EWS SyncFolderItems for anna@example.com failed: ErrorInvalidSyncStateData"))
+        }
+        #expect(transport.requests.count == 1)  // never retried: only a snapshot helps
     }
 }
