@@ -39,7 +39,9 @@ struct EWSContainer: Sendable, Hashable {
 ///
 /// The tables (``EWSMapping``) are the single place where the mapping of a kind is declared; request
 /// building (CreateItem, SetItemField/DeleteItemField per changed field), shapes (AdditionalProperties),
-/// decoding (model → CRM) and verification (per-column comparison) are all derived from them.
+/// decoding (model → CRM) and the changed-field test of updates are all derived from them. Comparing
+/// records for `verify` and conflicts is SyncCore's ``RecordDifference``, which covers the same fields (a
+/// test checks that both name the same columns).
 public struct EWSFieldRule<Record, Model>: @unchecked Sendable {
     // @unchecked: immutable after construction; the closures are pure functions of their arguments.
 

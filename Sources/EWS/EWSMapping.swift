@@ -32,13 +32,6 @@ public struct EWSMapping<Record, Model: EWSItemFields>: Sendable {
         return record
     }
 
-    /// The CRM columns whose values differ between two records (for `verify` and for updates).
-    public func differences(_ lhs: Record, _ rhs: Record) -> [String] {
-        var columns: [String] = []
-        for rule in rules where !rule.sameInRecords(lhs, rhs) && !columns.contains(rule.column) { columns.append(rule.column) }
-        return columns
-    }
-
     /// The properties to ask for in GetItem/FindItem (`AdditionalProperties`).
     public var fieldURIs: [EWSFieldURI] {
         var seen = Set<EWSFieldURI>()

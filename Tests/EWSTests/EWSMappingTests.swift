@@ -33,7 +33,7 @@ import XML
         back.updatedAt = Fixtures.contact.updatedAt
         back.version = Fixtures.contact.version
         #expect(back == Fixtures.contact)
-        #expect(EWSMappings.contact.differences(back, Fixtures.contact).isEmpty)
+        #expect(MailboxRecord.contact(back).difference(from: .contact(Fixtures.contact)).isEmpty)
     }
 
     @Test func appointmentRoundTrip() throws {
