@@ -129,3 +129,17 @@ import XML
         }
     }
 }
+
+@Suite struct EWSDecoderValueTests {
+    func uuid(_ text: String) -> UUID? { Array(text.utf8).withUnsafeBufferPointer { EWSResponseDecoder.uuid($0) } }
+
+    @Test func crmIdsParseInEitherCaseAndNothingElse() {
+        let id = UUID(uuidString: "C0FFEE00-1234-4567-89AB-CDEF01234567")!
+        #expect(uuid("c0ffee00-1234-4567-89ab-cdef01234567") == id)
+        #expect(uuid("C0FFEE00-1234-4567-89AB-CDEF01234567") == id)
+        for bad in ["", "c0ffee00-1234-4567-89ab-cdef0123456", "c0ffee00-1234-4567-89ab-cdef012345678", "c0ffee00x1234-4567-89ab-cdef01234567",
+                    "g0ffee00-1234-4567-89ab-cdef01234567", "{c0ffee00-1234-4567-89ab-cdef01234567}"] {
+            #expect(uuid(bad) == nil, "\(bad)")
+        }
+    }
+}
