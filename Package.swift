@@ -94,7 +94,9 @@ let package = Package(
         .testTarget(name: "EWSTests", dependencies: ["EWS", "TestSupport", "ExchangeSimulator"]),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
         .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "Pipeline", "SyncStore", "EWS", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
+        ]),
         .testTarget(name: "ExchangeSimulatorTests", dependencies: ["ExchangeSimulator", "TestSupport"]),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", exclude: ["Fixtures"]),

@@ -163,7 +163,8 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     public static var postgresType: PostgresTypeOID { Element.self == UInt8.self ? 17 : Element.postgresArrayType }
 
     public func encodePostgresText(into buffer: inout [UInt8]) {
-        if let bytes = self as? [UInt8] {
+        // Test the element type, not the value: an empty [String] also casts to [UInt8].
+        if Element.self == UInt8.self, let bytes = self as? [UInt8] {
             let hex = [UInt8]("0123456789abcdef".utf8)
             buffer.append(contentsOf: "\\x".utf8)
             for byte in bytes {

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+/// One worker of a run: claims mailboxes one at a time and carries out their pending stages.
+struct MailboxWorker: Sendable {
+    let runID: Int64
+    let request: RunRequest
+    let options: SnapshotOptions
+    let name: String
+    let source: any MailboxSource
+    let logger: Logger
+    let progress: (any ProgressReporting)?
+
+    /// Works until no mailbox is left to claim; returns true when it stopped because the window ended.
+    func run(conninfo: String) async throws -> Bool {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        defer { Task { await db.close() } }
+        while true {
+            if options.window.hasEnded(at: Date()) { return true }
+            guard let claim = try await RunStore.claimMailbox(runID: runID, worker: name, lease: options.lease, db: db) else {
+                return false
+            }
+            var logger = self.logger
+            logger[metadataKey: "mailbox"] = "\(claim.owner.smtpAddress)"
+            let context = StageContext(runID: runID, request: request, options: options, claim: claim, source: source,
+                                       db: db, logger: logger, progress: progress)
+            do {
+                let failures = try await context.processMailbox()
+                try await RunStore.releaseMailbox(claim, status: failures == 0 ? "done" : "failed",
+                                                  error: failures == 0 ? nil : "\(failures) stage(s) failed", db: db)
+            } catch is WindowEnded {
+                try await RunStore.releaseMailbox(claim, status: "pending", error: nil, db: db)
+                logger.info("window ended; mailbox released for the next run")
+                return true
+            } catch let error as PipelineError where error.code == .leaseLost {
+                logger.info("lease lost; another worker took the mailbox over")
+            }
+        }
+    }
+}
+
+/// Everything a stage needs, for one claimed mailbox.
+struct StageContext: Sendable {
+    let runID: Int64
+    let request: RunRequest
+    let options: SnapshotOptions
+    let claim: ClaimedMailbox
+    let source: any MailboxSource
+    let db: PostgresConnection
+    let logger: Logger
+    let progress: (any ProgressReporting)?
+
+    var mailbox: MailboxOwner { claim.owner }
+    var address: String { claim.owner.smtpAddress }
+
+    /// Runs the mailbox's pending stages in order; a failed stage stops that folder's later stages.
+    /// Returns the number of failed stages.
+    func processMailbox() async throws -> Int {
+        let stages = try await RunStore.stages(runID: runID, mailbox: address, db: db)
+        var failed = 0
+        var failedKinds = Set<ItemKind>()
+        for stage in stages where stage.status != "done" && stage.status != "skipped" {
+            if failedKinds.contains(stage.kind) { continue }
+            if options.window.hasEnded(at: Date()) { throw WindowEnded() }
+            var logger = self.logger
+            logger[metadataKey: "stage.name"] = "\(stage.stage.rawValue)"
+            logger[metadataKey: "item.kind"] = "\(stage.kind.rawValue)"
+            let (cursor, resumed) = try await RunStore.startStage(runID: runID, mailbox: address, kind: stage.kind,
+                                                                  stage: stage.stage, db: db)
+            let started = ContinuousClock.now
+            do {
+                try await perform(stage.stage, kind: stage.kind, cursor: cursor, resumed: resumed, logger: logger)
+                try await RunStore.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage,
+                                               status: "done", db: db)
+                logger.info("stage done", metadata: ["stage.seconds": "\((ContinuousClock.now - started).components.seconds)"])
+            } catch let error as WindowEnded {
+                throw error
+            } catch let error as PipelineError where error.code == .leaseLost {
+                throw error
+            } catch {
+                failed += 1
+                failedKinds.insert(stage.kind)
+                try await RunStore.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage,
+                                               status: "failed", error: "\(error)", db: db)
+                logger.info("stage failed", metadata: ["stage.error": "\(error)"])
+            }
+            try await analyzeIfNeeded(after: stage.stage)
+        }
+        return failed
+    }
+
+    func perform(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, resumed: Bool, logger: Logger) async throws {
+        switch stage {
+        case .baseline: try await baseline(kind, cursor: cursor)
+        case .extract: try await extract(kind, cursor: cursor)
+        case .match: try await match(kind)
+        case .merge: try await merge(kind)
+        case .reconcile: try await reconcile(kind, logger: logger)
+        case .finalize: try await finalize(kind)
+        case .push: try await push(kind, cursor: cursor, resumed: resumed)
+        case .delete: try await deleteOrphans(kind, cursor: cursor)
+        case .cleanCRM: try await cleanCRM(kind)
+        case .cleanExchange: try await cleanExchange(kind)
+        }
+    }
+
+    /// Commits a batch: `body` writes its rows, then the stage checkpoint and a lease renewal go in the
+    /// same transaction. Losing the lease rolls the batch back.
+    func commit(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, total: Int64? = nil,
+                _ body: @escaping @Sendable (isolated PostgresConnection) throws -> StageCounts) async throws {
+        let runID = runID, address = address, claim = claim, lease = options.lease
+        let counts = try await db.withTransaction { db in
+            let counts = try body(db)
+            guard try RunStore.renewLease(claim, lease: lease, db: db) else {
+                throw PipelineError(.leaseLost, "mailbox \(address) was taken over by another worker")
+            }
+            try RunStore.checkpoint(runID: runID, mailbox: address, kind: kind, stage: stage, cursor: cursor,
+                                    counts: counts, total: total, db: db)
+            return counts
+        }
+        _ = counts
+    }
+
+    func reportProgress(_ kind: ItemKind, _ stage: SnapshotStage) async throws {
+        guard let progress else { return }
+        let record = try await RunStore.stages(runID: runID, mailbox: address, db: db)
+            .first { $0.kind == kind && $0.stage == stage }
+        if let record { progress.report(mailbox: address, kind: kind, stage: stage, done: record.items, total: record.total) }
+    }
+
+    func checkWindow() throws {
+        if options.window.hasEnded(at: Date()) { throw WindowEnded() }
+    }
+
+    func analyzeIfNeeded(after stage: SnapshotStage) async throws {
+        let policy = options.analyzePolicy, runID = runID, address = address, logger = logger
+        try await db.run { db in
+            try TableActivityStore.analyzeIfNeeded(policy: policy, runID: runID, mailbox: address, after: stage, logger: logger, db: db)
+        }
+    }
+}

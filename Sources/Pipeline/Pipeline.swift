@@ -1,1 +1,0 @@
-// The Pipeline module. See DEVELOPERS.md for its place in the architecture.

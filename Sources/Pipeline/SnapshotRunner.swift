@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+/// Runs snapshot runs: opens (or resumes) the run in PostgreSQL, then lets workers claim its mailboxes and
+/// carry out their stages, every batch committing its rows with its checkpoint.
+public struct SnapshotRunner: Sendable {
+    public let conninfo: String
+    public let source: any MailboxSource
+    public let logger: Logger
+    public let progress: (any ProgressReporting)?
+
+    public init(conninfo: String, source: any MailboxSource, logger: Logger, progress: (any ProgressReporting)? = nil) {
+        self.conninfo = conninfo
+        self.source = source
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// Starts the run `options.request` describes, or resumes the unfinished run of the same command.
+    public func run(_ options: SnapshotOptions) async throws -> SnapshotResult {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        let request = options.request
+        let owners = try await CRMStore.mailboxOwners(request.mailboxes, db: db)
+        if let wanted = request.mailboxes {
+            let known = Set(owners.map { $0.smtpAddress.lowercased() })
+            if let missing = wanted.first(where: { !known.contains($0) }) {
+                throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(missing)")
+            }
+        }
+        let (run, resumed) = try await RunStore.openRun(request, owners: owners, db: db)
+        await db.close()
+        return try await execute(runID: run.id, request: run.request, resumed: resumed, options: options)
+    }
+
+    /// Continues an unfinished run (the newest when `runID` is nil).
+    public func resume(runID: Int64?, options: SnapshotOptions) async throws -> SnapshotResult {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        let found: RunRecord?
+        if let runID { found = try await RunStore.run(runID, db: db) } else { found = try await RunStore.latestUnfinishedRun(db: db) }
+        await db.close()
+        guard let run = found else {
+            throw PipelineError(.unknownRun, runID.map { "no run \($0)" } ?? "no unfinished run to resume")
+        }
+        return try await execute(runID: run.id, request: run.request, resumed: true, options: options)
+    }
+
+    func execute(runID: Int64, request: RunRequest, resumed: Bool, options: SnapshotOptions) async throws -> SnapshotResult {
+        var logger = self.logger
+        logger[metadataKey: "run.id"] = "\(runID)"
+        logger.info("snapshot run \(resumed ? "resumed" : "started")", metadata: [
+            "run.direction": "\(request.direction.rawValue)", "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
+        ])
+        let windowEnded = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<max(options.workers, 1) {
+                let worker = MailboxWorker(runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
+                                           source: source, logger: logger, progress: progress)
+                group.addTask { try await worker.run(conninfo: conninfo) }
+            }
+            var ended = false
+            for try await workerEnded in group { ended = ended || workerEnded }
+            return ended
+        }
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        defer { Task { await db.close() } }
+        let status = try await RunStore.finishRunIfDone(runID, db: db)
+        let outcome: SnapshotOutcome = switch status {
+        case "completed": .completed
+        case "completed_with_errors": .completedWithErrors
+        default: windowEnded ? .windowEnded : .inProgressElsewhere
+        }
+        if outcome == .windowEnded {
+            try await RunStore.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "window",
+                                           message: "the window ended; the next run resumes at the last committed batch", db: db)
+        }
+        logger.info("snapshot run ended", metadata: ["run.outcome": "\(outcome.rawValue)"])
+        return SnapshotResult(runID: runID, resumed: resumed, outcome: outcome)
+    }
+}
+
+/// Receives progress of the stages (a terminal line, log lines, metrics).
+public protocol ProgressReporting: Sendable {
+    /// `done` items of `total` (when known) of a stage of a mailbox folder.
+    func report(mailbox: String, kind: ItemKind, stage: SnapshotStage, done: Int64, total: Int64?)
+}

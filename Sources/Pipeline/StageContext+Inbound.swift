@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+extension StageContext {
+    /// Drains the folder's changes from the beginning to learn its current sync state (checkpointed).
+    func baseline(_ kind: ItemKind, cursor: String?) async throws {
+        var state = cursor
+        while true {
+            try checkWindow()
+            let changes: MailboxChanges
+            do {
+                changes = try await source.changes(in: mailbox, kind: kind, since: state, maxChanges: 512)
+            } catch {
+                // A checkpointed state from before a mailbox restore is rejected: start over from nothing.
+                guard error.kind == .invalidSyncState, state != nil else { throw error }
+                state = nil
+                continue
+            }
+            state = changes.syncState
+            try await commit(.baseline, kind: kind, cursor: state) { _ in StageCounts(items: Int64(changes.changes.count)) }
+            if changes.isComplete { return }
+        }
+    }
+
+    /// True when an item is inside the run's date range (always, without one).
+    func inRange(_ item: MailboxItem) -> Bool {
+        guard let range = request.dateRange else { return true }
+        if range.field == .modified { return item.lastModified.map(range.contains) ?? true }
+        switch item.record {
+        case .appointment(let a): return range.overlaps(start: a.startsAt, end: InboundStore.seriesEnd(a))
+        case .task(let t):
+            guard let day = t.startsOn ?? t.dueOn else { return false }
+            return range.contains(day.startOfDayUTC)
+        case .contact: return true
+        }
+    }
+
+    /// Pages every item of the folder into staging: each page (FindItem, then GetItem in batches) is
+    /// committed with its offset, so a killed run re-reads at most the page in flight.
+    func extract(_ kind: ItemKind, cursor: String?) async throws {
+        var offset = cursor.flatMap(Int.init) ?? 0
+        while true {
+            try checkWindow()
+            let page = try await source.itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: options.pageSize)
+            var items: [MailboxItem] = []
+            var failures: [MailboxSourceError] = []
+            var start = 0
+            while start < page.refs.count {
+                let refs = Array(page.refs[start..<min(start + options.fetchBatchSize, page.refs.count)])
+                start += refs.count
+                for result in try await fetchWithRetry(refs, kind: kind) {
+                    switch result {
+                    case .success(let item): if inRange(item) { items.append(item) }
+                    case .failure(let error) where error.kind == .notFound: continue  // deleted since the page was read
+                    case .failure(let error): failures.append(error)
+                    }
+                }
+            }
+            let next = page.nextOffset
+            let runID = runID, address = address, staged = items, failed = failures
+            try await commit(.extract, kind: kind, cursor: String(next ?? offset + page.refs.count),
+                             total: page.totalCount.map(Int64.init)) { db in
+                let count = try InboundStore.stage(staged, runID: runID, mailbox: address, kind: kind, db: db)
+                for failure in failed {
+                    try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: failure.itemID, crmID: nil,
+                                            direction: "inbound", code: failure.code, reason: failure.message, payload: nil, db: db)
+                }
+                return StageCounts(items: Int64(count), failed: Int64(failed.count))
+            }
+            for failure in failures {
+                logger.info("item quarantined", metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
+            }
+            try await reportProgress(kind, .extract)
+            guard let next else { return }
+            offset = next
+        }
+    }
+
+    /// GetItem with one more try for items that failed transiently (the client already retried whole calls).
+    func fetchWithRetry(_ refs: [MailboxItemRef], kind: ItemKind) async throws -> [Result<MailboxItem, MailboxSourceError>] {
+        var results = try await source.items(refs, in: mailbox, kind: kind)
+        let transient = results.indices.filter { if case .failure(let e) = results[$0], e.kind == .transient { true } else { false } }
+        guard !transient.isEmpty else { return results }
+        try await Task.sleep(for: .seconds(1))
+        let retried = try await source.items(transient.map { refs[$0] }, in: mailbox, kind: kind)
+        for (index, result) in zip(transient, retried) {
+            if case .failure(let error) = result, error.kind == .transient { throw error }
+            results[index] = result
+        }
+        return results
+    }
+
+    func match(_ kind: ItemKind) async throws {
+        let runID = runID, owner = mailbox
+        try await commit(.match, kind: kind, cursor: nil) { db in
+            try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
+        }
+    }
+
+    func merge(_ kind: ItemKind) async throws {
+        let runID = runID, owner = mailbox
+        try await commit(.merge, kind: kind, cursor: nil) { db in
+            try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, db: db)
+        }
+    }
+
+    /// Deletes CRM rows linked to the mailbox whose item is gone, unless that would be a mass deletion.
+    func reconcile(_ kind: ItemKind, logger: Logger) async throws {
+        let runID = runID, address = address
+        let (vanished, staged, linked) = try await db.run { db in
+            (try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db),
+             try InboundStore.stagedCount(runID: runID, mailbox: address, kind: kind, db: db),
+             try LinkStore.count(mailbox: address, kind: kind, db: db))
+        }
+        let range = request.dateRange
+        let doomed = vanished.filter { row in
+            guard let range, let start = row.startsAt else { return true }
+            if range.field == .modified { return row.modifiedAt.map(range.contains) ?? true }
+            return kind == .appointments ? range.overlaps(start: start, end: row.seriesEnd) : range.contains(start)
+        }
+        let decision = options.massDeleteGuard.decide(linked: linked, present: staged, wouldDelete: doomed.count,
+                                                      allowMassDelete: request.allowMassDelete)
+        if case .refuse(let linked, let present, let wouldDelete) = decision {
+            let message = "Exchange returned \(present) \(kind.rawValue) for \(linked) linked CRM rows; deleting \(wouldDelete) "
+                + "CRM rows was refused (mailbox restored from a backup?). Check the mailbox, then rerun this stage with --allow-mass-delete."
+            try await RunStore.recordEvent(runID: runID, mailbox: address, kind: kind, stage: .reconcile, event: "mass-delete-refused",
+                                           message: message, db: db)
+            throw PipelineError(.massDeleteRefused, message)
+        }
+        let ids = doomed.map(\.crmID)
+        try await commit(.reconcile, kind: kind, cursor: nil) { db in
+            let deleted = try InboundStore.deleteRows(ids, mailbox: address, kind: kind, db: db)
+            return StageCounts(items: Int64(ids.count), deleted: Int64(deleted))
+        }
+    }
+
+    /// Stores the baseline sync state for live sync and clears the run's staging for the folder.
+    func finalize(_ kind: ItemKind) async throws {
+        let runID = runID, address = address
+        let state = try await RunStore.stages(runID: runID, mailbox: address, db: db)
+            .first { $0.kind == kind && $0.stage == .baseline }?.cursor
+        try await commit(.finalize, kind: kind, cursor: nil) { db in
+            if let state { try FolderStateStore.store(state, mailbox: address, kind: kind, db: db) }
+            try InboundStore.clearStaging(runID: runID, mailbox: address, kind: kind, db: db)
+            return StageCounts()
+        }
+    }
+
+    /// Full snapshot from Exchange: removes the CRM rows of the mailbox's user for the kind.
+    func cleanCRM(_ kind: ItemKind) async throws {
+        let owner = mailbox
+        try await commit(.cleanCRM, kind: kind, cursor: nil) { db in
+            let deleted = try InboundStore.cleanCRM(mailbox: owner, kind: kind, db: db)
+            return StageCounts(items: Int64(deleted), deleted: Int64(deleted))
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+extension StageContext {
+    /// Creates and updates the mailbox's items from the CRM rows that belong in it: keyset pages of rows,
+    /// batches of writes, each batch's new ItemIds and ChangeKeys committed with the stage cursor.
+    func push(_ kind: ItemKind, cursor: String?, resumed: Bool) async throws {
+        var after = cursor.flatMap(UUID.init(uuidString:))
+        // After a crash the batch in flight may have been created without its response being committed:
+        // the first batch of a resumed stage looks its creates up by stamped CRM id first.
+        var verifyCreates = resumed
+        let owner = mailbox, pageSize = options.pageSize
+        while true {
+            try checkWindow()
+            let from = after
+            let page = try await db.run { db in
+                try CRMStore.outboundPage(kind, mailbox: owner, after: from, limit: pageSize, db: db)
+            }
+            guard let last = page.last else { return }
+            var batch: [(OutboundCandidate, OutboundAction)] = []
+            for (index, candidate) in page.enumerated() {
+                let action = OutboundPlanner.action(for: candidate)
+                if action != .none { batch.append((candidate, action)) }
+                if batch.count == options.batchSize || index == page.count - 1 {
+                    try checkWindow()
+                    try await pushBatch(batch, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
+                    verifyCreates = false
+                    batch = []
+                }
+            }
+            try await reportProgress(kind, .push)
+            if page.count < pageSize { return }
+            after = last.record.id
+        }
+    }
+
+    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+        var links: [LinkStore.Link] = []
+        var failures: [(UUID, MailboxSourceError)] = []
+        var creates: [OutboundCandidate] = []
+        var updates: [(OutboundCandidate, MailboxItemRef)] = []
+        for (candidate, action) in batch {
+            switch action {
+            case .create: creates.append(candidate)
+            case .update(let ref, _): updates.append((candidate, ref))
+            case .none: break
+            }
+        }
+        var created = 0, updated = 0
+        if !updates.isEmpty {
+            let results = try await source.update(updates.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox)
+            var retry: [(OutboundCandidate, MailboxItemRef)] = []
+            for ((candidate, ref), result) in zip(updates, results) {
+                switch result {
+                case .success(let newRef): links.append(.init(crmID: candidate.record.id, ref: newRef, version: candidate.version)); updated += 1
+                case .failure(let error) where error.kind == .notFound: creates.append(candidate)  // deleted in Exchange: recreate
+                case .failure(let error) where error.kind == .conflict: retry.append((candidate, MailboxItemRef(id: ref.id)))
+                case .failure(let error): failures.append((candidate.record.id, error))
+                }
+            }
+            if !retry.isEmpty {  // changed in Exchange since last synced: the CRM wins in an outbound snapshot
+                for ((candidate, _), result) in zip(retry, try await source.update(retry.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox)) {
+                    switch result {
+                    case .success(let newRef): links.append(.init(crmID: candidate.record.id, ref: newRef, version: candidate.version)); updated += 1
+                    case .failure(let error): failures.append((candidate.record.id, error))
+                    }
+                }
+            }
+        }
+        if !creates.isEmpty {
+            if verifyCreates {
+                let found = try await source.findItems(crmIDs: creates.map(\.record.id), in: mailbox, kind: kind)
+                for candidate in creates { if let ref = found[candidate.record.id] {
+                    links.append(.init(crmID: candidate.record.id, ref: ref, version: candidate.version - 1))  // content unknown: update next time
+                } }
+                creates.removeAll { found[$0.record.id] != nil }
+            }
+            let results = try await source.create(creates.map(\.record), in: mailbox)
+            for (candidate, result) in zip(creates, results) {
+                switch result {
+                case .success(let ref): links.append(.init(crmID: candidate.record.id, ref: ref, version: candidate.version)); created += 1
+                case .failure(let error): failures.append((candidate.record.id, error))
+                }
+            }
+        }
+        if failures.contains(where: { $0.1.kind == .transient }), let transient = failures.first(where: { $0.1.kind == .transient }) {
+            // Exchange is throttling or failing: keep what succeeded, stop the stage so a rerun retries the rest.
+            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated)
+            throw transient.1
+        }
+        try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated)
+        for (id, error) in failures {
+            logger.info("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
+        }
+    }
+
+    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], kind: ItemKind, cursor: String?,
+                            created: Int, updated: Int) async throws {
+        let runID = runID, address = address
+        let previousCursor = cursor == nil
+            ? try await RunStore.stages(runID: runID, mailbox: address, db: db).first { $0.kind == kind && $0.stage == .push }?.cursor
+            : cursor
+        try await commit(.push, kind: kind, cursor: previousCursor) { db in
+            try LinkStore.upsert(links, mailbox: address, kind: kind, db: db)
+            try TableActivityStore.record(links.count, in: "sync.links", db: db)
+            for (id, error) in failures {
+                try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
+                                        direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
+            }
+            return StageCounts(items: Int64(links.count + failures.count), created: Int64(created), updated: Int64(updated),
+                               failed: Int64(failures.count))
+        }
+    }
+
+    /// Deletes the items whose CRM row is gone or no longer belongs in the mailbox, in batches.
+    func deleteOrphans(_ kind: ItemKind, cursor: String?) async throws {
+        var after = cursor.flatMap(UUID.init(uuidString:))
+        let owner = mailbox, address = address, runID = runID, batchSize = options.batchSize
+        while true {
+            try checkWindow()
+            let from = after
+            let orphans = try await db.run { db in
+                try LinkStore.orphanPage(mailbox: owner, kind: kind, after: from, limit: batchSize, db: db)
+            }
+            guard let last = orphans.last else { return }
+            let results = try await source.delete(orphans.map(\.ref), in: owner, kind: kind)
+            var gone: [UUID] = []
+            var failures: [(UUID, MailboxSourceError)] = []
+            for (orphan, result) in zip(orphans, results) {
+                switch result {
+                case .success: gone.append(orphan.crmID)
+                case .failure(let error) where error.kind == .notFound: gone.append(orphan.crmID)
+                case .failure(let error) where error.kind == .transient: throw error
+                case .failure(let error): failures.append((orphan.crmID, error))
+                }
+            }
+            let done = gone, failed = failures
+            try await commit(.delete, kind: kind, cursor: last.crmID.uuidString) { db in
+                try LinkStore.delete(crmIDs: done, mailbox: address, kind: kind, db: db)
+                for (id, error) in failed {
+                    try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
+                                            direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
+                }
+                return StageCounts(items: Int64(done.count + failed.count), deleted: Int64(done.count), failed: Int64(failed.count))
+            }
+            after = last.crmID
+        }
+    }
+
+    /// Full snapshot from the CRM: empties the folder (appointments, tasks) or removes the synced contacts,
+    /// and forgets the links.
+    func cleanExchange(_ kind: ItemKind) async throws {
+        let owner = mailbox, address = address
+        var skipped = 0
+        if kind == .contacts {
+            let links = try await db.run { db in try LinkStore.links(mailbox: address, kind: kind, db: db) }
+            let refs = links.keys.map { MailboxItemRef(id: $0) }
+            var start = 0
+            while start < refs.count {
+                try checkWindow()
+                let chunk = Array(refs[start..<min(start + options.batchSize, refs.count)])
+                start += chunk.count
+                let results = try await source.delete(chunk, in: owner, kind: kind)
+                let deleted = results.filter { if case .failure(let e) = $0, e.kind != .notFound { false } else { true } }.count
+                try await commit(.cleanExchange, kind: kind, cursor: nil) { _ in StageCounts(items: Int64(chunk.count), deleted: Int64(deleted)) }
+            }
+        } else {
+            while true {
+                try checkWindow()
+                let page = try await source.itemRefs(in: owner, kind: kind, offset: skipped, pageSize: options.batchSize)
+                if page.refs.isEmpty { break }
+                let results = try await source.delete(page.refs, in: owner, kind: kind)
+                let failed = results.filter { if case .failure(let e) = $0, e.kind != .notFound { true } else { false } }.count
+                skipped += failed
+                try await commit(.cleanExchange, kind: kind, cursor: nil) { _ in
+                    StageCounts(items: Int64(page.refs.count), deleted: Int64(page.refs.count - failed), failed: Int64(failed))
+                }
+                if page.nextOffset == nil && failed == 0 && page.refs.count < options.batchSize { break }
+            }
+        }
+        try await commit(.cleanExchange, kind: kind, cursor: nil) { db in
+            try LinkStore.deleteAll(mailbox: address, kind: kind, db: db)
+            return StageCounts()
+        }
+    }
+}

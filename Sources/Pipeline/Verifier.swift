@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+/// One way a mailbox folder and the CRM disagree.
+public struct VerifyDifference: Sendable, Hashable, CustomStringConvertible {
+    public enum Problem: Sendable, Hashable {
+        /// The CRM row belongs in the mailbox but no item holds it.
+        case missingInExchange
+        /// The item has no CRM row (appointments, tasks; or a contact snapsync once synced).
+        case missingInCRM
+        /// Two items hold the same CRM row.
+        case duplicateInExchange
+        /// The mapped fields that differ (names only, never values).
+        case fieldsDiffer([String])
+    }
+
+    public var mailbox: String
+    public var kind: ItemKind
+    public var crmID: UUID?
+    public var itemID: String?
+    public var problem: Problem
+
+    public var description: String {
+        let what: String = switch problem {
+        case .missingInExchange: "missing in Exchange"
+        case .missingInCRM: "missing in the CRM"
+        case .duplicateInExchange: "duplicate item in Exchange"
+        case .fieldsDiffer(let fields): "fields differ: \(fields.joined(separator: ", "))"
+        }
+        let ids = [crmID.map { "crm \($0.uuidString.lowercased())" }, itemID.map { "item \($0)" }]
+            .compactMap { $0 }.joined(separator: ", ")
+        return "\(mailbox) \(kind.rawValue): \(what) (\(ids))"
+    }
+}
+
+/// Compares the CRM and the mailboxes field by mapped field (what "in sync" means in the recovery contract).
+public struct Verifier: Sendable {
+    public let source: any MailboxSource
+    public let logger: Logger
+    public var pageSize = 1000
+    public var fetchBatchSize = 250
+
+    public init(source: any MailboxSource, logger: Logger) {
+        self.source = source
+        self.logger = logger
+    }
+
+    /// Every difference of the mailbox's folders of `kinds`; empty when in sync.
+    public func verify(_ mailbox: MailboxOwner, kinds: [ItemKind] = ItemKind.allCases,
+                       db: PostgresConnection) async throws -> [VerifyDifference] {
+        var differences: [VerifyDifference] = []
+        for kind in kinds {
+            let address = mailbox.smtpAddress
+            let (records, links) = try await db.run { db in
+                (try CRMStore.records(kind, mailbox: mailbox, db: db), try LinkStore.links(mailbox: address, kind: kind, db: db))
+            }
+            var seen = Set<UUID>()
+            var offset = 0
+            while true {
+                let page = try await source.itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: pageSize)
+                var start = 0
+                while start < page.refs.count {
+                    let refs = Array(page.refs[start..<min(start + fetchBatchSize, page.refs.count)])
+                    start += refs.count
+                    for result in try await source.items(refs, in: mailbox, kind: kind) {
+                        guard case .success(let item) = result else { continue }
+                        let crmID = links[item.ref.id]?.crmID ?? item.crmID
+                        func report(_ problem: VerifyDifference.Problem) {
+                            differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: crmID, itemID: item.ref.id, problem: problem))
+                        }
+                        guard let crmID else {
+                            if kind != .contacts { report(.missingInCRM) }  // a user's own contacts are not synced
+                            continue
+                        }
+                        guard let record = records[crmID] else {
+                            report(.missingInCRM)
+                            continue
+                        }
+                        guard seen.insert(crmID).inserted else {
+                            report(.duplicateInExchange)
+                            continue
+                        }
+                        let difference = RecordDifference(record.record, item.record)
+                        if !difference.isEmpty { report(.fieldsDiffer(difference.fields)) }
+                    }
+                }
+                guard let next = page.nextOffset else { break }
+                offset = next
+            }
+            for (id, _) in records where !seen.contains(id) {
+                differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: id, itemID: nil, problem: .missingInExchange))
+            }
+        }
+        return differences.sorted { ($0.kind.rawValue, $0.crmID?.uuidString ?? "", $0.itemID ?? "") < ($1.kind.rawValue, $1.crmID?.uuidString ?? "", $1.itemID ?? "") }
+    }
+}

@@ -1,0 +1,310 @@
+import Foundation
+import Postgres
+import SyncCore
+
+/// The PostgreSQL side of an inbound snapshot: staging (COPY), matching, set-based merge, reconciliation.
+public enum InboundStore {
+    static func stageTable(_ kind: ItemKind) -> String {
+        kind == .appointments ? "sync.stage_appointments" : "sync.stage_tasks"
+    }
+
+    /// The item ids of `candidates` already staged for this run and mailbox (a page re-read after the
+    /// folder shifted under offset paging): they are skipped, never staged twice.
+    static func alreadyStaged(_ candidates: [String], runID: Int64, mailbox: String, kind: ItemKind,
+                              db: isolated PostgresConnection) throws(PostgresError) -> Set<String> {
+        guard !candidates.isEmpty else { return [] }
+        let rows = try db.query(try db.prepare("""
+            SELECT item_id FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2 AND item_id = ANY($3::text[])
+            """), [runID, mailbox, candidates])
+        return Set(try rows.map { (row) throws(PostgresError) in try row.decode(String.self, at: 0) })
+    }
+
+    /// Loads a page of items into staging with COPY. Returns the number of items staged.
+    public static func stage(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
+                             db: isolated PostgresConnection) throws -> Int {
+        let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
+        let fresh = items.filter { !seen.contains($0.ref.id) }
+        guard !fresh.isEmpty else { return 0 }
+        switch kind {
+        case .appointments:
+            var appointments: [(MailboxItem, CRMAppointment)] = []
+            for item in fresh { if case .appointment(let a) = item.record { appointments.append((item, a)) } }
+            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_appointments"), columns: [
+                "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "location", "body",
+                "starts_at", "ends_at", "is_all_day", "time_zone", "is_private", "categories", "ical_uid", "recurrence",
+                "recurrence_end",
+            ]) { writer in
+                for (item, a) in appointments {
+                    writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
+                    writer.append(item.crmID); writer.append(a.ownerID); writer.append(a.subject); writer.append(a.location)
+                    writer.append(a.body); writer.append(a.startsAt); writer.append(a.endsAt); writer.append(a.isAllDay)
+                    writer.append(a.timeZone); writer.append(a.isPrivate); writer.append(a.categories); writer.append(a.icalUID)
+                    writer.append(a.recurrence); writer.append(seriesEnd(a))
+                    try writer.endRow()
+                }
+            }
+            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_appointment_exceptions"), columns: [
+                "run_id", "mailbox", "item_id", "original_start", "is_cancelled", "subject", "location", "starts_at", "ends_at",
+            ]) { writer in
+                for (item, a) in appointments {
+                    var seen = Set<Date>()
+                    for e in a.exceptions where seen.insert(e.originalStart).inserted {
+                        writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(e.originalStart)
+                        writer.append(e.isCancelled); writer.append(e.subject); writer.append(e.location)
+                        writer.append(e.startsAt); writer.append(e.endsAt)
+                        try writer.endRow()
+                    }
+                }
+            }
+            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_appointment_attendees"), columns: [
+                "run_id", "mailbox", "item_id", "email", "name", "kind",
+            ]) { writer in
+                for (item, a) in appointments {
+                    var seen = Set<String>()
+                    for attendee in a.attendees where seen.insert(attendee.email.lowercased()).inserted {
+                        writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(attendee.email)
+                        writer.append(attendee.name); writer.append(attendee.kind.rawValue)
+                        try writer.endRow()
+                    }
+                }
+            }
+            try TableActivityStore.record(appointments.count, in: "sync.stage_appointments", db: db)
+            return appointments.count
+        case .tasks:
+            var tasks: [(MailboxItem, CRMTask)] = []
+            for item in fresh { if case .task(let t) = item.record { tasks.append((item, t)) } }
+            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_tasks"), columns: [
+                "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "body", "starts_on",
+                "due_on", "status", "percent_complete", "importance", "completed_at", "categories",
+            ]) { writer in
+                for (item, t) in tasks {
+                    writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
+                    writer.append(item.crmID); writer.append(t.ownerID); writer.append(t.subject); writer.append(t.body)
+                    writer.append(t.startsOn?.postgres); writer.append(t.dueOn?.postgres); writer.append(t.status.rawValue)
+                    writer.append(t.percentComplete); writer.append(t.importance.rawValue); writer.append(t.completedAt)
+                    writer.append(t.categories)
+                    try writer.endRow()
+                }
+            }
+            try TableActivityStore.record(tasks.count, in: "sync.stage_tasks", db: db)
+            return tasks.count
+        case .contacts:
+            return 0  // contacts only go CRM → Exchange
+        }
+    }
+
+    /// The last moment a series (or a single appointment) can cover, for date-range filters.
+    public static func seriesEnd(_ appointment: CRMAppointment) -> Date? {
+        guard let text = appointment.recurrence else { return appointment.endsAt }
+        guard let rule = try? RecurrenceRule(rrule: text) else { return nil }
+        return rule.latestEnd(seriesStart: appointment.startsAt, duration: appointment.endsAt.timeIntervalSince(appointment.startsAt))
+    }
+
+    /// Matches staged items to CRM rows: the existing link first, then the CRM id snapsync stamped on the
+    /// item, then (appointments) the iCalendar UID of an unlinked row of the same owner; the rest get new ids.
+    public static func match(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
+        let table = stageTable(kind)
+        let address = mailbox.smtpAddress
+        let byLink = try db.execute("""
+            UPDATE \(table) s SET crm_id = l.crm_id FROM sync.links l
+            WHERE s.run_id = $1 AND s.mailbox = $2 AND s.crm_id IS NULL
+              AND l.mailbox = s.mailbox AND l.kind = $3 AND l.item_id = s.item_id
+            """, [runID, address, kind.rawValue])
+        let byStamp = try db.execute("""
+            UPDATE \(table) s SET crm_id = x.stamped_id
+            FROM (SELECT DISTINCT ON (stamped_id) item_id, stamped_id FROM \(table)
+                  WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL AND stamped_id IS NOT NULL
+                  ORDER BY stamped_id, item_id) x
+            WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = x.item_id
+              AND NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id = x.stamped_id)
+              AND NOT EXISTS (SELECT 1 FROM sync.links l JOIN \(table) t ON t.run_id = $1 AND t.mailbox = $2 AND t.item_id = l.item_id
+                              WHERE l.mailbox = $2 AND l.kind = $3 AND l.crm_id = x.stamped_id)
+            """, [runID, address, kind.rawValue])
+        var byUID = 0
+        if kind == .appointments {
+            byUID = try db.execute("""
+                UPDATE sync.stage_appointments s SET crm_id = a.id
+                FROM (SELECT DISTINCT ON (ical_uid) item_id, ical_uid FROM sync.stage_appointments
+                      WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL AND ical_uid IS NOT NULL
+                      ORDER BY ical_uid, item_id) x
+                JOIN crm.appointments a ON a.ical_uid = x.ical_uid AND a.owner_id = $3
+                WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = x.item_id
+                  AND NOT EXISTS (SELECT 1 FROM sync.links l WHERE l.mailbox = $2 AND l.kind = 'appointments' AND l.crm_id = a.id)
+                  AND NOT EXISTS (SELECT 1 FROM sync.stage_appointments t WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id = a.id)
+                """, [runID, address, mailbox.userID])
+        }
+        let fresh = try db.execute("UPDATE \(table) SET crm_id = gen_random_uuid() WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL",
+                                   [runID, address])
+        try TableActivityStore.record(byLink + byStamp + byUID + fresh, in: table, db: db)
+        return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), created: Int64(fresh), updated: Int64(byLink + byStamp + byUID))
+    }
+
+    /// Inserts and updates CRM rows from staging (only rows whose mapped fields changed get a new version),
+    /// replaces exceptions and attendees (linking attendees to contacts by email), and writes the links.
+    public static func merge(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
+        let address = mailbox.smtpAddress
+        let counts: PostgresRow
+        switch kind {
+        case .appointments:
+            counts = try db.query("""
+                WITH m AS (
+                    INSERT INTO crm.appointments AS a (id, owner_id, subject, location, body, starts_at, ends_at, is_all_day,
+                        time_zone, is_private, categories, ical_uid, recurrence, updated_at, version)
+                    SELECT crm_id, owner_id, subject, location, body, starts_at, ends_at, is_all_day, time_zone, is_private,
+                           categories, ical_uid, recurrence, now(), 1
+                    FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2
+                    ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, subject = EXCLUDED.subject,
+                        location = EXCLUDED.location, body = EXCLUDED.body, starts_at = EXCLUDED.starts_at,
+                        ends_at = EXCLUDED.ends_at, is_all_day = EXCLUDED.is_all_day, time_zone = EXCLUDED.time_zone,
+                        is_private = EXCLUDED.is_private, categories = EXCLUDED.categories, ical_uid = EXCLUDED.ical_uid,
+                        recurrence = EXCLUDED.recurrence, updated_at = now(), version = a.version + 1
+                    WHERE (a.owner_id, a.subject, a.location, a.body, a.starts_at, a.ends_at, a.is_all_day, a.time_zone,
+                           a.is_private, a.categories, a.ical_uid, a.recurrence)
+                      IS DISTINCT FROM (EXCLUDED.owner_id, EXCLUDED.subject, EXCLUDED.location, EXCLUDED.body,
+                           EXCLUDED.starts_at, EXCLUDED.ends_at, EXCLUDED.is_all_day, EXCLUDED.time_zone,
+                           EXCLUDED.is_private, EXCLUDED.categories, EXCLUDED.ical_uid, EXCLUDED.recurrence)
+                    RETURNING (xmax = 0) AS inserted)
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
+                """, [runID, address])[0]
+            let removedExceptions = try db.execute("""
+                DELETE FROM crm.appointment_exceptions e USING sync.stage_appointments s
+                WHERE s.run_id = $1 AND s.mailbox = $2 AND e.appointment_id = s.crm_id
+                """, [runID, address])
+            let exceptions = try db.execute("""
+                INSERT INTO crm.appointment_exceptions (appointment_id, original_start, is_cancelled, subject, location, starts_at, ends_at)
+                SELECT s.crm_id, x.original_start, x.is_cancelled, x.subject, x.location, x.starts_at, x.ends_at
+                FROM sync.stage_appointment_exceptions x
+                JOIN sync.stage_appointments s ON s.run_id = x.run_id AND s.mailbox = x.mailbox AND s.item_id = x.item_id
+                WHERE x.run_id = $1 AND x.mailbox = $2
+                """, [runID, address])
+            let removedAttendees = try db.execute("""
+                DELETE FROM crm.appointment_attendees e USING sync.stage_appointments s
+                WHERE s.run_id = $1 AND s.mailbox = $2 AND e.appointment_id = s.crm_id
+                """, [runID, address])
+            let attendees = try db.execute("""
+                INSERT INTO crm.appointment_attendees (appointment_id, email, name, kind, contact_id)
+                SELECT s.crm_id, x.email, x.name, x.kind,
+                       coalesce((SELECT c.id FROM crm.contacts c WHERE lower(c.email1) = lower(x.email) ORDER BY c.id LIMIT 1),
+                                (SELECT c.id FROM crm.contacts c WHERE lower(c.email2) = lower(x.email) ORDER BY c.id LIMIT 1),
+                                (SELECT c.id FROM crm.contacts c WHERE lower(c.email3) = lower(x.email) ORDER BY c.id LIMIT 1))
+                FROM sync.stage_appointment_attendees x
+                JOIN sync.stage_appointments s ON s.run_id = x.run_id AND s.mailbox = x.mailbox AND s.item_id = x.item_id
+                WHERE x.run_id = $1 AND x.mailbox = $2
+                """, [runID, address])
+            try TableActivityStore.record(removedExceptions + exceptions, in: "crm.appointment_exceptions", db: db)
+            try TableActivityStore.record(removedAttendees + attendees, in: "crm.appointment_attendees", db: db)
+        case .tasks:
+            counts = try db.query("""
+                WITH m AS (
+                    INSERT INTO crm.tasks AS t (id, owner_id, subject, body, starts_on, due_on, status, percent_complete,
+                        importance, completed_at, categories, updated_at, version)
+                    SELECT crm_id, owner_id, subject, body, starts_on, due_on, status, percent_complete, importance,
+                           completed_at, categories, now(), 1
+                    FROM sync.stage_tasks WHERE run_id = $1 AND mailbox = $2
+                    ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, subject = EXCLUDED.subject,
+                        body = EXCLUDED.body, starts_on = EXCLUDED.starts_on, due_on = EXCLUDED.due_on,
+                        status = EXCLUDED.status, percent_complete = EXCLUDED.percent_complete,
+                        importance = EXCLUDED.importance, completed_at = EXCLUDED.completed_at,
+                        categories = EXCLUDED.categories, updated_at = now(), version = t.version + 1
+                    WHERE (t.owner_id, t.subject, t.body, t.starts_on, t.due_on, t.status, t.percent_complete,
+                           t.importance, t.completed_at, t.categories)
+                      IS DISTINCT FROM (EXCLUDED.owner_id, EXCLUDED.subject, EXCLUDED.body, EXCLUDED.starts_on,
+                           EXCLUDED.due_on, EXCLUDED.status, EXCLUDED.percent_complete, EXCLUDED.importance,
+                           EXCLUDED.completed_at, EXCLUDED.categories)
+                    RETURNING (xmax = 0) AS inserted)
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
+                """, [runID, address])[0]
+        case .contacts:
+            return StageCounts()
+        }
+        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        let links = try db.execute("""
+            INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
+            SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now()
+            FROM \(stageTable(kind)) s JOIN \(table) r ON r.id = s.crm_id
+            WHERE s.run_id = $1 AND s.mailbox = $2
+            ON CONFLICT (mailbox, kind, crm_id) DO UPDATE
+            SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now()
+            """, [runID, address, kind.rawValue])
+        let inserted = try counts.decode(Int64.self, at: 0), updated = try counts.decode(Int64.self, at: 1)
+        try TableActivityStore.record(Int(inserted + updated), in: table, db: db)
+        try TableActivityStore.record(links, in: "sync.links", db: db)
+        return StageCounts(items: inserted + updated, created: inserted, updated: updated)
+    }
+
+    /// A CRM row linked to the mailbox whose item was not staged: a reconciliation candidate.
+    public struct Vanished: Sendable, Hashable {
+        public var crmID: UUID
+        /// nil when the CRM row itself is already gone (only the link remains).
+        public var startsAt: Date?
+        public var seriesEnd: Date?
+        public var modifiedAt: Date?
+    }
+
+    /// Links of the mailbox folder whose item is not in staging, with what date filters need.
+    public static func vanished(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> [Vanished] {
+        let rows: PostgresRows
+        switch kind {
+        case .appointments:
+            rows = try db.query("""
+                SELECT l.crm_id, a.starts_at, a.ends_at, a.recurrence, a.updated_at FROM sync.links l
+                LEFT JOIN crm.appointments a ON a.id = l.crm_id
+                WHERE l.mailbox = $2 AND l.kind = 'appointments'
+                  AND NOT EXISTS (SELECT 1 FROM sync.stage_appointments s WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = l.item_id)
+                """, [runID, mailbox])
+        case .tasks:
+            rows = try db.query("""
+                SELECT l.crm_id, coalesce(t.starts_on, t.due_on)::timestamptz, NULL::timestamptz, NULL::text, t.updated_at FROM sync.links l
+                LEFT JOIN crm.tasks t ON t.id = l.crm_id
+                WHERE l.mailbox = $2 AND l.kind = 'tasks'
+                  AND NOT EXISTS (SELECT 1 FROM sync.stage_tasks s WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = l.item_id)
+                """, [runID, mailbox])
+        case .contacts:
+            return []
+        }
+        return try rows.map { (row) throws(PostgresError) in
+            let start: Date? = try row.decode(at: 1)
+            var end: Date? = try row.decode(at: 2)
+            if let recurrence = try row.decode(String?.self, at: 3), let start, let ends = end {
+                end = (try? RecurrenceRule(rrule: recurrence))?.latestEnd(seriesStart: start, duration: ends.timeIntervalSince(start))
+            }
+            return Vanished(crmID: try row.decode(at: 0), startsAt: start, seriesEnd: end, modifiedAt: try row.decode(at: 4))
+        }
+    }
+
+    /// Deletes CRM rows (children cascade) and their links in the mailbox folder. Returns rows deleted.
+    public static func deleteRows(_ ids: [UUID], mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        let deleted = try db.execute("DELETE FROM \(table) WHERE id = ANY($1::uuid[])", [ids])
+        try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db)
+        try TableActivityStore.record(deleted, in: table, db: db)
+        return deleted
+    }
+
+    /// The number of items staged for the mailbox folder in this run.
+    public static func stagedCount(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
+        try db.query("SELECT count(*) FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2", [runID, mailbox])[0].decode(Int.self, at: 0)
+    }
+
+    /// Removes the run's staging rows of the mailbox folder.
+    public static func clearStaging(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) {
+        let tables = kind == .appointments
+            ? ["sync.stage_appointments", "sync.stage_appointment_exceptions", "sync.stage_appointment_attendees"]
+            : ["sync.stage_tasks"]
+        for table in tables {
+            let removed = try db.execute("DELETE FROM \(table) WHERE run_id = $1 AND mailbox = $2", [runID, mailbox])
+            try TableActivityStore.record(removed, in: table, db: db)
+        }
+    }
+
+    /// Deletes every CRM row of `kind` owned by the mailbox's user and their links (a full snapshot's
+    /// clean step). Returns rows deleted.
+    public static func cleanCRM(mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
+        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        let deleted = try db.execute("DELETE FROM \(table) WHERE owner_id = $1", [mailbox.userID])
+        try LinkStore.deleteAll(mailbox: mailbox.smtpAddress, kind: kind, db: db)
+        try TableActivityStore.record(deleted, in: table, db: db)
+        return deleted
+    }
+}

@@ -1,1 +1,0 @@
-// The SyncStore module. See DEVELOPERS.md for its place in the architecture.
