@@ -111,7 +111,8 @@ public final class EWSClient: Sendable {
             "SOAPAction": "\"\(EWSNamespace.messages)/\(request.operation)\"",
         ]
         headers.add(name: "X-AnchorMailbox", value: mailbox)
-        let http = HTTPRequest(method: .post, url: configuration.endpoint, headers: headers, body: request.body)
+        let http = HTTPRequest(method: .post, url: configuration.endpoint, headers: headers, body: request.body,
+                               isIdempotent: request.isIdempotent)
         let response: HTTPResponse
         do {
             response = try await limiter.withSlot(mailbox, waited: { reason, waited in

@@ -120,6 +120,9 @@ final class CurlTransfer: @unchecked Sendable {
         try configureProxy(configuration.proxy)
         try configureAuthentication(configuration.authentication)
         try configureMethodAndBody(request)
+        // libcurl silently resends a request whose reused connection dies before an answer; the server may
+        // already have applied it. A non-idempotent request therefore gets a connection of its own.
+        try set(CURLOPT_FRESH_CONNECT, request.isIdempotent ? 0 : 1)
         try configureHeaders(request.headers)
         try configureCallbacks(maxResponseBytes: configuration.maxResponseBytes)
     }

@@ -53,16 +53,22 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Overrides the client's `totalTimeout` for this request (a long poll, a very large page).
     public var timeout: Duration?
+    /// False when sending the request twice could apply it twice (a create). Such a request never goes
+    /// over a reused keep-alive connection, because libcurl silently resends a request whose reused
+    /// connection died before the answer, and the server may already have applied it. Defaults to true
+    /// for every method but POST.
+    public var isIdempotent: Bool
 
     public init(
         method: HTTPMethod = .get, url: String, headers: HTTPHeaders = [:], body: [UInt8] = [],
-        timeout: Duration? = nil
+        timeout: Duration? = nil, isIdempotent: Bool? = nil
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.isIdempotent = isIdempotent ?? (method != .post)
     }
 }
 
