@@ -45,14 +45,19 @@ extension EWSClient {
 
     /// The ids of the items stamped with these CRM ids (see ``ExtendedPropertyName/snapsyncCRMId``).
     public func findItems(byCRMIDs ids: [UUID], in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: ItemId] {
-        var found: [UUID: ItemId] = [:]
+        try await stampedItems(ids, in: folder, mailbox: mailbox).compactMapValues(\.first)
+    }
+
+    /// Every item stamped with each of these CRM ids (more than one when a create was applied twice).
+    func stampedItems(_ ids: [UUID], in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: [ItemId]] {
+        var found: [UUID: [ItemId]] = [:]
         for chunk in batches(ids) where !chunk.isEmpty {
             var offset = 0
             while true {
                 let page = try await findItems(in: .distinguished(folder), mailbox: mailbox, offset: offset, pageSize: 1000,
                                                restriction: .crmIDs(Array(chunk)), additionalProperties: [.extended(.snapsyncCRMId)])
                 for item in page.items {
-                    if let crmID = item.crmID, let id = item.itemId, found[crmID] == nil { found[crmID] = id }
+                    if let crmID = item.crmID, let id = item.itemId { found[crmID, default: []].append(id) }
                 }
                 guard let next = page.nextOffset, !page.items.isEmpty else { break }
                 offset = next
@@ -126,10 +131,22 @@ extension EWSClient {
                 "ews.mailbox": "\(mailbox)", "ews.operation": "CreateItem", "ews.items": "\(models.count)",
                 "ews.reason": "\(error.code)",
             ])
-            let found = try await findItems(byCRMIDs: models.map(\.id), in: mapping.folder, mailbox: mailbox)
+            let found = try await stampedItems(models.map(\.id), in: mapping.folder, mailbox: mailbox)
             var missing: [(index: Int, record: Record)] = []
+            var doubles: [ItemId] = []
             for entry in models {
-                if let id = found[entry.id] { results[entry.index] = .success(id) } else { missing.append((entry.index, records[entry.index])) }
+                if let ids = found[entry.id], let id = ids.first {
+                    results[entry.index] = .success(id)
+                    doubles += ids.dropFirst()  // the lost request was applied more than once: keep one
+                } else {
+                    missing.append((entry.index, records[entry.index]))
+                }
+            }
+            if !doubles.isEmpty {
+                logger.info("EWS create was applied more than once; deleting the extra items", metadata: [
+                    "ews.mailbox": "\(mailbox)", "ews.operation": "CreateItem", "ews.items": "\(doubles.count)",
+                ])
+                _ = try await deleteItems(doubles, mailbox: mailbox)
             }
             if !missing.isEmpty {
                 let retried = try await createBatch(missing.map(\.record), mapping: mapping, mailbox: mailbox, recoveries: recoveries + 1)

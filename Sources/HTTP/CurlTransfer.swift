@@ -121,8 +121,12 @@ final class CurlTransfer: @unchecked Sendable {
         try configureAuthentication(configuration.authentication)
         try configureMethodAndBody(request)
         // libcurl silently resends a request whose reused connection dies before an answer; the server may
-        // already have applied it. A non-idempotent request therefore gets a connection of its own.
-        try set(CURLOPT_FRESH_CONNECT, request.isIdempotent ? 0 : 1)
+        // already have applied it. A non-idempotent request therefore gets a connection of its own, except
+        // under NTLM, which authenticates a connection (its handshake must stay on one): there the caller's
+        // own recovery (EWS looks created items up by stamped id and removes doubles) has to cover it.
+        var isNTLM = false
+        if case .ntlm = configuration.authentication { isNTLM = true }
+        try set(CURLOPT_FRESH_CONNECT, request.isIdempotent || isNTLM ? 0 : 1)
         try configureHeaders(request.headers)
         try configureCallbacks(maxResponseBytes: configuration.maxResponseBytes)
     }
