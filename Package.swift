@@ -67,7 +67,7 @@ let package = Package(
 
         // MARK: CLI
         .executableTarget(name: "snapsync", dependencies: [
-            "Pipeline", "SyncStore", "EWS", "Postgres", "HTTP",
+            "Pipeline", "SyncStore", "SyncCore", "EWS", "Postgres", "HTTP", "Observability", "ExchangeSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -12,7 +12,7 @@ struct MailboxWorker: Sendable {
     let name: String
     let source: any MailboxSource
     let logger: Logger
-    let progress: (any ProgressReporting)?
+    let progress: (any StageProgressReporting)?
 
     /// Works until no mailbox is left to claim; returns true when it stopped because the window ended.
     func run(conninfo: String) async throws -> Bool {
@@ -51,7 +51,7 @@ struct StageContext: Sendable {
     let source: any MailboxSource
     let db: PostgresConnection
     let logger: Logger
-    let progress: (any ProgressReporting)?
+    let progress: (any StageProgressReporting)?
 
     var mailbox: MailboxOwner { claim.owner }
     var address: String { claim.owner.smtpAddress }

@@ -10,9 +10,9 @@ public struct SnapshotRunner: Sendable {
     public let conninfo: String
     public let source: any MailboxSource
     public let logger: Logger
-    public let progress: (any ProgressReporting)?
+    public let progress: (any StageProgressReporting)?
 
-    public init(conninfo: String, source: any MailboxSource, logger: Logger, progress: (any ProgressReporting)? = nil) {
+    public init(conninfo: String, source: any MailboxSource, logger: Logger, progress: (any StageProgressReporting)? = nil) {
         self.conninfo = conninfo
         self.source = source
         self.logger = logger
@@ -81,7 +81,7 @@ public struct SnapshotRunner: Sendable {
 }
 
 /// Receives progress of the stages (a terminal line, log lines, metrics).
-public protocol ProgressReporting: Sendable {
+public protocol StageProgressReporting: Sendable {
     /// `done` items of `total` (when known) of a stage of a mailbox folder.
     func report(mailbox: String, kind: ItemKind, stage: SnapshotStage, done: Int64, total: Int64?)
 }

@@ -288,6 +288,11 @@ public enum RunStore {
         }
     }
 
+    /// Lets a run's reconcile stages delete even when Exchange returned far fewer items than linked.
+    public static func allowMassDelete(runID: Int64, db: isolated PostgresConnection) throws(PostgresError) {
+        try db.execute("UPDATE sync.runs SET options = options || '{\"allow_mass_delete\": true}'::jsonb WHERE id = $1", [runID])
+    }
+
     // MARK: Events and quarantine
 
     /// Appends an event to the run log.

@@ -1,0 +1,97 @@
+import ArgumentParser
+import EWS
+import Foundation
+import HTTP
+import Logging
+import Observability
+import Pipeline
+import Postgres
+import SyncCore
+
+/// What a command needs at run time: logging bootstrapped once, the configuration, and the exit-code
+/// mapping of errors (see `Snapsync` discussion and the README).
+struct CLIEnvironment {
+    let options: GlobalOptions
+    let configuration: SnapsyncConfiguration
+    let logger: Logger
+
+    /// Bootstraps logging and loads the configuration; a bad configuration exits with 78.
+    static func start(_ options: GlobalOptions, command: String) throws -> CLIEnvironment {
+        guard let format = LogFormat(rawValue: options.logFormat.lowercased()) else {
+            throw ValidationError("--log-format must be text, json or auto")
+        }
+        guard let level = Logger.Level(rawValue: options.logLevel.lowercased()) else {
+            throw ValidationError("--log-level must be trace, debug, info, notice, warning or error")
+        }
+        StructuredLogHandler.bootstrap(format: format, level: level)
+        var logger = Logger(label: "snapsync")
+        logger[metadataKey: "command"] = "\(command)"
+        do {
+            let configuration = try SnapsyncConfiguration.load(environment: ProcessInfo.processInfo.environment, file: options.config)
+            return CLIEnvironment(options: options, configuration: configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("snapsync: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+    }
+
+    /// Connects to the CRM database.
+    func database() async throws -> PostgresConnection {
+        let url = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireDatabase() }
+        return try await PostgresConnection.connect(url, logger: logger)
+    }
+
+    /// The Exchange side: an EWS client over libcurl with the configured credentials. `shutdown` the
+    /// returned HTTP client when done.
+    func exchange() throws -> (source: EWSMailboxSource, http: HTTPClient) {
+        let endpoint = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireEWS() }
+        var http = HTTPClient.Configuration()
+        do {
+            http.authentication = try EWSCredentials.authentication(from: configuration.credentialEnvironment)
+        } catch {
+            FileHandle.standardError.write(Data("snapsync: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        http.caFile = configuration.ewsCAFile
+        http.allowInsecureTLS = configuration.ewsInsecure
+        let client = try HTTPClient(configuration: http, logger: logger)
+        var ews = EWSClient.Configuration(endpoint: endpoint)
+        ews.access = configuration.ewsAccess == "delegate" ? .delegate : .impersonation
+        return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: logger)), client)
+    }
+
+    func configured<T>(_ body: () throws(SnapsyncConfiguration.Error) -> T) throws -> T {
+        do { return try body() } catch {
+            FileHandle.standardError.write(Data("snapsync: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+    }
+
+    /// Runs `body`, mapping what it throws to the documented exit codes with a one-line message.
+    func run(_ body: () async throws -> Int32) async throws {
+        let code: Int32
+        do {
+            code = try await body()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error as PostgresError where error.code == .connectionFailed {
+            report("cannot reach PostgreSQL: \(error)")
+            code = 69
+        } catch let error as MailboxSourceError where error.kind == .transient {
+            report("Exchange is unavailable: \(error)")
+            code = 69
+        } catch let error as PipelineError where error.code == .unknownMailbox || error.code == .invalidRequest || error.code == .unknownRun {
+            report("\(error)")
+            code = 64
+        } catch {
+            report("\(error)")
+            code = 1
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    func report(_ message: String) {
+        logger.error("\(message)")
+        FileHandle.standardError.write(Data("snapsync: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import SyncCore
+import SyncStore
+
+/// `snapsync runs [show RUN]`.
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "runs", abstract: "List runs, or show one.",
+                                                    subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The most recent runs.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "How many.") var limit: Int = 20
+
+        func run() async throws {
+            let environment = try CLIEnvironment.start(global, command: "runs")
+            try await environment.run {
+                let db = try await environment.database()
+                let runs = try await RunStore.recentRuns(limit: limit, db: db)
+                await db.close()
+                let formatter = ISO8601DateFormatter()
+                for run in runs {
+                    let scope = run.request.mailboxes?.joined(separator: ",") ?? "all mailboxes"
+                    print("\(run.id)\t\(run.request.direction.rawValue)\t\(run.status)\t\(formatter.string(from: run.createdAt))\t\(run.request.kinds.map(\.rawValue).joined(separator: ","))\t\(scope)")
+                }
+                return 0
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A run's stages per mailbox: status, counts, timings, errors.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The run id.") var run: Int64
+        @Option(help: "Only this mailbox.") var mailbox: String?
+
+        func run() async throws {
+            let environment = try CLIEnvironment.start(global, command: "runs show")
+            try await environment.run {
+                let db = try await environment.database()
+                guard let record = try await RunStore.run(run, db: db) else { throw PipelineError(.unknownRun, "no run \(run)") }
+                let stages = try await RunStore.stages(runID: run, mailbox: mailbox?.lowercased(), db: db)
+                let events = try await RunStore.events(runID: run, db: db)
+                await db.close()
+                print("run \(record.id): \(record.request.direction.rawValue) \(record.status), started \(record.createdAt)"
+                      + (record.finishedAt.map { ", finished \($0)" } ?? ""))
+                RunReport.printStages(stages)
+                for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(event.message)") }
+                return 0
+            }
+        }
+    }
+}
+
+/// `snapsync verify`: compares both sides field by mapped field.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify",
+                                                    abstract: "Compare the CRM and the mailboxes field by mapped field; exit 0 only when in sync (4 otherwise).")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "A mailbox to check; repeatable. Default: every mailbox with a CRM user.") var mailbox: [String] = []
+    @Option(help: "A kind to check; repeatable.") var kind: [String] = []
+
+    func run() async throws {
+        let environment = try CLIEnvironment.start(global, command: "verify")
+        let kinds = try kind.isEmpty ? ItemKind.allCases : kind.map { name in
+            guard let kind = ItemKind(rawValue: name.lowercased()) else { throw ValidationError("--kind must be contacts, appointments or tasks") }
+            return kind
+        }
+        try await environment.run {
+            let (source, http) = try environment.exchange()
+            defer { http.shutdown() }
+            let db = try await environment.database()
+            let owners = try await CRMStore.mailboxOwners(mailbox.isEmpty ? nil : mailbox, db: db)
+            var total = 0
+            let verifier = Verifier(source: source, logger: environment.logger)
+            for owner in owners {
+                let differences = try await verifier.verify(owner, kinds: kinds, db: db)
+                total += differences.count
+                for difference in differences { print(difference) }
+            }
+            await db.close()
+            print(total == 0 ? "in sync: \(owners.count) mailbox(es)" : "\(total) difference(s) in \(owners.count) mailbox(es)")
+            return total == 0 ? 0 : 4
+        }
+    }
+}

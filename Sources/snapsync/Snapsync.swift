@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+
+/// `snapsync`: keeps a PostgreSQL CRM and Exchange mailboxes in sync.
+@main
+struct Snapsync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapsync",
+        abstract: "Keeps a PostgreSQL CRM and Exchange mailboxes in sync, and brings them back in line when they drift.",
+        discussion: """
+            Exit codes: 0 success, 1 failure, 3 window ended with work left (the next run resumes), 4 finished with \
+            quarantined items or failed stages, 64 usage, 69 PostgreSQL or Exchange unreachable, 75 locked, \
+            78 configuration error.
+            """,
+        subcommands: [
+            SnapshotCommand.self, ResumeCommand.self, RunsCommand.self, RerunCommand.self, VerifyCommand.self,
+        ]
+    )
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "A key=value configuration file (the environment wins over it).")
+    var config: String?
+
+    @Option(name: .long, help: "Log format on stderr: text, json, or auto (text on a terminal).")
+    var logFormat: String = "auto"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    @Option(name: .long, help: "Write Prometheus metrics to this file (node_exporter textfile collector).")
+    var metricsFile: String?
+}

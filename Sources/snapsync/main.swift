@@ -1,1 +1,0 @@
-print("snapsync: not yet built")
