@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import Postgres
+
+/// The throwaway cluster the tests and `snapsync demo` rely on: it starts (as the `postgres` OS user when
+/// running as root), accepts connections on its socket and its TCP port, and leaves nothing behind.
+@Suite struct PostgresLocalClusterTests {
+    @Test func startsServesAndStopsWithoutLeftovers() async throws {
+        let cluster = try await PostgresLocalCluster.start()
+        let pid = try #require(cluster.postmasterPID())
+        #expect(try psql(cluster.conninfo, "show fsync") == "off")
+        #expect(try psql(cluster.url(), "select current_setting('server_encoding')") == "UTF8")
+        #expect(try psql(cluster.conninfo(database: "template1"), "select current_user") == "postgres")
+
+        try await cluster.stop()
+        #expect(!FileManager.default.fileExists(atPath: cluster.directory))
+        #expect(try await eventually { processGone(pid) })
+        try await cluster.stop()  // idempotent
+    }
+
+    @Test func durableSettingsOnRequest() async throws {
+        let cluster = try await PostgresLocalCluster.start(
+            options: .init(fastUnsafeSettings: false, extraSettings: ["work_mem = '8MB'"]))
+        #expect(try psql(cluster.conninfo, "show fsync") == "on")
+        #expect(try psql(cluster.conninfo, "show work_mem") == "8MB")
+        try await cluster.stop()
+    }
+
+    @Test func watchdogStopsTheServerWhenItsProcessDies() async throws {
+        // A stand-in for the test process: the cluster's watchdog watches it instead of this process.
+        let owner = try LocalClusterProcess.spawn("/bin/sleep", ["600"], output: nil, directory: nil)
+        var options = PostgresLocalCluster.Options()
+        options.watchedProcess = owner
+        let cluster = try await PostgresLocalCluster.start(options: options)
+        let pid = try #require(cluster.postmasterPID())
+
+        kill(owner, SIGKILL)  // the "test process" dies without stopping its cluster
+        _ = await LocalClusterProcess.wait(owner)
+        let gone = try await eventually(seconds: 15) {
+            processGone(pid) && !FileManager.default.fileExists(atPath: cluster.directory)
+        }
+        #expect(gone, "postmaster \(pid) or \(cluster.directory) still there")
+        try? await cluster.stop()
+    }
+
+    /// Whether `pid` has ended (a zombie waiting for its parent counts as ended).
+    private func processGone(_ pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return true }
+        return status.contains("State:\tZ")
+    }
+
+    private func eventually(seconds: Double = 5, _ condition: () -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        return condition()
+    }
+
+    /// Runs one query through `psql` (independent of the Postgres module) and returns its unaligned output.
+    private func psql(_ conninfo: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "psql: \(text)")
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
