@@ -73,6 +73,16 @@ public final class RunMetrics: @unchecked Sendable {
     /// Records how long `stage` took in this run.
     public func setDuration(_ seconds: Double, stage: String) { update(stage) { $0.duration = seconds } }
 
+    /// Adds one stage's figures at once (e.g. from the run's stage records); a nil duration leaves it unset.
+    public func record(stage: String, items: Int, errors: Int = 0, retries: Int = 0, seconds: Double? = nil) {
+        update(stage) { figures in
+            figures.items += items
+            figures.errors += errors
+            figures.retries += retries
+            if let seconds { figures.duration = seconds }
+        }
+    }
+
     private func update(_ stage: String, _ change: (inout StageFigures) -> Void) {
         lock.lock()
         defer { lock.unlock() }

@@ -49,8 +49,7 @@ import Testing
                                      samples: [MetricSample(value: 7)])]
         }
         let second = RunMetrics(command: "snapshot-inbound", startedAt: start.addingTimeInterval(3600))
-        second.addItems(10, stage: "contacts")
-        second.addErrors(1, stage: "contacts")
+        second.record(stage: "contacts", items: 10, errors: 1, seconds: 2)
         try second.write(to: file, exitCode: 4, finishedAt: start.addingTimeInterval(3630))
         let other = RunMetrics(command: "sync", startedAt: start)
         other.addItems(3, stage: "outbox")
@@ -61,6 +60,8 @@ import Testing
             of: "# HELP node_custom Foreign.\n# TYPE node_custom gauge\nnode_custom 7\n", with: ""))
         #expect(value(families, "snapsync_items_total", ["command": "snapshot-inbound", "stage": "contacts"]) == 2010)
         #expect(value(families, "snapsync_errors_total", ["command": "snapshot-inbound", "stage": "contacts"]) == 3)
+        #expect(value(families, "snapsync_stage_duration_seconds",
+                      ["command": "snapshot-inbound", "stage": "contacts"]) == 2)
         #expect(value(families, "snapsync_items_total", ["command": "sync", "stage": "outbox"]) == 3)
         #expect(value(families, "snapsync_last_run_exit_code", ["command": "snapshot-inbound"]) == 4)
         #expect(value(families, "snapsync_last_run_timestamp_seconds", ["command": "snapshot-inbound"])
