@@ -14,6 +14,8 @@ struct CLIEnvironment {
     let options: GlobalOptions
     let configuration: SnapsyncConfiguration
     let logger: Logger
+    /// This run's figures for `--metrics-file` (nil without it); written by ``run(_:)`` whatever the outcome.
+    let metrics: RunMetrics?
 
     /// Bootstraps logging and loads the configuration; a bad configuration exits with 78.
     static func start(_ options: GlobalOptions, command: String) throws -> CLIEnvironment {
@@ -26,12 +28,25 @@ struct CLIEnvironment {
         StructuredLogHandler.bootstrap(format: format, level: level)
         var logger = Logger(label: "snapsync")
         logger[metadataKey: "command"] = "\(command)"
+        let metrics = options.metricsFile.map { _ in RunMetrics(command: command.replacingOccurrences(of: " ", with: "-")) }
         do {
             let configuration = try SnapsyncConfiguration.load(environment: ProcessInfo.processInfo.environment, file: options.config)
-            return CLIEnvironment(options: options, configuration: configuration, logger: logger)
+            return CLIEnvironment(options: options, configuration: configuration, logger: logger, metrics: metrics)
         } catch {
             FileHandle.standardError.write(Data("snapsync: \(error)\n".utf8))
+            writeMetrics(metrics, to: options.metricsFile, exitCode: 78, logger: logger)
             throw ExitCode(78)
+        }
+    }
+
+    /// Writes the metrics file (when asked for) with the run's exit code. A failure is logged, never turned into
+    /// another exit code: the run's outcome stays what it was.
+    static func writeMetrics(_ metrics: RunMetrics?, to path: String?, exitCode: Int32, logger: Logger) {
+        guard let metrics, let path else { return }
+        do {
+            try metrics.write(to: MetricsTextfile(path: path), exitCode: exitCode)
+        } catch {
+            logger.error("cannot write the metrics file", metadata: ["metrics.file": "\(path)", "error": "\(error)"])
         }
     }
 
@@ -73,6 +88,7 @@ struct CLIEnvironment {
         do {
             code = try await body()
         } catch let exit as ExitCode {
+            Self.writeMetrics(metrics, to: options.metricsFile, exitCode: exit.rawValue, logger: logger)
             throw exit
         } catch let error as PostgresError where error.code == .connectionFailed {
             report("cannot reach PostgreSQL: \(error)")
@@ -87,6 +103,7 @@ struct CLIEnvironment {
             report("\(error)")
             code = 1
         }
+        Self.writeMetrics(metrics, to: options.metricsFile, exitCode: code, logger: logger)
         if code != 0 { throw ExitCode(code) }
     }
 

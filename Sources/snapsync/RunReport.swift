@@ -23,16 +23,21 @@ enum RunReport {
         case .windowEnded: 3
         case .completedWithErrors: 4
         }
-        if let path = environment.options.metricsFile {
-            let metrics = RunMetrics(command: "snapshot")
-            for stage in stages {
-                metrics.addItems(Int(stage.items), stage: stage.stage.rawValue)
-                metrics.addErrors(Int(stage.failed) + (stage.status == "failed" ? 1 : 0), stage: stage.stage.rawValue)
-                if let start = stage.startedAt, let end = stage.finishedAt { metrics.setDuration(end.timeIntervalSince(start), stage: stage.stage.rawValue) }
-            }
-            try metrics.write(to: MetricsTextfile(path: path), exitCode: code)
-        }
+        if let metrics = environment.metrics { record(stages, into: metrics) }
         return code
+    }
+
+    /// Per stage (over every mailbox and kind): items, quarantined items plus failed stages, retried stage
+    /// attempts, and the wall-clock span from the first start to the last finish.
+    static func record(_ stages: [StageRecord], into metrics: RunMetrics) {
+        for (name, records) in Dictionary(grouping: stages, by: \.stage.rawValue) {
+            let span = records.compactMap(\.startedAt).min().flatMap { start in
+                records.compactMap(\.finishedAt).max().map { $0.timeIntervalSince(start) }
+            }
+            metrics.record(stage: name, items: Int(records.reduce(0) { $0 + $1.items }),
+                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == "failed" ? 1 : 0) }),
+                           retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span)
+        }
     }
 
     /// One line per mailbox folder: each stage's status and counts.
