@@ -113,6 +113,7 @@ struct StageContext: Sendable {
                 _ body: @escaping @Sendable (isolated PostgresConnection) throws -> StageCounts) async throws {
         let runID = runID, address = address, claim = claim, lease = options.lease
         let counts = try await db.withTransaction { db in
+            try LiveSyncStore.markOriginExchange(db: db)  // snapshot writes are not queued back to Exchange
             let counts = try body(db)
             guard try RunStore.renewLease(claim, lease: lease, db: db) else {
                 throw PipelineError(.leaseLost, "mailbox \(address) was taken over by another worker")

@@ -167,3 +167,106 @@ extension LocalDate {
     /// This date as a PostgreSQL `date`.
     var postgres: PostgresDate { PostgresDate(year: year, month: month, day: day) }
 }
+
+extension CRMStore {
+    /// A CRM row to deliver to Exchange with the mailboxes it belongs in.
+    public struct Placed: Sendable, Hashable {
+        public var record: MailboxRecord
+        public var version: Int64
+        public var updatedAt: Date
+        /// Covering users' mailboxes (contacts) or the owner's mailbox (appointments, tasks).
+        public var mailboxes: [MailboxOwner]
+    }
+
+    /// The rows with these ids (missing ids: deleted) with the mailboxes they belong in.
+    public static func placed(_ kind: ItemKind, ids: [UUID], db: isolated PostgresConnection) throws(PostgresError) -> [UUID: Placed] {
+        guard !ids.isEmpty else { return [:] }
+        var result: [UUID: Placed] = [:]
+        switch kind {
+        case .contacts:
+            for row in try db.query("SELECT \(contactColumns) FROM crm.contacts c WHERE c.id = ANY($1::uuid[])", [ids]) {
+                let contact = try decodeContact(row)
+                result[contact.id] = Placed(record: .contact(contact), version: contact.version, updatedAt: contact.updatedAt, mailboxes: [])
+            }
+            for row in try db.query("""
+                SELECT cv.contact_id, u.mailbox, u.id FROM crm.coverage cv JOIN crm.users u ON u.id = cv.user_id
+                WHERE cv.contact_id = ANY($1::uuid[]) AND u.mailbox IS NOT NULL
+                """, [ids]) {
+                let id: UUID = try row.decode(at: 0)
+                result[id]?.mailboxes.append(MailboxOwner(smtpAddress: try row.decode(at: 1), userID: try row.decode(at: 2)))
+            }
+        case .appointments:
+            var appointments: [(CRMAppointment, OutboundCandidate.Link?)] = []
+            var owners: [UUID: MailboxOwner] = [:]
+            for row in try db.query("""
+                SELECT \(appointmentColumns), u.mailbox FROM crm.appointments a JOIN crm.users u ON u.id = a.owner_id
+                WHERE a.id = ANY($1::uuid[])
+                """, [ids]) {
+                let appointment = try decodeAppointment(row)
+                appointments.append((appointment, nil))
+                if let mailbox = try row.decode(String?.self, at: 15) { owners[appointment.id] = MailboxOwner(smtpAddress: mailbox, userID: appointment.ownerID) }
+            }
+            try attachDetails(&appointments, db: db)
+            for (appointment, _) in appointments {
+                result[appointment.id] = Placed(record: .appointment(appointment), version: appointment.version, updatedAt: appointment.updatedAt,
+                                                mailboxes: owners[appointment.id].map { [$0] } ?? [])
+            }
+        case .tasks:
+            for row in try db.query("""
+                SELECT \(taskColumns), u.mailbox FROM crm.tasks t JOIN crm.users u ON u.id = t.owner_id WHERE t.id = ANY($1::uuid[])
+                """, [ids]) {
+                let task = try decodeTask(row)
+                let owner = try row.decode(String?.self, at: 13).map { MailboxOwner(smtpAddress: $0, userID: task.ownerID) }
+                result[task.id] = Placed(record: .task(task), version: task.version, updatedAt: task.updatedAt, mailboxes: owner.map { [$0] } ?? [])
+            }
+        }
+        return result
+    }
+
+    /// The owner (CRM user) of each mailbox address that has one.
+    public static func owner(ofMailbox address: String, db: isolated PostgresConnection) throws(PostgresError) -> MailboxOwner? {
+        try mailboxOwners([address], db: db).first
+    }
+}
+
+extension LinkStore {
+    /// The links of these CRM rows in every mailbox.
+    public static func links(kind: ItemKind, crmIDs: [UUID], db: isolated PostgresConnection) throws(PostgresError)
+        -> [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]] {
+        guard !crmIDs.isEmpty else { return [:] }
+        var result: [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]] = [:]
+        for row in try db.query("""
+            SELECT crm_id, mailbox, item_id, change_key, crm_version FROM sync.links WHERE kind = $1 AND crm_id = ANY($2::uuid[])
+            """, [kind.rawValue, crmIDs]) {
+            result[try row.decode(UUID.self, at: 0), default: []].append(
+                (try row.decode(at: 1), MailboxItemRef(id: try row.decode(at: 2), changeKey: try row.decode(at: 3)), try row.decode(at: 4)))
+        }
+        return result
+    }
+
+    /// The links of these items of one mailbox folder, keyed by item id.
+    public static func links(mailbox: String, kind: ItemKind, itemIDs: [String], db: isolated PostgresConnection) throws(PostgresError)
+        -> [String: (crmID: UUID, changeKey: String?, version: Int64)] {
+        guard !itemIDs.isEmpty else { return [:] }
+        var result: [String: (crmID: UUID, changeKey: String?, version: Int64)] = [:]
+        for row in try db.query("""
+            SELECT item_id, crm_id, change_key, crm_version FROM sync.links WHERE mailbox = $1 AND kind = $2 AND item_id = ANY($3::text[])
+            """, [mailbox, kind.rawValue, itemIDs]) {
+            result[try row.decode(String.self, at: 0)] = (try row.decode(at: 1), try row.decode(at: 2), try row.decode(at: 3))
+        }
+        return result
+    }
+}
+
+extension CRMStore {
+    /// Version and last update of these rows (missing: deleted).
+    public static func versions(_ kind: ItemKind, ids: [UUID], db: isolated PostgresConnection) throws(PostgresError) -> [UUID: (version: Int64, updatedAt: Date)] {
+        guard !ids.isEmpty, kind != .contacts else { return [:] }
+        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        var result: [UUID: (version: Int64, updatedAt: Date)] = [:]
+        for row in try db.query("SELECT id, version, updated_at FROM \(table) WHERE id = ANY($1::uuid[])", [ids]) {
+            result[try row.decode(UUID.self, at: 0)] = (try row.decode(at: 1), try row.decode(at: 2))
+        }
+        return result
+    }
+}

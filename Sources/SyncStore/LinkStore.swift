@@ -119,6 +119,24 @@ public enum FolderStateStore {
             .first?.decode(String?.self, at: 0)
     }
 
+    /// The stored state and whether the folder needs an inbound snapshot.
+    public static func status(mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> (state: String?, needsSnapshot: Bool) {
+        guard let row = try db.query("SELECT sync_state, needs_snapshot FROM sync.folder_states WHERE mailbox = $1 AND kind = $2",
+                                     [mailbox, kind.rawValue]).first else { return (nil, false) }
+        return (try row.decode(String?.self, at: 0), try row.decode(Bool.self, at: 1))
+    }
+
+    /// Forgets a folder's state (`snapsync mailbox reset-state`): live sync skips it until an inbound snapshot.
+    public static func reset(mailbox: String, kinds: [ItemKind], db: isolated PostgresConnection) throws(PostgresError) -> Int {
+        try db.execute("DELETE FROM sync.folder_states WHERE mailbox = lower($1) AND kind = ANY($2::text[])", [mailbox, kinds.map(\.rawValue)])
+    }
+
+    /// Folders that need an inbound snapshot, with the reason.
+    public static func needingSnapshot(db: isolated PostgresConnection) throws(PostgresError) -> [(mailbox: String, kind: String, reason: String?)] {
+        try db.query("SELECT mailbox, kind, reason FROM sync.folder_states WHERE needs_snapshot ORDER BY mailbox, kind")
+            .map { (row) throws(PostgresError) in (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1), try row.decode(String?.self, at: 2)) }
+    }
+
     /// Marks a folder as needing an inbound snapshot (e.g. Exchange rejected its sync state).
     public static func markNeedsSnapshot(mailbox: String, kind: ItemKind, reason: String, db: isolated PostgresConnection) throws(PostgresError) {
         try db.execute("""

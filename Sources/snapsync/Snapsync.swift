@@ -14,6 +14,7 @@ struct Snapsync: AsyncParsableCommand {
             """,
         subcommands: [
             SnapshotCommand.self, ResumeCommand.self, RunsCommand.self, RerunCommand.self, VerifyCommand.self,
+            SyncCommand.self, MailboxCommand.self,
         ]
     )
 }

@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+extension LiveSync {
+    /// One planned write of an outbox entry to one mailbox.
+    enum Write {
+        case create(MailboxRecord, version: Int64)
+        case update(MailboxItemRef, MailboxRecord, version: Int64)
+        case delete(MailboxItemRef)
+    }
+
+    /// Delivers due outbox entries, oldest first, in batches; each entry reaches every mailbox it belongs in
+    /// (and leaves those it no longer belongs in). Stops early when Exchange is unavailable.
+    func deliverOutbox(db: PostgresConnection, report: inout LiveSyncReport) async throws {
+        let disabled = try await LiveSyncStore.disabledMailboxes(db: db)
+        while true {
+            let entries = try await LiveSyncStore.claimDue(limit: options.batchSize, lease: options.lease, db: db)
+            if entries.isEmpty { return }
+            for kind in ItemKind.allCases {
+                let group = entries.filter { $0.kind == kind }
+                guard !group.isEmpty else { continue }
+                try await deliver(group, kind: kind, disabled: disabled, db: db, report: &report)
+            }
+            if report.exchangeUnavailable { return }
+        }
+    }
+
+    func deliver(_ entries: [LiveSyncStore.Entry], kind: ItemKind, disabled: Set<String>, db: PostgresConnection,
+                 report: inout LiveSyncReport) async throws {
+        let ids = entries.map(\.crmID)
+        let (placed, links) = try await db.run { db in
+            (try CRMStore.placed(kind, ids: ids, db: db), try LinkStore.links(kind: kind, crmIDs: ids, db: db))
+        }
+        // Plan: per mailbox, the writes of each entry.
+        var plan: [String: (owner: MailboxOwner, writes: [(entry: LiveSyncStore.Entry, write: Write)])] = [:]
+        for entry in entries {
+            let row = placed[entry.crmID]
+            let desired = (row?.mailboxes ?? []).filter { !disabled.contains($0.smtpAddress.lowercased()) }
+            let linked = links[entry.crmID] ?? []
+            for owner in desired {
+                let write: Write = if let link = linked.first(where: { $0.mailbox == owner.smtpAddress }) {
+                    .update(link.ref, row!.record, version: row!.version)
+                } else {
+                    .create(row!.record, version: row!.version)
+                }
+                plan[owner.smtpAddress, default: (owner, [])].writes.append((entry, write))
+            }
+            for link in linked where !desired.contains(where: { $0.smtpAddress == link.mailbox }) && !disabled.contains(link.mailbox.lowercased()) {
+                let owner = MailboxOwner(smtpAddress: link.mailbox, userID: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+                plan[link.mailbox, default: (owner, [])].writes.append((entry, .delete(link.ref)))
+            }
+        }
+        var failures: [Int64: MailboxSourceError] = [:]
+        var upserts: [String: [LinkStore.Link]] = [:]
+        var removals: [String: [UUID]] = [:]
+        for (mailbox, batch) in plan.sorted(by: { $0.key < $1.key }) {
+            if report.exchangeUnavailable {
+                for (entry, _) in batch.writes { failures[entry.id] = failures[entry.id] ?? unavailable }
+                continue
+            }
+            do {
+                try await write(batch.writes, to: batch.owner, kind: kind, failures: &failures,
+                                upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []])
+            } catch {
+                if error.kind == .transient { report.exchangeUnavailable = true }
+                for (entry, _) in batch.writes { failures[entry.id] = error }
+                logger.info("outbox delivery failed", metadata: ["mailbox": "\(mailbox)", "item.error": "\(error.code)"])
+            }
+        }
+        let options = options, upserted = upserts, removed = removals, failed = failures
+        let (done, retried, parkedNow) = try await db.withTransaction { db in
+            for (mailbox, links) in upserted { try LinkStore.upsert(links, mailbox: mailbox, kind: kind, db: db) }
+            for (mailbox, ids) in removed { try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db) }
+            var done = 0, retried = 0, parked = 0
+            for entry in entries {
+                if let error = failed[entry.id] {
+                    let transient = error.kind == .transient
+                    try LiveSyncStore.fail(entry, transient: transient, code: error.code, message: error.message,
+                                           limit: options.permanentFailureLimit,
+                                           backoff: options.backoff(attempts: entry.attempts), db: db)
+                    if !transient && entry.attempts + 1 >= options.permanentFailureLimit { parked += 1 } else { retried += 1 }
+                } else {
+                    try LiveSyncStore.complete(entry, db: db)
+                    done += 1
+                }
+            }
+            return (done, retried, parked)
+        }
+        report.delivered += done
+        report.retried += retried
+        report.parked += parkedNow
+    }
+
+    private var unavailable: MailboxSourceError {
+        MailboxSourceError(kind: .transient, code: "ExchangeUnavailable", message: "Exchange did not answer earlier in this pass")
+    }
+
+    /// Sends one mailbox's writes: creates (looking stamped ids up first for entries tried before, so a
+    /// lost response never duplicates), updates (a vanished item is recreated; a conflicting change key is
+    /// overwritten: the CRM change is newer than what Exchange last told us), deletes (gone is fine).
+    func write(_ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind,
+               failures: inout [Int64: MailboxSourceError], upserts: inout [LinkStore.Link], removals: inout [UUID]) async throws(MailboxSourceError) {
+        var creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)] = []
+        var updates: [(LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64)] = []
+        var deletes: [(LiveSyncStore.Entry, MailboxItemRef)] = []
+        for (entry, write) in writes {
+            switch write {
+            case .create(let record, let version): creates.append((entry, record, version))
+            case .update(let ref, let record, let version): updates.append((entry, ref, record, version))
+            case .delete(let ref): deletes.append((entry, ref))
+            }
+        }
+        if !updates.isEmpty {
+            let results = try await source.update(updates.map { MailboxUpdate(ref: MailboxItemRef(id: $0.1.id), record: $0.2) }, in: owner)
+            for (update, result) in zip(updates, results) {
+                switch result {
+                case .success(let ref): upserts.append(.init(crmID: update.0.crmID, ref: ref, version: update.3))
+                case .failure(let error) where error.kind == .notFound: creates.append((update.0, update.2, update.3))
+                case .failure(let error): failures[update.0.id] = error
+                }
+            }
+        }
+        if !creates.isEmpty {
+            let retried = creates.filter { $0.0.attempts > 0 }.map(\.1.id)
+            var found: [UUID: MailboxItemRef] = [:]
+            if !retried.isEmpty { found = try await source.findItems(crmIDs: retried, in: owner, kind: kind) }
+            for create in creates { if let ref = found[create.1.id] { upserts.append(.init(crmID: create.0.crmID, ref: ref, version: create.2 - 1)) } }
+            let pending = creates.filter { found[$0.1.id] == nil }
+            if !pending.isEmpty {
+                for (create, result) in zip(pending, try await source.create(pending.map(\.1), in: owner)) {
+                    switch result {
+                    case .success(let ref): upserts.append(.init(crmID: create.0.crmID, ref: ref, version: create.2))
+                    case .failure(let error): failures[create.0.id] = error
+                    }
+                }
+            }
+        }
+        if !deletes.isEmpty {
+            for (delete, result) in zip(deletes, try await source.delete(deletes.map(\.1), in: owner, kind: kind)) {
+                switch result {
+                case .success: removals.append(delete.0.crmID)
+                case .failure(let error) where error.kind == .notFound: removals.append(delete.0.crmID)
+                case .failure(let error): failures[delete.0.id] = error
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+extension LiveSync {
+    /// Pulls Exchange changes of every syncing mailbox's calendar and tasks folders from their stored sync
+    /// states; each batch of changes and the new state commit in one transaction.
+    func pullChanges(db: PostgresConnection, report: inout LiveSyncReport) async throws {
+        let disabled = try await LiveSyncStore.disabledMailboxes(db: db)
+        let owners = try await CRMStore.mailboxOwners(nil, db: db).filter { !disabled.contains($0.smtpAddress.lowercased()) }
+        for owner in owners {
+            for kind in [ItemKind.appointments, .tasks] {
+                if report.exchangeUnavailable { return }
+                let address = owner.smtpAddress
+                let state = try await FolderStateStore.status(mailbox: address, kind: kind, db: db)
+                if state.needsSnapshot || state.state == nil {
+                    report.foldersNeedingSnapshot.append("\(address) \(kind.rawValue)")
+                    continue
+                }
+                do {
+                    try await pull(owner, kind: kind, from: state.state!, db: db, report: &report)
+                } catch let error as MailboxSourceError where error.kind == .invalidSyncState {
+                    try await FolderStateStore.markNeedsSnapshot(mailbox: address, kind: kind,
+                                                                 reason: "Exchange rejected the sync state (\(error.code)): restored from a backup?", db: db)
+                    report.foldersNeedingSnapshot.append("\(address) \(kind.rawValue)")
+                    logger.info("folder needs an inbound snapshot", metadata: ["mailbox": "\(address)", "item.kind": "\(kind.rawValue)"])
+                } catch let error as MailboxSourceError where error.kind == .transient {
+                    report.exchangeUnavailable = true
+                    logger.info("Exchange unavailable; changes stay in Exchange until the next pass", metadata: ["item.error": "\(error.code)"])
+                }
+            }
+        }
+    }
+
+    func pull(_ owner: MailboxOwner, kind: ItemKind, from start: String, db: PostgresConnection, report: inout LiveSyncReport) async throws {
+        let address = owner.smtpAddress
+        var state = start
+        while true {
+            let changes = try await source.changes(in: owner, kind: kind, since: state, maxChanges: 512)
+            var upserted: [MailboxItemRef] = []
+            var deleted: [String] = []
+            for change in changes.changes {
+                switch change {
+                case .upserted(let ref): upserted.append(ref)
+                case .deleted(let id): deleted.append(id)
+                }
+            }
+            let itemIDs = upserted.map(\.id) + deleted
+            let links = try await db.run { db in try LinkStore.links(mailbox: address, kind: kind, itemIDs: itemIDs, db: db) }
+            // Our own writes come back with the change key we stored: nothing to do.
+            let fresh = upserted.filter { links[$0.id] == nil || links[$0.id]?.changeKey != $0.changeKey }
+            var items: [MailboxItem] = []
+            var failures: [MailboxSourceError] = []
+            var index = 0
+            while index < fresh.count {
+                let batch = Array(fresh[index..<min(index + options.batchSize, fresh.count)])
+                index += batch.count
+                for result in try await source.items(batch, in: owner, kind: kind) {
+                    switch result {
+                    case .success(let item): items.append(item)
+                    case .failure(let error) where error.kind == .notFound: continue
+                    case .failure(let error) where error.kind == .transient: throw error
+                    case .failure(let error): failures.append(error)
+                    }
+                }
+            }
+            // Conflicts: the linked CRM row changed since its last sync too.
+            let linkedIDs = items.compactMap { links[$0.ref.id]?.crmID } + deleted.compactMap { links[$0]?.crmID }
+            let versions = try await db.run { db in try CRMStore.versions(kind, ids: linkedIDs, db: db) }
+            let policy = options.policy(kind)
+            var crmWins: [(crmID: UUID, itemID: String)] = []
+            var exchangeWins: [(crmID: UUID, itemID: String)] = []
+            items = items.filter { item in
+                guard let link = links[item.ref.id], let row = versions[link.crmID], row.version != link.version else { return true }
+                if policy.exchangeWins(crmUpdatedAt: row.updatedAt, exchangeModifiedAt: item.lastModified) {
+                    exchangeWins.append((link.crmID, item.ref.id))
+                    return true
+                }
+                crmWins.append((link.crmID, item.ref.id))
+                return false
+            }
+            var doomed: [UUID] = []
+            var relinks: [UUID] = []
+            for id in deleted {
+                guard let link = links[id] else { continue }
+                if let row = versions[link.crmID], row.version != link.version, policy != .exchangeWins {
+                    relinks.append(link.crmID)  // changed in the CRM since: recreate it in Exchange
+                    crmWins.append((link.crmID, id))
+                } else {
+                    doomed.append(link.crmID)
+                }
+            }
+            let runID = -Int64(Date().timeIntervalSince1970 * 1_000_000)  // a staging namespace of its own
+            let applied = items, failed = failures, winners = crmWins, losers = exchangeWins, toDelete = doomed, toRecreate = relinks
+            let newState = changes.syncState, policyName = policy.rawValue
+            try await db.withTransaction { db in
+                try LiveSyncStore.markOriginExchange(db: db)
+                if !applied.isEmpty {
+                    _ = try InboundStore.stage(applied, runID: runID, mailbox: address, kind: kind, db: db)
+                    _ = try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
+                    _ = try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, db: db)
+                    try InboundStore.clearStaging(runID: runID, mailbox: address, kind: kind, db: db)
+                }
+                _ = try InboundStore.deleteRows(toDelete, mailbox: address, kind: kind, db: db)
+                try LinkStore.delete(crmIDs: toRecreate, mailbox: address, kind: kind, db: db)
+                try LiveSyncStore.enqueue(kind: kind, crmIDs: winners.map(\.crmID), db: db)
+                for (crmID, itemID) in winners {
+                    try LiveSyncStore.recordConflict(mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: policyName, winner: "crm", db: db)
+                }
+                for (crmID, itemID) in losers {
+                    try LiveSyncStore.recordConflict(mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: policyName, winner: "exchange", db: db)
+                }
+                for failure in failed {
+                    try RunStore.quarantine(runID: nil, mailbox: address, kind: kind, itemID: failure.itemID, crmID: nil, direction: "inbound",
+                                            code: failure.code, reason: failure.message, payload: nil, db: db)
+                }
+                try FolderStateStore.store(newState, mailbox: address, kind: kind, db: db)
+            }
+            report.pulled += applied.count + toDelete.count
+            report.conflicts += winners.count + losers.count
+            state = newState
+            if changes.isComplete { return }
+        }
+    }
+}
