@@ -1,0 +1,71 @@
+import Foundation
+
+/// Where the `sql/` directory of migration files is found, first match wins:
+/// 1. an explicit directory (`snapsync --sql-dir DIR`);
+/// 2. `SNAPSYNC_SQL_DIR`;
+/// 3. `<executable's directory>/../share/snapsync/sql` (an installed layout);
+/// 4. walking up from the executable's directory to a directory holding `sql/0001_crm.sql` (a build inside the
+///    repository, e.g. `.build/debug/snapsync`);
+/// 5. `./sql`.
+///
+/// An explicit or environment directory that does not exist is an error, never silently skipped.
+public enum MigrationDirectory {
+    /// The file that marks a migrations directory.
+    static let marker = "0001_crm.sql"
+
+    /// Finds the directory (see the type's documentation for the order).
+    public static func locate(
+        explicit: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: URL? = executableURL(),
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws(SyncStoreError) -> URL {
+        let fileManager = FileManager.default
+        func isDirectory(_ path: String) -> Bool {
+            var directory: ObjCBool = false
+            return fileManager.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+        }
+        for (path, origin) in [(explicit, "--sql-dir"), (environment["SNAPSYNC_SQL_DIR"], "SNAPSYNC_SQL_DIR")] {
+            guard let path, !path.isEmpty else { continue }
+            guard isDirectory(path) else {
+                throw SyncStoreError(code: .migrationsNotFound, message: "\(origin) \(path) is not a directory")
+            }
+            return URL(fileURLWithPath: path, isDirectory: true)
+        }
+        var tried: [String] = []
+        if let executable {
+            let binDirectory = executable.deletingLastPathComponent().standardizedFileURL
+            let share = binDirectory.deletingLastPathComponent().appendingPathComponent("share/snapsync/sql").path
+            tried.append(share)
+            if fileManager.fileExists(atPath: share + "/" + marker) { return URL(fileURLWithPath: share, isDirectory: true) }
+            var directory = binDirectory
+            while true {
+                let candidate = directory.appendingPathComponent("sql").path
+                if fileManager.fileExists(atPath: candidate + "/" + marker) {
+                    return URL(fileURLWithPath: candidate, isDirectory: true)
+                }
+                let parent = directory.deletingLastPathComponent()
+                if parent.path == directory.path { break }
+                directory = parent
+            }
+            tried.append("sql/ above \(binDirectory.path)")
+        }
+        let local = URL(fileURLWithPath: currentDirectory).appendingPathComponent("sql").path
+        tried.append(local)
+        if isDirectory(local) { return URL(fileURLWithPath: local, isDirectory: true) }
+        throw SyncStoreError(
+            code: .migrationsNotFound,
+            message: "no sql/ directory of migrations found (tried \(tried.joined(separator: ", "))); "
+                + "pass --sql-dir or set SNAPSYNC_SQL_DIR")
+    }
+
+    /// The running executable, symlinks resolved (`/proc/self/exe` on Linux).
+    public static func executableURL() -> URL? {
+        #if os(Linux)
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: path)
+        }
+        #endif
+        return Bundle.main.executableURL?.resolvingSymlinksInPath()
+    }
+}

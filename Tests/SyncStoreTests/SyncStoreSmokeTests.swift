@@ -1,4 +1,0 @@
-import Testing
-@testable import SyncStore
-
-@Test func SyncStoreModuleLinks() { #expect(Bool(true)) }
