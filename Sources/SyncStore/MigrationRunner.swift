@@ -135,7 +135,8 @@ public struct MigrationRunner: Sendable {
             guard migration.checksum == record.checksum, migration.name == record.name else {
                 throw SyncStoreError(
                     code: .migrationChanged,
-                    message: "\(migration.fileName) changed after it was applied as \(record.fileName) "
+                    message: "\(migration.fileName) changed after it was applied"
+                        + (record.name == migration.name ? " " : " as \(record.fileName) ")
                         + "(recorded sha256 \(record.checksum.prefix(12))…, file sha256 \(migration.checksum.prefix(12))…); "
                         + "migrations are forward-only: restore the file and add a new numbered one",
                     file: migration.fileName)

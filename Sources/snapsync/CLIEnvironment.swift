@@ -7,6 +7,7 @@ import Observability
 import Pipeline
 import Postgres
 import SyncCore
+import SyncStore
 
 /// What a command needs at run time: logging bootstrapped once, the configuration, and the exit-code
 /// mapping of errors (see `Snapsync` discussion and the README).
@@ -92,6 +93,15 @@ struct CLIEnvironment {
             throw exit
         } catch let error as PostgresError where error.code == .connectionFailed {
             report("cannot reach PostgreSQL: \(error)")
+            code = 69
+        } catch let error as SyncStoreError where error.postgres?.code == .connectionFailed {
+            report("cannot reach PostgreSQL: \(error)")
+            code = 69
+        } catch let error as SyncStoreError where error.code == .migrationsNotFound {
+            report("\(error)")
+            code = 78
+        } catch let error as PostgresLocalClusterError {
+            report("\(error)")
             code = 69
         } catch let error as MailboxSourceError where error.kind == .transient {
             report("Exchange is unavailable: \(error)")

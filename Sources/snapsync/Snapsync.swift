@@ -14,7 +14,7 @@ struct Snapsync: AsyncParsableCommand {
             """,
         subcommands: [
             SnapshotCommand.self, ResumeCommand.self, RunsCommand.self, RerunCommand.self, VerifyCommand.self,
-            SyncCommand.self, MailboxCommand.self,
+            SyncCommand.self, MailboxCommand.self, MigrateCommand.self, StatusCommand.self, DemoCommand.self,
         ]
     )
 }
