@@ -92,6 +92,8 @@ struct SyncCommand: AsyncParsableCommand {
                 var worst: Int32 = 0
                 repeat {
                     let report = try await sync.runOnce(db: db)
+                    environment.metrics?.record(stage: "outbox", items: report.delivered, errors: report.parked, retries: report.retried)
+                    environment.metrics?.record(stage: "pull", items: report.pulled)
                     print("sync pass: \(report.delivered) delivered, \(report.retried) to retry, \(report.parked) parked, "
                           + "\(report.pulled) pulled, \(report.conflicts) conflicts"
                           + (report.exchangeUnavailable ? ", Exchange unavailable" : "")

@@ -48,6 +48,12 @@ import Testing
         }
         #expect(logLines.contains { $0.contains(#""command":"snapshot inbound""#) && $0.contains(#""level":"error""#) })
 
+        let sync = try await runner.run("live-sync", environment: environment)
+        #expect(sync.status == 69, "\(sync.stderr)")
+        #expect(!sync.stderr.contains("hunter2"))
+        let syncText = try String(contentsOf: metrics.appendingPathComponent("snapsync-live-sync.prom"), encoding: .utf8)
+        #expect(metricValue(syncText, #"snapsync_last_run_exit_code{command="sync-run"}"#) == "69")
+
         // A missing config file: the job refuses it before snapsync runs (so no metrics sample for 78 below) ...
         let badConfig = try await runner.run("nightly-inbound", ["--config", runner.directory.path + "/missing.conf"],
                                              environment: environment)

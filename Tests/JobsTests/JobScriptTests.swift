@@ -58,10 +58,9 @@ import Testing
     @Test func windowFormsSnapsyncAcceptsPassTheScripts() async throws {
         let runner = try JobScriptRunner()
         defer { runner.removeDirectory() }
-        let result = try await runner.run("live-sync", ["--until", "5:30", "--max-duration", "1d2H"])
+        let result = try await runner.run("onboard", ["--until", "5:30", "--max-duration", "1d2H"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try runner.calls() == [["sync", "run", "--once", "--log-format", "auto",
-                                        "--until", "5:30", "--max-duration", "1d2H"]])
+        #expect(try runner.calls() == [["onboard", "--log-format", "auto", "--until", "5:30", "--max-duration", "1d2H"]])
     }
 
     @Test func windowConfigAndMetricsFromEnvironmentReachSnapsync() async throws {
@@ -81,7 +80,7 @@ import Testing
         let sync = try await runner.run("live-sync", environment: environment)
         #expect(sync.status == 0, "\(sync.stderr)")
         #expect(sync.stderr.contains("snapsync.job: snapsync sync run --once finished job=live-sync exit.code=0"))
-        // A crontab-wide window or mailbox list does not break the jobs that take none.
+        // A crontab-wide window or mailbox list does not reach the jobs that take none (live-sync above too).
         let doctor = try await runner.run("doctor-report", environment: environment)
         #expect(doctor.status == 0, "\(doctor.stderr)")
         #expect(try runner.calls() == [
@@ -90,8 +89,7 @@ import Testing
              "--until", "23:15", "--max-duration", "45m",
              "--mailbox", "anna@example.com", "--mailbox", "bob@example.com", "--workers", "2"],
             ["sync", "run", "--once", "--config", config.path, "--log-format", "text",
-             "--metrics-file", metrics.appendingPathComponent("snapsync-live-sync.prom").path,
-             "--until", "23:15", "--max-duration", "45m"],
+             "--metrics-file", metrics.appendingPathComponent("snapsync-live-sync.prom").path],
             ["doctor", "--config", config.path, "--log-format", "text",
              "--metrics-file", metrics.appendingPathComponent("snapsync-doctor-report.prom").path],
         ])
@@ -140,7 +138,8 @@ import Testing
             ("doctor-report", ["--until", "05:00"], [:], 64),
             ("onboard", ["--frobnicate"], [:], 64),
             ("onboard", ["--log-format", "xml"], [:], 64),
-            ("live-sync", [], ["SNAPSYNC_WINDOW_UNTIL": "5am"], 64),
+            ("outbound", [], ["SNAPSYNC_WINDOW_UNTIL": "5am"], 64),
+            ("live-sync", ["--until", "05:00"], [:], 64),
             ("live-sync", [], ["SNAPSYNC_BIN": "/nonexistent/snapsync"], 78),
             ("live-sync", [], ["SNAPSYNC_BIN": "snapsync-not-on-path"], 78),
             ("live-sync", [], ["SNAPSYNC_CONFIG": "/nonexistent/snapsync.conf"], 78),
