@@ -53,6 +53,7 @@ public struct SnapshotRunner: Sendable {
         logger.info("snapshot run \(resumed ? "resumed" : "started")", metadata: [
             "run.direction": "\(request.direction.rawValue)", "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
         ])
+        try await releaseLeasesOfDeadProcesses(runID: runID, options: options, logger: logger)
         let windowEnded = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<max(options.workers, 1) {
                 let worker = MailboxWorker(runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
@@ -77,6 +78,21 @@ public struct SnapshotRunner: Sendable {
         }
         logger.info("snapshot run ended", metadata: ["run.outcome": "\(outcome.rawValue)"])
         return SnapshotResult(runID: runID, resumed: resumed, outcome: outcome)
+    }
+}
+
+extension SnapshotRunner {
+    /// A run killed on this host left its mailboxes leased to a process that no longer exists: give them
+    /// back at once instead of waiting for the leases to expire (processes on other hosts wait for expiry).
+    func releaseLeasesOfDeadProcesses(runID: Int64, options: SnapshotOptions, logger: Logger) async throws {
+        guard let host = options.workerName.split(separator: ":").first.map(String.init) else { return }
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        for lease in try await RunStore.leasesOnHost(runID: runID, host: host, db: db)
+        where lease.pid != ProcessInfo.processInfo.processIdentifier && kill(lease.pid, 0) != 0 && errno == ESRCH {
+            try await RunStore.releaseDeadLease(runID: runID, mailbox: lease.mailbox, db: db)
+            logger.info("mailbox released from a process that died", metadata: ["mailbox": "\(lease.mailbox)", "run.dead_pid": "\(lease.pid)"])
+        }
+        await db.close()
     }
 }
 

@@ -182,6 +182,27 @@ public enum RunStore {
                               leaseOwner: worker)
     }
 
+    /// The mailboxes of a run held by workers of this host (`lease_owner` = `host:pid#n`), with their pid.
+    public static func leasesOnHost(runID: Int64, host: String, db: isolated PostgresConnection) throws(PostgresError) -> [(mailbox: String, pid: Int32)] {
+        var result: [(mailbox: String, pid: Int32)] = []
+        for row in try db.query("""
+            SELECT mailbox, lease_owner FROM sync.run_mailboxes
+            WHERE run_id = $1 AND status = 'running' AND lease_owner LIKE $2 || ':%'
+            """, [runID, host]) {
+            let owner: String = try row.decode(at: 1)
+            if let pid = Int32(owner.dropFirst(host.count + 1).prefix { $0.isNumber }) { result.append((try row.decode(at: 0), pid)) }
+        }
+        return result
+    }
+
+    /// Gives a mailbox whose worker died back to the run (its lease would otherwise block it until it expires).
+    public static func releaseDeadLease(runID: Int64, mailbox: String, db: isolated PostgresConnection) throws(PostgresError) {
+        try db.execute("""
+            UPDATE sync.run_mailboxes SET status = 'pending', lease_owner = NULL, lease_until = NULL
+            WHERE run_id = $1 AND mailbox = $2 AND status = 'running'
+            """, [runID, mailbox])
+    }
+
     /// Extends the lease; false when another worker took the mailbox over (this worker must stop).
     public static func renewLease(_ claim: ClaimedMailbox, lease: Duration, db: isolated PostgresConnection) throws(PostgresError) -> Bool {
         try db.execute("""

@@ -1,0 +1,31 @@
+import ExchangeSimulator
+import Foundation
+import Pipeline
+import SyncCore
+import Testing
+
+@Suite(.serialized) struct InboundSnapshotTests {
+    static let mailboxes = ["anna@example.com", "ben@example.com", "carla@example.com"]
+
+    @Test func inboundIntoABlankCRMIsInSyncAndARerunChangesNothing() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            for (index, mailbox) in Self.mailboxes.enumerated() {
+                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(index + 1), appointments: 40, tasks: 30))
+            }
+            let first = try await env.runner().run(env.options(.inbound))
+            #expect(first.outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 90)
+            #expect(try await env.count("SELECT count(*) FROM sync.folder_states WHERE sync_state IS NOT NULL") == 6)
+            let differences = try await env.differences(kinds: [.appointments, .tasks])
+            #expect(differences.isEmpty, "\(differences.prefix(5))")
+
+            let versions = try await env.count("SELECT sum(version)::int FROM crm.appointments")
+            let second = try await env.runner().run(env.options(.inbound))
+            #expect(second.outcome == .completed)
+            #expect(second.runID != first.runID)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
+            #expect(try await env.count("SELECT sum(version)::int FROM crm.appointments") == versions)
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import ExchangeSimulator
+import Foundation
+import Pipeline
+import Postgres
+import SyncCore
+import SyncStore
+import Testing
+
+extension PipelineTestEnvironment {
+    func liveSync(_ options: LiveSyncOptions = LiveSyncOptions()) -> LiveSync { LiveSync(source: source, logger: logger, options: options) }
+
+    func pass(_ options: LiveSyncOptions = LiveSyncOptions()) async throws -> LiveSyncReport {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        let report = try await liveSync(options).runOnce(db: db)
+        await db.close()
+        return report
+    }
+
+    func sql(_ statement: String, _ binds: [any PostgresEncodable] = []) async throws {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        try await db.execute(statement, binds)
+        await db.close()
+    }
+
+    func setSync(_ enabled: Bool, mailbox: String? = nil) async throws {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        try await LiveSyncStore.setEnabled(enabled, mailbox: mailbox, actor: "test", note: nil, db: db)
+        await db.close()
+    }
+}
+
+@Suite(.serialized) struct LiveSyncTests {
+    static let mailboxes = ["kim@example.com", "lou@example.com"]
+
+    @Test func crmChangesQueueWhileExchangeIsDownAndArriveExactlyOnceAfterwards() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 20, appointmentsPerUser: 10, tasksPerUser: 10)
+            #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
+            try await env.setSync(true)
+            try await env.simulator.control.goDown()
+            try await env.sql("UPDATE crm.tasks SET subject = subject || ' (edited)', version = version + 1, updated_at = now()")
+            try await env.sql("DELETE FROM crm.appointments WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 3)")
+            try await env.sql("UPDATE crm.contacts SET company = 'Renamed AG', version = version + 1 WHERE id IN (SELECT id FROM crm.contacts ORDER BY id LIMIT 5)")
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 20 + 3 + 5)
+            let down = try await env.pass()
+            #expect(down.exchangeUnavailable)
+            #expect(down.delivered == 0)
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox WHERE NOT parked") == 28)  // nothing lost
+            try await env.simulator.control.comeUp()
+            try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")  // the backoff has passed
+            let up = try await env.pass()
+            #expect(up.delivered == 28)
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
+            let differences = try await env.differences().filter { $0.problem != .fieldsDiffer(["appointment_exceptions"]) }
+            #expect(differences.isEmpty, "\(differences.prefix(3))")
+        }
+    }
+
+    @Test func exchangeChangesArePulledFromTheStoredSyncStateAndConflictsResolvedNewestWins() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            for (index, mailbox) in Self.mailboxes.enumerated() {
+                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(7 + index), appointments: 10, tasks: 10))
+            }
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            try await env.setSync(true)
+            #expect(try await env.pass().pulled == 0)  // nothing changed since the snapshot's baseline
+
+            let owner = env.owners[0]
+            let refs = try await env.source.itemRefs(in: owner, kind: .tasks, offset: 0, pageSize: 100).refs
+            let items = try await env.source.items(Array(refs.prefix(2)), in: owner, kind: .tasks).map { try $0.get() }
+            for item in items {
+                guard case .task(var task) = item.record else { continue }
+                task.subject = "Changed in Outlook"
+                _ = try await env.source.update([MailboxUpdate(ref: item.ref, record: .task(task))], in: owner)
+            }
+            _ = try await env.source.delete([refs[5]], in: owner, kind: .tasks)
+            let report = try await env.pass()
+            #expect(report.pulled == 3)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed in Outlook'") == 2)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 19)
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)  // pulled changes are not echoed back
+            #expect(try await env.differences(kinds: [.appointments, .tasks]).isEmpty)
+        }
+    }
+
+    @Test func aRestoredMailboxRejectsItsSyncStateAndItsFoldersNeedAnInboundSnapshot() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: Self.mailboxes[0], seed: 1, appointments: 5, tasks: 5))
+            try env.simulator.control.backup(name: "before", mailbox: Self.mailboxes[0])
+            // Work happens in the mailbox after the backup, and the snapshot's sync state includes it.
+            let owner = env.owners[0]
+            for kind in [SyncCore.ItemKind.appointments, .tasks] {
+                let ref = try await env.source.itemRefs(in: owner, kind: kind, offset: 0, pageSize: 10).refs[0]
+                _ = try await env.source.delete([ref], in: owner, kind: kind)
+            }
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            try await env.setSync(true)
+            try env.simulator.control.restore(name: "before", mailbox: Self.mailboxes[0])
+            let report = try await env.pass()
+            #expect(report.foldersNeedingSnapshot.contains("\(Self.mailboxes[0]) tasks"))
+            #expect(try await env.count("SELECT count(*) FROM sync.folder_states WHERE needs_snapshot") == 2)
+            #expect(try await env.runner().run(env.options(.inbound, mailboxes: [Self.mailboxes[0]])).outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM sync.folder_states WHERE needs_snapshot") == 0)
+        }
+    }
+
+    @Test func whileSyncIsOffNothingIsCapturedOrRead() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 5, appointmentsPerUser: 2, tasksPerUser: 2)
+            try await env.sql("UPDATE crm.tasks SET subject = 'x'")
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
+            env.simulator.control.resetCounters()
+            _ = try await env.pass()
+            #expect(env.simulator.control.counters().values.reduce(0, +) == 0)
+            try await env.setSync(true)
+            try await env.setSync(false, mailbox: Self.mailboxes[1])
+            try await env.sql("UPDATE crm.tasks SET subject = 'y'")
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 2)  // only the first mailbox's tasks
+            #expect(try await env.count("SELECT count(*) FROM sync.journal") == 2)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import EWS
+import ExchangeSimulator
+import Foundation
+import HTTP
+import Logging
+import Pipeline
+import Postgres
+import SyncCore
+import SyncStore
+import Testing
+import TestSupport
+
+typealias ItemKind = SyncCore.ItemKind
+
+/// A migrated PostgreSQL database and an in-process Exchange simulator over loopback HTTP, with one CRM
+/// user per simulator mailbox.
+struct PipelineTestEnvironment {
+    let conninfo: String
+    let simulator: Simulator
+    let source: EWSMailboxSource
+    let owners: [MailboxOwner]
+    let logger = Logger(label: "pipeline-test")
+
+    static func with(mailboxes: [String], _ body: (PipelineTestEnvironment) async throws -> Void) async throws {
+        try await TestDatabase.with { conninfo in
+            var configuration = SimulatorConfiguration()
+            configuration.mailboxes = mailboxes
+            let simulator = try await Simulator.start(configuration)
+            var http = HTTPClient.Configuration()
+            http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
+                                         password: SimulatorConfiguration.defaultAccount.password)
+            http.proxy = .direct
+            let client = try HTTPClient(configuration: http, logger: Logger(label: "pipeline-test"))
+            var ews = EWSClient.Configuration(endpoint: simulator.endpoint)
+            ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+            let source = EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: Logger(label: "pipeline-test")))
+            let db = try await PostgresConnection.connect(conninfo, logger: Logger(label: "pipeline-test"))
+            var owners: [MailboxOwner] = []
+            for (index, address) in mailboxes.enumerated() {
+                let owner = MailboxOwner(smtpAddress: address, userID: UUID())
+                try await db.execute("INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, $2, $3, $4)",
+                                     [owner.userID, "user\(index)", "User \(index)", address])
+                owners.append(owner)
+            }
+            await db.close()
+            let environment = PipelineTestEnvironment(conninfo: conninfo, simulator: simulator, source: source, owners: owners)
+            do {
+                try await body(environment)
+            } catch {
+                client.shutdown()
+                try await simulator.shutdown()
+                throw error
+            }
+            client.shutdown()
+            try await simulator.shutdown()
+        }
+    }
+
+    func runner() -> SnapshotRunner { SnapshotRunner(conninfo: conninfo, source: source, logger: logger) }
+
+    func options(_ direction: SnapshotDirection, kinds: [ItemKind]? = nil, mailboxes: [String]? = nil,
+                 range: SnapshotDateRange? = nil) -> SnapshotOptions {
+        var options = SnapshotOptions(request: RunRequest(direction: direction, kinds: kinds ?? direction.supportedKinds,
+                                                          mailboxes: mailboxes, dateRange: range, requestedBy: "test"))
+        options.workers = 3
+        return options
+    }
+
+    /// Every difference between the CRM and the mailboxes.
+    func differences(kinds: [ItemKind] = ItemKind.allCases) async throws -> [VerifyDifference] {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        var all: [VerifyDifference] = []
+        for owner in owners { all += try await Verifier(source: source, logger: logger).verify(owner, kinds: kinds, db: db) }
+        await db.close()
+        return all
+    }
+
+    func count(_ sql: String, _ binds: [any PostgresEncodable] = []) async throws -> Int {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        let value = try await db.query(sql, binds)[0].decode(Int.self, at: 0)
+        await db.close()
+        return value
+    }
+}

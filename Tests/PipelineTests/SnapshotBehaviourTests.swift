@@ -1,0 +1,154 @@
+import ExchangeSimulator
+import Foundation
+import Pipeline
+import Postgres
+import SyncCore
+import SyncStore
+import Testing
+
+@Suite(.serialized) struct SnapshotBehaviourTests {
+    static let mailboxes = ["gina@example.com", "hugo@example.com", "ida@example.com", "jan@example.com"]
+
+    func seedMailboxes(_ env: PipelineTestEnvironment, appointments: Int = 30, tasks: Int = 20) throws {
+        for (index, mailbox) in Self.mailboxes.enumerated() {
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(100 + index), appointments: appointments, tasks: tasks))
+        }
+    }
+
+    @Test func fullSnapshotsRestoreEachSideAfterTheOtherWasCorrupted() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            // Corrupt the CRM: change, delete and add rows.
+            let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            try await db.execute("UPDATE crm.appointments SET subject = 'corrupted' WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 7)")
+            try await db.execute("DELETE FROM crm.tasks WHERE id IN (SELECT id FROM crm.tasks ORDER BY id LIMIT 5)")
+            #expect(try await env.differences(kinds: [.appointments, .tasks]).count >= 12)
+            var full = env.options(.fullFromExchange)
+            full.workers = 2
+            #expect(try await env.runner().run(full).outcome == .completed)
+            #expect(try await env.differences(kinds: [.appointments, .tasks]).isEmpty)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
+
+            // Corrupt Exchange: delete items of one mailbox; a full snapshot from the CRM restores them.
+            let victim = env.owners[0]
+            let refs = try await env.source.itemRefs(in: victim, kind: .tasks, offset: 0, pageSize: 1000).refs
+            _ = try await env.source.delete(Array(refs.prefix(8)), in: victim, kind: .tasks)
+            #expect(try await env.differences(kinds: [.tasks]).count == 8)
+            #expect(try await env.runner().run(env.options(.fullFromCRM, kinds: [.appointments, .tasks])).outcome == .completed)
+            let after = try await env.differences(kinds: [.appointments, .tasks]).filter { $0.problem != .fieldsDiffer(["appointment_exceptions"]) }
+            #expect(after.isEmpty, "\(after.prefix(3))")
+            await db.close()
+        }
+    }
+
+    @Test func aDateFilteredInboundTouchesOnlyItsRange() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env)
+            let everything = try await env.runner().run(env.options(.inbound))
+            #expect(everything.outcome == .completed)
+            let total = try await env.count("SELECT count(*) FROM crm.appointments")
+            let median = try await env.count("SELECT extract(epoch FROM percentile_disc(0.5) WITHIN GROUP (ORDER BY starts_at))::int FROM crm.appointments WHERE recurrence IS NULL")
+            let from = Date(timeIntervalSince1970: Double(median))
+            // Every CRM appointment outside the range is changed; inside it, every one. A ranged inbound
+            // snapshot restores only those inside.
+            let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            try await db.execute("UPDATE crm.appointments SET subject = subject || ' (local)', version = version + 1")
+            await db.close()
+            let range = SnapshotDateRange(from: from, to: nil)
+            #expect(try await env.runner().run(env.options(.inbound, kinds: [.appointments], range: range)).outcome == .completed)
+            let restored = try await env.count("SELECT count(*) FROM crm.appointments WHERE subject NOT LIKE '% (local)'")
+            let untouched = try await env.count("SELECT count(*) FROM crm.appointments WHERE subject LIKE '% (local)'")
+            #expect(restored > 0 && untouched > 0)
+            #expect(restored + untouched == total)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE subject LIKE '% (local)' AND starts_at >= $1 AND recurrence IS NULL", [from]) == 0)
+        }
+    }
+
+    @Test func dryRunCountsAndChangesNothing() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env, appointments: 10, tasks: 5)
+            let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            let lines = try await SnapshotDryRun(source: env.source).plan(env.options(.inbound).request, db: db)
+            #expect(lines.reduce(0) { $0 + $1.create } == 60)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 0)
+            #expect(try await env.count("SELECT count(*) FROM sync.runs") == 0)
+            await db.close()
+        }
+    }
+
+    @Test func aRunStoppedByItsWindowResumesToTheSameEndState() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env, appointments: 60, tasks: 40)
+            env.simulator.control.setFaults(FaultConfiguration(latencyMilliseconds: 20))
+            var options = env.options(.inbound)
+            options.pageSize = 10
+            options.fetchBatchSize = 10
+            options.workers = 1
+            options.window = RunWindow(deadline: Date().addingTimeInterval(0.4))
+            let first = try await env.runner().run(options)
+            #expect(first.outcome == .windowEnded)
+            env.simulator.control.resetFaults()
+            options.window = .unlimited
+            let second = try await env.runner().run(options)
+            #expect(second.runID == first.runID)
+            #expect(second.resumed)
+            #expect(second.outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 240)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 160)
+            #expect(try await env.differences(kinds: [.appointments, .tasks]).isEmpty)
+        }
+    }
+
+    @Test func twoRunnersShareOneRunWithoutProcessingAMailboxTwice() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env)
+            var options = env.options(.inbound)
+            options.workers = 2
+            var a = options, b = options
+            a.workerName = "host-a"
+            b.workerName = "host-b"
+            async let first = env.runner().run(a)
+            async let second = env.runner().run(b)
+            let results = try await [first, second]
+            #expect(results[0].runID == results[1].runID)
+            #expect(try await env.count("SELECT count(*) FROM sync.run_mailboxes WHERE claims <> 1") == 0)
+            #expect(try await env.count("SELECT count(*) FROM sync.run_stages WHERE attempts <> 1") == 0)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
+            #expect(try await env.differences(kinds: [.appointments, .tasks]).isEmpty)
+        }
+    }
+
+    @Test func faultsDuringARunChangeNothingInTheEndState() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 30, appointmentsPerUser: 15, tasksPerUser: 15)
+            env.simulator.control.setFaults(FaultConfiguration(
+                unavailable: .init(count: 3, retryAfterSeconds: 0),
+                serverBusy: .init(everyNth: 7, backOffMilliseconds: 20),
+                dropAfterCommit: .init(operation: "CreateItem", count: 2)))
+            let result = try await env.runner().run(env.options(.outbound))
+            env.simulator.control.resetFaults()
+            #expect(result.outcome == .completed)
+            let differences = try await env.differences().filter { $0.problem != .fieldsDiffer(["appointment_exceptions"]) }
+            #expect(differences.isEmpty, "\(differences.prefix(3))")  // no duplicates, nothing missing
+        }
+    }
+
+    @Test func aMailboxReturningFarFewerItemsIsNotReconciledByDeleting() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            let victim = env.owners[1]
+            let refs = try await env.source.itemRefs(in: victim, kind: .appointments, offset: 0, pageSize: 1000).refs
+            _ = try await env.source.delete(Array(refs.prefix(25)), in: victim, kind: .appointments)
+            let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
+            #expect(refused.outcome == .completedWithErrors)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
+            #expect(try await env.count("SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'mass-delete-refused'", [refused.runID]) == 1)
+            var allowed = env.options(.inbound, kinds: [.appointments])
+            allowed.request.allowMassDelete = true
+            #expect(try await env.runner().run(allowed).outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 95)
+        }
+    }
+}
