@@ -16,7 +16,8 @@ public struct SampleRecords: Sendable {
         return z ^ (z >> 31)
     }
 
-    mutating func uuid() -> UUID {
+    /// A deterministic version-4 UUID.
+    public mutating func uuid() -> UUID {
         let a = next(), b = next()
         var bytes = [UInt8](repeating: 0, count: 16)
         for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: a >> (8 * UInt64(i))); bytes[8 + i] = UInt8(truncatingIfNeeded: b >> (8 * UInt64(i))) }

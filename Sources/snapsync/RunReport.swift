@@ -8,8 +8,8 @@ import SyncStore
 
 /// Prints a run's report and turns its outcome into the exit code.
 enum RunReport {
-    static func finish(_ result: SnapshotResult, environment: CLIEnvironment) async throws -> Int32 {
-        let db = try await environment.database()
+    static func finish(_ result: SnapshotResult, environment: CLIEnvironment, conninfo: String? = nil) async throws -> Int32 {
+        let db = if let conninfo { try await PostgresConnection.connect(conninfo, logger: environment.logger) } else { try await environment.database() }
         let stages = try await RunStore.stages(runID: result.runID, mailbox: nil, db: db)
         let events = try await RunStore.events(runID: result.runID, db: db)
         await db.close()
