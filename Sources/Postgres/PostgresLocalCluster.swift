@@ -280,7 +280,7 @@ public final class PostgresLocalCluster: @unchecked Sendable {
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now (bound to port 0, then released).
-    private static func freePort() throws(PostgresLocalClusterError) -> Int {
+    static func freePort() throws(PostgresLocalClusterError) -> Int {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
