@@ -74,8 +74,9 @@ let package = Package(
 
         // MARK: Benchmarks
         .executableTarget(name: "snapsync-bench", dependencies: [
-            "EWS", "SyncCore", "XML",
+            "EWS", "SyncCore", "XML", "Postgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // MARK: Tests

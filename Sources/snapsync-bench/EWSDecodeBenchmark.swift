@@ -77,7 +77,7 @@ struct EWSDecodeBenchmark: ParsableCommand {
         print(String(format: "  EWS decoder at %.2fx xmllint --stream; target ~120000 contacts/s (performance-notes.md)",
                      baselineMedian / decodeMedian))
         // Only this process: a child's ru_maxrss on Linux includes the parent's pages at spawn time.
-        print(String(format: "  peak RSS of the benchmark process: %.1f MB", Self.peakRSS()))
+        print(String(format: "  peak RSS of the benchmark process: %.1f MB", Benchmark.peakRSS()))
     }
 
     /// Decodes the page once and checks that it held every contact.
@@ -105,7 +105,7 @@ struct EWSDecodeBenchmark: ParsableCommand {
     func measure(_ body: () throws -> Void) throws -> Double {
         let start = ContinuousClock.now
         for _ in 0..<iterations { try body() }
-        return Self.seconds(ContinuousClock.now - start)
+        return Benchmark.seconds(ContinuousClock.now - start)
     }
 
     /// Seconds xmllint needs for `iterations` stream parses of `file`: one process given the file
@@ -127,27 +127,11 @@ struct EWSDecodeBenchmark: ParsableCommand {
         do { try process.run() } catch { throw BenchmarkFailure("cannot run \(xmllint): \(error) (apt-get install libxml2-utils)") }
         let output = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let elapsed = Self.seconds(ContinuousClock.now - start)
+        let elapsed = Benchmark.seconds(ContinuousClock.now - start)
         guard process.terminationStatus == 0, output.isEmpty else {
             throw BenchmarkFailure("xmllint failed (\(process.terminationStatus)): \(String(decoding: output.prefix(500), as: UTF8.self))")
         }
         return elapsed
     }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    /// Peak resident set size of this process in MB (`ru_maxrss`, KiB on Linux).
-    static func peakRSS() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) * 1024 / 1_000_000
-    }
 }
 
-/// A benchmark that could not measure what it should (wrong result, missing tool).
-struct BenchmarkFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

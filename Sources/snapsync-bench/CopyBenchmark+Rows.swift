@@ -1,0 +1,234 @@
+import Foundation
+import Postgres
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Deterministic contact-like rows (the columns of crm.contacts, about 700 bytes of COPY text each), with
+/// non-ASCII text, tabs, newlines, backslashes and quotes in some of them so that escaping is exercised.
+struct CopyBenchmarkRows: Sendable {
+    struct Row: Sendable {
+        var id: UUID
+        var givenName: String
+        var surname: String
+        var displayName: String
+        var company: String
+        var jobTitle: String
+        var email1: String
+        var email2: String?
+        var businessPhone: String
+        var mobilePhone: String
+        var homePhone: String?
+        var street: String
+        var city: String
+        var state: String
+        var postalCode: String
+        var country: String
+        var notes: String
+        var birthday: PostgresDate?
+        var categories: [String]
+        var updatedAtMicroseconds: Int64
+        var version: Int64
+
+        var updatedAt: Date { Date(timeIntervalSince1970: Double(updatedAtMicroseconds) / 1_000_000) }
+    }
+
+    static let columns = [
+        "id", "given_name", "surname", "display_name", "company", "job_title", "email1", "email2", "business_phone",
+        "mobile_phone", "home_phone", "street", "city", "state", "postal_code", "country", "notes", "birthday",
+        "categories", "updated_at", "version",
+    ]
+
+    static let tableDefinition = """
+        id uuid primary key, given_name text, surname text, display_name text not null, company text, \
+        job_title text, email1 text, email2 text, business_phone text, mobile_phone text, home_phone text, \
+        street text, city text, state text, postal_code text, country text, notes text, birthday date, \
+        categories text[] not null default '{}', updated_at timestamptz not null, version bigint not null
+        """
+
+    let rows: [Row]
+
+    init(count: Int) {
+        rows = (0..<count).map(Self.row)
+    }
+
+    private static let givenNames = ["Anna", "Bernd", "Chloé", "Dmitri", "Eva", "Fatima", "Giovanni", "Hana", "Ingrid",
+                                     "Jürgen", "Kenji", "Lucía", "Mohammed", "Nora", "Olaf", "Priya", "Quentin", "Ruth"]
+    private static let surnames = ["Müller", "Schmidt", "O'Brien", "Nakamura", "García", "Kowalski", "Dubois", "Rossi",
+                                   "Johansson", "Novák", "Smith", "Yılmaz", "Żukowski", "van der Berg", "Ng", "Costa"]
+    private static let companies = ["Acme GmbH", "Globex, Inc.", "Initech \"Solutions\"", "Umbrella AG", "Hooli", "東京商事",
+                                    "Vandelay Industries", "Stark Industries", "Wayne Enterprises", "Tyrell Corp."]
+    private static let cities = [("Berlin", "BE", "Germany"), ("Zürich", "ZH", "Switzerland"), ("Lyon", "ARA", "France"),
+                                 ("Kraków", "MA", "Poland"), ("Osaka", "27", "Japan"), ("Austin", "TX", "United States")]
+    private static let words = ["meeting", "follow-up", "contract", "renewal", "pricing", "quarterly", "review",
+                                "shipment", "invoice", "support", "escalation", "workshop", "onboarding", "Straße",
+                                "café", "naïve", "résumé", "budget", "forecast", "pipeline", "prospect", "partner"]
+    private static let categoryNames = ["Customer", "Partner", "VIP", "Press", "Supplier, preferred", "Former \"gold\"",
+                                        "back\\slash", "Ünïcödé"]
+
+    private static func row(_ index: Int) -> Row {
+        var random = SplitMix64(seed: UInt64(index))
+        let given = givenNames[random.next(givenNames.count)]
+        let surname = surnames[random.next(surnames.count)]
+        let company = companies[random.next(companies.count)]
+        let (city, state, country) = cities[random.next(cities.count)]
+        var notes = ""
+        let noteWords = 35 + random.next(15)
+        for n in 0..<noteWords {
+            if n > 0 { notes += random.next(40) == 0 ? "\n" : (random.next(60) == 0 ? "\t" : " ") }
+            notes += words[random.next(words.count)]
+        }
+        if index % 97 == 0 { notes += " path C:\\temp\\crm \"quoted\"" }
+        let login = "\(given).\(surname)".lowercased().filter { $0.isLetter || $0 == "." }
+        let categoryCount = random.next(3)
+        let categories = (0..<categoryCount).map { _ in categoryNames[random.next(categoryNames.count)] }
+        return Row(
+            id: UUID(uuid: random.uuidBytes()),
+            givenName: given, surname: surname, displayName: "\(given) \(surname)",
+            company: company, jobTitle: ["Sales Manager", "CTO", "Buyer", "Engineer", "Assistant"][random.next(5)],
+            email1: "\(login)\(index)@example.com",
+            email2: random.next(3) == 0 ? "\(login)@private.example.org" : nil,
+            businessPhone: "+49 30 \(1_000_000 + random.next(8_999_999))",
+            mobilePhone: "+49 170 \(1_000_000 + random.next(8_999_999))",
+            homePhone: random.next(2) == 0 ? "+49 30 \(1_000_000 + random.next(8_999_999))" : nil,
+            street: "\(random.next(200) + 1) \(["Hauptstraße", "Rue de la Paix", "Main Street", "Via Roma"][random.next(4)])",
+            city: city, state: state, postalCode: String(10000 + random.next(89999)), country: country,
+            notes: notes,
+            birthday: random.next(4) == 0 ? nil
+                : PostgresDate(year: 1950 + random.next(55), month: 1 + random.next(12), day: 1 + random.next(28)),
+            categories: categories,
+            updatedAtMicroseconds: 1_700_000_000_000_000 + Int64(random.next(1 << 30)) * 1_000 + Int64(random.next(1000)),
+            version: Int64(random.next(1000) + 1))
+    }
+
+    // MARK: Through the module
+
+    /// Appends every row to a COPY writer (the module encodes the typed values).
+    func write(to writer: inout PostgresCopyWriter) throws {
+        for row in rows {
+            writer.append(row.id)
+            writer.append(row.givenName)
+            writer.append(row.surname)
+            writer.append(row.displayName)
+            writer.append(row.company)
+            writer.append(row.jobTitle)
+            writer.append(row.email1)
+            writer.append(row.email2)
+            writer.append(row.businessPhone)
+            writer.append(row.mobilePhone)
+            writer.append(row.homePhone)
+            writer.append(row.street)
+            writer.append(row.city)
+            writer.append(row.state)
+            writer.append(row.postalCode)
+            writer.append(row.country)
+            writer.append(row.notes)
+            writer.append(row.birthday)
+            writer.append(row.categories)
+            writer.append(row.updatedAt)
+            writer.append(row.version)
+            try writer.endRow()
+        }
+    }
+
+    // MARK: As a file for psql
+
+    /// Writes the rows as COPY text (independent of the module's encoders) and returns the byte count.
+    func writeCopyText(to url: URL) throws -> Int {
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        var total = 0
+        for row in rows {
+            let fields: [String?] = [
+                row.id.uuidString.lowercased(), row.givenName, row.surname, row.displayName, row.company, row.jobTitle,
+                row.email1, row.email2, row.businessPhone, row.mobilePhone, row.homePhone, row.street, row.city,
+                row.state, row.postalCode, row.country, row.notes, row.birthday.map(Self.dateText),
+                Self.arrayLiteral(row.categories), Self.timestampText(row.updatedAtMicroseconds), String(row.version),
+            ]
+            for (index, field) in fields.enumerated() {
+                if index > 0 { buffer.append(UInt8(ascii: "\t")) }
+                guard let field else {
+                    buffer.append(contentsOf: "\\N".utf8)
+                    continue
+                }
+                for byte in field.utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\\"): buffer.append(contentsOf: "\\\\".utf8)
+                    case UInt8(ascii: "\t"): buffer.append(contentsOf: "\\t".utf8)
+                    case UInt8(ascii: "\n"): buffer.append(contentsOf: "\\n".utf8)
+                    case UInt8(ascii: "\r"): buffer.append(contentsOf: "\\r".utf8)
+                    default: buffer.append(byte)
+                    }
+                }
+            }
+            buffer.append(UInt8(ascii: "\n"))
+            if buffer.count >= 1 << 20 {
+                try handle.write(contentsOf: buffer)
+                total += buffer.count
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try handle.write(contentsOf: buffer)
+        return total + buffer.count
+    }
+
+    private static func dateText(_ date: PostgresDate) -> String {
+        "\(pad(date.year, 4))-\(pad(date.month, 2))-\(pad(date.day, 2))"
+    }
+
+    private static func timestampText(_ microseconds: Int64) -> String {
+        var seconds = time_t(microseconds / 1_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2)) "
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
+            + "\(pad(Int(microseconds % 1_000_000), 6))+00"
+    }
+
+    private static func arrayLiteral(_ values: [String]) -> String {
+        "{" + values.map { value in
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }.joined(separator: ",") + "}"
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}
+
+/// A small deterministic generator (SplitMix64): the same rows on every run.
+struct SplitMix64 {
+    private var state: UInt64
+
+    /// Streams of different seeds start at unrelated points of the sequence (the seed is hashed).
+    init(seed: UInt64) { state = Self.mix(seed &+ 0x1234_5678) }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return Self.mix(state)
+    }
+
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func next(_ upperBound: Int) -> Int { Int(next() % UInt64(upperBound)) }
+
+    mutating func uuidBytes() -> uuid_t {
+        let high = next(), low = next()
+        var bytes = (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
+        return (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15])
+    }
+}
