@@ -1,0 +1,80 @@
+import ExchangeSimulator
+import Foundation
+import Pipeline
+import Postgres
+import SyncCore
+import Testing
+
+@Suite(.serialized) struct ScaleAndStatisticsTests {
+    @Test func fiftyMailboxesInboundThenOutboundAreInSync() async throws {
+        let mailboxes = (1...50).map { String(format: "m%02d@example.com", $0) }
+        try await PipelineTestEnvironment.with(mailboxes: mailboxes) { env in
+            for (index, mailbox) in mailboxes.enumerated() {
+                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(300 + index), appointments: 20, tasks: 10))
+            }
+            try await seedCRM(env, contacts: 100, appointmentsPerUser: 3, tasksPerUser: 3)
+            var inbound = env.options(.inbound)
+            inbound.workers = 4
+            #expect(try await env.runner().run(inbound).outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE recurrence IS NOT NULL") >= 50 * 4)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointment_exceptions") > 0)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointment_attendees") > 0)
+            var outbound = env.options(.outbound)
+            outbound.workers = 4
+            #expect(try await env.runner().run(outbound).outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE kind = 'contacts'") == 200)
+            let differences = try await env.differences().filter { $0.problem != .fieldsDiffer(["appointment_exceptions"]) }
+            #expect(differences.isEmpty, "\(differences.prefix(3))")
+        }
+    }
+
+    @Test func analyzeRunsBetweenStagesOfALargeBlankLoadAndTheMergeSeesRealEstimates() async throws {
+        let mailboxes = (1...6).map { "stats\($0)@example.com" }
+        try await PipelineTestEnvironment.with(mailboxes: mailboxes) { env in
+            for (index, mailbox) in mailboxes.enumerated() {
+                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(900 + index), appointments: 1500, tasks: 600))
+            }
+            var options = env.options(.inbound)
+            options.workers = 2
+            let result = try await env.runner().run(options)
+            #expect(result.outcome == .completed)
+            let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            // The policy fired between stages: the staging table after the first extracts (before any merge
+            // joined it), and the CRM tables as merges filled them.
+            let analyzed = try await db.query("""
+                SELECT data->>'table', stage, min(id) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' GROUP BY 1, 2
+                """, [result.runID]).map { try ($0.decode(String.self, at: 0), $0.decode(String?.self, at: 1)) }
+            #expect(analyzed.contains { $0.0 == "sync.stage_appointments" && $0.1 == "extract" })
+            #expect(analyzed.contains { $0.0 == "crm.appointments" })
+            #expect(analyzed.contains { $0.0 == "sync.links" })
+            let firstStagingAnalyze = try await db.query("""
+                SELECT min(at) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'sync.stage_appointments'
+                """, [result.runID])[0].decode(Date.self, at: 0)
+            let lastMerge = try await db.query("""
+                SELECT max(started_at) FROM sync.run_stages WHERE run_id = $1 AND kind = 'appointments' AND stage = 'merge'
+                """, [result.runID])[0].decode(Date.self, at: 0)
+            #expect(firstStagingAnalyze < lastMerge)
+
+            // The planner's estimates are the real sizes, not the guesses of a never-analyzed or empty table.
+            let rows = try await env.count("SELECT count(*) FROM crm.appointments")
+            #expect(rows == 9000)
+            let plan = try await db.query("""
+                EXPLAIN (FORMAT JSON) SELECT a.id FROM sync.links l JOIN crm.appointments a ON a.id = l.crm_id
+                WHERE l.mailbox = $1 AND l.kind = 'appointments'
+                """, [mailboxes[0]])[0].decode(String.self, at: 0)
+            let estimated = try #require(Self.planRows(plan))
+            #expect(estimated >= 500 && estimated <= 5000, "estimated \(estimated) rows for a mailbox of 1500")
+            let reltuples = try await db.query("SELECT reltuples::float8 FROM pg_class WHERE oid = 'crm.appointments'::regclass")[0].decode(Double.self, at: 0)
+            #expect(reltuples >= Double(rows) * 0.5)
+            await db.close()
+        }
+    }
+
+    /// The top node's "Plan Rows" of an `EXPLAIN (FORMAT JSON)` result.
+    static func planRows(_ json: String) -> Double? {
+        guard let data = json.data(using: .utf8),
+              let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+              let plan = array.first?["Plan"] as? [String: Any] else { return nil }
+        return (plan["Plan Rows"] as? NSNumber)?.doubleValue
+    }
+}
