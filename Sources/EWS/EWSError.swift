@@ -30,6 +30,10 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidRequest(String)
         /// The client is misconfigured (missing or unreadable credentials, bad endpoint).
         case configuration(String)
+        /// A recurring series' master was written but its exceptions (moved or cancelled occurrences)
+        /// were not: `reason` says which and why (occurrence positions and dates, never record data);
+        /// `cause` is the error Exchange gave for an occurrence, when it refused one.
+        indirect case exceptionsNotApplied(reason: String, cause: Code?)
     }
 
     public var code: Code
@@ -71,22 +75,27 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         var text = "EWS \(operation)"
         if let mailbox { text += " for \(mailbox)" }
         if let itemID { text += " item \(itemID)" }
-        text += " failed: "
-        switch code {
-        case .responseCode(let code): text += code
-        case .soapFault(let code): text += "SOAP fault \(code)"
-        case .invalidSyncState: text += "ErrorInvalidSyncStateData (sync state rejected; the folder needs a snapshot)"
-        case .serverBusy(let backOff): text += "ErrorServerBusy" + (backOff.map { " (back off \($0.milliseconds) ms)" } ?? "")
-        case .http(let status, _): text += "HTTP \(status)"
-        case .unauthorized(let status): text += "HTTP \(status) unauthorized (check credentials and impersonation rights)"
-        case .transport(let what, let ambiguous): text += "transport error \(what)" + (ambiguous ? " (the server may have applied the request)" : "")
-        case .responseTooLarge(let limit): text += "response larger than \(limit) bytes"
-        case .decoding(let what): text += "undecodable response: \(what)"
-        case .invalidRequest(let what): text += "invalid request: \(what)"
-        case .configuration(let what): text += "configuration: \(what)"
-        }
+        text += " failed: " + Self.describe(code)
         if !message.isEmpty { text += ": \(message)" }
         return text
+    }
+
+    static func describe(_ code: Code) -> String {
+        switch code {
+        case .responseCode(let code): code
+        case .soapFault(let code): "SOAP fault \(code)"
+        case .invalidSyncState: "ErrorInvalidSyncStateData (sync state rejected; the folder needs a snapshot)"
+        case .serverBusy(let backOff): "ErrorServerBusy" + (backOff.map { " (back off \($0.milliseconds) ms)" } ?? "")
+        case .http(let status, _): "HTTP \(status)"
+        case .unauthorized(let status): "HTTP \(status) unauthorized (check credentials and impersonation rights)"
+        case .transport(let what, let ambiguous): "transport error \(what)" + (ambiguous ? " (the server may have applied the request)" : "")
+        case .responseTooLarge(let limit): "response larger than \(limit) bytes"
+        case .decoding(let what): "undecodable response: \(what)"
+        case .invalidRequest(let what): "invalid request: \(what)"
+        case .configuration(let what): "configuration: \(what)"
+        case .exceptionsNotApplied(let reason, let cause):
+            "exceptions of the series not applied: \(reason)" + (cause.map { " (\(describe($0)))" } ?? "")
+        }
     }
 }
 

@@ -53,7 +53,7 @@ public struct EWSMailboxSource: MailboxSource {
             for (i, result) in zip(contacts.map(\.0), try await client.createItems(contacts.map(\.1), mapping: EWSMappings.contact, mailbox: address)) {
                 results[i] = result.map(Self.ref).mapError(Self.neutral)
             }
-            for (i, result) in zip(appointments.map(\.0), try await client.createItems(appointments.map(\.1), mapping: EWSMappings.appointment, mailbox: address)) {
+            for (i, result) in zip(appointments.map(\.0), try await client.createAppointments(appointments.map(\.1), mailbox: address)) {
                 results[i] = result.map(Self.ref).mapError(Self.neutral)
             }
             for (i, result) in zip(tasks.map(\.0), try await client.createItems(tasks.map(\.1), mapping: EWSMappings.task, mailbox: address)) {
@@ -82,7 +82,7 @@ public struct EWSMailboxSource: MailboxSource {
             for (i, result) in zip(contacts.map(\.0), try await client.updateItems(contacts.map(\.1), mapping: EWSMappings.contact, mailbox: address)) {
                 results[i] = result.map(Self.ref).mapError(Self.neutral)
             }
-            for (i, result) in zip(appointments.map(\.0), try await client.updateItems(appointments.map(\.1), mapping: EWSMappings.appointment, mailbox: address)) {
+            for (i, result) in zip(appointments.map(\.0), try await client.updateAppointments(appointments.map(\.1), mailbox: address)) {
                 results[i] = result.map(Self.ref).mapError(Self.neutral)
             }
             for (i, result) in zip(tasks.map(\.0), try await client.updateItems(tasks.map(\.1), mapping: EWSMappings.task, mailbox: address)) {
@@ -145,29 +145,40 @@ public struct EWSMailboxSource: MailboxSource {
         }
     }
 
-    /// The neutral classification of an EWS error.
+    /// The neutral classification of an EWS error. A series whose exceptions were not applied reports
+    /// the code `ExceptionsNotApplied`, of the kind of Exchange's error for the occurrence (permanent
+    /// when the exceptions do not fit the series).
     public static func neutral(_ error: EWSError) -> MailboxSourceError {
-        let kind: MailboxSourceError.Kind
-        var retryAfter: Duration?
-        switch error.code {
-        case .invalidSyncState: kind = .invalidSyncState
-        case .serverBusy(let backOff): kind = .transient; retryAfter = backOff
-        case .http(let status, let after): kind = status >= 500 || status == 429 ? .transient : .permanent; retryAfter = after
-        case .transport: kind = .transient
-        case .responseTooLarge: kind = .permanent  // the same request gets the same answer
+        let (kind, retryAfter) = classify(error.code)
+        let code: String
+        if case .exceptionsNotApplied = error.code { code = "ExceptionsNotApplied" } else { code = error.responseCode ?? "\(error.code)" }
+        return MailboxSourceError(kind: kind, code: code, message: error.description, itemID: error.itemID, retryAfter: retryAfter)
+    }
+
+    static func classify(_ code: EWSError.Code) -> (MailboxSourceError.Kind, Duration?) {
+        switch code {
+        case .invalidSyncState: return (.invalidSyncState, nil)
+        case .serverBusy(let backOff): return (.transient, backOff)
+        case .http(let status, let after): return (status >= 500 || status == 429 ? .transient : .permanent, after)
+        case .transport: return (.transient, nil)
+        case .responseTooLarge: return (.permanent, nil)  // the same request gets the same answer
         case .responseCode(let code), .soapFault(let code):
             switch code {
-            case "ErrorItemNotFound", "ErrorFolderNotFound", "ErrorCalendarOccurrenceIsDeletedFromRecurrence": kind = .notFound
-            case "ErrorIrresolvableConflict", "ErrorStaleObject", "ErrorChangeKeyRequiredForWriteOperations": kind = .conflict
+            case "ErrorItemNotFound", "ErrorFolderNotFound", "ErrorCalendarOccurrenceIsDeletedFromRecurrence": return (.notFound, nil)
+            case "ErrorIrresolvableConflict", "ErrorStaleObject", "ErrorChangeKeyRequiredForWriteOperations": return (.conflict, nil)
             case "ErrorServerBusy", "ErrorExceededConnectionCount", "ErrorTimeoutExpired", "ErrorInternalServerTransientError",
                  "ErrorMailboxStoreUnavailable", "ErrorMailboxMoveInProgress", "ErrorConnectionFailed", "ErrorBatchProcessingStopped":
-                kind = .transient
-            default: kind = .permanent
+                return (.transient, nil)
+            default: return (.permanent, nil)
             }
-        case .unauthorized, .decoding, .invalidRequest, .configuration: kind = .permanent
+        case .exceptionsNotApplied(_, let cause):
+            // The master is in place: only a passing failure is worth retrying; anything else about an
+            // occurrence (gone, conflicting, refused) will fail again the same way.
+            guard let cause else { return (.permanent, nil) }
+            let (kind, retryAfter) = classify(cause)
+            return (kind == .transient ? .transient : .permanent, retryAfter)
+        case .unauthorized, .decoding, .invalidRequest, .configuration: return (.permanent, nil)
         }
-        return MailboxSourceError(kind: kind, code: error.responseCode ?? "\(error.code)", message: error.description,
-                                  itemID: error.itemID, retryAfter: retryAfter)
     }
 
     func neutral<T>(_ body: () async throws(EWSError) -> T) async throws(MailboxSourceError) -> T {

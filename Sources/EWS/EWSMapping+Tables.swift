@@ -55,7 +55,8 @@ public enum EWSMappings {
 
     /// `crm.appointments` (+ attendees and exceptions) ↔ `t:CalendarItem` (calendar folder).
     /// Exceptions are read from ModifiedOccurrences/DeletedOccurrences; writing them needs per-occurrence
-    /// requests and is not part of this table.
+    /// requests and is not part of this table (see ``EWSExceptionPlan`` and
+    /// ``EWSClient/createAppointments(_:mailbox:)``).
     public static let appointment = EWSMapping<CRMAppointment, EWSCalendarItem>(
         rules: [
             .requiredText("subject", .field("item:Subject"), element: "t:Subject", crm: \.subject, ews: \.subject),

@@ -73,6 +73,28 @@ public enum EWSConflictResolution: String, Sendable, Hashable {
     case alwaysOverwrite = "AlwaysOverwrite"
 }
 
+/// What an UpdateItem change or a DeleteItem id addresses: an item, or one occurrence of a recurring
+/// series through its master (`t:OccurrenceItemId`).
+public enum EWSItemTarget: Sendable, Hashable {
+    case item(ItemId)
+    /// The occurrence at `instanceIndex` (1-based, counting the series' pattern, see
+    /// `RecurrenceRule.occurrenceIndex(of:seriesStart:)`) of the series whose master is `master`; the
+    /// master's change key, when given, is the version the change is based on.
+    case occurrence(master: ItemId, instanceIndex: Int)
+
+    func write(into w: inout XMLWriter) {
+        switch self {
+        case .item(let id):
+            EWSRequests.itemId(id, into: &w)
+        case .occurrence(let master, let index):
+            w.startElement("t:OccurrenceItemId", attributes: ["RecurringMasterId": master.id])
+            if let key = master.changeKey { w.attribute("ChangeKey", key) }
+            w.attribute("InstanceIndex", String(index))
+            w.endElement()
+        }
+    }
+}
+
 /// Builds the SOAP envelopes of the operations snapsync uses; every one validates against the official
 /// schema (see the EWS tests).
 public enum EWSRequests {
@@ -130,14 +152,21 @@ public enum EWSRequests {
     /// (SetItemField/DeleteItemField elements, see ``EWSMapping/updates(from:to:operation:mailbox:)``).
     public static func updateItem(_ changes: [(ItemId, [UInt8])], conflictResolution: EWSConflictResolution = .autoResolve,
                                   context: EWSRequestContext) -> EWSSOAPRequest {
+        updateItem(targets: changes.map { (.item($0.0), $0.1) }, conflictResolution: conflictResolution, context: context)
+    }
+
+    /// UpdateItem of items or occurrences of recurring series (an occurrence changed this way becomes a
+    /// modified occurrence of its series).
+    public static func updateItem(targets changes: [(EWSItemTarget, [UInt8])], conflictResolution: EWSConflictResolution = .autoResolve,
+                                  context: EWSRequestContext) -> EWSSOAPRequest {
         envelope("UpdateItem", context) { w in
             w.startElement("m:UpdateItem", attributes: [
                 "ConflictResolution": conflictResolution.rawValue, "SendMeetingInvitationsOrCancellations": "SendToNone",
             ])
             w.element("m:ItemChanges") { w in
-                for (id, updates) in changes {
+                for (target, updates) in changes {
                     w.element("t:ItemChange") { w in
-                        itemId(id, into: &w)
+                        target.write(into: &w)
                         w.element("t:Updates") { $0.raw(updates) }
                     }
                 }
@@ -148,11 +177,18 @@ public enum EWSRequests {
 
     /// DeleteItem of many items; no cancellations are sent and a recurring task goes as a whole.
     public static func deleteItem(_ ids: [ItemId], deleteType: EWSDeleteType = .hardDelete, context: EWSRequestContext) -> EWSSOAPRequest {
+        deleteItem(targets: ids.map { .item(ItemId($0.id)) }, deleteType: deleteType, context: context)
+    }
+
+    /// DeleteItem of items or occurrences of recurring series (a deleted occurrence becomes a deleted
+    /// occurrence of its series).
+    public static func deleteItem(targets: [EWSItemTarget], deleteType: EWSDeleteType = .hardDelete,
+                                  context: EWSRequestContext) -> EWSSOAPRequest {
         envelope("DeleteItem", context) { w in
             w.startElement("m:DeleteItem", attributes: [
                 "DeleteType": deleteType.rawValue, "SendMeetingCancellations": "SendToNone", "AffectedTaskOccurrences": "AllOccurrences",
             ])
-            w.element("m:ItemIds") { w in for id in ids { itemId(ItemId(id.id), into: &w) } }
+            w.element("m:ItemIds") { w in for target in targets { target.write(into: &w) } }
             w.endElement()
         }
     }

@@ -23,6 +23,7 @@ extension EWSService {
             SOAPEnvelope.response("GetItem", capacity: 1024 * ids.children.count) { w in
                 for id in ids.children {
                     do {
+                        if try getOccurrence(id, in: s, shape: shape, into: &w) { continue }
                         let (mb, item) = try lookupItem(id, in: s)
                         SOAPEnvelope.openSuccess(&w, "GetItem")
                         w.open("m:Items")
@@ -133,6 +134,7 @@ extension EWSService {
             SOAPEnvelope.response("DeleteItem") { w in
                 for id in ids.children {
                     do {
+                        if try deleteOccurrence(id, in: &s, now: now, into: &w) { continue }
                         let (mb, item) = try lookupItem(id, in: s)
                         if type == "MoveToDeletedItems" && item.folder != "deleteditems" {
                             _ = s.moveItem(mailbox: mb, number: item.number, to: "deleteditems", now: now)
@@ -163,9 +165,11 @@ extension EWSService {
                         guard let idElement = change.children.first(where: { $0.name.hasSuffix("ItemId") }) else {
                             throw EWSFailure.schemaValidation("ItemChange requires an ItemId.")
                         }
+                        if try updateOccurrence(change, id: idElement, in: &s, resolution: resolution, now: now, into: &w) { continue }
                         let (mb, item) = try lookupItem(idElement, in: s)
-                        let (updated, conflicts) = try Self.applyUpdates(change.child("Updates")?.children ?? [], to: item,
+                        var (updated, conflicts) = try Self.applyUpdates(change.child("Updates")?.children ?? [], to: item,
                                                                           changeKey: idElement.attr("ChangeKey"), resolution: resolution)
+                        if updated.changed.contains("Recurrence") { Self.resetOccurrences(of: &updated.item) }
                         let stored = s.replaceItem(mailbox: mb, updated.item, changedFields: updated.changed, now: now)
                         SOAPEnvelope.openSuccess(&w, "UpdateItem")
                         w.open("m:Items")

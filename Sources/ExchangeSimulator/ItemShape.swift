@@ -38,11 +38,11 @@ struct ItemShape: Sendable {
 
 extension EWSService {
     /// Writes `<t:Contact>` / `<t:CalendarItem>` / `<t:Task>` for `item` with the properties `shape` asks for,
-    /// in schema order.
-    static func writeItem(_ w: inout XMLWriter, _ item: StoredItem, mailbox: String, shape: ItemShape) {
+    /// in schema order. `itemId` replaces the item's own id (an occurrence shown from its master).
+    static func writeItem(_ w: inout XMLWriter, _ item: StoredItem, mailbox: String, shape: ItemShape, itemId: String? = nil) {
         let q = "t:" + item.kind.rawValue
         w.open(q)
-        w.empty("t:ItemId", [("Id", Identifier.itemId(mailbox: mailbox, number: item.number)),
+        w.empty("t:ItemId", [("Id", itemId ?? Identifier.itemId(mailbox: mailbox, number: item.number)),
                              ("ChangeKey", Identifier.changeKey(item.changeNumber))])
         if shape.base == .idOnly && shape.fields.isEmpty && shape.extended.isEmpty { w.close(q); return }
         let rank = item.kind.elementRank

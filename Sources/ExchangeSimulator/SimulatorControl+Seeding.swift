@@ -207,9 +207,9 @@ struct SeedGenerator {
         let s = FieldValue.parseDate(start) ?? 0, e = FieldValue.parseDate(end) ?? 0
         let step: Double = i % 3 == 0 ? 86_400 : (i % 3 == 1 ? 7 * 86_400 : 0)
         guard step > 0 else { return [:] }   // monthly series: no exceptions
-        let occId = Identifier.itemId(mailbox: mailbox, number: master | (1 << 62) | 2)
+        let occId = Identifier.occurrenceId(mailbox: mailbox, master: master, originalStart: Int64(s + 2 * step))
         let modified = XElement("ModifiedOccurrences", children: [XElement("Occurrence", children: [
-            XElement("ItemId", attributes: [("Id", occId), ("ChangeKey", Identifier.changeKey(1))]),
+            XElement("ItemId", attributes: [("Id", occId)]),
             t("Start", FieldValue.formatDate(s + 2 * step + 3600)), t("End", FieldValue.formatDate(e + 2 * step + 3600)),
             t("OriginalStart", FieldValue.formatDate(s + 2 * step)),
         ])])

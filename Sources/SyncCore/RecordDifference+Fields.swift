@@ -74,7 +74,10 @@ extension RecordDifference {
         .categories(\.categories),
         .text("ical_uid", \.icalUID),
         Field("recurrence") { sameRecurrence($0.recurrence, seriesStart: $0.startsAt, $1.recurrence, seriesStart: $1.startsAt) },
-        Field("appointment_exceptions") { sameExceptions($0.exceptions, $1.exceptions) },
+        Field("appointment_exceptions") {
+            sameExceptions($0.exceptions, duration: second($0.endsAt) - second($0.startsAt),
+                           $1.exceptions, duration: second($1.endsAt) - second($1.startsAt))
+        },
         Field("appointment_attendees") { sameAttendees($0.attendees, $1.attendees) },
     ]
 
@@ -129,25 +132,28 @@ extension RecordDifference {
     }
 
     /// Exceptions keyed by original start (to the second): the same occurrences, cancelled or moved
-    /// alike, and moved occurrences at the same times.
-    static func sameExceptions(_ lhs: [CRMAppointmentException], _ rhs: [CRMAppointmentException]) -> Bool {
+    /// alike, and moved occurrences at the same times. An exception without its own start keeps its
+    /// original start, one without its own end lasts as long as the series (`duration`, seconds), as
+    /// Exchange reads them back.
+    static func sameExceptions(_ lhs: [CRMAppointmentException], duration lhsDuration: Int64,
+                               _ rhs: [CRMAppointmentException], duration rhsDuration: Int64) -> Bool {
         struct Occurrence: Hashable {
             var isCancelled: Bool
             var start: Int64?
             var end: Int64?
         }
-        func keyed(_ exceptions: [CRMAppointmentException]) -> [Int64: Occurrence] {
+        func keyed(_ exceptions: [CRMAppointmentException], _ duration: Int64) -> [Int64: Occurrence] {
             var result: [Int64: Occurrence] = [:]
             for exception in exceptions {
                 let original = second(exception.originalStart)
+                let start = second(exception.startsAt ?? exception.originalStart)
                 result[original] = exception.isCancelled
                     ? Occurrence(isCancelled: true)
-                    : Occurrence(isCancelled: false, start: second(exception.startsAt ?? exception.originalStart),
-                                 end: exception.endsAt.map(second))
+                    : Occurrence(isCancelled: false, start: start, end: exception.endsAt.map(second) ?? start + duration)
             }
             return result
         }
-        return keyed(lhs) == keyed(rhs)
+        return keyed(lhs, lhsDuration) == keyed(rhs, rhsDuration)
     }
 
     /// Recurrences as the rules Exchange would store for each series start; unparsable rules compare as

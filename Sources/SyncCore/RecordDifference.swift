@@ -12,7 +12,8 @@ import Foundation
 /// - attendees: as a set keyed by lowercased email, with their kind; a name counts only when both sides
 ///   have one (Exchange fills in the address as the name when none was given);
 /// - exceptions: keyed by original start; a cancelled occurrence's times and every exception's subject
-///   and location are not compared (Exchange reads modified occurrences as start and end only);
+///   and location are not compared (Exchange reads modified occurrences as start and end only); an
+///   exception without its own start or end has its original start and the series' duration;
 /// - recurrence: as the rule Exchange would store for the series start (see
 ///   ``RecurrenceRule/normalized(seriesStart:)``), not as text.
 ///

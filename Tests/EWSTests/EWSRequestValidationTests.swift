@@ -51,6 +51,12 @@ import XML
                                    conflictResolution: .neverOverwrite, context: delegated),
             EWSRequests.updateItem([(id, try EWSMappings.task.updates(from: nil, to: Fixtures.task))], context: impersonated),
             EWSRequests.deleteItem([id, ItemId("AAMkB")], context: impersonated),
+            EWSRequests.updateItem(targets: try EWSExceptionPlan.operations(for: EWSExceptionPlanTests.series).compactMap { operation in
+                guard case .modify(let index, let updates) = operation else { return nil }
+                return (.occurrence(master: id, instanceIndex: index), updates)
+            } + [(.item(id), try EWSMappings.appointment.updates(from: nil, to: EWSExceptionPlanTests.series))], context: delegated),
+            EWSRequests.deleteItem(targets: [.occurrence(master: id, instanceIndex: 3), .occurrence(master: ItemId("AAMkB"), instanceIndex: 1),
+                                             .item(ItemId("AAMkC"))], context: impersonated),
             EWSRequests.syncFolderItems(.distinguished(.calendar), syncState: nil, maxChanges: 512, context: impersonated),
             EWSRequests.syncFolderItems(.id(FolderId("AQMkA==", changeKey: "AQAAAA==")), syncState: "H4sIAAAAAAAEAO29B2AcSZY==",
                                         maxChanges: 100, context: delegated),

@@ -136,6 +136,12 @@ import SyncCore
         #expect(fields(base, with { $0.reverse() }) == [])
         #expect(fields(base, with { $0[1].location = "Elsewhere" }) == [])  // not mapped to Exchange
         #expect(fields(base, with { $0[1].startsAt = Self.date("2024-03-14T11:00:00Z") }) == ["appointment_exceptions"])
+        // Without its own end an exception lasts as long as the series (30 minutes), as Exchange reads it back.
+        #expect(fields(base, with { $0[1].endsAt = nil }) == [])
+        #expect(fields(base, with { $0[1].endsAt = nil; $0[1].startsAt = nil }) == ["appointment_exceptions"])
+        // A subject-only exception reads back with the original times.
+        #expect(fields(with { $0[1].startsAt = nil; $0[1].endsAt = nil },
+                       with { $0[1].startsAt = Self.date("2024-03-13T09:00:00Z"); $0[1].endsAt = Self.date("2024-03-13T09:30:00Z") }) == [])
         #expect(fields(base, with { $0[0].isCancelled = false }) == ["appointment_exceptions"])
         #expect(fields(base, with { $0[0].originalStart = Self.date("2024-03-18T09:00:00Z") }) == ["appointment_exceptions"])
         #expect(fields(base, with { $0.removeAll() }) == ["appointment_exceptions"])
