@@ -50,6 +50,13 @@ extension StageContext {
             }
         }
         var created = 0, updated = 0
+        if verifyCreates, !creates.isEmpty {
+            // Created before the crash, maybe only in part (a series without all its exceptions): written
+            // again as an update.
+            let found = try await source.findItems(crmIDs: creates.map(\.record.id), in: mailbox, kind: kind)
+            for candidate in creates { if let ref = found[candidate.record.id] { updates.append((candidate, ref)) } }
+            creates.removeAll { found[$0.record.id] != nil }
+        }
         if !updates.isEmpty {
             let results = try await source.update(updates.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox)
             var retry: [(OutboundCandidate, MailboxItemRef)] = []
@@ -71,13 +78,6 @@ extension StageContext {
             }
         }
         if !creates.isEmpty {
-            if verifyCreates {
-                let found = try await source.findItems(crmIDs: creates.map(\.record.id), in: mailbox, kind: kind)
-                for candidate in creates { if let ref = found[candidate.record.id] {
-                    links.append(.init(crmID: candidate.record.id, ref: ref, version: candidate.version - 1))  // content unknown: update next time
-                } }
-                creates.removeAll { found[$0.record.id] != nil }
-            }
             let results = try await source.create(creates.map(\.record), in: mailbox)
             for (candidate, result) in zip(creates, results) {
                 switch result {
