@@ -159,13 +159,15 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try CLIEnvironment.start(global, command: "resume")
+        let window: RunWindow
+        do { window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date()) } catch { throw ValidationError("\(error)") }
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
             var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: ""))
             options.workers = workers
-            options.window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date())
+            options.window = window
             let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
             return try await RunReport.finish(try await runner.resume(runID: run, options: options), environment: environment)
         }
