@@ -110,8 +110,11 @@ extension EWSClient {
         let operations = series.enumerated().flatMap { entry, item in item.operations.map { (entry: entry, operation: $0) } }
         for phase in [operations.filter { $0.operation.updates == nil }, operations.filter { $0.operation.updates != nil }] {
             for batch in batches(phase) {
+                // Without the master's change key: each occurrence change gives the series a new one, so
+                // the key the master was written with is stale from the second change on (the master's
+                // own write was the version check).
                 func target(_ item: (entry: Int, operation: EWSExceptionPlan.Operation)) -> EWSItemTarget {
-                    .occurrence(master: series[item.entry].master, instanceIndex: item.operation.instanceIndex)
+                    .occurrence(master: ItemId(series[item.entry].master.id), instanceIndex: item.operation.instanceIndex)
                 }
                 let deleting = batch.first?.operation.updates == nil
                 let request = deleting
@@ -122,7 +125,10 @@ extension EWSClient {
                 }
                 do {
                     for (item, message) in zip(batch, try messages(try await send(request), count: batch.count, request)) {
-                        if let error = message.error(operation: request.operation, mailbox: mailbox, itemID: series[item.entry].master.id) {
+                        // An occurrence already deleted is what a deletion wants (an Exchange that kept
+                        // the deletions when the Recurrence was set again).
+                        if let error = message.error(operation: request.operation, mailbox: mailbox, itemID: series[item.entry].master.id),
+                           !(deleting && error.responseCode == "ErrorCalendarOccurrenceIsDeletedFromRecurrence") {
                             fail(item.entry, what(item.operation), error)
                         }
                     }
