@@ -6,8 +6,11 @@ enum ControlAPI {
     struct Reply {
         var status: HTTPResponseStatus
         var body: [UInt8]
-        /// Runs after the response was written (used by `down`, which closes this very connection).
-        var afterResponse: (@Sendable () async -> Void)?
+        /// Work the reply stands for (taking the EWS port down or up). It completes before the response is
+        /// sent, so a client that got the response sees its effect, unless `respondFirst`.
+        var action: (@Sendable () async -> Void)?
+        /// Send the response before running `action` (`down` asked on the EWS port closes this very connection).
+        var respondFirst = false
     }
 
     struct MailboxRequest: Codable { var address: String; var displayName: String? }
@@ -29,7 +32,8 @@ enum ControlAPI {
         try JSONDecoder().decode(type, from: body.isEmpty ? Data("{}".utf8) : body)
     }
 
-    static func handle(control: SimulatorControl, method: HTTPMethod, path: String, body: Data) -> Reply {
+    /// `viaControlPort`: the request came in on the control-only port, which `down` leaves open.
+    static func handle(control: SimulatorControl, method: HTTPMethod, path: String, body: Data, viaControlPort: Bool) -> Reply {
         do {
             switch (method, path) {
             case (.GET, "/sim/health"):
@@ -63,9 +67,10 @@ enum ControlAPI {
                 return json(FaultConfiguration())
             case (.POST, "/sim/down"):
                 let r = try decode(DownRequest.self, body)
-                return Reply(status: .ok, body: Array(#"{"down":true}"#.utf8), afterResponse: { try? await control.goDown(seconds: r.seconds) })
+                return Reply(status: .ok, body: Array(#"{"down":true}"#.utf8), action: { try? await control.goDown(seconds: r.seconds) },
+                             respondFirst: !viaControlPort)
             case (.POST, "/sim/up"):
-                return Reply(status: .ok, body: Array(#"{"down":false}"#.utf8), afterResponse: { try? await control.comeUp() })
+                return Reply(status: .ok, body: Array(#"{"down":false}"#.utf8), action: { try? await control.comeUp() })
             case (.GET, "/sim/counters"):
                 return json(control.counters())
             case (.DELETE, "/sim/counters"), (.POST, "/sim/counters/reset"):

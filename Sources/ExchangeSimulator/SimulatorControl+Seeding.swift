@@ -43,6 +43,7 @@ extension SimulatorControl {
                 if recurring {
                     item.fields.merge(gen.occurrences(i, master: item.number, mailbox: mb, start: f["Start"]!.text, end: f["End"]!.text)) { $1 }
                     s.mailboxes[mb]!.folders["calendar"]!.items[item.number] = item
+                    s.pending.item(mb, item.number)
                 }
             }
             for i in 0..<(r.tasks ?? 0) {

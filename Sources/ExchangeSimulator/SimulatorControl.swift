@@ -50,6 +50,7 @@ public final class SimulatorControl: Sendable {
             } else {
                 s.backups[name] = s.mailboxes
             }
+            s.pending.backup(name)
         }
     }
 
@@ -69,10 +70,16 @@ public final class SimulatorControl: Sendable {
             }
             for var m in targets {
                 if let current = s.mailboxes[m.address], current.epoch == m.epoch {
-                    if current.seq > m.seq { m.invalidRanges = current.invalidRanges + [(m.seq + 1)...current.seq] }
-                    m.seq = max(current.seq, m.seq)
+                    m.invalidRanges = current.invalidRanges
+                    if current.seq > m.seq {
+                        // States issued after the backup name sequences in this range; states issued from
+                        // now on get sequences above it, so they stay valid.
+                        m.invalidRanges.append((m.seq + 1)...current.seq)
+                        m.seq = current.seq + 1
+                    }
                 }
                 s.mailboxes[m.address] = m
+                s.pending.mailbox(m.address)
             }
         }
     }

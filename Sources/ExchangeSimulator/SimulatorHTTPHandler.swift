@@ -43,9 +43,25 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private func route(context: ChannelHandlerContext, head: HTTPRequestHead, body: Data) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         if path.hasPrefix("/sim/") || path == "/sim" {
-            let r = ControlAPI.handle(control: sim.control, method: head.method, path: path, body: body)
-            respond(context: context, head: head, status: r.status, contentType: "application/json", body: r.body)
-            if let after = r.afterResponse { Task { await after() } }
+            let r = ControlAPI.handle(control: sim.control, method: head.method, path: path, body: body, viaControlPort: controlOnly)
+            guard let action = r.action else {
+                respond(context: context, head: head, status: r.status, contentType: "application/json", body: r.body)
+                return
+            }
+            if r.respondFirst {
+                respond(context: context, head: head, status: r.status, contentType: "application/json", body: r.body)
+                Task { await action() }
+                return
+            }
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+            Task {
+                await action()
+                loop.execute {
+                    bound.value.handler.respond(context: bound.value.context, head: head, status: r.status,
+                                                contentType: "application/json", body: r.body)
+                }
+            }
             return
         }
         guard !controlOnly else { respond(context: context, head: head, status: .notFound, body: []); return }

@@ -9,6 +9,8 @@ struct StoreState: Sendable {
     var changeCounter: UInt64 = 0
     /// Named backups: the mailboxes as they were.
     var backups: [String: [String: StoredMailbox]] = [:]
+    /// What changed since the last journal write; tracked only when the store persists (`--data`).
+    var pending = PendingChanges()
 
     mutating func nextChange() -> UInt64 { changeCounter += 1; return changeCounter }
 }
@@ -17,13 +19,26 @@ struct StoreState: Sendable {
 /// simple and linearisable (as a single Exchange mailbox database is for one mailbox).
 final class Store: Sendable {
     private let box: NIOLockedValueBox<StoreState>
-    init(state: StoreState = StoreState()) {
+    /// The data directory's journal, when persistent; only used under the lock.
+    let persistence: StorePersistence?
+
+    init(state: StoreState = StoreState(), persistence: StorePersistence? = nil) {
+        var state = state
+        state.pending.tracking = persistence != nil
         self.box = NIOLockedValueBox(state)
+        self.persistence = persistence
     }
 
-    /// Runs `body` with exclusive access to the state.
+    /// Runs `body` with exclusive access to the state. When persistent, what `body` changed is appended to
+    /// the journal before the lock is released, so a response is only sent for a change that is on disk.
     func withState<T, E: Error>(_ body: (inout StoreState) throws(E) -> T) throws(E) -> T {
         let result: Result<T, E> = box.withLockedValue { s in
+            defer {
+                if let persistence, !s.pending.isEmpty {
+                    persistence.append(s)
+                    s.pending.clear()
+                }
+            }
             do throws(E) { return .success(try body(&s)) } catch { return .failure(error) }
         }
         return try result.get()
@@ -41,6 +56,7 @@ extension StoreState {
         let k = Self.key(address)
         if mailboxes[k] != nil { return false }
         mailboxes[k] = StoredMailbox(address: k, displayName: displayName)
+        pending.mailbox(k)
         return true
     }
 
@@ -60,6 +76,7 @@ extension StoreState {
         mailboxes[mk]!.folders[folder]!.items[number] = item
         mailboxes[mk]!.folders[folder]!.appendLog(seq: seq, item: number)
         mailboxes[mk]!.locations[number] = folder
+        pending.item(mk, number)
         return item
     }
 
@@ -76,6 +93,7 @@ extension StoreState {
         it.lastSeq = seq
         mailboxes[mk]!.folders[it.folder]!.items[it.number] = it
         mailboxes[mk]!.folders[it.folder]!.appendLog(seq: seq, item: it.number)
+        pending.item(mk, it.number)
         return it
     }
 
@@ -88,6 +106,7 @@ extension StoreState {
         mailboxes[mk]!.folders[folder]!.tombstones[number] = (item.createdSeq, seq)
         mailboxes[mk]!.folders[folder]!.version &+= 1
         mailboxes[mk]!.locations[number] = nil
+        pending.item(mk, number)
         return item
     }
 

@@ -43,7 +43,7 @@ struct ExtendedProperty: Sendable, Equatable {
 
 /// One stored item. Fields are kept as the schema's element trees keyed by element name, so every
 /// schema-valid property a client sets round-trips unchanged.
-struct StoredItem: Sendable {
+struct StoredItem: Sendable, Codable {
     var number: UInt64
     var kind: ItemKind
     var folder: String

@@ -60,7 +60,7 @@ import Testing
             keep("ServerBusy-fault", try await c.ews(Req.getItem([ids[1]])), status: 500)
             sim.control.resetFaults()
 
-            let (ok, output) = try SchemaValidator.validate(docs)
+            let (ok, output) = try await SchemaValidator.validate(docs)
             #expect(ok, "schema validation failed:\n\(output)")
         }
     }

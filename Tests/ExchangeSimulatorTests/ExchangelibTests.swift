@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+@testable import ExchangeSimulator
+
+/// The interpreter with exchangelib 5.6.0: `SNAPSYNC_TEST_PYTHON` (set by jobs/dev/test.sh). Unset in CI is a
+/// failure, never a silent skip; outside CI a `python3` that imports exchangelib is used when there is one.
+enum ExchangelibPython {
+    static let path: String? = {
+        let env = ProcessInfo.processInfo.environment
+        if let p = env["SNAPSYNC_TEST_PYTHON"], !p.isEmpty { return p }
+        if env["CI"] == "true" { return nil }
+        // Evaluated once, before any test runs: a short synchronous check is fine here.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import exchangelib"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? "/usr/bin/env" : nil
+    }()
+
+    /// Run the tests when there is an interpreter, and always in CI (where a missing one fails them).
+    static var enabled: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Python/exchangelib_checks.py").path
+
+    /// Runs one scenario of exchangelib_checks.py against `sim` acting on `mailbox` as a delegate; returns its JSON.
+    static func scenario(_ name: String, sim: Simulator, mailbox: String) async throws -> [String: Any] {
+        guard let python = path else {
+            Issue.record("SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs exchangelib 5.6.0).")
+            throw CancellationError()
+        }
+        let account = SimulatorConfiguration.defaultAccount
+        let args = python == "/usr/bin/env" ? ["python3", script, name] : [script, name]
+        let r = try await ChildProcess.run(URL(fileURLWithPath: python), args, environment: [
+            "SIM_ENDPOINT": sim.endpoint, "SIM_USER": account.user, "SIM_PASSWORD": account.password, "SIM_MAILBOX": mailbox,
+            "PYTHONIOENCODING": "utf-8",
+        ])
+        guard r.status == 0 else {
+            Issue.record("exchangelib scenario \(name) failed (exit \(r.status)):\n\(r.stderr.suffix(6000))")
+            throw CancellationError()
+        }
+        return try #require(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+    }
+}
+
+/// Python's exchangelib 5.6.0, an EWS client written independently of snapsync, accepts the simulator:
+/// delegate access to another mailbox, Basic auth, no autodiscover, Exchange 2016.
+@Suite(.enabled(if: ExchangelibPython.enabled), .serialized)
+struct ExchangelibTests {
+    static let mailbox = "alice@example.com"
+
+    /// A simulator with alice's mailbox seeded (the service account acts on it as a delegate).
+    func withSeeded<T>(contacts: Int = 12, appointments: Int = 15, tasks: Int = 10,
+                       _ body: (Simulator) async throws -> T) async throws -> T {
+        try await withSimulator { sim, _ in
+            try sim.control.seed(SeedRequest(mailbox: Self.mailbox, seed: 7, contacts: contacts, appointments: appointments, tasks: tasks))
+            return try await body(sim)
+        }
+    }
+
+    /// Stored items of one folder of alice's mailbox.
+    static func stored(_ sim: Simulator, _ folder: String) -> [StoredItem] {
+        sim.control.store.withState { s in Array(s.mailbox(mailbox)!.folders[folder]!.items.values) }
+    }
+
+    static func epoch(_ item: StoredItem, _ field: String) -> Double? {
+        item.fields[field].flatMap { FieldValue.parseDate($0.value) }
+    }
+
+    @Test func allReturnsSeededContactsAppointmentsAndTasksWithTheirFields() async throws {
+        try await withSeeded { sim in
+            let out = try await ExchangelibPython.scenario("read", sim: sim, mailbox: Self.mailbox)
+            let contacts = try #require(out["contacts"] as? [[String: Any]])
+            let calendar = try #require(out["calendar"] as? [[String: Any]])
+            let tasks = try #require(out["tasks"] as? [[String: Any]])
+            #expect(contacts.count == 12 && calendar.count == 15 && tasks.count == 10)
+
+            for item in Self.stored(sim, "contacts") {
+                let given = item.fields["GivenName"]?.value, surname = item.fields["Surname"]?.value
+                let c = try #require(contacts.first { $0["given_name"] as? String == given && $0["surname"] as? String == surname
+                    && ($0["emails"] as? [String])?.contains(item.fields["EmailAddresses"]!.children[0].value) == true })
+                #expect(c["company_name"] as? String == item.fields["CompanyName"]?.value)
+                #expect(c["job_title"] as? String == item.fields["JobTitle"]?.value)
+                #expect(c["display_name"] as? String == item.fields["DisplayName"]?.value)
+                #expect((c["emails"] as? [String])?.count == item.fields["EmailAddresses"]?.children.count)
+                #expect((c["phones"] as? [String])?.count == item.fields["PhoneNumbers"]?.children.count)
+                #expect((c["addresses"] as? [String])?.count == item.fields["PhysicalAddresses"]?.children.count)
+                #expect((c["body"] as? String) == item.fields["Body"]?.text)
+                #expect((c["categories"] as? [String]) == (item.fields["Categories"]?.children.map(\.value) ?? []))
+                if let b = item.fields["Birthday"]?.value { #expect(c["birthday"] as? String == String(b.prefix(10))) }
+            }
+            for item in Self.stored(sim, "calendar") {
+                let e = try #require(calendar.first { $0["uid"] as? String == item.fields["UID"]?.value })
+                #expect(e["subject"] as? String == item.fields["Subject"]?.value)
+                #expect(e["location"] as? String == item.fields["Location"]?.value)
+                if item.fields["IsAllDayEvent"]?.value == "true" {
+                    // exchangelib turns all-day start/end into dates (the end date inclusive, one day before End).
+                    #expect(e["start"] as? String == String(item.fields["Start"]!.value.prefix(10)))
+                    #expect(e["end"] as? String == String(FieldValue.formatDate(Self.epoch(item, "End")! - 86_400).prefix(10)))
+                } else {
+                    #expect(e["start"] as? Double == Self.epoch(item, "Start"))
+                    #expect(e["end"] as? Double == Self.epoch(item, "End"))
+                }
+                #expect(e["is_all_day"] as? Bool == (item.fields["IsAllDayEvent"]?.value == "true"))
+                #expect(e["sensitivity"] as? String == item.fields["Sensitivity"]?.value)
+                #expect(e["recurring"] as? Bool == (item.fields["Recurrence"] != nil))
+                #expect(e["modified_occurrences"] as? Int == item.fields["ModifiedOccurrences"]?.children.count ?? 0)
+                #expect(e["deleted_occurrences"] as? Int == item.fields["DeletedOccurrences"]?.children.count ?? 0)
+                #expect((e["required_attendees"] as? [String])?.count == item.fields["RequiredAttendees"]?.children.count ?? 0)
+            }
+            #expect(calendar.contains { $0["recurring"] as? Bool == true && ($0["modified_occurrences"] as? Int ?? 0) > 0 })
+            for item in Self.stored(sim, "tasks") {
+                let t = try #require(tasks.first { $0["subject"] as? String == item.fields["Subject"]?.value })
+                #expect(t["status"] as? String == item.fields["Status"]?.value)
+                #expect(t["percent_complete"] as? Double == item.fields["PercentComplete"].flatMap { Double($0.value) })
+                #expect(t["importance"] as? String == item.fields["Importance"]?.value)
+                #expect(t["due_date"] as? String == item.fields["DueDate"].map { String($0.value.prefix(10)) })
+                #expect(t["complete_date"] as? Double == Self.epoch(item, "CompleteDate"))
+            }
+        }
+    }
+
+    @Test func bulkCreateUpdateDeleteRoundTrip() async throws {
+        try await withSeeded(contacts: 2, appointments: 2, tasks: 2) { sim in
+            let out = try await ExchangelibPython.scenario("bulk", sim: sim, mailbox: Self.mailbox)
+            #expect(out["deleted"] as? Int == 7)
+            // Back to the seeded state: the round trip left nothing behind.
+            #expect(Self.stored(sim, "contacts").count == 2 && Self.stored(sim, "calendar").count == 2 && Self.stored(sim, "tasks").count == 2)
+            let counters = sim.control.counters()
+            #expect(counters["CreateItem"] == 3 && counters["DeleteItem"] == 1 && counters["UpdateItem"] == 1)
+        }
+    }
+
+    @Test func syncItemsYieldsExactlyTheChangeMadeSinceTheLastSync() async throws {
+        try await withSeeded(contacts: 5, appointments: 5, tasks: 5) { sim in
+            let out = try await ExchangelibPython.scenario("sync", sim: sim, mailbox: Self.mailbox)
+            for folder in ["contacts", "calendar", "tasks"] {
+                let f = try #require(out[folder] as? [String: Int])
+                #expect(f == ["initial": 5, "create": 1, "update": 1, "delete": 1], "\(folder)")
+            }
+        }
+    }
+
+    @Test func filterBySubjectAndOrderBy() async throws {
+        try await withSeeded { sim in
+            let out = try await ExchangelibPython.scenario("query", sim: sim, mailbox: Self.mailbox)
+            let tasks = Self.stored(sim, "tasks")
+            let subjects = tasks.compactMap { $0.fields["Subject"]?.value }
+            #expect(out["ordered_tasks"] as? [String] == subjects.sorted { FieldValue.compare($0, $1) < 0 })
+            #expect(out["high_importance"] as? [String] == tasks.filter { $0.fields["Importance"]?.value == "High" }
+                .compactMap { $0.fields["Subject"]?.value }.sorted())
+            let june = FieldValue.parseDate("2026-06-01T00:00:00Z")!
+            #expect(out["calendar_from_june"] as? Int == Self.stored(sim, "calendar").filter { Self.epoch($0, "Start")! >= june }.count)
+            #expect(out["counts"] as? [String: Int] == ["tasks": 10, "contacts": 12])
+        }
+    }
+}
