@@ -99,7 +99,7 @@ import Testing
             let restored = keep("GetItem-occurrence-restored", try await c.ews(Self.get(Self.occurrence(master, 3))))
             #expect(Scrape.first(restored, element: "t:CalendarItemType") == "Occurrence")
 
-            let (ok, output) = try SchemaValidator.validate(docs)
+            let (ok, output) = try await SchemaValidator.validate(docs)
             #expect(ok, "schema validation failed:\n\(output)")
         }
     }
