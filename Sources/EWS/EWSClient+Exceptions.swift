@@ -57,40 +57,67 @@ extension EWSClient {
     /// latest id and change key, or the failure; a series whose exceptions were refused fails with
     /// ``EWSError/Code/exceptionsNotApplied(reason:cause:)`` (its master fields are updated: a retry
     /// writes the series again).
+    ///
+    /// A series without its previous version is read first: when Exchange already has its rule, times
+    /// and exceptions (as ``RecordDifference`` compares them), those are left as they are and only the
+    /// modified occurrences are written again (their subject and location cannot be read back), so an
+    /// unrelated change does not reset every occurrence, nor drop what an occurrence was given in
+    /// Exchange and the CRM does not know.
     public func updateAppointments(_ changes: [(id: ItemId, previous: CRMAppointment?, record: CRMAppointment)], mailbox: String,
                                    conflictResolution: EWSConflictResolution = .autoResolve) async throws(EWSError)
         -> [Result<ItemId, EWSError>] {
         var results = [Result<ItemId, EWSError>?](repeating: nil, count: changes.count)
-        var plans: [Int: [EWSExceptionPlan.Operation]] = [:]
-        var sent: [(index: Int, change: (id: ItemId, previous: CRMAppointment?, record: CRMAppointment))] = []
+        var operations: [Int: [EWSExceptionPlan.Operation]] = [:]
         for (index, change) in changes.enumerated() {
-            let operations: [EWSExceptionPlan.Operation]
-            do { operations = try EWSExceptionPlan.operations(for: change.record, operation: "UpdateItem", mailbox: mailbox) } catch {
+            do { operations[index] = try EWSExceptionPlan.operations(for: change.record, operation: "UpdateItem", mailbox: mailbox) } catch {
                 results[index] = .failure(error)
-                continue
             }
-            var change = change
-            if EWSExceptionPlan.rewritesSeries(from: change.previous, to: change.record) {
-                plans[index] = operations
-                // A previous version without recurrence makes the mapping write the Recurrence again.
-                change.previous?.recurrence = nil
-            }
-            sent.append((index, change))
         }
-        var series: [(index: Int, master: ItemId, operations: [EWSExceptionPlan.Operation])] = []
-        let updated = try await updateItems(sent.map(\.change), mapping: EWSMappings.appointment, mailbox: mailbox,
-                                            conflictResolution: conflictResolution)
-        for (entry, result) in zip(sent, updated) {
-            if case .success(let id) = result, let operations = plans[entry.index], !operations.isEmpty {
-                series.append((entry.index, id, operations))
-            } else {
-                results[entry.index] = result
+        let unknown = operations.keys.sorted().filter { changes[$0].previous == nil && changes[$0].record.recurrence?.isEmpty == false }
+        let inPlace = await seriesInPlace(unknown.map { (changes[$0].id, changes[$0].record) }, mailbox: mailbox)
+        var plans: [Int: [EWSExceptionPlan.Operation]] = [:]
+        var pending: [(index: Int, id: ItemId, updates: [UInt8])] = []
+        for index in operations.keys.sorted() {
+            let (id, record) = (changes[index].id, changes[index].record)
+            var previous = changes[index].previous
+            var unchanged: Set<String> = []
+            if let position = unknown.firstIndex(of: index), inPlace[position] {
+                unchanged = ["recurrence", "starts_at", "ends_at"]
+                plans[index] = operations[index]!.filter { $0.updates != nil }
+            } else if EWSExceptionPlan.rewritesSeries(from: previous, to: record) {
+                plans[index] = operations[index]!
+                previous?.recurrence = nil  // a previous version without recurrence makes the mapping write it again
             }
+            do {
+                let updates = try EWSMappings.appointment.updates(from: previous, to: record, mailbox: mailbox, unchanged: unchanged)
+                if updates.isEmpty { results[index] = .success(id) } else { pending.append((index, id, updates)) }
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        try await sendUpdates(pending, into: &results, mailbox: mailbox, conflictResolution: conflictResolution)
+        var series: [(index: Int, master: ItemId, operations: [EWSExceptionPlan.Operation])] = []
+        for index in plans.keys.sorted() {
+            if case .success(let id)? = results[index], let operations = plans[index], !operations.isEmpty { series.append((index, id, operations)) }
         }
         for (entry, result) in zip(series, await applyExceptions(series.map { ($0.master, $0.operations) }, mailbox: mailbox)) {
             results[entry.index] = result
         }
         return results.map { $0! }
+    }
+
+    /// Whether Exchange already has each series' rule, start, end and exceptions (false when it cannot
+    /// be read: the series is then written again).
+    func seriesInPlace(_ series: [(id: ItemId, record: CRMAppointment)], mailbox: String) async -> [Bool] {
+        guard !series.isEmpty,
+              let read = try? await getItems(series.map { ItemId($0.id.id) }, mapping: EWSMappings.appointment, mailbox: mailbox) else {
+            return series.map { _ in false }
+        }
+        return zip(series, read).map { entry, result in
+            guard case .success(.calendarItem(let item)) = result else { return false }
+            let difference = RecordDifference(.appointment(EWSMappings.appointment.record(of: item)), .appointment(entry.record))
+            return !["recurrence", "starts_at", "ends_at", "appointment_exceptions"].contains(where: difference.contains)
+        }
     }
 
     /// Runs the occurrence operations of series masters (deletions, then modifications, batched across

@@ -171,6 +171,13 @@ extension EWSClient {
                 results[index] = .failure(error)
             }
         }
+        try await sendUpdates(pending, into: &results, mailbox: mailbox, conflictResolution: conflictResolution)
+        return results.map { $0! }
+    }
+
+    /// UpdateItem of built `Updates` in batches; each result goes to `results[index]`.
+    func sendUpdates(_ pending: [(index: Int, id: ItemId, updates: [UInt8])], into results: inout [Result<ItemId, EWSError>?],
+                     mailbox: String, conflictResolution: EWSConflictResolution) async throws(EWSError) {
         for batch in batches(pending) {
             let request = EWSRequests.updateItem(batch.map { ($0.id, $0.updates) }, conflictResolution: conflictResolution, context: context(mailbox))
             for (entry, message) in zip(batch, try messages(try await send(request), count: batch.count, request)) {
@@ -181,7 +188,6 @@ extension EWSClient {
                 }
             }
         }
-        return results.map { $0! }
     }
 
     /// DeleteItem in batches (hard delete by default).

@@ -47,12 +47,13 @@ public struct EWSMapping<Record, Model: EWSItemFields>: Sendable {
 
     /// The `Updates` of an UpdateItem change turning `previous` into `record` (every writable field when
     /// `previous` is nil): a SetItemField per changed field with a value, a DeleteItemField per field
-    /// that became empty. Empty when nothing changed.
+    /// that became empty. Empty when nothing changed. Columns in `unchanged` are never written (the
+    /// caller knows the item already has their values).
     public func updates(from previous: Record?, to record: Record, operation: String = "UpdateItem",
-                        mailbox: String? = nil) throws(EWSError) -> [UInt8] {
+                        mailbox: String? = nil, unchanged: Set<String> = []) throws(EWSError) -> [UInt8] {
         let model = try self.model(of: record, operation: operation, mailbox: mailbox)
         var writer = XMLWriter(declaration: false, reservingCapacity: 1024)
-        for rule in rules where rule.isWritable {
+        for rule in rules where rule.isWritable && !unchanged.contains(rule.column) {
             if let previous, rule.sameInRecords(previous, record) { continue }
             if case .extended = rule.fieldURI, previous != nil { continue }  // the CRM id never changes
             if rule.hasValue(model) {

@@ -51,11 +51,41 @@ extension EWSSimulatorTests {
             #expect(MailboxRecord.appointment(back).difference(from: .appointment(changed)).fields == [])
             #expect(Set(back.exceptions.map(\.originalStart)) == Set(changed.exceptions.map(\.originalStart)))
 
-            // Without the previous version (as an outbound snapshot updates) the series is written again.
+            // An Exchange user renames the moved occurrence (the CRM's exception has no subject of its own).
+            let master = ItemId(updated.id)
+            _ = try await client.send(EWSRequests.updateItem(targets: [(.occurrence(master: master, instanceIndex: 4), EWSExceptionPlan.updates(
+                start: Fixtures.date("2024-03-13T15:00:00Z"), end: Fixtures.date("2024-03-13T16:00:00Z"), subject: "Set in Outlook", location: nil))],
+                context: client.context(Self.mailbox)))
+            func occurrenceSubject(originalStart: Date) async throws -> String? {
+                guard case .calendarItem(let series)? = try await client.getItems([master], mapping: EWSMappings.appointment, mailbox: Self.mailbox).first?.get(),
+                      let id = series.modifiedOccurrences.first(where: { $0.originalStart == originalStart })?.itemId,
+                      case .calendarItem(let occurrence)? = try await client.getItems([id], mapping: EWSMappings.appointment, mailbox: Self.mailbox).first?.get()
+                else { return nil }
+                return occurrence.subject
+            }
+            #expect(try await occurrenceSubject(originalStart: Fixtures.date("2024-03-13T09:00:00Z")) == "Set in Outlook")
+
+            // Without the previous version (as an outbound snapshot updates) the series is read first: its
+            // rule, times and exceptions are in place, so only the master's fields and the modified
+            // occurrences are written; nothing is reset.
+            changed.location = "Room 9"
+            let logged = transport.log.count
             let rewritten = try #require(try await source.update([MailboxUpdate(ref: updated, record: .appointment(changed))],
                                                                  in: Self.owner).first).get()
+            #expect(transport.log.dropFirst(logged).map(\.operation) == ["GetItem", "UpdateItem", "UpdateItem", "GetItem"])
             (current, back) = try await readBack(rewritten, source)
             #expect(current == rewritten && rewritten.changeKey != updated.changeKey)
+            #expect(MailboxRecord.appointment(back).difference(from: .appointment(changed)).fields == [])
+            #expect(try await occurrenceSubject(originalStart: Fixtures.date("2024-03-13T09:00:00Z")) == "Set in Outlook")
+            #expect(try await occurrenceSubject(originalStart: Fixtures.date("2024-03-20T09:00:00Z")) == "Retro")
+
+            // When Exchange's exceptions differ (here: one deleted in Exchange), the series is written again.
+            _ = try await client.send(EWSRequests.deleteItem(targets: [.occurrence(master: master, instanceIndex: 6)],
+                                                             context: client.context(Self.mailbox)))
+            let restored = try #require(try await source.update([MailboxUpdate(ref: rewritten, record: .appointment(changed))],
+                                                                in: Self.owner).first).get()
+            (current, back) = try await readBack(restored, source)
+            #expect(current == restored)
             #expect(MailboxRecord.appointment(back).difference(from: .appointment(changed)).fields == [])
             #expect(sim.control.mailboxes().first { $0.address == Self.mailbox }?.calendar == 3)
         }
