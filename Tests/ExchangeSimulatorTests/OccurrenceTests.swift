@@ -104,6 +104,27 @@ import Testing
         }
     }
 
+    @Test func occurrenceChangesSurviveARestart() async throws {
+        let dir = try PersistenceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let master = try await withSimulator({ $0.dataDirectory = dir.path }) { _, c in
+            let created = try await c.ews(Req.createItem(Self.series))
+            let master = try #require(Scrape.all(created.text, attribute: "Id", of: "t:ItemId").first)
+            _ = try await c.ews(Self.update(Self.occurrence(master, 2), [("item:Subject", "<t:Subject>Moved</t:Subject>"),
+                                                                         ("calendar:Start", "<t:Start>2026-03-10T14:00:00Z</t:Start>"),
+                                                                         ("calendar:End", "<t:End>2026-03-10T15:00:00Z</t:End>")]))
+            _ = try await c.ews(Self.delete(Self.occurrence(master, 3)))
+            return master
+        }
+        try await withSimulator({ $0.dataDirectory = dir.path }) { _, c in
+            let exception = try await c.ews(Self.get(Self.occurrence(master, 2))).text
+            #expect(Scrape.first(exception, element: "t:Subject") == "Moved")
+            #expect(Scrape.first(exception, element: "t:Start") == "2026-03-10T14:00:00Z")
+            #expect(Scrape.first(exception, element: "t:End") == "2026-03-10T15:00:00Z")
+            #expect(try await c.ews(Self.get(Self.occurrence(master, 3))).text.contains("ErrorCalendarOccurrenceIsDeletedFromRecurrence"))
+        }
+    }
+
     @Test func patternsExpandAsExchangeExpandsThem() throws {
         func days(_ pattern: String, _ range: String, _ count: Int = 4) throws -> [String] {
             let recurrence = try XMLTreeParser.parse(Data("<Recurrence>\(pattern)\(range)</Recurrence>".utf8))
