@@ -1,0 +1,171 @@
+import ExchangeSimulator
+import Foundation
+import Pipeline
+import Postgres
+import SyncCore
+import SyncStore
+import Testing
+import TestSupport
+
+/// Recovery scenarios 1, 2, 5, 6, 7 and 10 of ../shared/docs/recovery-scenarios.md, end to end on a real
+/// PostgreSQL and the simulator: create the situation, apply the prescribed action, end in sync.
+@Suite(.serialized) struct ScenarioTests {
+    static let mailboxes = ["sa@example.com", "sb@example.com"]
+
+    func seedExchange(_ env: PipelineTestEnvironment, items: Int = 20) throws {
+        for (index, mailbox) in Self.mailboxes.enumerated() {
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(500 + index), appointments: items, tasks: items))
+        }
+    }
+
+    /// Changes a task's subject in Exchange (as a user in Outlook would).
+    func editInExchange(_ env: PipelineTestEnvironment, subject: String, count: Int = 1) async throws {
+        let owner = env.owners[0]
+        let refs = try await env.source.itemRefs(in: owner, kind: .tasks, offset: 0, pageSize: 100).refs
+        for item in try await env.source.items(Array(refs.prefix(count)), in: owner, kind: .tasks) {
+            guard case .success(let item) = item, case .task(var task) = item.record else { continue }
+            task.subject = subject
+            _ = try await env.source.update([MailboxUpdate(ref: item.ref, record: .task(task))], in: owner)
+        }
+    }
+
+    /// `snapsync sync run --once` against an unreachable database: the CRM is down.
+    func syncPassWithCRMDown(_ env: PipelineTestEnvironment) async throws -> Int32 {
+        let process = Process()
+        process.executableURL = KillAndResumeTests.binary
+        process.arguments = ["sync", "run", "--once", "--log-format", "json", "--log-level", "critical"]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
+        environment["SNAPSYNC_DATABASE_URL"] = "host=127.0.0.1 port=1 dbname=crm connect_timeout=2"
+        environment["SNAPSYNC_EWS_URL"] = env.simulator.endpoint
+        environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
+        environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return process.terminationStatus
+    }
+
+    @Test func scenario01_newEmptyCRMWithSyncJustOn_inboundSnapshotInStagesWithAnalyze() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedExchange(env, items: 400)
+            try await env.setSync(true)
+            var options = env.options(.inbound)
+            options.analyzePolicy = AnalyzePolicy(threshold: 0.10, minimumChangedRows: 100)
+            let result = try await env.runner().run(options)
+            #expect(result.outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze'", [result.runID]) > 0)
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)  // the snapshot's writes are not echoed
+            #expect(try await env.differences().isEmpty)
+        }
+    }
+
+    @Test func scenario02_bothUpSyncOnForTheFirstTime_inboundAndOutboundSnapshot() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedExchange(env)
+            try await seedCRM(env, contacts: 30, appointmentsPerUser: 10, tasksPerUser: 10)
+            try await env.setSync(true)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 2 * 20 + 2 * 10)
+            #expect(try await env.differences().isEmpty)
+        }
+    }
+
+    @Test func scenario05_crmDownWithSyncOn_exchangeChangesArePulledWhenItIsBack() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedExchange(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            try await env.setSync(true)
+            try await editInExchange(env, subject: "Changed while the CRM was down", count: 3)
+            #expect(try await syncPassWithCRMDown(env) == 69)  // unavailable; nothing lost
+            let report = try await env.pass()
+            #expect(report.pulled == 3)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while the CRM was down'") == 3)
+            #expect(try await env.differences().isEmpty)
+        }
+    }
+
+    @Test func scenario06_crmDownWithSyncOff_switchOnThenInboundSnapshot() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedExchange(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            try await env.setSync(false)
+            try await editInExchange(env, subject: "Changed while sync was off", count: 2)
+            _ = try await env.source.delete([try await env.source.itemRefs(in: env.owners[1], kind: .appointments, offset: 0, pageSize: 1).refs[0]],
+                                            in: env.owners[1], kind: .appointments)
+            #expect(try await env.pass().pulled == 0)  // sync off: Exchange is not read
+            try await env.setSync(true)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while sync was off'") == 2)
+            #expect(try await env.differences().isEmpty)
+        }
+    }
+
+    @Test func scenario07_bothDown_bothCatchUpFromQueueAndSyncState() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedExchange(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
+            try await env.setSync(true)
+            try await editInExchange(env, subject: "Exchange change before the outage")
+            try await env.sql("UPDATE crm.appointments SET location = 'Queued in the CRM', version = version + 1 WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 4)")
+            try await env.simulator.control.goDown()
+            #expect(try await syncPassWithCRMDown(env) == 69)
+            #expect(try await env.pass().exchangeUnavailable)
+            try await env.simulator.control.comeUp()
+            try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")
+            let report = try await env.pass()
+            #expect(report.delivered == 4)
+            #expect(report.pulled == 1)
+            #expect(try await env.differences().isEmpty)
+        }
+    }
+
+    @Test func scenario10_crmRestoredFromAnOlderBackup_exchangeRedeliversAndTheCRMConverges() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedExchange(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            try await env.setSync(true)
+            let dump = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-scenario10-\(UUID()).dump").path
+            defer { try? FileManager.default.removeItem(atPath: dump) }
+            #expect(try await Self.pgTool("pg_dump", ["-Fc", "-f", dump, "-d", env.conninfo]) == 0)
+            // Work after the backup: Exchange edits pulled, CRM edits delivered.
+            try await editInExchange(env, subject: "Edited after the backup", count: 2)
+            try await env.sql("UPDATE crm.appointments SET location = 'CRM edit after the backup', version = version + 1 WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 2)")
+            let before = try await env.pass()
+            #expect(before.pulled == 2 && before.delivered == 2)
+            // The CRM database is restored from the backup (sync was not switched off).
+            let probe = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            let name = try await probe.query("SELECT current_database()")[0].decode(String.self, at: 0)
+            await probe.close()
+            let admin = try await PostgresConnection.connect(try await TestDatabase.serverConninfo(), logger: env.logger)
+            try await admin.executeScript("DROP DATABASE \(PostgresIdentifier(name)) WITH (FORCE)")
+            try await admin.executeScript("CREATE DATABASE \(PostgresIdentifier(name)) TEMPLATE template0")
+            await admin.close()
+            #expect(try await Self.pgTool("pg_restore", ["-d", env.conninfo, dump]) == 0)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 0)
+            // Prescribed action: none. The restored (older, still valid) sync state makes Exchange re-deliver.
+            _ = try await env.pass()
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 2)
+            #expect(try await env.differences().isEmpty)
+        }
+    }
+
+    /// Runs a PostgreSQL client tool (`SNAPSYNC_PG_BIN`, the newest /usr/lib/postgresql/*/bin, or PATH).
+    static func pgTool(_ tool: String, _ arguments: [String]) async throws -> Int32 {
+        var candidates: [String] = []
+        if let bin = ProcessInfo.processInfo.environment["SNAPSYNC_PG_BIN"] { candidates.append("\(bin)/\(tool)") }
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) { candidates.append("/usr/lib/postgresql/\(version)/bin/\(tool)") }
+        candidates.append("/usr/bin/\(tool)")
+        let path = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "\(tool) not found")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        try process.run()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return process.terminationStatus
+    }
+}
