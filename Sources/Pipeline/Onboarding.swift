@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+/// Bulk onboarding (`snapsync onboard`): carries out the rows of `sync.onboarding`. An activate row's mailbox
+/// is tested in Exchange, linked to its CRM user, has its sync switched on (journaled) and, with a day window,
+/// gets an initial inbound and outbound snapshot limited to it; the row is deleted on success. A failure
+/// counts an attempt and keeps the reason; rows at the limit are skipped. A deactivate row switches the
+/// mailbox's sync off (journaled).
+public struct Onboarding: Sendable {
+    public let conninfo: String
+    public let source: any MailboxSource
+    public let logger: Logger
+    /// Failed attempts after which a row is no longer retried.
+    public var maxAttempts = 5
+    /// The date range of the initial snapshot (nil: no initial snapshot).
+    public var snapshotRange: SnapshotDateRange?
+    /// When to stop (between rows, and inside an initial snapshot at a batch boundary); the next pass goes on.
+    public var window: RunWindow = .unlimited
+    /// Who the journal names.
+    public var actor = "snapsync onboard"
+    /// How the initial snapshots run.
+    public var snapshotOptions: @Sendable (RunRequest) -> SnapshotOptions = { SnapshotOptions(request: $0) }
+
+    public init(conninfo: String, source: any MailboxSource, logger: Logger) {
+        self.conninfo = conninfo
+        self.source = source
+        self.logger = logger
+    }
+
+    /// A row that failed or was skipped.
+    public struct RowOutcome: Sendable, Hashable {
+        public var mailbox: String
+        /// Failed attempts so far.
+        public var attempts: Int
+        public var error: String?
+    }
+
+    /// What one pass did, per mailbox.
+    public struct Report: Sendable, Hashable {
+        public var activated: [String] = []
+        public var deactivated: [String] = []
+        /// Rows that failed this time (kept for a later run), with the reason.
+        public var failed: [RowOutcome] = []
+        /// Rows at the attempt limit, with their last reason.
+        public var skipped: [RowOutcome] = []
+        /// The window ended with rows left (they are carried out by the next pass).
+        public var windowEnded = false
+    }
+
+    /// One pass over every row.
+    public func run() async throws -> Report {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        defer { Task { await db.close() } }
+        var report = Report()
+        rows: for row in try await OnboardingStore.rows(db: db) {
+            if window.hasEnded(at: Date()) {
+                report.windowEnded = true
+                break
+            }
+            switch OnboardingDecision.decide(row, maxAttempts: maxAttempts) {
+            case .skip(let attempts, let error):
+                report.skipped.append(RowOutcome(mailbox: row.mailbox, attempts: attempts, error: error))
+                continue
+            case .deactivate:
+                try await LiveSyncStore.setEnabled(false, mailbox: row.mailbox, actor: actor, note: SwitchTransition.deactivatedNote, db: db)
+                try await OnboardingStore.delete(mailbox: row.mailbox, db: db)
+                report.deactivated.append(row.mailbox)
+            case .activate:
+                do {
+                    try await activate(row, db: db)
+                    try await OnboardingStore.delete(mailbox: row.mailbox, db: db)
+                    report.activated.append(row.mailbox)
+                } catch is SnapshotWindowEnded {
+                    report.windowEnded = true
+                    break rows
+                } catch let error where error is OnboardingFailure || error is MailboxSourceError || error is PipelineError {
+                    let reason = (error as? OnboardingFailure)?.reason ?? "\(error)"
+                    try await OnboardingStore.recordFailure(mailbox: row.mailbox, error: reason, db: db)
+                    report.failed.append(RowOutcome(mailbox: row.mailbox, attempts: row.attempts + 1, error: reason))
+                    logger.info("onboarding failed", metadata: ["mailbox": "\(row.mailbox)", "onboarding.attempt": "\(row.attempts + 1)"])
+                }
+            }
+        }
+        return report
+    }
+
+    struct OnboardingFailure: Error { var reason: String }
+    struct SnapshotWindowEnded: Error {}
+
+    func activate(_ row: OnboardingRow, db: PostgresConnection) async throws {
+        let (user, holder) = try await OnboardingStore.users(login: row.userLogin, mailbox: row.mailbox, db: db)
+        let userID: UUID
+        let link = OnboardingDecision.link(mailbox: row.mailbox, login: row.userLogin, user: user, holder: holder)
+        switch link {
+        case .refuse(let reason): throw OnboardingFailure(reason: reason)
+        case .setMailbox(let id), .alreadyLinked(let id): userID = id
+        }
+        let owner = MailboxOwner(smtpAddress: user?.mailbox ?? row.mailbox, userID: userID)
+        do {
+            _ = try await source.itemRefs(in: owner, kind: .appointments, offset: 0, pageSize: 1)
+        } catch {
+            throw OnboardingFailure(reason: "the mailbox test failed: \(error)")
+        }
+        if case .setMailbox(let id) = link {
+            guard try await OnboardingStore.setMailbox(row.mailbox, userID: id, db: db) else {
+                throw OnboardingFailure(reason: "the CRM user \(row.userLogin) got another mailbox meanwhile")
+            }
+        }
+        try await LiveSyncStore.setEnabled(true, mailbox: row.mailbox, actor: actor, note: "activated by bulk onboarding", db: db)
+        guard let snapshotRange else { return }
+        let runner = SnapshotRunner(conninfo: conninfo, source: source, logger: logger)
+        for direction in [SnapshotDirection.inbound, .outbound] {
+            let request = RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: [owner.smtpAddress],
+                                     dateRange: snapshotRange, requestedBy: actor)
+            var options = snapshotOptions(request)
+            options.window = window
+            let result = try await runner.run(options)
+            if result.outcome == .windowEnded { throw SnapshotWindowEnded() }  // resumed by the next pass, no attempt counted
+            guard result.outcome == .completed else {
+                throw OnboardingFailure(reason: "the initial \(direction.rawValue) snapshot ended \(result.outcome.rawValue) (snapsync runs show \(result.runID))")
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import Postgres
+import SyncCore
+import SyncStore
+
+/// `snapsync doctor`: gathers the facts (PostgreSQL, then a cheap probe of each mailbox in Exchange),
+/// diagnoses them with ``RecoveryDiagnosis``, and carries the prescribed steps out (`--fix`).
+public struct RecoveryDoctor: Sendable {
+    public let conninfo: String
+    public let source: any MailboxSource
+    public let logger: Logger
+
+    public init(conninfo: String, source: any MailboxSource, logger: Logger) {
+        self.conninfo = conninfo
+        self.source = source
+        self.logger = logger
+    }
+
+    /// The facts about every mailbox with a CRM user (or only `mailbox`). When PostgreSQL does not answer,
+    /// the facts say so (and whether Exchange answered for `mailbox`, when given).
+    public func gatherFacts(mailbox: String? = nil, now: Date = Date()) async throws -> RecoveryFacts {
+        guard let db = try await connectIfReachable() else {
+            var reachable: Bool?
+            if let mailbox {
+                let probe = await probe(MailboxOwner(smtpAddress: mailbox, userID: UUID()), states: [:])
+                if case .unreachable = probe { reachable = false } else { reachable = true }
+            }
+            return .postgresDown(now: now, exchangeReachable: reachable)
+        }
+        defer { Task { await db.close() } }
+        let owners = try await CRMStore.mailboxOwners(mailbox.map { [$0] }, db: db)
+        if let mailbox, owners.isEmpty { throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(mailbox)") }
+        var facts = try await db.run { db in try RecoveryStore.facts(owners: owners, now: now, db: db) }
+        var down: String?
+        for (index, owner) in owners.enumerated() {
+            if let down {
+                facts.mailboxes[index].exchange = .unreachable("not probed: \(down)")
+                continue
+            }
+            let address = owner.smtpAddress
+            let states = try await db.run { db in
+                var states: [ItemKind: String] = [:]
+                for kind in [ItemKind.appointments, .tasks] {
+                    let status = try FolderStateStore.status(mailbox: address, kind: kind, db: db)
+                    if let state = status.state, !status.needsSnapshot { states[kind] = state }
+                }
+                return states
+            }
+            let result = await probe(owner, states: states)
+            if case .unreachable(let reason) = result { down = reason }
+            facts.mailboxes[index].exchange = result
+        }
+        return facts
+    }
+
+    /// A connection, or nil when PostgreSQL does not answer.
+    func connectIfReachable() async throws -> PostgresConnection? {
+        let result: Result<PostgresConnection, PostgresError>
+        do { result = .success(try await PostgresConnection.connect(conninfo, logger: logger)) } catch { result = .failure(error) }
+        switch result {
+        case .success(let db): return db
+        case .failure(let error):
+            guard error.code == .connectionFailed else { throw error }
+            let message = "\(error)"
+            logger.info("PostgreSQL did not answer", metadata: ["doctor.error": "\(message)"])
+            return nil
+        }
+    }
+
+    /// One FindItem page of one item per folder (reachability and item counts), then each stored sync state
+    /// offered back to Exchange (a restore from backup makes Exchange reject it). Reads only.
+    public func probe(_ owner: MailboxOwner, states: [ItemKind: String]) async -> ExchangeProbe {
+        var counts: [ItemKind: Int] = [:]
+        var rejected: [ItemKind] = []
+        do {
+            for kind in ItemKind.allCases {
+                let page = try await source.itemRefs(in: owner, kind: kind, offset: 0, pageSize: 1)
+                if let total = page.totalCount { counts[kind] = total }
+            }
+            for kind in states.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+                do {
+                    _ = try await source.changes(in: owner, kind: kind, since: states[kind], maxChanges: 1)
+                } catch where error.kind == .invalidSyncState {
+                    rejected.append(kind)
+                }
+            }
+        } catch {
+            logger.info("Exchange probe failed", metadata: ["mailbox": "\(owner.smtpAddress)", "doctor.error": "\(error.code)"])
+            return error.kind == .transient ? .unreachable("\(error.code)") : .refused("\(error.code): \(error.message)")
+        }
+        return .answered(itemCounts: counts, rejectedSyncStates: rejected)
+    }
+
+    /// What carrying out one step did.
+    public struct StepOutcome: Sendable, Hashable {
+        public var step: RecoveryStep
+        /// The snapshot or resumed run, if the step ran one.
+        public var run: SnapshotResult?
+        /// A line for the report.
+        public var message: String
+        /// False when the step did not reach its goal (a run ended with errors or in a window).
+        public var succeeded: Bool
+    }
+
+    /// Carries the steps out in order (``RecoveryDiagnosis/plan`` is in the contract's order), stopping at the
+    /// first step that does not succeed. `actor` is journaled with switch transitions.
+    public func fix(_ steps: [RecoveryStep], actor: String, options: (RunRequest) -> SnapshotOptions = { SnapshotOptions(request: $0) },
+                    report: (StepOutcome) -> Void = { _ in }) async throws -> [StepOutcome] {
+        let runner = SnapshotRunner(conninfo: conninfo, source: source, logger: logger)
+        var outcomes: [StepOutcome] = []
+        for step in steps {
+            let outcome: StepOutcome
+            switch step {
+            case .enableSync(let mailbox):
+                let db = try await PostgresConnection.connect(conninfo, logger: logger)
+                try await LiveSyncStore.setEnabled(true, mailbox: mailbox, actor: actor, note: "snapsync doctor --fix", db: db)
+                await db.close()
+                outcome = StepOutcome(step: step, run: nil, message: "sync switched on" + (mailbox.map { " for \($0)" } ?? ""), succeeded: true)
+            case .snapshot(let direction, let mailboxes):
+                let request = RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: mailboxes, dateRange: nil,
+                                         requestedBy: actor)
+                outcome = Self.outcome(step, try await runner.run(options(request)))
+            case .resume(let runID):
+                let resumeOptions = options(RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: actor))
+                outcome = Self.outcome(step, try await runner.resume(runID: runID, options: resumeOptions))
+            case .retryParked:
+                let db = try await PostgresConnection.connect(conninfo, logger: logger)
+                let count = try await RecoveryStore.requeueParked(db: db)
+                await db.close()
+                outcome = StepOutcome(step: step, run: nil, message: "\(count) parked outbox entr\(count == 1 ? "y" : "ies") queued again", succeeded: true)
+            case .none, .manual:
+                continue
+            }
+            logger.info("doctor step done", metadata: ["doctor.step": "\(step)", "doctor.succeeded": "\(outcome.succeeded)"])
+            outcomes.append(outcome)
+            report(outcome)
+            if !outcome.succeeded { break }
+        }
+        return outcomes
+    }
+
+    static func outcome(_ step: RecoveryStep, _ result: SnapshotResult) -> StepOutcome {
+        StepOutcome(step: step, run: result, message: "run \(result.runID): \(result.outcome.rawValue)",
+                    succeeded: result.outcome == .completed || result.outcome == .completedWithErrors)
+    }
+}
