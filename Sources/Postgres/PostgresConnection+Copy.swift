@@ -70,14 +70,31 @@ public struct PostgresCopyWriter {
         }
         field.removeAll(keepingCapacity: true)
         value.encodePostgresText(into: &field)
-        for byte in field {
-            switch byte {
-            case UInt8(ascii: "\\"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "\n"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "r"))
-            case UInt8(ascii: "\t"): buffer.append(UInt8(ascii: "\\")); buffer.append(UInt8(ascii: "t"))
-            default: buffer.append(byte)
+        Self.appendEscaped(field, to: &buffer)
+    }
+
+    /// Appends `field` with COPY text escapes (`\\`, `\n`, `\r`, `\t`): runs without special bytes are copied
+    /// in one piece (most fields have none), which keeps the client's CPU per row small next to the server's.
+    private static func appendEscaped(_ field: [UInt8], to buffer: inout [UInt8]) {
+        field.withUnsafeBufferPointer { bytes in
+            var start = 0
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                guard byte <= UInt8(ascii: "\\") else { continue }
+                let escape: UInt8
+                switch byte {
+                case UInt8(ascii: "\\"): escape = UInt8(ascii: "\\")
+                case UInt8(ascii: "\n"): escape = UInt8(ascii: "n")
+                case UInt8(ascii: "\r"): escape = UInt8(ascii: "r")
+                case UInt8(ascii: "\t"): escape = UInt8(ascii: "t")
+                default: continue
+                }
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                buffer.append(UInt8(ascii: "\\"))
+                buffer.append(escape)
+                start = index + 1
             }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
         }
     }
 

@@ -17,6 +17,16 @@ enum Benchmark {
         return Double(usage.ru_maxrss) * 1024 / 1_000_000
     }
 
+    enum CPUOf { case process, children }
+
+    /// User + system CPU seconds of this process, or of its waited-for children (`getrusage`).
+    static func cpuSeconds(_ of: CPUOf) -> Double {
+        var usage = rusage()
+        getrusage(of == .process ? RUSAGE_SELF.rawValue : RUSAGE_CHILDREN.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     /// The median of `values` (not empty).
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
