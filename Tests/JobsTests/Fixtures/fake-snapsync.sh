@@ -7,7 +7,7 @@ set -euo pipefail
 if [[ -n ${FAKE_SNAPSYNC_STDOUT:-} ]]; then printf '%s\n' "$FAKE_SNAPSYNC_STDOUT"; fi
 if [[ -n ${FAKE_SNAPSYNC_STARTED:-} ]]; then : >"$FAKE_SNAPSYNC_STARTED"; fi
 if [[ -n ${FAKE_SNAPSYNC_RELEASE:-} ]]; then
-  for _ in $(seq 600); do
+  for _ in $(seq 6000); do  # up to 5 minutes: a loaded machine must not release it early
     [[ -e $FAKE_SNAPSYNC_RELEASE ]] && break
     sleep 0.05
   done
