@@ -74,7 +74,7 @@ let package = Package(
 
         // MARK: Benchmarks
         .executableTarget(name: "snapsync-bench", dependencies: [
-            "EWS", "SyncCore", "XML", "Postgres",
+            "EWS", "SyncCore", "SyncStore", "XML", "Postgres", "HTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
