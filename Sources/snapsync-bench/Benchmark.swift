@@ -27,6 +27,19 @@ enum Benchmark {
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
+    /// Runs one psql command (`-c`) against `conninfo`; a failure throws with psql's message.
+    static func psql(_ psql: String, conninfo: String, command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", command]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchmarkFailure("psql \(command) failed: \(message)") }
+    }
+
     /// The median of `values` (not empty).
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

@@ -134,17 +134,8 @@ struct CopyBenchmark: AsyncParsableCommand {
     }
 
     private func runPsql(conninfo: String, table: PostgresIdentifier, file: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let columns = CopyBenchmarkRows.columns.map { PostgresIdentifier($0).description }.joined(separator: ", ")
-        process.arguments = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
-                             "-c", "\\copy \(table) (\(columns)) from '\(file.path)'"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchmarkFailure("psql \\copy failed: \(message)") }
+        try Benchmark.psql(psql, conninfo: conninfo, command: "\\copy \(table) (\(columns)) from '\(file.path)'")
     }
 }
 

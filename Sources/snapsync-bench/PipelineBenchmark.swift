@@ -314,15 +314,7 @@ struct PipelineRun {
     }
 
     func psqlRun(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [benchmark.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.conninfo, "-c", command]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchmarkFailure("psql \(command) failed: \(message)") }
+        try Benchmark.psql(benchmark.psql, conninfo: cluster.conninfo, command: command)
     }
 
     // MARK: SQL
