@@ -117,7 +117,7 @@ import Testing
         let other = try await runner.run("live-sync")
         #expect(other.status == 0)
 
-        FileManager.default.createFile(atPath: release.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: release.path, contents: nil)
         #expect(try await first.status == 0)
         #expect(try runner.calls().map(\.first) == ["snapshot", "sync"])
 

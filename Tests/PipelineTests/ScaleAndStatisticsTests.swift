@@ -70,6 +70,24 @@ import Testing
         }
     }
 
+    @Test func linkingAnAttendeeToAContactByEmailIsAnIndexLookupNotAScanOfEveryContact() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: ["lookup@example.com"]) { env in
+            try await seedCRM(env, contacts: 5000, appointmentsPerUser: 0, tasksPerUser: 0)
+            try await env.sql("ANALYZE crm.contacts")
+            let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            // The inbound merge's lookup (InboundStore) for each of the three addresses, for an unknown address:
+            // the case that walked the whole primary key before 0005.
+            for column in ["email1", "email2", "email3"] {
+                let plan = try await db.query("""
+                    EXPLAIN SELECT c.id FROM crm.contacts c WHERE lower(c.\(column)) = lower($1) ORDER BY c.id LIMIT 1
+                    """, ["nobody@partner.example"]).map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+                #expect(plan.contains("contacts_\(column)_lower"), "\(plan)")
+                #expect(!plan.contains("contacts_pkey"), "\(plan)")
+            }
+            await db.close()
+        }
+    }
+
     /// The top node's "Plan Rows" of an `EXPLAIN (FORMAT JSON)` result.
     static func planRows(_ json: String) -> Double? {
         guard let data = json.data(using: .utf8),
