@@ -102,5 +102,6 @@ let package = Package(
                     exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", exclude: ["Fixtures"]),
+        .testTarget(name: "snapsyncTests", dependencies: ["snapsync", "SyncStore", "SyncCore"]),   // the CLI's pure pieces
     ]
 )

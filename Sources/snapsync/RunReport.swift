@@ -31,13 +31,18 @@ enum RunReport {
     /// attempts, and the wall-clock span from the first start to the last finish.
     static func record(_ stages: [StageRecord], into metrics: RunMetrics) {
         for (name, records) in Dictionary(grouping: stages, by: \.stage.rawValue) {
-            let span = records.compactMap(\.startedAt).min().flatMap { start in
-                records.compactMap(\.finishedAt).max().map { $0.timeIntervalSince(start) }
-            }
             metrics.record(stage: name, items: Int(records.reduce(0) { $0 + $1.items }),
                            errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == "failed" ? 1 : 0) }),
-                           retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span)
+                           retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span(records))
         }
+    }
+
+    /// The wall-clock span of stages from the first start to the last finish; with `now`, a stage still running
+    /// counts until then. Nil when none started (or, without `now`, none finished).
+    static func span(_ stages: [StageRecord], runningUntil now: Date? = nil) -> TimeInterval? {
+        guard let start = stages.compactMap(\.startedAt).min() else { return nil }
+        let ends = stages.compactMap { $0.finishedAt ?? ($0.startedAt == nil ? nil : now) }
+        return ends.max().map { $0.timeIntervalSince(start) }
     }
 
     /// One line per mailbox folder: each stage's status and counts.

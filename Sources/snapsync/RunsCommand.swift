@@ -35,6 +35,8 @@ struct RunsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The run id.") var run: Int64
         @Option(help: "Only this mailbox.") var mailbox: String?
+        @Option(help: ArgumentHelp("Also write the run as one self-contained HTML page (stage timeline per mailbox, throughput, stages, run log).",
+                                   valueName: "path")) var html: String?
 
         func run() async throws {
             let environment = try CLIEnvironment.start(global, command: "runs show")
@@ -48,6 +50,11 @@ struct RunsCommand: AsyncParsableCommand {
                       + (record.finishedAt.map { ", finished \($0)" } ?? ""))
                 RunReport.printStages(stages)
                 for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(event.message)") }
+                if let html {
+                    let page = RunReport.html(run: record, stages: stages, events: events, now: Date())
+                    try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
+                    print("wrote \(html)")
+                }
                 return 0
             }
         }

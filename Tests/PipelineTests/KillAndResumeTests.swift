@@ -80,6 +80,15 @@ import Testing
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 240)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 160)
             #expect(try await env.differences(kinds: [.appointments, .tasks]).isEmpty)
+
+            // The resumed run's page: a timeline row per mailbox, a bar per stage, every stage done.
+            let page = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-run-\(UUID()).html")
+            defer { try? FileManager.default.removeItem(at: page) }
+            let runID = try await env.count("SELECT id::int FROM sync.runs")
+            #expect(try await snapsync(env, ["runs", "show", "\(runID)", "--html", page.path]) == 0)
+            let html = try String(contentsOf: page, encoding: .utf8)
+            for mailbox in Self.mailboxes { #expect(html.contains(">\(mailbox)<title>"), "\(mailbox)") }
+            #expect(html.components(separatedBy: "<rect class=\"bar done\"").count - 1 == Self.mailboxes.count * 2 * 6)
         }
     }
 

@@ -7,10 +7,58 @@ import SyncStore
 import Testing
 import TestSupport
 
+extension PipelineTestEnvironment {
+    /// Nothing lost or doubled: per mailbox and kind, as many CRM rows belong in the mailbox as its folder holds
+    /// items (each id once) and as there are links, and no item has two links.
+    func expectNoDuplicates(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        for owner in owners {
+            for kind in ItemKind.allCases {
+                let (rows, links) = try await db.run { db in
+                    (try CRMStore.records(kind, mailbox: owner, db: db).count, try LinkStore.count(mailbox: owner.smtpAddress, kind: kind, db: db))
+                }
+                var items: [String] = []
+                var offset: Int? = 0
+                while let next = offset {
+                    let page = try await source.itemRefs(in: owner, kind: kind, offset: next, pageSize: 1000)
+                    items += page.refs.map(\.id)
+                    offset = page.nextOffset
+                }
+                let place = "\(owner.smtpAddress) \(kind.rawValue)"
+                #expect(Set(items).count == items.count, "\(place): an item listed twice", sourceLocation: sourceLocation)
+                #expect(rows == items.count, "\(place): \(rows) CRM rows, \(items.count) items", sourceLocation: sourceLocation)
+                #expect(links == rows, "\(place): \(links) links for \(rows) CRM rows", sourceLocation: sourceLocation)
+            }
+        }
+        let itemsLinkedTwice = try await db.query("""
+            SELECT count(*) FROM (SELECT 1 FROM sync.links GROUP BY mailbox, item_id HAVING count(*) > 1) twice
+            """)[0].decode(Int.self, at: 0)
+        await db.close()
+        #expect(itemsLinkedTwice == 0, sourceLocation: sourceLocation)
+    }
+}
+
 /// Recovery scenarios 1, 2, 5, 6, 7 and 10 of ../shared/docs/recovery-scenarios.md, end to end on a real
-/// PostgreSQL and the simulator: create the situation, apply the prescribed action, end in sync.
+/// PostgreSQL and the simulator: create the situation, check that the doctor names it and prescribes its action,
+/// apply the action, end in sync with nothing lost or doubled (and the doctor finding nothing left to do).
 @Suite(.serialized) struct ScenarioTests {
     static let mailboxes = ["sa@example.com", "sb@example.com"]
+    /// A PostgreSQL nobody listens on: the CRM is down.
+    static let crmDown = "host=127.0.0.1 port=1 dbname=crm connect_timeout=2"
+
+    /// What the doctor finds while the CRM is down, asked about one mailbox (so it probes Exchange too).
+    func diagnoseWithCRMDown(_ env: PipelineTestEnvironment) async throws -> RecoveryDiagnosis {
+        let doctor = RecoveryDoctor(conninfo: Self.crmDown, source: env.source, logger: env.logger)
+        let facts = try await doctor.gatherFacts(mailbox: Self.mailboxes[0])
+        #expect(!facts.postgresReachable)
+        return RecoveryDiagnosis(facts)
+    }
+
+    /// The doctor has nothing left to report.
+    func expectDoctorFindsNothing(_ env: PipelineTestEnvironment, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let after = try await env.diagnose()
+        #expect(after.findings.isEmpty, "\(after.findings)", sourceLocation: sourceLocation)
+    }
 
     func seedExchange(_ env: PipelineTestEnvironment, items: Int = 20) throws {
         for (index, mailbox) in Self.mailboxes.enumerated() {
@@ -35,7 +83,7 @@ import TestSupport
         process.executableURL = KillAndResumeTests.binary
         process.arguments = ["sync", "run", "--once", "--log-format", "json", "--log-level", "critical"]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
-        environment["SNAPSYNC_DATABASE_URL"] = "host=127.0.0.1 port=1 dbname=crm connect_timeout=2"
+        environment["SNAPSYNC_DATABASE_URL"] = Self.crmDown
         environment["SNAPSYNC_EWS_URL"] = env.simulator.endpoint
         environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
         environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
@@ -51,6 +99,9 @@ import TestSupport
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try seedExchange(env, items: 400)
             try await env.setSync(true)
+            let diagnosis = try await env.diagnose()
+            #expect(diagnosis.findings.map(\.scenario) == [.newEmptyCRM], "\(diagnosis.findings)")
+            #expect(diagnosis.plan == [.snapshot(.inbound, mailboxes: Self.mailboxes)])
             var options = env.options(.inbound)
             options.analyzePolicy = AnalyzePolicy(threshold: 0.10, minimumChangedRows: 100)
             let result = try await env.runner().run(options)
@@ -58,6 +109,9 @@ import TestSupport
             #expect(try await env.count("SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze'", [result.runID]) > 0)
             #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)  // the snapshot's writes are not echoed
             #expect(try await env.differences().isEmpty)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 2 * 400)
+            try await env.expectNoDuplicates()
+            try await expectDoctorFindsNothing(env)
         }
     }
 
@@ -66,10 +120,19 @@ import TestSupport
             try seedExchange(env)
             try await seedCRM(env, contacts: 30, appointmentsPerUser: 10, tasksPerUser: 10)
             try await env.setSync(true)
+            let diagnosis = try await env.diagnose()
+            #expect(diagnosis.findings.map(\.scenario) == [.firstSync], "\(diagnosis.findings)")
+            #expect(diagnosis.findings.first?.steps == [.snapshot(.inbound, mailboxes: Self.mailboxes),
+                                                        .snapshot(.outbound, mailboxes: Self.mailboxes)])
+            // --fix merges steps in the contract's order (outbound before inbound); either order converges here.
+            #expect(Set(diagnosis.plan) == Set(diagnosis.findings.first?.steps ?? []))
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 2 * 20 + 2 * 10)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 2 * 20 + 2 * 10)
             #expect(try await env.differences().isEmpty)
+            try await env.expectNoDuplicates()
+            try await expectDoctorFindsNothing(env)
         }
     }
 
@@ -80,10 +143,19 @@ import TestSupport
             try await env.setSync(true)
             try await editInExchange(env, subject: "Changed while the CRM was down", count: 3)
             #expect(try await syncPassWithCRMDown(env) == 69)  // unavailable; nothing lost
+            let diagnosis = try await diagnoseWithCRMDown(env)
+            #expect(diagnosis.findings.map(\.scenario) == [.crmDown], "\(diagnosis.findings)")
+            #expect(diagnosis.findings.first?.steps.allSatisfy { !$0.isAction } == true)  // action: none
+            #expect(diagnosis.plan.isEmpty)
+            // The CRM is back: still nothing to do, live sync catches up.
+            let back = try await env.diagnose()
+            #expect(back.isHealthy && back.plan.isEmpty, "\(back.findings)")
             let report = try await env.pass()
             #expect(report.pulled == 3)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while the CRM was down'") == 3)
             #expect(try await env.differences().isEmpty)
+            try await env.expectNoDuplicates()
+            try await expectDoctorFindsNothing(env)
         }
     }
 
@@ -91,15 +163,22 @@ import TestSupport
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try seedExchange(env)
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
-            try await env.setSync(false)
+            try await env.setSync(true)
+            try await env.setSync(false)  // switched off (e.g. for the CRM's outage): no CRM change since
             try await editInExchange(env, subject: "Changed while sync was off", count: 2)
             _ = try await env.source.delete([try await env.source.itemRefs(in: env.owners[1], kind: .appointments, offset: 0, pageSize: 1).refs[0]],
                                             in: env.owners[1], kind: .appointments)
             #expect(try await env.pass().pulled == 0)  // sync off: Exchange is not read
+            let diagnosis = try await env.diagnose()
+            #expect(diagnosis.findings.map(\.scenario) == [.crmDownSyncWasOff], "\(diagnosis.findings)")
+            #expect(diagnosis.plan == [.enableSync(mailbox: nil), .snapshot(.inbound, mailboxes: Self.mailboxes)])
             try await env.setSync(true)
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while sync was off'") == 2)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 2 * 20 - 1)
             #expect(try await env.differences().isEmpty)
+            try await env.expectNoDuplicates()
+            try await expectDoctorFindsNothing(env)
         }
     }
 
@@ -113,13 +192,23 @@ import TestSupport
             try await env.sql("UPDATE crm.appointments SET location = 'Queued in the CRM', version = version + 1 WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 4)")
             try await env.simulator.control.goDown()
             #expect(try await syncPassWithCRMDown(env) == 69)
+            let diagnosis = try await diagnoseWithCRMDown(env)
+            #expect(diagnosis.findings.map(\.scenario) == [.bothDown], "\(diagnosis.findings)")
+            #expect(diagnosis.findings.first?.steps.allSatisfy { !$0.isAction } == true)  // action: none
+            #expect(diagnosis.plan.isEmpty)
             #expect(try await env.pass().exchangeUnavailable)
             try await env.simulator.control.comeUp()
+            // Both back: nothing to do, the queue and the sync states catch up.
+            let back = try await env.diagnose()
+            #expect(back.isHealthy && back.plan.isEmpty, "\(back.findings)")
             try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")
             let report = try await env.pass()
             #expect(report.delivered == 4)
             #expect(report.pulled == 1)
             #expect(try await env.differences().isEmpty)
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
+            try await env.expectNoDuplicates()
+            try await expectDoctorFindsNothing(env)
         }
     }
 
@@ -146,10 +235,16 @@ import TestSupport
             await admin.close()
             #expect(try await Self.pgTool("pg_restore", ["-d", env.conninfo, dump]) == 0)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 0)
-            // Prescribed action: none. The restored (older, still valid) sync state makes Exchange re-deliver.
+            // Prescribed action: none. The restored (older, still valid) sync state makes Exchange re-deliver: the
+            // doctor finds the restored CRM in step (no snapshot prescribed).
+            let diagnosis = try await env.diagnose()
+            #expect(diagnosis.findings.isEmpty, "\(diagnosis.findings)")
+            #expect(diagnosis.plan.isEmpty)
             _ = try await env.pass()
             #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 2)
             #expect(try await env.differences().isEmpty)
+            try await env.expectNoDuplicates()
+            try await expectDoctorFindsNothing(env)
         }
     }
 

@@ -1,0 +1,272 @@
+import Foundation
+import SyncCore
+import SyncStore
+
+/// `snapsync runs show RUN --html PATH`: one self-contained page (inline CSS and SVG, no script, no external
+/// asset) that a browser opens from disk.
+extension RunReport {
+    /// The page of a run: its header, a stage timeline with one row per mailbox and one bar per started stage
+    /// (placed by its start and finish, coloured by status, a tooltip each), items/s per mailbox and per stage,
+    /// the stages' table and the run log. Stages still running are drawn up to `now`. Every value that comes
+    /// from the database is escaped. Pure.
+    static func html(run: RunRecord, stages: [StageRecord], events: [RunStore.Event] = [], now: Date) -> String {
+        let request = run.request
+        var header: [(String, String)] = [
+            ("Direction", request.direction.rawValue),
+            ("Kinds", request.kinds.map(\.rawValue).joined(separator: ", ")),
+            ("Scope", request.mailboxes?.joined(separator: ", ") ?? "all mailboxes"),
+        ]
+        if let range = request.dateRange {
+            header.append(("Date range", "\(range.field.rawValue) from \(range.from.map(ISO8601.format) ?? "any") "
+                           + "to \(range.to.map(ISO8601.format) ?? "any")"))
+        }
+        header += [
+            ("Requested by", request.requestedBy.isEmpty ? "unknown" : request.requestedBy),
+            ("Started", ISO8601.format(run.createdAt)),
+            ("Finished", run.finishedAt.map(ISO8601.format) ?? "not finished"),
+        ]
+        var page = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>snapsync run \(run.id)</title>
+            <style>\(HTMLPage.style)</style></head><body>
+            <h1>snapsync run \(run.id)</h1>
+            <dl>
+            """
+        for (name, value) in header { page += "<dt>\(name)</dt><dd>\(escape(value))</dd>\n" }
+        page += "<dt>Outcome</dt><dd><span class=\"badge \(outcomeClass(run.status))\">\(escape(run.status))</span></dd>\n"
+        page += "<dt>Stages</dt><dd>\(escape(summary(stages)))</dd>\n</dl>\n"
+        if stages.isEmpty {
+            page += "<p class=\"empty\">No stages: the run has no mailbox.</p>\n"
+        } else {
+            page += "<h2>Stage timeline</h2>\n" + timeline(stages, now: now)
+            page += "<h2>Throughput</h2>\n" + throughput(stages, now: now)
+            page += "<h2>Stages</h2>\n" + stageTable(stages, now: now)
+        }
+        if !events.isEmpty { page += "<h2>Run log</h2>\n" + eventTable(events) }
+        return page + "<footer>Written by snapsync runs show \(run.id) --html at \(ISO8601.format(now)).</footer>\n</body></html>\n"
+    }
+
+    // MARK: Sections
+
+    /// One row per mailbox, one bar per started stage, on a time axis from the first start.
+    static func timeline(_ stages: [StageRecord], now: Date) -> String {
+        guard let origin = stages.compactMap(\.startedAt).min(), let length = span(stages, runningUntil: now) else {
+            return "<p class=\"empty\">No stage has started yet.</p>\n"
+        }
+        let mailboxes = orderedMailboxes(stages)
+        let seconds = max(length, 1)
+        let scale = HTMLPage.plotWidth / seconds
+        let top = 8.0, row = 26.0
+        let height = top + Double(mailboxes.count) * row + 26
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" "
+            + "aria-label=\"stage timeline\">\n"
+        let step = tickStep(seconds)
+        var tick = 0.0
+        while tick <= seconds {
+            let x = HTMLPage.labelWidth + tick * scale
+            svg += "<line class=\"grid\" x1=\"\(number(x))\" y1=\"\(number(top))\" x2=\"\(number(x))\" y2=\"\(number(height - 20))\"/>"
+                + "<text class=\"tick\" x=\"\(number(x))\" y=\"\(number(height - 6))\">\(escape(duration(tick)))</text>\n"
+            tick += step
+        }
+        for (index, mailbox) in mailboxes.enumerated() {
+            let y = top + Double(index) * row
+            svg += "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 17))\">"
+                + "\(escape(shortened(mailbox)))<title>\(escape(mailbox))</title></text>\n"
+            for stage in stages where stage.mailbox == mailbox {
+                guard let start = stage.startedAt, let elapsed = elapsed(stage, now: now) else { continue }
+                let x = HTMLPage.labelWidth + max(start.timeIntervalSince(origin), 0) * scale
+                svg += "<rect class=\"bar \(statusClass(stage.status))\" x=\"\(number(x))\" y=\"\(number(y + 4))\" "
+                    + "width=\"\(number(max(elapsed * scale, 2)))\" height=\"18\" rx=\"2\"><title>\(escape(tooltip(stage, now: now)))</title></rect>\n"
+            }
+        }
+        svg += "</svg>\n<p class=\"legend\">"
+        for status in ["done", "running", "failed", "skipped", "pending"] {
+            svg += "<span class=\"key \(status)\"></span>\(status) "
+        }
+        return svg + "&middot; time since the first stage started (\(ISO8601.format(origin)))</p>\n"
+    }
+
+    /// Items per second of each mailbox, and of each stage over every mailbox: items over the wall-clock span
+    /// from the first start to the last finish.
+    static func throughput(_ stages: [StageRecord], now: Date) -> String {
+        var groups = orderedMailboxes(stages).map { mailbox in (mailbox, stages.filter { $0.mailbox == mailbox }) }
+        let mailboxCount = groups.count
+        for stage in SnapshotStage.allCases {
+            let records = stages.filter { $0.stage == stage }
+            if !records.isEmpty { groups.append(("stage " + stage.rawValue, records)) }
+        }
+        let rates = groups.map { name, records in
+            let items = records.reduce(Int64(0)) { $0 + $1.items }
+            let seconds = span(records, runningUntil: now)
+            return (name: name, items: items, seconds: seconds, rate: seconds.flatMap { $0 > 0 ? Double(items) / $0 : nil })
+        }
+        let fastest = max(rates.compactMap(\.rate).max() ?? 0, 1)
+        let row = 22.0
+        let height = Double(groups.count) * row + 18
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" aria-label=\"items per second\">\n"
+        for (index, entry) in rates.enumerated() {
+            // A gap between the mailboxes and the stages.
+            let y = 4 + Double(index) * row + (index >= mailboxCount ? 14 : 0)
+            let width = (entry.rate ?? 0) / fastest * (HTMLPage.plotWidth - 220)
+            let detail = "\(entry.items) items in " + (entry.seconds.map(duration) ?? "no time")
+            let text = entry.items == 0 ? detail : entry.rate.map { String(format: "%.1f items/s (", $0) + detail + ")" } ?? detail
+            svg += "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 14))\">"
+                + "\(escape(shortened(entry.name)))<title>\(escape(entry.name))</title></text>"
+                + "<rect class=\"rate\" x=\"\(number(HTMLPage.labelWidth))\" y=\"\(number(y + 2))\" width=\"\(number(max(width, 1)))\" "
+                + "height=\"16\"><title>\(escape("\(entry.name): \(text)"))</title></rect>"
+                + "<text class=\"value\" x=\"\(number(HTMLPage.labelWidth + max(width, 1) + 6))\" y=\"\(number(y + 14))\">"
+                + "\(escape(text))</text>\n"
+        }
+        return svg + "</svg>\n"
+    }
+
+    static func stageTable(_ stages: [StageRecord], now: Date) -> String {
+        var table = "<table class=\"stages\"><thead><tr><th>Mailbox</th><th>Kind</th><th>Stage</th><th>Status</th><th>Items</th><th>Created</th>"
+            + "<th>Updated</th><th>Deleted</th><th>Quarantined</th><th>Total</th><th>Attempts</th><th>Started</th>"
+            + "<th>Finished</th><th>Duration</th><th>Items/s</th><th>Error</th></tr></thead><tbody>\n"
+        for stage in stages {
+            let elapsed = elapsed(stage, now: now)
+            let rate = elapsed.flatMap { $0 > 0 ? String(format: "%.1f", Double(stage.items) / $0) : nil }
+            let cells: [String] = [
+                stage.mailbox, stage.kind.rawValue, stage.stage.rawValue, stage.status, "\(stage.items)", "\(stage.created)",
+                "\(stage.updated)", "\(stage.deleted)", "\(stage.failed)", stage.total.map { "\($0)" } ?? "",
+                "\(stage.attempts)", stage.startedAt.map(ISO8601.format) ?? "", stage.finishedAt.map(ISO8601.format) ?? "",
+                elapsed.map { duration($0) + (stage.finishedAt == nil ? " so far" : "") } ?? "", rate ?? "", stage.error ?? "",
+            ]
+            table += "<tr class=\"\(statusClass(stage.status))\">" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+        }
+        return table + "</tbody></table>\n"
+    }
+
+    static func eventTable(_ events: [RunStore.Event]) -> String {
+        var table = "<table><thead><tr><th>At</th><th>Event</th><th>Mailbox</th><th>Stage</th><th>Message</th></tr></thead><tbody>\n"
+        for event in events {
+            let cells = [ISO8601.format(event.at), event.event, event.mailbox ?? "", event.stage ?? "", event.message]
+            table += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+        }
+        return table + "</tbody></table>\n"
+    }
+
+    // MARK: Pieces
+
+    /// The tooltip of a stage's bar: stage, status, items, duration and the kind of its error.
+    static func tooltip(_ stage: StageRecord, now: Date) -> String {
+        var parts = ["\(stage.mailbox) \(stage.kind.rawValue) \(stage.stage.rawValue)", stage.status, "\(stage.items) items"]
+        if let elapsed = elapsed(stage, now: now) {
+            parts.append(duration(elapsed) + (stage.finishedAt == nil ? " so far" : ""))
+        }
+        if stage.failed > 0 { parts.append("\(stage.failed) quarantined") }
+        if let error = stage.error { parts.append("error: " + errorKind(error)) }
+        return parts.joined(separator: ", ")
+    }
+
+    /// How long a started stage took, or has been running by `now`.
+    static func elapsed(_ stage: StageRecord, now: Date) -> TimeInterval? {
+        stage.startedAt.map { max((stage.finishedAt ?? now).timeIntervalSince($0), 0) }
+    }
+
+    /// The kind of a stored stage error: what precedes its first colon (`mass delete refused`, `transient
+    /// mailbox error ErrorServerBusy`), at most 80 characters.
+    static func errorKind(_ error: String) -> String {
+        let head = error.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? error
+        return shortened(head.trimmingCharacters(in: .whitespaces), to: 80)
+    }
+
+    /// "12 stages: 10 done, 1 failed, 1 running; 3400 items".
+    static func summary(_ stages: [StageRecord]) -> String {
+        var counts: [String: Int] = [:]
+        for stage in stages { counts[stage.status, default: 0] += 1 }
+        let parts = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.value) \($0.key)" }
+        return "\(stages.count) stage\(stages.count == 1 ? "" : "s")" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+            + "; \(stages.reduce(Int64(0)) { $0 + $1.items }) items"
+    }
+
+    /// The mailboxes in the order of their stages.
+    static func orderedMailboxes(_ stages: [StageRecord]) -> [String] {
+        var seen = Set<String>()
+        return stages.map(\.mailbox).filter { seen.insert($0).inserted }
+    }
+
+    /// A tick spacing of 1, 2 or 5 times a power of ten (in seconds) giving at most about eight ticks.
+    static func tickStep(_ seconds: TimeInterval) -> TimeInterval {
+        let rough = max(seconds / 8, 0.001)
+        let power = pow(10, (log10(rough)).rounded(.down))
+        return [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? 10 * power
+    }
+
+    /// "0.4 s", "12.0 s", "3 min 5 s", "2 h 10 min".
+    static func duration(_ seconds: TimeInterval) -> String {
+        if seconds < 60 { return String(format: "%.1f s", seconds) }
+        let whole = Int(seconds.rounded())
+        if whole < 3600 { return "\(whole / 60) min \(whole % 60) s" }
+        return "\(whole / 3600) h \(whole / 60 % 60) min"
+    }
+
+    /// The CSS class of a stage status; one the page does not know is `other`.
+    static func statusClass(_ status: String) -> String {
+        ["done", "running", "failed", "skipped", "pending"].contains(status) ? status : "other"
+    }
+
+    /// The CSS class of a run's outcome.
+    static func outcomeClass(_ status: String) -> String {
+        switch status {
+        case "completed": "done"
+        case "completed_with_errors", "failed": "failed"
+        case "running": "running"
+        default: "other"
+        }
+    }
+
+    /// Text safe inside an element or a quoted attribute.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// At most `limit` characters, the cut marked with an ellipsis.
+    static func shortened(_ text: String, to limit: Int = 34) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+
+    /// A coordinate with one decimal.
+    static func number(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
+/// The page's fixed geometry and style sheet.
+enum HTMLPage {
+    static let width = 960.0
+    static let labelWidth = 250.0
+    static let plotWidth = width - labelWidth - 40
+    static let style = """
+        body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2329;max-width:1200px}
+        h1{font-size:22px}h2{font-size:17px;margin-top:28px}
+        dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px}dt{font-weight:600}dd{margin:0}
+        .chart{width:100%;max-width:960px;height:auto;background:#fafbfc;border:1px solid #dde2e7}
+        .chart text{font-size:11px;fill:#1d2329}.label{text-anchor:end}.tick{text-anchor:middle;fill:#5f6b76}
+        .grid{stroke:#e3e7eb}.rate{fill:#3b6ea5}
+        .bar.done,.key.done,.badge.done{fill:#2f9e55;background:#2f9e55}
+        .bar.running,.key.running,.badge.running{fill:#3b82c4;background:#3b82c4}
+        .bar.running{stroke:#1d4f7d;stroke-dasharray:4 2}
+        .bar.failed,.key.failed,.badge.failed{fill:#d0453a;background:#d0453a}
+        .bar.skipped,.key.skipped{fill:#a3acb5;background:#a3acb5}
+        .bar.pending,.key.pending{fill:#dfe4e8;background:#dfe4e8}
+        .bar.other,.badge.other{fill:#b08a2e;background:#b08a2e}
+        .badge{color:#fff;padding:1px 8px;border-radius:9px}
+        .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;border-radius:2px}
+        .legend,.empty,footer{color:#5f6b76;font-size:12px}
+        table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #dde2e7;padding:3px 6px;text-align:left;vertical-align:top}
+        th{background:#eef1f4}tr.failed td{background:#fbeceb}tr.running td{background:#eaf2fa}
+        .stages td:nth-child(n+5):nth-child(-n+11),.stages td:nth-child(14),.stages td:nth-child(15){text-align:right}
+        """
+}
