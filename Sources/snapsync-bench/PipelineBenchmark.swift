@@ -52,7 +52,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let directory = binaries ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-bench-pipeline-\(getpid())").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        print("work directory \(work) (process logs)")
+        say("work directory \(work) (process logs)")
         let cluster = try await PostgresLocalCluster.start()
         var bench = PipelineRun(benchmark: self, binaries: directory, work: work, cluster: cluster)
         do {
@@ -60,7 +60,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         } catch {
             await bench.simulator?.terminate()
             try? await cluster.stop()
-            print("benchmark failed; logs kept in \(work)")
+            say("benchmark failed; logs kept in \(work)")
             throw error
         }
         await bench.simulator?.terminate()
@@ -118,22 +118,22 @@ struct PipelineRun {
 
     mutating func measure() async throws {
         let perMailbox = benchmark.itemsPerMailbox
-        print("data: \(addresses.count) mailboxes x \(perMailbox) items (\(perMailbox / 2) appointments, \(perMailbox - perMailbox / 2) tasks), "
+        say("data: \(addresses.count) mailboxes x \(perMailbox) items (\(perMailbox / 2) appointments, \(perMailbox - perMailbox / 2) tasks), "
             + "\(benchmark.contactCount) contacts x 5 covering users; snapsync --workers \(benchmark.workers)")
         try await snapsync(["migrate"], log: "migrate")
         try await startSimulator(log: "exchange-sim-1")
         var clock = ContinuousClock.now
         try await seedExchange()
-        print(String(format: "seeded exchange-sim in %.1f s", Benchmark.seconds(ContinuousClock.now - clock)))
+        say(String(format: "seeded exchange-sim in %.1f s", Benchmark.seconds(ContinuousClock.now - clock)))
         clock = .now
         try await seedCRM()
-        print(String(format: "seeded the CRM (users, contacts, coverage) in %.1f s", Benchmark.seconds(ContinuousClock.now - clock)))
+        say(String(format: "seeded the CRM (users, contacts, coverage) in %.1f s", Benchmark.seconds(ContinuousClock.now - clock)))
 
         var figures: [PipelineFigures] = []
         figures.append(try await step("inbound", ["snapshot", "inbound"], items: {
             try await $0.count("SELECT (SELECT count(*) FROM crm.appointments) + (SELECT count(*) FROM crm.tasks)")
         }))
-        print(figures.last!.line)
+        say(figures.last!.line)
 
         // Live sync from the states the inbound snapshot stored: 1% changed on each side.
         try await snapsync(["sync", "enable", "--note", "benchmark"], log: "sync-enable")
@@ -143,7 +143,7 @@ struct PipelineRun {
             let left = try await db.count("SELECT count(*) FROM sync.outbox")
             return queued - left + (try await db.count("SELECT count(*) FROM crm.tasks WHERE subject LIKE 'bench: changed in Exchange%'"))
         }))
-        print(figures.last!.line)
+        say(figures.last!.line)
 
         // Outbound into empty mailboxes: a fresh simulator, and the CRM no longer linked to anything.
         await simulator?.terminate()
@@ -152,18 +152,18 @@ struct PipelineRun {
         figures.append(try await step("outbound", ["snapshot", "outbound"], items: {
             try await $0.count("SELECT count(*) FROM sync.links")
         }))
-        print(figures.last!.line)
+        say(figures.last!.line)
 
         let baseline = try await copyBaseline()
-        print("")
-        print("baseline: psql COPY of the same rows into copies of the same tables (same indexes), same run")
-        print(String(format: "  inbound rows (appointments, exceptions, attendees, tasks): %d rows in %.1f s = %.0f rows/s; inbound snapshot / COPY = %.2f (items/s vs rows/s: %.0f / %.0f)",
+        say("")
+        say("baseline: psql COPY of the same rows into copies of the same tables (same indexes), same run")
+        say(String(format: "  inbound rows (appointments, exceptions, attendees, tasks): %d rows in %.1f s = %.0f rows/s; inbound snapshot / COPY = %.2f (items/s vs rows/s: %.0f / %.0f)",
                      baseline.inboundRows, baseline.inboundSeconds, Double(baseline.inboundRows) / baseline.inboundSeconds,
                      figures[0].rate / (Double(baseline.inboundItems) / baseline.inboundSeconds), figures[0].rate, Double(baseline.inboundItems) / baseline.inboundSeconds))
-        print(String(format: "  outbound rows read (COPY TO of contacts x coverage, appointments, tasks): %d rows in %.1f s = %.0f rows/s",
+        say(String(format: "  outbound rows read (COPY TO of contacts x coverage, appointments, tasks): %d rows in %.1f s = %.0f rows/s",
                      baseline.outboundRows, baseline.outboundSeconds, Double(baseline.outboundRows) / baseline.outboundSeconds))
-        print("")
-        for figure in figures { print(figure.line) }
+        say("")
+        for figure in figures { say(figure.line) }
     }
 
     // MARK: Steps
@@ -338,4 +338,9 @@ extension PostgresConnection {
     func count(_ query: String) async throws -> Int {
         Int(try self.query(query).first?.decode(Int64.self, at: 0) ?? 0)
     }
+}
+
+/// Prints a line at once (unbuffered, also when stdout is a file): each figure appears as it is measured.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
