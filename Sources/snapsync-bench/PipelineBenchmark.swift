@@ -38,6 +38,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(help: "Directory with the snapsync and exchange-sim binaries (default: this binary's).") var binaries: String?
     @Option(help: "The psql binary (the COPY baseline).") var psql = "psql"
     @Flag(help: "Keep the work directory (logs of every process).") var keep = false
+    @Option(help: "Profile PostgreSQL: print the N statements that took the most server time in each step (pg_stat_statements).")
+    var statements = 0
 
     func validate() throws {
         guard mailboxes > 0, items >= 2, contacts >= 0, scale > 0, workers > 0 else {
@@ -53,7 +55,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-bench-pipeline-\(getpid())").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         say("work directory \(work) (process logs)")
-        let cluster = try await PostgresLocalCluster.start()
+        let profiling = statements > 0 ? ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = all"] : []
+        let cluster = try await PostgresLocalCluster.start(options: .init(extraSettings: profiling))
         var bench = PipelineRun(benchmark: self, binaries: directory, work: work, cluster: cluster)
         do {
             try await bench.measure()
@@ -121,6 +124,7 @@ struct PipelineRun {
         say("data: \(addresses.count) mailboxes x \(perMailbox) items (\(perMailbox / 2) appointments, \(perMailbox - perMailbox / 2) tasks), "
             + "\(benchmark.contactCount) contacts x 5 covering users; snapsync --workers \(benchmark.workers)")
         try await snapsync(["migrate"], log: "migrate")
+        if benchmark.statements > 0 { try await sql("CREATE EXTENSION pg_stat_statements") }
         try await startSimulator(log: "exchange-sim-1")
         var clock = ContinuousClock.now
         try await seedExchange()
@@ -173,6 +177,7 @@ struct PipelineRun {
         guard let simulatorPID = simulator?.pid, let postmaster = cluster.postmasterPID() else {
             throw BenchmarkFailure("the simulator or PostgreSQL is not running")
         }
+        if benchmark.statements > 0 { try await sql("SELECT pg_stat_statements_reset()") }
         let postgresBefore = ChildProcess.cpuSeconds(of: postmaster, withLiveChildren: true)
         let simulatorBefore = ChildProcess.cpuSeconds(of: simulatorPID)
         let workers = arguments.first == "snapshot" ? ["--workers", "\(benchmark.workers)"] : []
@@ -181,6 +186,16 @@ struct PipelineRun {
         let sim = ChildProcess.cpuSeconds(of: simulatorPID) - simulatorBefore
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         let count = try await items(db)
+        if benchmark.statements > 0 {
+            say("  \(name): the \(benchmark.statements) statements with the most server time")
+            for row in try await db.query("""
+                SELECT round(total_exec_time)::bigint, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+                FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT $1
+                """, [Int64(benchmark.statements)]) {
+                say(String(format: "  %8d ms %8d calls %9d rows  ", try row.decode(Int64.self, at: 0), try row.decode(Int64.self, at: 1),
+                           try row.decode(Int64.self, at: 2)) + (try row.decode(String.self, at: 3)))
+            }
+        }
         await db.close()
         return PipelineFigures(name: name, items: count, usage: usage, postgresCPU: postgres, simulatorCPU: sim)
     }
