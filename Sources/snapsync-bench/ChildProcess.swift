@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// A child process the benchmarks measure on its own: spawned with `posix_spawn`, its output appended to a log
-/// file, and reaped with `wait4`, which gives that one child's peak RSS and CPU (never mixed with other children).
+/// file, and reaped with `wait4` (its CPU); its peak RSS is its own `VmHWM`, read while it runs.
 final class ChildProcess: @unchecked Sendable {
     /// How one child ended and what it used.
     struct Usage {
@@ -48,7 +48,12 @@ final class ChildProcess: @unchecked Sendable {
     func wait() async throws -> Usage {
         var status: Int32 = 0
         var usage = rusage()
+        // wait4's ru_maxrss is no good here: posix_spawn's child shares this process's memory until exec, and
+        // exec carries that high-water mark over, so the child would report this process's peak when larger.
+        // The child's own mm high-water mark (VmHWM) is read while it runs instead; it only ever grows.
+        var peakKB = 0
         while true {
+            peakKB = max(peakKB, Self.highWaterMarkKB(of: pid))
             let result = wait4(pid, &status, WNOHANG, &usage)
             if result == pid { break }
             if result < 0 { throw BenchmarkFailure("wait4(\(pid)) failed: \(String(cString: strerror(errno)))") }
@@ -57,9 +62,16 @@ final class ChildProcess: @unchecked Sendable {
         reaped = true
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        return Usage(status: exit, peakRSSMB: Double(usage.ru_maxrss) * 1024 / 1_000_000,
+        return Usage(status: exit, peakRSSMB: Double(peakKB) * 1024 / 1_000_000,
                      cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
                      seconds: Benchmark.seconds(ContinuousClock.now - started))
+    }
+
+    /// `VmHWM` of a running process in KiB (0 once it has exited).
+    static func highWaterMarkKB(of pid: pid_t) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
     }
 
     /// Ends a child that runs until told (a server): SIGTERM, then reaped.
