@@ -92,6 +92,28 @@ import Testing
         }
     }
 
+    @Test func twoSnapsyncProcessesFinishOneRunTogetherWithoutProcessingAMailboxTwice() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            for (index, mailbox) in Self.mailboxes.enumerated() {
+                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(70 + index), appointments: 40, tasks: 30))
+            }
+            env.simulator.control.setFaults(FaultConfiguration(latencyMilliseconds: 15))
+            // The same command on two "machines" at once (cron on both): they join one run and share its mailboxes.
+            let command = ["snapshot", "inbound", "--workers", "1", "--page-size", "10"]
+            async let first = snapsync(env, command)
+            async let second = snapsync(env, command)
+            let statuses = try await [first, second]
+            #expect(statuses == [0, 0])
+            #expect(try await env.count("SELECT count(*) FROM sync.runs") == 1)
+            #expect(try await env.count("SELECT count(*) FROM sync.runs WHERE status = 'completed'") == 1)
+            #expect(try await env.count("SELECT count(*) FROM sync.run_mailboxes WHERE claims <> 1") == 0)
+            #expect(try await env.count("SELECT count(*) FROM sync.run_stages WHERE attempts <> 1") == 0)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 160)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 120)
+            #expect(try await env.differences(kinds: [.appointments, .tasks]).isEmpty)
+        }
+    }
+
     @Test func outboundKilledAtSeveralPointsCreatesNoDuplicates() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try await seedCRM(env, contacts: 40, appointmentsPerUser: 30, tasksPerUser: 30)
