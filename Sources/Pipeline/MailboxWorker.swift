@@ -138,7 +138,7 @@ struct StageContext: Sendable {
 
     func analyzeIfNeeded(after stage: SnapshotStage) async throws {
         let policy = options.analyzePolicy, runID = runID, address = address, logger = logger
-        try await db.run { db in
+        _ = try await db.run { db in
             try TableActivityStore.analyzeIfNeeded(policy: policy, runID: runID, mailbox: address, after: stage, logger: logger, db: db)
         }
     }
