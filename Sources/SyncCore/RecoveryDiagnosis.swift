@@ -292,7 +292,9 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
                 return Verdict(.newEmptyCRM, [.snapshot(.inbound)],
                                detail: "no snapshot yet and no CRM records for the mailbox (large mailboxes run in stages with ANALYZE between them)")
             }
-            return Verdict(.firstSync, [.snapshot(.inbound), .snapshot(.outbound)],
+            // Outbound first, as in scenario 8 (CRM records first, then Exchange's), so that what is printed is what
+            // `--fix` does when findings are merged; either order converges for a first switch-on.
+            return Verdict(.firstSync, [.snapshot(.outbound), .snapshot(.inbound)],
                            detail: "no snapshot yet; \(m.crmRows) CRM record(s) belong in the mailbox (run it in a low-traffic window)")
         }
         // Data lost: most links point at CRM rows that are gone (and not queued), or at items Exchange no longer has.

@@ -47,7 +47,8 @@ import Testing
         let finding = try only(diagnosis)
         #expect(finding.scenario == .firstSync)
         #expect(finding.mailboxes == [a, b])
-        #expect(finding.steps == [.snapshot(.inbound, mailboxes: [a, b]), .snapshot(.outbound, mailboxes: [a, b])])
+        #expect(finding.steps == [.snapshot(.outbound, mailboxes: [a, b]), .snapshot(.inbound, mailboxes: [a, b])])
+        #expect(diagnosis.plan == finding.steps)  // what doctor prints is what --fix runs
         #expect(!diagnosis.isHealthy)
     }
 
