@@ -63,13 +63,6 @@ public struct SnapshotDryRun: Sendable {
     }
 
     func itemRefs(_ owner: MailboxOwner, _ kind: ItemKind) async throws -> [MailboxItemRef] {
-        var refs: [MailboxItemRef] = []
-        var offset = 0
-        while true {
-            let page = try await source.itemRefs(in: owner, kind: kind, offset: offset, pageSize: pageSize)
-            refs += page.refs
-            guard let next = page.nextOffset else { return refs }
-            offset = next
-        }
+        try await source.allItemRefs(in: owner, kind: kind, pageSize: pageSize)
     }
 }

@@ -147,6 +147,20 @@ public struct MailboxSourceError: Error, Sendable, Hashable, CustomStringConvert
     }
 }
 
+extension MailboxSource {
+    /// The refs of every item of `kind` in the mailbox's folder, paged through `pageSize` at a time.
+    public func allItemRefs(in mailbox: MailboxOwner, kind: ItemKind, pageSize: Int) async throws(MailboxSourceError) -> [MailboxItemRef] {
+        var refs: [MailboxItemRef] = []
+        var offset = 0
+        while true {
+            let page = try await itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: pageSize)
+            refs += page.refs
+            guard let next = page.nextOffset else { return refs }
+            offset = next
+        }
+    }
+}
+
 /// What the pipeline uses to read and write a mailbox, independent of the protocol (EWS today, Microsoft
 /// Graph later). Batch calls return one result per input, in input order: one failed item never fails
 /// its batch; a thrown error means the whole call failed.

@@ -17,13 +17,7 @@ extension PipelineTestEnvironment {
                 let (rows, links) = try await db.run { db in
                     (try CRMStore.records(kind, mailbox: owner, db: db).count, try LinkStore.count(mailbox: owner.smtpAddress, kind: kind, db: db))
                 }
-                var items: [String] = []
-                var offset: Int? = 0
-                while let next = offset {
-                    let page = try await source.itemRefs(in: owner, kind: kind, offset: next, pageSize: 1000)
-                    items += page.refs.map(\.id)
-                    offset = page.nextOffset
-                }
+                let items = try await source.allItemRefs(in: owner, kind: kind, pageSize: 1000).map(\.id)
                 let place = "\(owner.smtpAddress) \(kind.rawValue)"
                 #expect(Set(items).count == items.count, "\(place): an item listed twice", sourceLocation: sourceLocation)
                 #expect(rows == items.count, "\(place): \(rows) CRM rows, \(items.count) items", sourceLocation: sourceLocation)
