@@ -86,6 +86,15 @@ public struct SampleRecords: Sendable {
                        categories: next() % 4 == 0 ? ["Follow-up"] : [], updatedAt: updatedAt, version: 1)
     }
 
+    /// Coverage of sample contacts: contact `i` is covered by `perContact` consecutive users from user `i`
+    /// (wrapping), each user at most once per contact.
+    public static func coverage(of contacts: [CRMContact], by users: [UUID], perContact: Int) -> [(userID: UUID, contactID: UUID)] {
+        let count = min(perContact, users.count)
+        return contacts.enumerated().flatMap { index, contact in
+            (0..<count).map { (userID: users[(index + $0) % users.count], contactID: contact.id) }
+        }
+    }
+
     static func weekday(of date: Date) -> String {
         let days = Int(floor(date.timeIntervalSince1970 / 86_400))
         return ["TH", "FR", "SA", "SU", "MO", "TU", "WE"][((days % 7) + 7) % 7]

@@ -257,17 +257,12 @@ struct PipelineRun {
             CRMUser(id: sample.uuid(), login: "bench\(index + 1)", displayName: "Bench User \(index + 1)", mailbox: address)
         }
         let people = (0..<benchmark.contactCount).map { sample.contact(index: $0) }
-        let cover = min(5, users.count)
-        let coverage = people.enumerated().flatMap { index, contact in
-            (0..<cover).map { (userID: users[(index + $0) % users.count].id, contactID: contact.id) }
-        }
+        let coverage = SampleRecords.coverage(of: people, by: users.map(\.id), perContact: 5)
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
-        let (u, p) = (users, people)
-        let c = coverage.map { [$0.userID, $0.contactID] }
         try await db.withTransaction { db in
-            try CRMWriter.insert(users: u, db: db)
-            try CRMWriter.insert(contacts: p, db: db)
-            try CRMWriter.insert(coverage: c.map { ($0[0], $0[1]) }, db: db)
+            try CRMWriter.insert(users: users, db: db)
+            try CRMWriter.insert(contacts: people, db: db)
+            try CRMWriter.insert(coverage: coverage, db: db)
         }
         _ = try await db.execute("ANALYZE")
         await db.close()

@@ -68,9 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
             CRMUser(id: sample.uuid(), login: "user\(index + 1)", displayName: "Demo User \(index + 1)", mailbox: address)
         }
         let people = (0..<contacts).map { sample.contact(index: $0) }
-        let coverage = people.enumerated().flatMap { index, contact in
-            [(userID: users[index % users.count].id, contactID: contact.id), (userID: users[(index + 1) % users.count].id, contactID: contact.id)]
-        }
+        let coverage = SampleRecords.coverage(of: people, by: users.map(\.id), perContact: 2)
         var appointments: [CRMAppointment] = []
         var tasks: [CRMTask] = []
         for user in users {
@@ -79,11 +77,11 @@ struct DemoCommand: AsyncParsableCommand {
                 tasks.append(sample.task(ownerID: user.id, index: index))
             }
         }
-        let (u, p, c, a, t) = (users, people, coverage.map { [$0.userID, $0.contactID] }, appointments, tasks)
+        let (u, p, c, a, t) = (users, people, coverage, appointments, tasks)
         try await db.withTransaction { db in
             try CRMWriter.insert(users: u, db: db)
             try CRMWriter.insert(contacts: p, db: db)
-            try CRMWriter.insert(coverage: c.map { ($0[0], $0[1]) }, db: db)
+            try CRMWriter.insert(coverage: c, db: db)
             try CRMWriter.insert(appointments: a, db: db)
             try CRMWriter.insert(tasks: t, db: db)
         }

@@ -10,11 +10,7 @@ import Testing
 func seedCRM(_ env: PipelineTestEnvironment, contacts: Int, appointmentsPerUser: Int, tasksPerUser: Int, seed: UInt64 = 42) async throws {
     var sample = SampleRecords(seed: seed)
     let people = (0..<contacts).map { sample.contact(index: $0) }
-    var coverage: [(userID: UUID, contactID: UUID)] = []
-    for (index, contact) in people.enumerated() {
-        coverage.append((env.owners[index % env.owners.count].userID, contact.id))
-        if env.owners.count > 1 { coverage.append((env.owners[(index + 1) % env.owners.count].userID, contact.id)) }
-    }
+    let coverage = SampleRecords.coverage(of: people, by: env.owners.map(\.userID), perContact: 2)
     var appointments: [CRMAppointment] = []
     var tasks: [CRMTask] = []
     for owner in env.owners {
@@ -25,10 +21,10 @@ func seedCRM(_ env: PipelineTestEnvironment, contacts: Int, appointmentsPerUser:
         for index in 0..<tasksPerUser { tasks.append(sample.task(ownerID: owner.userID, index: index)) }
     }
     let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-    let (p, c, a, t) = (people, coverage.map { [$0.userID, $0.contactID] }, appointments, tasks)
+    let (p, c, a, t) = (people, coverage, appointments, tasks)
     try await db.withTransaction { db in
         try CRMWriter.insert(contacts: p, db: db)
-        try CRMWriter.insert(coverage: c.map { ($0[0], $0[1]) }, db: db)
+        try CRMWriter.insert(coverage: c, db: db)
         try CRMWriter.insert(appointments: a, db: db)
         try CRMWriter.insert(tasks: t, db: db)
     }
