@@ -1,14 +1,14 @@
 import Foundation
 import SyncCore
+import TestSupport
 @testable import EWS
 
 /// Paths and sample records shared by the EWS tests.
 enum Fixtures {
-    /// `../shared` relative to the package root (derived from this file's path).
+    /// The shared EWS schema and samples (``SharedDirectory``).
     static var sharedDirectory: URL {
         get throws {
-            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            let shared = root.deletingLastPathComponent().appendingPathComponent("shared")
+            let shared = SharedDirectory.url
             guard FileManager.default.fileExists(atPath: shared.appendingPathComponent("ews-schema/validate").path) else {
                 throw MissingShared(path: shared.path)
             }

@@ -4,18 +4,19 @@ import Testing
 import FoundationNetworking
 #endif
 @testable import ExchangeSimulator
+import TestSupport
 
-/// Locations derived from this file, never hard-coded: the package root and `../shared` beside it.
+/// Locations derived from this file, never hard-coded: the package root and the shared EWS material.
 enum Paths {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    static var shared: URL { packageRoot.deletingLastPathComponent().appendingPathComponent("shared") }
+    static var shared: URL { SharedDirectory.url }
 
-    /// `../shared/ews-schema/validate`, or a test failure naming what is missing.
+    /// `ews-schema/validate` of the shared directory, or a test failure naming what is missing.
     static func validator() throws -> URL {
         let v = shared.appendingPathComponent("ews-schema/validate")
         guard FileManager.default.isExecutableFile(atPath: v.path) else {
-            Issue.record("Schema validator missing at \(v.path): the shared/ folder must sit beside the package root.")
+            Issue.record("Schema validator missing at \(v.path): set SNAPSYNC_SHARED_DIR or put shared/ beside the package root.")
             throw CancellationError()
         }
         return v
