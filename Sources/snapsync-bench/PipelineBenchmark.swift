@@ -40,6 +40,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Flag(help: "Keep the work directory (logs of every process).") var keep = false
     @Option(help: "Profile PostgreSQL: print the N statements that took the most server time in each step (pg_stat_statements).")
     var statements = 0
+    @Option(help: "Profile PostgreSQL: log the plan of every statement slower than this many milliseconds (auto_explain) to postgres.log in the work directory (use with --keep).")
+    var explainSlowerThan: Int?
 
     func validate() throws {
         guard mailboxes > 0, items >= 2, contacts >= 0, scale > 0, workers > 0 else {
@@ -55,7 +57,11 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-bench-pipeline-\(getpid())").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         say("work directory \(work) (process logs)")
-        let profiling = statements > 0 ? ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = all"] : []
+        var profiling = statements > 0 ? ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = all"] : []
+        if let explainSlowerThan {
+            profiling += ["session_preload_libraries = 'auto_explain'", "auto_explain.log_min_duration = \(explainSlowerThan)",
+                          "auto_explain.log_nested_statements = on"]
+        }
         let cluster = try await PostgresLocalCluster.start(options: .init(extraSettings: profiling))
         var bench = PipelineRun(benchmark: self, binaries: directory, work: work, cluster: cluster)
         do {
@@ -67,6 +73,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
             throw error
         }
         await bench.simulator?.terminate()
+        try? FileManager.default.copyItem(atPath: cluster.logFile, toPath: work + "/postgres.log")
         try await cluster.stop()
         if !keep { try? FileManager.default.removeItem(atPath: work) }
     }
