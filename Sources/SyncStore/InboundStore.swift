@@ -20,6 +20,12 @@ public enum InboundStore {
     }
 
     /// Loads a page of items into staging with COPY. Returns the number of items staged.
+    ///
+    /// Only the rows staged count toward the staging tables' ANALYZE policy: statistics taken once a mailbox's
+    /// items are staged describe what every later query of the mailbox reads (one mailbox's rows), while
+    /// analyzing again after the match fills `crm_id` and after the rows are cleared tripled the ANALYZEs for
+    /// nothing. The queries below are written so that stale staging statistics cannot make them scan a table
+    /// per row (see ``match(runID:mailbox:kind:db:)`` and ``merge(runID:mailbox:kind:db:)``).
     public static func stage(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
                              db: isolated PostgresConnection) throws -> Int {
         let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
@@ -102,6 +108,8 @@ public enum InboundStore {
 
     /// Matches staged items to CRM rows: the existing link first, then the CRM id snapsync stamped on the
     /// item, then (appointments) the iCalendar UID of an unlinked row of the same owner; the rest get new ids.
+    /// "Not already claimed by a staged row" is a hashed `NOT IN`, since `crm_id` has no index on staging and
+    /// an anti-join planned from a one-row estimate rescanned the mailbox's staging per candidate.
     public static func match(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
         let table = stageTable(kind)
         let address = mailbox.smtpAddress
@@ -116,7 +124,7 @@ public enum InboundStore {
                   WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL AND stamped_id IS NOT NULL
                   ORDER BY stamped_id, item_id) x
             WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = x.item_id
-              AND NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id = x.stamped_id)
+              AND x.stamped_id NOT IN (SELECT t.crm_id FROM \(table) t WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id IS NOT NULL)
               AND NOT EXISTS (SELECT 1 FROM sync.links l JOIN \(table) t ON t.run_id = $1 AND t.mailbox = $2 AND t.item_id = l.item_id
                               WHERE l.mailbox = $2 AND l.kind = $3 AND l.crm_id = x.stamped_id)
             """, [runID, address, kind.rawValue])
@@ -130,17 +138,22 @@ public enum InboundStore {
                 JOIN crm.appointments a ON a.ical_uid = x.ical_uid AND a.owner_id = $3
                 WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = x.item_id
                   AND NOT EXISTS (SELECT 1 FROM sync.links l WHERE l.mailbox = $2 AND l.kind = 'appointments' AND l.crm_id = a.id)
-                  AND NOT EXISTS (SELECT 1 FROM sync.stage_appointments t WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id = a.id)
+                  AND a.id NOT IN (SELECT t.crm_id FROM sync.stage_appointments t
+                                   WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id IS NOT NULL)
                 """, [runID, address, mailbox.userID])
         }
         let fresh = try db.execute("UPDATE \(table) SET crm_id = gen_random_uuid() WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL",
                                    [runID, address])
-        try TableActivityStore.record(byLink + byStamp + byUID + fresh, in: table, db: db)
         return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), created: Int64(fresh), updated: Int64(byLink + byStamp + byUID))
     }
 
     /// Inserts and updates CRM rows from staging (only rows whose mapped fields changed get a new version),
     /// replaces exceptions and attendees (linking attendees to contacts by email), and writes the links.
+    ///
+    /// A CRM table is only ever reached from a mailbox's rows through its primary key (`= ANY(ARRAY(...))`, or a
+    /// `LATERAL` subquery kept apart from the join planning by `OFFSET 0`), never by a join the planner may turn
+    /// into a scan of the whole table per mailbox: those scans made each mailbox cost more than the last as the
+    /// CRM grew.
     public static func merge(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
         let address = mailbox.smtpAddress
         let counts: PostgresRow
@@ -167,8 +180,8 @@ public enum InboundStore {
                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
                 """, [runID, address])[0]
             let removedExceptions = try db.execute("""
-                DELETE FROM crm.appointment_exceptions e USING sync.stage_appointments s
-                WHERE s.run_id = $1 AND s.mailbox = $2 AND e.appointment_id = s.crm_id
+                DELETE FROM crm.appointment_exceptions
+                WHERE appointment_id = ANY(ARRAY(SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2))
                 """, [runID, address])
             let exceptions = try db.execute("""
                 INSERT INTO crm.appointment_exceptions (appointment_id, original_start, is_cancelled, subject, location, starts_at, ends_at)
@@ -178,8 +191,8 @@ public enum InboundStore {
                 WHERE x.run_id = $1 AND x.mailbox = $2
                 """, [runID, address])
             let removedAttendees = try db.execute("""
-                DELETE FROM crm.appointment_attendees e USING sync.stage_appointments s
-                WHERE s.run_id = $1 AND s.mailbox = $2 AND e.appointment_id = s.crm_id
+                DELETE FROM crm.appointment_attendees
+                WHERE appointment_id = ANY(ARRAY(SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2))
                 """, [runID, address])
             let attendees = try db.execute("""
                 INSERT INTO crm.appointment_attendees (appointment_id, email, name, kind, contact_id)
@@ -221,7 +234,8 @@ public enum InboundStore {
         let links = try db.execute("""
             INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
             SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now()
-            FROM \(stageTable(kind)) s JOIN \(table) r ON r.id = s.crm_id
+            FROM \(stageTable(kind)) s
+            CROSS JOIN LATERAL (SELECT r.version FROM \(table) r WHERE r.id = s.crm_id OFFSET 0) r
             WHERE s.run_id = $1 AND s.mailbox = $2
             ON CONFLICT (mailbox, kind, crm_id) DO UPDATE
             SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now()
@@ -241,23 +255,29 @@ public enum InboundStore {
         public var modifiedAt: Date?
     }
 
-    /// Links of the mailbox folder whose item is not in staging, with what date filters need.
+    /// Links of the mailbox folder whose item is not in staging, with what date filters need (the CRM rows
+    /// are looked up by primary key, as in ``merge(runID:mailbox:kind:db:)``).
     public static func vanished(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> [Vanished] {
         let rows: PostgresRows
+        // The links of the mailbox whose item was not staged (usually none) first, then their CRM rows.
+        let gone = """
+            WITH v AS MATERIALIZED (
+                SELECT l.crm_id FROM sync.links l
+                WHERE l.mailbox = $2 AND l.kind = '\(kind.rawValue)'
+                  AND NOT EXISTS (SELECT 1 FROM \(stageTable(kind)) s WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = l.item_id))
+            """
         switch kind {
         case .appointments:
             rows = try db.query("""
-                SELECT l.crm_id, a.starts_at, a.ends_at, a.recurrence, a.updated_at FROM sync.links l
-                LEFT JOIN crm.appointments a ON a.id = l.crm_id
-                WHERE l.mailbox = $2 AND l.kind = 'appointments'
-                  AND NOT EXISTS (SELECT 1 FROM sync.stage_appointments s WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = l.item_id)
+                \(gone)
+                SELECT v.crm_id, a.starts_at, a.ends_at, a.recurrence, a.updated_at FROM v
+                LEFT JOIN LATERAL (SELECT * FROM crm.appointments a WHERE a.id = v.crm_id OFFSET 0) a ON true
                 """, [runID, mailbox])
         case .tasks:
             rows = try db.query("""
-                SELECT l.crm_id, coalesce(t.starts_on, t.due_on)::timestamptz, NULL::timestamptz, NULL::text, t.updated_at FROM sync.links l
-                LEFT JOIN crm.tasks t ON t.id = l.crm_id
-                WHERE l.mailbox = $2 AND l.kind = 'tasks'
-                  AND NOT EXISTS (SELECT 1 FROM sync.stage_tasks s WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = l.item_id)
+                \(gone)
+                SELECT v.crm_id, coalesce(t.starts_on, t.due_on)::timestamptz, NULL::timestamptz, NULL::text, t.updated_at FROM v
+                LEFT JOIN LATERAL (SELECT * FROM crm.tasks t WHERE t.id = v.crm_id OFFSET 0) t ON true
                 """, [runID, mailbox])
         case .contacts:
             return []
@@ -293,8 +313,7 @@ public enum InboundStore {
             ? ["sync.stage_appointments", "sync.stage_appointment_exceptions", "sync.stage_appointment_attendees"]
             : ["sync.stage_tasks"]
         for table in tables {
-            let removed = try db.execute("DELETE FROM \(table) WHERE run_id = $1 AND mailbox = $2", [runID, mailbox])
-            try TableActivityStore.record(removed, in: table, db: db)
+            try db.execute("DELETE FROM \(table) WHERE run_id = $1 AND mailbox = $2", [runID, mailbox])
         }
     }
 

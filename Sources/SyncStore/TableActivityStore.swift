@@ -21,13 +21,17 @@ public enum TableActivityStore {
         "sync.stage_appointment_attendees": ["run_id", "mailbox", "item_id"],
     ]
 
-    /// The ANALYZE statement for `table` (`schema.name`): only its ``plannerColumns`` when listed.
+    /// The ANALYZE statement for `table` (`schema.name`): only its ``plannerColumns`` when listed. Staging tables
+    /// are vacuumed too: each mailbox's rows are deleted once merged, and until autovacuum comes by (at most once
+    /// a minute) every scan of the table read the dead rows of the mailboxes before it. The vacuum leaves the
+    /// table's length alone (`TRUNCATE false`): shortening it takes a lock that stalls every worker's staging.
     static func analyzeStatement(_ table: String) -> String? {
         let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
         let name = PostgresIdentifier(schema: parts[0], parts[1])
-        guard let columns = plannerColumns[table] else { return "ANALYZE \(name)" }
-        return "ANALYZE \(name) (\(columns.map(PostgresIdentifier.quote).joined(separator: ", ")))"
+        let command = parts[1].hasPrefix("stage_") && parts[0] == "sync" ? "VACUUM (ANALYZE, TRUNCATE false)" : "ANALYZE"
+        guard let columns = plannerColumns[table] else { return "\(command) \(name)" }
+        return "\(command) \(name) (\(columns.map(PostgresIdentifier.quote).joined(separator: ", ")))"
     }
 
     /// Adds `rows` changed rows to a table's count. Call in the transaction that changed them.
