@@ -48,13 +48,28 @@ enum FieldValue {
         var t = Int(seconds.rounded(.down))
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        func p(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2))Z"
+        guard (0...9999).contains(tmv.tm_year + 1900) else {
+            return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
+                          tmv.tm_hour, tmv.tm_min, tmv.tm_sec)
+        }
+        // Written digit by digit: the simulator formats several dates per item it stores.
+        return String(unsafeUninitializedCapacity: 20) { out in
+            var i = 0
+            func put(_ value: Int32, _ width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) { out[i + k] = UInt8(48 + v % 10); v /= 10 }
+                i += width
+            }
+            func sep(_ c: Character) { out[i] = c.asciiValue!; i += 1 }
+            put(tmv.tm_year + 1900, 4); sep("-"); put(tmv.tm_mon + 1, 2); sep("-"); put(tmv.tm_mday, 2); sep("T")
+            put(tmv.tm_hour, 2); sep(":"); put(tmv.tm_min, 2); sep(":"); put(tmv.tm_sec, 2); sep("Z")
+            return i
+        }
     }
 
     /// Normalises a stored date-time to UTC `Z` form; other values unchanged.
     static func normalize(field: String, _ value: String) -> String {
-        guard dateTimeFields.contains(field), let d = parseDate(value.trimmingCharacters(in: .whitespaces)) else { return value }
+        guard dateTimeFields.contains(field), let d = parseDate(value.trimmedOfWhitespace) else { return value }
         return formatDate(d)
     }
 

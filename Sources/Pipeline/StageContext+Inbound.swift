@@ -95,6 +95,8 @@ extension StageContext {
 
     func match(_ kind: ItemKind) async throws {
         let runID = runID, owner = mailbox
+        let address = address, logger = logger
+        try await db.run { db in try InboundStore.refreshStagingStatistics(kind, runID: runID, mailbox: address, logger: logger, db: db) }
         try await commit(.match, kind: kind, cursor: nil) { db in
             try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
         }

@@ -36,6 +36,8 @@ public enum CRMStore {
 
     /// One keyset page of the rows of `kind` that belong in `mailbox` (covered contacts, owned
     /// appointments and tasks) with ids after `after`, each with its link to the mailbox, if any.
+    /// Each page is a range of an index on (owner, id): the contacts' keyset is on `crm.coverage`'s key, since
+    /// PostgreSQL does not carry `> $3` across the join and a keyset on `c.id` walked every contact after it.
     public static func outboundPage(_ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int,
                                     db: isolated PostgresConnection) throws(PostgresError) -> [OutboundCandidate] {
         let after = after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
@@ -46,7 +48,7 @@ public enum CRMStore {
                 SELECT \(contactColumns), \(linkColumns)
                 FROM crm.coverage cv JOIN crm.contacts c ON c.id = cv.contact_id
                 LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'contacts' AND l.crm_id = c.id
-                WHERE cv.user_id = $2 AND c.id > $3 ORDER BY c.id LIMIT $4
+                WHERE cv.user_id = $2 AND cv.contact_id > $3 ORDER BY cv.contact_id LIMIT $4
                 """)
             return try db.query(statement, [mailbox.smtpAddress, mailbox.userID, after, limit]).map { (row) throws(PostgresError) in
                 let contact = try decodeContact(row)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Postgres
 import SyncCore
 
@@ -19,13 +20,29 @@ public enum InboundStore {
         return Set(try rows.map { (row) throws(PostgresError) in try row.decode(String.self, at: 0) })
     }
 
-    /// Loads a page of items into staging with COPY. Returns the number of items staged.
-    ///
-    /// Only the rows staged count toward the staging tables' ANALYZE policy: statistics taken once a mailbox's
-    /// items are staged describe what every later query of the mailbox reads (one mailbox's rows), while
-    /// analyzing again after the match fills `crm_id` and after the rows are cleared tripled the ANALYZEs for
-    /// nothing. The queries below are written so that stale staging statistics cannot make them scan a table
-    /// per row (see ``match(runID:mailbox:kind:db:)`` and ``merge(runID:mailbox:kind:db:)``).
+    /// The staging tables of `kind`, parent first.
+    static func stagingTables(_ kind: ItemKind) -> [String] {
+        switch kind {
+        case .appointments: ["sync.stage_appointments", "sync.stage_appointment_exceptions", "sync.stage_appointment_attendees"]
+        case .tasks: ["sync.stage_tasks"]
+        case .contacts: []
+        }
+    }
+
+    /// Vacuums and analyzes the staging tables of `kind` (their join columns): run once a mailbox folder is staged,
+    /// before its match. The statistics then describe what every later query of the folder reads, its own rows,
+    /// and the vacuum clears the rows of the folders merged before it, which every scan read until autovacuum came
+    /// by (at most once a minute). Statistics left from another mailbox planned the attendee merge and the match by
+    /// link at four to six times their cost. Runs outside a transaction; each ANALYZE is journaled in the run log.
+    public static func refreshStagingStatistics(_ kind: ItemKind, runID: Int64, mailbox: String, logger: Logger,
+                                                db: isolated PostgresConnection) throws {
+        for table in stagingTables(kind) {
+            try TableActivityStore.vacuumAnalyze(table, runID: runID, mailbox: mailbox, stage: .match, logger: logger, db: db)
+        }
+    }
+
+    /// Loads a page of items into staging with COPY. Returns the number of items staged. The staging tables are
+    /// left out of the ANALYZE policy: ``refreshStagingStatistics(_:db:)`` takes their statistics once per folder.
     public static func stage(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
                              db: isolated PostgresConnection) throws -> Int {
         let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
@@ -74,7 +91,6 @@ public enum InboundStore {
                     }
                 }
             }
-            try TableActivityStore.record(appointments.count, in: "sync.stage_appointments", db: db)
             return appointments.count
         case .tasks:
             var tasks: [(MailboxItem, CRMTask)] = []
@@ -92,7 +108,6 @@ public enum InboundStore {
                     try writer.endRow()
                 }
             }
-            try TableActivityStore.record(tasks.count, in: "sync.stage_tasks", db: db)
             return tasks.count
         case .contacts:
             return 0  // contacts only go CRM → Exchange
@@ -309,10 +324,7 @@ public enum InboundStore {
 
     /// Removes the run's staging rows of the mailbox folder.
     public static func clearStaging(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) {
-        let tables = kind == .appointments
-            ? ["sync.stage_appointments", "sync.stage_appointment_exceptions", "sync.stage_appointment_attendees"]
-            : ["sync.stage_tasks"]
-        for table in tables {
+        for table in stagingTables(kind) {
             try db.execute("DELETE FROM \(table) WHERE run_id = $1 AND mailbox = $2", [runID, mailbox])
         }
     }

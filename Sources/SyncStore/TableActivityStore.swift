@@ -21,17 +21,41 @@ public enum TableActivityStore {
         "sync.stage_appointment_attendees": ["run_id", "mailbox", "item_id"],
     ]
 
-    /// The ANALYZE statement for `table` (`schema.name`): only its ``plannerColumns`` when listed. Staging tables
-    /// are vacuumed too: each mailbox's rows are deleted once merged, and until autovacuum comes by (at most once
-    /// a minute) every scan of the table read the dead rows of the mailboxes before it. The vacuum leaves the
-    /// table's length alone (`TRUNCATE false`): shortening it takes a lock that stalls every worker's staging.
-    static func analyzeStatement(_ table: String) -> String? {
+    /// The ANALYZE statement for `table` (`schema.name`): only its ``plannerColumns`` when listed.
+    static func analyzeStatement(_ table: String, vacuum: Bool = false) -> String? {
         let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
         let name = PostgresIdentifier(schema: parts[0], parts[1])
-        let command = parts[1].hasPrefix("stage_") && parts[0] == "sync" ? "VACUUM (ANALYZE, TRUNCATE false)" : "ANALYZE"
+        let command = vacuum ? "VACUUM (ANALYZE, TRUNCATE false)" : "ANALYZE"
         guard let columns = plannerColumns[table] else { return "\(command) \(name)" }
         return "\(command) \(name) (\(columns.map(PostgresIdentifier.quote).joined(separator: ", ")))"
+    }
+
+    /// Vacuums and analyzes `table` now, outside the policy (staging tables, see
+    /// ``InboundStore/refreshStagingStatistics(_:runID:mailbox:logger:db:)``), and journals it as an ANALYZE. The table
+    /// keeps its length (`TRUNCATE false`): shortening it takes a lock that would stall every worker using it. A second
+    /// worker on the same table waits for the first.
+    public static func vacuumAnalyze(_ table: String, runID: Int64?, mailbox: String?, stage: SnapshotStage?, logger: Logger,
+                                     db: isolated PostgresConnection) throws {
+        guard let statement = analyzeStatement(table, vacuum: true) else { return }
+        let started = ContinuousClock.now
+        try db.executeScript(statement)
+        try journal(table, message: "VACUUM and ANALYZE \(table)", changed: nil, started: started, runID: runID, mailbox: mailbox,
+                    stage: stage, logger: logger, db: db)
+    }
+
+    /// Records an ANALYZE that started at `started` in the run log and the log.
+    static func journal(_ table: String, message: String, changed: Int64?, started: ContinuousClock.Instant, runID: Int64?,
+                        mailbox: String?, stage: SnapshotStage?, logger: Logger, db: isolated PostgresConnection) throws {
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rows = try db.query("SELECT greatest(coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0), 0)::float8",
+                                [table])[0].decode(Double.self, at: 0)
+        var data: [String: any Sendable] = ["table": table, "rows": rows, "seconds": seconds]
+        if let changed { data["changed"] = changed }
+        try RunStore.recordEvent(runID: runID, mailbox: mailbox, kind: nil, stage: stage, event: "analyze",
+                                 message: "\(message) (now \(Int(rows)) rows)", data: data, db: db)
+        logger.info("analyzed table", metadata: ["db.table": "\(table)", "db.changed": "\(changed ?? 0)", "db.rows": "\(Int(rows))"])
     }
 
     /// Adds `rows` changed rows to a table's count. Call in the transaction that changed them.
@@ -68,18 +92,14 @@ public enum TableActivityStore {
             defer { _ = try? db.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]) }
             let started = ContinuousClock.now
             try db.executeScript(statement)
-            let elapsed = ContinuousClock.now - started
-            let rows = try db.query("""
+            try db.execute("""
                 UPDATE sync.table_activity SET rows_at_analyze = greatest((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0),
                     changed_since = greatest(changed_since - $2, 0), analyzed_at = now()
-                WHERE table_name = $1 RETURNING rows_at_analyze
-                """, [activity.table, activity.changedSince])[0].decode(Double.self, at: 0)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            try RunStore.recordEvent(runID: runID, mailbox: mailbox, kind: nil, stage: stage, event: "analyze",
-                                     message: "ANALYZE \(activity.table): \(activity.changedSince) rows changed since the last one (estimate was \(Int(activity.rowsAtAnalyze)), now \(Int(rows)))",
-                                     data: ["table": activity.table, "changed": activity.changedSince, "rows": rows, "seconds": seconds], db: db)
-            logger.info("analyzed table", metadata: ["db.table": "\(activity.table)", "db.changed": "\(activity.changedSince)",
-                                                     "db.rows": "\(Int(rows))"])
+                WHERE table_name = $1
+                """, [activity.table, activity.changedSince])
+            try journal(activity.table,
+                        message: "ANALYZE \(activity.table): \(activity.changedSince) rows changed since the last one (estimate was \(Int(activity.rowsAtAnalyze)))",
+                        changed: activity.changedSince, started: started, runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db)
             analyzed.append(activity.table)
         }
         return analyzed

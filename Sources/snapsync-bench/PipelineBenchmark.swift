@@ -35,6 +35,9 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(help: "Multiplies items per mailbox and contacts.") var scale = 1.0
     @Option(help: "snapsync --workers.") var workers = 4
     @Option(help: "exchange-sim --threads.") var simulatorThreads = 2
+    @Option(help: ArgumentHelp("An extra option for both snapshot steps (repeatable), e.g. --snapshot-option=--analyze-threshold=0.5.",
+                               valueName: "option"))
+    var snapshotOption: [String] = []
     @Option(help: "Directory with the snapsync and exchange-sim binaries (default: this binary's).") var binaries: String?
     @Option(help: "The psql binary (the COPY baseline).") var psql = "psql"
     @Flag(help: "Keep the work directory (logs of every process).") var keep = false
@@ -187,7 +190,7 @@ struct PipelineRun {
         if benchmark.statements > 0 { try await sql("SELECT pg_stat_statements_reset()") }
         let postgresBefore = ChildProcess.cpuSeconds(of: postmaster, withLiveChildren: true)
         let simulatorBefore = ChildProcess.cpuSeconds(of: simulatorPID)
-        let workers = arguments.first == "snapshot" ? ["--workers", "\(benchmark.workers)"] : []
+        let workers = arguments.first == "snapshot" ? ["--workers", "\(benchmark.workers)"] + benchmark.snapshotOption : []
         let usage = try await snapsync(arguments + workers, log: name)
         let postgres = ChildProcess.cpuSeconds(of: postmaster, withLiveChildren: true) - postgresBefore
         let sim = ChildProcess.cpuSeconds(of: simulatorPID) - simulatorBefore

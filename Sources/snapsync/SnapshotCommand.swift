@@ -72,7 +72,7 @@ struct SnapshotArguments: ParsableArguments {
     @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
     @Option(help: "Items per Exchange write request.") var batchSize: Int = 100
     @Option(help: "Items per FindItem page / CRM keyset page.") var pageSize: Int = 1000
-    @Option(help: "ANALYZE a table when the rows changed since its last ANALYZE exceed this fraction.") var analyzeThreshold: Double = 0.10
+    @Option(help: "ANALYZE a table when the rows changed since its last ANALYZE exceed this fraction of its rows then.") var analyzeThreshold: Double = 0.5
     @Flag(help: "Let reconciliation delete CRM rows even when Exchange returned far fewer items than linked.") var allowMassDelete = false
 
     func validate() throws {

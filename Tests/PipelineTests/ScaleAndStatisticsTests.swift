@@ -39,12 +39,12 @@ import Testing
             let result = try await env.runner().run(options)
             #expect(result.outcome == .completed)
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            // The policy fired between stages: the staging table after the first extracts (before any merge
+            // ANALYZE ran between stages: the staging table once each folder was staged (before its merge
             // joined it), and the CRM tables as merges filled them.
             let analyzed = try await db.query("""
                 SELECT data->>'table', stage, min(id) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' GROUP BY 1, 2
                 """, [result.runID]).map { try ($0.decode(String.self, at: 0), $0.decode(String?.self, at: 1)) }
-            #expect(analyzed.contains { $0.0 == "sync.stage_appointments" && $0.1 == "extract" })
+            #expect(analyzed.contains { $0.0 == "sync.stage_appointments" && $0.1 == "match" })
             #expect(analyzed.contains { $0.0 == "crm.appointments" })
             #expect(analyzed.contains { $0.0 == "sync.links" })
             let firstStagingAnalyze = try await db.query("""
