@@ -52,6 +52,7 @@ let package = Package(
 
         // MARK: Exchange simulator
         .target(name: "ExchangeSimulator", dependencies: [
+            "XML",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -109,6 +109,23 @@ public struct XMLAttributes {
     public func value(_ localName: StaticString) -> String? {
         withValue(localName) { String(decoding: $0, as: UTF8.self) }
     }
+
+    /// Every attribute as (local name, value), references resolved, in document order.
+    public var all: [(localName: String, value: String)] {
+        guard let base else { return [] }
+        var result: [(localName: String, value: String)] = []
+        result.reserveCapacity(count)
+        for i in 0..<count {
+            let entry = base + i * 5
+            guard let name = entry[0], let begin = entry[3], let end = entry[4] else { continue }
+            let raw = UnsafeBufferPointer(start: begin, count: end - begin)
+            let value = raw.contains(UInt8(ascii: "&"))
+                ? String(decoding: XMLAttributes.resolvingReferences(raw), as: UTF8.self)
+                : String(decoding: raw, as: UTF8.self)
+            result.append((String(cString: name), value))
+        }
+        return result
+    }
 }
 
 /// Resolves element names to a caller's tag enum by byte comparison, caching by the parser's interned
