@@ -41,41 +41,53 @@ public enum CRMStore {
     public static func outboundPage(_ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int,
                                     db: isolated PostgresConnection) throws(PostgresError) -> [OutboundCandidate] {
         let after = after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-        let linkColumns = "l.item_id, l.change_key, l.crm_version"
         switch kind {
         case .contacts:
-            let statement = try db.prepare("""
-                SELECT \(contactColumns), \(linkColumns)
-                FROM crm.coverage cv JOIN crm.contacts c ON c.id = cv.contact_id
-                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'contacts' AND l.crm_id = c.id
-                WHERE cv.user_id = $2 AND cv.contact_id > $3 ORDER BY cv.contact_id LIMIT $4
-                """)
+            let statement = try db.prepare(outboundPageSQL(kind))
             return try db.query(statement, [mailbox.smtpAddress, mailbox.userID, after, limit]).map { (row) throws(PostgresError) in
                 let contact = try decodeContact(row)
                 return OutboundCandidate(record: .contact(contact), version: contact.version, link: try decodeLink(row, at: 22))
             }
         case .appointments:
-            let statement = try db.prepare("""
-                SELECT \(appointmentColumns), \(linkColumns)
-                FROM crm.appointments a
-                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'appointments' AND l.crm_id = a.id
-                WHERE a.owner_id = $2 AND a.id > $3 ORDER BY a.id LIMIT $4
-                """)
+            let statement = try db.prepare(outboundPageSQL(kind))
             let rows = try db.query(statement, [mailbox.smtpAddress, mailbox.userID, after, limit])
             var appointments = try rows.map { (row) throws(PostgresError) in (try decodeAppointment(row), try decodeLink(row, at: 15)) }
             try attachDetails(&appointments, db: db)
             return appointments.map { OutboundCandidate(record: .appointment($0.0), version: $0.0.version, link: $0.1) }
         case .tasks:
-            let statement = try db.prepare("""
-                SELECT \(taskColumns), \(linkColumns)
-                FROM crm.tasks t
-                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'tasks' AND l.crm_id = t.id
-                WHERE t.owner_id = $2 AND t.id > $3 ORDER BY t.id LIMIT $4
-                """)
+            let statement = try db.prepare(outboundPageSQL(kind))
             return try db.query(statement, [mailbox.smtpAddress, mailbox.userID, after, limit]).map { (row) throws(PostgresError) in
                 let task = try decodeTask(row)
                 return OutboundCandidate(record: .task(task), version: task.version, link: try decodeLink(row, at: 13))
             }
+        }
+    }
+
+    /// The statement of ``outboundPage(_:mailbox:after:limit:db:)``: $1 mailbox, $2 user id, $3 after, $4 limit.
+    static func outboundPageSQL(_ kind: ItemKind) -> String {
+        let linkColumns = "l.item_id, l.change_key, l.crm_version"
+        switch kind {
+        case .contacts:
+            return """
+                SELECT \(contactColumns), \(linkColumns)
+                FROM crm.coverage cv JOIN crm.contacts c ON c.id = cv.contact_id
+                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'contacts' AND l.crm_id = c.id
+                WHERE cv.user_id = $2 AND cv.contact_id > $3 ORDER BY cv.contact_id LIMIT $4
+                """
+        case .appointments:
+            return """
+                SELECT \(appointmentColumns), \(linkColumns)
+                FROM crm.appointments a
+                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'appointments' AND l.crm_id = a.id
+                WHERE a.owner_id = $2 AND a.id > $3 ORDER BY a.id LIMIT $4
+                """
+        case .tasks:
+            return """
+                SELECT \(taskColumns), \(linkColumns)
+                FROM crm.tasks t
+                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'tasks' AND l.crm_id = t.id
+                WHERE t.owner_id = $2 AND t.id > $3 ORDER BY t.id LIMIT $4
+                """
         }
     }
 

@@ -246,19 +246,25 @@ public enum InboundStore {
             return StageCounts()
         }
         let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
-        let links = try db.execute("""
-            INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
-            SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now()
-            FROM \(stageTable(kind)) s
-            CROSS JOIN LATERAL (SELECT r.version FROM \(table) r WHERE r.id = s.crm_id OFFSET 0) r
-            WHERE s.run_id = $1 AND s.mailbox = $2
-            ON CONFLICT (mailbox, kind, crm_id) DO UPDATE
-            SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now()
-            """, [runID, address, kind.rawValue])
+        let links = try db.execute(linksFromStaging(kind), [runID, address, kind.rawValue])
         let inserted = try counts.decode(Int64.self, at: 0), updated = try counts.decode(Int64.self, at: 1)
         try TableActivityStore.record(Int(inserted + updated), in: table, db: db)
         try TableActivityStore.record(links, in: "sync.links", db: db)
         return StageCounts(items: inserted + updated, created: inserted, updated: updated)
+    }
+
+    /// Writes the links of a merged mailbox folder ($1 run, $2 mailbox, $3 kind), each with its CRM row's version.
+    static func linksFromStaging(_ kind: ItemKind) -> String {
+        """
+        INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
+        SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now()
+        FROM \(stageTable(kind)) s
+        CROSS JOIN LATERAL (SELECT r.version FROM \(kind == .appointments ? "crm.appointments" : "crm.tasks") r
+                            WHERE r.id = s.crm_id OFFSET 0) r
+        WHERE s.run_id = $1 AND s.mailbox = $2
+        ON CONFLICT (mailbox, kind, crm_id) DO UPDATE
+        SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now()
+        """
     }
 
     /// A CRM row linked to the mailbox whose item was not staged: a reconciliation candidate.
