@@ -50,7 +50,7 @@ public enum EWSMappings {
             .text("surname", .field("contacts:Surname"), element: "t:Surname", crm: \.surname, ews: \.surname),
         ],
         folder: .contacts,
-        makeRecord: { CRMContact(id: $0.crmID ?? UUID(), displayName: "", updatedAt: $0.lastModified ?? Date(), version: 0) },
+        makeRecord: { CRMContact(id: $0.crmID ?? nilUUID, displayName: "", updatedAt: $0.lastModified ?? Date(), version: 0) },
         recordID: { $0.id })
 
     /// `crm.appointments` (+ attendees and exceptions) ↔ `t:CalendarItem` (calendar folder).
@@ -112,7 +112,7 @@ public enum EWSMappings {
         ],
         folder: .calendar,
         makeRecord: {
-            CRMAppointment(id: $0.crmID ?? UUID(), ownerID: nilUUID, subject: "", startsAt: Date(timeIntervalSince1970: 0),
+            CRMAppointment(id: $0.crmID ?? nilUUID, ownerID: nilUUID, subject: "", startsAt: Date(timeIntervalSince1970: 0),
                            endsAt: Date(timeIntervalSince1970: 0), updatedAt: $0.lastModified ?? Date(), version: 0)
         },
         recordID: { $0.id })
@@ -162,6 +162,6 @@ public enum EWSMappings {
                  toCRM: { value in statuses.first { $0.1 == value }?.0 ?? .notStarted }, write: EWSWrite.text("t:Status")),
         ],
         folder: .tasks,
-        makeRecord: { CRMTask(id: $0.crmID ?? UUID(), ownerID: nilUUID, subject: "", updatedAt: $0.lastModified ?? Date(), version: 0) },
+        makeRecord: { CRMTask(id: $0.crmID ?? nilUUID, ownerID: nilUUID, subject: "", updatedAt: $0.lastModified ?? Date(), version: 0) },
         recordID: { $0.id })
 }
