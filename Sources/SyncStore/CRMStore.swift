@@ -74,19 +74,14 @@ public enum CRMStore {
                 LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'contacts' AND l.crm_id = c.id
                 WHERE cv.user_id = $2 AND cv.contact_id > $3 ORDER BY cv.contact_id LIMIT $4
                 """
-        case .appointments:
+        case .appointments, .tasks:
+            let (table, alias, columns) = kind == .appointments
+                ? ("crm.appointments", "a", appointmentColumns) : ("crm.tasks", "t", taskColumns)
             return """
-                SELECT \(appointmentColumns), \(linkColumns)
-                FROM crm.appointments a
-                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'appointments' AND l.crm_id = a.id
-                WHERE a.owner_id = $2 AND a.id > $3 ORDER BY a.id LIMIT $4
-                """
-        case .tasks:
-            return """
-                SELECT \(taskColumns), \(linkColumns)
-                FROM crm.tasks t
-                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = 'tasks' AND l.crm_id = t.id
-                WHERE t.owner_id = $2 AND t.id > $3 ORDER BY t.id LIMIT $4
+                SELECT \(columns), \(linkColumns)
+                FROM \(table) \(alias)
+                LEFT JOIN sync.links l ON l.mailbox = $1 AND l.kind = '\(kind.rawValue)' AND l.crm_id = \(alias).id
+                WHERE \(alias).owner_id = $2 AND \(alias).id > $3 ORDER BY \(alias).id LIMIT $4
                 """
         }
     }
