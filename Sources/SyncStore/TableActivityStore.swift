@@ -55,7 +55,9 @@ public enum TableActivityStore {
         if let changed { data["changed"] = changed }
         try RunStore.recordEvent(runID: runID, mailbox: mailbox, kind: nil, stage: stage, event: "analyze",
                                  message: "\(message) (now \(Int(rows)) rows)", data: data, db: db)
-        logger.info("analyzed table", metadata: ["db.table": "\(table)", "db.changed": "\(changed ?? 0)", "db.rows": "\(Int(rows))"])
+        var metadata: Logger.Metadata = ["db.table": "\(table)", "db.rows": "\(Int(rows))"]
+        if let changed { metadata["db.changed"] = "\(changed)" }
+        logger.info(changed == nil ? "vacuumed and analyzed table" : "analyzed table", metadata: metadata)
     }
 
     /// Adds `rows` changed rows to a table's count. Call in the transaction that changed them.
