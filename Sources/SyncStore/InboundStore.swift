@@ -42,7 +42,7 @@ public enum InboundStore {
     }
 
     /// Loads a page of items into staging with COPY. Returns the number of items staged. The staging tables are
-    /// left out of the ANALYZE policy: ``refreshStagingStatistics(_:db:)`` takes their statistics once per folder.
+    /// left out of the ANALYZE policy: ``refreshStagingStatistics(_:runID:mailbox:logger:db:)`` takes their statistics once per folder.
     public static func stage(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
                              db: isolated PostgresConnection) throws -> Int {
         let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
