@@ -83,27 +83,27 @@ enum XMLTreeParser {
     }
 
     private final class Builder: XMLEventHandler {
-        var stack: [XElement] = []
-        var text: [[UInt8]] = []
+        /// The open elements, each with the bytes of its text so far.
+        var stack: [(element: XElement, text: [UInt8])] = []
         var root: XElement?
 
         func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
             var attrs = attributes.all.map { ($0.localName, $0.value) }
             attrs.sort { $0.0 < $1.0 }
-            stack.append(XElement(name.localNameString, ns: name.namespaceString ?? "", attributes: attrs))
-            text.append([])
+            stack.append((XElement(name.localNameString, ns: name.namespaceString ?? "", attributes: attrs), []))
         }
 
         func endElement(_ name: XMLName) throws {
-            guard var done = stack.popLast(), let bytes = text.popLast() else { return }
+            guard let (element, bytes) = stack.popLast() else { return }
+            var done = element
             done.text = String(decoding: bytes, as: UTF8.self)
             if !done.children.isEmpty && done.text.allSatisfy({ $0.isWhitespace }) { done.text = "" }
-            if stack.isEmpty { root = done } else { stack[stack.count - 1].children.append(done) }
+            if stack.isEmpty { root = done } else { stack[stack.count - 1].element.children.append(done) }
         }
 
         func characters(_ bytes: UnsafeBufferPointer<UInt8>) throws {
-            guard !text.isEmpty else { return }
-            text[text.count - 1].append(contentsOf: bytes)
+            guard !stack.isEmpty else { return }
+            stack[stack.count - 1].text.append(contentsOf: bytes)
         }
     }
 }

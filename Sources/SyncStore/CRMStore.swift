@@ -271,7 +271,7 @@ extension CRMStore {
     /// Version and last update of these rows (missing: deleted).
     public static func versions(_ kind: ItemKind, ids: [UUID], db: isolated PostgresConnection) throws(PostgresError) -> [UUID: (version: Int64, updatedAt: Date)] {
         guard !ids.isEmpty, kind != .contacts else { return [:] }
-        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        let table = InboundStore.crmTable(kind)
         var result: [UUID: (version: Int64, updatedAt: Date)] = [:]
         for row in try db.query("SELECT id, version, updated_at FROM \(table) WHERE id = ANY($1::uuid[])", [ids]) {
             result[try row.decode(UUID.self, at: 0)] = (try row.decode(at: 1), try row.decode(at: 2))

@@ -9,6 +9,11 @@ public enum InboundStore {
         kind == .appointments ? "sync.stage_appointments" : "sync.stage_tasks"
     }
 
+    /// The CRM table of `kind` (appointments or tasks; contacts are not inbound).
+    static func crmTable(_ kind: ItemKind) -> String {
+        kind == .appointments ? "crm.appointments" : "crm.tasks"
+    }
+
     /// The item ids of `candidates` already staged for this run and mailbox (a page re-read after the
     /// folder shifted under offset paging): they are skipped, never staged twice.
     static func alreadyStaged(_ candidates: [String], runID: Int64, mailbox: String, kind: ItemKind,
@@ -165,10 +170,10 @@ public enum InboundStore {
     /// Inserts and updates CRM rows from staging (only rows whose mapped fields changed get a new version),
     /// replaces exceptions and attendees (linking attendees to contacts by email), and writes the links.
     ///
-    /// A CRM table is only ever reached from a mailbox's rows through its primary key (`= ANY(ARRAY(...))`, or a
-    /// `LATERAL` subquery kept apart from the join planning by `OFFSET 0`), never by a join the planner may turn
-    /// into a scan of the whole table per mailbox: those scans made each mailbox cost more than the last as the
-    /// CRM grew.
+    /// A CRM table is only ever reached from a mailbox's rows through an index: the primary key (`= ANY(ARRAY(...))`,
+    /// or a `LATERAL` subquery kept apart from the join planning by `OFFSET 0`) or, for attendees' contacts, the
+    /// e-mail indexes; never by a join the planner may turn into a scan of the whole table per mailbox: those scans
+    /// made each mailbox cost more than the last as the CRM grew.
     public static func merge(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
         let address = mailbox.smtpAddress
         let counts: PostgresRow
@@ -245,7 +250,7 @@ public enum InboundStore {
         case .contacts:
             return StageCounts()
         }
-        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        let table = crmTable(kind)
         let links = try db.execute(linksFromStaging(kind), [runID, address, kind.rawValue])
         let inserted = try counts.decode(Int64.self, at: 0), updated = try counts.decode(Int64.self, at: 1)
         try TableActivityStore.record(Int(inserted + updated), in: table, db: db)
@@ -259,8 +264,7 @@ public enum InboundStore {
         INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
         SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now()
         FROM \(stageTable(kind)) s
-        CROSS JOIN LATERAL (SELECT r.version FROM \(kind == .appointments ? "crm.appointments" : "crm.tasks") r
-                            WHERE r.id = s.crm_id OFFSET 0) r
+        CROSS JOIN LATERAL (SELECT r.version FROM \(crmTable(kind)) r WHERE r.id = s.crm_id OFFSET 0) r
         WHERE s.run_id = $1 AND s.mailbox = $2
         ON CONFLICT (mailbox, kind, crm_id) DO UPDATE
         SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now()
@@ -280,7 +284,7 @@ public enum InboundStore {
     /// are looked up by primary key, as in ``merge(runID:mailbox:kind:db:)``).
     public static func vanished(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> [Vanished] {
         let rows: PostgresRows
-        // The links of the mailbox whose item was not staged (usually none) first, then their CRM rows.
+        // The links whose item was not staged (usually none) first, then their CRM rows.
         let gone = """
             WITH v AS MATERIALIZED (
                 SELECT l.crm_id FROM sync.links l
@@ -316,7 +320,7 @@ public enum InboundStore {
     /// Deletes CRM rows (children cascade) and their links in the mailbox folder. Returns rows deleted.
     public static func deleteRows(_ ids: [UUID], mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
         guard !ids.isEmpty else { return 0 }
-        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        let table = crmTable(kind)
         let deleted = try db.execute("DELETE FROM \(table) WHERE id = ANY($1::uuid[])", [ids])
         try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db)
         try TableActivityStore.record(deleted, in: table, db: db)
@@ -338,7 +342,7 @@ public enum InboundStore {
     /// Deletes every CRM row of `kind` owned by the mailbox's user and their links (a full snapshot's
     /// clean step). Returns rows deleted.
     public static func cleanCRM(mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
-        let table = kind == .appointments ? "crm.appointments" : "crm.tasks"
+        let table = crmTable(kind)
         let deleted = try db.execute("DELETE FROM \(table) WHERE owner_id = $1", [mailbox.userID])
         try LinkStore.deleteAll(mailbox: mailbox.smtpAddress, kind: kind, db: db)
         try TableActivityStore.record(deleted, in: table, db: db)

@@ -40,17 +40,17 @@ public enum TableActivityStore {
         guard let statement = analyzeStatement(table, vacuum: true) else { return }
         let started = ContinuousClock.now
         try db.executeScript(statement)
-        try journal(table, message: "VACUUM and ANALYZE \(table)", changed: nil, started: started, runID: runID, mailbox: mailbox,
-                    stage: stage, logger: logger, db: db)
-    }
-
-    /// Records an ANALYZE that started at `started` in the run log and the log.
-    static func journal(_ table: String, message: String, changed: Int64?, started: ContinuousClock.Instant, runID: Int64?,
-                        mailbox: String?, stage: SnapshotStage?, logger: Logger, db: isolated PostgresConnection) throws {
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rows = try db.query("SELECT greatest(coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0), 0)::float8",
                                 [table])[0].decode(Double.self, at: 0)
+        try journal(table, message: "VACUUM and ANALYZE \(table)", changed: nil, rows: rows, elapsed: elapsed, runID: runID,
+                    mailbox: mailbox, stage: stage, logger: logger, db: db)
+    }
+
+    /// Records an ANALYZE that took `elapsed` and left `rows` as the table's estimate in the run log and the log.
+    static func journal(_ table: String, message: String, changed: Int64?, rows: Double, elapsed: Duration, runID: Int64?,
+                        mailbox: String?, stage: SnapshotStage?, logger: Logger, db: isolated PostgresConnection) throws {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var data: [String: any Sendable] = ["table": table, "rows": rows, "seconds": seconds]
         if let changed { data["changed"] = changed }
         try RunStore.recordEvent(runID: runID, mailbox: mailbox, kind: nil, stage: stage, event: "analyze",
@@ -94,14 +94,16 @@ public enum TableActivityStore {
             defer { _ = try? db.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]) }
             let started = ContinuousClock.now
             try db.executeScript(statement)
-            try db.execute("""
+            let elapsed = ContinuousClock.now - started
+            let rows = try db.query("""
                 UPDATE sync.table_activity SET rows_at_analyze = greatest((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0),
                     changed_since = greatest(changed_since - $2, 0), analyzed_at = now()
-                WHERE table_name = $1
-                """, [activity.table, activity.changedSince])
+                WHERE table_name = $1 RETURNING rows_at_analyze
+                """, [activity.table, activity.changedSince])[0].decode(Double.self, at: 0)
             try journal(activity.table,
                         message: "ANALYZE \(activity.table): \(activity.changedSince) rows changed since the last one (estimate was \(Int(activity.rowsAtAnalyze)))",
-                        changed: activity.changedSince, started: started, runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db)
+                        changed: activity.changedSince, rows: rows, elapsed: elapsed, runID: runID, mailbox: mailbox, stage: stage,
+                        logger: logger, db: db)
             analyzed.append(activity.table)
         }
         return analyzed

@@ -70,11 +70,16 @@ public struct XMLAttributes {
             let entry = base + i * 5
             guard let name = entry[0], XMLName.equal(name, localName),
                   let begin = entry[3], let end = entry[4] else { continue }
-            let raw = UnsafeBufferPointer(start: begin, count: end - begin)
-            if !raw.contains(UInt8(ascii: "&")) { return body(raw) }
-            return XMLAttributes.resolvingReferences(raw).withUnsafeBufferPointer(body)
+            return XMLAttributes.withResolvedValue(UnsafeBufferPointer(start: begin, count: end - begin), body)
         }
         return nil
+    }
+
+    /// Calls `body` with the value bytes, references resolved (copied only when the value has one).
+    @usableFromInline
+    static func withResolvedValue<R>(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if !raw.contains(UInt8(ascii: "&")) { return body(raw) }
+        return resolvingReferences(raw).withUnsafeBufferPointer(body)
     }
 
     @usableFromInline
@@ -118,10 +123,9 @@ public struct XMLAttributes {
         for i in 0..<count {
             let entry = base + i * 5
             guard let name = entry[0], let begin = entry[3], let end = entry[4] else { continue }
-            let raw = UnsafeBufferPointer(start: begin, count: end - begin)
-            let value = raw.contains(UInt8(ascii: "&"))
-                ? String(decoding: XMLAttributes.resolvingReferences(raw), as: UTF8.self)
-                : String(decoding: raw, as: UTF8.self)
+            let value = XMLAttributes.withResolvedValue(UnsafeBufferPointer(start: begin, count: end - begin)) {
+                String(decoding: $0, as: UTF8.self)
+            }
             result.append((String(cString: name), value))
         }
         return result
