@@ -19,7 +19,15 @@ struct PipelineTestEnvironment {
     let simulator: Simulator
     let source: EWSMailboxSource
     let owners: [MailboxOwner]
-    let logger = Logger(label: "pipeline-test")
+    let logger = Self.makeLogger()
+
+    /// The tests' logger: notices and above, unless `SNAPSYNC_TEST_LOG_LEVEL` asks for more (a soak test's
+    /// thousands of retry waits at info level buried the failures of a run in CI).
+    static func makeLogger() -> Logger {
+        var logger = Logger(label: "pipeline-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["SNAPSYNC_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+        return logger
+    }
 
     static func with(mailboxes: [String], _ body: (PipelineTestEnvironment) async throws -> Void) async throws {
         try await TestDatabase.with { conninfo in
@@ -30,11 +38,11 @@ struct PipelineTestEnvironment {
             http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
                                          password: SimulatorConfiguration.defaultAccount.password)
             http.proxy = .direct
-            let client = try HTTPClient(configuration: http, logger: Logger(label: "pipeline-test"))
+            let client = try HTTPClient(configuration: http, logger: makeLogger())
             var ews = EWSClient.Configuration(endpoint: simulator.endpoint)
             ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
-            let source = EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: Logger(label: "pipeline-test")))
-            let db = try await PostgresConnection.connect(conninfo, logger: Logger(label: "pipeline-test"))
+            let source = EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger()))
+            let db = try await PostgresConnection.connect(conninfo, logger: makeLogger())
             var owners: [MailboxOwner] = []
             for (index, address) in mailboxes.enumerated() {
                 let owner = MailboxOwner(smtpAddress: address, userID: UUID())

@@ -12,4 +12,16 @@ export SNAPSYNC_SHARED_DIR="${SNAPSYNC_SHARED_DIR:-$root/../shared}"   # EWS sch
 [[ -d $SNAPSYNC_SHARED_DIR/ews-schema ]] || { echo "test.sh: $SNAPSYNC_SHARED_DIR/ews-schema not found (set SNAPSYNC_SHARED_DIR)" >&2; exit 2; }
 
 swift build --build-tests
-swift test --skip-build "$@"
+# The run's output is kept so that a failure ends with its own lines: the issues are otherwise far above the tail
+# of a long run, under the logs of the tests that ran after them.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+swift test --skip-build "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if (( status != 0 )); then
+    echo "test.sh: swift test exited with $status; the failures:" >&2
+    grep -E '✘|error:|Fatal error|Crash|Assertion failed' "$log" | grep -v '^✘ Test run with' | head -n 60 >&2 || true
+fi
+exit "$status"
