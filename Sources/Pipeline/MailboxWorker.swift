@@ -52,6 +52,8 @@ struct StageContext: Sendable {
     let db: PostgresConnection
     let logger: Logger
     let progress: (any StageProgressReporting)?
+    /// Rows changed by the current stage in batches that record them here rather than in their transaction.
+    let activity = TableActivityTally()
 
     var mailbox: MailboxOwner { claim.owner }
     var address: String { claim.owner.smtpAddress }
@@ -138,7 +140,9 @@ struct StageContext: Sendable {
 
     func analyzeIfNeeded(after stage: SnapshotStage) async throws {
         let policy = options.analyzePolicy, runID = runID, address = address, logger = logger
+        let tallied = activity.drain()
         _ = try await db.run { db in
+            for (table, rows) in tallied.sorted(by: { $0.key < $1.key }) { try TableActivityStore.record(rows, in: table, db: db) }
             try TableActivityStore.analyzeIfNeeded(policy: policy, runID: runID, mailbox: address, after: stage, logger: logger, db: db)
         }
     }

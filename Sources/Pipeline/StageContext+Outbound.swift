@@ -105,7 +105,6 @@ extension StageContext {
             : cursor
         try await commit(.push, kind: kind, cursor: previousCursor) { db in
             try LinkStore.upsert(links, mailbox: address, kind: kind, db: db)
-            try TableActivityStore.record(links.count, in: "sync.links", db: db)
             for (id, error) in failures {
                 try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
                                         direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
@@ -113,6 +112,7 @@ extension StageContext {
             return StageCounts(items: Int64(links.count + failures.count), created: Int64(created), updated: Int64(updated),
                                failed: Int64(failures.count))
         }
+        activity.add(links.count, in: "sync.links")
     }
 
     /// Deletes the items whose CRM row is gone or no longer belongs in the mailbox, in batches.

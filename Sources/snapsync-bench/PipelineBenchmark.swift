@@ -38,6 +38,9 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(help: ArgumentHelp("An extra option for both snapshot steps (repeatable), e.g. --snapshot-option=--analyze-threshold=0.5.",
                                valueName: "option"))
     var snapshotOption: [String] = []
+    @Option(help: ArgumentHelp("A postgresql.conf line for the benchmark's cluster (repeatable), e.g. --postgres-setting \"shared_buffers = '1GB'\".",
+                               valueName: "setting"))
+    var postgresSetting: [String] = []
     @Option(help: "Directory with the snapsync and exchange-sim binaries (default: this binary's).") var binaries: String?
     @Option(help: "The psql binary (the COPY baseline).") var psql = "psql"
     @Flag(help: "Keep the work directory (logs of every process).") var keep = false
@@ -65,7 +68,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
             profiling += ["session_preload_libraries = 'auto_explain'", "auto_explain.log_min_duration = \(explainSlowerThan)",
                           "auto_explain.log_nested_statements = on"]
         }
-        let cluster = try await PostgresLocalCluster.start(options: .init(extraSettings: profiling))
+        let cluster = try await PostgresLocalCluster.start(options: .init(extraSettings: profiling + postgresSetting))
         var bench = PipelineRun(benchmark: self, binaries: directory, work: work, cluster: cluster)
         do {
             try await bench.measure()

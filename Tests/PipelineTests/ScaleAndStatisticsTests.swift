@@ -21,8 +21,15 @@ import Testing
             #expect(try await env.count("SELECT count(*) FROM crm.appointment_attendees") > 0)
             var outbound = env.options(.outbound)
             outbound.workers = 4
-            #expect(try await env.runner().run(outbound).outcome == .completed)
+            outbound.analyzePolicy = AnalyzePolicy(threshold: 0.1, minimumChangedRows: 100)
+            try await env.sql("UPDATE sync.table_activity SET changed_since = 0")  // only the outbound's own writes count
+            let pushed = try await env.runner().run(outbound)
+            #expect(pushed.outcome == .completed)
             #expect(try await env.count("SELECT count(*) FROM sync.links WHERE kind = 'contacts'") == 200)
+            // The links the push batches wrote reached the ANALYZE policy (counted per stage, not per batch).
+            #expect(try await env.count("""
+                SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'sync.links'
+                """, [pushed.runID]) > 0)
             let differences = try await env.differences()
             #expect(differences.isEmpty, "\(differences.prefix(3))")
         }
