@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "ExchangeSimulatorTests", dependencies: ["ExchangeSimulator", "TestSupport", "HTTP"],
                     exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
-        .testTarget(name: "JobsTests", exclude: ["Fixtures"]),
+        .testTarget(name: "JobsTests", dependencies: ["TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "snapsyncTests", dependencies: ["snapsync", "SyncStore", "SyncCore"]),   // the CLI's pure pieces
     ]
 )

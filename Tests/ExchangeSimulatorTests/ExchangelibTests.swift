@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ExchangeSimulator
 
 /// The interpreter with exchangelib 5.6.0: `SNAPSYNC_TEST_PYTHON` (set by jobs/dev/test.sh). Unset in CI is a

@@ -95,38 +95,6 @@ enum Scrape {
     static func count(_ text: String, _ needle: String) -> Int { text.components(separatedBy: needle).count - 1 }
 }
 
-/// A child process run to completion without blocking a Swift concurrency thread (output goes through
-/// temporary files, the exit is awaited through the termination handler).
-enum ChildProcess {
-    struct Result {
-        var status: Int32
-        var stdout: Data
-        var stderr: String
-    }
-
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sim-child-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        let status: Int32 = try await withCheckedThrowingContinuation { cont in
-            p.terminationHandler = { cont.resume(returning: $0.terminationStatus) }
-            do { try p.run() } catch { p.terminationHandler = nil; cont.resume(throwing: error) }
-        }
-        return Result(status: status, stdout: (try? Data(contentsOf: out)) ?? Data(),
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-    }
-}
-
 /// Runs the official-schema validator on saved envelopes.
 enum SchemaValidator {
     static func validate(_ documents: [(String, Data)]) async throws -> (ok: Bool, output: String) {
@@ -141,7 +109,7 @@ enum SchemaValidator {
             files.append(f.path)
         }
         let r = try await ChildProcess.run(validator, files)
-        return (r.status == 0, String(decoding: r.stdout, as: UTF8.self) + r.stderr)
+        return (r.status == 0, r.output)
     }
 }
 

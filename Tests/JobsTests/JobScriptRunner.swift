@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the cron scripts in jobs/ against Fixtures/fake-snapsync.sh in a private temporary directory
 /// (lock directory, argument record, config and metrics directory), and reads what the fake recorded.
@@ -60,35 +61,9 @@ struct JobScriptRunner {
             "FAKE_SNAPSYNC_EXIT": "\(fakeExit)",
         ]
         env.merge(environment) { $1 }
-        let id = UUID().uuidString
-        let stdoutURL = directory.appendingPathComponent("\(id).out")
-        let stderrURL = directory.appendingPathComponent("\(id).err")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        let stdout = try FileHandle(forWritingTo: stdoutURL)
-        let stderr = try FileHandle(forWritingTo: stderrURL)
-
-        let process = Process()
-        process.executableURL = Self.jobsDirectory.appendingPathComponent("\(job).sh")
-        process.arguments = arguments
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        try stdout.close()
-        try stderr.close()
-        return Result(status: status,
-                      stdout: try String(contentsOf: stdoutURL, encoding: .utf8),
-                      stderr: try String(contentsOf: stderrURL, encoding: .utf8))
+        let result = try await ChildProcess.run(Self.jobsDirectory.appendingPathComponent("\(job).sh"), arguments,
+                                                environment: env, inheritingEnvironment: false)
+        return Result(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr)
     }
 
     /// The argument lists of every call the fake received, in order.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The cron scripts in jobs/, run for real (bash, flock) against a fake snapsync that records its arguments and
 /// exits with a chosen code.
@@ -190,7 +191,7 @@ import Testing
     static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
     @Test(.enabled(if: shellcheck != nil || inCI, "shellcheck is not installed (apt-get install shellcheck)"))
-    func scriptsAreShellcheckClean() throws {
+    func scriptsAreShellcheckClean() async throws {
         let shellcheck = try #require(Self.shellcheck, "shellcheck is not installed (apt-get install shellcheck)")
         let jobs = JobScriptRunner.jobsDirectory
         var scripts: [String] = []
@@ -203,17 +204,9 @@ import Testing
             #expect(scripts.contains(jobs.appendingPathComponent("\(job).sh").path), "jobs/\(job).sh missing")
         }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: shellcheck)
-        process.arguments = ["--external-sources", "--severity=style"] + scripts
-        process.currentDirectoryURL = JobScriptRunner.repositoryRoot
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try await ChildProcess.run(URL(fileURLWithPath: shellcheck), ["--external-sources", "--severity=style"] + scripts,
+                                               currentDirectory: JobScriptRunner.repositoryRoot)
+        #expect(result.status == 0, "\(result.output)")
     }
 
     @Test func everyJobUsesStrictMode() throws {

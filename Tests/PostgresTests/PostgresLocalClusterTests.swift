@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Postgres
 
 /// The throwaway cluster the tests and `snapsync demo` rely on: it starts (as the `postgres` OS user when
@@ -8,9 +9,9 @@ import Testing
     @Test func startsServesAndStopsWithoutLeftovers() async throws {
         let cluster = try await PostgresLocalCluster.start()
         let pid = try #require(cluster.postmasterPID())
-        #expect(try psql(cluster.conninfo, "show fsync") == "off")
-        #expect(try psql(cluster.url(), "select current_setting('server_encoding')") == "UTF8")
-        #expect(try psql(cluster.conninfo(database: "template1"), "select current_user") == "postgres")
+        #expect(try await psql(cluster.conninfo, "show fsync") == "off")
+        #expect(try await psql(cluster.url(), "select current_setting('server_encoding')") == "UTF8")
+        #expect(try await psql(cluster.conninfo(database: "template1"), "select current_user") == "postgres")
 
         try await cluster.stop()
         #expect(!FileManager.default.fileExists(atPath: cluster.directory))
@@ -21,8 +22,8 @@ import Testing
     @Test func durableSettingsOnRequest() async throws {
         let cluster = try await PostgresLocalCluster.start(
             options: .init(fastUnsafeSettings: false, extraSettings: ["work_mem = '8MB'"]))
-        #expect(try psql(cluster.conninfo, "show fsync") == "on")
-        #expect(try psql(cluster.conninfo, "show work_mem") == "8MB")
+        #expect(try await psql(cluster.conninfo, "show fsync") == "on")
+        #expect(try await psql(cluster.conninfo, "show work_mem") == "8MB")
         try await cluster.stop()
     }
 
@@ -59,17 +60,10 @@ import Testing
     }
 
     /// Runs one query through `psql` (independent of the Postgres module) and returns its unaligned output.
-    private func psql(_ conninfo: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "psql: \(text)")
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    private func psql(_ conninfo: String, _ sql: String) async throws -> String {
+        let result = try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                               ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql])
+        #expect(result.status == 0, "psql: \(result.output)")
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
