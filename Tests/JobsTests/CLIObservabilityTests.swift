@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The built snapsync binary's `--log-format` and `--metrics-file`, and the jobs driving the real binary: failures
@@ -61,15 +62,10 @@ import Testing
 
         // ... and snapsync run directly says 78 too, and records it.
         let binary = try Self.snapsyncBinary()
-        let process = Process()
-        process.executableURL = binary
         let direct = metrics.appendingPathComponent("direct.prom")
-        process.arguments = ["snapshot", "outbound", "--config", runner.directory.path + "/missing.conf",
-                             "--metrics-file", direct.path, "--log-format", "json"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 78)
+        let directRun = try await ChildProcess.run(binary, ["snapshot", "outbound", "--config", runner.directory.path + "/missing.conf",
+                                                            "--metrics-file", direct.path, "--log-format", "json"])
+        #expect(directRun.status == 78)
 
         let text = try String(contentsOf: metrics.appendingPathComponent("snapsync-nightly-inbound.prom"), encoding: .utf8)
         #expect(metricValue(text, #"snapsync_last_run_exit_code{command="snapshot-inbound"}"#) == "69")
