@@ -124,7 +124,7 @@ struct StageContext: Sendable {
                                     counts: counts, total: total, db: db)
             return counts
         }
-        _ = counts
+        for (table, rows) in counts.changedRows { activity.add(rows, in: table) }
     }
 
     func reportProgress(_ kind: ItemKind, _ stage: SnapshotStage) async throws {
@@ -142,7 +142,7 @@ struct StageContext: Sendable {
         let policy = options.analyzePolicy, runID = runID, address = address, logger = logger
         let tallied = activity.drain()
         _ = try await db.run { db in
-            for (table, rows) in tallied.sorted(by: { $0.key < $1.key }) { try TableActivityStore.record(rows, in: table, db: db) }
+            try TableActivityStore.record(tallied, db: db)
             try TableActivityStore.analyzeIfNeeded(policy: policy, runID: runID, mailbox: address, after: stage, logger: logger, db: db)
         }
     }

@@ -110,9 +110,8 @@ extension StageContext {
                                         direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
             }
             return StageCounts(items: Int64(links.count + failures.count), created: Int64(created), updated: Int64(updated),
-                               failed: Int64(failures.count))
+                               failed: Int64(failures.count), changedRows: ["sync.links": links.count])
         }
-        activity.add(links.count, in: "sync.links")
     }
 
     /// Deletes the items whose CRM row is gone or no longer belongs in the mailbox, in batches.

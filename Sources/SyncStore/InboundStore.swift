@@ -127,43 +127,44 @@ public enum InboundStore {
     }
 
     /// Matches staged items to CRM rows: the existing link first, then the CRM id snapsync stamped on the
-    /// item, then (appointments) the iCalendar UID of an unlinked row of the same owner; the rest get new ids.
-    /// "Not already claimed by a staged row" is a hashed `NOT IN`, since `crm_id` has no index on staging and
+    /// item, then (appointments) the iCalendar UID of an unlinked row of the same owner. A matched row takes the CRM
+    /// row's id and is marked `matched`; the others keep the new id COPY gave them (`sql/0009`).
+    /// "Not already claimed by a matched row" is a hashed `NOT IN`, since `crm_id` has no index on staging and
     /// an anti-join planned from a one-row estimate rescanned the mailbox's staging per candidate.
     public static func match(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
         let table = stageTable(kind)
         let address = mailbox.smtpAddress
         let byLink = try db.execute("""
-            UPDATE \(table) s SET crm_id = l.crm_id FROM sync.links l
-            WHERE s.run_id = $1 AND s.mailbox = $2 AND s.crm_id IS NULL
+            UPDATE \(table) s SET crm_id = l.crm_id, matched = true FROM sync.links l
+            WHERE s.run_id = $1 AND s.mailbox = $2 AND NOT s.matched
               AND l.mailbox = s.mailbox AND l.kind = $3 AND l.item_id = s.item_id
             """, [runID, address, kind.rawValue])
         let byStamp = try db.execute("""
-            UPDATE \(table) s SET crm_id = x.stamped_id
+            UPDATE \(table) s SET crm_id = x.stamped_id, matched = true
             FROM (SELECT DISTINCT ON (stamped_id) item_id, stamped_id FROM \(table)
-                  WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL AND stamped_id IS NOT NULL
+                  WHERE run_id = $1 AND mailbox = $2 AND NOT matched AND stamped_id IS NOT NULL
                   ORDER BY stamped_id, item_id) x
             WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = x.item_id
-              AND x.stamped_id NOT IN (SELECT t.crm_id FROM \(table) t WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id IS NOT NULL)
+              AND x.stamped_id NOT IN (SELECT t.crm_id FROM \(table) t WHERE t.run_id = $1 AND t.mailbox = $2 AND t.matched)
               AND NOT EXISTS (SELECT 1 FROM sync.links l JOIN \(table) t ON t.run_id = $1 AND t.mailbox = $2 AND t.item_id = l.item_id
                               WHERE l.mailbox = $2 AND l.kind = $3 AND l.crm_id = x.stamped_id)
             """, [runID, address, kind.rawValue])
         var byUID = 0
         if kind == .appointments {
             byUID = try db.execute("""
-                UPDATE sync.stage_appointments s SET crm_id = a.id
+                UPDATE sync.stage_appointments s SET crm_id = a.id, matched = true
                 FROM (SELECT DISTINCT ON (ical_uid) item_id, ical_uid FROM sync.stage_appointments
-                      WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL AND ical_uid IS NOT NULL
+                      WHERE run_id = $1 AND mailbox = $2 AND NOT matched AND ical_uid IS NOT NULL
                       ORDER BY ical_uid, item_id) x
                 JOIN crm.appointments a ON a.ical_uid = x.ical_uid AND a.owner_id = $3
                 WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = x.item_id
                   AND NOT EXISTS (SELECT 1 FROM sync.links l WHERE l.mailbox = $2 AND l.kind = 'appointments' AND l.crm_id = a.id)
                   AND a.id NOT IN (SELECT t.crm_id FROM sync.stage_appointments t
-                                   WHERE t.run_id = $1 AND t.mailbox = $2 AND t.crm_id IS NOT NULL)
+                                   WHERE t.run_id = $1 AND t.mailbox = $2 AND t.matched)
                 """, [runID, address, mailbox.userID])
         }
-        let fresh = try db.execute("UPDATE \(table) SET crm_id = gen_random_uuid() WHERE run_id = $1 AND mailbox = $2 AND crm_id IS NULL",
-                                   [runID, address])
+        let fresh = try db.query("SELECT count(*) FROM \(table) WHERE run_id = $1 AND mailbox = $2 AND NOT matched",
+                                 [runID, address])[0].decode(Int.self, at: 0)
         return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), created: Int64(fresh), updated: Int64(byLink + byStamp + byUID))
     }
 
@@ -177,6 +178,7 @@ public enum InboundStore {
     public static func merge(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
         let address = mailbox.smtpAddress
         let counts: PostgresRow
+        var changed: [String: Int] = [:]
         switch kind {
         case .appointments:
             counts = try db.query("""
@@ -224,8 +226,8 @@ public enum InboundStore {
                 JOIN sync.stage_appointments s ON s.run_id = x.run_id AND s.mailbox = x.mailbox AND s.item_id = x.item_id
                 WHERE x.run_id = $1 AND x.mailbox = $2
                 """, [runID, address])
-            try TableActivityStore.record(removedExceptions + exceptions, in: "crm.appointment_exceptions", db: db)
-            try TableActivityStore.record(removedAttendees + attendees, in: "crm.appointment_attendees", db: db)
+            changed["crm.appointment_exceptions"] = removedExceptions + exceptions
+            changed["crm.appointment_attendees"] = removedAttendees + attendees
         case .tasks:
             counts = try db.query("""
                 WITH m AS (
@@ -253,9 +255,9 @@ public enum InboundStore {
         let table = crmTable(kind)
         let links = try db.execute(linksFromStaging(kind), [runID, address, kind.rawValue])
         let inserted = try counts.decode(Int64.self, at: 0), updated = try counts.decode(Int64.self, at: 1)
-        try TableActivityStore.record(Int(inserted + updated), in: table, db: db)
-        try TableActivityStore.record(links, in: "sync.links", db: db)
-        return StageCounts(items: inserted + updated, created: inserted, updated: updated)
+        changed[table] = Int(inserted + updated)
+        changed["sync.links"] = links
+        return StageCounts(items: inserted + updated, created: inserted, updated: updated, changedRows: changed)
     }
 
     /// Writes the links of a merged mailbox folder ($1 run, $2 mailbox, $3 kind), each with its CRM row's version.

@@ -75,12 +75,17 @@ public struct StageCounts: Sendable, Hashable {
     public var updated: Int64 = 0
     public var deleted: Int64 = 0
     public var failed: Int64 = 0
-    public init(items: Int64 = 0, created: Int64 = 0, updated: Int64 = 0, deleted: Int64 = 0, failed: Int64 = 0) {
+    /// Rows written per table, for the ANALYZE policy: the caller adds them to `sync.table_activity` once its
+    /// transaction committed (``TableActivityStore/record(_:db:)``), so no batch holds that table's rows locked.
+    public var changedRows: [String: Int] = [:]
+    public init(items: Int64 = 0, created: Int64 = 0, updated: Int64 = 0, deleted: Int64 = 0, failed: Int64 = 0,
+                changedRows: [String: Int] = [:]) {
         self.items = items
         self.created = created
         self.updated = updated
         self.deleted = deleted
         self.failed = failed
+        self.changedRows = changedRows
     }
 }
 

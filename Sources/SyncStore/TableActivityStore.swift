@@ -15,8 +15,8 @@ public enum TableActivityStore {
         "crm.appointment_exceptions": ["appointment_id"],
         "crm.appointment_attendees": ["appointment_id", "contact_id"],
         "sync.links": ["mailbox", "kind", "crm_id", "item_id"],
-        "sync.stage_appointments": ["run_id", "mailbox", "item_id", "crm_id", "stamped_id", "ical_uid"],
-        "sync.stage_tasks": ["run_id", "mailbox", "item_id", "crm_id", "stamped_id"],
+        "sync.stage_appointments": ["run_id", "mailbox", "item_id", "crm_id", "stamped_id", "ical_uid", "matched"],
+        "sync.stage_tasks": ["run_id", "mailbox", "item_id", "crm_id", "stamped_id", "matched"],
         "sync.stage_appointment_exceptions": ["run_id", "mailbox", "item_id"],
         "sync.stage_appointment_attendees": ["run_id", "mailbox", "item_id"],
     ]
@@ -58,6 +58,12 @@ public enum TableActivityStore {
         var metadata: Logger.Metadata = ["db.table": "\(table)", "db.rows": "\(Int(rows))"]
         if let changed { metadata["db.changed"] = "\(changed)" }
         logger.info(changed == nil ? "vacuumed and analyzed table" : "analyzed table", metadata: metadata)
+    }
+
+    /// Adds the rows of ``StageCounts/changedRows`` to their tables' counts, in a deterministic order (concurrent
+    /// writers then never wait on each other's rows in opposite orders).
+    public static func record(_ changedRows: [String: Int], db: isolated PostgresConnection) throws(PostgresError) {
+        for (table, rows) in changedRows.sorted(by: { $0.key < $1.key }) { try record(rows, in: table, db: db) }
     }
 
     /// Adds `rows` changed rows to a table's count. Call in the transaction that changed them.
