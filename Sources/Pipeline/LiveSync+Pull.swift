@@ -100,7 +100,7 @@ extension LiveSync {
                 if !applied.isEmpty {
                     _ = try InboundStore.stage(applied, runID: runID, mailbox: address, kind: kind, db: db)
                     _ = try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
-                    try TableActivityStore.record(try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, db: db).changedRows, db: db)
+                    try TableActivityStore.record(try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, unmatchedAreNew: true, db: db).changedRows, db: db)
                     try InboundStore.clearStaging(runID: runID, mailbox: address, kind: kind, db: db)
                 }
                 _ = try InboundStore.deleteRows(toDelete, mailbox: address, kind: kind, db: db)

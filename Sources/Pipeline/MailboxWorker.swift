@@ -70,11 +70,11 @@ struct StageContext: Sendable {
             var logger = self.logger
             logger[metadataKey: "stage.name"] = "\(stage.stage.rawValue)"
             logger[metadataKey: "item.kind"] = "\(stage.kind.rawValue)"
-            let (cursor, resumed) = try await RunStore.startStage(runID: runID, mailbox: address, kind: stage.kind,
+            let (cursor, resumed, attempt) = try await RunStore.startStage(runID: runID, mailbox: address, kind: stage.kind,
                                                                   stage: stage.stage, db: db)
             let started = ContinuousClock.now
             do {
-                try await perform(stage.stage, kind: stage.kind, cursor: cursor, resumed: resumed, logger: logger)
+                try await perform(stage.stage, kind: stage.kind, cursor: cursor, resumed: resumed, attempt: attempt, logger: logger)
                 try await RunStore.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage,
                                                status: "done", db: db)
                 logger.info("stage done", metadata: ["stage.seconds": "\((ContinuousClock.now - started).components.seconds)"])
@@ -94,12 +94,12 @@ struct StageContext: Sendable {
         return failed
     }
 
-    func perform(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, resumed: Bool, logger: Logger) async throws {
+    func perform(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, resumed: Bool, attempt: Int, logger: Logger) async throws {
         switch stage {
         case .baseline: try await baseline(kind, cursor: cursor)
         case .extract: try await extract(kind, cursor: cursor)
         case .match: try await match(kind)
-        case .merge: try await merge(kind)
+        case .merge: try await merge(kind, firstAttempt: attempt == 1)
         case .reconcile: try await reconcile(kind, logger: logger)
         case .finalize: try await finalize(kind)
         case .push: try await push(kind, cursor: cursor, resumed: resumed)

@@ -102,10 +102,12 @@ extension StageContext {
         }
     }
 
-    func merge(_ kind: ItemKind) async throws {
+    /// Merges the folder's staging into the CRM. Only a first attempt may insert unmatched rows without a conflict
+    /// check: a merge commits with its checkpoint, so nothing of it exists before (``InboundStore/merge(runID:mailbox:kind:unmatchedAreNew:db:)``).
+    func merge(_ kind: ItemKind, firstAttempt: Bool) async throws {
         let runID = runID, owner = mailbox
         try await commit(.merge, kind: kind, cursor: nil) { db in
-            try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, db: db)
+            try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, unmatchedAreNew: firstAttempt, db: db)
         }
     }
 

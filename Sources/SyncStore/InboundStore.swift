@@ -168,42 +168,90 @@ public enum InboundStore {
         return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), created: Int64(fresh), updated: Int64(byLink + byStamp + byUID))
     }
 
+    /// Which staged rows of a mailbox folder a merge statement takes.
+    enum StagedRows {
+        case all, matched, unmatched
+
+        /// The condition to append to `WHERE run_id = $1 AND mailbox = $2` of a staging table (named `alias`).
+        func condition(on alias: String? = nil) -> String {
+            let column = alias.map { "\($0).matched" } ?? "matched"
+            switch self {
+            case .all: return ""
+            case .matched: return " AND \(column)"
+            case .unmatched: return " AND NOT \(column)"
+            }
+        }
+    }
+
+    /// The CRM columns of `kind` a merge copies from staging (besides `id`, `updated_at` and `version`).
+    static func mergedColumns(_ kind: ItemKind) -> [String] {
+        switch kind {
+        case .appointments: ["owner_id", "subject", "location", "body", "starts_at", "ends_at", "is_all_day", "time_zone",
+                             "is_private", "categories", "ical_uid", "recurrence"]
+        case .tasks: ["owner_id", "subject", "body", "starts_on", "due_on", "status", "percent_complete", "importance",
+                      "completed_at", "categories"]
+        case .contacts: []
+        }
+    }
+
+    /// Inserts or updates the CRM rows of the staged `rows` ($1 run, $2 mailbox); a row whose mapped fields are
+    /// unchanged keeps its version. Returns one row: inserted, updated.
+    static func upsertFromStaging(_ kind: ItemKind, rows: StagedRows) -> String {
+        let columns = mergedColumns(kind)
+        let list = columns.joined(separator: ", ")
+        return """
+            WITH m AS (
+                INSERT INTO \(crmTable(kind)) AS r (id, \(list), updated_at, version)
+                SELECT crm_id, \(list), now(), 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2\(rows.condition())
+                ON CONFLICT (id) DO UPDATE SET \(columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")),
+                    updated_at = now(), version = r.version + 1
+                WHERE (\(columns.map { "r.\($0)" }.joined(separator: ", ")))
+                  IS DISTINCT FROM (\(columns.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
+                RETURNING (xmax = 0) AS inserted)
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
+            """
+    }
+
+    /// Inserts the CRM rows of the staged rows no match claimed ($1 run, $2 mailbox): only on a merge's first
+    /// attempt, when their ids are the ones COPY drew (see ``merge(runID:mailbox:kind:unmatchedAreNew:db:)``).
+    static func insertNewFromStaging(_ kind: ItemKind) -> String {
+        let list = mergedColumns(kind).joined(separator: ", ")
+        return """
+            INSERT INTO \(crmTable(kind)) (id, \(list), updated_at, version)
+            SELECT crm_id, \(list), now(), 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2\(StagedRows.unmatched.condition())
+            """
+    }
+
     /// Inserts and updates CRM rows from staging (only rows whose mapped fields changed get a new version),
     /// replaces exceptions and attendees (linking attendees to contacts by email), and writes the links.
+    ///
+    /// `unmatchedAreNew` is true only for a merge that cannot have run before on this staging: the merge stage's first
+    /// attempt (a merge commits with its checkpoint, so a failed attempt left nothing), or staging, match and merge in
+    /// one transaction (live sync). The rows no match claimed then carry the ids COPY just drew, which no CRM row,
+    /// child row or link can hold yet: they are written with plain `INSERT`s, and only matched rows go through
+    /// `INSERT ... ON CONFLICT` and have their children replaced. On a blank CRM that is about a quarter of
+    /// PostgreSQL's time for these statements. A later attempt (`snapsync rerun`) merges every row as an upsert.
     ///
     /// A CRM table is only ever reached from a mailbox's rows through an index: the primary key (`= ANY(ARRAY(...))`,
     /// or a `LATERAL` subquery kept apart from the join planning by `OFFSET 0`) or, for attendees' contacts, the
     /// e-mail indexes; never by a join the planner may turn into a scan of the whole table per mailbox: those scans
     /// made each mailbox cost more than the last as the CRM grew.
-    public static func merge(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
+    public static func merge(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, unmatchedAreNew: Bool = false,
+                             db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
+        guard kind != .contacts else { return StageCounts() }  // contacts only go CRM → Exchange
         let address = mailbox.smtpAddress
-        let counts: PostgresRow
-        var changed: [String: Int] = [:]
-        switch kind {
-        case .appointments:
-            counts = try db.query("""
-                WITH m AS (
-                    INSERT INTO crm.appointments AS a (id, owner_id, subject, location, body, starts_at, ends_at, is_all_day,
-                        time_zone, is_private, categories, ical_uid, recurrence, updated_at, version)
-                    SELECT crm_id, owner_id, subject, location, body, starts_at, ends_at, is_all_day, time_zone, is_private,
-                           categories, ical_uid, recurrence, now(), 1
-                    FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2
-                    ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, subject = EXCLUDED.subject,
-                        location = EXCLUDED.location, body = EXCLUDED.body, starts_at = EXCLUDED.starts_at,
-                        ends_at = EXCLUDED.ends_at, is_all_day = EXCLUDED.is_all_day, time_zone = EXCLUDED.time_zone,
-                        is_private = EXCLUDED.is_private, categories = EXCLUDED.categories, ical_uid = EXCLUDED.ical_uid,
-                        recurrence = EXCLUDED.recurrence, updated_at = now(), version = a.version + 1
-                    WHERE (a.owner_id, a.subject, a.location, a.body, a.starts_at, a.ends_at, a.is_all_day, a.time_zone,
-                           a.is_private, a.categories, a.ical_uid, a.recurrence)
-                      IS DISTINCT FROM (EXCLUDED.owner_id, EXCLUDED.subject, EXCLUDED.location, EXCLUDED.body,
-                           EXCLUDED.starts_at, EXCLUDED.ends_at, EXCLUDED.is_all_day, EXCLUDED.time_zone,
-                           EXCLUDED.is_private, EXCLUDED.categories, EXCLUDED.ical_uid, EXCLUDED.recurrence)
-                    RETURNING (xmax = 0) AS inserted)
-                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
-                """, [runID, address])[0]
+        let existing: StagedRows = unmatchedAreNew ? .matched : .all
+        var inserted: Int64 = 0
+        if unmatchedAreNew { inserted += Int64(try db.execute(insertNewFromStaging(kind), [runID, address])) }
+        let counts = try db.query(upsertFromStaging(kind, rows: existing), [runID, address])[0]
+        inserted += try counts.decode(Int64.self, at: 0)
+        let updated = try counts.decode(Int64.self, at: 1)
+        let table = crmTable(kind)
+        var changed: [String: Int] = [table: Int(inserted + updated)]
+        if kind == .appointments {
             let removedExceptions = try db.execute("""
-                DELETE FROM crm.appointment_exceptions
-                WHERE appointment_id = ANY(ARRAY(SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2))
+                DELETE FROM crm.appointment_exceptions WHERE appointment_id = ANY(ARRAY(
+                    SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2\(existing.condition())))
                 """, [runID, address])
             let exceptions = try db.execute("""
                 INSERT INTO crm.appointment_exceptions (appointment_id, original_start, is_cancelled, subject, location, starts_at, ends_at)
@@ -213,8 +261,8 @@ public enum InboundStore {
                 WHERE x.run_id = $1 AND x.mailbox = $2
                 """, [runID, address])
             let removedAttendees = try db.execute("""
-                DELETE FROM crm.appointment_attendees
-                WHERE appointment_id = ANY(ARRAY(SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2))
+                DELETE FROM crm.appointment_attendees WHERE appointment_id = ANY(ARRAY(
+                    SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2\(existing.condition())))
                 """, [runID, address])
             let attendees = try db.execute("""
                 INSERT INTO crm.appointment_attendees (appointment_id, email, name, kind, contact_id)
@@ -228,48 +276,33 @@ public enum InboundStore {
                 """, [runID, address])
             changed["crm.appointment_exceptions"] = removedExceptions + exceptions
             changed["crm.appointment_attendees"] = removedAttendees + attendees
-        case .tasks:
-            counts = try db.query("""
-                WITH m AS (
-                    INSERT INTO crm.tasks AS t (id, owner_id, subject, body, starts_on, due_on, status, percent_complete,
-                        importance, completed_at, categories, updated_at, version)
-                    SELECT crm_id, owner_id, subject, body, starts_on, due_on, status, percent_complete, importance,
-                           completed_at, categories, now(), 1
-                    FROM sync.stage_tasks WHERE run_id = $1 AND mailbox = $2
-                    ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, subject = EXCLUDED.subject,
-                        body = EXCLUDED.body, starts_on = EXCLUDED.starts_on, due_on = EXCLUDED.due_on,
-                        status = EXCLUDED.status, percent_complete = EXCLUDED.percent_complete,
-                        importance = EXCLUDED.importance, completed_at = EXCLUDED.completed_at,
-                        categories = EXCLUDED.categories, updated_at = now(), version = t.version + 1
-                    WHERE (t.owner_id, t.subject, t.body, t.starts_on, t.due_on, t.status, t.percent_complete,
-                           t.importance, t.completed_at, t.categories)
-                      IS DISTINCT FROM (EXCLUDED.owner_id, EXCLUDED.subject, EXCLUDED.body, EXCLUDED.starts_on,
-                           EXCLUDED.due_on, EXCLUDED.status, EXCLUDED.percent_complete, EXCLUDED.importance,
-                           EXCLUDED.completed_at, EXCLUDED.categories)
-                    RETURNING (xmax = 0) AS inserted)
-                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
-                """, [runID, address])[0]
-        case .contacts:
-            return StageCounts()
         }
-        let table = crmTable(kind)
-        let links = try db.execute(linksFromStaging(kind), [runID, address, kind.rawValue])
-        let inserted = try counts.decode(Int64.self, at: 0), updated = try counts.decode(Int64.self, at: 1)
-        changed[table] = Int(inserted + updated)
+        var links = try db.execute(linksFromStaging(kind, rows: existing), [runID, address, kind.rawValue])
+        if unmatchedAreNew { links += try db.execute(newLinksFromStaging(kind), [runID, address, kind.rawValue]) }
         changed["sync.links"] = links
         return StageCounts(items: inserted + updated, created: inserted, updated: updated, changedRows: changed)
     }
 
-    /// Writes the links of a merged mailbox folder ($1 run, $2 mailbox, $3 kind), each with its CRM row's version.
-    static func linksFromStaging(_ kind: ItemKind) -> String {
+    /// Writes the links of a merged mailbox folder's staged `rows` ($1 run, $2 mailbox, $3 kind), each with its CRM
+    /// row's version.
+    static func linksFromStaging(_ kind: ItemKind, rows: StagedRows = .all) -> String {
         """
         INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
         SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now()
         FROM \(stageTable(kind)) s
         CROSS JOIN LATERAL (SELECT r.version FROM \(crmTable(kind)) r WHERE r.id = s.crm_id OFFSET 0) r
-        WHERE s.run_id = $1 AND s.mailbox = $2
+        WHERE s.run_id = $1 AND s.mailbox = $2\(rows.condition(on: "s"))
         ON CONFLICT (mailbox, kind, crm_id) DO UPDATE
         SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now()
+        """
+    }
+
+    /// The links of the rows ``insertNewFromStaging(_:)`` inserted (version 1, no link can exist yet).
+    static func newLinksFromStaging(_ kind: ItemKind) -> String {
+        """
+        INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
+        SELECT mailbox, $3, crm_id, item_id, change_key, 1, now()
+        FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2\(StagedRows.unmatched.condition())
         """
     }
 

@@ -259,18 +259,18 @@ public enum RunStore {
         }
     }
 
-    /// Marks a stage running (counting the attempt); returns its checkpoint cursor and whether it was
-    /// already running before (a resumed stage).
+    /// Marks a stage running (counting the attempt); returns its checkpoint cursor, whether it was already running
+    /// before (a resumed stage) and which attempt this is (1 for the first; `snapsync rerun` keeps counting).
     public static func startStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage,
-                                  db: isolated PostgresConnection) throws(PostgresError) -> (cursor: String?, resumed: Bool) {
+                                  db: isolated PostgresConnection) throws(PostgresError) -> (cursor: String?, resumed: Bool, attempt: Int) {
         let row = try db.query("""
             UPDATE sync.run_stages s SET status = 'running', attempts = s.attempts + 1, error = NULL,
                 started_at = coalesce(s.started_at, now())
             FROM (SELECT status FROM sync.run_stages WHERE run_id = $1 AND mailbox = $2 AND kind = $3 AND stage = $4 FOR UPDATE) old
             WHERE s.run_id = $1 AND s.mailbox = $2 AND s.kind = $3 AND s.stage = $4
-            RETURNING s.cursor, old.status
+            RETURNING s.cursor, old.status, s.attempts
             """, [runID, mailbox, kind.rawValue, stage.rawValue])[0]
-        return (try row.decode(String?.self, at: 0), try row.decode(String.self, at: 1) != "pending")
+        return (try row.decode(String?.self, at: 0), try row.decode(String.self, at: 1) != "pending", try row.decode(Int.self, at: 2))
     }
 
     /// Records a committed batch of a stage: its new cursor and counts. Call inside the batch's transaction.

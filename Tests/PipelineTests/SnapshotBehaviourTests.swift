@@ -134,6 +134,36 @@ import Testing
         }
     }
 
+    /// A merge that committed and is then rerun by hand (`snapsync rerun RUN --stage merge`, here after the
+    /// reconcile stage refused a mass deletion) merges the same staging again: its new rows, inserted without a
+    /// conflict check on the first attempt, are found and kept, never inserted twice.
+    @Test func rerunningACommittedMergeCreatesNoDuplicates() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            let victim = env.owners[1]
+            let refs = try await env.source.itemRefs(in: victim, kind: .appointments, offset: 0, pageSize: 1000).refs
+            _ = try await env.source.delete(Array(refs.prefix(25)), in: victim, kind: .appointments)
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: victim.smtpAddress, seed: 777, appointments: 12))
+            let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
+            #expect(refused.outcome == .completedWithErrors)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30 + 12)
+
+            let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            #expect(try await RunStore.resetStages(runID: refused.runID, mailbox: victim.smtpAddress, from: .merge, db: db) == 3)
+            try await RunStore.allowMassDelete(runID: refused.runID, db: db)
+            await db.close()
+            #expect(try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments])).outcome
+                    == .completed)
+            #expect(try await env.count("""
+                SELECT attempts FROM sync.run_stages WHERE run_id = $1 AND mailbox = $2 AND kind = 'appointments' AND stage = 'merge'
+                """, [refused.runID, victim.smtpAddress]) == 2)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 5 + 12)
+            let differences = try await env.differences(kinds: [.appointments])
+            #expect(differences.isEmpty, "\(differences.prefix(3))")
+        }
+    }
+
     @Test func aMailboxReturningFarFewerItemsIsNotReconciledByDeleting() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try seedMailboxes(env)
