@@ -134,19 +134,29 @@ import Testing
         }
     }
 
+    /// An inbound snapshot, then 25 of the second mailbox's 30 appointments deleted in Exchange (and
+    /// `newAppointments` created), then an inbound snapshot of appointments whose reconcile refuses the deletion.
+    func inboundRefusingAMassDeletion(_ env: PipelineTestEnvironment, newAppointments: Int = 0) async throws
+        -> (victim: MailboxOwner, refused: SnapshotResult) {
+        try seedMailboxes(env)
+        #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+        let victim = env.owners[1]
+        let refs = try await env.source.itemRefs(in: victim, kind: .appointments, offset: 0, pageSize: 1000).refs
+        _ = try await env.source.delete(Array(refs.prefix(25)), in: victim, kind: .appointments)
+        if newAppointments > 0 {
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: victim.smtpAddress, seed: 777, appointments: newAppointments))
+        }
+        let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
+        #expect(refused.outcome == .completedWithErrors)
+        return (victim, refused)
+    }
+
     /// A merge that committed and is then rerun by hand (`snapsync rerun RUN --stage merge`, here after the
     /// reconcile stage refused a mass deletion) merges the same staging again: its new rows, inserted without a
     /// conflict check on the first attempt, are found and kept, never inserted twice.
     @Test func rerunningACommittedMergeCreatesNoDuplicates() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
-            try seedMailboxes(env)
-            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
-            let victim = env.owners[1]
-            let refs = try await env.source.itemRefs(in: victim, kind: .appointments, offset: 0, pageSize: 1000).refs
-            _ = try await env.source.delete(Array(refs.prefix(25)), in: victim, kind: .appointments)
-            _ = try env.simulator.control.seed(SeedRequest(mailbox: victim.smtpAddress, seed: 777, appointments: 12))
-            let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
-            #expect(refused.outcome == .completedWithErrors)
+            let (victim, refused) = try await inboundRefusingAMassDeletion(env, newAppointments: 12)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30 + 12)
 
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
@@ -166,13 +176,7 @@ import Testing
 
     @Test func aMailboxReturningFarFewerItemsIsNotReconciledByDeleting() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
-            try seedMailboxes(env)
-            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
-            let victim = env.owners[1]
-            let refs = try await env.source.itemRefs(in: victim, kind: .appointments, offset: 0, pageSize: 1000).refs
-            _ = try await env.source.delete(Array(refs.prefix(25)), in: victim, kind: .appointments)
-            let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
-            #expect(refused.outcome == .completedWithErrors)
+            let (_, refused) = try await inboundRefusingAMassDeletion(env)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
             #expect(try await env.count("SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'mass-delete-refused'", [refused.runID]) == 1)
             var allowed = env.options(.inbound, kinds: [.appointments])
