@@ -42,8 +42,9 @@ struct EWSContainer: Sendable, Hashable {
 /// decoding (model → CRM) and the changed-field test of updates are all derived from them. Comparing
 /// records for `verify` and conflicts is SyncCore's ``RecordDifference``, which covers the same fields (a
 /// test checks that both name the same columns).
-public struct EWSFieldRule<Record, Model>: @unchecked Sendable {
-    // @unchecked: immutable after construction; the closures are pure functions of their arguments.
+public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
+    // @unchecked: immutable after construction; the closures are pure functions of their arguments. A class: the
+    // decoder and the request builders walk a table of rules per item, and copying a rule retained each closure.
 
     /// The CRM column (as in the `crm` schema; attendee/exception rules name their table and kind).
     public let column: String
