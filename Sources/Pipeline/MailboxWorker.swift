@@ -124,7 +124,7 @@ struct StageContext: Sendable {
                                     counts: counts, total: total, db: db)
             return counts
         }
-        for (table, rows) in counts.changedRows { activity.add(rows, in: table) }
+        activity.add(counts.changedRows)
     }
 
     func reportProgress(_ kind: ItemKind, _ stage: SnapshotStage) async throws {

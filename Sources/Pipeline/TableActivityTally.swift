@@ -11,10 +11,9 @@ import Synchronization
 final class TableActivityTally: Sendable {
     private let counts = Mutex<[String: Int]>([:])
 
-    /// Adds `rows` changed rows of `table`.
-    func add(_ rows: Int, in table: String) {
-        guard rows > 0 else { return }
-        counts.withLock { $0[table, default: 0] += rows }
+    /// Adds a batch's rows written per table.
+    func add(_ changedRows: [String: Int]) {
+        counts.withLock { $0.merge(changedRows, uniquingKeysWith: +) }
     }
 
     /// The counts added since the last call, emptied.

@@ -194,31 +194,28 @@ public enum InboundStore {
         }
     }
 
+    /// Inserts the CRM rows of the staged `rows` ($1 run, $2 mailbox) as version 1; the CRM table is named `r`.
+    static func insertFromStaging(_ kind: ItemKind, rows: StagedRows) -> String {
+        let list = mergedColumns(kind).joined(separator: ", ")
+        return """
+            INSERT INTO \(crmTable(kind)) AS r (id, \(list), updated_at, version)
+            SELECT crm_id, \(list), now(), 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2\(rows.condition())
+            """
+    }
+
     /// Inserts or updates the CRM rows of the staged `rows` ($1 run, $2 mailbox); a row whose mapped fields are
     /// unchanged keeps its version. Returns one row: inserted, updated.
     static func upsertFromStaging(_ kind: ItemKind, rows: StagedRows) -> String {
         let columns = mergedColumns(kind)
-        let list = columns.joined(separator: ", ")
         return """
             WITH m AS (
-                INSERT INTO \(crmTable(kind)) AS r (id, \(list), updated_at, version)
-                SELECT crm_id, \(list), now(), 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2\(rows.condition())
+                \(insertFromStaging(kind, rows: rows))
                 ON CONFLICT (id) DO UPDATE SET \(columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")),
                     updated_at = now(), version = r.version + 1
                 WHERE (\(columns.map { "r.\($0)" }.joined(separator: ", ")))
                   IS DISTINCT FROM (\(columns.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
                 RETURNING (xmax = 0) AS inserted)
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
-            """
-    }
-
-    /// Inserts the CRM rows of the staged rows no match claimed ($1 run, $2 mailbox): only on a merge's first
-    /// attempt, when their ids are the ones COPY drew (see ``merge(runID:mailbox:kind:unmatchedAreNew:db:)``).
-    static func insertNewFromStaging(_ kind: ItemKind) -> String {
-        let list = mergedColumns(kind).joined(separator: ", ")
-        return """
-            INSERT INTO \(crmTable(kind)) (id, \(list), updated_at, version)
-            SELECT crm_id, \(list), now(), 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2\(StagedRows.unmatched.condition())
             """
     }
 
@@ -242,7 +239,7 @@ public enum InboundStore {
         let address = mailbox.smtpAddress
         let existing: StagedRows = unmatchedAreNew ? .matched : .all
         var inserted: Int64 = 0
-        if unmatchedAreNew { inserted += Int64(try db.execute(insertNewFromStaging(kind), [runID, address])) }
+        if unmatchedAreNew { inserted += Int64(try db.execute(insertFromStaging(kind, rows: .unmatched), [runID, address])) }
         let counts = try db.query(upsertFromStaging(kind, rows: existing), [runID, address])[0]
         inserted += try counts.decode(Int64.self, at: 0)
         let updated = try counts.decode(Int64.self, at: 1)
@@ -297,7 +294,7 @@ public enum InboundStore {
         """
     }
 
-    /// The links of the rows ``insertNewFromStaging(_:)`` inserted (version 1, no link can exist yet).
+    /// The links of the unmatched rows a first-attempt merge inserted (version 1, no link can exist yet).
     static func newLinksFromStaging(_ kind: ItemKind) -> String {
         """
         INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
