@@ -49,17 +49,19 @@ extension EWSService {
         if shape.includes("ParentFolderId") {
             w.empty("t:ParentFolderId", [("Id", Identifier.folderId(mailbox: mailbox, key: item.folder)), ("ChangeKey", "AQAAAA==")])
         }
-        var names = item.fields.keys.filter { shape.includes($0) }
+        // Each name's rank is looked up once (ranking inside the sort's comparator hashed every name about ten times
+        // per item, a sixth of the simulator's time serving GetItem).
+        var fields = item.fields.compactMap { name, field in shape.includes(name) ? (rank: rank[name] ?? Int.max, field: field) : nil }
         let extRank = rank["ExtendedProperty"] ?? Int.max
-        names.sort { (rank[$0] ?? Int.max) < (rank[$1] ?? Int.max) }
+        fields.sort { $0.rank < $1.rank }
         var wroteExtended = false
         func writeExtended(_ w: inout XMLWriter) {
             wroteExtended = true
             for p in item.extended where shape.extended.contains(p.key) { w.element(p.element) }
         }
-        for n in names {
-            if !wroteExtended && (rank[n] ?? Int.max) > extRank { writeExtended(&w) }
-            w.element(item.fields[n]!)
+        for (fieldRank, field) in fields {
+            if !wroteExtended && fieldRank > extRank { writeExtended(&w) }
+            w.element(field)
         }
         if !wroteExtended { writeExtended(&w) }
         w.close(q)

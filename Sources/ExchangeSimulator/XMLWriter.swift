@@ -6,7 +6,10 @@ struct XMLWriter {
 
     init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
 
-    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    mutating func raw(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }  // a buffer copy; appending the UTF8View went byte by byte
+    }
     mutating func raw(_ s: StaticString) {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
@@ -44,15 +47,19 @@ struct XMLWriter {
     /// `<prefix:name a="v">` .
     mutating func open(_ qname: String, _ attrs: [(String, String)] = []) {
         bytes.append(UInt8(ascii: "<")); raw(qname)
-        for (k, v) in attrs { bytes.append(0x20); raw(k); raw("=\""); attrValue(v); bytes.append(UInt8(ascii: "\"")) }
+        attributes(attrs)
         bytes.append(UInt8(ascii: ">"))
+    }
+
+    private mutating func attributes(_ attrs: [(String, String)]) {
+        for (k, v) in attrs { bytes.append(0x20); raw(k); raw("=\""); attrValue(v); bytes.append(UInt8(ascii: "\"")) }
     }
 
     mutating func close(_ qname: String) { raw("</"); raw(qname); bytes.append(UInt8(ascii: ">")) }
 
     mutating func empty(_ qname: String, _ attrs: [(String, String)] = []) {
         bytes.append(UInt8(ascii: "<")); raw(qname)
-        for (k, v) in attrs { bytes.append(0x20); raw(k); raw("=\""); attrValue(v); bytes.append(UInt8(ascii: "\"")) }
+        attributes(attrs)
         raw("/>")
     }
 
@@ -61,11 +68,12 @@ struct XMLWriter {
 
     /// Writes a stored element tree, using prefix `t:` for the types namespace and `m:` for messages.
     mutating func element(_ e: XElement) {
-        let p = e.ns == NS.messages ? "m:" : "t:"
-        let q = p + e.name
-        if e.children.isEmpty && e.text.isEmpty { empty(q, e.attributes); return }
-        open(q, e.attributes)
+        let prefix: StaticString = e.ns == NS.messages ? "m:" : "t:"
+        bytes.append(UInt8(ascii: "<")); raw(prefix); raw(e.name)
+        attributes(e.attributes)
+        if e.children.isEmpty && e.text.isEmpty { raw("/>"); return }
+        bytes.append(UInt8(ascii: ">"))
         if e.children.isEmpty { text(e.text) } else { for c in e.children { element(c) } }
-        close(q)
+        raw("</"); raw(prefix); raw(e.name); bytes.append(UInt8(ascii: ">"))
     }
 }

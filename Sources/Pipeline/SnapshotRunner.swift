@@ -66,6 +66,8 @@ public struct SnapshotRunner: Sendable {
         }
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
         defer { Task { await db.close() } }
+        // The ANALYZEs between stages were interim ones: full statistics for the CRM's own queries before the run ends.
+        _ = try await db.run { [logger] db in try TableActivityStore.completeInterimStatistics(runID: runID, logger: logger, db: db) }
         let status = try await RunStore.finishRunIfDone(runID, db: db)
         let outcome: SnapshotOutcome = switch status {
         case "completed": .completed

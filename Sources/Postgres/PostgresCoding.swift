@@ -57,7 +57,10 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
 extension String: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresTypeOID { 0 }  // unknown: lets `uuid = $1`, `$1::jsonb` etc. work
     public static var postgresArrayType: PostgresTypeOID { 1009 }
-    public func encodePostgresText(into buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+    public func encodePostgresText(into buffer: inout [UInt8]) {
+        var text = self
+        text.withUTF8 { buffer.append(contentsOf: $0) }  // a buffer copy; appending the UTF8View went byte by byte
+    }
     public static func decodePostgres(_ text: UnsafeRawBufferPointer?) throws(PostgresError) -> String {
         guard let text else { throw nullError(String.self) }
         return String(decoding: text, as: UTF8.self)

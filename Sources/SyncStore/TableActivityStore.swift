@@ -48,15 +48,18 @@ public enum TableActivityStore {
     }
 
     /// Records an ANALYZE that took `elapsed` and left `rows` as the table's estimate in the run log and the log.
-    static func journal(_ table: String, message: String, changed: Int64?, rows: Double, elapsed: Duration, runID: Int64?,
-                        mailbox: String?, stage: SnapshotStage?, logger: Logger, db: isolated PostgresConnection) throws {
+    static func journal(_ table: String, message: String, changed: Int64?, rows: Double, elapsed: Duration,
+                        statisticsTarget: Int? = nil, runID: Int64?, mailbox: String?, stage: SnapshotStage?, logger: Logger,
+                        db: isolated PostgresConnection) throws {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var data: [String: any Sendable] = ["table": table, "rows": rows, "seconds": seconds]
         if let changed { data["changed"] = changed }
+        if let statisticsTarget { data["statistics_target"] = statisticsTarget }
         try RunStore.recordEvent(runID: runID, mailbox: mailbox, kind: nil, stage: stage, event: "analyze",
                                  message: "\(message) (now \(Int(rows)) rows)", data: data, db: db)
         var metadata: Logger.Metadata = ["db.table": "\(table)", "db.rows": "\(Int(rows))"]
         if let changed { metadata["db.changed"] = "\(changed)" }
+        if let statisticsTarget { metadata["db.statistics_target"] = "\(statisticsTarget)" }
         logger.info(changed == nil ? "vacuumed and analyzed table" : "analyzed table", metadata: metadata)
     }
 
@@ -88,30 +91,67 @@ public enum TableActivityStore {
     }
 
     /// Runs ANALYZE on every table the policy picks (skipping one another process is analyzing), resets
-    /// its count, and records the ANALYZE in the run log. Returns the tables analyzed.
+    /// its count, and records the ANALYZE in the run log. The ANALYZEs sample as ``AnalyzePolicy/interimStatisticsTarget``
+    /// says; ``completeInterimStatistics(runID:logger:db:)`` analyzes those tables again when the run ends. Returns the
+    /// tables analyzed.
     @discardableResult
     public static func analyzeIfNeeded(policy: AnalyzePolicy, runID: Int64?, mailbox: String?, after stage: SnapshotStage?,
                                        logger: Logger, db: isolated PostgresConnection) throws -> [String] {
         var analyzed: [String] = []
         for activity in try activities(db: db) where policy.shouldAnalyze(activity) {
-            guard let statement = analyzeStatement(activity.table) else { continue }
-            let lockKey = "snapsync.analyze:\(activity.table)"
-            guard try db.query("SELECT pg_try_advisory_lock(hashtext($1))", [lockKey])[0].decode(Bool.self, at: 0) else { continue }
-            defer { _ = try? db.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]) }
-            let started = ContinuousClock.now
-            try db.executeScript(statement)
-            let elapsed = ContinuousClock.now - started
-            let rows = try db.query("""
-                UPDATE sync.table_activity SET rows_at_analyze = greatest((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0),
-                    changed_since = greatest(changed_since - $2, 0), analyzed_at = now()
-                WHERE table_name = $1 RETURNING rows_at_analyze
-                """, [activity.table, activity.changedSince])[0].decode(Double.self, at: 0)
-            try journal(activity.table,
-                        message: "ANALYZE \(activity.table): \(activity.changedSince) rows changed since the last one (estimate was \(Int(activity.rowsAtAnalyze)))",
-                        changed: activity.changedSince, rows: rows, elapsed: elapsed, runID: runID, mailbox: mailbox, stage: stage,
-                        logger: logger, db: db)
-            analyzed.append(activity.table)
+            let message = "ANALYZE \(activity.table): \(activity.changedSince) rows changed since the last one (estimate was \(Int(activity.rowsAtAnalyze)))"
+            if try analyze(activity.table, changed: activity.changedSince, statisticsTarget: policy.interimStatisticsTarget,
+                           message: message, runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db) {
+                analyzed.append(activity.table)
+            }
         }
         return analyzed
+    }
+
+    /// Analyzes again, at the server's statistics target, every table whose last ANALYZE was an interim one (a
+    /// snapshot's, see ``AnalyzePolicy/interimStatisticsTarget``): run when a snapshot run ends, so the CRM's own
+    /// queries are planned from full statistics. A table another process is analyzing keeps its mark for the next
+    /// run. Returns the tables analyzed.
+    @discardableResult
+    public static func completeInterimStatistics(runID: Int64?, logger: Logger, db: isolated PostgresConnection) throws -> [String] {
+        let coarse = try db.query("SELECT table_name, changed_since FROM sync.table_activity WHERE coarse ORDER BY table_name")
+            .map { (row) throws(PostgresError) in (table: try row.decode(String.self, at: 0), changed: try row.decode(Int64.self, at: 1)) }
+        var analyzed: [String] = []
+        for (table, changed) in coarse {
+            let message = "ANALYZE \(table) at the server's statistics target (the run's ANALYZEs of it were interim ones)"
+            if try analyze(table, changed: changed, statisticsTarget: nil, message: message, runID: runID, mailbox: nil,
+                           stage: nil, logger: logger, db: db) {
+                analyzed.append(table)
+            }
+        }
+        return analyzed
+    }
+
+    /// Analyzes `table` unless another process is analyzing it (then returns false): at `statisticsTarget` when given
+    /// (and marks the table `coarse`), else at the server's. Takes `changed` rows off its count and journals the ANALYZE.
+    static func analyze(_ table: String, changed: Int64, statisticsTarget: Int?, message: String, runID: Int64?,
+                        mailbox: String?, stage: SnapshotStage?, logger: Logger, db: isolated PostgresConnection) throws -> Bool {
+        guard let statement = analyzeStatement(table) else { return false }
+        let lockKey = "snapsync.analyze:\(table)"
+        guard try db.query("SELECT pg_try_advisory_lock(hashtext($1))", [lockKey])[0].decode(Bool.self, at: 0) else { return false }
+        defer { _ = try? db.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]) }
+        let started = ContinuousClock.now
+        if let statisticsTarget {
+            try db.withTransaction { db in
+                _ = try db.query("SELECT set_config('default_statistics_target', $1, true)", [String(statisticsTarget)])
+                try db.executeScript(statement)
+            }
+        } else {
+            try db.executeScript(statement)
+        }
+        let elapsed = ContinuousClock.now - started
+        let rows = try db.query("""
+            UPDATE sync.table_activity SET rows_at_analyze = greatest((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0),
+                changed_since = greatest(changed_since - $2, 0), analyzed_at = now(), coarse = $3
+            WHERE table_name = $1 RETURNING rows_at_analyze
+            """, [table, changed, statisticsTarget != nil])[0].decode(Double.self, at: 0)
+        try journal(table, message: message, changed: changed, rows: rows, elapsed: elapsed, statisticsTarget: statisticsTarget,
+                    runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db)
+        return true
     }
 }

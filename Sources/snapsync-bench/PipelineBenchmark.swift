@@ -63,7 +63,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-bench-pipeline-\(getpid())").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         say("work directory \(work) (process logs)")
-        var profiling = statements > 0 ? ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = all"] : []
+        var profiling = statements > 0 ? ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = all",
+                                             "pg_stat_statements.track_planning = on"] : []
         if let explainSlowerThan {
             profiling += ["session_preload_libraries = 'auto_explain'", "auto_explain.log_min_duration = \(explainSlowerThan)",
                           "auto_explain.log_nested_statements = on"]
@@ -200,6 +201,12 @@ struct PipelineRun {
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         let count = try await items(db)
         if benchmark.statements > 0 {
+            let totals = try await db.query("""
+                SELECT round(sum(total_exec_time))::bigint, round(sum(total_plan_time))::bigint, sum(calls)::bigint
+                FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+                """)[0]
+            say("  \(name): \(try totals.decode(Int64.self, at: 2)) statements, \(try totals.decode(Int64.self, at: 0)) ms executing, "
+                + "\(try totals.decode(Int64.self, at: 1)) ms planning")
             say("  \(name): the \(benchmark.statements) statements with the most server time")
             for row in try await db.query("""
                 SELECT round(total_exec_time)::bigint, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)

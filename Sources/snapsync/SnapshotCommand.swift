@@ -73,12 +73,15 @@ struct SnapshotArguments: ParsableArguments {
     @Option(help: "Items per Exchange write request.") var batchSize: Int = 100
     @Option(help: "Items per FindItem page / CRM keyset page.") var pageSize: Int = 1000
     @Option(help: "ANALYZE a table when the rows changed since its last ANALYZE exceed this fraction of its rows then.") var analyzeThreshold: Double = 0.5
+    @Option(help: "Statistics target of the ANALYZEs between stages (0: the server's); tables are analyzed at the server's target when the run ends.")
+    var interimStatisticsTarget: Int = 10
     @Flag(help: "Let reconciliation delete CRM rows even when Exchange returned far fewer items than linked.") var allowMassDelete = false
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64") }
         guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...1000") }
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be 1...1000 (EWS returns at most 1000 a page)") }
+        guard (0...10000).contains(interimStatisticsTarget) else { throw ValidationError("--interim-statistics-target must be 0...10000") }
         guard ["start", "modified"].contains(dateField) else { throw ValidationError("--date-field must be start or modified") }
     }
 
@@ -116,7 +119,8 @@ struct SnapshotArguments: ParsableArguments {
         options.workers = workers
         options.batchSize = batchSize
         options.pageSize = pageSize
-        options.analyzePolicy = AnalyzePolicy(threshold: analyzeThreshold)
+        options.analyzePolicy = AnalyzePolicy(threshold: analyzeThreshold,
+                                              interimStatisticsTarget: interimStatisticsTarget == 0 ? nil : interimStatisticsTarget)
         do {
             options.window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date())
         } catch {

@@ -73,6 +73,24 @@ import Testing
             #expect(estimated >= 500 && estimated <= 5000, "estimated \(estimated) rows for a mailbox of 1500")
             let reltuples = try await db.query("SELECT reltuples::float8 FROM pg_class WHERE oid = 'crm.appointments'::regclass")[0].decode(Double.self, at: 0)
             #expect(reltuples >= Double(rows) * 0.5)
+
+            // The ANALYZEs between stages sampled at the interim target; the run ended with one at the server's
+            // target, which the CRM's own queries are planned from (a histogram of 100 buckets, not 10).
+            #expect(try await env.count("""
+                SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'crm.appointments'
+                  AND data->>'statistics_target' = '10'
+                """, [result.runID]) > 0)
+            let last = try await db.query("""
+                SELECT data->>'statistics_target' FROM sync.run_events
+                WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'crm.appointments' ORDER BY id DESC LIMIT 1
+                """, [result.runID])[0].decode(String?.self, at: 0)
+            #expect(last == nil)
+            #expect(try await env.count("SELECT count(*) FROM sync.table_activity WHERE coarse") == 0)
+            let buckets = try await env.count("""
+                SELECT coalesce(array_length(histogram_bounds::text::text[], 1), 0) FROM pg_stats
+                WHERE schemaname = 'crm' AND tablename = 'appointments' AND attname = 'starts_at'
+                """)
+            #expect(buckets > 11, "\(buckets) histogram bounds")
             await db.close()
         }
     }

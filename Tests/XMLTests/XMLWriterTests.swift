@@ -22,6 +22,11 @@ import XML
         let handler = RecordingHandler()
         try XMLStreamParser.parse(writer.bytes, handler: handler)
         #expect(handler.text == "abcdef")
+
+        // Other characters whose UTF-8 starts like U+FFFE's are kept.
+        var kept = XMLWriter(declaration: false)
+        kept.element("r", attributes: ["a": "\u{FFFD}\u{F8FF}\u{FFEF}"], text: "x\u{FFFD}\u{EFFF}\u{FFBF}\u{FFFE}")
+        #expect(kept.string == "<r a=\"\u{FFFD}\u{F8FF}\u{FFEF}\">x\u{FFFD}\u{EFFF}\u{FFBF}</r>")
     }
 
     @Test func emptyElementsAreSelfClosed() {
