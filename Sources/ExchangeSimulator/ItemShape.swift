@@ -51,7 +51,11 @@ extension EWSService {
         }
         // Each name's rank is looked up once (ranking inside the sort's comparator hashed every name about ten times
         // per item, a sixth of the simulator's time serving GetItem).
-        var fields = item.fields.compactMap { name, field in shape.includes(name) ? (rank: rank[name] ?? Int.max, field: field) : nil }
+        var fields: [(rank: Int, index: Dictionary<String, XElement>.Index)] = []
+        fields.reserveCapacity(item.fields.count)
+        for index in item.fields.indices where shape.includes(item.fields[index].key) {
+            fields.append((rank[item.fields[index].key] ?? Int.max, index))
+        }
         let extRank = rank["ExtendedProperty"] ?? Int.max
         fields.sort { $0.rank < $1.rank }
         var wroteExtended = false
@@ -59,9 +63,9 @@ extension EWSService {
             wroteExtended = true
             for p in item.extended where shape.extended.contains(p.key) { w.element(p.element) }
         }
-        for (fieldRank, field) in fields {
+        for (fieldRank, index) in fields {
             if !wroteExtended && fieldRank > extRank { writeExtended(&w) }
-            w.element(field)
+            w.element(item.fields[index].value)
         }
         if !wroteExtended { writeExtended(&w) }
         w.close(q)
