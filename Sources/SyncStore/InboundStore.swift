@@ -46,7 +46,8 @@ public enum InboundStore {
         }
     }
 
-    /// Loads a page of items into staging with COPY. Returns the number of items staged. The staging tables are
+    /// Loads a page of items into staging with COPY (binary format: the server parses no timestamps, UUIDs or
+    /// arrays, about a third of what a text COPY of an appointment cost it). Returns the number of items staged. The staging tables are
     /// left out of the ANALYZE policy: ``refreshStagingStatistics(_:runID:mailbox:logger:db:)`` takes their statistics once per folder.
     public static func stage(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
                              db: isolated PostgresConnection) throws -> Int {
@@ -57,7 +58,7 @@ public enum InboundStore {
         case .appointments:
             var appointments: [(MailboxItem, CRMAppointment)] = []
             for item in fresh { if case .appointment(let a) = item.record { appointments.append((item, a)) } }
-            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_appointments"), columns: [
+            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointments"), columns: [
                 "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "location", "body",
                 "starts_at", "ends_at", "is_all_day", "time_zone", "is_private", "categories", "ical_uid", "recurrence",
                 "recurrence_end",
@@ -71,7 +72,7 @@ public enum InboundStore {
                     try writer.endRow()
                 }
             }
-            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_appointment_exceptions"), columns: [
+            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_exceptions"), columns: [
                 "run_id", "mailbox", "item_id", "original_start", "is_cancelled", "subject", "location", "starts_at", "ends_at",
             ]) { writer in
                 for (item, a) in appointments {
@@ -84,7 +85,7 @@ public enum InboundStore {
                     }
                 }
             }
-            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_appointment_attendees"), columns: [
+            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_attendees"), columns: [
                 "run_id", "mailbox", "item_id", "email", "name", "kind",
             ]) { writer in
                 for (item, a) in appointments {
@@ -100,7 +101,7 @@ public enum InboundStore {
         case .tasks:
             var tasks: [(MailboxItem, CRMTask)] = []
             for item in fresh { if case .task(let t) = item.record { tasks.append((item, t)) } }
-            _ = try db.copy(into: PostgresIdentifier(schema: "sync", "stage_tasks"), columns: [
+            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_tasks"), columns: [
                 "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "body", "starts_on",
                 "due_on", "status", "percent_complete", "importance", "completed_at", "categories",
             ]) { writer in
@@ -108,7 +109,7 @@ public enum InboundStore {
                     writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
                     writer.append(item.crmID); writer.append(t.ownerID); writer.append(t.subject); writer.append(t.body)
                     writer.append(t.startsOn?.postgres); writer.append(t.dueOn?.postgres); writer.append(t.status.rawValue)
-                    writer.append(t.percentComplete); writer.append(t.importance.rawValue); writer.append(t.completedAt)
+                    writer.append(Int32(clamping: t.percentComplete)); writer.append(t.importance.rawValue); writer.append(t.completedAt)
                     writer.append(t.categories)
                     try writer.endRow()
                 }

@@ -237,6 +237,63 @@ import TestSupport
         }
     }
 
+    @Test func binaryCopyStoresWhatTextCopyStores() async throws {
+        try await TestDatabase.withConnection(migrated: false) { connection in
+            let definition = """
+                n bigint primary key, small integer, name text, ok boolean, id uuid, at timestamptz, day date, tags text[]
+                """
+            try await connection.execute("create table as_text (\(definition))")
+            try await connection.execute("create table as_binary (\(definition))")
+            let texts: [String?] = ["Grüße aus Köln, 東京 🚀", "tab\tnewline\ncr\r back\\slash \"double\"", "", nil]
+            let dates: [Date?] = [Date(timeIntervalSince1970: 1_700_000_000.123456), Date(timeIntervalSince1970: -1_000_000.654321),
+                                  Date(timeIntervalSince1970: 946_684_800), nil, Date(timeIntervalSince1970: 946_684_799.999999)]
+            let days: [PostgresDate?] = [PostgresDate(year: 2024, month: 2, day: 29), PostgresDate(year: 1, month: 1, day: 1),
+                                         PostgresDate(year: 9999, month: 12, day: 31), PostgresDate(year: 1999, month: 12, day: 31), nil]
+            let arrays: [[String]] = [["a", "with,comma", "with \"quotes\"", "{braces}", "Ünïcödé", "NULL"], [], [""]]
+            let rows = (0..<60).map { i in
+                (Int64(i) - 30, Int32(i * 1000 - 30000), texts[i % texts.count], i % 3 == 0, i % 4 == 0 ? nil : UUID(),
+                 dates[i % dates.count], days[i % days.count], arrays[i % arrays.count])
+            }
+            let columns = ["n", "small", "name", "ok", "id", "at", "day", "tags"]
+            let (text, binary) = try await connection.run { db in
+                let text = try db.copy(into: PostgresIdentifier("as_text"), columns: columns) { writer in
+                    for row in rows {
+                        writer.append(row.0); writer.append(row.1); writer.append(row.2); writer.append(row.3)
+                        writer.append(row.4); writer.append(row.5); writer.append(row.6); writer.append(row.7)
+                        try writer.endRow()
+                    }
+                }
+                let binary = try db.copyBinary(into: PostgresIdentifier("as_binary"), columns: columns) { writer in
+                    for row in rows {
+                        writer.append(row.0); writer.append(row.1); writer.append(row.2); writer.append(row.3)
+                        writer.append(row.4); writer.append(row.5); writer.append(row.6); writer.append(row.7)
+                        try writer.endRow()
+                    }
+                }
+                return (text, binary)
+            }
+            #expect(text == rows.count && binary == rows.count)
+            let differing = try await connection.query("""
+                select count(*) from (select * from as_text except select * from as_binary) d
+                """)[0].decode(Int.self, at: 0)
+            #expect(differing == 0)
+            #expect(try await connection.query("select count(*) from as_binary where tags = '{}' and cardinality(tags) = 0")[0]
+                .decode(Int.self, at: 0) == rows.filter { $0.7.isEmpty }.count)
+
+            // A value whose binary form is not the column's type is refused, and nothing is loaded.
+            let mismatch = await #expect(throws: PostgresError.self) {
+                try await connection.run { db in
+                    try db.copyBinary(into: PostgresIdentifier("as_binary"), columns: ["n", "small"]) { writer in
+                        writer.append(Int64(1000)); writer.append(Int64(7))
+                        try writer.endRow()
+                    }
+                }
+            }
+            #expect(mismatch?.sqlState == "22P03")
+            #expect(try await connection.query("select count(*) from as_binary where n = 1000")[0].decode(Int.self, at: 0) == 0)
+        }
+    }
+
     @Test func aCopyWhoseBodyThrowsLoadsNothing() async throws {
         struct Abort: Error {}
         try await TestDatabase.withConnection(migrated: false) { connection in
