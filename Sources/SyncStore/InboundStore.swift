@@ -238,29 +238,37 @@ public enum InboundStore {
                              db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
         guard kind != .contacts else { return StageCounts() }  // contacts only go CRM → Exchange
         let address = mailbox.smtpAddress
-        let existing: StagedRows = unmatchedAreNew ? .matched : .all
-        var inserted: Int64 = 0
-        if unmatchedAreNew { inserted += Int64(try db.execute(insertFromStaging(kind, rows: .unmatched), [runID, address])) }
-        let counts = try db.query(upsertFromStaging(kind, rows: existing), [runID, address])[0]
-        inserted += try counts.decode(Int64.self, at: 0)
-        let updated = try counts.decode(Int64.self, at: 1)
         let table = crmTable(kind)
+        // The staged rows that may already exist in the CRM: on a first attempt only the matched ones, and none when the
+        // match claimed none (a first snapshot into a blank CRM), which spares four statements that each read the
+        // folder's staging for no row.
+        let existing: StagedRows?
+        if !unmatchedAreNew {
+            existing = .all
+        } else {
+            existing = try db.query("SELECT EXISTS (SELECT 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2 AND matched)",
+                                    [runID, address])[0].decode(Bool.self, at: 0) ? .matched : nil
+        }
+        var inserted: Int64 = 0, updated: Int64 = 0
+        if unmatchedAreNew { inserted += Int64(try db.execute(insertFromStaging(kind, rows: .unmatched), [runID, address])) }
+        if let existing {
+            let counts = try db.query(upsertFromStaging(kind, rows: existing), [runID, address])[0]
+            inserted += try counts.decode(Int64.self, at: 0)
+            updated = try counts.decode(Int64.self, at: 1)
+        }
         var changed: [String: Int] = [table: Int(inserted + updated)]
         if kind == .appointments {
-            let removedExceptions = try db.execute("""
-                DELETE FROM crm.appointment_exceptions WHERE appointment_id = ANY(ARRAY(
-                    SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2\(existing.condition())))
-                """, [runID, address])
+            var removedExceptions = 0, removedAttendees = 0
+            if let existing {
+                removedExceptions = try db.execute(deleteChildren(in: "crm.appointment_exceptions", rows: existing), [runID, address])
+                removedAttendees = try db.execute(deleteChildren(in: "crm.appointment_attendees", rows: existing), [runID, address])
+            }
             let exceptions = try db.execute("""
                 INSERT INTO crm.appointment_exceptions (appointment_id, original_start, is_cancelled, subject, location, starts_at, ends_at)
                 SELECT s.crm_id, x.original_start, x.is_cancelled, x.subject, x.location, x.starts_at, x.ends_at
                 FROM sync.stage_appointment_exceptions x
                 JOIN sync.stage_appointments s ON s.run_id = x.run_id AND s.mailbox = x.mailbox AND s.item_id = x.item_id
                 WHERE x.run_id = $1 AND x.mailbox = $2
-                """, [runID, address])
-            let removedAttendees = try db.execute("""
-                DELETE FROM crm.appointment_attendees WHERE appointment_id = ANY(ARRAY(
-                    SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2\(existing.condition())))
                 """, [runID, address])
             let attendees = try db.execute("""
                 INSERT INTO crm.appointment_attendees (appointment_id, email, name, kind, contact_id)
@@ -275,10 +283,20 @@ public enum InboundStore {
             changed["crm.appointment_exceptions"] = removedExceptions + exceptions
             changed["crm.appointment_attendees"] = removedAttendees + attendees
         }
-        var links = try db.execute(linksFromStaging(kind, rows: existing), [runID, address, kind.rawValue])
+        var links = 0
+        if let existing { links += try db.execute(linksFromStaging(kind, rows: existing), [runID, address, kind.rawValue]) }
         if unmatchedAreNew { links += try db.execute(newLinksFromStaging(kind), [runID, address, kind.rawValue]) }
         changed["sync.links"] = links
         return StageCounts(items: inserted + updated, created: inserted, updated: updated, changedRows: changed)
+    }
+
+    /// Deletes the child rows (exceptions or attendees, `table`) of the CRM appointments of the staged `rows`
+    /// ($1 run, $2 mailbox), before the merge writes them anew.
+    static func deleteChildren(in table: String, rows: StagedRows) -> String {
+        """
+        DELETE FROM \(table) WHERE appointment_id = ANY(ARRAY(
+            SELECT crm_id FROM sync.stage_appointments WHERE run_id = $1 AND mailbox = $2\(rows.condition())))
+        """
     }
 
     /// Writes the links of a merged mailbox folder's staged `rows` ($1 run, $2 mailbox, $3 kind), each with its CRM
