@@ -18,6 +18,10 @@ extension PostgresBinaryEncodable {
     public var isPostgresBinaryNull: Bool { false }
 }
 
+/// A scalar binary value, which can also be an element of a binary array (`[String]` is a `text[]`). Arrays are not
+/// elements: a `[[String]]` has no binary form, where a nested array would otherwise pass for a `text[]` of garbage.
+public protocol PostgresBinaryArrayElement: PostgresBinaryEncodable {}
+
 extension FixedWidthInteger {
     /// Appends the integer in network byte order.
     @inline(__always)
@@ -32,27 +36,29 @@ extension Optional: PostgresBinaryEncodable where Wrapped: PostgresBinaryEncodab
     public func encodePostgresBinary(into buffer: inout [UInt8]) { self?.encodePostgresBinary(into: &buffer) }
 }
 
-extension String: PostgresBinaryEncodable {
+extension Optional: PostgresBinaryArrayElement where Wrapped: PostgresBinaryArrayElement {}
+
+extension String: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 25 }  // text
     public func encodePostgresBinary(into buffer: inout [UInt8]) { encodePostgresText(into: &buffer) }
 }
 
-extension Int64: PostgresBinaryEncodable {
+extension Int64: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 20 }  // bigint
     public func encodePostgresBinary(into buffer: inout [UInt8]) { appendBigEndian(to: &buffer) }
 }
 
-extension Int32: PostgresBinaryEncodable {
+extension Int32: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 23 }  // integer
     public func encodePostgresBinary(into buffer: inout [UInt8]) { appendBigEndian(to: &buffer) }
 }
 
-extension Bool: PostgresBinaryEncodable {
+extension Bool: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 16 }
     public func encodePostgresBinary(into buffer: inout [UInt8]) { buffer.append(self ? 1 : 0) }
 }
 
-extension UUID: PostgresBinaryEncodable {
+extension UUID: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 2950 }
     public func encodePostgresBinary(into buffer: inout [UInt8]) { withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) } }
 }
@@ -63,7 +69,7 @@ enum PostgresEpoch {
     static let microsecondsAfterUnixEpoch: Int64 = daysAfterUnixEpoch * 86_400_000_000
 }
 
-extension Date: PostgresBinaryEncodable {
+extension Date: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 1184 }  // timestamptz: microseconds since 2000-01-01 UTC
     public func encodePostgresBinary(into buffer: inout [UInt8]) {
         // Rounded to the microsecond as the text form is, so both forms store the same value.
@@ -72,7 +78,7 @@ extension Date: PostgresBinaryEncodable {
     }
 }
 
-extension PostgresDate: PostgresBinaryEncodable {
+extension PostgresDate: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 1082 }  // date: days since 2000-01-01
     /// The parts are not validated here (the text form leaves that to the server): make dates with a valid calendar
     /// date, as `LocalDate` does.
@@ -82,7 +88,7 @@ extension PostgresDate: PostgresBinaryEncodable {
     }
 }
 
-extension Array: PostgresBinaryEncodable where Element: PostgresBinaryEncodable {
+extension Array: PostgresBinaryEncodable where Element: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { Element.postgresBinaryType }
 
     /// A one-dimensional array (lower bound 1) of `Element`'s type; an empty array has no dimensions, as the server's own.
@@ -106,7 +112,7 @@ enum PostgresBinaryField {
             return
         }
         let lengthAt = buffer.count
-        buffer.append(contentsOf: [0, 0, 0, 0])
+        Int32(0).appendBigEndian(to: &buffer)  // the length, filled in below
         value.encodePostgresBinary(into: &buffer)
         let length = UInt32(buffer.count - lengthAt - 4).bigEndian
         withUnsafeBytes(of: length) { bytes in
