@@ -115,9 +115,12 @@ extension StageContext {
     func reconcile(_ kind: ItemKind, logger: Logger) async throws {
         let runID = runID, address = address
         let (vanished, staged, linked) = try await db.run { db in
-            (try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db),
-             try InboundStore.stagedCount(runID: runID, mailbox: address, kind: kind, db: db),
-             try LinkStore.count(mailbox: address, kind: kind, db: db))
+            let staged = try InboundStore.stagedCount(runID: runID, mailbox: address, kind: kind, db: db)
+            let linked = try LinkStore.count(mailbox: address, kind: kind, db: db)
+            // After the merge every staged item has its link and an item has one link, so as many links as staged
+            // items means no link lost its item (a first snapshot, or nothing deleted): the search is skipped.
+            let vanished = linked == staged ? [] : try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db)
+            return (vanished, staged, linked)
         }
         let range = request.dateRange
         let doomed = vanished.filter { row in
