@@ -28,6 +28,13 @@ extension FixedWidthInteger {
     func appendBigEndian(to buffer: inout [UInt8]) {
         withUnsafeBytes(of: bigEndian) { buffer.append(contentsOf: $0) }
     }
+
+    /// Writes the integer in network byte order over the bytes at `offset` (a length or count reserved earlier).
+    func storeBigEndian(in buffer: inout [UInt8], at offset: Int) {
+        withUnsafeBytes(of: bigEndian) { bytes in
+            for index in bytes.indices { buffer[offset + index] = bytes[index] }
+        }
+    }
 }
 
 extension Optional: PostgresBinaryEncodable where Wrapped: PostgresBinaryEncodable {
@@ -114,9 +121,6 @@ enum PostgresBinaryField {
         let lengthAt = buffer.count
         Int32(0).appendBigEndian(to: &buffer)  // the length, filled in below
         value.encodePostgresBinary(into: &buffer)
-        let length = UInt32(buffer.count - lengthAt - 4).bigEndian
-        withUnsafeBytes(of: length) { bytes in
-            for index in 0..<4 { buffer[lengthAt + index] = bytes[index] }
-        }
+        Int32(buffer.count - lengthAt - 4).storeBigEndian(in: &buffer, at: lengthAt)
     }
 }

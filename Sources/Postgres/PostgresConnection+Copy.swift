@@ -161,10 +161,7 @@ public struct PostgresBinaryCopyWriter {
     public mutating func endRow() throws(PostgresError) {
         let start = rowStart ?? stream.buffer.count
         if rowStart == nil { stream.buffer.append(contentsOf: [0, 0]) }
-        withUnsafeBytes(of: fieldsInRow.bigEndian) { bytes in
-            stream.buffer[start] = bytes[0]
-            stream.buffer[start + 1] = bytes[1]
-        }
+        fieldsInRow.storeBigEndian(in: &stream.buffer, at: start)
         rowStart = nil
         fieldsInRow = 0
         rowCount += 1

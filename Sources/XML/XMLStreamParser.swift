@@ -71,15 +71,9 @@ public final class XMLStreamParser {
             }
         }
         parser.finished = true
-        guard let status, let context = parser.context else {
-            throw XMLError(code: .malformed, message: "libxml2 could not create a parser context")
-        }
-        if let failure = parser.failure { throw failure }
-        if status != 0 || context.pointee.wellFormed == 0 { throw parser.libxmlError(context, atEnd: true) }
-        if !parser.rootClosed {
-            throw parser.makeError(code: parser.depth > 0 ? .truncated : .malformed,
-                                   message: parser.depth > 0 ? "the document ended inside an element" : "no root element")
-        }
+        guard let status, let context = parser.context else { throw noContext }
+        try parser.check(status, of: context, atEnd: true)
+        try parser.requireRootClosed()
     }
 
     /// Feeds the next chunk of the document.
@@ -95,6 +89,11 @@ public final class XMLStreamParser {
         finished = true
         if let failure { throw failure }
         try push(UnsafeRawBufferPointer(start: nil, count: 0), terminate: true)
+        try requireRootClosed()
+    }
+
+    /// Fails when the document ended before its root element closed (or had none).
+    private func requireRootClosed() throws(XMLError) {
         if !rootClosed {
             throw makeError(code: depth > 0 ? .truncated : .malformed,
                             message: depth > 0 ? "the document ended inside an element" : "no root element")
@@ -106,22 +105,26 @@ public final class XMLStreamParser {
         let status = chunk.withMemoryRebound(to: CChar.self) { bytes in
             xmlParseChunk(context, bytes.baseAddress, Int32(bytes.count), terminate ? 1 : 0)
         }
+        try check(status, of: context, atEnd: terminate)
+    }
+
+    /// Throws the handler's error, or libxml2's when its call returned `status` other than 0 or found the document
+    /// not well-formed.
+    private func check(_ status: Int32, of context: xmlParserCtxtPtr, atEnd: Bool) throws(XMLError) {
         if let failure { throw failure }
-        if status != 0 || context.pointee.wellFormed == 0 {
-            throw libxmlError(context, atEnd: terminate)
-        }
+        if status != 0 || context.pointee.wellFormed == 0 { throw libxmlError(context, atEnd: atEnd) }
     }
 
     private func ensureContext() throws(XMLError) -> xmlParserCtxtPtr {
         if let context { return context }
         let userData = Unmanaged.passUnretained(self).toOpaque()
-        guard let created = xmlCreatePushParserCtxt(&saxHandler, userData, nil, 0, nil) else {
-            throw XMLError(code: .malformed, message: "libxml2 could not create a parser context")
-        }
+        guard let created = xmlCreatePushParserCtxt(&saxHandler, userData, nil, 0, nil) else { throw Self.noContext }
         xmlCtxtUseOptions(created, options)
         context = created
         return created
     }
+
+    private static let noContext = XMLError(code: .malformed, message: "libxml2 could not create a parser context")
 
     /// No XML_PARSE_NOENT (no entity substitution), no DTDLOAD/DTDATTR/DTDVALID; no network.
     private var options: Int32 { Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOERROR.rawValue) }

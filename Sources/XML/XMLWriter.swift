@@ -82,14 +82,6 @@ public struct XMLWriter: Sendable {
     /// True when every element opened has been closed.
     public var isComplete: Bool { open.isEmpty }
 
-    /// True when `scalar` may appear in an XML 1.0 document.
-    public static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: return true
-        default: return false
-        }
-    }
-
     private mutating func closeStartTag() {
         if startTagOpen {
             bytes.append(UInt8(ascii: ">"))
