@@ -54,6 +54,9 @@ public enum InboundStore {
         let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
         let fresh = items.filter { !seen.contains($0.ref.id) }
         guard !fresh.isEmpty else { return 0 }
+        // The id a row gets in the CRM unless the match finds it one there: time-ordered (see `UUID.timeOrdered`).
+        let now = Date()
+        var random = SystemRandomNumberGenerator()
         switch kind {
         case .appointments:
             var appointments: [(MailboxItem, CRMAppointment)] = []
@@ -61,14 +64,14 @@ public enum InboundStore {
             _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointments"), columns: [
                 "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "location", "body",
                 "starts_at", "ends_at", "is_all_day", "time_zone", "is_private", "categories", "ical_uid", "recurrence",
-                "recurrence_end",
+                "recurrence_end", "crm_id",
             ]) { writer in
                 for (item, a) in appointments {
                     writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
                     writer.append(item.crmID); writer.append(a.ownerID); writer.append(a.subject); writer.append(a.location)
                     writer.append(a.body); writer.append(a.startsAt); writer.append(a.endsAt); writer.append(a.isAllDay)
                     writer.append(a.timeZone); writer.append(a.isPrivate); writer.append(a.categories); writer.append(a.icalUID)
-                    writer.append(a.recurrence); writer.append(seriesEnd(a))
+                    writer.append(a.recurrence); writer.append(seriesEnd(a)); writer.append(UUID.timeOrdered(at: now, using: &random))
                     try writer.endRow()
                 }
             }
@@ -103,14 +106,14 @@ public enum InboundStore {
             for item in fresh { if case .task(let t) = item.record { tasks.append((item, t)) } }
             _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_tasks"), columns: [
                 "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "body", "starts_on",
-                "due_on", "status", "percent_complete", "importance", "completed_at", "categories",
+                "due_on", "status", "percent_complete", "importance", "completed_at", "categories", "crm_id",
             ]) { writer in
                 for (item, t) in tasks {
                     writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
                     writer.append(item.crmID); writer.append(t.ownerID); writer.append(t.subject); writer.append(t.body)
                     writer.append(t.startsOn?.postgres); writer.append(t.dueOn?.postgres); writer.append(t.status.rawValue)
                     writer.append(Int32(clamping: t.percentComplete)); writer.append(t.importance.rawValue); writer.append(t.completedAt)
-                    writer.append(t.categories)
+                    writer.append(t.categories); writer.append(UUID.timeOrdered(at: now, using: &random))
                     try writer.endRow()
                 }
             }
@@ -129,7 +132,7 @@ public enum InboundStore {
 
     /// Matches staged items to CRM rows: the existing link first, then the CRM id snapsync stamped on the
     /// item, then (appointments) the iCalendar UID of an unlinked row of the same owner. A matched row takes the CRM
-    /// row's id and is marked `matched`; the others keep the new id COPY gave them (`sql/0009`).
+    /// row's id and is marked `matched`; the others keep the new, time-ordered id staged with them (`stage`).
     /// "Not already claimed by a matched row" is a hashed `NOT IN`, since `crm_id` has no index on staging and
     /// an anti-join planned from a one-row estimate rescanned the mailbox's staging per candidate.
     public static func match(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {

@@ -16,6 +16,11 @@ import Testing
             #expect(first.outcome == .completed)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 90)
+            // The rows it created have time-ordered ids (UUID version 7), so they fill the ends of the id indexes.
+            #expect(try await env.count("""
+                SELECT count(*) FROM (SELECT id FROM crm.appointments UNION ALL SELECT id FROM crm.tasks) r
+                WHERE substr(id::text, 15, 1) = '7'
+                """) == 210)
             #expect(try await env.count("SELECT count(*) FROM sync.folder_states WHERE sync_state IS NOT NULL") == 6)
             let differences = try await env.differences(kinds: [.appointments, .tasks])
             #expect(differences.isEmpty, "\(differences.prefix(5))")
