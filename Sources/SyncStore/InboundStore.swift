@@ -14,8 +14,7 @@ public enum InboundStore {
         kind == .appointments ? "crm.appointments" : "crm.tasks"
     }
 
-    /// The item ids of `candidates` already staged for this run and mailbox (a page re-read after the
-    /// folder shifted under offset paging): they are skipped, never staged twice.
+    /// The item ids of `candidates` already staged for this run and mailbox.
     static func alreadyStaged(_ candidates: [String], runID: Int64, mailbox: String, kind: ItemKind,
                               db: isolated PostgresConnection) throws(PostgresError) -> Set<String> {
         guard !candidates.isEmpty else { return [] }
@@ -49,18 +48,31 @@ public enum InboundStore {
     /// Loads a page of items into staging with COPY (binary format: the server parses no timestamps, UUIDs or
     /// arrays, about a third of what a text COPY of an appointment cost it). Returns the number of items staged. The staging tables are
     /// left out of the ANALYZE policy: ``refreshStagingStatistics(_:runID:mailbox:logger:db:)`` takes their statistics once per folder.
+    ///
+    /// A page read again (after the folder shifted under offset paging) holds items already staged: they are skipped,
+    /// never staged twice. Such pages are rare, so the page is first loaded as it is, in a savepoint, and the staged
+    /// ids are only looked up when the staging key refuses it, instead of one index probe per item on every page.
     public static func stage(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
                              db: isolated PostgresConnection) throws -> Int {
-        let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
-        let fresh = items.filter { !seen.contains($0.ref.id) }
-        guard !fresh.isEmpty else { return 0 }
+        do {
+            return try db.withTransaction { db in try copy(items, runID: runID, mailbox: mailbox, kind: kind, db: db) }
+        } catch let error as PostgresError where error.hasSQLState("23505") {
+            let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
+            return try copy(items.filter { !seen.contains($0.ref.id) }, runID: runID, mailbox: mailbox, kind: kind, db: db)
+        }
+    }
+
+    /// COPYs `items` into staging; returns how many.
+    static func copy(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
+                     db: isolated PostgresConnection) throws -> Int {
+        guard !items.isEmpty else { return 0 }
         // The id a row gets in the CRM unless the match finds it one there: time-ordered (see `UUID.timeOrdered`).
         let now = Date()
-        var random = SystemRandomNumberGenerator()
+        var random = SplitMix64()
         switch kind {
         case .appointments:
             var appointments: [(MailboxItem, CRMAppointment)] = []
-            for item in fresh { if case .appointment(let a) = item.record { appointments.append((item, a)) } }
+            for item in items { if case .appointment(let a) = item.record { appointments.append((item, a)) } }
             _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointments"), columns: [
                 "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "location", "body",
                 "starts_at", "ends_at", "is_all_day", "time_zone", "is_private", "categories", "ical_uid", "recurrence",
@@ -103,7 +115,7 @@ public enum InboundStore {
             return appointments.count
         case .tasks:
             var tasks: [(MailboxItem, CRMTask)] = []
-            for item in fresh { if case .task(let t) = item.record { tasks.append((item, t)) } }
+            for item in items { if case .task(let t) = item.record { tasks.append((item, t)) } }
             _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_tasks"), columns: [
                 "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "body", "starts_on",
                 "due_on", "status", "percent_complete", "importance", "completed_at", "categories", "crm_id",

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import SyncCore
 
 #if canImport(Glibc)
 import Glibc
@@ -69,37 +70,37 @@ struct CopyBenchmarkRows: Sendable {
 
     private static func row(_ index: Int) -> Row {
         var random = SplitMix64(seed: UInt64(index))
-        let given = givenNames[random.next(givenNames.count)]
-        let surname = surnames[random.next(surnames.count)]
-        let company = companies[random.next(companies.count)]
-        let (city, state, country) = cities[random.next(cities.count)]
+        let given = givenNames[random.below(givenNames.count)]
+        let surname = surnames[random.below(surnames.count)]
+        let company = companies[random.below(companies.count)]
+        let (city, state, country) = cities[random.below(cities.count)]
         var notes = ""
-        let noteWords = 35 + random.next(15)
+        let noteWords = 35 + random.below(15)
         for n in 0..<noteWords {
-            if n > 0 { notes += random.next(40) == 0 ? "\n" : (random.next(60) == 0 ? "\t" : " ") }
-            notes += words[random.next(words.count)]
+            if n > 0 { notes += random.below(40) == 0 ? "\n" : (random.below(60) == 0 ? "\t" : " ") }
+            notes += words[random.below(words.count)]
         }
         if index % 97 == 0 { notes += " path C:\\temp\\crm \"quoted\"" }
         let login = "\(given).\(surname)".lowercased().filter { $0.isLetter || $0 == "." }
-        let categoryCount = random.next(3)
-        let categories = (0..<categoryCount).map { _ in categoryNames[random.next(categoryNames.count)] }
+        let categoryCount = random.below(3)
+        let categories = (0..<categoryCount).map { _ in categoryNames[random.below(categoryNames.count)] }
         return Row(
             id: UUID(uuid: random.uuidBytes()),
             givenName: given, surname: surname, displayName: "\(given) \(surname)",
-            company: company, jobTitle: ["Sales Manager", "CTO", "Buyer", "Engineer", "Assistant"][random.next(5)],
+            company: company, jobTitle: ["Sales Manager", "CTO", "Buyer", "Engineer", "Assistant"][random.below(5)],
             email1: "\(login)\(index)@example.com",
-            email2: random.next(3) == 0 ? "\(login)@private.example.org" : nil,
-            businessPhone: "+49 30 \(1_000_000 + random.next(8_999_999))",
-            mobilePhone: "+49 170 \(1_000_000 + random.next(8_999_999))",
-            homePhone: random.next(2) == 0 ? "+49 30 \(1_000_000 + random.next(8_999_999))" : nil,
-            street: "\(random.next(200) + 1) \(["Hauptstraße", "Rue de la Paix", "Main Street", "Via Roma"][random.next(4)])",
-            city: city, state: state, postalCode: String(10000 + random.next(89999)), country: country,
+            email2: random.below(3) == 0 ? "\(login)@private.example.org" : nil,
+            businessPhone: "+49 30 \(1_000_000 + random.below(8_999_999))",
+            mobilePhone: "+49 170 \(1_000_000 + random.below(8_999_999))",
+            homePhone: random.below(2) == 0 ? "+49 30 \(1_000_000 + random.below(8_999_999))" : nil,
+            street: "\(random.below(200) + 1) \(["Hauptstraße", "Rue de la Paix", "Main Street", "Via Roma"][random.below(4)])",
+            city: city, state: state, postalCode: String(10000 + random.below(89999)), country: country,
             notes: notes,
-            birthday: random.next(4) == 0 ? nil
-                : PostgresDate(year: 1950 + random.next(55), month: 1 + random.next(12), day: 1 + random.next(28)),
+            birthday: random.below(4) == 0 ? nil
+                : PostgresDate(year: 1950 + random.below(55), month: 1 + random.below(12), day: 1 + random.below(28)),
             categories: categories,
-            updatedAtMicroseconds: 1_700_000_000_000_000 + Int64(random.next(1 << 30)) * 1_000 + Int64(random.next(1000)),
-            version: Int64(random.next(1000) + 1))
+            updatedAtMicroseconds: 1_700_000_000_000_000 + Int64(random.below(1 << 30)) * 1_000 + Int64(random.below(1000)),
+            version: Int64(random.below(1000) + 1))
     }
 
     // MARK: Through the module
@@ -201,27 +202,8 @@ struct CopyBenchmarkRows: Sendable {
     }
 }
 
-/// A small deterministic generator (SplitMix64): the same rows on every run.
-struct SplitMix64 {
-    private var state: UInt64
-
-    /// Streams of different seeds start at unrelated points of the sequence (the seed is hashed).
-    init(seed: UInt64) { state = Self.mix(seed &+ 0x1234_5678) }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return Self.mix(state)
-    }
-
-    private static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(_ upperBound: Int) -> Int { Int(next() % UInt64(upperBound)) }
-
+/// Seeded draws for the copy benchmark's rows (SyncCore's SplitMix64: the same rows on every run).
+extension SplitMix64 {
     mutating func uuidBytes() -> uuid_t {
         let high = next(), low = next()
         var bytes = (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }

@@ -122,34 +122,23 @@ extension EWSDecodeBenchmark {
             return display
         }
     }
+}
 
-    /// A small, fast, seedable generator (SplitMix64), so that pages are identical across runs.
-    struct SplitMix64 {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
+/// Seeded draws for the benchmark's pages (SyncCore's SplitMix64, so that pages are identical across runs).
+extension SplitMix64 {
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    mutating func base64(_ count: Int) -> String { String((0..<count).map { _ in Self.alphabet[below(64)] }) }
 
-        static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+    mutating func digits(_ count: Int) -> String { String((0..<count).map { _ in Character(String(below(10))) }) }
 
-        mutating func base64(_ count: Int) -> String { String((0..<count).map { _ in Self.alphabet[below(64)] }) }
-
-        mutating func digits(_ count: Int) -> String { String((0..<count).map { _ in Character(String(below(10))) }) }
-
-        mutating func uuid() -> UUID {
-            let a = next(), b = next()
-            return withUnsafeBytes(of: (a, b)) { raw in
-                UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6] & 0x0F | 0x40, raw[7],
-                            raw[8] & 0x3F | 0x80, raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
-            }
+    mutating func uuid() -> UUID {
+        let a = next(), b = next()
+        return withUnsafeBytes(of: (a, b)) { raw in
+            UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6] & 0x0F | 0x40, raw[7],
+                        raw[8] & 0x3F | 0x80, raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
         }
     }
 }
