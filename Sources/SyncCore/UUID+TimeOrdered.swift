@@ -20,7 +20,6 @@ extension UUID {
             UInt8(truncatingIfNeeded: low >> 24), UInt8(truncatingIfNeeded: low >> 16),
             UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low)))
     }
-
 }
 
 /// SplitMix64 (Steele, Lea and Flood, 2014): a fast generator whose outputs never repeat within 2^64 draws. It draws

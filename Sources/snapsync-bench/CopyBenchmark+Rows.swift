@@ -85,7 +85,7 @@ struct CopyBenchmarkRows: Sendable {
         let categoryCount = random.below(3)
         let categories = (0..<categoryCount).map { _ in categoryNames[random.below(categoryNames.count)] }
         return Row(
-            id: UUID(uuid: random.uuidBytes()),
+            id: random.uuid(),
             givenName: given, surname: surname, displayName: "\(given) \(surname)",
             company: company, jobTitle: ["Sales Manager", "CTO", "Buyer", "Engineer", "Assistant"][random.below(5)],
             email1: "\(login)\(index)@example.com",
@@ -199,18 +199,5 @@ struct CopyBenchmarkRows: Sendable {
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
-}
-
-/// Seeded draws for the copy benchmark's rows (SyncCore's SplitMix64: the same rows on every run).
-extension SplitMix64 {
-    mutating func uuidBytes() -> uuid_t {
-        let high = next(), low = next()
-        var bytes = (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
-        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
-        return (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15])
     }
 }
