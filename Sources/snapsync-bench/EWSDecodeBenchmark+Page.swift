@@ -133,12 +133,4 @@ extension SplitMix64 {
     mutating func base64(_ count: Int) -> String { String((0..<count).map { _ in Self.alphabet[below(64)] }) }
 
     mutating func digits(_ count: Int) -> String { String((0..<count).map { _ in Character(String(below(10))) }) }
-
-    mutating func uuid() -> UUID {
-        let a = next(), b = next()
-        return withUnsafeBytes(of: (a, b)) { raw in
-            UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6] & 0x0F | 0x40, raw[7],
-                        raw[8] & 0x3F | 0x80, raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
-        }
-    }
 }
