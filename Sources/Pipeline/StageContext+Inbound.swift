@@ -38,8 +38,9 @@ extension StageContext {
         }
     }
 
-    /// Pages every item of the folder into staging: each page (FindItem, then GetItem in batches) is
-    /// committed with its offset, so a killed run re-reads at most the page in flight.
+    /// Pages every item of the folder into the CRM (an item no CRM row can claim) or staging (the others, for the
+    /// match): each page (FindItem, then GetItem in batches) is committed with its offset, so a killed run re-reads at
+    /// most the page in flight (``InboundStore/load(_:runID:mailbox:kind:db:)``).
     func extract(_ kind: ItemKind, cursor: String?) async throws {
         var offset = cursor.flatMap(Int.init) ?? 0
         while true {
@@ -60,15 +61,19 @@ extension StageContext {
                 }
             }
             let next = page.nextOffset
-            let runID = runID, address = address, staged = items, failed = failures
+            let runID = runID, address = address, owner = mailbox, staged = items, failed = failures
+            let directLoad = options.directLoad
             try await commit(.extract, kind: kind, cursor: String(next ?? offset + page.refs.count),
                              total: page.totalCount.map(Int64.init)) { db in
-                let count = try InboundStore.stage(staged, runID: runID, mailbox: address, kind: kind, db: db)
+                var counts = directLoad
+                    ? try InboundStore.load(staged, runID: runID, mailbox: owner, kind: kind, db: db)
+                    : StageCounts(items: Int64(try InboundStore.stage(staged, runID: runID, mailbox: address, kind: kind, db: db)))
                 for failure in failed {
                     try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: failure.itemID, crmID: nil,
                                             direction: "inbound", code: failure.code, reason: failure.message, payload: nil, db: db)
                 }
-                return StageCounts(items: Int64(count), failed: Int64(failed.count))
+                counts.failed = Int64(failed.count)
+                return counts
             }
             for failure in failures {
                 logger.info("item quarantined", metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
@@ -93,10 +98,17 @@ extension StageContext {
         return results
     }
 
+    /// Matches the folder's staged items to CRM rows; nothing to do (no statistics to take) when every item was
+    /// created as it was paged.
     func match(_ kind: ItemKind) async throws {
         let runID = runID, owner = mailbox
         let address = address, logger = logger
-        try await db.run { db in try InboundStore.refreshStagingStatistics(kind, runID: runID, mailbox: address, logger: logger, db: db) }
+        let staged = try await db.run { db in
+            guard try InboundStore.hasStaged(runID: runID, mailbox: address, kind: kind, db: db) else { return false }
+            try InboundStore.refreshStagingStatistics(kind, runID: runID, mailbox: address, logger: logger, db: db)
+            return true
+        }
+        guard staged else { return }
         try await commit(.match, kind: kind, cursor: nil) { db in
             try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
         }
@@ -105,7 +117,8 @@ extension StageContext {
     /// Merges the folder's staging into the CRM. Only a first attempt may insert unmatched rows without a conflict
     /// check: a merge commits with its checkpoint, so nothing of it exists before (``InboundStore/merge(runID:mailbox:kind:unmatchedAreNew:db:)``).
     func merge(_ kind: ItemKind, firstAttempt: Bool) async throws {
-        let runID = runID, owner = mailbox
+        let runID = runID, owner = mailbox, address = address
+        guard try await db.run({ db in try InboundStore.hasStaged(runID: runID, mailbox: address, kind: kind, db: db) }) else { return }
         try await commit(.merge, kind: kind, cursor: nil) { db in
             try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, unmatchedAreNew: firstAttempt, db: db)
         }
@@ -115,12 +128,11 @@ extension StageContext {
     func reconcile(_ kind: ItemKind, logger: Logger) async throws {
         let runID = runID, address = address
         let (vanished, staged, linked) = try await db.run { db in
-            let staged = try InboundStore.stagedCount(runID: runID, mailbox: address, kind: kind, db: db)
-            let linked = try LinkStore.count(mailbox: address, kind: kind, db: db)
-            // After the merge every staged item has its link and an item has one link, so as many links as staged
-            // items means no link lost its item (a first snapshot, or nothing deleted): the search is skipped.
-            let vanished = linked == staged ? [] : try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db)
-            return (vanished, staged, linked)
+            // After the merge every item the run read has its link, seen by the run, and an item has one link, so as
+            // many links as seen ones means no link lost its item (a first snapshot, or nothing deleted): the search is skipped.
+            let (linked, seen) = try InboundStore.linkCounts(runID: runID, mailbox: address, kind: kind, db: db)
+            let vanished = linked == seen ? [] : try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db)
+            return (vanished, seen, linked)
         }
         let range = request.dateRange
         let doomed = vanished.filter { row in

@@ -315,24 +315,25 @@ public enum InboundStore {
     }
 
     /// Writes the links of a merged mailbox folder's staged `rows` ($1 run, $2 mailbox, $3 kind), each with its CRM
-    /// row's version.
+    /// row's version, as seen by the run.
     static func linksFromStaging(_ kind: ItemKind, rows: StagedRows = .all) -> String {
         """
-        INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
-        SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now()
+        INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at, seen_by_run)
+        SELECT s.mailbox, $3, s.crm_id, s.item_id, s.change_key, r.version, now(), $1
         FROM \(stageTable(kind)) s
         CROSS JOIN LATERAL (SELECT r.version FROM \(crmTable(kind)) r WHERE r.id = s.crm_id OFFSET 0) r
         WHERE s.run_id = $1 AND s.mailbox = $2\(rows.condition(on: "s"))
         ON CONFLICT (mailbox, kind, crm_id) DO UPDATE
-        SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now()
+        SET item_id = EXCLUDED.item_id, change_key = EXCLUDED.change_key, crm_version = EXCLUDED.crm_version, synced_at = now(),
+            seen_by_run = EXCLUDED.seen_by_run
         """
     }
 
     /// The links of the unmatched rows a first-attempt merge inserted (version 1, no link can exist yet).
     static func newLinksFromStaging(_ kind: ItemKind) -> String {
         """
-        INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
-        SELECT mailbox, $3, crm_id, item_id, change_key, 1, now()
+        INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at, seen_by_run)
+        SELECT mailbox, $3, crm_id, item_id, change_key, 1, now(), $1
         FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2\(StagedRows.unmatched.condition())
         """
     }
@@ -346,16 +347,16 @@ public enum InboundStore {
         public var modifiedAt: Date?
     }
 
-    /// Links of the mailbox folder whose item is not in staging, with what date filters need (the CRM rows
-    /// are looked up by primary key, as in ``merge(runID:mailbox:kind:db:)``).
+    /// Links of the mailbox folder whose item the run did not see (neither created directly nor merged from staging:
+    /// `seen_by_run`), with what date filters need (the CRM rows are looked up by primary key, as in
+    /// ``merge(runID:mailbox:kind:unmatchedAreNew:db:)``). Call after the folder's merge.
     public static func vanished(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> [Vanished] {
         let rows: PostgresRows
-        // The links whose item was not staged (usually none) first, then their CRM rows.
+        // The links whose item was not seen (usually none) first, then their CRM rows.
         let gone = """
             WITH v AS MATERIALIZED (
                 SELECT l.crm_id FROM sync.links l
-                WHERE l.mailbox = $2 AND l.kind = '\(kind.rawValue)'
-                  AND NOT EXISTS (SELECT 1 FROM \(stageTable(kind)) s WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = l.item_id))
+                WHERE l.mailbox = $2 AND l.kind = '\(kind.rawValue)' AND l.seen_by_run IS DISTINCT FROM $1)
             """
         switch kind {
         case .appointments:
@@ -393,9 +394,18 @@ public enum InboundStore {
         return deleted
     }
 
-    /// The number of items staged for the mailbox folder in this run.
-    public static func stagedCount(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
-        try db.query("SELECT count(*) FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2", [runID, mailbox])[0].decode(Int.self, at: 0)
+    /// Whether the run staged any item of the mailbox folder (every item may have been created directly: ``load(_:runID:mailbox:kind:db:)``).
+    public static func hasStaged(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Bool {
+        try db.query("SELECT EXISTS (SELECT 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2)", [runID, mailbox])[0].decode(Bool.self, at: 0)
+    }
+
+    /// The mailbox folder's links, and how many of them the run saw (created or merged them): after the merge, as
+    /// many as the links means no link lost its item.
+    public static func linkCounts(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> (linked: Int, seen: Int) {
+        let row = try db.query("""
+            SELECT count(*), count(*) FILTER (WHERE seen_by_run = $3) FROM sync.links WHERE mailbox = $1 AND kind = $2
+            """, [mailbox, kind.rawValue, runID])[0]
+        return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1))
     }
 
     /// Removes the run's staging rows of the mailbox folder.
