@@ -127,20 +127,22 @@ extension StageContext {
     /// Deletes CRM rows linked to the mailbox whose item is gone, unless that would be a mass deletion.
     func reconcile(_ kind: ItemKind, logger: Logger) async throws {
         let runID = runID, address = address
-        let (vanished, staged, linked) = try await db.run { db in
-            // After the merge every item the run read has its link, seen by the run, and an item has one link, so as
-            // many links as seen ones means no link lost its item (a first snapshot, or nothing deleted): the search is skipped.
-            let (linked, seen) = try InboundStore.linkCounts(runID: runID, mailbox: address, kind: kind, db: db)
-            let vanished = linked == seen ? [] : try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db)
-            return (vanished, seen, linked)
+        let (vanished, linked) = try await db.run { db in
+            // After the merge every item the run read has its link, written by the run, and an item has one link, so
+            // as many links as written ones means no link lost its item (a first snapshot, or nothing deleted): the
+            // search is skipped.
+            let (linked, written) = try InboundStore.linkCounts(runID: runID, mailbox: address, kind: kind, db: db)
+            let vanished = linked == written ? [] : try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db)
+            return (vanished, linked)
         }
+        let present = linked - vanished.count  // the items of the folder the run read
         let range = request.dateRange
         let doomed = vanished.filter { row in
             guard let range, let start = row.startsAt else { return true }
             if range.field == .modified { return row.modifiedAt.map(range.contains) ?? true }
             return kind == .appointments ? range.overlaps(start: start, end: row.seriesEnd) : range.contains(start)
         }
-        let decision = options.massDeleteGuard.decide(linked: linked, present: staged, wouldDelete: doomed.count,
+        let decision = options.massDeleteGuard.decide(linked: linked, present: present, wouldDelete: doomed.count,
                                                       allowMassDelete: request.allowMassDelete)
         if case .refuse(let linked, let present, let wouldDelete) = decision {
             let message = "Exchange returned \(present) \(kind.rawValue) for \(linked) linked CRM rows; deleting \(wouldDelete) "

@@ -347,16 +347,18 @@ public enum InboundStore {
         public var modifiedAt: Date?
     }
 
-    /// Links of the mailbox folder whose item the run did not see (neither created directly nor merged from staging:
-    /// `seen_by_run`), with what date filters need (the CRM rows are looked up by primary key, as in
-    /// ``merge(runID:mailbox:kind:unmatchedAreNew:db:)``). Call after the folder's merge.
+    /// Links of the mailbox folder whose item the run did not see, with what date filters need (the CRM rows are
+    /// looked up by primary key, as in ``merge(runID:mailbox:kind:unmatchedAreNew:db:)``). Call after the folder's
+    /// merge. A link was seen when the run wrote it (`seen_by_run`: created as paged, or merged) or its item is staged
+    /// (a merge an earlier version of snapsync committed for the run, before `seen_by_run` existed).
     public static func vanished(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> [Vanished] {
         let rows: PostgresRows
         // The links whose item was not seen (usually none) first, then their CRM rows.
         let gone = """
             WITH v AS MATERIALIZED (
                 SELECT l.crm_id FROM sync.links l
-                WHERE l.mailbox = $2 AND l.kind = '\(kind.rawValue)' AND l.seen_by_run IS DISTINCT FROM $1)
+                WHERE l.mailbox = $2 AND l.kind = '\(kind.rawValue)' AND l.seen_by_run IS DISTINCT FROM $1
+                  AND NOT EXISTS (SELECT 1 FROM \(stageTable(kind)) s WHERE s.run_id = $1 AND s.mailbox = $2 AND s.item_id = l.item_id))
             """
         switch kind {
         case .appointments:
@@ -399,7 +401,7 @@ public enum InboundStore {
         try db.query("SELECT EXISTS (SELECT 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2)", [runID, mailbox])[0].decode(Bool.self, at: 0)
     }
 
-    /// The mailbox folder's links, and how many of them the run saw (created or merged them): after the merge, as
+    /// The mailbox folder's links, and how many of them the run wrote (created or merged them): after the merge, as
     /// many as the links means no link lost its item.
     public static func linkCounts(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> (linked: Int, seen: Int) {
         let row = try db.query("""
