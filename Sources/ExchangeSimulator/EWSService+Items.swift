@@ -45,6 +45,7 @@ extension EWSService {
                              message: "This server stores Contact, CalendarItem and Task items; '\(e.name)' is not supported.")
         }
         var fields: [String: XElement] = [:]
+        fields.reserveCapacity(e.children.count + 12)  // and the computed fields the store adds (`applyComputed`)
         var ext: [ExtendedProperty] = []
         for c in e.children {
             switch c.name {

@@ -61,7 +61,7 @@ extension StoreState {
     }
 
     /// Inserts a new item into `folder`; returns it.
-    mutating func insertItem(mailbox: String, folder: String, kind: ItemKind, fields: [String: XElement],
+    mutating func insertItem(mailbox: String, folder: String, kind: ItemKind, fields: consuming [String: XElement],
                              extended: [ExtendedProperty], now: Double) -> StoredItem {
         let mk = Self.key(mailbox)
         let number = nextItem; nextItem += 1
@@ -127,14 +127,18 @@ extension StoreState {
 
     /// Server-computed properties Exchange maintains itself.
     static func applyComputed(kind: ItemKind, fields f: inout [String: XElement], created: Double, modified: Double) {
+        // Changes are collected first: writing to `f` while iterating it would copy the whole dictionary per write.
+        var normalized: [(String, String)] = []
         for (k, v) in f where FieldValue.dateTimeFields.contains(k) && v.children.isEmpty {
             let n = FieldValue.normalize(field: k, v.text)
-            if n != v.text { f[k]!.text = n }
+            if n != v.text { normalized.append((k, n)) }
         }
+        for (k, n) in normalized { f[k]!.text = n }
         if f["ItemClass"] == nil { f["ItemClass"] = XElement("ItemClass", text: kind.itemClass) }
-        f["DateTimeCreated"] = XElement("DateTimeCreated", text: FieldValue.formatDate(created))
-        f["DateTimeReceived"] = XElement("DateTimeReceived", text: FieldValue.formatDate(created))
-        f["LastModifiedTime"] = XElement("LastModifiedTime", text: FieldValue.formatDate(modified))
+        let createdText = FieldValue.formatDate(created)
+        f["DateTimeCreated"] = XElement("DateTimeCreated", text: createdText)
+        f["DateTimeReceived"] = XElement("DateTimeReceived", text: createdText)
+        f["LastModifiedTime"] = XElement("LastModifiedTime", text: modified == created ? createdText : FieldValue.formatDate(modified))
         f["HasAttachments"] = XElement("HasAttachments", text: "false")
         if f["Sensitivity"] == nil { f["Sensitivity"] = XElement("Sensitivity", text: "Normal") }
         if f["Importance"] == nil { f["Importance"] = XElement("Importance", text: "Normal") }

@@ -86,11 +86,21 @@ enum XMLTreeParser {
         /// The open elements, each with the bytes of its text so far.
         var stack: [(element: XElement, text: [UInt8])] = []
         var root: XElement?
+        /// Names and namespace URIs made into Strings once per parse: libxml2 hands every occurrence of a name as the
+        /// same pointer into its dictionary, which lives as long as the parse (this builder).
+        var strings: [UnsafeRawPointer: String] = [:]
+
+        func string(_ pointer: UnsafePointer<UInt8>) -> String {
+            if let known = strings[UnsafeRawPointer(pointer)] { return known }
+            let made = String(cString: pointer)
+            strings[UnsafeRawPointer(pointer)] = made
+            return made
+        }
 
         func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
             var attrs = attributes.all.map { ($0.localName, $0.value) }
             attrs.sort { $0.0 < $1.0 }
-            stack.append((XElement(name.localNameString, ns: name.namespaceString ?? "", attributes: attrs), []))
+            stack.append((XElement(string(name.localName), ns: name.namespaceURI.map(string) ?? "", attributes: attrs), []))
         }
 
         func endElement(_ name: XMLName) throws {
