@@ -116,7 +116,7 @@ extension EWSClient {
         do {
             let answer = try messages(try await send(request), count: models.count, request)
             for (entry, message) in zip(models, answer) {
-                let crmID = entry.id.uuidString.lowercased()
+                let crmID = entry.id.lowercasedString
                 if let error = message.error(operation: request.operation, mailbox: mailbox, itemID: crmID) {
                     results[entry.index] = .failure(error)
                 } else if let id = message.items.first?.itemId {

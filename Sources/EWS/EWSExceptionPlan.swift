@@ -41,7 +41,7 @@ public enum EWSExceptionPlan {
         guard !record.exceptions.isEmpty else { return [] }
         func failure(_ reason: String) -> EWSError {
             EWSError(code: .exceptionsNotApplied(reason: reason, cause: nil), operation: operation, mailbox: mailbox,
-                     itemID: record.id.uuidString.lowercased(), message: "")
+                     itemID: record.id.lowercasedString, message: "")
         }
         guard let text = record.recurrence, !text.isEmpty else { throw failure("exceptions on an appointment without recurrence") }
         guard let rule = try? RecurrenceRule(rrule: text) else { throw failure("unsupported recurrence") }

@@ -132,7 +132,7 @@ public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
         map("id", .extended(.snapsyncCRMId), crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 ?? EWSMappings.nilUUID }) { value, writer in
             writer.element("t:ExtendedProperty") { w in
                 EWSFieldURI.extended(.snapsyncCRMId).write(into: &w)
-                w.element("t:Value", text: value.uuidString.lowercased())
+                w.element("t:Value", text: value.lowercasedString)
             }
         }
     }

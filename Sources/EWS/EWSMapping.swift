@@ -18,7 +18,7 @@ public struct EWSMapping<Record, Model: EWSItemFields>: Sendable {
         for rule in rules where rule.isWritable {
             do { try rule.toModel(record, &model) } catch {
                 throw EWSError(code: .invalidRequest("\(rule.column): \(error)"), operation: operation, mailbox: mailbox,
-                               message: "record \(recordID(record).uuidString.lowercased()) cannot be written to Exchange")
+                               message: "record \(recordID(record).lowercasedString) cannot be written to Exchange")
             }
         }
         return model

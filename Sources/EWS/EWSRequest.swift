@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 import XML
 
 /// Who a request is for and how it reaches the mailbox.
@@ -55,7 +56,7 @@ public indirect enum EWSRestriction: Sendable, Hashable {
 
     /// Items stamped with one of these CRM ids.
     public static func crmIDs(_ ids: [UUID]) -> EWSRestriction {
-        let parts = ids.map { EWSRestriction.isEqualTo(.extended(.snapsyncCRMId), $0.uuidString.lowercased()) }
+        let parts = ids.map { EWSRestriction.isEqualTo(.extended(.snapsyncCRMId), $0.lowercasedString) }
         return parts.count == 1 ? parts[0] : .or(parts)
     }
 }

@@ -30,7 +30,7 @@ public struct VerifyDifference: Sendable, Hashable, CustomStringConvertible {
         case .duplicateInExchange: "duplicate item in Exchange"
         case .fieldsDiffer(let fields): "fields differ: \(fields.joined(separator: ", "))"
         }
-        let ids = [crmID.map { "crm \($0.uuidString.lowercased())" }, itemID.map { "item \($0)" }]
+        let ids = [crmID.map { "crm \($0.lowercasedString)" }, itemID.map { "item \($0)" }]
             .compactMap { $0 }.joined(separator: ", ")
         return "\(mailbox) \(kind.rawValue): \(what) (\(ids))"
     }

@@ -154,8 +154,38 @@ extension UUID: PostgresEncodable, PostgresDecodable {
     }
     public static func decodePostgres(_ text: UnsafeRawBufferPointer?) throws(PostgresError) -> UUID {
         guard let text else { throw nullError(UUID.self) }
+        if let value = fromCanonicalText(text) { return value }
         guard let value = UUID(uuidString: String(decoding: text, as: UTF8.self)) else { throw invalidText(UUID.self, text) }
         return value
+    }
+
+    /// The UUID of the server's output form (8-4-4-4-12 lowercase hexadecimal digits), nil for any other text.
+    /// `UUID(uuidString:)` parses with `sscanf`: 3% of snapsync's CPU in an outbound snapshot, which reads every row's id.
+    static func fromCanonicalText(_ text: UnsafeRawBufferPointer) -> UUID? {
+        guard text.count == 36 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let parsed = withUnsafeMutableBytes(of: &value) { bytes -> Bool in
+            var at = 0
+            for index in 0..<16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    guard text[at] == UInt8(ascii: "-") else { return false }
+                    at += 1
+                }
+                guard let high = nibble(text[at]), let low = nibble(text[at + 1]) else { return false }
+                bytes[index] = high << 4 | low
+                at += 2
+            }
+            return true
+        }
+        return parsed ? UUID(uuid: value) : nil
     }
 }
 

@@ -43,7 +43,7 @@ public struct SampleRecords: Sendable {
                                          location: next() % 2 == 0 ? "Room \(1 + next() % 9)" : nil,
                                          body: next() % 3 == 0 ? "Agenda:\n1. Status\n2. Next steps" : nil,
                                          startsAt: start, endsAt: end, timeZone: "UTC", categories: next() % 3 == 0 ? ["Sales"] : [],
-                                         icalUID: "snapsync-sample-\(uuid().uuidString.lowercased())", updatedAt: updatedAt, version: 1)
+                                         icalUID: "snapsync-sample-\(uuid().lowercasedString)", updatedAt: updatedAt, version: 1)
         if index % 5 == 0 {
             appointment.recurrence = "FREQ=WEEKLY;INTERVAL=1;BYDAY=\(Self.weekday(of: start));COUNT=10"
             appointment.exceptions = [

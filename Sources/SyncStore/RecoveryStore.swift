@@ -17,7 +17,7 @@ public enum RecoveryStore {
             own[try row.decode(String.self, at: 0).lowercased()] = try row.decode(Bool.self, at: 1)
         }
         let summary = try LiveSyncStore.outboxSummary(db: db)
-        let reasons = try LiveSyncStore.parked(limit: 10, db: db).map { "\($0.kind) \($0.crmID.uuidString.lowercased()): \($0.error ?? "no reason")" }
+        let reasons = try LiveSyncStore.parked(limit: 10, db: db).map { "\($0.kind) \($0.crmID.lowercasedString): \($0.error ?? "no reason")" }
         let outbox = OutboxFacts(pending: summary.pending, retrying: summary.retrying, parked: summary.parked, oldest: summary.oldest,
                                  parkedReasons: reasons)
         let runs = try db.query("""

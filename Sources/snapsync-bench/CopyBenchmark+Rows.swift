@@ -145,7 +145,7 @@ struct CopyBenchmarkRows: Sendable {
         var total = 0
         for row in rows {
             let fields: [String?] = [
-                row.id.uuidString.lowercased(), row.givenName, row.surname, row.displayName, row.company, row.jobTitle,
+                row.id.lowercasedString, row.givenName, row.surname, row.displayName, row.company, row.jobTitle,
                 row.email1, row.email2, row.businessPhone, row.mobilePhone, row.homePhone, row.street, row.city,
                 row.state, row.postalCode, row.country, row.notes, row.birthday.map(Self.dateText),
                 Self.arrayLiteral(row.categories), Self.timestampText(row.updatedAtMicroseconds), String(row.version),

@@ -91,7 +91,7 @@ extension EWSDecodeBenchmark {
                 }
                 w.element("t:ExtendedProperty") { w in
                     EWSFieldURI.extended(.snapsyncCRMId).write(into: &w)
-                    w.element("t:Value", text: random.uuid().uuidString.lowercased())
+                    w.element("t:Value", text: random.uuid().lowercasedString)
                 }
                 w.element("t:LastModifiedTime", text: "2024-0\(1 + random.below(9))-1\(random.below(10))T0\(random.below(10)):1\(random.below(10)):4\(random.below(10))Z")
                 w.element("t:DisplayName", text: display)

@@ -80,6 +80,19 @@ import TestSupport
         }
     }
 
+    @Test func uuidTextDecodesTheServersFormAndRefusesOtherText() throws {
+        func decode(_ text: String) throws -> UUID {
+            try Array(text.utf8).withUnsafeBytes { try UUID.decodePostgres($0) }
+        }
+        let id = UUID()
+        #expect(try decode(id.uuidString.lowercased()) == id)
+        #expect(try decode(id.uuidString) == id)
+        #expect(UUID.fromCanonicalText(UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
+        for bad in ["", "not-a-uuid", String(id.uuidString.dropLast()) + "g", id.uuidString.replacingOccurrences(of: "-", with: "_")] {
+            #expect(throws: PostgresError.self) { try decode(bad) }
+        }
+    }
+
     @Test func nullsBindAndDecodeAsNil() async throws {
         try await TestDatabase.withConnection(migrated: false) { connection in
             try await connection.execute("""

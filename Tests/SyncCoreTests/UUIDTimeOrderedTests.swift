@@ -35,4 +35,13 @@ import Testing
         var generator = SplitMix64(seed: 0)
         #expect((0..<3).map { _ in generator.next() } == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
     }
+
+    @Test func lowercasedStringIsFoundationsFormInLowercase() {
+        var random = SplitMix64(seed: 3)
+        for _ in 0..<200 {
+            let id = random.uuid()
+            #expect(id.lowercasedString == id.uuidString.lowercased())
+            #expect(UUID(uuidString: id.lowercasedString) == id)
+        }
+    }
 }
