@@ -61,13 +61,13 @@ extension StageContext {
                 }
             }
             let next = page.nextOffset
-            let runID = runID, address = address, owner = mailbox, staged = items, failed = failures
+            let runID = runID, address = address, owner = mailbox, read = items, failed = failures
             let directLoad = options.directLoad
             try await commit(.extract, kind: kind, cursor: String(next ?? offset + page.refs.count),
                              total: page.totalCount.map(Int64.init)) { db in
                 var counts = directLoad
-                    ? try InboundStore.load(staged, runID: runID, mailbox: owner, kind: kind, db: db)
-                    : StageCounts(items: Int64(try InboundStore.stage(staged, runID: runID, mailbox: address, kind: kind, db: db)))
+                    ? try InboundStore.load(read, runID: runID, mailbox: owner, kind: kind, db: db)
+                    : StageCounts(items: Int64(try InboundStore.stage(read, runID: runID, mailbox: address, kind: kind, db: db)))
                 for failure in failed {
                     try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: failure.itemID, crmID: nil,
                                             direction: "inbound", code: failure.code, reason: failure.message, payload: nil, db: db)

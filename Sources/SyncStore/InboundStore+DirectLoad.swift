@@ -80,56 +80,33 @@ extension InboundStore {
         case .appointments:
             let appointments = items.compactMap { item -> CRMAppointment? in if case .appointment(let a) = item.record { a } else { nil } }
             precondition(appointments.count == items.count, "only appointments are created in an appointment folder")
-            changed["crm.appointments"] = try db.copyBinary(into: PostgresIdentifier(schema: "crm", "appointments"), columns: [
-                "id", "owner_id", "subject", "location", "body", "starts_at", "ends_at", "is_all_day", "time_zone", "is_private",
-                "categories", "ical_uid", "recurrence", "updated_at", "version",
-            ]) { writer in
+            changed["crm.appointments"] = try db.copyBinary(into: PostgresIdentifier(schema: "crm", "appointments"),
+                                                           columns: ["id"] + mergedColumns(.appointments) + ["updated_at", "version"]) { writer in
                 for (id, a) in zip(ids, appointments) {
-                    writer.append(id); writer.append(a.ownerID); writer.append(a.subject); writer.append(a.location)
-                    writer.append(a.body); writer.append(a.startsAt); writer.append(a.endsAt); writer.append(a.isAllDay)
-                    writer.append(a.timeZone); writer.append(a.isPrivate); writer.append(a.categories); writer.append(a.icalUID)
-                    writer.append(a.recurrence); writer.append(now); writer.append(Int64(1))
+                    writer.append(id); appendMergedFields(of: a, to: &writer); writer.append(now); writer.append(Int64(1))
                     try writer.endRow()
                 }
             }
             changed["crm.appointment_exceptions"] = try db.copyBinary(
-                into: PostgresIdentifier(schema: "crm", "appointment_exceptions"),
-                columns: ["appointment_id", "original_start", "is_cancelled", "subject", "location", "starts_at", "ends_at"]
+                into: PostgresIdentifier(schema: "crm", "appointment_exceptions"), columns: ["appointment_id"] + exceptionColumns
             ) { writer in
-                for (id, a) in zip(ids, appointments) {
-                    var seen = Set<Date>()
-                    for e in a.exceptions where seen.insert(e.originalStart).inserted {
-                        writer.append(id); writer.append(e.originalStart); writer.append(e.isCancelled); writer.append(e.subject)
-                        writer.append(e.location); writer.append(e.startsAt); writer.append(e.endsAt)
-                        try writer.endRow()
-                    }
-                }
+                for (id, a) in zip(ids, appointments) { try forEachException(of: a, to: &writer) { $0.append(id) } }
             }
             let contacts = try contactIDs(byEmail: Set(appointments.flatMap { $0.attendees.map(\.email) }), db: db)
             changed["crm.appointment_attendees"] = try db.copyBinary(
                 into: PostgresIdentifier(schema: "crm", "appointment_attendees"),
-                columns: ["appointment_id", "email", "name", "kind", "contact_id"]
+                columns: ["appointment_id"] + attendeeColumns + ["contact_id"]
             ) { writer in
                 for (id, a) in zip(ids, appointments) {
-                    var seen = Set<String>()
-                    for attendee in a.attendees where seen.insert(attendee.email.lowercased()).inserted {
-                        writer.append(id); writer.append(attendee.email); writer.append(attendee.name)
-                        writer.append(attendee.kind.rawValue); writer.append(contacts[attendee.email])
-                        try writer.endRow()
-                    }
+                    try forEachAttendee(of: a, to: &writer, key: { $0.append(id) }, rest: { attendee, writer in writer.append(contacts[attendee.email]) })
                 }
             }
         case .tasks:
-            changed["crm.tasks"] = try db.copyBinary(into: PostgresIdentifier(schema: "crm", "tasks"), columns: [
-                "id", "owner_id", "subject", "body", "starts_on", "due_on", "status", "percent_complete", "importance",
-                "completed_at", "categories", "updated_at", "version",
-            ]) { writer in
+            changed["crm.tasks"] = try db.copyBinary(into: PostgresIdentifier(schema: "crm", "tasks"),
+                                                    columns: ["id"] + mergedColumns(.tasks) + ["updated_at", "version"]) { writer in
                 for (id, item) in zip(ids, items) {
                     guard case .task(let t) = item.record else { preconditionFailure("only tasks are created in a task folder") }
-                    writer.append(id); writer.append(t.ownerID); writer.append(t.subject); writer.append(t.body)
-                    writer.append(t.startsOn?.postgres); writer.append(t.dueOn?.postgres); writer.append(t.status.rawValue)
-                    writer.append(Int32(clamping: t.percentComplete)); writer.append(t.importance.rawValue)
-                    writer.append(t.completedAt); writer.append(t.categories); writer.append(now); writer.append(Int64(1))
+                    writer.append(id); appendMergedFields(of: t, to: &writer); writer.append(now); writer.append(Int64(1))
                     try writer.endRow()
                 }
             }

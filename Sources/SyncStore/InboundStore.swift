@@ -73,42 +73,29 @@ public enum InboundStore {
         case .appointments:
             var appointments: [(MailboxItem, CRMAppointment)] = []
             for item in items { if case .appointment(let a) = item.record { appointments.append((item, a)) } }
-            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointments"), columns: [
-                "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "location", "body",
-                "starts_at", "ends_at", "is_all_day", "time_zone", "is_private", "categories", "ical_uid", "recurrence",
-                "recurrence_end", "crm_id",
-            ]) { writer in
+            let key = ["run_id", "mailbox", "item_id"]
+            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointments"),
+                                  columns: key + ["change_key", "stamped_id"] + mergedColumns(.appointments) + ["recurrence_end", "crm_id"]) { writer in
                 for (item, a) in appointments {
                     writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
-                    writer.append(item.crmID); writer.append(a.ownerID); writer.append(a.subject); writer.append(a.location)
-                    writer.append(a.body); writer.append(a.startsAt); writer.append(a.endsAt); writer.append(a.isAllDay)
-                    writer.append(a.timeZone); writer.append(a.isPrivate); writer.append(a.categories); writer.append(a.icalUID)
-                    writer.append(a.recurrence); writer.append(seriesEnd(a)); writer.append(UUID.timeOrdered(at: now, using: &random))
+                    writer.append(item.crmID); appendMergedFields(of: a, to: &writer)
+                    writer.append(seriesEnd(a)); writer.append(UUID.timeOrdered(at: now, using: &random))
                     try writer.endRow()
                 }
             }
-            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_exceptions"), columns: [
-                "run_id", "mailbox", "item_id", "original_start", "is_cancelled", "subject", "location", "starts_at", "ends_at",
-            ]) { writer in
+            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_exceptions"),
+                                  columns: key + exceptionColumns) { writer in
                 for (item, a) in appointments {
-                    var seen = Set<Date>()
-                    for e in a.exceptions where seen.insert(e.originalStart).inserted {
-                        writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(e.originalStart)
-                        writer.append(e.isCancelled); writer.append(e.subject); writer.append(e.location)
-                        writer.append(e.startsAt); writer.append(e.endsAt)
-                        try writer.endRow()
+                    try forEachException(of: a, to: &writer) { writer in
+                        writer.append(runID); writer.append(mailbox); writer.append(item.ref.id)
                     }
                 }
             }
-            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_attendees"), columns: [
-                "run_id", "mailbox", "item_id", "email", "name", "kind",
-            ]) { writer in
+            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_attendees"),
+                                  columns: key + attendeeColumns) { writer in
                 for (item, a) in appointments {
-                    var seen = Set<String>()
-                    for attendee in a.attendees where seen.insert(attendee.email.lowercased()).inserted {
-                        writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(attendee.email)
-                        writer.append(attendee.name); writer.append(attendee.kind.rawValue)
-                        try writer.endRow()
+                    try forEachAttendee(of: a, to: &writer) { writer in
+                        writer.append(runID); writer.append(mailbox); writer.append(item.ref.id)
                     }
                 }
             }
@@ -117,15 +104,12 @@ public enum InboundStore {
             var tasks: [(MailboxItem, CRMTask)] = []
             for item in items { if case .task(let t) = item.record { tasks.append((item, t)) } }
             _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_tasks"), columns: [
-                "run_id", "mailbox", "item_id", "change_key", "stamped_id", "owner_id", "subject", "body", "starts_on",
-                "due_on", "status", "percent_complete", "importance", "completed_at", "categories", "crm_id",
-            ]) { writer in
+                "run_id", "mailbox", "item_id", "change_key", "stamped_id",
+            ] + mergedColumns(.tasks) + ["crm_id"]) { writer in
                 for (item, t) in tasks {
                     writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
-                    writer.append(item.crmID); writer.append(t.ownerID); writer.append(t.subject); writer.append(t.body)
-                    writer.append(t.startsOn?.postgres); writer.append(t.dueOn?.postgres); writer.append(t.status.rawValue)
-                    writer.append(Int32(clamping: t.percentComplete)); writer.append(t.importance.rawValue); writer.append(t.completedAt)
-                    writer.append(t.categories); writer.append(UUID.timeOrdered(at: now, using: &random))
+                    writer.append(item.crmID); appendMergedFields(of: t, to: &writer)
+                    writer.append(UUID.timeOrdered(at: now, using: &random))
                     try writer.endRow()
                 }
             }
