@@ -3,10 +3,12 @@ import Foundation
 /// Where the `sql/` directory of migration files is found, first match wins:
 /// 1. an explicit directory (`snapsync --sql-dir DIR`);
 /// 2. `SNAPSYNC_SQL_DIR`;
-/// 3. `<executable's directory>/../share/snapsync/sql` (an installed layout);
+/// 3. `<executable's directory>/../share/snapsync/sql` (an installed layout), for the executable as invoked
+///    (`/usr/bin/snapsync`, a link into `/opt/snapsync/bin`, gives `/usr/share/snapsync/sql`) and as resolved;
 /// 4. walking up from the executable's directory to a directory holding `sql/0001_crm.sql` (a build inside the
 ///    repository, e.g. `.build/debug/snapsync`);
-/// 5. `./sql`.
+/// 5. the system's directories (`/usr/share/snapsync/sql`, `/usr/local/share/snapsync/sql`);
+/// 6. `./sql`.
 ///
 /// An explicit or environment directory that does not exist is an error, never silently skipped.
 public enum MigrationDirectory {
@@ -17,7 +19,8 @@ public enum MigrationDirectory {
     public static func locate(
         explicit: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        executable: URL? = executableURL(),
+        executables: [URL] = executableURLs(),
+        systemDirectories: [String] = ["/usr/share/snapsync/sql", "/usr/local/share/snapsync/sql"],
         currentDirectory: String = FileManager.default.currentDirectoryPath
     ) throws(SyncStoreError) -> URL {
         let fileManager = FileManager.default
@@ -33,11 +36,14 @@ public enum MigrationDirectory {
             return URL(fileURLWithPath: path, isDirectory: true)
         }
         var tried: [String] = []
-        if let executable {
-            let binDirectory = executable.deletingLastPathComponent().standardizedFileURL
-            let share = binDirectory.deletingLastPathComponent().appendingPathComponent("share/snapsync/sql").path
+        for executable in executables {
+            let share = executable.deletingLastPathComponent().standardizedFileURL.deletingLastPathComponent()
+                .appendingPathComponent("share/snapsync/sql").path
             tried.append(share)
             if fileManager.fileExists(atPath: share + "/" + marker) { return URL(fileURLWithPath: share, isDirectory: true) }
+        }
+        for executable in executables {
+            let binDirectory = executable.deletingLastPathComponent().standardizedFileURL
             var directory = binDirectory
             while true {
                 let candidate = directory.appendingPathComponent("sql").path
@@ -50,6 +56,10 @@ public enum MigrationDirectory {
             }
             tried.append("sql/ above \(binDirectory.path)")
         }
+        for system in systemDirectories {
+            tried.append(system)
+            if fileManager.fileExists(atPath: system + "/" + marker) { return URL(fileURLWithPath: system, isDirectory: true) }
+        }
         let local = URL(fileURLWithPath: currentDirectory).appendingPathComponent("sql").path
         tried.append(local)
         if isDirectory(local) { return URL(fileURLWithPath: local, isDirectory: true) }
@@ -59,13 +69,29 @@ public enum MigrationDirectory {
                 + "pass --sql-dir or set SNAPSYNC_SQL_DIR")
     }
 
-    /// The running executable, symlinks resolved (`/proc/self/exe` on Linux).
-    public static func executableURL() -> URL? {
+    /// The running executable as it was invoked (a link kept as the link: `argv[0]`, looked up in `PATH` when it
+    /// names no directory), then with its links resolved (`/proc/self/exe` on Linux); each once.
+    public static func executableURLs(
+        arguments: [String] = CommandLine.arguments,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [URL] {
+        var urls: [URL] = []
+        if let invoked = arguments.first, !invoked.isEmpty {
+            if invoked.contains("/") {
+                urls.append(URL(fileURLWithPath: invoked).standardizedFileURL)
+            } else if let found = (environment["PATH"] ?? "").split(separator: ":").lazy
+                .map({ URL(fileURLWithPath: String($0)).appendingPathComponent(invoked) })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) {
+                urls.append(found.standardizedFileURL)
+            }
+        }
         #if os(Linux)
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            return URL(fileURLWithPath: path)
+            urls.append(URL(fileURLWithPath: path))
         }
+        #else
+        if let resolved = Bundle.main.executableURL?.resolvingSymlinksInPath() { urls.append(resolved) }
         #endif
-        return Bundle.main.executableURL?.resolvingSymlinksInPath()
+        return urls.reduce(into: []) { unique, url in if !unique.contains(url) { unique.append(url) } }
     }
 }

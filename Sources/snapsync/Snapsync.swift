@@ -12,6 +12,7 @@ struct Snapsync: AsyncParsableCommand {
             quarantined items or failed stages, 64 usage, 69 PostgreSQL or Exchange unreachable, 75 locked, \
             78 configuration error.
             """,
+        version: SnapsyncVersion.current,
         subcommands: [
             SnapshotCommand.self, ResumeCommand.self, RunsCommand.self, RerunCommand.self, VerifyCommand.self,
             SyncCommand.self, MailboxCommand.self, MigrateCommand.self, StatusCommand.self, DemoCommand.self,

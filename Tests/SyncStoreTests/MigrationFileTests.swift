@@ -74,10 +74,12 @@ import TestSupport
         let elsewhere = root.url.appendingPathComponent("elsewhere/bin/snapsync")
 
         func locate(
-            explicit: String? = nil, environment: [String: String] = [:], executable: URL?, cwd: String = "/nonexistent"
+            explicit: String? = nil, environment: [String: String] = [:], executable: URL?, cwd: String = "/nonexistent",
+            system: [String] = []
         ) throws -> String {
             try MigrationDirectory.locate(
-                explicit: explicit, environment: environment, executable: executable, currentDirectory: cwd
+                explicit: explicit, environment: environment, executables: executable.map { [$0] } ?? [],
+                systemDirectories: system, currentDirectory: cwd
             ).path
         }
         let installed = prefix.appendingPathComponent("bin/snapsync")
@@ -93,6 +95,29 @@ import TestSupport
         #expect(missing?.message.contains("--sql-dir /nonexistent/sql") == true)
         let nowhere = #expect(throws: SyncStoreError.self) { try locate(executable: elsewhere) }
         #expect(nowhere?.message.contains("SNAPSYNC_SQL_DIR") == true)
+        #expect(try locate(executable: elsewhere, system: ["/nonexistent/share", share.path]) == share.path)
+
+        // A package's layout: <root>/usr/bin/snapsync links to <root>/opt/snapsync/bin/snapsync, the SQL is in
+        // <root>/usr/share/snapsync/sql: found through the link as invoked, by name on PATH or by its path.
+        let usr = root.url.appendingPathComponent("usr")
+        let packaged = usr.appendingPathComponent("share/snapsync/sql")
+        try fileManager.createDirectory(at: packaged, withIntermediateDirectories: true)
+        try "".write(to: packaged.appendingPathComponent("0001_crm.sql"), atomically: true, encoding: .utf8)
+        let opt = root.url.appendingPathComponent("opt/snapsync/bin")
+        try fileManager.createDirectory(at: opt, withIntermediateDirectories: true)
+        try "#!/bin/sh\n".write(to: opt.appendingPathComponent("snapsync"), atomically: true, encoding: .utf8)
+        try fileManager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: opt.appendingPathComponent("snapsync").path)
+        try fileManager.createDirectory(at: usr.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try fileManager.createSymbolicLink(atPath: usr.appendingPathComponent("bin/snapsync").path,
+                                           withDestinationPath: "../../opt/snapsync/bin/snapsync")
+        let byName = MigrationDirectory.executableURLs(arguments: ["snapsync"],
+                                                       environment: ["PATH": "/nonexistent:" + usr.appendingPathComponent("bin").path])
+        #expect(byName.first == usr.appendingPathComponent("bin/snapsync").standardizedFileURL)
+        let byPath = MigrationDirectory.executableURLs(arguments: [usr.appendingPathComponent("bin/snapsync").path])
+        for invoked in [byName, byPath] {
+            let found = try MigrationDirectory.locate(executables: invoked, systemDirectories: [], currentDirectory: "/nonexistent")
+            #expect(found.path == packaged.path)
+        }
     }
 }
 
