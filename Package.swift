@@ -68,7 +68,7 @@ let package = Package(
 
         // MARK: CLI
         .executableTarget(name: "snapsync", dependencies: [
-            "Pipeline", "SyncStore", "SyncCore", "EWS", "Postgres", "HTTP", "Observability", "ExchangeSimulator",
+            "Pipeline", "SyncStore", "SyncCore", "EWS", "Postgres", "HTTP", "Observability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "ExchangeSimulatorTests", dependencies: ["ExchangeSimulator", "TestSupport", "HTTP"],
                     exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
-        .testTarget(name: "JobsTests", dependencies: ["TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "JobsTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Fixtures"]),
         .testTarget(name: "snapsyncTests", dependencies: ["snapsync", "SyncStore", "SyncCore"]),   // the CLI's pure pieces
     ]
 )

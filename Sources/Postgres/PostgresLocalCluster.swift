@@ -32,8 +32,9 @@ public final class PostgresLocalCluster: @unchecked Sendable {
         public var extraSettings: [String]
         /// Seconds `pg_ctl` waits for the server to accept connections.
         public var startTimeoutSeconds: Int
-        /// The process whose end makes the watchdog stop the cluster; nil: this process (tests override it).
-        var watchedProcess: pid_t?
+        /// The process whose end makes the watchdog stop the cluster and remove its directory; nil: this process.
+        /// A cluster meant to outlive this process (`snapsync demo --keep`) names the process it lives with.
+        public var watchedProcess: pid_t?
 
         /// The default options: fast, unsafe settings; no extra settings; 60 s start timeout.
         public init(fastUnsafeSettings: Bool = true, extraSettings: [String] = [], startTimeoutSeconds: Int = 60) {
@@ -211,6 +212,12 @@ public final class PostgresLocalCluster: @unchecked Sendable {
         if let failure {
             throw PostgresLocalClusterError(code: .stopFailed, message: "pg_ctl stop exited with \(status): \(failure)")
         }
+    }
+
+    /// Leaves the server running when this object goes away: from now on only the end of the watched process
+    /// (``Options/watchedProcess``) stops it and removes its directory.
+    public func leaveRunning() {
+        lock.withLock { stopped = true }
     }
 
     private func removeAfterFailure() async {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import EWS
-import ExchangeSimulator
 import Foundation
 import HTTP
 import Logging
@@ -10,16 +9,21 @@ import SyncCore
 import SyncStore
 
 /// `snapsync demo`: the main job on embedded defaults, end to end. A throwaway local PostgreSQL (initdb in a
-/// temporary directory) is migrated; the embedded Exchange simulator serves mailboxes seeded with
-/// appointments and tasks; the CRM is seeded with contacts covered by the mailbox users and with CRM-only
-/// appointments and tasks. Then the first switch-on of the contract's scenario 2 runs: an inbound and an
-/// outbound snapshot, then `verify`, each with its report. Everything is removed at the end, whatever
-/// happens (the cluster's watchdog removes it even when the process is killed).
+/// temporary directory) is migrated; the Exchange simulator (`exchange-sim`, beside snapsync) serves mailboxes
+/// seeded with appointments and tasks; the CRM is seeded with contacts covered by the mailbox users and with
+/// CRM-only appointments and tasks. Then the first switch-on of the contract's scenario 2 runs: an inbound and an
+/// outbound snapshot, then `verify`, each with its report. Everything is removed at the end, whatever happens
+/// (the cluster's watchdog removes it even when the process is killed), unless `--keep` leaves both running for
+/// the administrator to explore; `--stop` ends them.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run an inbound and an outbound snapshot between a throwaway PostgreSQL and the embedded Exchange simulator.",
-        discussion: "Needs the PostgreSQL server binaries (initdb, pg_ctl); as root they run as the postgres user.")
+        abstract: "Run an inbound and an outbound snapshot between a throwaway PostgreSQL and the Exchange simulator.",
+        discussion: """
+            Needs the PostgreSQL server binaries (initdb, pg_ctl; as root they run as the postgres user) and \
+            exchange-sim beside snapsync. With --keep, PostgreSQL and the simulator keep running after the demo and \
+            the environment to use them is printed; `snapsync demo --stop` ends them.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var migrations: MigrationOptions
@@ -27,40 +31,103 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Appointments and tasks per mailbox in Exchange (each), and CRM-only ones per user.") var items: Int = 200
     @Option(help: "CRM contacts, each covered by two users.") var contacts: Int = 500
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
+    @Flag(help: "Leave PostgreSQL and the simulator running after the demo, and print how to use them.") var keep = false
+    @Flag(help: "Stop the PostgreSQL and simulator a `demo --keep` left running.") var stop = false
+
+    func validate() throws {
+        if keep && stop { throw ValidationError("--keep and --stop exclude each other") }
+    }
 
     func run() async throws {
         let environment = try CLIEnvironment.start(global, command: "demo")
         try await environment.run {
+            if stop { return try await stopKept() }
+            if let running = DemoState.running() {
+                environment.report("a kept demo is running (PostgreSQL \(running.databaseURL)); stop it first: snapsync demo --stop")
+                return 64
+            }
             let runner = try migrations.runner(logger: environment.logger)
-            let cluster = try await PostgresLocalCluster.start()
-            print("PostgreSQL: throwaway cluster in \(cluster.directory), port \(cluster.port)")
-            var simulatorConfiguration = SimulatorConfiguration()
+            try FileManager.default.createDirectory(at: DemoState.directory, withIntermediateDirectories: true)
             let addresses = (1...max(mailboxes, 1)).map { String(format: "user%02d@demo.example", $0) }
-            simulatorConfiguration.mailboxes = addresses
-            let simulator = try await Simulator.start(simulatorConfiguration)
-            print("Exchange: embedded simulator at \(simulator.endpoint)")
+            let simulator = try await DemoSimulator.start(mailboxes: addresses,
+                                                          log: DemoState.directory.appendingPathComponent("exchange-sim.log"))
+            print("Exchange: simulator at \(simulator.endpoint)")
             do {
-                let code = try await demo(cluster: cluster, runner: runner, simulator: simulator, addresses: addresses, environment: environment)
-                try await simulator.shutdown()
-                try await cluster.stop()
+                var options = PostgresLocalCluster.Options()
+                // A kept cluster lives as long as the simulator: `demo --stop` ends the one, its watchdog the other.
+                if keep { options.watchedProcess = simulator.pid }
+                let cluster = try await PostgresLocalCluster.start(options: options)
+                print("PostgreSQL: throwaway cluster in \(cluster.directory), port \(cluster.port)")
+                let code: Int32
+                do {
+                    code = try await demo(cluster: cluster, runner: runner, simulator: simulator, addresses: addresses,
+                                          environment: environment)
+                } catch {
+                    try? await cluster.stop()
+                    throw error
+                }
+                if keep {
+                    try keepRunning(cluster: cluster, simulator: simulator)
+                } else {
+                    try await cluster.stop()
+                    await DemoSimulator.stop(pid: simulator.pid)
+                    try? FileManager.default.removeItem(at: DemoState.directory)
+                }
                 return code
             } catch {
-                try? await simulator.shutdown()
-                try? await cluster.stop()
+                await DemoSimulator.stop(pid: simulator.pid)
+                try? FileManager.default.removeItem(at: DemoState.directory)
                 throw error
             }
         }
     }
 
-    func demo(cluster: PostgresLocalCluster, runner: MigrationRunner, simulator: Simulator, addresses: [String],
+    /// Records what keeps running for `--stop` and prints how to use it.
+    func keepRunning(cluster: PostgresLocalCluster, simulator: DemoSimulator) throws {
+        let state = DemoState(simulatorPID: simulator.pid, clusterDirectory: cluster.directory,
+                              databaseURL: cluster.url(), ewsURL: simulator.endpoint)
+        try state.save()
+        cluster.leaveRunning()
+        print("""
+
+            PostgreSQL and the Exchange simulator keep running. To use them:
+              export SNAPSYNC_DATABASE_URL='\(state.databaseURL)'
+              export SNAPSYNC_EWS_URL='\(state.ewsURL)' SNAPSYNC_EWS_USER='\(DemoSimulator.user)' SNAPSYNC_EWS_PASSWORD='\(DemoSimulator.password)'
+            Then try:
+              snapsync doctor
+              snapsync runs show 1 --html report.html
+              snapsync sync enable && snapsync sync run --once
+              snapsync verify
+            When done: snapsync demo --stop
+            """)
+    }
+
+    /// `--stop`: ends what `--keep` left running.
+    func stopKept() async throws -> Int32 {
+        guard let state = DemoState.running() else {
+            print("no kept demo is running")
+            try? FileManager.default.removeItem(at: DemoState.directory)
+            return 0
+        }
+        try await state.stop()
+        print("stopped the demo's PostgreSQL (\(state.databaseURL)) and Exchange simulator (\(state.ewsURL))")
+        return 0
+    }
+
+    func demo(cluster: PostgresLocalCluster, runner: MigrationRunner, simulator: DemoSimulator, addresses: [String],
               environment: CLIEnvironment) async throws -> Int32 {
         let logger = environment.logger
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         print(MigrationText.summary(try await runner.migrate(on: db)))
 
+        var http = HTTPClient.Configuration()
+        http.authentication = .basic(username: DemoSimulator.user, password: DemoSimulator.password)
+        http.proxy = .direct
+        let client = try HTTPClient(configuration: http, logger: logger)
+        defer { client.shutdown() }
         // Exchange: appointments (with recurring series) and tasks per mailbox.
         for (index, address) in addresses.enumerated() {
-            _ = try simulator.control.seed(SeedRequest(mailbox: address, seed: UInt64(index + 1), appointments: items, tasks: items))
+            try await simulator.seed(address, seed: index + 1, appointments: items, tasks: items, http: client)
         }
         // CRM: one user per mailbox, covered contacts, and CRM-only appointments and tasks.
         var sample = SampleRecords(seed: 2026)
@@ -89,11 +156,6 @@ struct DemoCommand: AsyncParsableCommand {
         print("seeded: \(addresses.count) mailboxes with \(items) appointments and \(items) tasks each; "
               + "CRM: \(people.count) contacts, \(appointments.count) appointments, \(tasks.count) tasks")
 
-        var http = HTTPClient.Configuration()
-        http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user, password: SimulatorConfiguration.defaultAccount.password)
-        http.proxy = .direct
-        let client = try HTTPClient(configuration: http, logger: logger)
-        defer { client.shutdown() }
         let source = EWSMailboxSource(client: EWSClient(configuration: EWSClient.Configuration(endpoint: simulator.endpoint),
                                                         transport: client, logger: logger))
         let snapshots = SnapshotRunner(conninfo: cluster.conninfo, source: source, logger: logger, progress: ProgressLine.make())
