@@ -17,6 +17,8 @@ apt_packages=(
   python3 python3-venv   # the exchangelib fidelity tests
   util-linux             # runuser, flock
   shellcheck             # JobsTests lint the cron scripts in jobs/
+  dpkg-dev binutils      # jobs/dev/package.sh: dpkg-shlibdeps (the package's Depends), strip
+  lintian                # the package test checks the .deb
   curl ca-certificates
 )
 

@@ -12,6 +12,9 @@ export SNAPSYNC_SHARED_DIR="${SNAPSYNC_SHARED_DIR:-$root/../shared}"   # EWS sch
 [[ -d $SNAPSYNC_SHARED_DIR/ews-schema ]] || { echo "test.sh: $SNAPSYNC_SHARED_DIR/ews-schema not found (set SNAPSYNC_SHARED_DIR)" >&2; exit 2; }
 
 swift build --build-tests
+# The Debian package (a release build of its own): PackageTests check it, install it and run it.
+SNAPSYNC_TEST_PACKAGE=$("$root/jobs/dev/package.sh" | tail -n 1)
+export SNAPSYNC_TEST_PACKAGE
 # The run's output is kept so that a failure ends with its own lines: the issues are otherwise far above the tail
 # of a long run, under the logs of the tests that ran after them.
 log=$(mktemp)
