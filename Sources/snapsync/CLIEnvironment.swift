@@ -145,10 +145,12 @@ struct CLIEnvironment {
         let resume = run.map { "; run \($0) stays unfinished: the next run of the same command, or snapsync resume, continues it" } ?? ""
         switch error.kind {
         case .unauthorized:
-            let password = configuration.credentialEnvironment["SNAPSYNC_EWS_PASSWORD"] != nil ? "SNAPSYNC_EWS_PASSWORD"
-                : configuration.credentialEnvironment["SNAPSYNC_EWS_TOKEN"] != nil || configuration.credentialEnvironment["SNAPSYNC_EWS_TOKEN_FILE"] != nil
-                ? "SNAPSYNC_EWS_TOKEN(_FILE) (ews_token_file)" : "SNAPSYNC_EWS_PASSWORD_FILE (ews_password_file)"
-            report("configuration error: Exchange refused the credentials: check SNAPSYNC_EWS_USER (ews_user) and \(password), "
+            // The secret in use, in EWSCredentials' order: a token wins over a password, a password over its file.
+            let settings = configuration.credentialEnvironment
+            let secret = settings["SNAPSYNC_EWS_TOKEN"] != nil || settings["SNAPSYNC_EWS_TOKEN_FILE"] != nil
+                ? "SNAPSYNC_EWS_TOKEN or SNAPSYNC_EWS_TOKEN_FILE (ews_token_file)"
+                : settings["SNAPSYNC_EWS_PASSWORD"] != nil ? "SNAPSYNC_EWS_PASSWORD" : "SNAPSYNC_EWS_PASSWORD_FILE (ews_password_file)"
+            report("configuration error: Exchange refused the credentials: check SNAPSYNC_EWS_USER (ews_user) and \(secret), "
                    + "and the account's impersonation rights: \(error)\(resume)")
             return 78
         case .wrongEndpoint:

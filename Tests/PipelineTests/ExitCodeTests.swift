@@ -26,6 +26,8 @@ import TestSupport
         /// `SNAPSYNC_EWS_URL` has the simulator's host and port but a path that is not EWS.
         case wrongEWSPath
         case wrongEWSPassword
+        /// A bearer token (which wins over the password) Exchange refuses.
+        case wrongEWSToken
         /// `SNAPSYNC_DATABASE_URL` made from the test database's (`%@` is its host:port, `%d` its name).
         case databaseURL(String)
         /// A PostgreSQL server that refuses the password.
@@ -53,6 +55,8 @@ import TestSupport
              exitCode: 78, message: "SNAPSYNC_EWS_URL"),
         Case(name: "EWS credentials refused (snapshot)", setup: .wrongEWSPassword, arguments: ["snapshot", "inbound"],
              exitCode: 78, message: "SNAPSYNC_EWS_PASSWORD"),
+        Case(name: "EWS token refused (snapshot)", setup: .wrongEWSToken, arguments: ["snapshot", "inbound"],
+             exitCode: 78, message: "SNAPSYNC_EWS_TOKEN"),
         Case(name: "EWS credentials refused (verify)", setup: .wrongEWSPassword, arguments: ["verify"],
              exitCode: 78, message: "SNAPSYNC_EWS_PASSWORD"),
         Case(name: "EWS credentials refused (sync run --once)", setup: .wrongEWSPassword, arguments: ["sync", "run", "--once"],
@@ -86,6 +90,7 @@ import TestSupport
             case .exchangeUnreachable: environment["SNAPSYNC_EWS_URL"] = "http://127.0.0.1:1/EWS/Exchange.asmx"
             case .wrongEWSPath: environment["SNAPSYNC_EWS_URL"] = "http://127.0.0.1:\(env.simulator.port)/EWS/Wrong.asmx"
             case .wrongEWSPassword: environment["SNAPSYNC_EWS_PASSWORD"] = "not-the-password"
+            case .wrongEWSToken: environment["SNAPSYNC_EWS_TOKEN"] = "not-a-token"
             case .databaseURL(let template):
                 let (hostPort, database) = try Self.hostPortAndDatabase(env)
                 environment["SNAPSYNC_DATABASE_URL"] = template.replacingOccurrences(of: "%@", with: hostPort)
