@@ -130,6 +130,14 @@ import TestSupport
                 #expect(try await env.count("SELECT count(*) FROM sync.runs WHERE status = 'running'") == 1)
                 #expect(try await env.count("SELECT count(*) FROM sync.run_stages WHERE status = 'failed'") == 0)
                 #expect(try await env.count("SELECT count(*) FROM sync.quarantine") == 0)
+                if testCase.exitCode == 69 {
+                    // Exchange is back: the next run of the same command (cron's) resumes the run and finishes it.
+                    env.simulator.control.resetFaults()
+                    try await env.simulator.control.comeUp()
+                    let next = try await ChildProcess.run(KillAndResumeTests.binary, testCase.arguments, environment: Self.environment(env))
+                    #expect(next.status == 0, "\(next.output)")
+                    #expect(String(decoding: next.stdout, as: UTF8.self).contains("run 1 (resumed): completed"), "\(next.output)")
+                }
             }
         }
     }
