@@ -202,6 +202,25 @@ import TestSupport
         }
     }
 
+    /// A stage that fails (here the reconcile refusing to delete most of a folder's rows) is an error line, and so is
+    /// the run's end: exit 4 is visible to an alert on level >= warning.
+    @Test func aFailedStageIsAnErrorLine() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox]) { env in
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: Self.mailbox, seed: 18, appointments: 30))
+            let environment = Self.environment(env)
+            let first = try await ChildProcess.run(KillAndResumeTests.binary, ["snapshot", "inbound", "--kind", "appointments"], environment: environment)
+            #expect(first.status == 0, "\(first.output)")
+            let refs = try await env.source.itemRefs(in: env.owners[0], kind: .appointments, offset: 0, pageSize: 1000).refs
+            _ = try await env.source.delete(Array(refs.prefix(25)), in: env.owners[0], kind: .appointments)
+            let refused = try await ChildProcess.run(KillAndResumeTests.binary, ["snapshot", "inbound", "--kind", "appointments", "--log-format", "json"],
+                                                     environment: environment)
+            #expect(refused.status == 4, "\(refused.output)")
+            let lines = Self.lines(refused.stderr)
+            #expect(lines.contains { $0.level == "error" && $0.message == "stage failed" }, "\(refused.stderr)")
+            #expect(lines.contains { $0.level == "error" && $0.message == "snapshot run ended with errors" }, "\(refused.stderr)")
+        }
+    }
+
     /// A mailbox Exchange does not know is reported and `verify` goes on with the others: exit 4, not 1.
     @Test func verifyReportsAMailboxExchangeDoesNotKnowAndChecksTheOthers() async throws {
         try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox]) { env in
