@@ -3,6 +3,18 @@ import Logging
 import Postgres
 import SyncCore
 import SyncStore
+import Synchronization
+
+/// The first source-wide failure a worker of the run met (``MailboxSourceError/isSourceWide``): once set, the other
+/// workers finish the mailbox they hold and claim no other, so a run stops within one retry budget instead of trying
+/// every mailbox against an Exchange that is down or refuses the account.
+final class SourceOutage: Sendable {
+    private let error = Mutex<MailboxSourceError?>(nil)
+
+    func record(_ failure: MailboxSourceError) { error.withLock { $0 = $0 ?? failure } }
+
+    var current: MailboxSourceError? { error.withLock { $0 } }
+}
 
 /// One worker of a run: claims mailboxes one at a time and carries out their pending stages.
 struct MailboxWorker: Sendable {
@@ -13,6 +25,7 @@ struct MailboxWorker: Sendable {
     let source: any MailboxSource
     let logger: Logger
     let progress: (any StageProgressReporting)?
+    let outage: SourceOutage
 
     /// Why a worker stopped.
     enum Stop: Sendable {
@@ -30,6 +43,7 @@ struct MailboxWorker: Sendable {
         defer { Task { await db.close() } }
         while true {
             if options.window.hasEnded(at: Date()) { return .windowEnded }
+            if let error = outage.current { return .sourceUnavailable(error) }
             guard let claim = try await RunStore.claimMailbox(runID: runID, worker: name, lease: options.lease, db: db) else {
                 return .done
             }
@@ -46,6 +60,7 @@ struct MailboxWorker: Sendable {
                 logger.info("window ended; mailbox released for the next run")
                 return .windowEnded
             } catch let error as MailboxSourceError where error.isSourceWide {
+                outage.record(error)
                 try await RunStore.releaseMailbox(claim, status: "pending", error: nil, db: db)
                 return .sourceUnavailable(error)
             } catch let error as PipelineError where error.code == .leaseLost {

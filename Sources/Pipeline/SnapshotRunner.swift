@@ -54,10 +54,11 @@ public struct SnapshotRunner: Sendable {
             "run.direction": "\(request.direction.rawValue)", "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
         ])
         try await releaseLeasesOfDeadProcesses(runID: runID, options: options, logger: logger)
+        let outage = SourceOutage()
         let stops = try await withThrowingTaskGroup(of: MailboxWorker.Stop.self) { group in
             for index in 0..<max(options.workers, 1) {
                 let worker = MailboxWorker(runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
-                                           source: source, logger: logger, progress: progress)
+                                           source: source, logger: logger, progress: progress, outage: outage)
                 group.addTask { try await worker.run(conninfo: conninfo) }
             }
             var stops: [MailboxWorker.Stop] = []
