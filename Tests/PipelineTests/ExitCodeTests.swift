@@ -63,6 +63,8 @@ import TestSupport
              exitCode: 78, message: "SNAPSYNC_EWS_PASSWORD"),
         Case(name: "malformed database URL", setup: .databaseURL("postgresql://crm:\(password)@%@/%d?sslmode"),
              arguments: ["snapshot", "inbound"], exitCode: 78, message: "SNAPSYNC_DATABASE_URL"),
+        Case(name: "malformed database URL (doctor)", setup: .databaseURL("postgresql://crm:\(password)@[%@/%d"),
+             arguments: ["doctor"], exitCode: 78, message: "SNAPSYNC_DATABASE_URL"),
         Case(name: "database URL with an unencoded @ in its password", setup: .databaseURL("postgresql://crm:\(password)@x@%@/%d"),
              arguments: ["snapshot", "inbound"], exitCode: 78, message: "SNAPSYNC_DATABASE_URL"),
         Case(name: "bad sslmode", setup: .databaseURL("postgresql://crm:\(password)@%@/%d?sslmode=bogus"),
