@@ -43,7 +43,7 @@ extension EWSClient {
             let deleted = try? await deleteItems(rollback, mailbox: mailbox)
             let left = deleted.map { $0.filter { if case .failure = $0 { true } else { false } }.count } ?? rollback.count
             if left > 0 {
-                logger.info("EWS series without its exceptions could not be deleted; a retried create finds it by CRM id", metadata: [
+                logger.warning("EWS series without its exceptions could not be deleted; a retried create finds it by CRM id", metadata: [
                     "ews.mailbox": "\(mailbox)", "ews.operation": "DeleteItem", "ews.items": "\(left)",
                 ])
             }

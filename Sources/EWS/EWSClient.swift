@@ -13,7 +13,8 @@ import XML
 ///
 /// Every wait is logged at `.info` with `ews.reason` and `ews.wait_ms`: a retry after ErrorServerBusy,
 /// Retry-After or a failure ("EWS request waits before retrying"), and a wait for a concurrency slot
-/// ("EWS request waited for a connection slot").
+/// ("EWS request waited for a connection slot"). A request that fails after being retried is logged at
+/// `.warning` ("EWS request gave up after retrying").
 public final class EWSClient: Sendable {
     /// Settings of a client.
     public struct Configuration: Sendable {
@@ -83,6 +84,12 @@ public final class EWSClient: Sendable {
             }
             switch configuration.retry.decide(error, attempt: attempt, isIdempotent: request.isIdempotent, random: random()) {
             case .fail:
+                if attempt > 1 {
+                    logger.warning("EWS request gave up after retrying", metadata: [
+                        "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.attempt": "\(attempt)",
+                        "ews.error": "\(EWSError.describe(error.code))",
+                    ])
+                }
                 throw error
             case .retry(let delay, let reason):
                 logger.info("EWS request waits before retrying", metadata: [

@@ -31,6 +31,18 @@ public enum EWSCredentials {
         }
     }
 
+    /// The secret files the environment names (`SNAPSYNC_EWS_PASSWORD_FILE`, `SNAPSYNC_EWS_TOKEN_FILE`) that users
+    /// other than the owner may read (group or others have the read bit), with the variable naming each.
+    public static func filesReadableByOthers(in environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> [(variable: String, path: String)] {
+        ["SNAPSYNC_EWS_PASSWORD_FILE", "SNAPSYNC_EWS_TOKEN_FILE"].compactMap { variable in
+            guard let path = environment[variable], !path.isEmpty,
+                  let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+                  mode & 0o044 != 0 else { return nil }
+            return (variable, path)
+        }
+    }
+
     static func secret(_ environment: [String: String], value: String, file: String) throws(EWSError) -> String? {
         if let direct = environment[value], !direct.isEmpty { return direct }
         guard let path = environment[file], !path.isEmpty else { return nil }

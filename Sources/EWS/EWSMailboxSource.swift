@@ -36,7 +36,11 @@ public struct EWSMailboxSource: MailboxSource {
         }
         return zip(refs, results).map { ref, result in
             result.mapError(Self.neutral).flatMap { item in
-                Self.mailboxItem(item, owner: mailbox).map { .success($0) }
+                guard item.itemId != nil else {
+                    return .failure(MailboxSourceError(kind: .permanent, code: "MissingItemId", message: "Exchange returned the item without an ItemId",
+                                                       itemID: ref.id))
+                }
+                return Self.mailboxItem(item, owner: mailbox).map { .success($0) }
                     ?? .failure(MailboxSourceError(kind: .permanent, code: "UnexpectedItemType", message: "not a \(kind.rawValue) item", itemID: ref.id))
             }
         }
@@ -159,7 +163,10 @@ public struct EWSMailboxSource: MailboxSource {
         switch code {
         case .invalidSyncState: return (.invalidSyncState, nil)
         case .serverBusy(let backOff): return (.transient, backOff)
-        case .http(let status, let after): return (status >= 500 || status == 429 ? .transient : .permanent, after)
+        case .http(let status, let after):
+            // The endpoint itself is not there (EWS answers every request on it, item errors included, with 200 or 500).
+            if status == 404 || status == 405 || status == 410 { return (.wrongEndpoint, nil) }
+            return (status >= 500 || status == 429 ? .transient : .permanent, after)
         case .transport: return (.transient, nil)
         case .responseTooLarge: return (.permanent, nil)  // the same request gets the same answer
         case .responseCode(let code), .soapFault(let code):
@@ -177,7 +184,8 @@ public struct EWSMailboxSource: MailboxSource {
             guard let cause else { return (.permanent, nil) }
             let (kind, retryAfter) = classify(cause)
             return (kind == .transient ? .transient : .permanent, retryAfter)
-        case .unauthorized, .decoding, .invalidRequest, .configuration: return (.permanent, nil)
+        case .unauthorized: return (.unauthorized, nil)
+        case .decoding, .invalidRequest, .configuration: return (.permanent, nil)
         }
     }
 

@@ -24,7 +24,7 @@ extension LiveSync {
                 guard !group.isEmpty else { continue }
                 try await deliver(group, kind: kind, disabled: disabled, db: db, report: &report)
             }
-            if report.exchangeUnavailable { return }
+            if report.exchangeUnavailable || report.exchangeRefused != nil { return }
         }
     }
 
@@ -57,7 +57,7 @@ extension LiveSync {
         var upserts: [String: [LinkStore.Link]] = [:]
         var removals: [String: [UUID]] = [:]
         for (mailbox, batch) in plan.sorted(by: { $0.key < $1.key }) {
-            if report.exchangeUnavailable {
+            if report.exchangeUnavailable || report.exchangeRefused != nil {
                 for (entry, _) in batch.writes { failures[entry.id] = failures[entry.id] ?? unavailable }
                 continue
             }
@@ -66,8 +66,9 @@ extension LiveSync {
                                 upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []])
             } catch {
                 if error.kind == .transient { report.exchangeUnavailable = true }
+                if error.kind == .unauthorized || error.kind == .wrongEndpoint { report.exchangeRefused = error }
                 for (entry, _) in batch.writes { failures[entry.id] = error }
-                logger.info("outbox delivery failed", metadata: ["mailbox": "\(mailbox)", "item.error": "\(error.code)"])
+                logger.warning("outbox delivery failed", metadata: ["mailbox": "\(mailbox)", "item.error": "\(error.code)"])
             }
         }
         let options = options, upserted = upserts, removed = removals, failed = failures
@@ -77,7 +78,8 @@ extension LiveSync {
             var done = 0, retried = 0, parked = 0
             for entry in entries {
                 if let error = failed[entry.id] {
-                    let transient = error.kind == .transient
+                    // Exchange down or refusing the account is no fault of the entry: retried, never parked.
+                    let transient = error.isSourceWide
                     try LiveSyncStore.fail(entry, transient: transient, code: error.code, message: error.message,
                                            limit: options.permanentFailureLimit,
                                            backoff: options.backoff(attempts: entry.attempts), db: db)
@@ -113,6 +115,7 @@ extension LiveSync {
             case .delete(let ref): deletes.append((entry, ref))
             }
         }
+        UnstorableTextNotice.warn(creates.map(\.1) + updates.map(\.2), logger: logger)
         if !updates.isEmpty {
             let results = try await source.update(updates.map { MailboxUpdate(ref: MailboxItemRef(id: $0.1.id), record: $0.2) }, in: owner)
             for (update, result) in zip(updates, results) {

@@ -63,6 +63,8 @@ public struct LiveSyncReport: Sendable, Hashable {
     public var conflicts = 0
     public var foldersNeedingSnapshot: [String] = []
     public var exchangeUnavailable = false
+    /// Exchange refused the account or the endpoint is wrong: nothing is delivered until the configuration is fixed.
+    public var exchangeRefused: MailboxSourceError?
 }
 
 /// Live sync between snapshots: delivers the outbox to Exchange and pulls Exchange changes per folder.
@@ -85,6 +87,8 @@ public struct LiveSync: Sendable {
             return report
         }
         try await deliverOutbox(db: db, report: &report)
+        // The deliveries it stopped are recorded (to retry); the configuration must be fixed before anything else.
+        if let refused = report.exchangeRefused { throw refused }
         try await pullChanges(db: db, report: &report)
         return report
     }

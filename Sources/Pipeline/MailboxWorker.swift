@@ -3,6 +3,18 @@ import Logging
 import Postgres
 import SyncCore
 import SyncStore
+import Synchronization
+
+/// The first source-wide failure a worker of the run met (``MailboxSourceError/isSourceWide``): once set, the other
+/// workers finish the mailbox they hold and claim no other, so a run stops within one retry budget instead of trying
+/// every mailbox against an Exchange that is down or refuses the account.
+final class SourceOutage: Sendable {
+    private let error = Mutex<MailboxSourceError?>(nil)
+
+    func record(_ failure: MailboxSourceError) { error.withLock { $0 = $0 ?? failure } }
+
+    var current: MailboxSourceError? { error.withLock { $0 } }
+}
 
 /// One worker of a run: claims mailboxes one at a time and carries out their pending stages.
 struct MailboxWorker: Sendable {
@@ -13,15 +25,27 @@ struct MailboxWorker: Sendable {
     let source: any MailboxSource
     let logger: Logger
     let progress: (any StageProgressReporting)?
+    let outage: SourceOutage
 
-    /// Works until no mailbox is left to claim; returns true when it stopped because the window ended.
-    func run(conninfo: String) async throws -> Bool {
+    /// Why a worker stopped.
+    enum Stop: Sendable {
+        /// No mailbox left to claim.
+        case done
+        /// The window ended; the mailbox it held is pending again.
+        case windowEnded
+        /// The mailbox source is unavailable or refuses every call; the mailbox it held is pending again.
+        case sourceUnavailable(MailboxSourceError)
+    }
+
+    /// Works until no mailbox is left to claim, the window ends, or the source stops answering.
+    func run(conninfo: String) async throws -> Stop {
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
         defer { Task { await db.close() } }
         while true {
-            if options.window.hasEnded(at: Date()) { return true }
+            if options.window.hasEnded(at: Date()) { return .windowEnded }
+            if let error = outage.current { return .sourceUnavailable(error) }
             guard let claim = try await RunStore.claimMailbox(runID: runID, worker: name, lease: options.lease, db: db) else {
-                return false
+                return .done
             }
             var logger = self.logger
             logger[metadataKey: "mailbox"] = "\(claim.owner.smtpAddress)"
@@ -34,7 +58,11 @@ struct MailboxWorker: Sendable {
             } catch is WindowEnded {
                 try await RunStore.releaseMailbox(claim, status: "pending", error: nil, db: db)
                 logger.info("window ended; mailbox released for the next run")
-                return true
+                return .windowEnded
+            } catch let error as MailboxSourceError where error.isSourceWide {
+                outage.record(error)
+                try await RunStore.releaseMailbox(claim, status: "pending", error: nil, db: db)
+                return .sourceUnavailable(error)
             } catch let error as PipelineError where error.code == .leaseLost {
                 logger.info("lease lost; another worker took the mailbox over")
             }
@@ -82,12 +110,18 @@ struct StageContext: Sendable {
                 throw error
             } catch let error as PipelineError where error.code == .leaseLost {
                 throw error
+            } catch let error as MailboxSourceError where error.isSourceWide {
+                // Not the stage's fault: it stays where its last batch left it, like after a kill, for the next run.
+                try await RunStore.recordEvent(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, event: "interrupted",
+                                               message: "Exchange: \(error.code); the stage resumes at its last committed batch", db: db)
+                logger.error("stage interrupted: Exchange unavailable or refusing", metadata: ["stage.error": "\(error)"])
+                throw error
             } catch {
                 failed += 1
                 failedKinds.insert(stage.kind)
                 try await RunStore.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage,
                                                status: "failed", error: "\(error)", db: db)
-                logger.info("stage failed", metadata: ["stage.error": "\(error)"])
+                logger.error("stage failed", metadata: ["stage.error": "\(error)"])
             }
             try await analyzeIfNeeded(after: stage.stage)
         }

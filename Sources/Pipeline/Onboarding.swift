@@ -80,7 +80,7 @@ public struct Onboarding: Sendable {
                     let reason = (error as? OnboardingFailure)?.reason ?? "\(error)"
                     try await OnboardingStore.recordFailure(mailbox: row.mailbox, error: reason, db: db)
                     report.failed.append(RowOutcome(mailbox: row.mailbox, attempts: row.attempts + 1, error: reason))
-                    logger.info("onboarding failed", metadata: ["mailbox": "\(row.mailbox)", "onboarding.attempt": "\(row.attempts + 1)"])
+                    logger.error("onboarding failed", metadata: ["mailbox": "\(row.mailbox)", "onboarding.attempt": "\(row.attempts + 1)"])
                 }
             }
         }

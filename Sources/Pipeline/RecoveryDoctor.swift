@@ -61,7 +61,8 @@ public struct RecoveryDoctor: Sendable {
         switch result {
         case .success(let db): return db
         case .failure(let error):
-            guard error.code == .connectionFailed else { throw error }
+            // A wrong connection string is a configuration error, not an outage.
+            guard error.code == .connectionFailed, !error.isConnectionSettingProblem else { throw error }
             let message = "\(error)"
             logger.info("PostgreSQL did not answer", metadata: ["doctor.error": "\(message)"])
             return nil

@@ -56,12 +56,21 @@ public struct PipelineError: Error, Sendable, Hashable, CustomStringConvertible 
         case leaseLost = "lease lost"
         case unknownRun = "unknown run"
         case invalidRequest = "invalid request"
+        /// The mailbox source is unavailable or refuses every call (``MailboxSourceError/isSourceWide``): the run
+        /// stopped at its last committed batch and stays unfinished, to be resumed.
+        case sourceUnavailable = "source unavailable"
     }
     public var code: Code
     public var message: String
-    public init(_ code: Code, _ message: String) {
+    /// The run the error is about, if any.
+    public var runID: Int64?
+    /// The source's error behind `.sourceUnavailable`.
+    public var sourceError: MailboxSourceError?
+    public init(_ code: Code, _ message: String, runID: Int64? = nil, sourceError: MailboxSourceError? = nil) {
         self.code = code
         self.message = message
+        self.runID = runID
+        self.sourceError = sourceError
     }
     public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -54,18 +54,33 @@ public struct SnapshotRunner: Sendable {
             "run.direction": "\(request.direction.rawValue)", "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
         ])
         try await releaseLeasesOfDeadProcesses(runID: runID, options: options, logger: logger)
-        let windowEnded = try await withThrowingTaskGroup(of: Bool.self) { group in
+        let outage = SourceOutage()
+        let stops = try await withThrowingTaskGroup(of: MailboxWorker.Stop.self) { group in
             for index in 0..<max(options.workers, 1) {
                 let worker = MailboxWorker(runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
-                                           source: source, logger: logger, progress: progress)
+                                           source: source, logger: logger, progress: progress, outage: outage)
                 group.addTask { try await worker.run(conninfo: conninfo) }
             }
-            var ended = false
-            for try await workerEnded in group { ended = ended || workerEnded }
-            return ended
+            var stops: [MailboxWorker.Stop] = []
+            for try await stop in group { stops.append(stop) }
+            return stops
         }
+        let windowEnded = stops.contains { if case .windowEnded = $0 { true } else { false } }
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
         defer { Task { await db.close() } }
+        let unavailable = stops.lazy.compactMap { stop -> MailboxSourceError? in
+            if case .sourceUnavailable(let error) = stop { return error }
+            return nil
+        }.first
+        if let unavailable {
+            try await RunStore.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "unavailable",
+                                           message: "Exchange \(unavailable.code): the run stopped; the next run resumes at the last committed batch",
+                                           db: db)
+            logger.error("snapshot run stopped: Exchange unavailable or refusing; the run stays unfinished",
+                         metadata: ["run.error": "\(unavailable)"])
+            throw PipelineError(.sourceUnavailable, "run \(runID) stopped at its last committed batch and stays unfinished: \(unavailable)",
+                                runID: runID, sourceError: unavailable)
+        }
         // The ANALYZEs between stages were interim ones: full statistics for the CRM's own queries before the run ends.
         _ = try await db.run { [logger] db in try TableActivityStore.completeInterimStatistics(runID: runID, logger: logger, db: db) }
         let status = try await RunStore.finishRunIfDone(runID, db: db)
@@ -78,7 +93,11 @@ public struct SnapshotRunner: Sendable {
             try await RunStore.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "window",
                                            message: "the window ended; the next run resumes at the last committed batch", db: db)
         }
-        logger.info("snapshot run ended", metadata: ["run.outcome": "\(outcome.rawValue)"])
+        if outcome == .completedWithErrors {
+            logger.error("snapshot run ended with errors", metadata: ["run.outcome": "\(outcome.rawValue)"])
+        } else {
+            logger.info("snapshot run ended", metadata: ["run.outcome": "\(outcome.rawValue)"])
+        }
         return SnapshotResult(runID: runID, resumed: resumed, outcome: outcome)
     }
 }

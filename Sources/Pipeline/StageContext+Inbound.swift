@@ -76,7 +76,7 @@ extension StageContext {
                 return counts
             }
             for failure in failures {
-                logger.info("item quarantined", metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
+                logger.warning("item quarantined", metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
             }
             try await reportProgress(kind, .extract)
             guard let next else { return }

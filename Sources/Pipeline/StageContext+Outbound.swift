@@ -57,6 +57,7 @@ extension StageContext {
             for candidate in creates { if let ref = found[candidate.record.id] { updates.append((candidate, ref)) } }
             creates.removeAll { found[$0.record.id] != nil }
         }
+        try await noteUnstorableText(creates.map(\.record) + updates.map(\.0.record), kind: kind, stage: .push)
         if !updates.isEmpty {
             let results = try await source.update(updates.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox)
             var retry: [(OutboundCandidate, MailboxItemRef)] = []
@@ -93,7 +94,7 @@ extension StageContext {
         }
         try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated)
         for (id, error) in failures {
-            logger.info("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
+            logger.warning("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
         }
     }
 

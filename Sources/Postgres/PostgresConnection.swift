@@ -43,7 +43,8 @@ public actor PostgresConnection {
     }
 
     /// Opens a connection from a libpq URL (`postgresql://user@host:5432/db`) or key=value conninfo.
-    /// Throws `.connectionFailed` with libpq's reason (never the password).
+    /// Throws `.connectionFailed` with libpq's reason (never the password) and its
+    /// ``PostgresError/ConnectionFailure``: a malformed string is refused before anything is tried.
     public static func connect(_ conninfo: String, logger: Logger) async throws(PostgresError) -> PostgresConnection {
         let connection = PostgresConnection(logger: logger)
         try await connection.open(conninfo)
@@ -51,14 +52,17 @@ public actor PostgresConnection {
     }
 
     private func open(_ conninfo: String) throws(PostgresError) {
+        let string = PostgresConnectionString(conninfo)
+        try string.validate()
         // PQconnectdb returns a handle even on failure: it is freed on every path below.
         guard let pointer = PQconnectdb(conninfo) else {
-            throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
+            throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection", connectionFailure: .unreachable)
         }
         guard PQstatus(pointer) == CONNECTION_OK else {
-            let message = Self.trimmedMessage(PQerrorMessage(pointer))
+            let message = string.clean(Self.trimmedMessage(PQerrorMessage(pointer)))
+            let failure = PostgresConnectionString.failure(of: message, needsPassword: PQconnectionNeedsPassword(pointer) != 0)
             PQfinish(pointer)
-            throw PostgresError(code: .connectionFailed, message: message.isEmpty ? "connection failed" : message)
+            throw PostgresError(code: .connectionFailed, message: message.isEmpty ? "connection failed" : message, connectionFailure: failure)
         }
         handle = pointer
         PQsetNoticeProcessor(pointer, { context, message in

@@ -35,16 +35,34 @@ public struct PostgresError: Error, Sendable, Hashable, CustomStringConvertible 
     public var hint: String?
     /// The constraint a violation is about, if the server named one.
     public var constraint: String?
+    /// Why a connection could not be opened (`.connectionFailed` only).
+    public var connectionFailure: ConnectionFailure?
+
+    /// Why a connection could not be opened: whether trying again later can help.
+    public enum ConnectionFailure: String, Sendable, Hashable {
+        /// No server answered (refused, unresolvable host, timeout, server starting or shutting down): try again later.
+        case unreachable
+        /// The connection string itself is wrong (malformed URL, unknown option, bad `sslmode` or `port`): nothing was tried.
+        case invalidConnectionString
+        /// A server answered and refused the login: wrong password, unknown role or database, or not allowed by `pg_hba.conf`.
+        case rejected
+    }
+
+    /// True when the connection failed because of what the connection string says (fix it; retrying will not help).
+    public var isConnectionSettingProblem: Bool {
+        connectionFailure == .invalidConnectionString || connectionFailure == .rejected
+    }
 
     /// Makes an error.
     public init(code: Code, sqlState: String? = nil, message: String, detail: String? = nil,
-                hint: String? = nil, constraint: String? = nil) {
+                hint: String? = nil, constraint: String? = nil, connectionFailure: ConnectionFailure? = nil) {
         self.code = code
         self.sqlState = sqlState
         self.message = message
         self.detail = detail
         self.hint = hint
         self.constraint = constraint
+        self.connectionFailure = connectionFailure
     }
 
     /// True when the server reported this SQLSTATE.

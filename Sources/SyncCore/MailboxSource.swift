@@ -122,7 +122,18 @@ public struct MailboxSourceError: Error, Sendable, Hashable, CustomStringConvert
         case notFound
         /// The item changed since it was read (change key mismatch).
         case conflict
+        /// The source refused the account (wrong credentials, no right to use the service): no call succeeds
+        /// until the configuration is fixed.
+        case unauthorized
+        /// The configured address does not serve the mailbox protocol (a wrong URL): no call succeeds until the
+        /// configuration is fixed.
+        case wrongEndpoint
     }
+
+    /// True when the error is about the source as a whole, not the item or folder: it is unavailable (a transient
+    /// failure the client already retried) or refuses every call. The work stops there and stays to be resumed,
+    /// rather than counting as the item's or the stage's failure.
+    public var isSourceWide: Bool { kind == .transient || kind == .unauthorized || kind == .wrongEndpoint }
 
     public var kind: Kind
     /// The source's code, e.g. `ErrorItemNotFound` or `http 503`.

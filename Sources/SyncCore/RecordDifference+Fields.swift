@@ -95,9 +95,9 @@ extension RecordDifference {
 
     // MARK: normalizations
 
-    /// Text as it reads back: nil for "", line ends as LF.
+    /// Text as it reads back: without the characters Exchange cannot hold (``ExchangeText``), nil for "", line ends as LF.
     static func normalizedText(_ text: String?) -> String? {
-        guard let text, !text.isEmpty else { return nil }
+        guard let text = text.map(ExchangeText.stored), !text.isEmpty else { return nil }
         guard text.contains("\r") else { return text }
         return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }

@@ -205,18 +205,45 @@ public enum InboundStore {
 
     /// Inserts or updates the CRM rows of the staged `rows` ($1 run, $2 mailbox); a row whose mapped fields are
     /// unchanged keeps its version. Returns one row: inserted, updated.
+    ///
+    /// A CRM value is compared as Exchange stores it (``comparedValue(_:of:)``): when Exchange's value is the CRM's in
+    /// that form, the row keeps the CRM's own spelling, so an inbound snapshot after an outbound one changes no row.
     static func upsertFromStaging(_ kind: ItemKind, rows: StagedRows) -> String {
         let columns = mergedColumns(kind)
+        let set = columns.map { column in
+            let crm = comparedValue(column, of: "r"), exchange = comparedValue(column, of: "EXCLUDED")
+            return crm == "r.\(column)" ? "\(column) = EXCLUDED.\(column)"
+                : "\(column) = CASE WHEN \(crm) IS NOT DISTINCT FROM \(exchange) THEN r.\(column) ELSE EXCLUDED.\(column) END"
+        }
         return """
             WITH m AS (
                 \(insertFromStaging(kind, rows: rows))
-                ON CONFLICT (id) DO UPDATE SET \(columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")),
+                ON CONFLICT (id) DO UPDATE SET \(set.joined(separator: ", ")),
                     updated_at = now(), version = r.version + 1
-                WHERE (\(columns.map { "r.\($0)" }.joined(separator: ", ")))
-                  IS DISTINCT FROM (\(columns.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
+                WHERE (\(columns.map { comparedValue($0, of: "r") }.joined(separator: ", ")))
+                  IS DISTINCT FROM (\(columns.map { comparedValue($0, of: "EXCLUDED") }.joined(separator: ", ")))
                 RETURNING (xmax = 0) AS inserted)
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM m
             """
+    }
+
+    /// The SQL value a merge compares for `column` of the row `table`: free text without the control characters
+    /// Exchange cannot store (``ExchangeText``: XML 1.0 drops them), a recurrence rule in a canonical spelling (parts
+    /// upper-cased and sorted, without `INTERVAL=1`, the default, which Exchange does not keep, and `UNTIL` as its
+    /// date); other columns as they are.
+    static func comparedValue(_ column: String, of table: String) -> String {
+        switch column {
+        case "subject", "location", "body":
+            return #"regexp_replace(\#(table).\#(column), '[\x01-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]', '', 'g')"#
+        case "recurrence":
+            return #"""
+                (SELECT string_agg(regexp_replace(p, '^(UNTIL=[0-9]{8})T.*$', '\1'), ';' ORDER BY p)
+                 FROM unnest(string_to_array(upper(regexp_replace(btrim(\#(table).recurrence), '^RRULE:', '', 'i')), ';')) p
+                 WHERE p NOT IN ('', 'INTERVAL=1'))
+                """#
+        default:
+            return "\(table).\(column)"
+        }
     }
 
     /// Inserts and updates CRM rows from staging (only rows whose mapped fields changed get a new version),

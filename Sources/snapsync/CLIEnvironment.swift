@@ -34,10 +34,15 @@ struct CLIEnvironment {
             let configuration = try SnapsyncConfiguration.load(environment: ProcessInfo.processInfo.environment, file: options.config)
             return CLIEnvironment(options: options, configuration: configuration, logger: logger, metrics: metrics)
         } catch {
-            FileHandle.standardError.write(Data("snapsync: \(error)\n".utf8))
+            writeError("\(error)")
             writeMetrics(metrics, to: options.metricsFile, exitCode: 78, logger: logger)
             throw ExitCode(78)
         }
+    }
+
+    /// Writes `snapsync: MESSAGE` on stderr, through the log's redaction like every line snapsync writes.
+    static func writeError(_ message: String) {
+        FileHandle.standardError.write(Data("snapsync: \(LogRedaction.scrub(message))\n".utf8))
     }
 
     /// Writes the metrics file (when asked for) with the run's exit code. A failure is logged, never turned into
@@ -65,8 +70,11 @@ struct CLIEnvironment {
         do {
             http.authentication = try EWSCredentials.authentication(from: configuration.credentialEnvironment)
         } catch {
-            FileHandle.standardError.write(Data("snapsync: configuration error: \(error)\n".utf8))
+            report("configuration error: \(error)")
             throw ExitCode(78)
+        }
+        for (variable, path) in EWSCredentials.filesReadableByOthers(in: configuration.credentialEnvironment) {
+            logger.warning("the EWS secret file is readable by other users: chmod 600 it", metadata: ["setting": "\(variable)", "file": "\(path)"])
         }
         http.caFile = configuration.ewsCAFile
         http.allowInsecureTLS = configuration.ewsInsecure
@@ -78,7 +86,7 @@ struct CLIEnvironment {
 
     func configured<T>(_ body: () throws(SnapsyncConfiguration.Error) -> T) throws -> T {
         do { return try body() } catch {
-            FileHandle.standardError.write(Data("snapsync: \(error)\n".utf8))
+            report("\(error)")
             throw ExitCode(78)
         }
     }
@@ -92,20 +100,19 @@ struct CLIEnvironment {
             Self.writeMetrics(metrics, to: options.metricsFile, exitCode: exit.rawValue, logger: logger)
             throw exit
         } catch let error as PostgresError where error.code == .connectionFailed {
-            report("cannot reach PostgreSQL: \(error)")
-            code = 69
+            code = reportConnectionFailure(error, "\(error)")
         } catch let error as SyncStoreError where error.postgres?.code == .connectionFailed {
-            report("cannot reach PostgreSQL: \(error)")
-            code = 69
+            code = reportConnectionFailure(error.postgres!, "\(error)")
         } catch let error as SyncStoreError where error.code == .migrationsNotFound {
             report("\(error)")
             code = 78
         } catch let error as PostgresLocalClusterError {
             report("\(error)")
             code = 69
-        } catch let error as MailboxSourceError where error.kind == .transient {
-            report("Exchange is unavailable: \(error)")
-            code = 69
+        } catch let error as MailboxSourceError where error.isSourceWide {
+            code = reportSourceFailure(error, run: nil)
+        } catch let error as PipelineError where error.code == .sourceUnavailable && error.sourceError != nil {
+            code = reportSourceFailure(error.sourceError!, run: error.runID)
         } catch let error as PipelineError where error.code == .unknownMailbox || error.code == .invalidRequest || error.code == .unknownRun {
             report("\(error)")
             code = 64
@@ -119,6 +126,39 @@ struct CLIEnvironment {
 
     func report(_ message: String) {
         logger.error("\(message)")
-        FileHandle.standardError.write(Data("snapsync: \(message)\n".utf8))
+        Self.writeError(message)
+    }
+
+    /// PostgreSQL did not answer (69), or the database setting is wrong (78, naming it).
+    func reportConnectionFailure(_ error: PostgresError, _ text: String) -> Int32 {
+        if error.isConnectionSettingProblem {
+            report("configuration error: SNAPSYNC_DATABASE_URL (database_url): \(text)")
+            return 78
+        }
+        report("cannot reach PostgreSQL: \(text)")
+        return 69
+    }
+
+    /// Exchange is unavailable (69: the next run retries, a snapshot run resumes), refuses the account or is not at
+    /// the configured URL (78, naming the setting).
+    func reportSourceFailure(_ error: MailboxSourceError, run: Int64?) -> Int32 {
+        let resume = run.map { "; run \($0) stays unfinished: the next run of the same command, or snapsync resume, continues it" } ?? ""
+        switch error.kind {
+        case .unauthorized:
+            // The secret in use, in EWSCredentials' order: a token wins over a password, a password over its file.
+            let settings = configuration.credentialEnvironment
+            let secret = settings["SNAPSYNC_EWS_TOKEN"] != nil || settings["SNAPSYNC_EWS_TOKEN_FILE"] != nil
+                ? "SNAPSYNC_EWS_TOKEN or SNAPSYNC_EWS_TOKEN_FILE (ews_token_file)"
+                : settings["SNAPSYNC_EWS_PASSWORD"] != nil ? "SNAPSYNC_EWS_PASSWORD" : "SNAPSYNC_EWS_PASSWORD_FILE (ews_password_file)"
+            report("configuration error: Exchange refused the credentials: check SNAPSYNC_EWS_USER (ews_user) and \(secret), "
+                   + "and the account's impersonation rights: \(error)\(resume)")
+            return 78
+        case .wrongEndpoint:
+            report("configuration error: SNAPSYNC_EWS_URL (ews_url) is not an EWS endpoint (\(configuration.ewsURL ?? "")): \(error)\(resume)")
+            return 78
+        default:
+            report("Exchange is unavailable (SNAPSYNC_EWS_URL \(configuration.ewsURL ?? "")): \(error)\(resume)")
+            return 69
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 import SyncCore
 import SyncStore
 
@@ -217,11 +218,11 @@ extension RunReport {
         }
     }
 
-    /// Text safe inside an element or a quoted attribute.
+    /// Text safe inside an element or a quoted attribute, through the log's redaction like every line snapsync writes.
     static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for character in text {
+        for character in LogRedaction.scrub(text) {
             switch character {
             case "&": out += "&amp;"
             case "<": out += "&lt;"

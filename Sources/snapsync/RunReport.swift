@@ -15,7 +15,9 @@ enum RunReport {
         await db.close()
         print("run \(result.runID)\(result.resumed ? " (resumed)" : ""): \(result.outcome.rawValue)")
         printStages(stages)
-        for event in events where event.event != "analyze" { print("  ! \(event.mailbox ?? "-") \(event.stage ?? "-"): \(event.message)") }
+        for event in events where event.event != "analyze" {
+            print("  ! \(event.mailbox ?? "-") \(event.stage ?? "-"): \(LogRedaction.scrub(event.message))")
+        }
         let analyzes = events.filter { $0.event == "analyze" }.count
         if analyzes > 0 { print("  \(analyzes) ANALYZE(s) between stages (snapsync runs show \(result.runID) lists them)") }
         let code: Int32 = switch result.outcome {
@@ -61,7 +63,7 @@ enum RunReport {
             if stage.deleted > 0 { parts.append("-\(stage.deleted)") }
             if stage.failed > 0 { parts.append("\(stage.failed) quarantined") }
             if let start = stage.startedAt, let end = stage.finishedAt { parts.append(String(format: "%.1fs", end.timeIntervalSince(start))) }
-            if let error = stage.error { parts.append("error: \(error)") }
+            if let error = stage.error { parts.append("error: \(LogRedaction.scrub(error))") }
             print("    \(stage.stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))")
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Observability
 import Pipeline
 import SyncCore
 import SyncStore
@@ -49,7 +50,7 @@ struct RunsCommand: AsyncParsableCommand {
                 print("run \(record.id): \(record.request.direction.rawValue) \(record.status), started \(record.createdAt)"
                       + (record.finishedAt.map { ", finished \($0)" } ?? ""))
                 RunReport.printStages(stages)
-                for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(event.message)") }
+                for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(LogRedaction.scrub(event.message))") }
                 if let html {
                     let page = RunReport.html(run: record, stages: stages, events: events, now: Date())
                     try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
@@ -82,14 +83,24 @@ struct VerifyCommand: AsyncParsableCommand {
             let owners = try await CRMStore.mailboxOwners(mailbox.isEmpty ? nil : mailbox, db: db)
             var total = 0
             let verifier = Verifier(source: source, logger: environment.logger)
+            var unchecked = 0
             for owner in owners {
-                let differences = try await verifier.verify(owner, kinds: kinds, db: db)
-                total += differences.count
-                for difference in differences { print(difference) }
+                do {
+                    let differences = try await verifier.verify(owner, kinds: kinds, db: db)
+                    total += differences.count
+                    for difference in differences { print(difference) }
+                } catch let error as MailboxSourceError where !error.isSourceWide {
+                    // A mailbox Exchange does not know (or will not open) is reported; the others are still checked.
+                    unchecked += 1
+                    print("\(owner.smtpAddress): not checked: \(error)")
+                    environment.logger.error("mailbox not verified", metadata: ["mailbox": "\(owner.smtpAddress)", "item.error": "\(error.code)"])
+                }
             }
             await db.close()
-            print(total == 0 ? "in sync: \(owners.count) mailbox(es)" : "\(total) difference(s) in \(owners.count) mailbox(es)")
-            return total == 0 ? 0 : 4
+            let checked = owners.count - unchecked
+            print((total == 0 ? "in sync: \(checked) mailbox(es)" : "\(total) difference(s) in \(checked) mailbox(es)")
+                  + (unchecked == 0 ? "" : "; \(unchecked) mailbox(es) not checked"))
+            return total == 0 && unchecked == 0 ? 0 : 4
         }
     }
 }
