@@ -30,7 +30,7 @@ public struct EWSMailboxSource: MailboxSource {
         let results = try await neutral { () async throws(EWSError) -> [Result<EWSItem, EWSError>] in
             switch kind {
             case .contacts: try await client.getItems(ids, mapping: EWSMappings.contact, mailbox: mailbox.smtpAddress)
-            case .appointments: try await client.getItems(ids, mapping: EWSMappings.appointment, mailbox: mailbox.smtpAddress)
+            case .appointments: try await client.getAppointments(ids, mailbox: mailbox.smtpAddress)
             case .tasks: try await client.getItems(ids, mapping: EWSMappings.task, mailbox: mailbox.smtpAddress)
             }
         }

@@ -88,10 +88,14 @@ public enum EWSMappings {
                 column: "appointment_exceptions", fieldURI: .field("calendar:ModifiedOccurrences"), isWritable: false,
                 hasValue: { !$0.modifiedOccurrences.isEmpty }, writeValue: { _, _ in }, toModel: { _, _ in },
                 toRecord: { model, record in
+                    // An occurrence shows the series' Subject and Location unless it has its own: the CRM keeps only its own.
                     record.exceptions.removeAll { !$0.isCancelled }
                     record.exceptions += model.modifiedOccurrences.compactMap { occurrence in
                         (occurrence.originalStart ?? occurrence.start).map {
-                            CRMAppointmentException(originalStart: $0, isCancelled: false, startsAt: occurrence.start, endsAt: occurrence.end)
+                            CRMAppointmentException(originalStart: $0, isCancelled: false,
+                                                    subject: occurrence.subject == model.subject ? nil : occurrence.subject?.nonEmpty,
+                                                    location: occurrence.location == model.location ? nil : occurrence.location?.nonEmpty,
+                                                    startsAt: occurrence.start, endsAt: occurrence.end)
                         }
                     }
                 },
@@ -116,6 +120,9 @@ public enum EWSMappings {
                            endsAt: Date(timeIntervalSince1970: 0), updatedAt: $0.lastModified ?? Date(), version: 0)
         },
         recordID: { $0.id })
+
+    /// What is read of a modified occurrence besides the times its master lists (``EWSClient/getAppointments(_:mailbox:)``).
+    static let occurrenceFieldURIs: [EWSFieldURI] = [.field("item:Subject"), .field("calendar:Location")]
 
     static func attendees(_ kind: AttendeeKind, _ uri: String, _ element: String,
                           _ ews: WritableKeyPath<EWSCalendarItem, [EWSAttendee]>) -> AppointmentRule {

@@ -249,6 +249,7 @@ public enum InboundStore {
                                     [runID, address])[0].decode(Bool.self, at: 0) ? .matched : nil
         }
         var inserted: Int64 = 0, updated: Int64 = 0
+        if kind == .appointments, existing != nil { try keepCRMRecurrenceText(runID: runID, mailbox: address, db: db) }
         if unmatchedAreNew { inserted += Int64(try db.execute(insertFromStaging(kind, rows: .unmatched), [runID, address])) }
         if let existing {
             let counts = try db.query(upsertFromStaging(kind, rows: existing), [runID, address])[0]
