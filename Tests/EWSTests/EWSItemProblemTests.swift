@@ -76,4 +76,21 @@ final class ItemEchoTransport: EWSTransport {
         #expect(EWSMappings.task.problem(in: c) == "field Status (task:Status) has a value Exchange does not define")
         #expect(EWSMappings.appointment.problem(in: d) == "required field Start (calendar:Start) is missing")
     }
+
+    @Test func anOccurrenceKeepsOnlyTheSubjectAndLocationOfItsOwn() {
+        var series = EWSCalendarItem()
+        series.subject = "Weekly"
+        series.location = "Room 1"
+        series.start = Date(timeIntervalSince1970: 1_767_600_000)
+        series.end = series.start?.addingTimeInterval(1800)
+        let moved = Date(timeIntervalSince1970: 1_767_600_000 + 7 * 86_400), renamed = Date(timeIntervalSince1970: 1_767_600_000 + 14 * 86_400)
+        series.modifiedOccurrences = [
+            EWSOccurrence(start: moved.addingTimeInterval(3600), end: moved.addingTimeInterval(5400), originalStart: moved,
+                          subject: "Weekly (moved)", location: "Room 1"),
+            EWSOccurrence(start: renamed, end: renamed.addingTimeInterval(1800), originalStart: renamed, subject: "Weekly", location: "Room 2"),
+        ]
+        let exceptions = EWSMappings.appointment.record(of: series).exceptions.sorted { $0.originalStart < $1.originalStart }
+        #expect(exceptions.map(\.subject) == ["Weekly (moved)", nil])
+        #expect(exceptions.map(\.location) == [nil, "Room 2"])
+    }
 }
