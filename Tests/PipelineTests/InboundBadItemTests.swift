@@ -43,6 +43,9 @@ import Testing
                 #expect(try await env.count("SELECT count(*) FROM sync.run_stages WHERE run_id = $1 AND status = 'failed'", [run.runID]) == 0)
             }
             #expect((env.proxy?.damagedAnswers ?? 0) > 0)
+            let differences = try await env.differences(kinds: [.appointments])
+            #expect(differences.count == 1 && differences.first?.itemID == bad, "\(differences.prefix(3))")
+            if case .unreadable = differences.first?.problem {} else { Issue.record("verify: \(differences.prefix(3))") }
 
             env.proxy?.corrupt(nil, corruption)  // repaired in Exchange: the next run imports it
             let repaired = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
