@@ -66,27 +66,6 @@ extension EWSClient {
         return found
     }
 
-    /// GetItem in batches, with the properties of `mapping`.
-    public func getItems<Record, Model>(_ ids: [ItemId], mapping: EWSMapping<Record, Model>,
-                                        mailbox: String) async throws(EWSError) -> [Result<EWSItem, EWSError>] {
-        var results: [Result<EWSItem, EWSError>] = []
-        results.reserveCapacity(ids.count)
-        for batch in batches(ids) {
-            let request = EWSRequests.getItem(Array(batch), additionalProperties: mapping.fieldURIs, context: context(mailbox))
-            for (id, message) in zip(batch, try messages(try await send(request), count: batch.count, request)) {
-                if let error = message.error(operation: request.operation, mailbox: mailbox, itemID: id.id) {
-                    results.append(.failure(error))
-                } else if let item = message.items.first {
-                    results.append(.success(item))
-                } else {
-                    results.append(.failure(EWSError(code: .decoding("no item"), operation: request.operation, mailbox: mailbox,
-                                                     itemID: id.id, message: "")))
-                }
-            }
-        }
-        return results
-    }
-
     /// CreateItem in batches. Every item carries its record's CRM id; when a batch's response is lost
     /// (connection dropped after sending, timeout), the client looks the ids up with
     /// ``findItems(byCRMIDs:in:mailbox:)`` and creates only the ones that are missing, so a retried

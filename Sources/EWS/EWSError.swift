@@ -66,6 +66,28 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True when the request may have been applied although no response came.
+    /// Whether a batch request that failed as a whole with this error may have failed because of one of its items, rather
+    /// than because of the request, the mailbox or the server: its answer did not parse (malformed XML, bytes that are
+    /// not UTF-8, characters XML does not allow), was over the size limit, or was a SOAP fault with a code that is not
+    /// about the request, the mailbox or the server. Asked for one item at a time, the others get their answers.
+    public var mayConcernOneItem: Bool {
+        switch code {
+        case .decoding, .responseTooLarge: true
+        case .soapFault(let code): !Self.requestFaults.contains(code)
+        default: false
+        }
+    }
+
+    /// SOAP fault codes about the request, the account, the mailbox or the server, never about one item.
+    static let requestFaults: Set<String> = [
+        "ErrorAccessDenied", "ErrorImpersonateUserDenied", "ErrorImpersonationFailed", "ErrorNonExistentMailbox",
+        "ErrorMailboxStoreUnavailable", "ErrorMailboxMoveInProgress", "ErrorServerBusy", "ErrorInternalServerTransientError",
+        "ErrorTimeoutExpired", "ErrorExceededConnectionCount", "ErrorConnectionFailed", "ErrorInvalidServerVersion",
+        "ErrorSchemaValidation", "ErrorInvalidRequest", "ErrorInvalidSchemaVersionForMailboxVersion",
+        "ErrorInvalidExchangeImpersonationHeaderData", "ErrorNoRespondingCASInDestinationSite", "ErrorProxyRequestNotAllowed",
+        "ErrorBatchProcessingStopped", "ErrorTooManyObjectsOpened", "ErrorInvalidSyncStateData",
+    ]
+
     public var isAmbiguous: Bool {
         if case .transport(_, true) = code { return true }
         return false

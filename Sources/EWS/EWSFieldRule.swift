@@ -25,6 +25,15 @@ public enum EWSFieldURI: Sendable, Hashable {
         }
         writer.endElement()
     }
+
+    /// The property as messages name it: `Start (calendar:Start)`, `EmailAddress1 (contacts:EmailAddress)`.
+    var name: String {
+        switch self {
+        case .field(let uri): "\(uri.split(separator: ":").last.map(String.init) ?? uri) (\(uri))"
+        case .indexed(let uri, let index): "\(index) (\(uri))"
+        case .extended(let property): property.propertyName
+        }
+    }
 }
 
 /// A wrapper element between an item element and a field (e.g. `t:PhysicalAddresses`, then
@@ -58,11 +67,15 @@ public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
     let toModel: (Record, inout Model) throws -> Void
     let toRecord: (Model, inout Record) -> Void
     let sameInRecords: (Record, Record) -> Bool
+    /// Why an item read from Exchange cannot give this column its value (a required value missing, a value outside
+    /// the property's set); nil when it can. Names the property, never the value.
+    let problem: ((Model) -> String?)?
 
     init(column: String, fieldURI: EWSFieldURI, isWritable: Bool = true, containers: [EWSContainer] = [],
          hasValue: @escaping (Model) -> Bool, writeValue: @escaping (Model, inout XMLWriter) -> Void,
          toModel: @escaping (Record, inout Model) throws -> Void, toRecord: @escaping (Model, inout Record) -> Void,
-         sameInRecords: @escaping (Record, Record) -> Bool) {
+         sameInRecords: @escaping (Record, Record) -> Bool, problem: ((Model) -> String?)? = nil) {
+        self.problem = problem
         self.column = column
         self.fieldURI = fieldURI
         self.isWritable = isWritable
@@ -74,19 +87,28 @@ public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
         self.sameInRecords = sameInRecords
     }
 
-    /// A rule between a CRM property of type `C` and an optional EWS model property of type `E`.
+    /// A rule between a CRM property of type `C` and an optional EWS model property of type `E`. A `required` property
+    /// (one every item of the kind has in Exchange) missing, or a value `accepts` refuses, makes an item read from
+    /// Exchange unmappable (``EWSMapping/problem(in:)``) instead of reading as `toCRM`'s fallback.
     static func map<C: Equatable, E>(
         _ column: String, _ fieldURI: EWSFieldURI, in containers: [EWSContainer] = [],
         crm: WritableKeyPath<Record, C>, ews: WritableKeyPath<Model, E?>,
-        toEWS: @escaping (C) -> E?, toCRM: @escaping (E?) -> C,
+        toEWS: @escaping (C) -> E?, toCRM: @escaping (E?) -> C, required: Bool = false, accepts: ((E) -> Bool)? = nil,
         write: @escaping (E, inout XMLWriter) -> Void
     ) -> Self {
-        Self(column: column, fieldURI: fieldURI, containers: containers,
-             hasValue: { $0[keyPath: ews] != nil },
-             writeValue: { model, writer in if let value = model[keyPath: ews] { write(value, &writer) } },
-             toModel: { record, model in model[keyPath: ews] = toEWS(record[keyPath: crm]) },
-             toRecord: { model, record in record[keyPath: crm] = toCRM(model[keyPath: ews]) },
-             sameInRecords: { $0[keyPath: crm] == $1[keyPath: crm] })
+        var problem: ((Model) -> String?)?
+        if required || accepts != nil {
+            problem = { model in
+                guard let value = model[keyPath: ews] else { return required ? "required field \(fieldURI.name) is missing" : nil }
+                return accepts?(value) == false ? "field \(fieldURI.name) has a value Exchange does not define" : nil
+            }
+        }
+        return Self(column: column, fieldURI: fieldURI, containers: containers,
+                    hasValue: { $0[keyPath: ews] != nil },
+                    writeValue: { model, writer in if let value = model[keyPath: ews] { write(value, &writer) } },
+                    toModel: { record, model in model[keyPath: ews] = toEWS(record[keyPath: crm]) },
+                    toRecord: { model, record in record[keyPath: crm] = toCRM(model[keyPath: ews]) },
+                    sameInRecords: { $0[keyPath: crm] == $1[keyPath: crm] }, problem: problem)
     }
 
     /// An optional text column ↔ an optional text element.
@@ -137,10 +159,10 @@ public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
         }
     }
 
-    /// A timestamp column ↔ a dateTime element.
+    /// A timestamp column (not null) ↔ a dateTime element every item of the kind has: an item without it is not mapped.
     static func instant(_ column: String, _ fieldURI: EWSFieldURI, element: String,
                         crm: WritableKeyPath<Record, Date>, ews: WritableKeyPath<Model, Date?>) -> Self {
-        map(column, fieldURI, crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 ?? Date(timeIntervalSince1970: 0) }) { value, writer in
+        map(column, fieldURI, crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 ?? Date(timeIntervalSince1970: 0) }, required: true) { value, writer in
             writer.element(element, text: ISO8601.format(value))
         }
     }

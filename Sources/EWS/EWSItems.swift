@@ -26,6 +26,9 @@ public protocol EWSItemFields: Sendable, Hashable {
     var crmID: UUID? { get set }
     /// `LastModifiedTime`.
     var lastModified: Date? { get set }
+    /// The elements of the item whose value could not be read (an invalid date, number or recurrence): such an item
+    /// is not mapped to a CRM record.
+    var unreadableFields: [String] { get set }
     /// The element name of this kind in `t:` (Contact, CalendarItem, Task).
     static var elementName: String { get }
     init()
@@ -34,6 +37,7 @@ public protocol EWSItemFields: Sendable, Hashable {
 /// A contact (`t:Contact`), with the fields snapsync maps.
 public struct EWSContact: EWSItemFields {
     public static let elementName = "Contact"
+    public var unreadableFields: [String] = []
     public var itemId: ItemId?
     public var crmID: UUID?
     public var lastModified: Date?
@@ -64,6 +68,7 @@ public struct EWSContact: EWSItemFields {
 /// recurrence, modified and deleted occurrences.
 public struct EWSCalendarItem: EWSItemFields {
     public static let elementName = "CalendarItem"
+    public var unreadableFields: [String] = []
     public var itemId: ItemId?
     public var crmID: UUID?
     public var lastModified: Date?
@@ -95,6 +100,7 @@ public struct EWSCalendarItem: EWSItemFields {
 /// A task (`t:Task`).
 public struct EWSTask: EWSItemFields {
     public static let elementName = "Task"
+    public var unreadableFields: [String] = []
     public var itemId: ItemId?
     public var crmID: UUID?
     public var lastModified: Date?

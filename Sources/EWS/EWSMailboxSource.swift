@@ -30,7 +30,7 @@ public struct EWSMailboxSource: MailboxSource {
         let results = try await neutral { () async throws(EWSError) -> [Result<EWSItem, EWSError>] in
             switch kind {
             case .contacts: try await client.getItems(ids, mapping: EWSMappings.contact, mailbox: mailbox.smtpAddress)
-            case .appointments: try await client.getItems(ids, mapping: EWSMappings.appointment, mailbox: mailbox.smtpAddress)
+            case .appointments: try await client.getAppointments(ids, mailbox: mailbox.smtpAddress)
             case .tasks: try await client.getItems(ids, mapping: EWSMappings.task, mailbox: mailbox.smtpAddress)
             }
         }
@@ -40,8 +40,13 @@ public struct EWSMailboxSource: MailboxSource {
                     return .failure(MailboxSourceError(kind: .permanent, code: "MissingItemId", message: "Exchange returned the item without an ItemId",
                                                        itemID: ref.id))
                 }
-                return Self.mailboxItem(item, owner: mailbox).map { .success($0) }
-                    ?? .failure(MailboxSourceError(kind: .permanent, code: "UnexpectedItemType", message: "not a \(kind.rawValue) item", itemID: ref.id))
+                guard let mapped = Self.mailboxItem(item, owner: mailbox) else {
+                    return .failure(MailboxSourceError(kind: .permanent, code: "UnexpectedItemType", message: "not a \(kind.rawValue) item", itemID: ref.id))
+                }
+                return mapped.mapError { problem in
+                    MailboxSourceError(kind: .permanent, code: "InvalidItem",
+                                       message: "EWS GetItem for \(mailbox.smtpAddress) item \(ref.id): \(problem.what)", itemID: ref.id)
+                }
             }
         }
     }
@@ -131,19 +136,27 @@ public struct EWSMailboxSource: MailboxSource {
 
     static func ref(_ id: ItemId) -> MailboxItemRef { MailboxItemRef(id: id.id, changeKey: id.changeKey) }
 
-    static func mailboxItem(_ item: EWSItem, owner: MailboxOwner) -> MailboxItem? {
+    /// Why an item cannot be mapped as read (``EWSMapping/problem(in:)``).
+    struct ItemProblem: Error { var what: String }
+
+    /// The CRM record of an item, or why it cannot be one (a required field missing, a value unreadable); nil for an
+    /// item of another type or without id.
+    static func mailboxItem(_ item: EWSItem, owner: MailboxOwner) -> Result<MailboxItem, ItemProblem>? {
         guard let id = item.itemId else { return nil }
         switch item {
         case .contact(let c):
-            return MailboxItem(ref: ref(id), crmID: c.crmID, lastModified: c.lastModified, record: .contact(EWSMappings.contact.record(of: c)))
+            if let problem = EWSMappings.contact.problem(in: c) { return .failure(ItemProblem(what: problem)) }
+            return .success(MailboxItem(ref: ref(id), crmID: c.crmID, lastModified: c.lastModified, record: .contact(EWSMappings.contact.record(of: c))))
         case .calendarItem(let c):
+            if let problem = EWSMappings.appointment.problem(in: c) { return .failure(ItemProblem(what: problem)) }
             var record = EWSMappings.appointment.record(of: c)
             record.ownerID = owner.userID
-            return MailboxItem(ref: ref(id), crmID: c.crmID, lastModified: c.lastModified, record: .appointment(record))
+            return .success(MailboxItem(ref: ref(id), crmID: c.crmID, lastModified: c.lastModified, record: .appointment(record)))
         case .task(let t):
+            if let problem = EWSMappings.task.problem(in: t) { return .failure(ItemProblem(what: problem)) }
             var record = EWSMappings.task.record(of: t)
             record.ownerID = owner.userID
-            return MailboxItem(ref: ref(id), crmID: t.crmID, lastModified: t.lastModified, record: .task(record))
+            return .success(MailboxItem(ref: ref(id), crmID: t.crmID, lastModified: t.lastModified, record: .task(record)))
         case .other:
             return nil
         }
@@ -155,7 +168,12 @@ public struct EWSMailboxSource: MailboxSource {
     public static func neutral(_ error: EWSError) -> MailboxSourceError {
         let (kind, retryAfter) = classify(error.code)
         let code: String
-        if case .exceptionsNotApplied = error.code { code = "ExceptionsNotApplied" } else { code = error.responseCode ?? "\(error.code)" }
+        switch error.code {
+        case .exceptionsNotApplied: code = "ExceptionsNotApplied"
+        case .decoding: code = "UndecodableResponse"
+        case .responseTooLarge: code = "ResponseTooLarge"
+        default: code = error.responseCode ?? "\(error.code)"
+        }
         return MailboxSourceError(kind: kind, code: code, message: error.description, itemID: error.itemID, retryAfter: retryAfter)
     }
 

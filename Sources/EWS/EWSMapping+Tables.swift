@@ -88,10 +88,14 @@ public enum EWSMappings {
                 column: "appointment_exceptions", fieldURI: .field("calendar:ModifiedOccurrences"), isWritable: false,
                 hasValue: { !$0.modifiedOccurrences.isEmpty }, writeValue: { _, _ in }, toModel: { _, _ in },
                 toRecord: { model, record in
+                    // An occurrence shows the series' Subject and Location unless it has its own: the CRM keeps only its own.
                     record.exceptions.removeAll { !$0.isCancelled }
                     record.exceptions += model.modifiedOccurrences.compactMap { occurrence in
                         (occurrence.originalStart ?? occurrence.start).map {
-                            CRMAppointmentException(originalStart: $0, isCancelled: false, startsAt: occurrence.start, endsAt: occurrence.end)
+                            CRMAppointmentException(originalStart: $0, isCancelled: false,
+                                                    subject: occurrence.subject == model.subject ? nil : occurrence.subject?.nonEmpty,
+                                                    location: occurrence.location == model.location ? nil : occurrence.location?.nonEmpty,
+                                                    startsAt: occurrence.start, endsAt: occurrence.end)
                         }
                     }
                 },
@@ -116,6 +120,9 @@ public enum EWSMappings {
                            endsAt: Date(timeIntervalSince1970: 0), updatedAt: $0.lastModified ?? Date(), version: 0)
         },
         recordID: { $0.id })
+
+    /// What is read of a modified occurrence besides the times its master lists (``EWSClient/getAppointments(_:mailbox:)``).
+    static let occurrenceFieldURIs: [EWSFieldURI] = [.field("item:Subject"), .field("calendar:Location")]
 
     static func attendees(_ kind: AttendeeKind, _ uri: String, _ element: String,
                           _ ews: WritableKeyPath<EWSCalendarItem, [EWSAttendee]>) -> AppointmentRule {
@@ -150,7 +157,8 @@ public enum EWSMappings {
             .categories(crm: \.categories, ews: \.categories),
             .map("importance", .field("item:Importance"), crm: \.importance, ews: \.importance,
                  toEWS: { value in importances.first { $0.0 == value }?.1 },
-                 toCRM: { value in importances.first { $0.1 == value }?.0 ?? .normal }, write: EWSWrite.text("t:Importance")),
+                 toCRM: { value in importances.first { $0.1 == value }?.0 ?? .normal },
+                 accepts: { value in importances.contains { $0.1 == value } }, write: EWSWrite.text("t:Importance")),
             .crmID(crm: \.id, ews: \.crmID),
             .optionalInstant("completed_at", .field("task:CompleteDate"), element: "t:CompleteDate", crm: \.completedAt, ews: \.completeDate),
             .day("due_on", .field("task:DueDate"), element: "t:DueDate", crm: \.dueOn, ews: \.dueDate),
@@ -159,7 +167,8 @@ public enum EWSMappings {
             .day("starts_on", .field("task:StartDate"), element: "t:StartDate", crm: \.startsOn, ews: \.startDate),
             .map("status", .field("task:Status"), crm: \.status, ews: \.status,
                  toEWS: { value in statuses.first { $0.0 == value }?.1 },
-                 toCRM: { value in statuses.first { $0.1 == value }?.0 ?? .notStarted }, write: EWSWrite.text("t:Status")),
+                 toCRM: { value in statuses.first { $0.1 == value }?.0 ?? .notStarted }, required: true,
+                 accepts: { value in statuses.contains { $0.1 == value } }, write: EWSWrite.text("t:Status")),
         ],
         folder: .tasks,
         makeRecord: { CRMTask(id: $0.crmID ?? nilUUID, ownerID: nilUUID, subject: "", updatedAt: $0.lastModified ?? Date(), version: 0) },

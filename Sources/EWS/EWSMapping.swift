@@ -32,6 +32,14 @@ public struct EWSMapping<Record, Model: EWSItemFields>: Sendable {
         return record
     }
 
+    /// Why `model`, as read from Exchange, is not a record of this kind: a value that could not be read, a required
+    /// field missing, a value outside its property's set. Names the field, never its value; nil for a mappable item.
+    public func problem(in model: Model) -> String? {
+        if let field = model.unreadableFields.first { return "field \(field) cannot be read" }
+        for rule in rules { if let check = rule.problem, let problem = check(model) { return problem } }
+        return nil
+    }
+
     /// The properties to ask for in GetItem/FindItem (`AdditionalProperties`).
     public var fieldURIs: [EWSFieldURI] {
         var seen = Set<EWSFieldURI>()

@@ -102,10 +102,16 @@ public struct EWSOccurrence: Sendable, Hashable {
     public var start: Date?
     public var end: Date?
     public var originalStart: Date?
-    public init(itemId: ItemId? = nil, start: Date? = nil, end: Date? = nil, originalStart: Date? = nil) {
+    /// The occurrence's Subject and Location, read from the occurrence (a master does not list them).
+    public var subject: String?
+    public var location: String?
+    public init(itemId: ItemId? = nil, start: Date? = nil, end: Date? = nil, originalStart: Date? = nil,
+                subject: String? = nil, location: String? = nil) {
         self.itemId = itemId
         self.start = start
         self.end = end
         self.originalStart = originalStart
+        self.subject = subject
+        self.location = location
     }
 }

@@ -366,7 +366,7 @@ public final class EWSResponseDecoder: XMLEventHandler {
             case .occurrence where parent == .modifiedOccurrences:
                 calendar.modifiedOccurrences.append(occurrence)
             case .recurrence where itemTag == .calendarItem:
-                calendar.recurrence = try makeRecurrence()
+                do { calendar.recurrence = try makeRecurrence() } catch { calendar.unreadableFields.append("Recurrence") }
             case .delete, .readFlagChange:
                 if parent == .changes, let id = changeItemId {
                     message?.changes.append(tag == .delete ? .delete(id) : .readFlagChange(id, isRead: changeIsRead))
@@ -383,7 +383,8 @@ public final class EWSResponseDecoder: XMLEventHandler {
 
         mutating func endLeaf(_ tag: Tag) throws {
             if itemTag != nil {
-                try endItemLeaf(tag)
+                // A value of an item that cannot be read makes that item unreadable, not the whole answer.
+                do { try endItemLeaf(tag) } catch { markUnreadable(tag) }
                 return
             }
             switch tag {
@@ -493,7 +494,9 @@ public final class EWSResponseDecoder: XMLEventHandler {
                 case .completeDate: task.completeDate = try text.date(stack.last)
                 case .dueDate: task.dueDate = try text.date(stack.last)
                 case .startDate where inItemDirectly: task.startDate = try text.date(stack.last)
-                case .percentComplete: task.percentComplete = Double(text.string())
+                case .percentComplete:
+                    guard let value = Double(text.trimmedString()), value.isFinite else { throw DecodingFailure(what: "invalid PercentComplete") }
+                    task.percentComplete = value
                 case .status: task.status = text.string()
                 default: break
                 }
@@ -503,6 +506,18 @@ public final class EWSResponseDecoder: XMLEventHandler {
         }
 
         // MARK: items
+
+        /// Records that the current item's element `tag` has a value that cannot be read.
+        mutating func markUnreadable(_ tag: Tag) {
+            let name = String(describing: tag)
+            let element = name.prefix(1).uppercased() + name.dropFirst()
+            switch itemTag {
+            case .contact?: contact.unreadableFields.append(element)
+            case .calendarItem?: calendar.unreadableFields.append(element)
+            case .task?: task.unreadableFields.append(element)
+            default: break
+            }
+        }
 
         mutating func beginItem(_ tag: Tag, name: XMLName) {
             itemTag = tag

@@ -15,6 +15,8 @@ public struct VerifyDifference: Sendable, Hashable, CustomStringConvertible {
         case duplicateInExchange
         /// The mapped fields that differ (names only, never values).
         case fieldsDiffer([String])
+        /// The item cannot be read or mapped (the source's code; an inbound run quarantines it).
+        case unreadable(String)
     }
 
     public var mailbox: String
@@ -29,6 +31,7 @@ public struct VerifyDifference: Sendable, Hashable, CustomStringConvertible {
         case .missingInCRM: "missing in the CRM"
         case .duplicateInExchange: "duplicate item in Exchange"
         case .fieldsDiffer(let fields): "fields differ: \(fields.joined(separator: ", "))"
+        case .unreadable(let code): "item unreadable in Exchange (\(code))"
         }
         let ids = [crmID.map { "crm \($0.lowercasedString)" }, itemID.map { "item \($0)" }]
             .compactMap { $0 }.joined(separator: ", ")
@@ -65,8 +68,19 @@ public struct Verifier: Sendable {
                 while start < page.refs.count {
                     let refs = Array(page.refs[start..<min(start + fetchBatchSize, page.refs.count)])
                     start += refs.count
-                    for result in try await source.items(refs, in: mailbox, kind: kind) {
-                        guard case .success(let item) = result else { continue }
+                    for (ref, result) in zip(refs, try await source.items(refs, in: mailbox, kind: kind)) {
+                        let item: MailboxItem
+                        switch result {
+                        case .success(let read): item = read
+                        case .failure(let error) where error.kind == .notFound: continue
+                        case .failure(let error):
+                            // Named as what it is, not as its CRM row missing in Exchange.
+                            let crmID = links[ref.id]?.crmID
+                            if let crmID { seen.insert(crmID) }
+                            differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: crmID, itemID: ref.id,
+                                                                problem: .unreadable(error.code)))
+                            continue
+                        }
                         let crmID = links[item.ref.id]?.crmID ?? item.crmID
                         func report(_ problem: VerifyDifference.Problem) {
                             differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: crmID, itemID: item.ref.id, problem: problem))

@@ -158,7 +158,7 @@ extension RecordDifference {
 
     /// Recurrences as the rules Exchange would store for each series start; unparsable rules compare as
     /// text.
-    static func sameRecurrence(_ lhs: String?, seriesStart lhsStart: Date, _ rhs: String?, seriesStart rhsStart: Date) -> Bool {
+    public static func sameRecurrence(_ lhs: String?, seriesStart lhsStart: Date, _ rhs: String?, seriesStart rhsStart: Date) -> Bool {
         let left = normalizedText(lhs)?.trimmingCharacters(in: .whitespacesAndNewlines)
         let right = normalizedText(rhs)?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let left, let right, !left.isEmpty, !right.isEmpty else { return (left ?? "").isEmpty && (right ?? "").isEmpty }

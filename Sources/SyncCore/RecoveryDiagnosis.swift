@@ -18,6 +18,7 @@ public enum RecoveryScenario: String, Sendable, Hashable, CaseIterable {
     case unfinishedRun = "unfinished-run"
     case mailboxRefused = "mailbox-refused"
     case syncNotOn = "sync-off"
+    case copiesInExchange = "copies-in-exchange"
 
     /// The contract's row number, nil for the others.
     public var number: Int? { Int(rawValue) }
@@ -40,6 +41,7 @@ public enum RecoveryScenario: String, Sendable, Hashable, CaseIterable {
         case .unfinishedRun: "A snapshot run was left unfinished"
         case .mailboxRefused: "Exchange refuses the mailbox"
         case .syncNotOn: "Sync is not switched on"
+        case .copiesInExchange: "Items in Exchange carry a CRM id another item holds (copies); they are not imported"
         }
     }
 
@@ -197,6 +199,7 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
                 found.append(RecoveryFinding(scenario: .unfinishedRun, details: [detail], steps: [.resume(runID: run.id)]))
             }
         }
+        if let copies = Self.copiesFinding(facts) { found.append(copies) }
         findings = found
     }
 

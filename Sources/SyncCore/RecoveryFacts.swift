@@ -16,6 +16,9 @@ public struct RecoveryFacts: Sendable, Hashable {
     public var outbox: OutboxFacts
     /// Snapshot runs still marked running.
     public var unfinishedRuns: [UnfinishedRun]
+    /// Items the latest inbound of their folder did not import because another item holds their stamped CRM id
+    /// (open `DuplicateCRMId` quarantine entries), described for the report.
+    public var copiesInExchange: [String] = []
 
     public init(now: Date, postgresReachable: Bool = true, globalSyncEnabled: Bool, journal: [SwitchTransition] = [],
                 mailboxes: [MailboxFacts] = [], outbox: OutboxFacts = OutboxFacts(), unfinishedRuns: [UnfinishedRun] = []) {

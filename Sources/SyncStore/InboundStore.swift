@@ -149,6 +149,7 @@ public enum InboundStore {
               AND NOT EXISTS (SELECT 1 FROM sync.links l JOIN \(table) t ON t.run_id = $1 AND t.mailbox = $2 AND t.item_id = l.item_id
                               WHERE l.mailbox = $2 AND l.kind = $3 AND l.crm_id = x.stamped_id)
             """, [runID, address, kind.rawValue])
+        let copies = try quarantineCopies(runID: runID, mailbox: address, kind: kind, db: db)
         var byUID = 0
         if kind == .appointments {
             byUID = try db.execute("""
@@ -165,7 +166,40 @@ public enum InboundStore {
         }
         let fresh = try db.query("SELECT count(*) FROM \(table) WHERE run_id = $1 AND mailbox = $2 AND NOT matched",
                                  [runID, address])[0].decode(Int.self, at: 0)
-        return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), created: Int64(fresh), updated: Int64(byLink + byStamp + byUID))
+        return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), created: Int64(fresh), updated: Int64(byLink + byStamp + byUID),
+                           failed: Int64(copies))
+    }
+
+    /// Quarantines and unstages the staged items that carry a stamped CRM id another item of the folder holds (by its
+    /// link, or as the item the match by stamp chose): copies of one CRM record in Exchange (copied in Outlook, restored
+    /// next to the original). Call after the match by stamp, before the match by UID: every stamped item still
+    /// unmatched then is such a copy. A copy never becomes a CRM row or a link of its own; each run that reads it
+    /// quarantines it again (code `DuplicateCRMId`, naming the item that holds the record), and `verify` lists it as a
+    /// duplicate item in Exchange, until one of the two is deleted in the mailbox. The quarantine row names the run
+    /// when there is one (live sync's staging has none).
+    static func quarantineCopies(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
+        let table = stageTable(kind)
+        // This match reports the copies it sees anew: the entries reported before are resolved (the copy was deleted
+        // since, or is reported again), all of the folder's for a snapshot, which read the folder, and those of the
+        // items it staged for live sync, which reads changed items only.
+        try db.execute("""
+            UPDATE sync.quarantine q SET resolved_at = now()
+            WHERE q.mailbox = $1 AND q.kind = $2 AND q.resolved_at IS NULL AND q.code = 'DuplicateCRMId'
+              AND (EXISTS (SELECT 1 FROM sync.runs r WHERE r.id = $3)
+                   OR q.item_id IN (SELECT s.item_id FROM \(table) s WHERE s.run_id = $3 AND s.mailbox = $1))
+            """, [mailbox, kind.rawValue, runID])
+        return try db.execute("""
+            WITH copies AS (
+                DELETE FROM \(table) s WHERE s.run_id = $1 AND s.mailbox = $2 AND NOT s.matched AND s.stamped_id IS NOT NULL
+                RETURNING s.item_id, s.stamped_id)
+            INSERT INTO sync.quarantine (run_id, mailbox, kind, item_id, crm_id, direction, code, reason)
+            SELECT (SELECT r.id FROM sync.runs r WHERE r.id = $1), $2, $3, c.item_id, c.stamped_id, 'inbound', 'DuplicateCRMId',
+                   'item ' || c.item_id || ' of ' || $2 || ' carries CRM id ' || c.stamped_id || ', which item '
+                   || coalesce(k.item_id, '?') || ' holds: a copy in Exchange, not imported (delete one of the two in the mailbox)'
+            FROM copies c
+            LEFT JOIN LATERAL (SELECT t.item_id FROM \(table) t
+                               WHERE t.run_id = $1 AND t.mailbox = $2 AND t.matched AND t.crm_id = c.stamped_id LIMIT 1) k ON true
+            """, [runID, mailbox, kind.rawValue])
     }
 
     /// Which staged rows of a mailbox folder a merge statement takes.

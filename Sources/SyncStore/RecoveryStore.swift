@@ -53,7 +53,9 @@ public enum RecoveryStore {
             }
             mailboxes.append(facts)
         }
-        return RecoveryFacts(now: now, globalSyncEnabled: global, journal: journal, mailboxes: mailboxes, outbox: outbox, unfinishedRuns: runs)
+        var facts = RecoveryFacts(now: now, globalSyncEnabled: global, journal: journal, mailboxes: mailboxes, outbox: outbox, unfinishedRuns: runs)
+        facts.copiesInExchange = try copiesInExchange(owners: owners, db: db)
+        return facts
     }
 
     /// The newest completed run of these directions in which the mailbox was done.

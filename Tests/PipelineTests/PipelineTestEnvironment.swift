@@ -19,6 +19,8 @@ struct PipelineTestEnvironment {
     let simulator: Simulator
     let source: EWSMailboxSource
     let owners: [MailboxOwner]
+    /// The corrupting proxy the source talks through, when the environment was made with one.
+    var proxy: CorruptingEWSProxy? = nil
     let logger = Self.makeLogger()
 
     /// The tests' logger: notices and above, unless `SNAPSYNC_TEST_LOG_LEVEL` asks for more (a soak test's
@@ -29,17 +31,22 @@ struct PipelineTestEnvironment {
         return logger
     }
 
-    static func with(mailboxes: [String], _ body: (PipelineTestEnvironment) async throws -> Void) async throws {
+    /// `proxied`: the source reaches the simulator through a ``CorruptingEWSProxy``, with a client that refuses
+    /// answers over `maxResponseBytes`.
+    static func with(mailboxes: [String], proxied: Bool = false, maxResponseBytes: Int = 64 << 20,
+                     _ body: (PipelineTestEnvironment) async throws -> Void) async throws {
         try await TestDatabase.with { conninfo in
             var configuration = SimulatorConfiguration()
             configuration.mailboxes = mailboxes
             let simulator = try await Simulator.start(configuration)
+            let proxy = proxied ? try await CorruptingEWSProxy(forwardingTo: simulator.endpoint, logger: makeLogger()) : nil
             var http = HTTPClient.Configuration()
             http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
                                          password: SimulatorConfiguration.defaultAccount.password)
             http.proxy = .direct
             let client = try HTTPClient(configuration: http, logger: makeLogger())
-            var ews = EWSClient.Configuration(endpoint: simulator.endpoint)
+            var ews = EWSClient.Configuration(endpoint: proxy?.endpoint ?? simulator.endpoint)
+            ews.maxResponseBytes = maxResponseBytes
             ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
             let source = EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger()))
             let db = try await PostgresConnection.connect(conninfo, logger: makeLogger())
@@ -51,15 +58,17 @@ struct PipelineTestEnvironment {
                 owners.append(owner)
             }
             await db.close()
-            let environment = PipelineTestEnvironment(conninfo: conninfo, simulator: simulator, source: source, owners: owners)
+            let environment = PipelineTestEnvironment(conninfo: conninfo, simulator: simulator, source: source, owners: owners, proxy: proxy)
             do {
                 try await body(environment)
             } catch {
                 client.shutdown()
+                try await proxy?.shutdown()
                 try await simulator.shutdown()
                 throw error
             }
             client.shutdown()
+            try await proxy?.shutdown()
             try await simulator.shutdown()
         }
     }

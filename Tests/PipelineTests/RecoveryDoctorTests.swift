@@ -27,9 +27,9 @@ extension PipelineTestEnvironment {
         #expect(diagnosis.findings.isEmpty, "\(diagnosis.findings)")
     }
 
-    /// No difference between the CRM and the mailboxes (exceptions on write are a known gap of the pipeline).
+    /// No difference between the CRM and the mailboxes.
     func expectInSync(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let differences = try await differences().filter { $0.problem != .fieldsDiffer(["appointment_exceptions"]) }
+        let differences = try await differences()
         #expect(differences.isEmpty, "\(differences.prefix(5))", sourceLocation: sourceLocation)
     }
 }

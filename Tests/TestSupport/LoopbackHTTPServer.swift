@@ -52,6 +52,14 @@ public final class LoopbackHTTPServer: Sendable {
 
     /// Answers a request; called on the server's event loop, so it must not block.
     public typealias Handler = @Sendable (Request) -> Response
+    /// Answers a request asynchronously (e.g. by forwarding it to another server); runs off the event loop.
+    public typealias AsyncHandler = @Sendable (Request) async -> Response
+
+    /// How the server answers: on the event loop, or in a task of its own.
+    enum Answering: Sendable {
+        case immediately(Handler)
+        case asynchronously(AsyncHandler)
+    }
 
     private struct State {
         var requests: [Request] = []
@@ -70,7 +78,16 @@ public final class LoopbackHTTPServer: Sendable {
     public let baseURL: String
 
     /// Starts a server; with `tls` it speaks HTTPS with that certificate chain and key (PEM files).
-    public init(tls: (certificateFile: String, keyFile: String)? = nil, handler: @escaping Handler) async throws {
+    public convenience init(tls: (certificateFile: String, keyFile: String)? = nil, handler: @escaping Handler) async throws {
+        try await self.init(tls: tls, answering: .immediately(handler))
+    }
+
+    /// Starts a server whose answers come from an async handler (each request in a task of its own).
+    public convenience init(tls: (certificateFile: String, keyFile: String)? = nil, asyncHandler: @escaping AsyncHandler) async throws {
+        try await self.init(tls: tls, answering: .asynchronously(asyncHandler))
+    }
+
+    init(tls: (certificateFile: String, keyFile: String)?, answering handler: Answering) async throws {
         let state = NIOLockedValueBox(State())
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
@@ -124,11 +141,11 @@ public final class LoopbackHTTPServer: Sendable {
 
         private let connectionID: Int
         private let state: NIOLockedValueBox<State>
-        private let handler: Handler
+        private let handler: Answering
         private var head: HTTPRequestHead?
         private var body: [UInt8] = []
 
-        init(connectionID: Int, state: NIOLockedValueBox<State>, handler: @escaping Handler) {
+        init(connectionID: Int, state: NIOLockedValueBox<State>, handler: Answering) {
             self.connectionID = connectionID
             self.state = state
             self.handler = handler
@@ -156,16 +173,27 @@ public final class LoopbackHTTPServer: Sendable {
                     state.inFlight += 1
                     state.maxInFlight = max(state.maxInFlight, state.inFlight)
                 }
-                let response = handler(request)
                 let keepAlive = head.isKeepAlive
                 let version = head.version
                 let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                let send: @Sendable () -> Void = { [self] in respond(response, version: version, keepAlive: keepAlive, context: loopBound.value) }
-                if let delay = response.delay {
-                    let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-                    context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds), send)
-                } else {
-                    send()
+                let eventLoop = context.eventLoop
+                let answer: @Sendable (Response) -> Void = { [self] response in
+                    let send: @Sendable () -> Void = { [self] in respond(response, version: version, keepAlive: keepAlive, context: loopBound.value) }
+                    if let delay = response.delay {
+                        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+                        eventLoop.scheduleTask(in: .nanoseconds(nanoseconds), send)
+                    } else {
+                        send()
+                    }
+                }
+                switch handler {
+                case .immediately(let handler):
+                    answer(handler(request))
+                case .asynchronously(let handler):
+                    Task {
+                        let response = await handler(request)
+                        eventLoop.execute { answer(response) }
+                    }
                 }
             }
         }
