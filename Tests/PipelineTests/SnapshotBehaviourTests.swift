@@ -161,7 +161,8 @@ import Testing
 
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             #expect(try await RunStore.resetStages(runID: refused.runID, mailbox: victim.smtpAddress, from: .merge, db: db) == 3)
-            try await RunStore.allowMassDelete(runID: refused.runID, db: db)
+            try await RunStore.approveMassDelete(runID: refused.runID, mailboxes: [victim.smtpAddress], kinds: [.appointments],
+                                                 approvedBy: "test", db: db)
             await db.close()
             #expect(try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments])).outcome
                     == .completed)
@@ -171,6 +172,50 @@ import Testing
             #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 5 + 12)
             let differences = try await env.differences(kinds: [.appointments])
             #expect(differences.isEmpty, "\(differences.prefix(3))")
+        }
+    }
+
+    /// Two mailboxes' reconciles refuse a mass deletion (25 of 30 appointments gone from each in Exchange). The
+    /// administrator checks one and approves it: `snapsync rerun RUN --stage reconcile --mailbox A --allow-mass-delete`.
+    /// A's rows go; B, which nobody checked, keeps all 30 and its reconcile stays refused, untouched by the rerun,
+    /// until an approval names B.
+    @Test func approvingOneMailboxsMassDeletionLeavesTheOtherMailboxsRows() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            let checked = env.owners[1], unchecked = env.owners[2]
+            for owner in [checked, unchecked] {
+                let refs = try await env.source.itemRefs(in: owner, kind: .appointments, offset: 0, pageSize: 1000).refs
+                _ = try await env.source.delete(Array(refs.prefix(25)), in: owner, kind: .appointments)
+            }
+            let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
+            #expect(refused.outcome == .completedWithErrors)
+            let rowsOf = "SELECT count(*) FROM crm.appointments WHERE owner_id = $1"
+            let reconcileOf = """
+                SELECT attempts FROM sync.run_stages WHERE run_id = $1 AND mailbox = $2 AND kind = 'appointments' AND stage = 'reconcile'
+                  AND status = 'failed'
+                """
+
+            let rerun = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: checked.smtpAddress,
+                                                     allowMassDelete: true, options: env.options(.inbound, kinds: [.appointments]))
+            #expect(rerun.outcome == .completedWithErrors)  // the unchecked mailbox's reconcile is still refused
+            #expect(try await env.count(rowsOf, [checked.userID]) == 5)
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
+            #expect(try await env.count(reconcileOf, [refused.runID, unchecked.smtpAddress]) == 1)  // not attempted again
+            #expect(try await env.count("""
+                SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2
+                """, [refused.runID, unchecked.smtpAddress]) == 1)
+
+            // A later `resume` of the run does not delete the unchecked mailbox's rows either: its approval is not B's.
+            _ = try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments]))
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
+
+            // Approved by name, the unchecked mailbox's reconcile deletes.
+            let approved = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: unchecked.smtpAddress,
+                                                        allowMassDelete: true, options: env.options(.inbound, kinds: [.appointments]))
+            #expect(approved.outcome == .completed)
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 5)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120 - 50)
         }
     }
 
