@@ -52,6 +52,15 @@ public final class LoopbackHTTPServer: Sendable {
 
     /// Answers a request; called on the server's event loop, so it must not block.
     public typealias Handler = @Sendable (Request) -> Response
+    /// Answers a request from a task of its own (a proxy forwarding it, say); nil closes the connection without
+    /// an answer, as a server does that dies or drops the connection after it applied the request.
+    public typealias AsyncHandler = @Sendable (Request) async -> Response?
+
+    /// How the server answers.
+    enum Answering: Sendable {
+        case immediately(Handler)
+        case eventually(AsyncHandler)
+    }
 
     private struct State {
         var requests: [Request] = []
@@ -70,7 +79,16 @@ public final class LoopbackHTTPServer: Sendable {
     public let baseURL: String
 
     /// Starts a server; with `tls` it speaks HTTPS with that certificate chain and key (PEM files).
-    public init(tls: (certificateFile: String, keyFile: String)? = nil, handler: @escaping Handler) async throws {
+    public convenience init(tls: (certificateFile: String, keyFile: String)? = nil, handler: @escaping Handler) async throws {
+        try await self.init(tls: tls, answering: .immediately(handler))
+    }
+
+    /// Starts a server whose answers come from `handler` in a task of their own.
+    public convenience init(tls: (certificateFile: String, keyFile: String)? = nil, asyncHandler: @escaping AsyncHandler) async throws {
+        try await self.init(tls: tls, answering: .eventually(asyncHandler))
+    }
+
+    init(tls: (certificateFile: String, keyFile: String)?, answering handler: Answering) async throws {
         let state = NIOLockedValueBox(State())
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
@@ -124,11 +142,11 @@ public final class LoopbackHTTPServer: Sendable {
 
         private let connectionID: Int
         private let state: NIOLockedValueBox<State>
-        private let handler: Handler
+        private let handler: Answering
         private var head: HTTPRequestHead?
         private var body: [UInt8] = []
 
-        init(connectionID: Int, state: NIOLockedValueBox<State>, handler: @escaping Handler) {
+        init(connectionID: Int, state: NIOLockedValueBox<State>, handler: Answering) {
             self.connectionID = connectionID
             self.state = state
             self.handler = handler
@@ -156,10 +174,28 @@ public final class LoopbackHTTPServer: Sendable {
                     state.inFlight += 1
                     state.maxInFlight = max(state.maxInFlight, state.inFlight)
                 }
-                let response = handler(request)
                 let keepAlive = head.isKeepAlive
                 let version = head.version
                 let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let response: Response
+                switch handler {
+                case .immediately(let handler):
+                    response = handler(request)
+                case .eventually(let handler):
+                    let loop = context.eventLoop, state = state
+                    Task { [self] in
+                        let answer = await handler(request)
+                        loop.execute {
+                            guard let answer else {
+                                state.withLockedValue { $0.inFlight -= 1 }
+                                loopBound.value.close(promise: nil)
+                                return
+                            }
+                            self.respond(answer, version: version, keepAlive: keepAlive, context: loopBound.value)
+                        }
+                    }
+                    return
+                }
                 let send: @Sendable () -> Void = { [self] in respond(response, version: version, keepAlive: keepAlive, context: loopBound.value) }
                 if let delay = response.delay {
                     let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000

@@ -1,0 +1,143 @@
+import ExchangeSimulator
+import Foundation
+import Pipeline
+import Postgres
+import SyncCore
+import SyncStore
+import Testing
+
+/// A CreateItem batch Exchange applied but whose links were never committed: the answer could not be decoded,
+/// the answer was lost and the stamp look-up got HTTP 503, or the process was killed while the request was in
+/// flight. Then each command an administrator could run next (the same command, `rerun --stage push`, another
+/// `--mailbox` scope, `resume`), then an outbound snapshot: Exchange holds every CRM record once, and in the end
+/// both sides agree.
+@Suite(.serialized) struct CreateRecoveryTests {
+    static let mailboxes = ["olga@example.com", "piet@example.com"]
+    static let tasksPerUser = 30
+
+    /// What an administrator (or cron) runs after the failed or killed run.
+    enum Next: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case sameCommand, rerunPush, otherMailboxScope, resume
+        var testDescription: String { rawValue }
+    }
+
+    /// `snapshot outbound --kind tasks --workers 1 --batch-size 10` (or `--mailbox` the victim).
+    func options(_ env: PipelineTestEnvironment, only mailbox: MailboxOwner? = nil) -> SnapshotOptions {
+        var options = env.options(.outbound, kinds: [.tasks], mailboxes: mailbox.map { [$0.smtpAddress] })
+        options.batchSize = 10
+        options.workers = 1
+        return options
+    }
+
+    func run(_ next: Next, after runID: Int64, victim: MailboxOwner, env: PipelineTestEnvironment,
+             source: (any MailboxSource)? = nil) async throws -> SnapshotResult {
+        let runner = env.runner(source: source)
+        switch next {
+        case .sameCommand: return try await runner.run(options(env))
+        case .rerunPush:
+            return try await runner.rerun(runID: runID, stage: .push, mailbox: victim.smtpAddress, allowMassDelete: false,
+                                          options: options(env))
+        case .otherMailboxScope: return try await runner.run(options(env, only: victim))
+        case .resume: return try await runner.resume(runID: runID, options: options(env))
+        }
+    }
+
+    /// The victim's tasks Exchange holds, and how many CRM ids are on more than one of them.
+    func tasksInExchange(_ env: PipelineTestEnvironment, _ owner: MailboxOwner) async throws -> (items: Int, duplicated: Int) {
+        let differences = try await env.differences(kinds: [.tasks])
+        let refs = try await env.source.allItemRefs(in: owner, kind: .tasks, pageSize: 1000)
+        return (refs.count, differences.filter { $0.mailbox == owner.smtpAddress && $0.problem == .duplicateInExchange }.count)
+    }
+
+    func expectConverges(_ env: PipelineTestEnvironment) async throws {
+        #expect(try await env.runner().run(options(env)).outcome == .completed)
+        let differences = try await env.differences(kinds: [.tasks])
+        #expect(differences.isEmpty, "\(differences.prefix(3))")
+        for owner in env.owners { #expect(try await tasksInExchange(env, owner).items == Self.tasksPerUser) }
+    }
+
+    /// The first batch of the victim's (10 tasks) is applied by Exchange; its answer is cut in half.
+    @Test(arguments: Next.allCases)
+    func anUndecodableCreateAnswerIsNotCreatedAgain(next: Next) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
+            let victim = env.owners[0]
+            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
+            let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
+            defer { http.shutdown() }
+            proxy.inject(.corruptAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+            let failed = try await env.runner(source: source).run(options(env))
+            #expect(failed.outcome == .completedWithErrors)
+            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .corruptAnswer) == 1)
+            #expect(try await tasksInExchange(env, victim).items == 10)
+            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
+
+            _ = try await run(next, after: failed.runID, victim: victim, env: env, source: source)
+            #expect(try await tasksInExchange(env, victim).duplicated == 0)
+            try await expectConverges(env)
+            try await proxy.shutdown()
+        }
+    }
+
+    /// The first batch of the victim's is applied, its answer lost, and the stamp look-up that follows gets 503.
+    /// While the look-up still gets 503 the next command creates nothing in the victim's mailbox; once it answers,
+    /// the next command links what the lost batch created.
+    @Test(arguments: Next.allCases)
+    func aLostCreateWhoseLookUpFailedIsNotCreatedAgain(next: Next) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
+            let victim = env.owners[0]
+            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
+            let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
+            defer { http.shutdown() }
+            proxy.inject(.loseAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+            proxy.inject(.unavailable, operation: "FindItem", mailbox: victim.smtpAddress)
+            let failed = try await env.runner(source: source).run(options(env))
+            #expect(failed.outcome == .completedWithErrors)
+            #expect(proxy.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
+            #expect(try await tasksInExchange(env, victim).items == 10)
+
+            // Exchange still refuses the look-up: nothing is created in the victim's mailbox.
+            let creates = proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward)
+            _ = try await run(next, after: failed.runID, victim: victim, env: env, source: source)
+            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward) == creates)
+            let untouched = try await tasksInExchange(env, victim)
+            #expect(untouched.items == 10 && untouched.duplicated == 0)
+
+            proxy.clearFaults()
+            _ = try await run(next, after: failed.runID, victim: victim, env: env, source: source)
+            #expect(try await tasksInExchange(env, victim).duplicated == 0)
+            try await expectConverges(env)
+            try await proxy.shutdown()
+        }
+    }
+
+    /// `snapsync snapshot outbound` is killed (`kill -9`) while Exchange has applied the victim's first CreateItem
+    /// batch and not answered it yet.
+    @Test(arguments: Next.allCases)
+    func aCreateInFlightWhenKilledIsNotCreatedAgain(next: Next) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
+            let victim = env.owners[0]
+            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
+            proxy.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+            let process = try KillAndResumeTests().start(env, ["snapshot", "outbound", "--kind", "tasks", "--workers", "1",
+                                                               "--batch-size", "10"], endpoint: proxy.endpoint)
+            let deadline = Date().addingTimeInterval(60)
+            while try await tasksInExchange(env, victim).items < 10 && Date() < deadline && process.isRunning {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(try await tasksInExchange(env, victim).items == 10)
+            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
+            let runID = Int64(try await env.count("SELECT max(id)::int FROM sync.runs"))
+
+            _ = try await run(next, after: runID, victim: victim, env: env)
+            #expect(try await tasksInExchange(env, victim).duplicated == 0)
+            try await expectConverges(env)
+            try await proxy.shutdown()
+        }
+    }
+}
