@@ -147,6 +147,8 @@ public struct MailboxFacts: Sendable, Hashable {
     /// CRM rows of the mailbox changed (or linked rows deleted) while sync was off (nil: sync was never switched off).
     public var crmChangesSinceOff: Int?
     public var exchange: ExchangeProbe
+    /// Extra copies per kind: items carrying the same stamped CRM id as another item of the folder.
+    public var duplicateItems: [ItemKind: Int] = [:]
 
     public init(mailbox: String, ownSwitch: Bool? = nil, lastInbound: CompletedSnapshot? = nil, lastOutbound: CompletedSnapshot? = nil,
                 foldersNeedingSnapshot: [FolderNeedingSnapshot] = [], crmRows: Int = 0, links: [ItemKind: Int] = [:],

@@ -140,4 +140,48 @@ import Testing
             try await proxy.shutdown()
         }
     }
+
+    /// Copies an older build created twice: `doctor` reports them and prescribes `snapsync dedupe`, which deletes the
+    /// extra copies and keeps the linked one (or, when no copy is linked, the first, which it links).
+    @Test func doctorReportsDuplicatesAndDedupeRemovesTheExtraCopies() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
+            #expect(try await env.runner().run(options(env)).outcome == .completed)
+            let victim = env.owners[0]
+            let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
+            let records = try await db.run { db in try CRMStore.records(.tasks, mailbox: victim, db: db) }
+            let twice = records.values.map(\.record).sorted { $0.id.uuidString < $1.id.uuidString }.prefix(6)
+            // Four linked records get a second copy; two lose their link and get a second copy too (a create applied
+            // twice whose links never committed).
+            _ = try await env.source.create(Array(twice), in: victim)
+            let unlinked = twice.suffix(2).map(\.id)
+            try await db.execute("DELETE FROM sync.links WHERE mailbox = $1 AND crm_id = ANY($2::uuid[])", [victim.smtpAddress, unlinked])
+            #expect(try await tasksInExchange(env, victim).items == Self.tasksPerUser + 6)
+
+            let diagnosis = try await env.diagnose()
+            let finding = diagnosis.findings.first { $0.scenario == .duplicates }
+            #expect(finding?.mailboxes == [victim.smtpAddress])
+            #expect(finding?.details == ["\(victim.smtpAddress): 6 extra tasks item(s) carry the CRM id of another item of the folder; the linked copy is kept"])
+            #expect(finding?.steps.map(\.description) == ["snapsync dedupe --mailbox \(victim.smtpAddress)"])
+            #expect(diagnosis.plan.contains(.removeDuplicates(mailboxes: [victim.smtpAddress])))
+
+            // The prescribed command, as an administrator types it.
+            #expect(try await KillAndResumeTests().snapsync(env, ["dedupe", "--mailbox", victim.smtpAddress]) == 0)
+            #expect(try await tasksInExchange(env, victim).items == Self.tasksPerUser)
+            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == Self.tasksPerUser)
+            let differences = try await env.differences(kinds: [.tasks])
+            #expect(differences.isEmpty, "\(differences.prefix(3))")
+            #expect(try await env.diagnose().findings.allSatisfy { $0.scenario != .duplicates })
+            // `doctor --fix` carries the same step out.
+            _ = try await env.source.create([twice[twice.startIndex]], in: victim)
+            let again = try await env.diagnose()
+            #expect(again.plan == [.removeDuplicates(mailboxes: [victim.smtpAddress])])
+            try await env.fix(again)
+            #expect(try await tasksInExchange(env, victim).items == Self.tasksPerUser)
+            // Nothing is created again afterwards.
+            #expect(try await env.runner().run(options(env)).outcome == .completed)
+            #expect(try await tasksInExchange(env, victim).items == Self.tasksPerUser)
+            await db.close()
+        }
+    }
 }
