@@ -141,6 +141,37 @@ import Testing
         }
     }
 
+    /// `snapsync sync run --once` is killed while Exchange has applied the outbox's CreateItem and not answered it:
+    /// its entries were never marked as tried, so nothing but the create intent tells the next pass to look first.
+    @Test func anOutboxCreateInFlightWhenKilledIsNotCreatedAgain() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await env.setSync(true)
+            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: 10)  // queued as creates
+            let victim = env.owners[0]
+            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
+            proxy.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+            let process = try KillAndResumeTests().start(env, ["sync", "run", "--once"], endpoint: proxy.endpoint)
+            let deadline = Date().addingTimeInterval(60)
+            while try await tasksInExchange(env, victim).items < 10 && Date() < deadline && process.isRunning {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox WHERE attempts > 0") == 0)
+
+            try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")  // the killed pass's claim has expired
+            _ = try await env.pass()
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
+            let held = try await tasksInExchange(env, victim)
+            #expect(held.items == 10 && held.duplicated == 0)
+            let differences = try await env.differences(kinds: [.tasks])
+            #expect(differences.isEmpty, "\(differences.prefix(3))")
+            try await proxy.shutdown()
+        }
+    }
+
     /// Copies an older build created twice: `doctor` reports them and prescribes `snapsync dedupe`, which deletes the
     /// extra copies and keeps the linked one (or, when no copy is linked, the first, which it links).
     @Test func doctorReportsDuplicatesAndDedupeRemovesTheExtraCopies() async throws {
