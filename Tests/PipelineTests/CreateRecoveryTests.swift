@@ -56,27 +56,62 @@ import Testing
         for owner in env.owners { #expect(try await tasksInExchange(env, owner).items == Self.tasksPerUser) }
     }
 
+    /// Seeds the CRM's tasks and puts a fault proxy in front of the simulator; `body` gets the victim (the first
+    /// mailbox, whose create the test breaks), the proxy and a mailbox source reaching Exchange through it.
+    func withProxy(_ env: PipelineTestEnvironment,
+                   _ body: (MailboxOwner, EWSFaultProxy, any MailboxSource) async throws -> Void) async throws {
+        try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
+        let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
+        let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
+        defer { http.shutdown() }
+        try await body(env.owners[0], proxy, source)
+        try await proxy.shutdown()
+    }
+
+    /// Runs `snapsync ARGS` through the proxy, which holds the answer of the victim's first CreateItem, and kills it
+    /// (`kill -9`) once Exchange holds the `created` items that request applied.
+    func killWhileACreateIsInFlight(_ env: PipelineTestEnvironment, _ arguments: [String], victim: MailboxOwner,
+                                    proxy: EWSFaultProxy, created: Int) async throws {
+        proxy.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+        let process = try KillAndResumeTests().start(env, arguments, endpoint: proxy.endpoint)
+        let deadline = Date().addingTimeInterval(60)
+        while try await tasksInExchange(env, victim).items < created && Date() < deadline && process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(try await tasksInExchange(env, victim).items == created)
+        #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
+    }
+
+    /// The outbound snapshot the fault breaks: the victim's first batch (10 tasks) is in Exchange and no link
+    /// knows it. Returns the run.
+    func runBrokenByTheFault(_ env: PipelineTestEnvironment, through source: any MailboxSource, victim: MailboxOwner) async throws -> Int64 {
+        let failed = try await env.runner(source: source).run(options(env))
+        #expect(failed.outcome == .completedWithErrors)
+        #expect(try await tasksInExchange(env, victim).items == 10)
+        #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
+        return failed.runID
+    }
+
+    /// Runs `next`; the victim's mailbox holds each record once; a plain outbound snapshot then ends in sync.
+    func runThenConverge(_ next: Next, after runID: Int64, victim: MailboxOwner, env: PipelineTestEnvironment,
+                         source: (any MailboxSource)? = nil) async throws {
+        _ = try await run(next, after: runID, victim: victim, env: env, source: source)
+        #expect(try await tasksInExchange(env, victim).duplicated == 0)
+        try await expectConverges(env)
+    }
+
     /// The first batch of the victim's (10 tasks) is applied by Exchange; its answer is cut in half.
     @Test(arguments: Next.allCases)
     func anUndecodableCreateAnswerIsNotCreatedAgain(next: Next) async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
-            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
-            let victim = env.owners[0]
-            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
-            let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
-            defer { http.shutdown() }
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in try await withProxy(env) { victim, proxy, source in
             proxy.inject(.corruptAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
-            let failed = try await env.runner(source: source).run(options(env))
-            #expect(failed.outcome == .completedWithErrors)
+            let runID = try await runBrokenByTheFault(env, through: source, victim: victim)
             #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .corruptAnswer) == 1)
-            #expect(try await tasksInExchange(env, victim).items == 10)
-            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
-
-            _ = try await run(next, after: failed.runID, victim: victim, env: env, source: source)
-            #expect(try await tasksInExchange(env, victim).duplicated == 0)
-            try await expectConverges(env)
-            try await proxy.shutdown()
-        }
+            try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
+        } }
     }
 
     /// The first batch of the victim's is applied, its answer lost, and the stamp look-up that follows gets 503.
@@ -84,91 +119,53 @@ import Testing
     /// the next command links what the lost batch created.
     @Test(arguments: Next.allCases)
     func aLostCreateWhoseLookUpFailedIsNotCreatedAgain(next: Next) async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
-            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
-            let victim = env.owners[0]
-            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
-            let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
-            defer { http.shutdown() }
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in try await withProxy(env) { victim, proxy, source in
             proxy.inject(.loseAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
             proxy.inject(.unavailable, operation: "FindItem", mailbox: victim.smtpAddress)
-            let failed = try await env.runner(source: source).run(options(env))
-            #expect(failed.outcome == .completedWithErrors)
+            let runID = try await runBrokenByTheFault(env, through: source, victim: victim)
             #expect(proxy.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
-            #expect(try await tasksInExchange(env, victim).items == 10)
 
             // Exchange still refuses the look-up: nothing is created in the victim's mailbox.
             let creates = proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward)
-            _ = try await run(next, after: failed.runID, victim: victim, env: env, source: source)
+            _ = try await run(next, after: runID, victim: victim, env: env, source: source)
             #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward) == creates)
             let untouched = try await tasksInExchange(env, victim)
             #expect(untouched.items == 10 && untouched.duplicated == 0)
 
             proxy.clearFaults()
-            _ = try await run(next, after: failed.runID, victim: victim, env: env, source: source)
-            #expect(try await tasksInExchange(env, victim).duplicated == 0)
-            try await expectConverges(env)
-            try await proxy.shutdown()
-        }
+            try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
+        } }
     }
 
     /// `snapsync snapshot outbound` is killed (`kill -9`) while Exchange has applied the victim's first CreateItem
     /// batch and not answered it yet.
     @Test(arguments: Next.allCases)
     func aCreateInFlightWhenKilledIsNotCreatedAgain(next: Next) async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
-            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
-            let victim = env.owners[0]
-            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
-            proxy.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
-            let process = try KillAndResumeTests().start(env, ["snapshot", "outbound", "--kind", "tasks", "--workers", "1",
-                                                               "--batch-size", "10"], endpoint: proxy.endpoint)
-            let deadline = Date().addingTimeInterval(60)
-            while try await tasksInExchange(env, victim).items < 10 && Date() < deadline && process.isRunning {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(try await tasksInExchange(env, victim).items == 10)
-            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in try await withProxy(env) { victim, proxy, _ in
+            try await killWhileACreateIsInFlight(env, ["snapshot", "outbound", "--kind", "tasks", "--workers", "1", "--batch-size", "10"],
+                                                 victim: victim, proxy: proxy, created: 10)
             let runID = Int64(try await env.count("SELECT max(id)::int FROM sync.runs"))
-
-            _ = try await run(next, after: runID, victim: victim, env: env)
-            #expect(try await tasksInExchange(env, victim).duplicated == 0)
-            try await expectConverges(env)
-            try await proxy.shutdown()
-        }
+            try await runThenConverge(next, after: runID, victim: victim, env: env)
+        } }
     }
 
     /// `snapsync sync run --once` is killed while Exchange has applied the outbox's CreateItem and not answered it:
     /// its entries were never marked as tried, so nothing but the create intent tells the next pass to look first.
     @Test func anOutboxCreateInFlightWhenKilledIsNotCreatedAgain() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
-            try await env.setSync(true)
-            try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: 10)  // queued as creates
-            let victim = env.owners[0]
-            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
-            proxy.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
-            let process = try KillAndResumeTests().start(env, ["sync", "run", "--once"], endpoint: proxy.endpoint)
-            let deadline = Date().addingTimeInterval(60)
-            while try await tasksInExchange(env, victim).items < 10 && Date() < deadline && process.isRunning {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
-            #expect(try await env.count("SELECT count(*) FROM sync.outbox WHERE attempts > 0") == 0)
+            try await env.setSync(true)  // the CRM's tasks are queued as creates
+            try await withProxy(env) { victim, proxy, _ in
+                try await killWhileACreateIsInFlight(env, ["sync", "run", "--once"], victim: victim, proxy: proxy, created: Self.tasksPerUser)
+                #expect(try await env.count("SELECT count(*) FROM sync.outbox WHERE attempts > 0") == 0)
 
-            try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")  // the killed pass's claim has expired
-            _ = try await env.pass()
-            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
-            let held = try await tasksInExchange(env, victim)
-            #expect(held.items == 10 && held.duplicated == 0)
-            let differences = try await env.differences(kinds: [.tasks])
-            #expect(differences.isEmpty, "\(differences.prefix(3))")
-            try await proxy.shutdown()
+                try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")  // the killed pass's claim has expired
+                _ = try await env.pass()
+                #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
+                let held = try await tasksInExchange(env, victim)
+                #expect(held.items == Self.tasksPerUser && held.duplicated == 0)
+                let differences = try await env.differences(kinds: [.tasks])
+                #expect(differences.isEmpty, "\(differences.prefix(3))")
+            }
         }
     }
 

@@ -34,13 +34,14 @@ import Testing
         return process.terminationStatus
     }
 
-    /// Starts `snapsync ARGS` against the test's database and Exchange at `endpoint` (the simulator by default).
-    func start(_ env: PipelineTestEnvironment, _ arguments: [String], endpoint: String? = nil) throws -> Process {
+    /// Starts `snapsync ARGS` against `database` (the test's by default) and Exchange at `endpoint` (the simulator by
+    /// default).
+    func start(_ env: PipelineTestEnvironment, _ arguments: [String], endpoint: String? = nil, database: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments + ["--log-format", "json", "--log-level", "warning"]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
-        environment["SNAPSYNC_DATABASE_URL"] = env.conninfo
+        environment["SNAPSYNC_DATABASE_URL"] = database ?? env.conninfo
         environment["SNAPSYNC_EWS_URL"] = endpoint ?? env.simulator.endpoint
         environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
         environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
