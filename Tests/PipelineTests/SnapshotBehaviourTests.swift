@@ -210,10 +210,13 @@ import Testing
             _ = try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments]))
             #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
 
-            // Approved by name, the unchecked mailbox's reconcile deletes.
-            let approved = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: unchecked.smtpAddress,
-                                                        allowMassDelete: true, options: env.options(.inbound, kinds: [.appointments]))
-            #expect(approved.outcome == .completed)
+            // An approval that names no mailbox is refused before anything runs (usage error).
+            let snapsync = KillAndResumeTests()
+            #expect(try await snapsync.snapsync(env, ["rerun", "\(refused.runID)", "--stage", "reconcile", "--allow-mass-delete"]) == 64)
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
+            // Approved by name (the administrator's command), the unchecked mailbox's reconcile deletes.
+            #expect(try await snapsync.snapsync(env, ["rerun", "\(refused.runID)", "--stage", "reconcile", "--mailbox", unchecked.smtpAddress,
+                                                      "--kind", "appointments", "--allow-mass-delete"]) == 0)
             #expect(try await env.count(rowsOf, [unchecked.userID]) == 5)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120 - 50)
         }
