@@ -101,7 +101,11 @@ public struct SnapshotRunner: Sendable {
         defer { Task { await db.close() } }
         // The ANALYZEs between stages were interim ones: full statistics for the CRM's own queries before the run ends.
         _ = try await db.run { [logger] db in try TableActivityStore.completeInterimStatistics(runID: runID, logger: logger, db: db) }
-        let status = try await RunStore.finishRunIfDone(runID, db: db)
+        var status = try await RunStore.finishRunIfDone(runID, db: db)
+        if status == nil, let mailbox {
+            // A rerun of one mailbox answers for that mailbox while others of the run are left pending.
+            status = try await RunStore.mailboxOutcome(runID: runID, mailbox: mailbox, db: db)
+        }
         let outcome: SnapshotOutcome = switch status {
         case "completed": .completed
         case "completed_with_errors": .completedWithErrors

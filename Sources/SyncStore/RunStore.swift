@@ -250,6 +250,20 @@ public enum RunStore {
         return status
     }
 
+    /// How one mailbox of a run ended: `completed`, `completed_with_errors` (its mailbox failed or a stage of it
+    /// quarantined items), nil while it is pending or running.
+    public static func mailboxOutcome(runID: Int64, mailbox: String, db: isolated PostgresConnection) throws(PostgresError) -> String? {
+        guard let row = try db.query("""
+            SELECT m.status, EXISTS (SELECT 1 FROM sync.run_stages s WHERE s.run_id = m.run_id AND s.mailbox = m.mailbox AND s.failed > 0)
+            FROM sync.run_mailboxes m WHERE m.run_id = $1 AND m.mailbox = $2
+            """, [runID, mailbox]).first else { return nil }
+        switch try row.decode(String.self, at: 0) {
+        case "done": return try row.decode(Bool.self, at: 1) ? "completed_with_errors" : "completed"
+        case "failed": return "completed_with_errors"
+        default: return nil
+        }
+    }
+
     // MARK: Stages
 
     /// The stages of a mailbox in a run, in order.

@@ -222,6 +222,25 @@ import Testing
         }
     }
 
+    /// `rerun --mailbox A` while another mailbox of the run is still pending (its window ended, say): the rerun
+    /// answers for A, whose reconcile is refused again without an approval, so it reports errors (exit 4), not
+    /// "in progress elsewhere" (exit 0); the pending mailbox is left for `resume`.
+    @Test func aRerunOfOneMailboxReportsThatMailboxsOutcome() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            let (victim, refused) = try await inboundRefusingAMassDeletion(env)
+            let waiting = env.owners[3]
+            try await env.sql("UPDATE sync.run_mailboxes SET status = 'pending' WHERE run_id = $1 AND mailbox = $2",
+                              [refused.runID, waiting.smtpAddress])
+            try await env.sql("UPDATE sync.runs SET status = 'running', finished_at = NULL WHERE id = $1", [refused.runID])
+            let again = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: victim.smtpAddress,
+                                                     allowMassDelete: false, options: env.options(.inbound, kinds: [.appointments]))
+            #expect(again.outcome == .completedWithErrors)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30)
+            #expect(try await env.count("SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2",
+                                        [refused.runID, waiting.smtpAddress]) == 1)
+        }
+    }
+
     @Test func aMailboxReturningFarFewerItemsIsNotReconciledByDeleting() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             let (_, refused) = try await inboundRefusingAMassDeletion(env)
