@@ -32,3 +32,10 @@ enum CreateIntentResolution {
         return found
     }
 }
+
+extension MailboxSourceError {
+    /// A failed create that may still have left its item in Exchange: a series whose exceptions were not applied is
+    /// deleted again, and when that delete failed too it is there with its CRM id stamped. Its create intent stays
+    /// open, so the next write links it instead of creating another.
+    var mayHaveLeftAnItem: Bool { code == "ExceptionsNotApplied" }
+}

@@ -149,7 +149,7 @@ extension LiveSync {
     }
 
     /// The creates of one mailbox folder; call holding its create lock. Returns the links to commit, the failures and
-    /// the intent recorded for the creates sent (nil when none was sent).
+    /// the intent to clear with them (nil when none was sent, or when a failed create may have left an item).
     private func create(_ creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)], in owner: MailboxOwner, kind: ItemKind,
                         db: PostgresConnection) async throws -> ([LinkStore.Link], [Int64: MailboxSourceError], Int64?) {
         var links: [LinkStore.Link] = []
@@ -168,6 +168,6 @@ extension LiveSync {
             case .failure(let error): failures[create.0.id] = error
             }
         }
-        return (links, failures, intent)
+        return (links, failures, failures.values.contains { $0.mayHaveLeftAnItem } ? nil : intent)
     }
 }

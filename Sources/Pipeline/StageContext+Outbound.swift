@@ -102,16 +102,14 @@ extension StageContext {
                 }
             }
         }
+        let answered = failures.contains { $0.1.mayHaveLeftAnItem } ? nil : intent
         if failures.contains(where: { $0.1.kind == .transient }), let transient = failures.first(where: { $0.1.kind == .transient }) {
             // Exchange is throttling or failing: keep what succeeded, stop the stage so a rerun retries the rest.
-            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated, intent: intent)
+            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated, intent: answered)
             throw transient.1
         }
-        // A series whose exceptions failed is deleted again; when that delete failed too, it is still in Exchange
-        // with its CRM id stamped: the intent stays open, so the next write links it instead of creating another.
-        let leftBehind = failures.contains { $0.1.code == "ExceptionsNotApplied" }
         try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated,
-                             intent: leftBehind ? nil : intent)
+                             intent: answered)
         for (id, error) in failures {
             logger.info("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
         }

@@ -149,6 +149,33 @@ import Testing
         } }
     }
 
+    /// A series whose exceptions Exchange refused is deleted again; when Exchange refuses that delete too, the master
+    /// stays with its CRM id stamped. The batch's intent stays open, so the next run links and rewrites that master
+    /// instead of creating the series a second time.
+    @Test func aSeriesLeftBehindByARefusedRollbackIsNotCreatedAgain() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await seedCRM(env, contacts: 0, appointmentsPerUser: 10, tasksPerUser: 0)  // two series each
+            let victim = env.owners[0]
+            let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
+            let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
+            defer { http.shutdown() }
+            proxy.inject(.unavailable, operation: "UpdateItem", mailbox: victim.smtpAddress)  // the moved occurrence
+            proxy.inject(.unavailable, operation: "DeleteItem", mailbox: victim.smtpAddress)  // the cancelled one, the rollback
+            var options = env.options(.outbound, kinds: [.appointments])
+            options.workers = 1
+            #expect(try await env.runner(source: source).run(options).outcome == .completedWithErrors)
+            let masters = try await env.source.allItemRefs(in: victim, kind: .appointments, pageSize: 1000).count
+            #expect(masters == 10)  // the two series' masters could not be deleted again
+
+            proxy.clearFaults()
+            #expect(try await env.runner(source: source).run(options).outcome == .completed)
+            #expect(try await env.source.allItemRefs(in: victim, kind: .appointments, pageSize: 1000).count == 10)
+            let differences = try await env.differences(kinds: [.appointments])
+            #expect(differences.isEmpty, "\(differences.prefix(3))")
+            try await proxy.shutdown()
+        }
+    }
+
     /// `snapsync sync run --once` is killed while Exchange has applied the outbox's CreateItem and not answered it:
     /// its entries were never marked as tried, so nothing but the create intent tells the next pass to look first.
     @Test func anOutboxCreateInFlightWhenKilledIsNotCreatedAgain() async throws {
