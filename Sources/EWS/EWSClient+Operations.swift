@@ -52,18 +52,31 @@ extension EWSClient {
     func stampedItems(_ ids: [UUID], in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: [ItemId]] {
         var found: [UUID: [ItemId]] = [:]
         for chunk in batches(ids) where !chunk.isEmpty {
-            var offset = 0
-            while true {
-                let page = try await findItems(in: .distinguished(folder), mailbox: mailbox, offset: offset, pageSize: 1000,
-                                               restriction: .crmIDs(Array(chunk)), additionalProperties: [.extended(.snapsyncCRMId)])
-                for item in page.items {
-                    if let crmID = item.crmID, let id = item.itemId { found[crmID, default: []].append(id) }
-                }
-                guard let next = page.nextOffset, !page.items.isEmpty else { break }
-                offset = next
-            }
+            try await collectStampedItems(in: folder, mailbox: mailbox, restriction: .crmIDs(Array(chunk)), into: &found)
         }
         return found
+    }
+
+    /// Every item of the folder that carries a stamped CRM id, by that id (more than one when a create was applied
+    /// twice): FindItem pages of ids and stamps only.
+    public func stampedItems(in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: [ItemId]] {
+        var found: [UUID: [ItemId]] = [:]
+        try await collectStampedItems(in: folder, mailbox: mailbox, restriction: nil, into: &found)
+        return found
+    }
+
+    private func collectStampedItems(in folder: DistinguishedFolder, mailbox: String, restriction: EWSRestriction?,
+                                     into found: inout [UUID: [ItemId]]) async throws(EWSError) {
+        var offset = 0
+        while true {
+            let page = try await findItems(in: .distinguished(folder), mailbox: mailbox, offset: offset, pageSize: 1000,
+                                           restriction: restriction, additionalProperties: [.extended(.snapsyncCRMId)])
+            for item in page.items {
+                if let crmID = item.crmID, let id = item.itemId { found[crmID, default: []].append(id) }
+            }
+            guard let next = page.nextOffset, !page.items.isEmpty else { return }
+            offset = next
+        }
     }
 
     /// CreateItem in batches. Every item carries its record's CRM id; when a batch's response is lost

@@ -116,6 +116,13 @@ public struct EWSMailboxSource: MailboxSource {
         return found.mapValues(Self.ref)
     }
 
+    public func stampedItems(in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]] {
+        let found = try await neutral { () async throws(EWSError) in
+            try await client.stampedItems(in: Self.folder(of: kind), mailbox: mailbox.smtpAddress)
+        }
+        return found.mapValues { $0.map(Self.ref) }
+    }
+
     public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, maxChanges: Int) async throws(MailboxSourceError)
         -> MailboxChanges {
         let page = try await neutral { () async throws(EWSError) in

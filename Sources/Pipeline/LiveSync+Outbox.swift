@@ -56,24 +56,26 @@ extension LiveSync {
         var failures: [Int64: MailboxSourceError] = [:]
         var upserts: [String: [LinkStore.Link]] = [:]
         var removals: [String: [UUID]] = [:]
+        var intents: [Int64] = []
         for (mailbox, batch) in plan.sorted(by: { $0.key < $1.key }) {
             if report.exchangeUnavailable || report.exchangeRefused != nil {
                 for (entry, _) in batch.writes { failures[entry.id] = failures[entry.id] ?? unavailable }
                 continue
             }
             do {
-                try await write(batch.writes, to: batch.owner, kind: kind, failures: &failures,
-                                upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []])
-            } catch {
+                try await write(batch.writes, to: batch.owner, kind: kind, db: db, failures: &failures,
+                                upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []], intents: &intents)
+            } catch let error as MailboxSourceError {
                 if error.kind == .transient { report.exchangeUnavailable = true }
                 if error.kind == .unauthorized || error.kind == .wrongEndpoint { report.exchangeRefused = error }
                 for (entry, _) in batch.writes { failures[entry.id] = error }
                 logger.warning("outbox delivery failed", metadata: ["mailbox": "\(mailbox)", "item.error": "\(error.code)"])
             }
         }
-        let options = options, upserted = upserts, removed = removals, failed = failures
+        let options = options, upserted = upserts, removed = removals, failed = failures, answered = intents
         let (done, retried, parkedNow) = try await db.withTransaction { db in
             for (mailbox, links) in upserted { try LinkStore.upsert(links, mailbox: mailbox, kind: kind, db: db) }
+            try CreateIntentStore.clear(answered, db: db)
             for (mailbox, ids) in removed { try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db) }
             var done = 0, retried = 0, parked = 0
             for entry in entries {
@@ -100,11 +102,14 @@ extension LiveSync {
         MailboxSourceError(kind: .transient, code: "ExchangeUnavailable", message: "Exchange did not answer earlier in this pass")
     }
 
-    /// Sends one mailbox's writes: creates (looking stamped ids up first for entries tried before, so a
-    /// lost response never duplicates), updates (a vanished item is recreated; a conflicting change key is
-    /// overwritten: the CRM change is newer than what Exchange last told us), deletes (gone is fine).
-    func write(_ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind,
-               failures: inout [Int64: MailboxSourceError], upserts: inout [LinkStore.Link], removals: inout [UUID]) async throws(MailboxSourceError) {
+    /// Sends one mailbox's writes: creates (holding the folder's create lock: the folder's creates of unknown
+    /// outcome are resolved first and the stamped ids of entries tried before looked up, so a lost response never
+    /// duplicates; the creates sent are recorded as an intent, whose id goes to `intents` to be cleared with the
+    /// links), updates (a vanished item is recreated; a conflicting change key is overwritten: the CRM change is
+    /// newer than what Exchange last told us), deletes (gone is fine).
+    func write(_ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind, db: PostgresConnection,
+               failures: inout [Int64: MailboxSourceError], upserts: inout [LinkStore.Link], removals: inout [UUID],
+               intents: inout [Int64]) async throws {
         var creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)] = []
         var updates: [(LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64)] = []
         var deletes: [(LiveSyncStore.Entry, MailboxItemRef)] = []
@@ -127,19 +132,13 @@ extension LiveSync {
             }
         }
         if !creates.isEmpty {
-            let retried = creates.filter { $0.0.attempts > 0 }.map(\.1.id)
-            var found: [UUID: MailboxItemRef] = [:]
-            if !retried.isEmpty { found = try await source.findItems(crmIDs: retried, in: owner, kind: kind) }
-            for create in creates { if let ref = found[create.1.id] { upserts.append(.init(crmID: create.0.crmID, ref: ref, version: create.2 - 1)) } }
-            let pending = creates.filter { found[$0.1.id] == nil }
-            if !pending.isEmpty {
-                for (create, result) in zip(pending, try await source.create(pending.map(\.1), in: owner)) {
-                    switch result {
-                    case .success(let ref): upserts.append(.init(crmID: create.0.crmID, ref: ref, version: create.2))
-                    case .failure(let error): failures[create.0.id] = error
-                    }
-                }
+            let toCreate = creates
+            let (links, failed, intent) = try await CreateIntentStore.withFolderLock(mailbox: owner.smtpAddress, kind: kind, db: db) {
+                try await create(toCreate, in: owner, kind: kind, db: db)
             }
+            upserts += links
+            failures.merge(failed) { _, new in new }
+            if let intent { intents.append(intent) }
         }
         if !deletes.isEmpty {
             for (delete, result) in zip(deletes, try await source.delete(deletes.map(\.1), in: owner, kind: kind)) {
@@ -150,5 +149,28 @@ extension LiveSync {
                 }
             }
         }
+    }
+
+    /// The creates of one mailbox folder; call holding its create lock. Returns the links to commit, the failures and
+    /// the intent to clear with them (nil when none was sent, or when a failed create may have left an item).
+    private func create(_ creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)], in owner: MailboxOwner, kind: ItemKind,
+                        db: PostgresConnection) async throws -> ([LinkStore.Link], [Int64: MailboxSourceError], Int64?) {
+        var links: [LinkStore.Link] = []
+        var failures: [Int64: MailboxSourceError] = [:]
+        var found = try await CreateIntentResolution.resolve(owner, kind: kind, source: source, db: db, logger: logger)
+        let retried = creates.filter { $0.0.attempts > 0 && found[$0.1.id] == nil }.map(\.1.id)
+        if !retried.isEmpty { found.merge(try await source.findItems(crmIDs: retried, in: owner, kind: kind)) { first, _ in first } }
+        for create in creates { if let ref = found[create.1.id] { links.append(.init(crmID: create.0.crmID, ref: ref, version: create.2 - 1)) } }
+        let pending = creates.filter { found[$0.1.id] == nil }
+        guard !pending.isEmpty else { return (links, failures, nil) }
+        let address = owner.smtpAddress, ids = pending.map(\.1.id)
+        let intent = try await db.run { db in try CreateIntentStore.record(mailbox: address, kind: kind, crmIDs: ids, runID: nil, db: db) }
+        for (create, result) in zip(pending, try await source.create(pending.map(\.1), in: owner)) {
+            switch result {
+            case .success(let ref): links.append(.init(crmID: create.0.crmID, ref: ref, version: create.2))
+            case .failure(let error): failures[create.0.id] = error
+            }
+        }
+        return (links, failures, failures.values.contains { $0.mayHaveLeftAnItem } ? nil : intent)
     }
 }

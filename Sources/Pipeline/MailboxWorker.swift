@@ -22,6 +22,8 @@ struct MailboxWorker: Sendable {
     let request: RunRequest
     let options: SnapshotOptions
     let name: String
+    /// The one mailbox of the run this worker may claim (`snapsync rerun --mailbox`); any when nil.
+    let only: String?
     let source: any MailboxSource
     let logger: Logger
     let progress: (any StageProgressReporting)?
@@ -44,7 +46,7 @@ struct MailboxWorker: Sendable {
         while true {
             if options.window.hasEnded(at: Date()) { return .windowEnded }
             if let error = outage.current { return .sourceUnavailable(error) }
-            guard let claim = try await RunStore.claimMailbox(runID: runID, worker: name, lease: options.lease, db: db) else {
+            guard let claim = try await RunStore.claimMailbox(runID: runID, worker: name, lease: options.lease, mailbox: only, db: db) else {
                 return .done
             }
             var logger = self.logger

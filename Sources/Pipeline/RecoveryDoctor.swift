@@ -50,6 +50,13 @@ public struct RecoveryDoctor: Sendable {
             let result = await probe(owner, states: states)
             if case .unreachable(let reason) = result { down = reason }
             facts.mailboxes[index].exchange = result
+            if case .answered = result {
+                do {
+                    facts.mailboxes[index].duplicateItems = try await Deduplicator(source: source, logger: logger).count(owner)
+                } catch {
+                    logger.info("Exchange did not list the mailbox's stamped items", metadata: ["mailbox": "\(address)", "doctor.error": "\(error.code)"])
+                }
+            }
         }
         return facts
     }
@@ -130,6 +137,8 @@ public struct RecoveryDoctor: Sendable {
                 let count = try await RecoveryStore.requeueParked(db: db)
                 await db.close()
                 outcome = StepOutcome(step: step, run: nil, message: "\(count) parked outbox entr\(count == 1 ? "y" : "ies") queued again", succeeded: true)
+            case .removeDuplicates(let mailboxes):
+                outcome = try await removeDuplicates(step, mailboxes: mailboxes)
             case .none, .manual:
                 continue
             }
@@ -139,6 +148,22 @@ public struct RecoveryDoctor: Sendable {
             if !outcome.succeeded { break }
         }
         return outcomes
+    }
+
+    /// Deletes the extra copies of CRM records in the mailboxes, keeping the linked one (`snapsync dedupe`).
+    func removeDuplicates(_ step: RecoveryStep, mailboxes: [String]) async throws -> StepOutcome {
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        defer { Task { await db.close() } }
+        let owners = try await CRMStore.mailboxOwners(mailboxes, db: db)
+        var deleted = 0, failed = 0
+        for owner in owners {
+            for removal in try await Deduplicator(source: source, logger: logger).remove(owner, db: db) {
+                deleted += removal.deleted
+                failed += removal.failed
+            }
+        }
+        return StepOutcome(step: step, run: nil, message: "\(deleted) extra cop\(deleted == 1 ? "y" : "ies") deleted"
+                           + (failed > 0 ? ", \(failed) refused by Exchange" : ""), succeeded: failed == 0)
     }
 
     static func outcome(_ step: RecoveryStep, _ result: SnapshotResult) -> StepOutcome {

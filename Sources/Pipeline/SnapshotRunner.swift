@@ -47,7 +47,40 @@ public struct SnapshotRunner: Sendable {
         return try await execute(runID: run.id, request: run.request, resumed: true, options: options)
     }
 
-    func execute(runID: Int64, request: RunRequest, resumed: Bool, options: SnapshotOptions) async throws -> SnapshotResult {
+    /// `snapsync rerun RUN --stage STAGE [--mailbox ADDR] [--kind K]... [--allow-mass-delete]`: sets the stage and the
+    /// stages after it back to pending and carries them out, for `mailbox` only when given (no other mailbox of the
+    /// run is touched, whatever state its stages are in) and the kinds given (all when nil). `allowMassDelete` is an
+    /// approval for that mailbox and those kinds, so it needs a mailbox. `onReset` receives the number of stages reset.
+    public func rerun(runID: Int64, stage: SnapshotStage, mailbox: String?, kinds: [ItemKind]? = nil, allowMassDelete: Bool,
+                      options: SnapshotOptions, onReset: @Sendable (Int) -> Void = { _ in }) async throws -> SnapshotResult {
+        let address = mailbox?.lowercased()
+        if allowMassDelete && address == nil {
+            throw PipelineError(.invalidRequest, "an approval to delete names the mailbox it approves: add --mailbox")
+        }
+        let db = try await PostgresConnection.connect(conninfo, logger: logger)
+        guard let run = try await RunStore.run(runID, db: db) else {
+            await db.close()
+            throw PipelineError(.unknownRun, "no run \(runID)")
+        }
+        let reset = try await RunStore.resetStages(runID: runID, mailbox: address, kinds: kinds, from: stage, db: db)
+        if allowMassDelete, let address, reset > 0 {
+            try await RunStore.approveMassDelete(runID: runID, mailboxes: [address], kinds: kinds ?? run.request.kinds,
+                                                 approvedBy: options.request.requestedBy, db: db)
+            try await RunStore.recordEvent(runID: runID, mailbox: address, kind: nil, stage: stage, event: "mass-delete-approved",
+                                           message: "mass deletion approved for \((kinds ?? run.request.kinds).map(\.rawValue).joined(separator: ", "))"
+                                               + " by \(options.request.requestedBy)", db: db)
+        }
+        await db.close()
+        guard reset > 0 else {
+            throw PipelineError(.unknownRun, "run \(runID) has no stage \(stage.rawValue)\(mailbox.map { " for \($0)" } ?? "")")
+        }
+        onReset(reset)
+        return try await execute(runID: runID, request: run.request, resumed: true, options: options, only: address)
+    }
+
+    /// Carries the run out; with `only`, workers claim that mailbox of the run and no other.
+    func execute(runID: Int64, request: RunRequest, resumed: Bool, options: SnapshotOptions,
+                 only mailbox: String? = nil) async throws -> SnapshotResult {
         var logger = self.logger
         logger[metadataKey: "run.id"] = "\(runID)"
         logger.info("snapshot run \(resumed ? "resumed" : "started")", metadata: [
@@ -58,7 +91,7 @@ public struct SnapshotRunner: Sendable {
         let stops = try await withThrowingTaskGroup(of: MailboxWorker.Stop.self) { group in
             for index in 0..<max(options.workers, 1) {
                 let worker = MailboxWorker(runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
-                                           source: source, logger: logger, progress: progress, outage: outage)
+                                           only: mailbox, source: source, logger: logger, progress: progress, outage: outage)
                 group.addTask { try await worker.run(conninfo: conninfo) }
             }
             var stops: [MailboxWorker.Stop] = []
@@ -83,7 +116,11 @@ public struct SnapshotRunner: Sendable {
         }
         // The ANALYZEs between stages were interim ones: full statistics for the CRM's own queries before the run ends.
         _ = try await db.run { [logger] db in try TableActivityStore.completeInterimStatistics(runID: runID, logger: logger, db: db) }
-        let status = try await RunStore.finishRunIfDone(runID, db: db)
+        var status = try await RunStore.finishRunIfDone(runID, db: db)
+        if status == nil, let mailbox {
+            // A rerun of one mailbox answers for that mailbox while others of the run are left pending.
+            status = try await RunStore.mailboxOutcome(runID: runID, mailbox: mailbox, db: db)
+        }
         let outcome: SnapshotOutcome = switch status {
         case "completed": .completed
         case "completed_with_errors": .completedWithErrors

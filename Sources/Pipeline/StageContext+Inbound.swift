@@ -142,11 +142,13 @@ extension StageContext {
             if range.field == .modified { return row.modifiedAt.map(range.contains) ?? true }
             return kind == .appointments ? range.overlaps(start: start, end: row.seriesEnd) : range.contains(start)
         }
+        let approved = try await db.run { db in try RunStore.massDeleteApproved(runID: runID, mailbox: address, kind: kind, db: db) }
         let decision = options.massDeleteGuard.decide(linked: linked, present: present, wouldDelete: doomed.count,
-                                                      allowMassDelete: request.allowMassDelete)
+                                                      allowMassDelete: approved)
         if case .refuse(let linked, let present, let wouldDelete) = decision {
             let message = "Exchange returned \(present) \(kind.rawValue) for \(linked) linked CRM rows; deleting \(wouldDelete) "
-                + "CRM rows was refused (mailbox restored from a backup?). Check the mailbox, then rerun this stage with --allow-mass-delete."
+                + "CRM rows was refused (mailbox restored from a backup?). Check the mailbox, then approve its deletions: "
+                + "snapsync rerun \(runID) --stage reconcile --mailbox \(address) --kind \(kind.rawValue) --allow-mass-delete"
             try await RunStore.recordEvent(runID: runID, mailbox: address, kind: kind, stage: .reconcile, event: "mass-delete-refused",
                                            message: message, db: db)
             throw PipelineError(.massDeleteRefused, message)

@@ -9,8 +9,8 @@ extension StageContext {
     /// batches of writes, each batch's new ItemIds and ChangeKeys committed with the stage cursor.
     func push(_ kind: ItemKind, cursor: String?, resumed: Bool) async throws {
         var after = cursor.flatMap(UUID.init(uuidString:))
-        // After a crash the batch in flight may have been created without its response being committed:
-        // the first batch of a resumed stage looks its creates up by stamped CRM id first.
+        // Creates whose links were never committed are known by their intents (``CreateIntentResolution``); a stage
+        // resumed after a crash of a build without them looks its first batch's creates up by stamped CRM id as well.
         var verifyCreates = resumed
         let owner = mailbox, pageSize = options.pageSize
         while true {
@@ -37,7 +37,16 @@ extension StageContext {
         }
     }
 
+    /// Writes a batch holding the folder's create lock: creates of unknown outcome left by any earlier command are
+    /// resolved first, and this batch's creates are recorded as an intent before they are sent.
     func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+        try await CreateIntentStore.withFolderLock(mailbox: address, kind: kind, db: db) {
+            try await writeBatch(batch, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
+        }
+    }
+
+    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+        let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, db: db, logger: logger)
         var links: [LinkStore.Link] = []
         var failures: [(UUID, MailboxSourceError)] = []
         var creates: [OutboundCandidate] = []
@@ -50,10 +59,14 @@ extension StageContext {
             }
         }
         var created = 0, updated = 0
+        var found = unknown
         if verifyCreates, !creates.isEmpty {
-            // Created before the crash, maybe only in part (a series without all its exceptions): written
-            // again as an update.
-            let found = try await source.findItems(crmIDs: creates.map(\.record.id), in: mailbox, kind: kind)
+            // A stage resumed after a crash of a build without create intents: its batch in flight is looked up too.
+            found.merge(try await source.findItems(crmIDs: creates.map(\.record.id), in: mailbox, kind: kind)) { first, _ in first }
+        }
+        if !found.isEmpty, !creates.isEmpty {
+            // Created by a request whose answer never arrived, maybe only in part (a series without all its
+            // exceptions): written again as an update.
             for candidate in creates { if let ref = found[candidate.record.id] { updates.append((candidate, ref)) } }
             creates.removeAll { found[$0.record.id] != nil }
         }
@@ -78,7 +91,10 @@ extension StageContext {
                 }
             }
         }
+        var intent: Int64?
         if !creates.isEmpty {
+            let ids = creates.map(\.record.id), runID = runID, address = address
+            intent = try await db.run { db in try CreateIntentStore.record(mailbox: address, kind: kind, crmIDs: ids, runID: runID, db: db) }
             let results = try await source.create(creates.map(\.record), in: mailbox)
             for (candidate, result) in zip(creates, results) {
                 switch result {
@@ -87,25 +103,29 @@ extension StageContext {
                 }
             }
         }
+        let answered = failures.contains { $0.1.mayHaveLeftAnItem } ? nil : intent
         if failures.contains(where: { $0.1.kind == .transient }), let transient = failures.first(where: { $0.1.kind == .transient }) {
             // Exchange is throttling or failing: keep what succeeded, stop the stage so a rerun retries the rest.
-            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated)
+            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated, intent: answered)
             throw transient.1
         }
-        try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated)
+        try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated,
+                             intent: answered)
         for (id, error) in failures {
             logger.warning("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
         }
     }
 
+    /// Commits the batch's links, quarantined items and checkpoint, and clears the batch's create intent.
     private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], kind: ItemKind, cursor: String?,
-                            created: Int, updated: Int) async throws {
+                            created: Int, updated: Int, intent: Int64?) async throws {
         let runID = runID, address = address
         let previousCursor = cursor == nil
             ? try await RunStore.stages(runID: runID, mailbox: address, db: db).first { $0.kind == kind && $0.stage == .push }?.cursor
             : cursor
         try await commit(.push, kind: kind, cursor: previousCursor) { db in
             try LinkStore.upsert(links, mailbox: address, kind: kind, db: db)
+            if let intent { try CreateIntentStore.clear([intent], db: db) }
             for (id, error) in failures {
                 try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
                                         direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)

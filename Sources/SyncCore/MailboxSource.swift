@@ -199,6 +199,10 @@ public protocol MailboxSource: Sendable {
     /// The items stamped with these CRM ids (at most one each; missing ids are absent from the result).
     func findItems(crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: MailboxItemRef]
 
+    /// Every item of the folder of `kind` that carries a stamped CRM id, by that id: more than one item for an id
+    /// is a record created more than once. Reads ids and stamps only.
+    func stampedItems(in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]]
+
     /// Changes in the folder of `kind` since `syncState` (nil: from the beginning), at most `maxChanges`.
     /// Throws `.invalidSyncState` when the state is no longer accepted.
     func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, maxChanges: Int) async throws(MailboxSourceError)

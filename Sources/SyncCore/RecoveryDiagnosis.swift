@@ -18,7 +18,7 @@ public enum RecoveryScenario: String, Sendable, Hashable, CaseIterable {
     case unfinishedRun = "unfinished-run"
     case mailboxRefused = "mailbox-refused"
     case syncNotOn = "sync-off"
-    case copiesInExchange = "copies-in-exchange"
+    case duplicates = "duplicates"
 
     /// The contract's row number, nil for the others.
     public var number: Int? { Int(rawValue) }
@@ -41,7 +41,7 @@ public enum RecoveryScenario: String, Sendable, Hashable, CaseIterable {
         case .unfinishedRun: "A snapshot run was left unfinished"
         case .mailboxRefused: "Exchange refuses the mailbox"
         case .syncNotOn: "Sync is not switched on"
-        case .copiesInExchange: "Items in Exchange carry a CRM id another item holds (copies); they are not imported"
+        case .duplicates: "Duplicate items in Exchange: CRM records created more than once"
         }
     }
 
@@ -59,6 +59,8 @@ public enum RecoveryStep: Sendable, Hashable, CustomStringConvertible {
     case resume(runID: Int64)
     /// Queue parked outbox entries again (after their reason was dealt with).
     case retryParked
+    /// Delete the extra copies of CRM records in these mailboxes, keeping the linked one.
+    case removeDuplicates(mailboxes: [String])
     /// Nothing to do, and why.
     case none(String)
     /// Something only an administrator can do.
@@ -80,6 +82,7 @@ public enum RecoveryStep: Sendable, Hashable, CustomStringConvertible {
             Self.command(direction) + mailboxes.map { " --mailbox \($0)" }.joined()
         case .resume(let id): "snapsync resume \(id)"
         case .retryParked: "requeue the parked outbox entries (snapsync doctor --fix)"
+        case .removeDuplicates(let mailboxes): "snapsync dedupe" + mailboxes.map { " --mailbox \($0)" }.joined()
         case .none(let why): "none: \(why)"
         case .manual(let what): "by hand: \(what)"
         }
@@ -190,6 +193,17 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
                                              + facts.outbox.parkedReasons.map { "rejected: \($0)" },
                                          steps: [.manual("correct the rejected CRM records (reasons above)"), .retryParked]))
         }
+        let duplicated = facts.mailboxes.filter { !$0.duplicateItems.isEmpty }
+        if !duplicated.isEmpty {
+            found.append(RecoveryFinding(
+                scenario: .duplicates, mailboxes: duplicated.map(\.mailbox).sorted(),
+                details: duplicated.sorted { $0.mailbox < $1.mailbox }.map { m in
+                    "\(m.mailbox): " + m.duplicateItems.sorted { $0.key.rawValue < $1.key.rawValue }
+                        .map { "\($0.value) extra \($0.key.rawValue) item(s)" }.joined(separator: ", ")
+                        + " carry the CRM id of another item of the folder; the linked copy is kept"
+                },
+                steps: [.removeDuplicates(mailboxes: duplicated.map(\.mailbox).sorted())]))
+        }
         for run in facts.unfinishedRuns.sorted(by: { $0.id < $1.id }) {
             let detail = "run \(run.id) (\(run.direction.rawValue)) started \(ISO8601.format(run.createdAt)) is still marked running"
             if run.activeMailboxes > 0 {
@@ -199,7 +213,6 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
                 found.append(RecoveryFinding(scenario: .unfinishedRun, details: [detail], steps: [.resume(runID: run.id)]))
             }
         }
-        if let copies = Self.copiesFinding(facts) { found.append(copies) }
         findings = found
     }
 
@@ -322,16 +335,19 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
 
     static func isEnable(_ step: RecoveryStep) -> Bool { if case .enableSync = step { true } else { false } }
 
-    /// Merges steps of several findings in the contract's order, one snapshot run per direction.
+    /// Merges steps of several findings in the contract's order (switch on, resume, remove duplicates, snapshots,
+    /// requeue), one snapshot run per direction.
     static func merge(_ steps: [RecoveryStep]) -> [RecoveryStep] {
         var enables: [RecoveryStep] = []
         var resumes: [RecoveryStep] = []
         var snapshots: [SnapshotDirection: [String]] = [:]
         var retry = false
+        var duplicated: [String] = []
         for step in steps {
             switch step {
             case .enableSync: if !enables.contains(step) { enables.append(step) }
             case .resume: if !resumes.contains(step) { resumes.append(step) }
+            case .removeDuplicates(let mailboxes): duplicated += mailboxes
             case .snapshot(let direction, let mailboxes): snapshots[direction, default: []] += mailboxes
             case .retryParked: retry = true
             case .none, .manual: continue
@@ -339,6 +355,8 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
         }
         enables.sort { ($0 == .enableSync(mailbox: nil) ? "" : $0.description) < ($1 == .enableSync(mailbox: nil) ? "" : $1.description) }
         var plan = enables + resumes
+        // Extra copies go before any snapshot writes to their folders (and their kept copies get linked first).
+        if !duplicated.isEmpty { plan.append(.removeDuplicates(mailboxes: Array(Set(duplicated)).sorted())) }
         for direction in [SnapshotDirection.fullFromExchange, .fullFromCRM, .outbound, .inbound] {
             if let mailboxes = snapshots[direction] { plan.append(.snapshot(direction, mailboxes: Array(Set(mailboxes)).sorted())) }
         }

@@ -16,9 +16,6 @@ public struct RecoveryFacts: Sendable, Hashable {
     public var outbox: OutboxFacts
     /// Snapshot runs still marked running.
     public var unfinishedRuns: [UnfinishedRun]
-    /// Items the latest inbound of their folder did not import because another item holds their stamped CRM id
-    /// (open `DuplicateCRMId` quarantine entries), described for the report.
-    public var copiesInExchange: [String] = []
 
     public init(now: Date, postgresReachable: Bool = true, globalSyncEnabled: Bool, journal: [SwitchTransition] = [],
                 mailboxes: [MailboxFacts] = [], outbox: OutboxFacts = OutboxFacts(), unfinishedRuns: [UnfinishedRun] = []) {
@@ -150,6 +147,8 @@ public struct MailboxFacts: Sendable, Hashable {
     /// CRM rows of the mailbox changed (or linked rows deleted) while sync was off (nil: sync was never switched off).
     public var crmChangesSinceOff: Int?
     public var exchange: ExchangeProbe
+    /// Extra copies per kind: items carrying the same stamped CRM id as another item of the folder.
+    public var duplicateItems: [ItemKind: Int] = [:]
 
     public init(mailbox: String, ownSwitch: Bool? = nil, lastInbound: CompletedSnapshot? = nil, lastOutbound: CompletedSnapshot? = nil,
                 foldersNeedingSnapshot: [FolderNeedingSnapshot] = [], crmRows: Int = 0, links: [ItemKind: Int] = [:],

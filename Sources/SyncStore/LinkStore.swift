@@ -28,6 +28,21 @@ public enum LinkStore {
             """), [mailbox, kind.rawValue, links.map(\.crmID), links.map(\.ref.id), links.map(\.ref.changeKey), links.map(\.version)])
     }
 
+    /// The version a link gets when the item was found rather than written from a known row version (a create whose
+    /// answer never arrived): no CRM row has it, so the next outbound write brings the item up to the row.
+    public static let unknownVersion: Int64 = -1
+
+    /// Inserts the links of CRM rows of the mailbox folder that have none; rows already linked keep their link.
+    public static func insertMissing(_ links: [Link], mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) {
+        guard !links.isEmpty else { return }
+        try db.execute("""
+            INSERT INTO sync.links (mailbox, kind, crm_id, item_id, change_key, crm_version, synced_at)
+            SELECT $1, $2, u.crm_id, u.item_id, u.change_key, u.version, now()
+            FROM unnest($3::uuid[], $4::text[], $5::text[], $6::bigint[]) AS u(crm_id, item_id, change_key, version)
+            ON CONFLICT (mailbox, kind, crm_id) DO NOTHING
+            """, [mailbox, kind.rawValue, links.map(\.crmID), links.map(\.ref.id), links.map(\.ref.changeKey), links.map(\.version)])
+    }
+
     /// Deletes the links of these CRM rows in one mailbox folder.
     public static func delete(crmIDs: [UUID], mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) {
         guard !crmIDs.isEmpty else { return }

@@ -54,7 +54,6 @@ public enum RecoveryStore {
             mailboxes.append(facts)
         }
         var facts = RecoveryFacts(now: now, globalSyncEnabled: global, journal: journal, mailboxes: mailboxes, outbox: outbox, unfinishedRuns: runs)
-        facts.copiesInExchange = try copiesInExchange(owners: owners, db: db)
         return facts
     }
 

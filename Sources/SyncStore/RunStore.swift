@@ -99,6 +99,10 @@ public enum RunStore {
             _ = try db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [request.signature])
             if let id = try db.query("SELECT id FROM sync.runs WHERE signature = $1 AND status = 'running' ORDER BY id DESC LIMIT 1",
                                      [request.signature]).first.map({ (row) throws(PostgresError) in try row.decode(Int64.self, at: 0) }) {
+                if request.allowMassDelete {
+                    try approveMassDelete(runID: id, mailboxes: owners.map(\.smtpAddress), kinds: request.kinds,
+                                          approvedBy: request.requestedBy, db: db)
+                }
                 return (try run(id, db: db)!, true)
             }
             let options = try String(decoding: JSONSerialization.data(withJSONObject: [
@@ -122,6 +126,10 @@ public enum RunStore {
                             """, [id, owner.smtpAddress, kind.rawValue, stage.rawValue, position])
                     }
                 }
+            }
+            if request.allowMassDelete {
+                try approveMassDelete(runID: id, mailboxes: owners.map(\.smtpAddress), kinds: request.kinds,
+                                      approvedBy: request.requestedBy, db: db)
             }
             return (try run(id, db: db)!, false)
         }
@@ -168,9 +176,9 @@ public enum RunStore {
 
     // MARK: Claims
 
-    /// Claims the next mailbox of the run that is pending, or whose lease expired (a crashed worker),
-    /// with `FOR UPDATE SKIP LOCKED` so concurrent workers and processes never take the same one.
-    public static func claimMailbox(runID: Int64, worker: String, lease: Duration,
+    /// Claims the next mailbox of the run (only `mailbox` when given) that is pending, or whose lease expired (a
+    /// crashed worker), with `FOR UPDATE SKIP LOCKED` so concurrent workers and processes never take the same one.
+    public static func claimMailbox(runID: Int64, worker: String, lease: Duration, mailbox: String? = nil,
                                     db: isolated PostgresConnection) throws(PostgresError) -> ClaimedMailbox? {
         let rows = try db.query("""
             UPDATE sync.run_mailboxes m
@@ -179,9 +187,10 @@ public enum RunStore {
             WHERE (m.run_id, m.mailbox) = (
                 SELECT run_id, mailbox FROM sync.run_mailboxes
                 WHERE run_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))
+                  AND ($4::text IS NULL OR mailbox = $4)
                 ORDER BY mailbox LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING mailbox, user_id
-            """, [runID, worker, Double(lease.components.seconds)])
+            """, [runID, worker, Double(lease.components.seconds), mailbox])
         guard let row = rows.first else { return nil }
         return ClaimedMailbox(runID: runID, owner: MailboxOwner(smtpAddress: try row.decode(at: 0), userID: try row.decode(at: 1)),
                               leaseOwner: worker)
@@ -241,6 +250,20 @@ public enum RunStore {
         return status
     }
 
+    /// How one mailbox of a run ended: `completed`, `completed_with_errors` (its mailbox failed or a stage of it
+    /// quarantined items), nil while it is pending or running.
+    public static func mailboxOutcome(runID: Int64, mailbox: String, db: isolated PostgresConnection) throws(PostgresError) -> String? {
+        guard let row = try db.query("""
+            SELECT m.status, EXISTS (SELECT 1 FROM sync.run_stages s WHERE s.run_id = m.run_id AND s.mailbox = m.mailbox AND s.failed > 0)
+            FROM sync.run_mailboxes m WHERE m.run_id = $1 AND m.mailbox = $2
+            """, [runID, mailbox]).first else { return nil }
+        switch try row.decode(String.self, at: 0) {
+        case "done": return try row.decode(Bool.self, at: 1) ? "completed_with_errors" : "completed"
+        case "failed": return "completed_with_errors"
+        default: return nil
+        }
+    }
+
     // MARK: Stages
 
     /// The stages of a mailbox in a run, in order.
@@ -293,30 +316,47 @@ public enum RunStore {
             """, [runID, mailbox, kind.rawValue, stage.rawValue, status, error])
     }
 
-    /// Sets a stage and every later stage of the mailbox back to pending (with fresh checkpoints), and the
-    /// mailbox and run back to running, for `snapsync rerun`. Returns the number of stages reset.
-    public static func resetStages(runID: Int64, mailbox: String?, from stage: SnapshotStage,
+    /// Sets a stage and every later stage back to pending (with fresh checkpoints), for one mailbox (every mailbox
+    /// of the run when nil) and the kinds given (all when nil), and those mailboxes and the run back to running, for
+    /// `snapsync rerun`. Another mailbox's stages, failed or pending, are left as they are. Returns the number of
+    /// stages reset.
+    public static func resetStages(runID: Int64, mailbox: String?, kinds: [ItemKind]? = nil, from stage: SnapshotStage,
                                    db: isolated PostgresConnection) throws -> Int {
         try db.withTransaction { db in
             let reset = try db.execute("""
                 UPDATE sync.run_stages s SET status = 'pending', cursor = NULL, items = 0, created = 0, updated = 0,
                     deleted = 0, failed = 0, error = NULL, started_at = NULL, finished_at = NULL
-                WHERE s.run_id = $1 AND ($2::text IS NULL OR s.mailbox = $2)
+                WHERE s.run_id = $1 AND ($2::text IS NULL OR s.mailbox = $2) AND ($4::text[] IS NULL OR s.kind = ANY($4))
                   AND s.position >= (SELECT min(position) FROM sync.run_stages f
                                      WHERE f.run_id = s.run_id AND f.mailbox = s.mailbox AND f.kind = s.kind AND f.stage = $3)
-                """, [runID, mailbox, stage.rawValue])
+                """, [runID, mailbox, stage.rawValue, kinds?.map(\.rawValue)])
             try db.execute("""
                 UPDATE sync.run_mailboxes m SET status = 'pending', error = NULL, finished_at = NULL, lease_owner = NULL, lease_until = NULL
-                WHERE m.run_id = $1 AND EXISTS (SELECT 1 FROM sync.run_stages s WHERE s.run_id = m.run_id AND s.mailbox = m.mailbox AND s.status = 'pending')
-                """, [runID])
+                WHERE m.run_id = $1 AND ($2::text IS NULL OR m.mailbox = $2)
+                  AND EXISTS (SELECT 1 FROM sync.run_stages s WHERE s.run_id = m.run_id AND s.mailbox = m.mailbox AND s.status = 'pending')
+                """, [runID, mailbox])
             try db.execute("UPDATE sync.runs SET status = 'running', finished_at = NULL WHERE id = $1 AND $2 > 0", [runID, reset])
             return reset
         }
     }
 
-    /// Lets a run's reconcile stages delete even when Exchange returned far fewer items than linked.
-    public static func allowMassDelete(runID: Int64, db: isolated PostgresConnection) throws(PostgresError) {
-        try db.execute("UPDATE sync.runs SET options = options || '{\"allow_mass_delete\": true}'::jsonb WHERE id = $1", [runID])
+    /// Lets the reconcile stages of these mailbox folders of a run delete even when Exchange returned far fewer items
+    /// than linked. An approval names each mailbox and kind it approves; other folders of the run keep their guard.
+    public static func approveMassDelete(runID: Int64, mailboxes: [String], kinds: [ItemKind], approvedBy: String,
+                                         db: isolated PostgresConnection) throws(PostgresError) {
+        guard !mailboxes.isEmpty, !kinds.isEmpty else { return }
+        try db.execute("""
+            INSERT INTO sync.mass_delete_approvals (run_id, mailbox, kind, approved_by)
+            SELECT $1, m, k, $4 FROM unnest($2::text[]) AS m, unnest($3::text[]) AS k
+            ON CONFLICT (run_id, mailbox, kind) DO NOTHING
+            """, [runID, mailboxes.map { $0.lowercased() }, kinds.map(\.rawValue), approvedBy])
+    }
+
+    /// Whether a mass deletion was approved for this mailbox folder of the run.
+    public static func massDeleteApproved(runID: Int64, mailbox: String, kind: ItemKind,
+                                          db: isolated PostgresConnection) throws(PostgresError) -> Bool {
+        try !db.query("SELECT 1 FROM sync.mass_delete_approvals WHERE run_id = $1 AND mailbox = $2 AND kind = $3",
+                      [runID, mailbox.lowercased(), kind.rawValue]).isEmpty
     }
 
     // MARK: Events and quarantine

@@ -72,10 +72,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try CLIEnvironment.start(global, command: "verify")
-        let kinds = try kind.isEmpty ? ItemKind.allCases : kind.map { name in
-            guard let kind = ItemKind(rawValue: name.lowercased()) else { throw ValidationError("--kind must be contacts, appointments or tasks") }
-            return kind
-        }
+        let kinds = try ItemKind.parse(options: kind)
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }

@@ -178,36 +178,41 @@ struct ResumeCommand: AsyncParsableCommand {
     }
 }
 
-/// `snapsync rerun RUN --stage NAME [--mailbox ADDR]`: reruns one stage (and those after it).
+/// `snapsync rerun RUN --stage NAME [--mailbox ADDR] [--kind K]... [--allow-mass-delete]`: reruns one stage (and those
+/// after it).
 struct RerunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rerun",
                                                     abstract: "Rerun a stage of a run (and the stages after it) for one or every mailbox.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The run id.") var run: Int64
     @Option(help: "The stage: \(SnapshotStage.allCases.map(\.rawValue).joined(separator: ", ")).") var stage: String
-    @Option(help: "Only this mailbox.") var mailbox: String?
-    @Flag(help: "Let reconciliation delete even when Exchange returned far fewer items than linked.") var allowMassDelete = false
+    @Option(help: "Only this mailbox: no other mailbox of the run is touched.") var mailbox: String?
+    @Option(help: "Only this kind (appointments, tasks, contacts); repeatable. Default: every kind of the run.") var kind: [String] = []
+    @Flag(help: "Approve this mailbox's deletions (of --kind, or every kind of the run) that the mass-delete guard refused; needs --mailbox.")
+    var allowMassDelete = false
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
 
     func run() async throws {
         guard let stage = SnapshotStage(rawValue: stage) else {
             throw ValidationError("--stage must be one of \(SnapshotStage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let kinds = kind.isEmpty ? nil : try ItemKind.parse(options: kind)
+        if allowMassDelete && mailbox == nil {
+            throw ValidationError("--allow-mass-delete approves the deletions of one mailbox: name it with --mailbox")
+        }
         let environment = try CLIEnvironment.start(global, command: "rerun")
         try await environment.run {
-            let db = try await environment.database()
-            let reset = try await RunStore.resetStages(runID: run, mailbox: mailbox?.lowercased(), from: stage, db: db)
-            if allowMassDelete { try await RunStore.allowMassDelete(runID: run, db: db) }
-            await db.close()
-            guard reset > 0 else { throw PipelineError(.unknownRun, "run \(run) has no stage \(stage.rawValue)\(mailbox.map { " for \($0)" } ?? "")") }
-            print("rerunning \(reset) stage(s) of run \(run)")
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
-            var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: ""))
+            var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil,
+                                                              requestedBy: ProcessInfo.processInfo.environment["USER"] ?? "snapsync"))
             options.workers = workers
             let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            return try await RunReport.finish(try await runner.resume(runID: run, options: options), environment: environment)
+            let result = try await runner.rerun(runID: run, stage: stage, mailbox: mailbox, kinds: kinds,
+                                                allowMassDelete: allowMassDelete,
+                                                options: options) { reset in print("rerunning \(reset) stage(s) of run \(run)") }
+            return try await RunReport.finish(result, environment: environment)
         }
     }
 }

@@ -16,7 +16,7 @@ struct Snapsync: AsyncParsableCommand {
         subcommands: [
             SnapshotCommand.self, ResumeCommand.self, RunsCommand.self, RerunCommand.self, VerifyCommand.self,
             SyncCommand.self, MailboxCommand.self, MigrateCommand.self, StatusCommand.self, DemoCommand.self,
-            DoctorCommand.self, OnboardCommand.self,
+            DoctorCommand.self, DedupeCommand.self, OnboardCommand.self,
         ]
     )
 }

@@ -20,18 +20,7 @@ import Testing
 
     /// Runs `snapsync ARGS`; with `killAfter`, sends SIGKILL then. Returns the exit status (nil when killed).
     func snapsync(_ env: PipelineTestEnvironment, _ arguments: [String], killAfter seconds: Double? = nil) async throws -> Int32? {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments + ["--log-format", "json", "--log-level", "warning"]
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
-        environment["SNAPSYNC_DATABASE_URL"] = env.conninfo
-        environment["SNAPSYNC_EWS_URL"] = env.simulator.endpoint
-        environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
-        environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try start(env, arguments)
         if let seconds {
             let deadline = Date().addingTimeInterval(seconds)
             while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
@@ -43,6 +32,24 @@ import Testing
         }
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         return process.terminationStatus
+    }
+
+    /// Starts `snapsync ARGS` against `database` (the test's by default) and Exchange at `endpoint` (the simulator by
+    /// default).
+    func start(_ env: PipelineTestEnvironment, _ arguments: [String], endpoint: String? = nil, database: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments + ["--log-format", "json", "--log-level", "warning"]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
+        environment["SNAPSYNC_DATABASE_URL"] = database ?? env.conninfo
+        environment["SNAPSYNC_EWS_URL"] = endpoint ?? env.simulator.endpoint
+        environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
+        environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     /// Kills the command after growing delays until a run gets to finish, then clears the faults and

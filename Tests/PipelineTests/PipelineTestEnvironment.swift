@@ -40,15 +40,7 @@ struct PipelineTestEnvironment {
             configuration.mailboxes = mailboxes
             let simulator = try await Simulator.start(configuration)
             let proxy = proxied ? try await CorruptingEWSProxy(forwardingTo: simulator.endpoint, logger: makeLogger()) : nil
-            var http = HTTPClient.Configuration()
-            http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
-                                         password: SimulatorConfiguration.defaultAccount.password)
-            http.proxy = .direct
-            let client = try HTTPClient(configuration: http, logger: makeLogger())
-            var ews = EWSClient.Configuration(endpoint: proxy?.endpoint ?? simulator.endpoint)
-            ews.maxResponseBytes = maxResponseBytes
-            ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
-            let source = EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger()))
+            let (source, client) = try makeSource(endpoint: proxy?.endpoint ?? simulator.endpoint, maxResponseBytes: maxResponseBytes)
             let db = try await PostgresConnection.connect(conninfo, logger: makeLogger())
             var owners: [MailboxOwner] = []
             for (index, address) in mailboxes.enumerated() {
@@ -73,7 +65,23 @@ struct PipelineTestEnvironment {
         }
     }
 
-    func runner() -> SnapshotRunner { SnapshotRunner(conninfo: conninfo, source: source, logger: logger) }
+    /// A mailbox source reaching Exchange at `endpoint` (the simulator, or a proxy in front of it); the caller shuts
+    /// the HTTP client down.
+    static func makeSource(endpoint: String, maxResponseBytes: Int = 64 << 20) throws -> (EWSMailboxSource, HTTPClient) {
+        var http = HTTPClient.Configuration()
+        http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
+                                     password: SimulatorConfiguration.defaultAccount.password)
+        http.proxy = .direct
+        let client = try HTTPClient(configuration: http, logger: makeLogger())
+        var ews = EWSClient.Configuration(endpoint: endpoint)
+        ews.maxResponseBytes = maxResponseBytes
+        ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+        return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger())), client)
+    }
+
+    func runner(source: (any MailboxSource)? = nil) -> SnapshotRunner {
+        SnapshotRunner(conninfo: conninfo, source: source ?? self.source, logger: logger)
+    }
 
     func options(_ direction: SnapshotDirection, kinds: [ItemKind]? = nil, mailboxes: [String]? = nil,
                  range: SnapshotDateRange? = nil) -> SnapshotOptions {

@@ -86,8 +86,9 @@ import Testing
             let differences = try await env.differences(kinds: [.appointments])
             #expect(differences.contains { $0.problem == .duplicateInExchange && $0.crmID == original.id }, "\(differences)")
             let diagnosis = RecoveryDiagnosis(try await RecoveryDoctor(conninfo: env.conninfo, source: env.source, logger: env.logger).gatherFacts())
-            let copies = diagnosis.findings.first { $0.scenario == .copiesInExchange }
-            #expect(copies?.details.contains { $0.contains(copy.id) && $0.contains(original.id.lowercasedString) } == true, "\(diagnosis.findings)")
+            let copies = diagnosis.findings.first { $0.scenario == .duplicates }
+            #expect(copies?.mailboxes == [env.owners[0].smtpAddress], "\(diagnosis.findings)")
+            #expect(copies?.details.contains { $0.contains("1 extra appointments item(s)") } == true, "\(diagnosis.findings)")
             #expect(copies?.needsAction == true)
         }
     }

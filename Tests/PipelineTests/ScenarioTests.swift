@@ -73,18 +73,7 @@ extension PipelineTestEnvironment {
 
     /// `snapsync sync run --once` against an unreachable database: the CRM is down.
     func syncPassWithCRMDown(_ env: PipelineTestEnvironment) async throws -> Int32 {
-        let process = Process()
-        process.executableURL = KillAndResumeTests.binary
-        process.arguments = ["sync", "run", "--once", "--log-format", "json", "--log-level", "critical"]
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
-        environment["SNAPSYNC_DATABASE_URL"] = Self.crmDown
-        environment["SNAPSYNC_EWS_URL"] = env.simulator.endpoint
-        environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
-        environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try KillAndResumeTests().start(env, ["sync", "run", "--once"], database: Self.crmDown)
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         return process.terminationStatus
     }

@@ -161,7 +161,8 @@ import Testing
 
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             #expect(try await RunStore.resetStages(runID: refused.runID, mailbox: victim.smtpAddress, from: .merge, db: db) == 3)
-            try await RunStore.allowMassDelete(runID: refused.runID, db: db)
+            try await RunStore.approveMassDelete(runID: refused.runID, mailboxes: [victim.smtpAddress], kinds: [.appointments],
+                                                 approvedBy: "test", db: db)
             await db.close()
             #expect(try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments])).outcome
                     == .completed)
@@ -171,6 +172,72 @@ import Testing
             #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 5 + 12)
             let differences = try await env.differences(kinds: [.appointments])
             #expect(differences.isEmpty, "\(differences.prefix(3))")
+        }
+    }
+
+    /// Two mailboxes' reconciles refuse a mass deletion (25 of 30 appointments gone from each in Exchange). The
+    /// administrator checks one and approves it: `snapsync rerun RUN --stage reconcile --mailbox A --allow-mass-delete`.
+    /// A's rows go; B, which nobody checked, keeps all 30 and its reconcile stays refused, untouched by the rerun,
+    /// until an approval names B.
+    @Test func approvingOneMailboxsMassDeletionLeavesTheOtherMailboxsRows() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try seedMailboxes(env)
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            let checked = env.owners[1], unchecked = env.owners[2]
+            for owner in [checked, unchecked] {
+                let refs = try await env.source.itemRefs(in: owner, kind: .appointments, offset: 0, pageSize: 1000).refs
+                _ = try await env.source.delete(Array(refs.prefix(25)), in: owner, kind: .appointments)
+            }
+            let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
+            #expect(refused.outcome == .completedWithErrors)
+            let rowsOf = "SELECT count(*) FROM crm.appointments WHERE owner_id = $1"
+            let reconcileOf = """
+                SELECT attempts FROM sync.run_stages WHERE run_id = $1 AND mailbox = $2 AND kind = 'appointments' AND stage = 'reconcile'
+                  AND status = 'failed'
+                """
+
+            let rerun = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: checked.smtpAddress,
+                                                     allowMassDelete: true, options: env.options(.inbound, kinds: [.appointments]))
+            #expect(rerun.outcome == .completedWithErrors)  // the unchecked mailbox's reconcile is still refused
+            #expect(try await env.count(rowsOf, [checked.userID]) == 5)
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
+            #expect(try await env.count(reconcileOf, [refused.runID, unchecked.smtpAddress]) == 1)  // not attempted again
+            #expect(try await env.count("""
+                SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2
+                """, [refused.runID, unchecked.smtpAddress]) == 1)
+
+            // A later `resume` of the run does not delete the unchecked mailbox's rows either: its approval is not B's.
+            _ = try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments]))
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
+
+            // An approval that names no mailbox is refused before anything runs (usage error).
+            let snapsync = KillAndResumeTests()
+            #expect(try await snapsync.snapsync(env, ["rerun", "\(refused.runID)", "--stage", "reconcile", "--allow-mass-delete"]) == 64)
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
+            // Approved by name (the administrator's command), the unchecked mailbox's reconcile deletes.
+            #expect(try await snapsync.snapsync(env, ["rerun", "\(refused.runID)", "--stage", "reconcile", "--mailbox", unchecked.smtpAddress,
+                                                      "--kind", "appointments", "--allow-mass-delete"]) == 0)
+            #expect(try await env.count(rowsOf, [unchecked.userID]) == 5)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120 - 50)
+        }
+    }
+
+    /// `rerun --mailbox A` while another mailbox of the run is still pending (its window ended, say): the rerun
+    /// answers for A, whose reconcile is refused again without an approval, so it reports errors (exit 4), not
+    /// "in progress elsewhere" (exit 0); the pending mailbox is left for `resume`.
+    @Test func aRerunOfOneMailboxReportsThatMailboxsOutcome() async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            let (victim, refused) = try await inboundRefusingAMassDeletion(env)
+            let waiting = env.owners[3]
+            try await env.sql("UPDATE sync.run_mailboxes SET status = 'pending' WHERE run_id = $1 AND mailbox = $2",
+                              [refused.runID, waiting.smtpAddress])
+            try await env.sql("UPDATE sync.runs SET status = 'running', finished_at = NULL WHERE id = $1", [refused.runID])
+            let again = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: victim.smtpAddress,
+                                                     allowMassDelete: false, options: env.options(.inbound, kinds: [.appointments]))
+            #expect(again.outcome == .completedWithErrors)
+            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30)
+            #expect(try await env.count("SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2",
+                                        [refused.runID, waiting.smtpAddress]) == 1)
         }
     }
 

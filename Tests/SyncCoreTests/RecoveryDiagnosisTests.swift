@@ -191,6 +191,22 @@ import Testing
         #expect(diagnosis.plan == [.resume(runID: 7)])  // run 8 is in progress elsewhere
     }
 
+    @Test func duplicatesArePrescribedDedupeBeforeAnySnapshot() throws {
+        var duplicated = synced(a)
+        duplicated.duplicateItems = [.tasks: 10, .appointments: 2]
+        let finding = try only(RecoveryDiagnosis(facts([duplicated, synced(b)])))
+        #expect(finding.scenario == .duplicates)
+        #expect(finding.mailboxes == [a])
+        #expect(finding.details == ["\(a): 2 extra appointments item(s), 10 extra tasks item(s) carry the CRM id of another item of the folder; the linked copy is kept"])
+        #expect(finding.steps.map(\.description) == ["snapsync dedupe --mailbox \(a)"])
+
+        // With sync switched off meanwhile and a run left unfinished: resume, remove the copies, then the snapshots.
+        let offAndDuplicated = RecoveryDiagnosis(facts([duplicated], on: false, journal: [SwitchTransition(at: at(3), mailbox: nil, enabled: false)],
+                                                      runs: [UnfinishedRun(id: 7, direction: .outbound, createdAt: at(2))]))
+        #expect(offAndDuplicated.plan.filter { if case .enableSync = $0 { false } else { true } }
+                == [.resume(runID: 7), .removeDuplicates(mailboxes: [a]), .snapshot(.outbound, mailboxes: [a]), .snapshot(.inbound, mailboxes: [a])])
+    }
+
     @Test func deactivatedAndNeverOnNeedNothing() {
         var deactivated = synced(a)
         deactivated.ownSwitch = false

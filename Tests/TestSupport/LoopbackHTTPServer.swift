@@ -52,13 +52,14 @@ public final class LoopbackHTTPServer: Sendable {
 
     /// Answers a request; called on the server's event loop, so it must not block.
     public typealias Handler = @Sendable (Request) -> Response
-    /// Answers a request asynchronously (e.g. by forwarding it to another server); runs off the event loop.
-    public typealias AsyncHandler = @Sendable (Request) async -> Response
+    /// Answers a request from a task of its own (a proxy forwarding it, say); nil closes the connection without
+    /// an answer, as a server does that dies or drops the connection after it applied the request.
+    public typealias AsyncHandler = @Sendable (Request) async -> Response?
 
-    /// How the server answers: on the event loop, or in a task of its own.
+    /// How the server answers.
     enum Answering: Sendable {
         case immediately(Handler)
-        case asynchronously(AsyncHandler)
+        case eventually(AsyncHandler)
     }
 
     private struct State {
@@ -82,9 +83,9 @@ public final class LoopbackHTTPServer: Sendable {
         try await self.init(tls: tls, answering: .immediately(handler))
     }
 
-    /// Starts a server whose answers come from an async handler (each request in a task of its own).
+    /// Starts a server whose answers come from `handler` in a task of their own.
     public convenience init(tls: (certificateFile: String, keyFile: String)? = nil, asyncHandler: @escaping AsyncHandler) async throws {
-        try await self.init(tls: tls, answering: .asynchronously(asyncHandler))
+        try await self.init(tls: tls, answering: .eventually(asyncHandler))
     }
 
     init(tls: (certificateFile: String, keyFile: String)?, answering handler: Answering) async throws {
@@ -176,23 +177,30 @@ public final class LoopbackHTTPServer: Sendable {
                 let keepAlive = head.isKeepAlive
                 let version = head.version
                 let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                let eventLoop = context.eventLoop
-                let answer: @Sendable (Response) -> Void = { [self] response in
-                    let send: @Sendable () -> Void = { [self] in respond(response, version: version, keepAlive: keepAlive, context: loopBound.value) }
+                let send: @Sendable (Response) -> Void = { [self] response in
+                    let write: @Sendable () -> Void = { [self] in respond(response, version: version, keepAlive: keepAlive, context: loopBound.value) }
                     if let delay = response.delay {
                         let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-                        eventLoop.scheduleTask(in: .nanoseconds(nanoseconds), send)
+                        loopBound.value.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds), write)
                     } else {
-                        send()
+                        write()
                     }
                 }
                 switch handler {
                 case .immediately(let handler):
-                    answer(handler(request))
-                case .asynchronously(let handler):
+                    send(handler(request))
+                case .eventually(let handler):
+                    let loop = context.eventLoop, state = state
                     Task {
-                        let response = await handler(request)
-                        eventLoop.execute { answer(response) }
+                        let answer = await handler(request)
+                        loop.execute {
+                            guard let answer else {
+                                state.withLockedValue { $0.inFlight -= 1 }
+                                loopBound.value.close(promise: nil)
+                                return
+                            }
+                            send(answer)
+                        }
                     }
                 }
             }
