@@ -12,7 +12,7 @@ import TestSupport
     /// An item Exchange returns without its ItemId cannot be linked or written back: it fails with a reason saying
     /// so (the extract quarantines it with that reason), and the items around it are still read.
     @Test func anItemWithoutItemIdFailsWithThatReason() async throws {
-        let complete = #"ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task><t:ItemId Id="T2" ChangeKey="c2"/><t:Subject>Call back</t:Subject></t:Task></m:Items>"#
+        let complete = #"ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task><t:ItemId Id="T2" ChangeKey="c2"/><t:Subject>Call back</t:Subject><t:Status>NotStarted</t:Status></t:Task></m:Items>"#
         let missing = #"ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task><t:Subject>Lost</t:Subject></t:Task></m:Items>"#
         let transport = ScriptedTransport([ScriptedTransport.xml(Responses.envelope("GetItem", [missing, complete]))])
         let client = EWSClient(configuration: EWSClient.Configuration(endpoint: "http://127.0.0.1:1/EWS/Exchange.asmx"),
