@@ -1,0 +1,55 @@
+import Foundation
+
+/// Graph's item ids, derived from the store's item identity through one place each way. A REST id is the EWS
+/// id in URL-safe form (`/` → `-`, `+` → `_`), as Exchange Online writes it; an immutable id
+/// (`Prefer: IdType="ImmutableId"`) carries the same identity under another tag and does not change when the
+/// item moves. Occurrence ids are the REST form of their EWS occurrence ids.
+enum GraphIdentifier {
+    enum Target: Sendable, Equatable {
+        case item(mailbox: String, number: UInt64)
+        case occurrence(mailbox: String, master: UInt64, originalStart: Int64)
+    }
+
+    private static let immutableTag: [UInt8] = [0x41, 0x41, 0x6B, 0x41, 0x01]   // "AAkA\u{1}"
+
+    static func rest(fromEWS id: String) -> String {
+        String(id.map { $0 == "/" ? "-" : $0 == "+" ? "_" : $0 })
+    }
+
+    static func ews(fromREST id: String) -> String {
+        String(id.map { $0 == "-" ? "/" : $0 == "_" ? "+" : $0 })
+    }
+
+    /// The Graph id of a stored item.
+    static func id(mailbox: String, number: UInt64, immutable: Bool) -> String {
+        guard immutable else { return rest(fromEWS: Identifier.itemId(mailbox: mailbox, number: number)) }
+        var b = immutableTag
+        withUnsafeBytes(of: number.bigEndian) { b.append(contentsOf: $0) }
+        b.append(contentsOf: mailbox.lowercased().utf8)
+        return rest(fromEWS: Data(b).base64EncodedString())
+    }
+
+    static func occurrenceId(mailbox: String, master: UInt64, originalStart: Int64) -> String {
+        rest(fromEWS: Identifier.occurrenceId(mailbox: mailbox, master: master, originalStart: originalStart))
+    }
+
+    /// Parses a REST, immutable or EWS id (EWS ids are accepted as Exchange Online accepts them).
+    static func parse(_ id: String) -> Target? {
+        let ews = ews(fromREST: id)
+        if let p = Identifier.parseItemId(ews) { return .item(mailbox: p.mailbox, number: p.number) }
+        if let p = Identifier.parseOccurrenceId(ews) { return .occurrence(mailbox: p.mailbox, master: p.master, originalStart: p.originalStart) }
+        guard let d = Data(base64Encoded: ews), d.count > 13, Array(d.prefix(5)) == immutableTag else { return nil }
+        let n = d.dropFirst(5).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard let mailbox = String(data: d.dropFirst(13), encoding: .utf8) else { return nil }
+        return .item(mailbox: mailbox, number: n)
+    }
+
+    /// A folder's Graph id (the REST form of its EWS folder id).
+    static func folderId(mailbox: String, key: String) -> String { rest(fromEWS: Identifier.folderId(mailbox: mailbox, key: key)) }
+
+    static func parseFolder(_ id: String) -> (mailbox: String, key: String)? { Identifier.parseFolderId(ews(fromREST: id)) }
+
+    /// `changeKey` and the `@odata.etag` made from it.
+    static func changeKey(_ change: UInt64) -> String { Identifier.changeKey(change) }
+    static func etag(_ change: UInt64) -> String { "W/\"" + changeKey(change) + "\"" }
+}
