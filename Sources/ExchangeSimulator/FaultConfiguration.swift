@@ -1,7 +1,7 @@
 /// Faults the simulator injects, set through the control API (`POST /sim/faults`) or
 /// `SimulatorControl.setFaults(_:)`. Every field is optional; `nil` means "no such fault".
 public struct FaultConfiguration: Codable, Sendable, Equatable {
-    /// HTTP 503 with `Retry-After` for the next `count` EWS requests.
+    /// HTTP 503 with `Retry-After` for the next `count` requests (EWS and Graph).
     public struct Unavailable: Codable, Sendable, Equatable {
         public var count: Int
         public var retryAfterSeconds: Int
@@ -32,11 +32,7 @@ public struct FaultConfiguration: Codable, Sendable, Equatable {
     }
 
     /// HTTP 429 `ApplicationThrottled` with `Retry-After` for the next `count` Graph requests.
-    public struct Throttle: Codable, Sendable, Equatable {
-        public var count: Int
-        public var retryAfterSeconds: Int
-        public init(count: Int, retryAfterSeconds: Int = 1) { self.count = count; self.retryAfterSeconds = retryAfterSeconds }
-    }
+    public typealias Throttle = Unavailable
 
     /// At most `requests` Graph requests per app and mailbox in each `windowSeconds`; more get 429 with `Retry-After`
     /// (the seconds left in the window).

@@ -44,6 +44,23 @@ enum GraphIdentifier {
         return .item(mailbox: mailbox, number: n)
     }
 
+    /// A user's (mailbox's) Graph id: a GUID derived from its address (128-bit FNV-1a), stable for the address.
+    static func userId(_ address: String) -> String {
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x6c62_272e_07bb_0142
+        for byte in address.lowercased().utf8 {
+            a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 &+ 0x9e37_79b9
+        }
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: a.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: b.bigEndian) { bytes.append(contentsOf: $0) }
+        bytes[6] = bytes[6] & 0x0f | 0x80   // version 8 (custom), RFC 9562
+        bytes[8] = bytes[8] & 0x3f | 0x80
+        let u = UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return u.uuidString.lowercased()
+    }
+
     /// A folder's Graph id (the REST form of its EWS folder id).
     static func folderId(mailbox: String, key: String) -> String { rest(fromEWS: Identifier.folderId(mailbox: mailbox, key: key)) }
 

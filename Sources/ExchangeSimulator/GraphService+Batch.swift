@@ -100,7 +100,8 @@ extension GraphService {
             if let body = response.body { r.append(("body", body)) }
             responses.append(.object(r))
         }
-        return GraphResponse(status: 200, body: .object([("responses", .array(responses))]))
+        // The service answers in any order; the last first, so a client that pairs by position fails here too.
+        return GraphResponse(status: 200, body: .object([("responses", .array(responses.reversed()))]))
     }
 
     static let contentType = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"

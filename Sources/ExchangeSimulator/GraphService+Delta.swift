@@ -32,32 +32,10 @@ extension GraphService {
         let size = ctx.prefs.maxPageSize ?? ctx.query.top ?? 10
         let token = ctx.query.skipToken ?? ctx.query.deltaToken
         let mailbox = ctx.mailbox
-        enum Change { case changed(StoredItem), removed(UInt64) }
-        let (changes, reached, done, epoch) = try store.withState { (s: inout StoreState) throws(GraphError) -> ([Change], UInt64, Bool, UInt32) in
+        let (changes, reached, done, epoch) = try store.withState { (s: inout StoreState) throws(GraphError) -> ([StoredFolder.Change], UInt64, Bool, UInt32) in
             guard let m = s.mailbox(mailbox), let f = m.folders[folder] else { throw GraphError.folderNotFound() }
             let since = try token.map { t throws(GraphError) in try Self.tokenSequence(t, folder: folder, in: m) } ?? 0
-            var lo = 0, hi = f.log.count
-            while lo < hi { let mid = (lo + hi) / 2; if f.log[mid].seq <= since { lo = mid + 1 } else { hi = mid } }
-            let deletions = f.tombstones.filter { $0.value.deleted > since && $0.value.created <= since }
-                .map { (seq: $0.value.deleted, item: $0.key) }.sorted { $0.seq < $1.seq }
-            var changes: [Change] = [], reached = since, i = lo, d = 0
-            var seen = Set<UInt64>()
-            while changes.count < size {
-                let nextLog = i < f.log.count ? f.log[i].seq : UInt64.max
-                let nextDel = d < deletions.count ? deletions[d].seq : UInt64.max
-                if nextLog == UInt64.max && nextDel == UInt64.max { break }
-                if nextDel < nextLog {
-                    let n = deletions[d].item
-                    d += 1; reached = nextDel
-                    if f.items[n] == nil { changes.append(.removed(n)) }
-                    continue
-                }
-                let entry = f.log[i]
-                i += 1; reached = entry.seq
-                guard let item = f.items[entry.item], item.lastSeq == entry.seq, item.kind == kind, seen.insert(item.number).inserted else { continue }
-                changes.append(.changed(item))
-            }
-            let done = i >= f.log.count && d >= deletions.count
+            let (changes, reached, done) = f.changes(since: since, limit: size) { f.items[$0].map { $0.kind != kind } ?? false }
             return (changes, done ? max(reached, m.seq) : reached, done, m.epoch)
         }
         var values: [JSON] = []
@@ -65,7 +43,7 @@ extension GraphService {
         for c in changes {
             switch c {
             case .changed(let item): values.append(try render(item, ctx))
-            case .removed(let n):
+            case .deleted(let n):
                 values.append(.object([("@odata.type", .string("#microsoft.graph.\(type)")), ("id", .string(ctx.id(mailbox, n))),
                                        ("@removed", .object([("reason", .string("deleted"))]))]))
             }

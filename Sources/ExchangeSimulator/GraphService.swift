@@ -158,13 +158,19 @@ struct GraphService: Sendable {
     /// The mailbox a `users/{id}` segment names (an address, or the REST id of the user).
     func resolveUser(_ segment: String) throws(GraphError) -> String {
         let decoded = (segment.removingPercentEncoding ?? segment).lowercased()
-        let exists = store.withState { $0.mailbox(decoded) != nil }
-        if exists { return decoded }
-        if let d = Data(base64Encoded: GraphIdentifier.ews(fromREST: segment)), let s = String(data: d, encoding: .utf8),
-           s.hasPrefix("user:"), store.withState({ $0.mailbox(String(s.dropFirst(5))) != nil }) {
-            return String(s.dropFirst(5))
+        let found = store.withState { s -> String? in
+            if s.mailbox(decoded) != nil { return decoded }
+            guard UUID(uuidString: decoded) != nil else { return nil }
+            return s.mailboxes.keys.first { GraphIdentifier.userId($0) == decoded }
         }
+        if let found { return found }
         throw GraphError(404, "ErrorInvalidUser", "The requested user '\(segment.removingPercentEncoding ?? segment)' is invalid.")
+    }
+
+    /// The mailbox a request targets (its user segment resolved), the unit of throttling; "" when there is none.
+    func throttlingMailbox(_ path: String) -> String {
+        guard let user = Self.targetUser(path) else { return "" }
+        return (try? resolveUser(user)) ?? user
     }
 
     /// The user (mailbox) a request targets, for authorization and throttling; nil for `$batch`.
@@ -209,11 +215,12 @@ struct GraphService: Sendable {
         case "me":
             throw GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
         case "users":
-            guard segments.count >= 3 else {
+            guard segments.count >= 2 else {
                 throw GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
             }
             let mailbox = try resolveUser(segments[1])
             try auth.authorize(clientId: request.clientId, mailbox: mailbox)
+            if segments.count == 2 { return try getUser(mailbox, request) }
             let prefs = try GraphPreferences(request.header("prefer"))
             var ctx = Context(request: request, mailbox: mailbox, user: segments[1].removingPercentEncoding ?? segments[1],
                               prefs: prefs, query: try GraphQuery(request.query))
@@ -240,6 +247,17 @@ struct GraphService: Sendable {
         default:
             throw GraphError.resourceNotFound(s.first ?? "")
         }
+    }
+
+    /// `GET /users/{id}`: the user of a mailbox (id, UPN, mail, display name).
+    func getUser(_ mailbox: String, _ request: GraphRequest) throws(GraphError) -> GraphResponse {
+        guard request.method == "GET" else { throw GraphError.methodNotAllowed() }
+        let name = store.withState { $0.mailbox(mailbox)?.displayName } ?? mailbox
+        return GraphResponse(status: 200, body: .object([
+            ("@odata.context", .string(request.base + "/v1.0/$metadata#users/$entity")),
+            ("id", .string(GraphIdentifier.userId(mailbox))), ("userPrincipalName", .string(mailbox)), ("mail", .string(mailbox)),
+            ("displayName", .string(name)),
+        ]))
     }
 
     // MARK: shared pieces

@@ -70,7 +70,7 @@ extension SimulatorHTTPHandler {
 
     /// One Graph request through the fault set and the service.
     private func run(_ request: GraphRequest) -> (response: GraphResponse, drop: Bool, finish: (() -> Void)?) {
-        let mailbox = GraphService.targetUser(request.path) ?? ""
+        let mailbox = sim.graph.throttlingMailbox(request.path)
         let operation = GraphService.operation(method: request.method, path: request.path)
         let decision = sim.control.faults.withLockedValue {
             $0.admitGraph(operation: operation, app: request.clientId, mailbox: mailbox, now: Date().timeIntervalSince1970)

@@ -77,6 +77,37 @@ struct StoredFolder: Sendable {
         log.append((seq, item))
         version &+= 1
     }
+
+    /// One change since a sync state: an item as it is now (created or changed), or a deleted item's number.
+    enum Change { case changed(StoredItem), deleted(UInt64) }
+
+    /// At most `limit` changes after sequence `since`, in sequence order, as EWS SyncFolderItems and Graph delta
+    /// read them: the change log with stale entries (superseded by a later change) skipped, and deletions of items
+    /// that existed at `since` merged in. Also the sequence the changes reach and whether the log is exhausted.
+    func changes(since: UInt64, limit: Int, skip: (UInt64) -> Bool = { _ in false }) -> (changes: [Change], reached: UInt64, done: Bool) {
+        var lo = 0, hi = log.count
+        while lo < hi { let mid = (lo + hi) / 2; if log[mid].seq <= since { lo = mid + 1 } else { hi = mid } }
+        let deletions = tombstones.filter { $0.value.deleted > since && $0.value.created <= since }
+            .map { (seq: $0.value.deleted, item: $0.key) }.sorted { $0.seq < $1.seq }
+        var changes: [Change] = [], reached = since, i = lo, d = 0
+        var seen = Set<UInt64>()
+        while changes.count < limit {
+            let nextLog = i < log.count ? log[i].seq : UInt64.max
+            let nextDel = d < deletions.count ? deletions[d].seq : UInt64.max
+            if nextLog == UInt64.max && nextDel == UInt64.max { break }
+            if nextDel < nextLog {
+                let n = deletions[d].item
+                d += 1; reached = nextDel
+                if items[n] == nil && !skip(n) { changes.append(.deleted(n)) }
+                continue
+            }
+            let entry = log[i]
+            i += 1; reached = entry.seq
+            guard let item = items[entry.item], item.lastSeq == entry.seq, seen.insert(item.number).inserted, !skip(item.number) else { continue }
+            changes.append(.changed(item))
+        }
+        return (changes, reached, i >= log.count && d >= deletions.count)
+    }
 }
 
 /// A mailbox: its folders and its synchronisation bookkeeping.

@@ -26,7 +26,8 @@ import Testing
             #expect(none.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
             g.token = "not-a-token"
             #expect(try await g.get("/users/\(Self.alice)/contacts").errorCode == "InvalidAuthenticationToken")
-            g.token = try #require(ok.json["access_token"]?.string)
+            // A fresh token works until its lifetime (2 s here) is over.
+            g.token = try #require(try await g.requestToken().json["access_token"]?.string)
             let fine = try await g.get("/users/\(Self.alice)/contacts", headers: ["client-request-id": "c0ffee00-0000-4000-8000-000000000001"])
             #expect(fine.status == 200)
             #expect(fine.headers["client-request-id"] == "c0ffee00-0000-4000-8000-000000000001")
@@ -44,6 +45,11 @@ import Testing
             let g = try await GraphClient.signedIn(sim)
             sim.control.setGraphScope(clientId: GraphApp.demo.clientId, mailboxes: [Self.alice])
             #expect(try await g.get("/users/\(Self.alice)/contacts").status == 200)
+            // A user by address or by id.
+            let user = try await g.get("/users/\(Self.alice)")
+            let userId = try #require(user.json["id"]?.string)
+            #expect(user.json["userPrincipalName"]?.string == Self.alice && UUID(uuidString: userId) != nil)
+            #expect(try await g.get("/users/\(userId)/contacts").status == 200)
             let denied = try await g.get("/users/bob@example.com/contacts")
             #expect(denied.status == 403 && denied.errorCode == "ErrorAccessDenied")
             #expect(denied.json["error"]?["message"]?.string == "Access to OData is disabled.")

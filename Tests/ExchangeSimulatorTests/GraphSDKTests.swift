@@ -3,25 +3,10 @@ import Testing
 import TestSupport
 @testable import ExchangeSimulator
 
-/// The interpreter with msgraph-sdk 1.65.0: `SNAPSYNC_TEST_PYTHON` (set by jobs/dev/test.sh). Unset in CI is a
-/// failure, never a silent skip; outside CI a `python3` that imports msgraph is used when there is one.
+/// The interpreter with msgraph-sdk 1.65.0 (TestPython).
 enum GraphSDKPython {
-    static let path: String? = {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["SNAPSYNC_TEST_PYTHON"], !p.isEmpty { return p }
-        if env["CI"] == "true" { return nil }
-        // Evaluated once, before any test runs: a short synchronous check is fine here.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import msgraph, azure.identity"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return nil }
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? "/usr/bin/env" : nil
-    }()
-
-    static var enabled: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] == "true" }
+    static let path: String? = TestPython.interpreter(importing: "msgraph, azure.identity, deprecated")
+    static var enabled: Bool { TestPython.enabled(path) }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Python/msgraph_checks.py").path
 
@@ -32,11 +17,10 @@ enum GraphSDKPython {
             Issue.record("SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs msgraph-sdk 1.65.0).")
             throw CancellationError()
         }
-        let args = python == "/usr/bin/env" ? ["python3", script, "all"] : [script, "all"]
-        let r = try await ChildProcess.run(URL(fileURLWithPath: python), args, environment: [
+        let r = try await TestPython.run(python, script: script, ["all"], environment: [
             "SIM_GRAPH": sim.graphEndpoint, "SIM_TOKEN_URL": sim.tokenEndpoint(tenant: "contoso.onmicrosoft.com"),
             "SIM_CONTROL": "http://127.0.0.1:\(sim.port)", "SIM_CLIENT_ID": GraphApp.demo.clientId,
-            "SIM_CLIENT_SECRET": GraphApp.demo.secret, "SIM_MAILBOX": mailbox, "PYTHONIOENCODING": "utf-8",
+            "SIM_CLIENT_SECRET": GraphApp.demo.secret, "SIM_MAILBOX": mailbox,
         ])
         var results: [String: [String: Any]] = [:]
         var current = ""

@@ -88,11 +88,8 @@ struct GraphClient {
         req.timeoutInterval = 30
         for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
         req.httpBody = body
-        let (data, response) = try await session.data(for: req)
-        let http = response as! HTTPURLResponse
-        var h: [String: String] = [:]
-        for (k, v) in http.allHeaderFields { h[String(describing: k).lowercased()] = String(describing: v) }
-        return GraphReply(status: http.statusCode, headers: h, body: data)
+        let (status, h, data) = try await SimClient.send(session, req)
+        return GraphReply(status: status, headers: h, body: data)
     }
 
     /// A Graph call on `/v1.0` + `path` (or an absolute link); its body is recorded for schema validation.
