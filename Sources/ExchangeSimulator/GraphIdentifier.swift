@@ -12,12 +12,18 @@ enum GraphIdentifier {
 
     private static let immutableTag: [UInt8] = [0x41, 0x41, 0x6B, 0x41, 0x01]   // "AAkA\u{1}"
 
-    static func rest(fromEWS id: String) -> String {
-        String(id.map { $0 == "/" ? "-" : $0 == "+" ? "_" : $0 })
-    }
+    static func rest(fromEWS id: String) -> String { replacing(id, UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "_")) }
 
-    static func ews(fromREST id: String) -> String {
-        String(id.map { $0 == "-" ? "/" : $0 == "_" ? "+" : $0 })
+    static func ews(fromREST id: String) -> String { replacing(id, UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "_"), UInt8(ascii: "+")) }
+
+    /// `text` with ASCII byte `a` replaced by `b` and `c` by `d` (ids are ASCII; done on bytes, as every id written
+    /// goes through here).
+    private static func replacing(_ text: String, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> String {
+        var bytes = Array(text.utf8)
+        for i in bytes.indices {
+            if bytes[i] == a { bytes[i] = b } else if bytes[i] == c { bytes[i] = d }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The Graph id of a stored item.

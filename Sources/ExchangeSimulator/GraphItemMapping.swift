@@ -13,6 +13,7 @@ enum GraphItemMapping {
         ("profession", "Profession"), ("businessHomePage", "BusinessHomePage"), ("assistantName", "AssistantName"),
         ("manager", "Manager"), ("spouseName", "SpouseName"),
     ]
+    static let contactStringsByGraph: [String: String] = Dictionary(uniqueKeysWithValues: contactStrings.map { ($0.graph, $0.ews) })
     /// Graph contact properties with no EWS element of their own: kept in hidden properties of the item.
     static let contactHidden = ["title", "yomiCompanyName"]
     /// Dictionary entries of `PhoneNumbers` behind `businessPhones` and `homePhones`.
@@ -86,7 +87,7 @@ enum GraphItemMapping {
         var changed = Set<String>()
         for (name, value) in body {
             if name.hasPrefix("@odata.") { continue }
-            if let e = contactStrings.first(where: { $0.graph == name })?.ews {
+            if let e = contactStringsByGraph[name] {
                 item.fields[e] = try GraphInput.string(value, name).map { XElement(e, text: $0) }
                 changed.insert(e)
                 continue

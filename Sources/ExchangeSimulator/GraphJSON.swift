@@ -55,8 +55,13 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { utf8 in
-            var start = 0
-            for (index, b) in utf8.enumerated() where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            // The runs between the bytes that need escaping are copied whole; most strings have none.
+            var start = 0, index = 0
+            let count = utf8.count
+            while index < count {
+                let b = utf8[index]
+                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { index += 1; continue }
+                defer { index += 1 }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
                 start = index + 1
                 switch b {

@@ -11,7 +11,7 @@ extension GraphService {
         var method: String
         var url: String
         var headers: [String: String]
-        var body: Data
+        var body: JSON?
         var dependsOn: [String]
     }
 
@@ -29,7 +29,7 @@ extension GraphService {
         var ids = Set<String>()
         for r in list {
             guard let m = r.members else { throw GraphError.badRequest("Invalid batch payload format: a request must be an object.") }
-            var item = BatchItem(id: "", method: "", url: "", headers: [:], body: Data(), dependsOn: [])
+            var item = BatchItem(id: "", method: "", url: "", headers: [:], body: nil, dependsOn: [])
             for (k, v) in m {
                 switch k {
                 case "id": item.id = try GraphInput.string(v, k) ?? ""
@@ -46,7 +46,7 @@ extension GraphService {
                         }
                         item.headers[name.lowercased()] = list.joined(separator: ", ")
                     }
-                case "body": item.body = Data(v.bytes)
+                case "body": item.body = v
                 default: continue   // the service ignores other members (msgraph-sdk 1.65 writes an empty `depends_on`)
                 }
             }
@@ -60,7 +60,7 @@ extension GraphService {
             for d in item.dependsOn where !ids.contains(d) || d == item.id {
                 throw GraphError.badRequest("Invalid dependsOn: request '\(item.id)' depends on '\(d)', which is not an earlier request of the batch.")
             }
-            if !item.body.isEmpty, item.headers["content-type"] == nil {
+            if item.body != nil, item.headers["content-type"] == nil {
                 throw GraphError.badRequest("Invalid batch payload format: request '\(item.id)' has a body and no Content-Type header.")
             }
             items.append(item)
@@ -83,7 +83,7 @@ extension GraphService {
             if url.hasPrefix("/v1.0/") { url = String(url.dropFirst(5)) }
             if !url.hasPrefix("/") { url = "/" + url }
             let (path, query) = GraphRequest.split(url)
-            inner.method = item.method; inner.path = path; inner.query = query; inner.body = item.body
+            inner.method = item.method; inner.path = path; inner.query = query; inner.body = Data(); inner.parsedBody = item.body
             inner.headers = item.headers
             inner.requestId = UUID().uuidString.lowercased()
             let response: GraphResponse

@@ -10,6 +10,8 @@ struct GraphRequest: Sendable {
     /// Request headers, names lower-cased.
     var headers: [String: String]
     var body: Data
+    /// The body already parsed (a request of a `$batch`, parsed with the batch).
+    var parsedBody: JSON?
     /// `http://host:port` the request came to (links are absolute on it).
     var base: String
     var clientId: String
@@ -264,6 +266,10 @@ struct GraphService: Sendable {
 
     /// The body of a POST or PATCH as a JSON object, or Graph's 400.
     static func bodyObject(_ request: GraphRequest) throws(GraphError) -> [(String, JSON)] {
+        if let parsed = request.parsedBody {
+            guard let m = parsed.members else { throw GraphError.badRequest("The request body must be a JSON object.") }
+            return m
+        }
         guard !request.body.isEmpty else { throw GraphError.badRequest("Empty Payload. JSON content expected.") }
         let v: JSON
         do { v = try JSONParser.parse(request.body) } catch {
@@ -323,10 +329,11 @@ struct GraphService: Sendable {
 
     /// Annotations and ids every item starts with.
     static func itemHeader(_ ctx: Context, _ item: StoredItem, mailbox: String) -> [(String, JSON)] {
-        [("@odata.etag", .string(GraphIdentifier.etag(item.changeNumber))), ("id", .string(ctx.id(mailbox, item.number))),
-         ("createdDateTime", item.fields["DateTimeCreated"].map { .string($0.value) } ?? .null),
-         ("lastModifiedDateTime", item.fields["LastModifiedTime"].map { .string($0.value) } ?? .null),
-         ("changeKey", .string(GraphIdentifier.changeKey(item.changeNumber)))]
+        let changeKey = GraphIdentifier.changeKey(item.changeNumber)
+        return [("@odata.etag", .string("W/\"" + changeKey + "\"")), ("id", .string(ctx.id(mailbox, item.number))),
+                ("createdDateTime", item.fields["DateTimeCreated"].map { .string($0.value) } ?? .null),
+                ("lastModifiedDateTime", item.fields["LastModifiedTime"].map { .string($0.value) } ?? .null),
+                ("changeKey", .string(changeKey))]
     }
 
     /// `$expand=singleValueExtendedProperties($filter=id eq '...')`: the expanded properties of `item`, or nil when
