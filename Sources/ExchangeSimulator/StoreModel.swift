@@ -22,12 +22,23 @@ struct ExtendedProperty: Sendable, Equatable {
             guard let n else { return nil }
             return "tag:\(n):\(type)"
         }
-        let set = (uri.attr("PropertySetId") ?? uri.attr("DistinguishedPropertySetId"))?.lowercased()
+        let set = uri.attr("PropertySetId")?.lowercased()
+            ?? uri.attr("DistinguishedPropertySetId").map { distinguishedSets[$0]?.lowercased() ?? $0.lowercased() }
         guard let set else { return nil }
         if let name = uri.attr("PropertyName") { return "name:\(set):\(name):\(type)" }
         if let id = uri.attr("PropertyId"), let n = Int(id) { return "id:\(set):\(n):\(type)" }
         return nil
     }
+
+    /// The GUIDs of the distinguished property sets ([MS-OXPROPS] 1.3.2): `PublicStrings` and the GUID
+    /// {00020329-0000-0000-C000-000000000046} name the same set, so the same property (Graph names sets by GUID).
+    static let distinguishedSets: [String: String] = [
+        "PublicStrings": "00020329-0000-0000-C000-000000000046", "Common": "00062008-0000-0000-C000-000000000046",
+        "Address": "00062004-0000-0000-C000-000000000046", "Appointment": "00062002-0000-0000-C000-000000000046",
+        "Task": "00062003-0000-0000-C000-000000000046", "InternetHeaders": "00020386-0000-0000-C000-000000000046",
+        "Meeting": "6ED8DA90-450B-101B-98DA-00AA003F1305", "CalendarAssistant": "11000E07-B51B-40D6-AF21-CAA85EDAB1D0",
+        "UnifiedMessaging": "4442858E-A9E3-4E80-B900-317A210CC15B", "Sharing": "00062040-0000-0000-C000-000000000046",
+    ]
 
     var element: XElement {
         var e = XElement("ExtendedProperty")

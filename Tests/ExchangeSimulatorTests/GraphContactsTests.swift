@@ -208,6 +208,16 @@ import Testing
             #expect(j["givenName"]?.string == "Zoë4" && j["surname"]?.string == "Müller" && j["mobilePhone"]?.string == "+49 170 4")
             #expect(j["businessAddress"]?["street"]?.string == "Hauptstraße 4" && j["personalNotes"]?.string == "Notes 4 & more")
 
+            // A PublicStrings named property through EWS is Graph's property of the PS_PUBLIC_STRINGS GUID.
+            let publicURI = "<t:ExtendedFieldURI DistinguishedPropertySetId=\"PublicStrings\" PropertyName=\"SnapsyncId\" PropertyType=\"String\"/>"
+            _ = try await c.ews(Req.createItem("<t:Contact><t:ExtendedProperty>\(publicURI)<t:Value>pub-1</t:Value></t:ExtendedProperty><t:GivenName>Public</t:GivenName></t:Contact>",
+                                               folder: Req.folder("contacts", mailbox: Self.alice)))
+            let publicId = "String {00020329-0000-0000-C000-000000000046} Name SnapsyncId"
+            let byPublic = try await g.get("/users/\(Self.alice)/contacts?$filter=" + seg("singleValueExtendedProperties/Any(ep: ep/id eq '\(publicId)' and ep/value eq 'pub-1')")
+                + "&$expand=" + seg("singleValueExtendedProperties($filter=id eq '\(publicId)')"))
+            #expect(byPublic.values.map { $0["givenName"]?.string } == ["Public"])
+            #expect(byPublic.values.first?["singleValueExtendedProperties"]?.elements?.first?["value"]?.string == "pub-1")
+
             // Graph POST → EWS GetItem with the same content and property.
             let posted = try await g.post("/users/\(Self.alice)/contacts", json([
                 ("givenName", .string("Łukasz")), ("surname", .string("Nowak")), ("jobTitle", .string("CFO")),
