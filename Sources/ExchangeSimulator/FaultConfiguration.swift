@@ -109,11 +109,7 @@ struct FaultState: Sendable {
     /// must be ended with `finish(mailbox: graphKey(...))`.
     mutating func admitGraph(operation: String, app: String, mailbox: String, now: Double) -> GraphFaultDecision {
         counters["Graph " + operation, default: 0] += 1
-        if var u = config.unavailable, u.count > 0 {
-            u.count -= 1
-            config.unavailable = u.count > 0 ? u : nil
-            return .unavailable(retryAfter: u.retryAfterSeconds)
-        }
+        if let retryAfter = takeUnavailable() { return .unavailable(retryAfter: retryAfter) }
         if var g = config.gatewayTimeout, g.count > 0 {
             g.count -= 1
             config.gatewayTimeout = g.count > 0 ? g : nil
@@ -140,23 +136,13 @@ struct FaultState: Sendable {
             return .throttled(retryAfter: 1, message: "Application is over its MailboxConcurrency limit.")
         }
         active[key, default: 0] += 1
-        var drop = false
-        if var d = config.dropAfterCommit, d.operation == operation, d.count > 0 {
-            d.count -= 1
-            drop = true
-            config.dropAfterCommit = d.count > 0 ? d : nil
-        }
-        return .proceed(dropResponse: drop)
+        return .proceed(dropResponse: takeDrop(operation))
     }
 
     /// Decides the fate of a request to `operation` on `mailbox`, and counts it. `random` is in 0..<1.
     mutating func admit(operation: String, mailbox: String, random: Double) -> FaultDecision {
         counters[operation, default: 0] += 1
-        if var u = config.unavailable, u.count > 0 {
-            u.count -= 1
-            config.unavailable = u.count > 0 ? u : nil
-            return .unavailable(retryAfter: u.retryAfterSeconds)
-        }
+        if let retryAfter = takeUnavailable() { return .unavailable(retryAfter: retryAfter) }
         if let b = config.serverBusy, b.operations?.contains(operation) ?? true {
             busyMatches += 1
             var hit = false
@@ -168,13 +154,23 @@ struct FaultState: Sendable {
             return .exceededConnections
         }
         active[mailbox, default: 0] += 1
-        var drop = false
-        if var d = config.dropAfterCommit, d.operation == operation, d.count > 0 {
-            d.count -= 1
-            drop = true
-            config.dropAfterCommit = d.count > 0 ? d : nil
-        }
-        return .proceed(dropResponse: drop)
+        return .proceed(dropResponse: takeDrop(operation))
+    }
+
+    /// Consumes one injected 503; its `Retry-After`, nil when none is left.
+    private mutating func takeUnavailable() -> Int? {
+        guard var u = config.unavailable, u.count > 0 else { return nil }
+        u.count -= 1
+        config.unavailable = u.count > 0 ? u : nil
+        return u.retryAfterSeconds
+    }
+
+    /// Whether this request of `operation` loses its response after its change is applied (consumes one).
+    private mutating func takeDrop(_ operation: String) -> Bool {
+        guard var d = config.dropAfterCommit, d.operation == operation, d.count > 0 else { return false }
+        d.count -= 1
+        config.dropAfterCommit = d.count > 0 ? d : nil
+        return true
     }
 
     /// Ends a request admitted with `.proceed`.
