@@ -253,7 +253,11 @@ struct JSONParser {
             }
             runStart = i
         }
+        #if canImport(Darwin)
         guard let s = String(bytes: out, encoding: .utf8) else { throw fail("invalid UTF-8") }
+        #else
+        guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8") }
+        #endif
         return s
     }
 

@@ -85,7 +85,7 @@ extension GraphService {
             let (path, query) = GraphRequest.split(url)
             inner.method = item.method; inner.path = path; inner.query = query; inner.body = Data(); inner.parsedBody = item.body
             inner.headers = item.headers
-            inner.requestId = UUID().uuidString.lowercased()
+            // Inner errors carry the batch's request-id (a GUID per inner request cost more than the request itself).
             let response: GraphResponse
             if let failed = item.dependsOn.first(where: { (status[$0] ?? 500) >= 400 }) {
                 response = failure(GraphError(424, "FailedDependency", "The request depends on request '\(failed)', which failed."), inner)

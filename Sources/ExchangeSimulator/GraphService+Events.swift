@@ -430,7 +430,7 @@ extension GraphService {
 
     func createEvent(_ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let body = try Self.bodyObject(ctx.request)
-        var draft = StoredItem(number: 0, kind: .calendarItem, folder: "calendar", changeNumber: 0, fields: [:], fieldChanges: [:], extended: [],
+        var draft = StoredItem(number: 0, kind: .calendarItem, folder: "calendar", changeNumber: 0, fields: Dictionary(minimumCapacity: body.count + 16), fieldChanges: [:], extended: [],
                                createdSeq: 0, lastSeq: 0)
         _ = try Self.applyEvent(body, to: &draft, zone: ctx.prefs.timeZone, occurrence: false)
         guard let start = draft.fields["Start"].flatMap({ FieldValue.parseDate($0.value) }), let end = draft.fields["End"].flatMap({ FieldValue.parseDate($0.value) }) else {

@@ -241,7 +241,7 @@ extension GraphService {
 
     func createTask(folder: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let body = try Self.bodyObject(ctx.request)
-        var draft = StoredItem(number: 0, kind: .task, folder: folder, changeNumber: 0, fields: [:], fieldChanges: [:], extended: [],
+        var draft = StoredItem(number: 0, kind: .task, folder: folder, changeNumber: 0, fields: Dictionary(minimumCapacity: body.count + 12), fieldChanges: [:], extended: [],
                                createdSeq: 0, lastSeq: 0)
         _ = try Self.applyTask(body, to: &draft, zone: ctx.prefs.timeZone)
         guard draft.fields["Subject"] != nil else { throw GraphError.invalidRequest("A task needs a title.") }

@@ -15,6 +15,8 @@ struct GraphRequest: Sendable {
     /// `http://host:port` the request came to (links are absolute on it).
     var base: String
     var clientId: String
+    /// The mailbox the user segment names, when the HTTP layer resolved it already (for throttling).
+    var mailbox: String?
 
     var requestId: String = UUID().uuidString.lowercased()
     var clientRequestId: String? { headers["client-request-id"] }
@@ -159,7 +161,7 @@ struct GraphService: Sendable {
 
     /// The mailbox a `users/{id}` segment names (an address, or the REST id of the user).
     func resolveUser(_ segment: String) throws(GraphError) -> String {
-        let decoded = (segment.removingPercentEncoding ?? segment).lowercased()
+        let decoded = (segment.contains("%") ? segment.removingPercentEncoding ?? segment : segment).lowercased()
         let found = store.withState { s -> String? in
             if s.mailbox(decoded) != nil { return decoded }
             guard UUID(uuidString: decoded) != nil else { return nil }
@@ -169,10 +171,12 @@ struct GraphService: Sendable {
         throw GraphError(404, "ErrorInvalidUser", "The requested user '\(segment.removingPercentEncoding ?? segment)' is invalid.")
     }
 
-    /// The mailbox a request targets (its user segment resolved), the unit of throttling; "" when there is none.
-    func throttlingMailbox(_ path: String) -> String {
-        guard let user = Self.targetUser(path) else { return "" }
-        return (try? resolveUser(user)) ?? user
+    /// The mailbox a request targets (its user segment resolved, nil when it names none), and the key it is
+    /// throttled by ("" for none).
+    func throttlingMailbox(_ path: String) -> (resolved: String?, key: String) {
+        guard let user = Self.targetUser(path) else { return (nil, "") }
+        let resolved = try? resolveUser(user)
+        return (resolved, resolved ?? user)
     }
 
     /// The user (mailbox) a request targets, for authorization and throttling; nil for `$batch`.
@@ -220,7 +224,8 @@ struct GraphService: Sendable {
             guard segments.count >= 2 else {
                 throw GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
             }
-            let mailbox = try resolveUser(segments[1])
+            let mailbox: String
+            if let resolved = request.mailbox { mailbox = resolved } else { mailbox = try resolveUser(segments[1]) }
             try auth.authorize(clientId: request.clientId, mailbox: mailbox)
             if segments.count == 2 { return try getUser(mailbox, request) }
             let prefs = try GraphPreferences(request.header("prefer"))

@@ -70,7 +70,9 @@ extension SimulatorHTTPHandler {
 
     /// One Graph request through the fault set and the service.
     private func run(_ request: GraphRequest) -> (response: GraphResponse, drop: Bool, finish: (() -> Void)?) {
-        let mailbox = sim.graph.throttlingMailbox(request.path)
+        var request = request
+        let (resolved, mailbox) = sim.graph.throttlingMailbox(request.path)
+        request.mailbox = resolved
         let operation = GraphService.operation(method: request.method, path: request.path)
         let decision = sim.control.faults.withLockedValue {
             $0.admitGraph(operation: operation, app: request.clientId, mailbox: mailbox, now: Date().timeIntervalSince1970)

@@ -57,8 +57,10 @@ struct Bench: AsyncParsableCommand {
             let t0 = Date()
             let data = try await post(body)
             createSeconds += Date().timeIntervalSince(t0)
-            let text = String(decoding: data, as: UTF8.self)
-            ids.append(text.components(separatedBy: "<t:ItemId Id=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) })
+            let bytes = Array(data)
+            ids.append(Self.matches(data, "<t:ItemId Id=\"").map { start in
+                String(decoding: bytes[start..<(bytes[start...].firstIndex(of: UInt8(ascii: "\"")) ?? start)], as: UTF8.self)
+            })
         }
         let createCPU = cpu.lap()
         var getSeconds = 0.0
@@ -69,7 +71,7 @@ struct Bench: AsyncParsableCommand {
             let t0 = Date()
             let data = try await post(body)
             getSeconds += Date().timeIntervalSince(t0)
-            fetched += String(decoding: data, as: UTF8.self).components(separatedBy: "<t:Contact>").count - 1
+            fetched += Self.count(data, "<t:Contact>")
         }
         let getCPU = cpu.lap()
         let created = batches * batchSize
