@@ -16,6 +16,9 @@ enum ControlAPI {
     struct MailboxRequest: Codable { var address: String; var displayName: String? }
     struct BackupRequest: Codable { var name: String; var mailbox: String? }
     struct DownRequest: Codable { var seconds: Double? }
+    struct GraphScopeRequest: Codable { var clientId: String; var mailboxes: [String]? }
+    struct GraphRESTRequest: Codable { var mailbox: String; var enabled: Bool }
+    struct ExpireRequest: Codable { var mailbox: String }
 
     private static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) -> Reply {
         let enc = JSONEncoder()
@@ -71,6 +74,22 @@ enum ControlAPI {
                              respondFirst: !viaControlPort)
             case (.POST, "/sim/up"):
                 return Reply(status: .ok, body: Array(#"{"down":false}"#.utf8), action: { try? await control.comeUp() })
+            case (.POST, "/sim/graph/apps"):
+                let r = try decode(GraphApp.self, body)
+                control.registerGraphApp(r)
+                return json(["registered": r.clientId])
+            case (.POST, "/sim/graph/scope"):
+                let r = try decode(GraphScopeRequest.self, body)
+                control.setGraphScope(clientId: r.clientId, mailboxes: r.mailboxes)
+                return json(r)
+            case (.POST, "/sim/graph/rest"):
+                let r = try decode(GraphRESTRequest.self, body)
+                control.setRESTEnabled(mailbox: r.mailbox, r.enabled)
+                return json(r)
+            case (.POST, "/sim/sync-states/expire"):
+                let r = try decode(ExpireRequest.self, body)
+                try control.expireSyncStates(mailbox: r.mailbox)
+                return json(["expired": r.mailbox])
             case (.GET, "/sim/counters"):
                 return json(control.counters())
             case (.DELETE, "/sim/counters"), (.POST, "/sim/counters/reset"):

@@ -132,48 +132,19 @@ extension EWSService {
                         }
                         since = st.seq
                     }
-                    // Walk the change log from `since`; stale entries (superseded by a later change) are skipped.
-                    var lo = 0, hi = folder.log.count
-                    while lo < hi { let mid = (lo + hi) / 2; if folder.log[mid].seq <= since { lo = mid + 1 } else { hi = mid } }
-                    enum Change { case create(StoredItem), update(StoredItem), delete(UInt64) }
-                    var changes: [Change] = []
-                    var reached = since
-                    var i = lo
-                    var seen = Set<UInt64>()
-                    // Deletions are merged in by sequence order.
-                    let deletions = folder.tombstones.filter { $0.value.deleted > since && $0.value.created <= since }
-                        .map { (seq: $0.value.deleted, item: $0.key) }.sorted { $0.seq < $1.seq }
-                    var d = 0
-                    while changes.count < maxChanges {
-                        let nextLog = i < folder.log.count ? folder.log[i].seq : UInt64.max
-                        let nextDel = d < deletions.count ? deletions[d].seq : UInt64.max
-                        if nextLog == UInt64.max && nextDel == UInt64.max { break }
-                        if nextDel < nextLog {
-                            let n = deletions[d].item
-                            d += 1; reached = nextDel
-                            if folder.items[n] == nil && !ignored.contains(n) { changes.append(.delete(n)) }
-                            continue
-                        }
-                        let entry = folder.log[i]
-                        i += 1; reached = entry.seq
-                        guard let item = folder.items[entry.item], item.lastSeq == entry.seq, !seen.contains(item.number) else { continue }
-                        seen.insert(item.number)
-                        if ignored.contains(item.number) { continue }
-                        changes.append(item.createdSeq > since ? .create(item) : .update(item))
-                    }
-                    let done = i >= folder.log.count && d >= deletions.count
-                    if done { reached = max(reached, m.seq) }
+                    let (changes, last, done) = folder.changes(since: since, limit: maxChanges) { ignored.contains($0) }
+                    let reached = done ? max(last, m.seq) : last
                     SOAPEnvelope.openSuccess(&w, "SyncFolderItems")
                     w.leaf("m:SyncState", Identifier.syncState(epoch: m.epoch, folder: key, seq: reached))
                     w.leaf("m:IncludesLastItemInRange", done ? "true" : "false")
                     w.open("m:Changes")
                     for c in changes {
                         switch c {
-                        case .create(let item):
+                        case .changed(let item) where item.createdSeq > since:
                             w.open("t:Create"); Self.writeItem(&w, item, mailbox: mb, shape: shape); w.close("t:Create")
-                        case .update(let item):
+                        case .changed(let item):
                             w.open("t:Update"); Self.writeItem(&w, item, mailbox: mb, shape: shape); w.close("t:Update")
-                        case .delete(let n):
+                        case .deleted(let n):
                             w.open("t:Delete"); w.empty("t:ItemId", [("Id", Identifier.itemId(mailbox: mb, number: n))]); w.close("t:Delete")
                         }
                     }

@@ -119,8 +119,32 @@ extension EWSService {
         guard updated.item.extended == current.extended else {
             throw EWSFailure(code: "ErrorInvalidPropertyForOperation", message: "Extended properties cannot be set on an occurrence.")
         }
-        let start = updated.item.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? occurrence.originalStart
-        let end = updated.item.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start + occurrence.duration
+        let stored = try Self.saveOccurrence(occurrence, updated: updated.item, in: &s, now: now)
+        SOAPEnvelope.openSuccess(&w, "UpdateItem")
+        w.open("m:Items")
+        Self.writeOccurrence(&w, stored, shape: ItemShape())
+        w.close("m:Items")
+        w.open("m:ConflictResults"); w.leaf("t:Count", String(conflicts)); w.close("m:ConflictResults")
+        w.close("m:UpdateItemResponseMessage")
+        return true
+    }
+
+    /// DeleteItem of an occurrence: it becomes a deleted occurrence of its series (whatever the
+    /// DeleteType). False (nothing written) for any other id.
+    func deleteOccurrence(_ e: XElement, in s: inout StoreState, now: Double, into w: inout XMLWriter) throws(EWSFailure) -> Bool {
+        guard let occurrence = try Self.resolveOccurrence(e, in: s) else { return false }
+        Self.cancelOccurrence(occurrence, in: &s, now: now)
+        SOAPEnvelope.openSuccess(&w, "DeleteItem")
+        w.close("m:DeleteItemResponseMessage")
+        return true
+    }
+
+    /// Stores `updated` (the occurrence as an item: its times and the properties it has of its own) as a
+    /// modified occurrence of its series; returns the occurrence with its master as now stored.
+    static func saveOccurrence(_ occurrence: OccurrenceRef, updated: StoredItem, in s: inout StoreState,
+                               now: Double) throws(EWSFailure) -> OccurrenceRef {
+        let start = updated.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? occurrence.originalStart
+        let end = updated.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start + occurrence.duration
         guard end >= start else {
             throw EWSFailure(code: "ErrorCalendarEndDateIsEarlierThanStartDate", message: "EndDate is earlier than StartDate")
         }
@@ -136,7 +160,7 @@ extension EWSService {
         master.fields["ModifiedOccurrences"] = XElement("ModifiedOccurrences", children: modified)
         var own: [String] = []
         for name in Self.occurrenceFields.sorted() where name != "Start" && name != "End" {
-            let value = updated.item.fields[name]
+            let value = updated.fields[name]
             if value?.value != master.fields[name]?.value { own += [name, value?.value ?? ""] }
         }
         let key = Self.occurrencePropertiesKey + String(original)
@@ -144,19 +168,11 @@ extension EWSService {
         if !own.isEmpty { master.extended.append(ExtendedProperty(key: key, uri: [], values: own, isMulti: true)) }
         var stored = occurrence
         stored.master = s.replaceItem(mailbox: occurrence.mailbox, master, changedFields: ["ModifiedOccurrences"], now: now)
-        SOAPEnvelope.openSuccess(&w, "UpdateItem")
-        w.open("m:Items")
-        Self.writeOccurrence(&w, stored, shape: ItemShape())
-        w.close("m:Items")
-        w.open("m:ConflictResults"); w.leaf("t:Count", String(conflicts)); w.close("m:ConflictResults")
-        w.close("m:UpdateItemResponseMessage")
-        return true
+        return stored
     }
 
-    /// DeleteItem of an occurrence: it becomes a deleted occurrence of its series (whatever the
-    /// DeleteType). False (nothing written) for any other id.
-    func deleteOccurrence(_ e: XElement, in s: inout StoreState, now: Double, into w: inout XMLWriter) throws(EWSFailure) -> Bool {
-        guard let occurrence = try Self.resolveOccurrence(e, in: s) else { return false }
+    /// Cancels an occurrence: it becomes a deleted occurrence of its series (and loses what it had of its own).
+    static func cancelOccurrence(_ occurrence: OccurrenceRef, in s: inout StoreState, now: Double) {
         var master = occurrence.master
         let original = Int64(occurrence.originalStart)
         let modified = (master.fields["ModifiedOccurrences"]?.children ?? []).filter { Self.originalStart(of: $0) != original }
@@ -167,9 +183,6 @@ extension EWSService {
             XElement("DeletedOccurrence", children: [XElement("Start", text: FieldValue.formatDate(Double($0)))])
         })
         _ = s.replaceItem(mailbox: occurrence.mailbox, master, changedFields: ["ModifiedOccurrences", "DeletedOccurrences"], now: now)
-        SOAPEnvelope.openSuccess(&w, "DeleteItem")
-        w.close("m:DeleteItemResponseMessage")
-        return true
     }
 
     /// Drops a series' modified and deleted occurrences (after its Recurrence was set).

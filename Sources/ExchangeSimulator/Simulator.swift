@@ -6,7 +6,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// An in-process Exchange simulator: EWS at `POST /EWS/Exchange.asmx`, the JSON control API under `/sim/`.
+/// An in-process Exchange simulator: EWS at `POST /EWS/Exchange.asmx`, Microsoft Graph v1.0 under `/v1.0/` with
+/// its token endpoint at `POST /{tenant}/oauth2/v2.0/token`, the JSON control API under `/sim/`.
 ///
 /// ```swift
 /// let sim = try await Simulator.start()
@@ -20,6 +21,9 @@ public final class Simulator: Sendable {
     let configuration: SimulatorConfiguration
     let group: MultiThreadedEventLoopGroup
     let service: EWSService
+    /// Microsoft Graph v1.0 over the same store, and the token endpoint's registrations and tokens.
+    let graph: GraphService
+    let graphAuth: GraphAuth
     private let state: NIOLockedValueBox<ListenerState>
     private let connections = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
     private let sslContext: NIOSSLContext?
@@ -35,6 +39,12 @@ public final class Simulator: Sendable {
     public var port: Int { state.withLockedValue { $0.port } }
     /// The control-only port, when configured.
     public var controlPort: Int? { state.withLockedValue { $0.controlServer?.localAddress?.port } }
+    /// `http(s)://host:port/v1.0`: Graph's base URL.
+    public var graphEndpoint: String { "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/v1.0" }
+    /// `http(s)://host:port/{tenant}/oauth2/v2.0/token`.
+    public func tokenEndpoint(tenant: String = "common") -> String {
+        "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/\(tenant)/oauth2/v2.0/token"
+    }
     /// `http(s)://host:port/EWS/Exchange.asmx`.
     public var endpoint: String {
         "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/EWS/Exchange.asmx"
@@ -45,6 +55,9 @@ public final class Simulator: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         self.control = SimulatorControl(store: store)
         self.service = EWSService(store: store)
+        let auth = GraphAuth(apps: configuration.graphApps, tokenSeconds: configuration.graphTokenSeconds)
+        self.graphAuth = auth
+        self.graph = GraphService(store: store, auth: auth)
         self.state = NIOLockedValueBox(ListenerState(port: configuration.port))
         if let tls = configuration.tls {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
@@ -62,6 +75,7 @@ public final class Simulator: Sendable {
         for user in configuration.accounts.keys where user.contains("@") { sim.control.createMailbox(user) }
         for m in configuration.mailboxes { sim.control.createMailbox(m) }
         sim.control.listener.withLockedValue { $0 = SimulatorListener(sim: sim) }
+        sim.control.graphAuth.withLockedValue { $0 = sim.graphAuth }
         do {
             try await sim.bind()
             if let cp = configuration.controlPort {

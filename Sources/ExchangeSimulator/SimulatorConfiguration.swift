@@ -23,6 +23,10 @@ public struct SimulatorConfiguration: Sendable {
     /// Accounts allowed to authenticate (Basic), user -> password. Any account may act on any mailbox
     /// (impersonation or delegate access).
     public var accounts: [String: String] = [defaultAccount.user: defaultAccount.password]
+    /// App registrations the Graph token endpoint accepts (client credentials with a secret).
+    public var graphApps: [GraphApp] = [.demo]
+    /// Lifetime of the access tokens it issues (`expires_in`).
+    public var graphTokenSeconds: Int = 3599
     /// Mailboxes created at start (the accounts' own mailboxes are always created).
     public var mailboxes: [String] = []
     /// Largest accepted request body; bigger ones get HTTP 413 with `ErrorMessageSizeExceeded`.

@@ -6,6 +6,8 @@ public final class SimulatorControl: Sendable {
     let store: Store
     let faults = NIOLockedValueBox(FaultState())
     let listener: NIOLockedValueBox<(any ListenerControl)?> = NIOLockedValueBox(nil)
+    /// The Graph front-end's app registrations and mailbox access (set by the server at start).
+    let graphAuth: NIOLockedValueBox<GraphAuth?> = NIOLockedValueBox(nil)
 
     init(store: Store) { self.store = store }
 

@@ -2,16 +2,17 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// One HTTP/1.1 connection: collects a request, routes it to EWS or the control API, and applies faults.
+/// One HTTP/1.1 connection: collects a request, routes it to EWS, Graph (SimulatorHTTPHandler+Graph.swift) or the
+/// control API, and applies faults.
 final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let sim: Simulator
+    let sim: Simulator
     private let controlOnly: Bool
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    private var tooLarge = false
+    var tooLarge = false
 
     init(sim: Simulator, controlOnly: Bool) {
         self.sim = sim
@@ -65,6 +66,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             return
         }
         guard !controlOnly else { respond(context: context, head: head, status: .notFound, body: []); return }
+        if path == "/v1.0" || path.hasPrefix("/v1.0/") { serveGraph(context: context, head: head, body: body); return }
+        if let tenant = Self.tokenEndpointTenant(path) { serveToken(context: context, head: head, tenant: tenant, body: body); return }
         guard path.lowercased() == "/ews/exchange.asmx" else { respond(context: context, head: head, status: .notFound, body: []); return }
         guard head.method == .POST else { respond(context: context, head: head, status: .methodNotAllowed, body: []); return }
         guard let account = authenticate(head.headers) else {
@@ -144,7 +147,7 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus,
+    func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus,
                          contentType: String? = nil, extra: HTTPHeaders = [:], body: [UInt8]) {
         guard context.channel.isActive else { return }
         var headers = extra

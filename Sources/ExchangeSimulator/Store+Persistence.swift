@@ -255,8 +255,10 @@ extension ExtendedProperty: Codable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(key: try c.decode(String.self, forKey: .key),
-                  uri: try c.decode([[String]].self, forKey: .uri).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
+        let uri = try c.decode([[String]].self, forKey: .uri).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+        // The key is derived again from the URI, so data written before a change of the key's form reads the same.
+        let stored = try c.decode(String.self, forKey: .key)
+        self.init(key: uri.isEmpty ? stored : (Self.key(of: XElement("ExtendedFieldURI", attributes: uri)) ?? stored), uri: uri,
                   values: try c.decode([String].self, forKey: .values), isMulti: try c.decode(Bool.self, forKey: .isMulti))
     }
 

@@ -22,12 +22,23 @@ struct ExtendedProperty: Sendable, Equatable {
             guard let n else { return nil }
             return "tag:\(n):\(type)"
         }
-        let set = (uri.attr("PropertySetId") ?? uri.attr("DistinguishedPropertySetId"))?.lowercased()
+        let set = uri.attr("PropertySetId")?.lowercased()
+            ?? uri.attr("DistinguishedPropertySetId").map { distinguishedSets[$0]?.lowercased() ?? $0.lowercased() }
         guard let set else { return nil }
         if let name = uri.attr("PropertyName") { return "name:\(set):\(name):\(type)" }
         if let id = uri.attr("PropertyId"), let n = Int(id) { return "id:\(set):\(n):\(type)" }
         return nil
     }
+
+    /// The GUIDs of the distinguished property sets ([MS-OXPROPS] 1.3.2): `PublicStrings` and the GUID
+    /// {00020329-0000-0000-C000-000000000046} name the same set, so the same property (Graph names sets by GUID).
+    static let distinguishedSets: [String: String] = [
+        "PublicStrings": "00020329-0000-0000-C000-000000000046", "Common": "00062008-0000-0000-C000-000000000046",
+        "Address": "00062004-0000-0000-C000-000000000046", "Appointment": "00062002-0000-0000-C000-000000000046",
+        "Task": "00062003-0000-0000-C000-000000000046", "InternetHeaders": "00020386-0000-0000-C000-000000000046",
+        "Meeting": "6ED8DA90-450B-101B-98DA-00AA003F1305", "CalendarAssistant": "11000E07-B51B-40D6-AF21-CAA85EDAB1D0",
+        "UnifiedMessaging": "4442858E-A9E3-4E80-B900-317A210CC15B", "Sharing": "00062040-0000-0000-C000-000000000046",
+    ]
 
     var element: XElement {
         var e = XElement("ExtendedProperty")
@@ -76,6 +87,37 @@ struct StoredFolder: Sendable {
     mutating func appendLog(seq: UInt64, item: UInt64) {
         log.append((seq, item))
         version &+= 1
+    }
+
+    /// One change since a sync state: an item as it is now (created or changed), or a deleted item's number.
+    enum Change { case changed(StoredItem), deleted(UInt64) }
+
+    /// At most `limit` changes after sequence `since`, in sequence order, as EWS SyncFolderItems and Graph delta
+    /// read them: the change log with stale entries (superseded by a later change) skipped, and deletions of items
+    /// that existed at `since` merged in. Also the sequence the changes reach and whether the log is exhausted.
+    func changes(since: UInt64, limit: Int, skip: (UInt64) -> Bool = { _ in false }) -> (changes: [Change], reached: UInt64, done: Bool) {
+        var lo = 0, hi = log.count
+        while lo < hi { let mid = (lo + hi) / 2; if log[mid].seq <= since { lo = mid + 1 } else { hi = mid } }
+        let deletions = tombstones.filter { $0.value.deleted > since && $0.value.created <= since }
+            .map { (seq: $0.value.deleted, item: $0.key) }.sorted { $0.seq < $1.seq }
+        var changes: [Change] = [], reached = since, i = lo, d = 0
+        var seen = Set<UInt64>()
+        while changes.count < limit {
+            let nextLog = i < log.count ? log[i].seq : UInt64.max
+            let nextDel = d < deletions.count ? deletions[d].seq : UInt64.max
+            if nextLog == UInt64.max && nextDel == UInt64.max { break }
+            if nextDel < nextLog {
+                let n = deletions[d].item
+                d += 1; reached = nextDel
+                if items[n] == nil && !skip(n) { changes.append(.deleted(n)) }
+                continue
+            }
+            let entry = log[i]
+            i += 1; reached = entry.seq
+            guard let item = items[entry.item], item.lastSeq == entry.seq, seen.insert(item.number).inserted, !skip(item.number) else { continue }
+            changes.append(.changed(item))
+        }
+        return (changes, reached, i >= log.count && d >= deletions.count)
     }
 }
 

@@ -7,13 +7,14 @@ import Logging
 struct ExchangeSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchange-sim",
-        abstract: "An Exchange Server (EWS) simulator with fault controls.",
+        abstract: "An Exchange simulator (EWS, and Microsoft Graph v1.0 as Exchange Online serves it) with fault controls.",
         subcommands: [Serve.self, Bench.self],
         defaultSubcommand: Serve.self)
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve EWS at /EWS/Exchange.asmx and the control API at /sim/.")
+    static let configuration = CommandConfiguration(
+        abstract: "Serve EWS at /EWS/Exchange.asmx, Graph at /v1.0/ (token endpoint /{tenant}/oauth2/v2.0/token) and the control API at /sim/.")
 
     @Option(help: "Interface to bind.") var host = "127.0.0.1"
     @Option(help: "EWS and control API port (0 picks a free one).") var port = 8080
@@ -25,6 +26,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Create this mailbox at start (repeatable).") var mailbox: [String] = []
     @Option(help: "Largest accepted request body in bytes.") var maxRequestBytes = 64 * 1024 * 1024
     @Option(help: "Event loop threads.") var threads = 2
+    @Option(help: "A Graph app registration as CLIENT_ID:SECRET (repeatable). Default: snapsync-demo-app:snapsync-demo-secret.")
+    var graphApp: [String] = []
+    @Option(help: "Lifetime of the Graph access tokens the token endpoint issues, in seconds.") var graphTokenSeconds = 3599
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -43,13 +47,22 @@ struct Serve: AsyncParsableCommand {
                 config.accounts[String(a[..<colon])] = String(a[a.index(after: colon)...])
             }
         }
+        if !graphApp.isEmpty {
+            config.graphApps = []
+            for a in graphApp {
+                guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--graph-app must be CLIENT_ID:SECRET") }
+                config.graphApps.append(GraphApp(clientId: String(a[..<colon]), secret: String(a[a.index(after: colon)...])))
+            }
+        }
+        guard graphTokenSeconds > 0 else { throw ValidationError("--graph-token-seconds must be positive") }
+        config.graphTokenSeconds = graphTokenSeconds
         switch (tlsCert, tlsKey) {
         case (let c?, let k?): config.tls = .init(certificatePath: c, privateKeyPath: k)
         case (nil, nil): break
         default: throw ValidationError("--tls-cert and --tls-key go together")
         }
         let sim = try await Simulator.start(config)
-        FileHandle.standardOutput.write(Data(("exchange-sim: EWS at \(sim.endpoint)" + (sim.controlPort.map { ", control API also on port \($0)" } ?? "") + "\n").utf8))
+        FileHandle.standardOutput.write(Data(("exchange-sim: EWS at \(sim.endpoint), Graph at \(sim.graphEndpoint)" + (sim.controlPort.map { ", control API also on port \($0)" } ?? "") + "\n").utf8))
         // Serve until killed.
         while true { try await Task.sleep(for: .seconds(3600)) }
     }

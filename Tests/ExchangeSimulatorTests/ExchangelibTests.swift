@@ -3,26 +3,10 @@ import Testing
 import TestSupport
 @testable import ExchangeSimulator
 
-/// The interpreter with exchangelib 5.6.0: `SNAPSYNC_TEST_PYTHON` (set by jobs/dev/test.sh). Unset in CI is a
-/// failure, never a silent skip; outside CI a `python3` that imports exchangelib is used when there is one.
+/// The interpreter with exchangelib 5.6.0 (TestPython).
 enum ExchangelibPython {
-    static let path: String? = {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["SNAPSYNC_TEST_PYTHON"], !p.isEmpty { return p }
-        if env["CI"] == "true" { return nil }
-        // Evaluated once, before any test runs: a short synchronous check is fine here.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import exchangelib"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return nil }
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? "/usr/bin/env" : nil
-    }()
-
-    /// Run the tests when there is an interpreter, and always in CI (where a missing one fails them).
-    static var enabled: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] == "true" }
+    static let path: String? = TestPython.interpreter(importing: "exchangelib")
+    static var enabled: Bool { TestPython.enabled(path) }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Python/exchangelib_checks.py").path
@@ -34,10 +18,8 @@ enum ExchangelibPython {
             throw CancellationError()
         }
         let account = SimulatorConfiguration.defaultAccount
-        let args = python == "/usr/bin/env" ? ["python3", script, name] : [script, name]
-        let r = try await ChildProcess.run(URL(fileURLWithPath: python), args, environment: [
+        let r = try await TestPython.run(python, script: script, [name], environment: [
             "SIM_ENDPOINT": sim.endpoint, "SIM_USER": account.user, "SIM_PASSWORD": account.password, "SIM_MAILBOX": mailbox,
-            "PYTHONIOENCODING": "utf-8",
         ])
         guard r.status == 0 else {
             Issue.record("exchangelib scenario \(name) failed (exit \(r.status)):\n\(r.stderr.suffix(6000))")

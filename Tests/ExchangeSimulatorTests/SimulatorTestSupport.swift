@@ -49,11 +49,17 @@ struct SimClient {
         if auth { req.setValue("Basic " + Data("\(user):\(password)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization") }
         for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
         req.httpBody = body
+        let (status, h, data) = try await Self.send(session, req)
+        return SimResponse(status: status, headers: h, body: data)
+    }
+
+    /// Sends `req`; the status, the headers (names lower-cased) and the body.
+    static func send(_ session: URLSession, _ req: URLRequest) async throws -> (Int, [String: String], Data) {
         let (data, response) = try await session.data(for: req)
         let http = response as! HTTPURLResponse
         var h: [String: String] = [:]
         for (k, v) in http.allHeaderFields { h[String(describing: k).lowercased()] = String(describing: v) }
-        return SimResponse(status: http.statusCode, headers: h, body: data)
+        return (http.statusCode, h, data)
     }
 
     /// Sends `<m:Op ...>` inside a SOAP envelope.

@@ -14,7 +14,7 @@ apt_packages=(
   postgresql             # server binaries: tests and the demo start throwaway clusters
   postgresql-client      # psql: the COPY baseline benchmark
   openssl                # test certificates for the TLS tests
-  python3 python3-venv   # the exchangelib fidelity tests
+  python3 python3-venv   # the exchangelib and msgraph-sdk fidelity tests
   util-linux             # runuser, flock
   shellcheck             # JobsTests lint the cron scripts in jobs/
   dpkg-dev binutils      # jobs/dev/package.sh: dpkg-shlibdeps (the package's Depends), strip
@@ -36,10 +36,18 @@ fi
 
 # Python test tools live in a virtualenv under .build (ignored by git), never in the system.
 venv="$root/.build/test-venv"
-python_packages=(exchangelib==5.6.0)
-if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import exchangelib' 2>/dev/null; then
+# Each package with the module whose import shows it is installed: exchangelib drives the EWS front-end,
+# msgraph-sdk (Microsoft's Graph SDK) and azure-identity drive the Graph front-end; Deprecated is imported by
+# msgraph-core's batch requests without being declared as its dependency.
+python_packages=(exchangelib==5.6.0 msgraph-sdk==1.65.0 azure-identity==1.27.0 Deprecated==1.3.1)
+python_imports=(exchangelib msgraph azure.identity deprecated)
+if [[ ! -x "$venv/bin/python" ]]; then
   mkdir -p "$root/.build"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "${python_packages[@]}"
 fi
+for i in "${!python_packages[@]}"; do
+  if ! "$venv/bin/python" -c "import ${python_imports[$i]}" 2>/dev/null; then
+    "$venv/bin/pip" install -q --disable-pip-version-check "${python_packages[$i]}"
+  fi
+done
 echo "$venv/bin/python"

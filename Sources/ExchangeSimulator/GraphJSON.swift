@@ -1,0 +1,278 @@
+import Foundation
+
+/// A JSON value as the Graph front-end reads and writes it. Objects keep their member order (Graph's
+/// responses list `@odata.*` annotations first), and numbers keep whether they were written as integers,
+/// so `"15"`, `15.0` and `15` stay three different things, as OData tells them apart.
+enum JSON: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    static func == (a: JSON, b: JSON) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.bool(let x), .bool(let y)): x == y
+        case (.int(let x), .int(let y)): x == y
+        case (.double(let x), .double(let y)): x == y
+        case (.string(let x), .string(let y)): x == y
+        case (.array(let x), .array(let y)): x == y
+        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    subscript(key: String) -> JSON? {
+        if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
+        return nil
+    }
+
+    var string: String? { if case .string(let s) = self { return s }; return nil }
+    var members: [(String, JSON)]? { if case .object(let m) = self { return m }; return nil }
+    var elements: [JSON]? { if case .array(let a) = self { return a }; return nil }
+    var isNull: Bool { if case .null = self { return true }; return false }
+
+    /// The JSON text of this value.
+    var bytes: [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.value(self)
+        return w.bytes
+    }
+}
+
+/// Appends JSON text to a byte buffer, escaping strings as RFC 8259 requires.
+struct JSONWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
+
+    mutating func raw(_ s: StaticString) { s.withUTF8Buffer { bytes.append(contentsOf: $0) } }
+
+    mutating func string(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            // The runs between the bytes that need escaping are copied whole; most strings have none.
+            var start = 0, index = 0
+            let count = utf8.count
+            while index < count {
+                let b = utf8[index]
+                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { index += 1; continue }
+                defer { index += 1 }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                start = index + 1
+                switch b {
+                case UInt8(ascii: "\""): raw("\\\"")
+                case UInt8(ascii: "\\"): raw("\\\\")
+                case 0x0A: raw("\\n")
+                case 0x0D: raw("\\r")
+                case 0x09: raw("\\t")
+                default:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func value(_ v: JSON) {
+        switch v {
+        case .null: raw("null")
+        case .bool(let b): if b { raw("true") } else { raw("false") }
+        case .int(let i): bytes.append(contentsOf: String(i).utf8)
+        case .double(let d):
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { bytes.append(contentsOf: String(Int(d)).utf8) } else {
+                bytes.append(contentsOf: (d.isFinite ? "\(d)" : "null").utf8)
+            }
+        case .string(let s): string(s)
+        case .array(let a):
+            bytes.append(UInt8(ascii: "["))
+            for (i, e) in a.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                value(e)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let members):
+            bytes.append(UInt8(ascii: "{"))
+            for (i, (k, e)) in members.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                string(k)
+                bytes.append(UInt8(ascii: ":"))
+                value(e)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+}
+
+/// A strict JSON parser (RFC 8259): no trailing commas, no comments, no duplicate member names, nesting at
+/// most 64 deep. Graph answers anything else with 400 `BadRequest`.
+struct JSONParser {
+    struct Failure: Error { var message: String }
+
+    private let u: [UInt8]
+    private var i = 0
+    private var depth = 0
+
+    static func parse(_ data: Data) throws(Failure) -> JSON {
+        var p = JSONParser(u: Array(data))
+        p.skipSpace()
+        let v = try p.value()
+        p.skipSpace()
+        guard p.i == p.u.count else { throw Failure(message: "Unexpected content after the JSON value at offset \(p.i).") }
+        return v
+    }
+
+    private init(u: [UInt8]) { self.u = u }
+
+    private mutating func skipSpace() {
+        while i < u.count, u[i] == 0x20 || u[i] == 0x09 || u[i] == 0x0A || u[i] == 0x0D { i += 1 }
+    }
+
+    private func fail(_ what: String) -> Failure { Failure(message: "Invalid JSON at offset \(i): \(what).") }
+
+    private mutating func value() throws(Failure) -> JSON {
+        guard i < u.count else { throw fail("unexpected end") }
+        switch u[i] {
+        case UInt8(ascii: "{"):
+            depth += 1
+            guard depth <= 64 else { throw fail("nested too deeply") }
+            defer { depth -= 1 }
+            i += 1; skipSpace()
+            var members: [(String, JSON)] = []
+            var names = Set<String>()
+            if i < u.count, u[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            while true {
+                skipSpace()
+                guard i < u.count, u[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+                let k = try string()
+                guard names.insert(k).inserted else { throw fail("duplicate member '\(k)'") }
+                skipSpace()
+                guard i < u.count, u[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                i += 1; skipSpace()
+                members.append((k, try value()))
+                skipSpace()
+                guard i < u.count else { throw fail("unexpected end") }
+                if u[i] == UInt8(ascii: ",") { i += 1; continue }
+                if u[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                throw fail("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            depth += 1
+            guard depth <= 64 else { throw fail("nested too deeply") }
+            defer { depth -= 1 }
+            i += 1; skipSpace()
+            var elements: [JSON] = []
+            if i < u.count, u[i] == UInt8(ascii: "]") { i += 1; return .array(elements) }
+            while true {
+                skipSpace()
+                elements.append(try value())
+                skipSpace()
+                guard i < u.count else { throw fail("unexpected end") }
+                if u[i] == UInt8(ascii: ",") { i += 1; continue }
+                if u[i] == UInt8(ascii: "]") { i += 1; return .array(elements) }
+                throw fail("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""):
+            return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default:
+            return try number()
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Failure) {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= u.count else { throw fail("unexpected end") }
+        let expected = UnsafeBufferPointer(start: word.utf8Start, count: n)
+        for k in 0..<n where u[i + k] != expected[k] { throw fail("unexpected character") }
+        i += n
+    }
+
+    private mutating func number() throws(Failure) -> JSON {
+        let start = i
+        if i < u.count, u[i] == UInt8(ascii: "-") { i += 1 }
+        func digits() -> Int { let s = i; while i < u.count, u[i] >= 48, u[i] <= 57 { i += 1 }; return i - s }
+        let intDigits = digits()
+        guard intDigits > 0 else { throw fail("unexpected character") }
+        if intDigits > 1, u[i - intDigits] == 48 { throw fail("leading zero") }
+        var integral = true
+        if i < u.count, u[i] == UInt8(ascii: ".") { i += 1; integral = false; guard digits() > 0 else { throw fail("bad number") } }
+        if i < u.count, u[i] == UInt8(ascii: "e") || u[i] == UInt8(ascii: "E") {
+            i += 1; integral = false
+            if i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { throw fail("bad number") }
+        }
+        let text = String(decoding: u[start..<i], as: UTF8.self)
+        if integral, let n = Int(text) { return .int(n) }
+        guard let d = Double(text), d.isFinite else { throw fail("number out of range") }
+        return .double(d)
+    }
+
+    private mutating func string() throws(Failure) -> String {
+        i += 1
+        var out: [UInt8] = []
+        var runStart = i
+        while true {
+            guard i < u.count else { throw fail("unterminated string") }
+            let b = u[i]
+            if b == UInt8(ascii: "\"") { out.append(contentsOf: u[runStart..<i]); i += 1; break }
+            if b < 0x20 { throw fail("control character in string") }
+            if b != UInt8(ascii: "\\") { i += 1; continue }
+            out.append(contentsOf: u[runStart..<i])
+            i += 1
+            guard i < u.count else { throw fail("unterminated string") }
+            let e = u[i]; i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    guard i + 1 < u.count, u[i] == UInt8(ascii: "\\"), u[i + 1] == UInt8(ascii: "u") else { throw fail("lone surrogate") }
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw fail("lone surrogate") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    throw fail("lone surrogate")
+                }
+                out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+            default: throw fail("bad escape")
+            }
+            runStart = i
+        }
+        #if canImport(Darwin)
+        guard let s = String(bytes: out, encoding: .utf8) else { throw fail("invalid UTF-8") }
+        #else
+        guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8") }
+        #endif
+        return s
+    }
+
+    private mutating func hex4() throws(Failure) -> UInt32 {
+        guard i + 4 <= u.count else { throw fail("bad \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = u[i]; i += 1
+            switch c {
+            case 48...57: v = v << 4 | UInt32(c - 48)
+            case 65...70: v = v << 4 | UInt32(c - 55)
+            case 97...102: v = v << 4 | UInt32(c - 87)
+            default: throw fail("bad \\u escape")
+            }
+        }
+        return v
+    }
+}

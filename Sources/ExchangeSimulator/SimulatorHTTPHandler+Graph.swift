@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The Graph side of a connection: the token endpoint `POST /{tenant}/oauth2/v2.0/token` and `/v1.0/...`,
+/// with bearer authentication, throttling and the fault set applied per request (per inner request of a batch).
+extension SimulatorHTTPHandler {
+    /// The tenant of a token-endpoint path, nil for any other path.
+    static func tokenEndpointTenant(_ path: String) -> String? {
+        let parts = path.split(separator: "/")
+        guard parts.count == 4, parts[1] == "oauth2", parts[2] == "v2.0", parts[3] == "token" else { return nil }
+        return String(parts[0])
+    }
+
+    func serveToken(context: ChannelHandlerContext, head: HTTPRequestHead, tenant: String, body: Data) {
+        guard head.method == .POST else { respond(context: context, head: head, status: .methodNotAllowed, body: []); return }
+        let r = sim.graphAuth.token(form: body, tenant: tenant, now: Date().timeIntervalSince1970)
+        var h = HTTPHeaders()
+        h.add(name: "Cache-Control", value: "no-store, no-cache")
+        respond(context: context, head: head, status: HTTPResponseStatus(statusCode: r.status), contentType: "application/json; charset=utf-8",
+                extra: h, body: r.body)
+    }
+
+    func serveGraph(context: ChannelHandlerContext, head: HTTPRequestHead, body: Data) {
+        let (fullPath, query) = GraphRequest.split(head.uri)
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        let scheme = sim.configuration.tls == nil ? "http" : "https"
+        let host = headers["host"] ?? "\(sim.configuration.host):\(sim.port)"
+        var request = GraphRequest(method: head.method.rawValue, path: String(fullPath.dropFirst(5)), query: query, headers: headers,
+                                   body: body, base: "\(scheme)://\(host)", clientId: "")
+        let now = Date().timeIntervalSince1970
+        if tooLarge {
+            sendGraph(context: context, head: head, request, GraphService.failure(.payloadTooLarge(sim.configuration.maxRequestBytes), request))
+            return
+        }
+        do {
+            request.clientId = try sim.graphAuth.authenticate(headers["authorization"], now: now)
+        } catch {
+            var r = GraphService.failure(error, request)
+            r.headers.append(("WWW-Authenticate", "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\""))
+            sendGraph(context: context, head: head, request, r)
+            return
+        }
+        let latency = sim.control.faults.withLockedValue { $0.config.latencyMilliseconds } ?? 0
+        let deliver: (GraphResponse, Bool, (() -> Void)?) -> Void = { response, drop, finish in
+            let write = {
+                finish?()   // the request counts as running (MailboxConcurrency) until its response goes out
+                if drop { context.close(promise: nil) } else { self.sendGraph(context: context, head: head, request, response) }
+            }
+            if latency > 0 { context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(latency))) { write() } } else { write() }
+        }
+        if request.path == "/$batch" {
+            guard request.method == "POST" else { deliver(GraphService.failure(.methodNotAllowed(), request), false, nil); return }
+            sim.control.faults.withLockedValue { $0.counters["Graph POST $batch", default: 0] += 1 }
+            do {
+                deliver(try GraphService.batch(request) { inner in
+                    let outcome = run(inner)
+                    outcome.finish?()
+                    return outcome.response
+                }, false, nil)
+            } catch {
+                deliver(GraphService.failure(error, request), false, nil)
+            }
+            return
+        }
+        let outcome = run(request)
+        deliver(outcome.response, outcome.drop, outcome.finish)
+    }
+
+    /// One Graph request through the fault set and the service.
+    private func run(_ request: GraphRequest) -> (response: GraphResponse, drop: Bool, finish: (() -> Void)?) {
+        var request = request
+        let (resolved, mailbox) = sim.graph.throttlingMailbox(request.path)
+        request.mailbox = resolved
+        let operation = GraphService.operation(method: request.method, path: request.path)
+        let decision = sim.control.faults.withLockedValue {
+            $0.admitGraph(operation: operation, app: request.clientId, mailbox: mailbox, now: Date().timeIntervalSince1970)
+        }
+        switch decision {
+        case .unavailable(let retryAfter):
+            return (GraphService.failure(GraphError(503, "ServiceUnavailable", "The service is temporarily unavailable. Try again later.",
+                                                    headers: [("Retry-After", String(retryAfter))]), request), false, nil)
+        case .gatewayTimeout:
+            return (GraphService.failure(GraphError(504, "GatewayTimeout", "The gateway did not receive a timely response from the service."), request), false, nil)
+        case .throttled(let retryAfter, let message):
+            return (GraphService.failure(.throttled(message, retryAfter: retryAfter), request), false, nil)
+        case .proceed(let drop):
+            let response = sim.graph.handle(request)
+            let key = FaultState.graphKey(app: request.clientId, mailbox: mailbox)
+            return (response, drop, { self.sim.control.faults.withLockedValue { $0.finish(mailbox: key) } })
+        }
+    }
+
+    private func sendGraph(context: ChannelHandlerContext, head: HTTPRequestHead, _ request: GraphRequest, _ response: GraphResponse) {
+        var h = HTTPHeaders()
+        h.add(name: "request-id", value: request.requestId)
+        h.add(name: "client-request-id", value: request.clientRequestId ?? request.requestId)
+        h.add(name: "OData-Version", value: "4.0")
+        h.add(name: "Cache-Control", value: "private")
+        for (name, value) in response.headers { h.add(name: name, value: value) }
+        respond(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status),
+                contentType: response.body == nil ? nil : GraphService.contentType, extra: h, body: response.body?.bytes ?? [])
+    }
+}
