@@ -106,3 +106,9 @@ let package = Package(
         .testTarget(name: "snapsyncTests", dependencies: ["snapsync", "SyncStore", "SyncCore"]),   // the CLI's pure pieces
     ]
 )
+
+// Package-wide: a member is visible only in files that import its module, so an undeclared dependency fails
+// the build instead of leaking in through another import.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

@@ -1,5 +1,6 @@
 import Foundation
 import SyncCore
+import XML
 
 /// The mapping tables: one per kind, the only place where CRM columns meet EWS properties.
 public enum EWSMappings {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Control of the Graph front-end: app registrations, each app's mailbox scope (RBAC for Applications),
 /// mailboxes without REST access, and expiring delta tokens.

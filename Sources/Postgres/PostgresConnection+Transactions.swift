@@ -1,4 +1,5 @@
 import CLibPQ
+import Logging
 
 extension PostgresConnection {
     /// Runs `body` on the connection; calls inside are synchronous.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Pipeline
+import Postgres
 import SyncCore
 import SyncStore
 

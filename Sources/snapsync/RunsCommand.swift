@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
+import HTTP
+import Logging
 import Observability
 import Pipeline
+import Postgres
 import SyncCore
 import SyncStore
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import HTTP
+import Observability
 import Pipeline
 import Postgres
 import SyncCore

@@ -1,5 +1,7 @@
+import EWS
 import ExchangeSimulator
 import Foundation
+import HTTP
 import Pipeline
 import Postgres
 import SyncCore

@@ -1,9 +1,10 @@
+import EWS
 import ExchangeSimulator
 import Foundation
 import Pipeline
 import Postgres
-import SyncStore
 import SyncCore
+import SyncStore
 import Testing
 import TestSupport
 

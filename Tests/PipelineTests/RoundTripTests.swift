@@ -1,3 +1,4 @@
+import EWS
 import Foundation
 import Pipeline
 import Postgres

@@ -1,3 +1,4 @@
+import EWS
 import ExchangeSimulator
 import Foundation
 import Pipeline
