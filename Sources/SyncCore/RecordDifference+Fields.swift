@@ -23,7 +23,7 @@ extension RecordDifference {
             Self(name) { sameText($0[keyPath: key], $1[keyPath: key]) }
         }
 
-        static func value<V: Equatable>(_ name: String, _ key: KeyPath<Record, V> & Sendable) -> Self {
+        static func value<V: Equatable & Sendable>(_ name: String, _ key: KeyPath<Record, V> & Sendable) -> Self {
             Self(name) { $0[keyPath: key] == $1[keyPath: key] }
         }
 

@@ -53,8 +53,7 @@ public enum RecoveryStore {
             }
             mailboxes.append(facts)
         }
-        var facts = RecoveryFacts(now: now, globalSyncEnabled: global, journal: journal, mailboxes: mailboxes, outbox: outbox, unfinishedRuns: runs)
-        return facts
+        return RecoveryFacts(now: now, globalSyncEnabled: global, journal: journal, mailboxes: mailboxes, outbox: outbox, unfinishedRuns: runs)
     }
 
     /// The newest completed run of these directions in which the mailbox was done.

@@ -11,14 +11,24 @@ export SNAPSYNC_TEST_PYTHON="$python"       # exchangelib's interpreter, for the
 export SNAPSYNC_SHARED_DIR="${SNAPSYNC_SHARED_DIR:-$root/../shared}"   # EWS schema and samples
 [[ -d $SNAPSYNC_SHARED_DIR/ews-schema ]] || { echo "test.sh: $SNAPSYNC_SHARED_DIR/ews-schema not found (set SNAPSYNC_SHARED_DIR)" >&2; exit 2; }
 
-swift build --build-tests
+# The build is warning-free: a warning in the project's own files fails the run (a clean build, as CI's, sees them
+# all; an incremental one only those of the files it compiles).
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+swift build --build-tests 2>&1 | tee "$build_log"
+warnings=$(grep -E "^$root/(Sources|Tests)/.*: warning:" "$build_log" | sort -u || true)
+if [[ -n $warnings ]]; then
+    echo "test.sh: the build has warnings:" >&2
+    echo "$warnings" >&2
+    exit 1
+fi
 # The Debian package (a release build of its own): PackageTests check it, install it and run it.
 SNAPSYNC_TEST_PACKAGE=$("$root/jobs/dev/package.sh" | tail -n 1)
 export SNAPSYNC_TEST_PACKAGE
 # The run's output is kept so that a failure ends with its own lines: the issues are otherwise far above the tail
 # of a long run, under the logs of the tests that ran after them.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$build_log" "$log"' EXIT
 set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
