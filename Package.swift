@@ -110,5 +110,5 @@ let package = Package(
 // Package-wide: a member is visible only in files that import its module, so an undeclared dependency fails
 // the build instead of leaking in through another import.
 for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility"), .enableUpcomingFeature("ExistentialAny")]
 }

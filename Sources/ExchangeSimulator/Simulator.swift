@@ -25,13 +25,13 @@ public final class Simulator: Sendable {
     let graph: GraphService
     let graphAuth: GraphAuth
     private let state: NIOLockedValueBox<ListenerState>
-    private let connections = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let sslContext: NIOSSLContext?
 
     private struct ListenerState {
         var port: Int
-        var server: Channel?
-        var controlServer: Channel?
+        var server: (any Channel)?
+        var controlServer: (any Channel)?
         var upTask: Scheduled<Void>?
     }
 
@@ -92,7 +92,7 @@ public final class Simulator: Sendable {
 
     /// Stops listening, closes connections, flushes persistence and releases threads.
     public func shutdown() async throws {
-        let (server, controlServer) = state.withLockedValue { s -> (Channel?, Channel?) in
+        let (server, controlServer) = state.withLockedValue { s -> ((any Channel)?, (any Channel)?) in
             s.upTask?.cancel()
             defer { s.server = nil; s.controlServer = nil }
             return (s.server, s.controlServer)
@@ -134,7 +134,7 @@ public final class Simulator: Sendable {
     }
 
     func goDown(seconds: Double?) async throws {
-        let server = state.withLockedValue { s -> Channel? in defer { s.server = nil }; s.upTask?.cancel(); return s.server }
+        let server = state.withLockedValue { s -> (any Channel)? in defer { s.server = nil }; s.upTask?.cancel(); return s.server }
         try? await server?.close()
         for c in connections.withLockedValue({ Array($0.values) }) { try? await c.close() }
         if let seconds {

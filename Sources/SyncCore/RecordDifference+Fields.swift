@@ -15,27 +15,27 @@ extension RecordDifference {
             self.same = same
         }
 
-        static func text(_ name: String, _ key: KeyPath<Record, String?> & Sendable) -> Self {
+        static func text(_ name: String, _ key: any KeyPath<Record, String?> & Sendable) -> Self {
             Self(name) { sameText($0[keyPath: key], $1[keyPath: key]) }
         }
 
-        static func text(_ name: String, _ key: KeyPath<Record, String> & Sendable) -> Self {
+        static func text(_ name: String, _ key: any KeyPath<Record, String> & Sendable) -> Self {
             Self(name) { sameText($0[keyPath: key], $1[keyPath: key]) }
         }
 
-        static func value<V: Equatable & Sendable>(_ name: String, _ key: KeyPath<Record, V> & Sendable) -> Self {
+        static func value<V: Equatable & Sendable>(_ name: String, _ key: any KeyPath<Record, V> & Sendable) -> Self {
             Self(name) { $0[keyPath: key] == $1[keyPath: key] }
         }
 
-        static func instant(_ name: String, _ key: KeyPath<Record, Date?> & Sendable) -> Self {
+        static func instant(_ name: String, _ key: any KeyPath<Record, Date?> & Sendable) -> Self {
             Self(name) { sameInstant($0[keyPath: key], $1[keyPath: key]) }
         }
 
-        static func instant(_ name: String, _ key: KeyPath<Record, Date> & Sendable) -> Self {
+        static func instant(_ name: String, _ key: any KeyPath<Record, Date> & Sendable) -> Self {
             Self(name) { sameInstant($0[keyPath: key], $1[keyPath: key]) }
         }
 
-        static func categories(_ key: KeyPath<Record, [String]> & Sendable) -> Self {
+        static func categories(_ key: any KeyPath<Record, [String]> & Sendable) -> Self {
             Self("categories") { Set($0[keyPath: key]) == Set($1[keyPath: key]) }
         }
     }

@@ -119,7 +119,7 @@ struct SyncCommand: AsyncParsableCommand {
 final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var set = false
-    private var sources: [DispatchSourceSignal] = []
+    private var sources: [any DispatchSourceSignal] = []
 
     init() {
         for signalNumber in [SIGTERM, SIGINT] {
