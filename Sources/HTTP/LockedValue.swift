@@ -1,3 +1,4 @@
+import CCurl  // pthread_mutex_t may reach this module through libcurl's headers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
