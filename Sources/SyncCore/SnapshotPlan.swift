@@ -54,9 +54,6 @@ public enum SnapshotStage: String, Sendable, Hashable, Codable, CaseIterable {
         case .fullFromCRM: [.cleanExchange, .push]
         }
     }
-
-    /// True for stages that write to Exchange (never run under `--dry-run`).
-    public var writesExchange: Bool { self == .push || self == .delete || self == .cleanExchange }
 }
 
 /// A date range filter for a snapshot: items whose start (or last modification) falls in the range; a

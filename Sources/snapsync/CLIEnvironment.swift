@@ -56,6 +56,12 @@ struct CLIEnvironment {
         return try await PostgresConnection.connect(url, logger: logger)
     }
 
+    /// The sync store in the CRM database, for Pipeline's APIs (each opens and closes its own connections).
+    func syncDatabase() throws -> SyncDatabase {
+        let url = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireDatabase() }
+        return SyncDatabase(conninfo: url, logger: logger)
+    }
+
     /// The Exchange side: an EWS client over libcurl with the configured credentials. `shutdown` the
     /// returned HTTP client when done.
     func exchange() throws -> (source: EWSMailboxSource, http: HTTPClient) {

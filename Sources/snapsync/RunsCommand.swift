@@ -86,7 +86,7 @@ struct VerifyCommand: AsyncParsableCommand {
             var unchecked = 0
             for owner in owners {
                 do {
-                    let differences = try await verifier.verify(owner, kinds: kinds, db: db)
+                    let differences = try await verifier.verify(owner, kinds: kinds, store: SyncConnection(db, logger: environment.logger))
                     total += differences.count
                     for difference in differences { print(difference) }
                 } catch let error as MailboxSourceError where !error.isSourceWide {

@@ -124,7 +124,7 @@ struct SnapshotArguments: ParsableArguments {
             defer { http.shutdown() }
             if dryRun {
                 let db = try await environment.database()
-                let lines = try await SnapshotDryRun(source: source).plan(options.request, db: db)
+                let lines = try await SnapshotDryRun(source: source).plan(options.request, store: SyncConnection(db, logger: environment.logger))
                 await db.close()
                 print("dry run (\(direction.rawValue)): nothing was changed")
                 for line in lines { print("  \(line)") }

@@ -36,10 +36,8 @@ struct SyncCommand: AsyncParsableCommand {
     static func set(_ enabled: Bool, mailbox: String?, note: String?, global: GlobalOptions) async throws {
         let environment = try CLIEnvironment.start(global, command: enabled ? "sync enable" : "sync disable")
         try await environment.run {
-            let db = try await environment.database()
             let actor = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "snapsync"
-            try await LiveSyncStore.setEnabled(enabled, mailbox: mailbox, actor: actor, note: note, db: db)
-            await db.close()
+            try await SyncControl(database: try environment.syncDatabase()).setEnabled(enabled, mailbox: mailbox, actor: actor, note: note)
             print("sync \(enabled ? "enabled" : "disabled")\(mailbox.map { " for \($0)" } ?? "")")
             return 0
         }
@@ -94,7 +92,7 @@ struct SyncCommand: AsyncParsableCommand {
                 let sync = LiveSync(source: source, logger: environment.logger, options: options)
                 var worst: Int32 = 0
                 repeat {
-                    let report = try await sync.runOnce(db: db)
+                    let report = try await sync.runOnce(store: SyncConnection(db, logger: environment.logger))
                     environment.metrics?.record(stage: "outbox", items: report.delivered, errors: report.parked, retries: report.retried)
                     environment.metrics?.record(stage: "pull", items: report.pulled)
                     print("sync pass: \(report.delivered) delivered, \(report.retried) to retry, \(report.parked) parked, "
@@ -156,9 +154,7 @@ struct MailboxCommand: AsyncParsableCommand {
                 return kind
             }
             try await environment.run {
-                let db = try await environment.database()
-                let removed = try await FolderStateStore.reset(mailbox: mailbox, kinds: kinds, db: db)
-                await db.close()
+                let removed = try await SyncControl(database: try environment.syncDatabase()).resetFolderStates(mailbox: mailbox, kinds: kinds)
                 print("reset \(removed) folder state(s) of \(mailbox); run: snapsync snapshot inbound --mailbox \(mailbox)")
                 return 0
             }
