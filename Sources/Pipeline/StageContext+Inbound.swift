@@ -72,6 +72,7 @@ extension StageContext {
                     try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: failure.itemID, crmID: nil,
                                             direction: "inbound", code: failure.code, reason: failure.message, payload: nil, db: db)
                 }
+                counts.items += Int64(failed.count)  // read, then quarantined: the stage's items are the items it read
                 counts.failed = Int64(failed.count)
                 return counts
             }

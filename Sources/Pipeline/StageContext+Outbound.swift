@@ -21,14 +21,17 @@ extension StageContext {
             }
             guard let last = page.last else { return }
             var batch: [(OutboundCandidate, OutboundAction)] = []
+            var read = 0  // the CRM rows up to this candidate since the last batch, unchanged ones included
             for (index, candidate) in page.enumerated() {
                 let action = OutboundPlanner.action(for: candidate)
+                read += 1
                 if action != .none { batch.append((candidate, action)) }
                 if batch.count == options.batchSize || index == page.count - 1 {
                     try checkWindow()
-                    try await pushBatch(batch, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
+                    try await pushBatch(batch, read: read, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
                     verifyCreates = false
                     batch = []
+                    read = 0
                 }
             }
             try await reportProgress(kind, .push)
@@ -38,14 +41,16 @@ extension StageContext {
     }
 
     /// Writes a batch holding the folder's create lock: creates of unknown outcome left by any earlier command are
-    /// resolved first, and this batch's creates are recorded as an intent before they are sent.
-    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+    /// resolved first, and this batch's creates are recorded as an intent before they are sent. `read` is the number of
+    /// CRM rows the batch covers, those needing no write included (counted as the stage's items).
+    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
         try await CreateIntentStore.withFolderLock(mailbox: address, kind: kind, db: db) {
-            try await writeBatch(batch, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
+            try await writeBatch(batch, read: read, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
         }
     }
 
-    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID,
+                            verifyCreates: Bool) async throws {
         let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, db: db, logger: logger)
         var links: [LinkStore.Link] = []
         var failures: [(UUID, MailboxSourceError)] = []
@@ -106,19 +111,21 @@ extension StageContext {
         let answered = failures.contains { $0.1.mayHaveLeftAnItem } ? nil : intent
         if failures.contains(where: { $0.1.kind == .transient }), let transient = failures.first(where: { $0.1.kind == .transient }) {
             // Exchange is throttling or failing: keep what succeeded, stop the stage so a rerun retries the rest.
-            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated, intent: answered)
+            // The batch is read again by the rerun: only what was written counts now.
+            try await commitPush(links, failures: [], read: links.count, kind: kind, cursor: nil, created: created, updated: updated,
+                                 intent: answered)
             throw transient.1
         }
-        try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated,
-                             intent: answered)
+        try await commitPush(links, failures: failures, read: read, kind: kind, cursor: cursor.uuidString, created: created,
+                             updated: updated, intent: answered)
         for (id, error) in failures {
             logger.warning("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
         }
     }
 
     /// Commits the batch's links, quarantined items and checkpoint, and clears the batch's create intent.
-    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], kind: ItemKind, cursor: String?,
-                            created: Int, updated: Int, intent: Int64?) async throws {
+    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], read: Int, kind: ItemKind,
+                            cursor: String?, created: Int, updated: Int, intent: Int64?) async throws {
         let runID = runID, address = address
         let previousCursor = cursor == nil
             ? try await RunStore.stages(runID: runID, mailbox: address, db: db).first { $0.kind == kind && $0.stage == .push }?.cursor
@@ -130,7 +137,7 @@ extension StageContext {
                 try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
                                         direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
             }
-            return StageCounts(items: Int64(links.count + failures.count), created: Int64(created), updated: Int64(updated),
+            return StageCounts(items: Int64(read), created: Int64(created), updated: Int64(updated),
                                failed: Int64(failures.count), changedRows: ["sync.links": links.count])
         }
     }

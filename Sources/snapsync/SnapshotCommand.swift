@@ -77,6 +77,7 @@ struct SnapshotArguments: ParsableArguments {
     @Option(help: "Statistics target of the ANALYZEs between stages (0: the server's); tables are analyzed at the server's target when the run ends.")
     var interimStatisticsTarget: Int = 10
     @Flag(help: "Let reconciliation delete CRM rows even when Exchange returned far fewer items than linked.") var allowMassDelete = false
+    @OptionGroup var display: RunDisplayOptions
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64") }
@@ -131,7 +132,8 @@ struct SnapshotArguments: ParsableArguments {
     }
 
     func execute(_ direction: SnapshotDirection, global: GlobalOptions, command: String) async throws {
-        let environment = try CLIEnvironment.start(global, command: command)
+        let area = dryRun ? nil : display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: command, statusArea: area)
         let options = try options(direction)
         try await environment.run {
             let (source, http) = try environment.exchange()
@@ -145,9 +147,10 @@ struct SnapshotArguments: ParsableArguments {
                 return 0
             }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            let result = try await runner.run(options)
-            return try await RunReport.finish(result, environment: environment)
+            let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)
+            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: live)
+            let result = try await LiveRunDisplay.around(live) { try await runner.run(options) }
+            return try await RunReport.finish(result, environment: environment, verbose: display.verbose)
         }
     }
 }
@@ -161,9 +164,11 @@ struct ResumeCommand: AsyncParsableCommand {
     @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
     @Option(help: "Stop cleanly at this wall-clock time (HH:MM).") var until: String?
     @Option(help: "Stop cleanly after this long (e.g. 2h).") var maxDuration: String?
+    @OptionGroup var display: RunDisplayOptions
 
     func run() async throws {
-        let environment = try CLIEnvironment.start(global, command: "resume")
+        let area = display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: "resume", statusArea: area)
         let window: RunWindow
         do { window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date()) } catch { throw ValidationError("\(error)") }
         try await environment.run {
@@ -173,8 +178,10 @@ struct ResumeCommand: AsyncParsableCommand {
             var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: ""))
             options.workers = workers
             options.window = window
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            return try await RunReport.finish(try await runner.resume(runID: run, options: options), environment: environment)
+            let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)
+            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: live)
+            let result = try await LiveRunDisplay.around(live) { try await runner.resume(runID: run, options: options) }
+            return try await RunReport.finish(result, environment: environment, verbose: display.verbose)
         }
     }
 }
@@ -192,6 +199,7 @@ struct RerunCommand: AsyncParsableCommand {
     @Flag(help: "Approve this mailbox's deletions (of --kind, or every kind of the run) that the mass-delete guard refused; needs --mailbox.")
     var allowMassDelete = false
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
+    @OptionGroup var display: RunDisplayOptions
 
     func run() async throws {
         guard let stage = SnapshotStage(rawValue: stage) else {
@@ -201,7 +209,8 @@ struct RerunCommand: AsyncParsableCommand {
         if allowMassDelete && mailbox == nil {
             throw ValidationError("--allow-mass-delete approves the deletions of one mailbox: name it with --mailbox")
         }
-        let environment = try CLIEnvironment.start(global, command: "rerun")
+        let area = display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: "rerun", statusArea: area)
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
@@ -209,11 +218,13 @@ struct RerunCommand: AsyncParsableCommand {
             var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil,
                                                               requestedBy: ProcessInfo.processInfo.environment["USER"] ?? "snapsync"))
             options.workers = workers
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            let result = try await runner.rerun(runID: run, stage: stage, mailbox: mailbox, kinds: kinds,
-                                                allowMassDelete: allowMassDelete,
-                                                options: options) { reset in print("rerunning \(reset) stage(s) of run \(run)") }
-            return try await RunReport.finish(result, environment: environment)
+            let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)
+            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: live)
+            let result = try await LiveRunDisplay.around(live) {
+                try await runner.rerun(runID: run, stage: stage, mailbox: mailbox, kinds: kinds, allowMassDelete: allowMassDelete,
+                                       options: options) { reset in print("rerunning \(reset) stage(s) of run \(run)") }
+            }
+            return try await RunReport.finish(result, environment: environment, verbose: display.verbose)
         }
     }
 }

@@ -29,8 +29,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log format on stderr: text, json, or auto (text on a terminal).")
     var logFormat: String = "auto"
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error (default: info; notice under a run's live status).")
+    var logLevel: String?
 
     @Option(name: .long, help: "Write Prometheus metrics to this file (node_exporter textfile collector).")
     var metricsFile: String?
