@@ -89,6 +89,7 @@ public struct SnapshotRunner: Sendable {
             "run.direction": "\(request.direction.rawValue)", "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
         ])
         try await releaseLeasesOfDeadProcesses(runID: runID, options: options, logger: logger)
+        progress?.runStarted(runID: runID)
         let outage = SourceOutage()
         let stops = try await withThrowingTaskGroup(of: MailboxWorker.Stop.self) { group in
             for index in 0..<max(options.workers, 1) {
@@ -155,6 +156,12 @@ extension SnapshotRunner {
 
 /// Receives progress of the stages (a terminal line, log lines, metrics).
 public protocol StageProgressReporting: Sendable {
+    /// The run about to be carried out (a live display follows its progress in the database).
+    func runStarted(runID: Int64)
     /// `done` items of `total` (when known) of a stage of a mailbox folder.
     func report(mailbox: String, kind: ItemKind, stage: SnapshotStage, done: Int64, total: Int64?)
+}
+
+extension StageProgressReporting {
+    public func runStarted(runID: Int64) {}
 }

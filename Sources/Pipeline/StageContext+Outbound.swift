@@ -17,14 +17,17 @@ extension StageContext {
             let page = try await store.outboundPage(kind, mailbox: owner, after: after, limit: pageSize)
             guard let last = page.last else { return }
             var batch: [(OutboundCandidate, OutboundAction)] = []
+            var read = 0  // the CRM rows up to this candidate since the last batch, unchanged ones included
             for (index, candidate) in page.enumerated() {
                 let action = OutboundPlanner.action(for: candidate)
+                read += 1
                 if action != .none { batch.append((candidate, action)) }
                 if batch.count == options.batchSize || index == page.count - 1 {
                     try checkWindow()
-                    try await pushBatch(batch, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
+                    try await pushBatch(batch, read: read, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
                     verifyCreates = false
                     batch = []
+                    read = 0
                 }
             }
             try await reportProgress(kind, .push)
@@ -34,14 +37,16 @@ extension StageContext {
     }
 
     /// Writes a batch holding the folder's create lock: creates of unknown outcome left by any earlier command are
-    /// resolved first, and this batch's creates are recorded as an intent before they are sent.
-    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+    /// resolved first, and this batch's creates are recorded as an intent before they are sent. `read` is the number of
+    /// CRM rows the batch covers, those needing no write included (counted as the stage's items).
+    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
         try await store.withFolderLock(mailbox: address, kind: kind) {
-            try await writeBatch(batch, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
+            try await writeBatch(batch, read: read, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
         }
     }
 
-    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID,
+                            verifyCreates: Bool) async throws {
         let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, store: store, logger: logger)
         var links: [LinkStore.Link] = []
         var failures: [(UUID, MailboxSourceError)] = []
@@ -101,25 +106,28 @@ extension StageContext {
         let answered = failures.contains { $0.1.mayHaveLeftAnItem } ? nil : intent
         if failures.contains(where: { $0.1.kind == .transient }), let transient = failures.first(where: { $0.1.kind == .transient }) {
             // Exchange is throttling or failing: keep what succeeded, stop the stage so a rerun retries the rest.
-            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated, intent: answered)
+            // The batch is read again by the rerun: only what was written counts now.
+            try await commitPush(links, failures: [], read: links.count, kind: kind, cursor: nil, created: created, updated: updated,
+                                 intent: answered)
             throw transient.1
         }
-        try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated,
-                             intent: answered)
+        try await commitPush(links, failures: failures, read: read, kind: kind, cursor: cursor.uuidString, created: created,
+                             updated: updated, intent: answered)
         for (id, error) in failures {
             logger.warning("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
         }
     }
 
     /// Commits the batch's links, quarantined items and checkpoint, and clears the batch's create intent.
-    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], kind: ItemKind, cursor: String?,
-                            created: Int, updated: Int, intent: Int64?) async throws {
+    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], read: Int, kind: ItemKind,
+                            cursor: String?, created: Int, updated: Int, intent: Int64?) async throws {
         let previousCursor = cursor == nil
             ? try await store.stages(runID: runID, mailbox: address).first { $0.kind == kind && $0.stage == .push }?.cursor
             : cursor
         let quarantined = failures.map { QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message) }
         try await commit(.push, kind: kind, cursor: previousCursor,
-                         .pushed(links: links, created: created, updated: updated, clearingIntent: intent, quarantined: quarantined))
+                         .pushed(links: links, read: read, created: created, updated: updated, clearingIntent: intent,
+                                 quarantined: quarantined))
     }
 
     /// Deletes the items whose CRM row is gone or no longer belongs in the mailbox, in batches.

@@ -143,6 +143,7 @@ extension SyncConnection {
                 ? try InboundStore.load(items, runID: runID, mailbox: owner, kind: kind, db: db)
                 : StageCounts(items: Int64(try InboundStore.stage(items, runID: runID, mailbox: address, kind: kind, db: db)))
             try quarantine(quarantined, .inbound)
+            counts.items += Int64(quarantined.count)   // read, then quarantined: the stage's items are the items it read
             counts.failed = Int64(quarantined.count)
             return counts
         case .match:
@@ -159,11 +160,11 @@ extension SyncConnection {
         case .cleanCRM:
             let deleted = try InboundStore.cleanCRM(mailbox: owner, kind: kind, db: db)
             return StageCounts(items: Int64(deleted), deleted: Int64(deleted))
-        case .pushed(let links, let created, let updated, let intent, let quarantined):
+        case .pushed(let links, let read, let created, let updated, let intent, let quarantined):
             try LinkStore.upsert(links, mailbox: address, kind: kind, db: db)
             if let intent { try CreateIntentStore.clear([intent], db: db) }
             try quarantine(quarantined, .outbound)
-            return StageCounts(items: Int64(links.count + quarantined.count), created: Int64(created), updated: Int64(updated),
+            return StageCounts(items: Int64(read), created: Int64(created), updated: Int64(updated),
                                failed: Int64(quarantined.count), changedRows: ["sync.links": links.count])
         case .deletedOrphans(let gone, let quarantined):
             try LinkStore.delete(crmIDs: gone, mailbox: address, kind: kind, db: db)

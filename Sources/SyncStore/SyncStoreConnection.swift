@@ -197,8 +197,9 @@ public enum StageWrites: Sendable {
     case finalize(syncState: String?)
     /// Removes the CRM rows of the mailbox's user for the kind (full snapshot from Exchange).
     case cleanCRM
-    /// A pushed batch: its links, the create intent it answered, its quarantined items.
-    case pushed(links: [LinkStore.Link], created: Int, updated: Int, clearingIntent: Int64?, quarantined: [QuarantinedItem])
+    /// A pushed batch: its links, the CRM rows it covers (`read`, those needing no write included), the create intent
+    /// it answered, its quarantined items.
+    case pushed(links: [LinkStore.Link], read: Int, created: Int, updated: Int, clearingIntent: Int64?, quarantined: [QuarantinedItem])
     /// Orphans deleted in Exchange (or gone already): their links go; the others are quarantined.
     case deletedOrphans([UUID], quarantined: [QuarantinedItem])
     /// Forgets every link of the folder (full snapshot from the CRM).

@@ -49,11 +49,16 @@ struct RunsCommand: AsyncParsableCommand {
                 guard let record = try await RunStore.run(run, db: db) else { throw PipelineError(.unknownRun, "no run \(run)") }
                 let stages = try await RunStore.stages(runID: run, mailbox: mailbox?.lowercased(), db: db)
                 let events = try await RunStore.events(runID: run, db: db)
+                let quarantine = try await RunStore.quarantineGroups(runID: run, db: db)
                 await db.close()
                 print("run \(record.id): \(record.request.direction.rawValue) \(record.status), started \(record.createdAt)"
                       + (record.finishedAt.map { ", finished \($0)" } ?? ""))
                 RunReport.printStages(stages)
                 for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(LogRedaction.scrub(event.message))") }
+                let summary = RunSummary(runID: run, direction: record.request.direction, outcome: record.status, stages: stages,
+                                         quarantine: mailbox == nil ? quarantine : [],
+                                         events: events, now: Date())
+                for line in summary.lines() { print(line) }
                 if let html {
                     let page = RunReport.html(run: record, stages: stages, events: events, now: Date())
                     try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)

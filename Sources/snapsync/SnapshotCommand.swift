@@ -71,6 +71,7 @@ struct SnapshotArguments: ParsableArguments {
     @Option(help: "Statistics target of the ANALYZEs between stages (0: the server's); tables are analyzed at the server's target when the run ends.")
     var interimStatisticsTarget: Int = 10
     @Flag(help: "Let reconciliation delete CRM rows even when Exchange returned far fewer items than linked.") var allowMassDelete = false
+    @OptionGroup var display: RunDisplayOptions
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64") }
@@ -117,7 +118,8 @@ struct SnapshotArguments: ParsableArguments {
     }
 
     func execute(_ direction: SnapshotDirection, global: GlobalOptions, command: String) async throws {
-        let environment = try CLIEnvironment.start(global, command: command)
+        let area = dryRun ? nil : display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: command, statusArea: area)
         let options = try options(direction)
         try await environment.run {
             let (source, http) = try environment.exchange()
@@ -131,9 +133,10 @@ struct SnapshotArguments: ParsableArguments {
                 return 0
             }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            let result = try await runner.run(options)
-            return try await RunReport.finish(result, environment: environment)
+            let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)
+            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: live)
+            let result = try await LiveRunDisplay.around(live) { try await runner.run(options) }
+            return try await RunReport.finish(result, environment: environment, verbose: display.verbose)
         }
     }
 }
@@ -146,9 +149,11 @@ struct ResumeCommand: AsyncParsableCommand {
     @Argument(help: "The run id.") var run: Int64?
     @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
     @OptionGroup var window: RunWindowOptions
+    @OptionGroup var display: RunDisplayOptions
 
     func run() async throws {
-        let environment = try CLIEnvironment.start(global, command: "resume")
+        let area = display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: "resume", statusArea: area)
         let window = try window.window(now: Date())
         try await environment.run {
             let (source, http) = try environment.exchange()
@@ -157,8 +162,10 @@ struct ResumeCommand: AsyncParsableCommand {
             var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: ""))
             options.workers = workers
             options.window = window
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            return try await RunReport.finish(try await runner.resume(runID: run, options: options), environment: environment)
+            let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)
+            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: live)
+            let result = try await LiveRunDisplay.around(live) { try await runner.resume(runID: run, options: options) }
+            return try await RunReport.finish(result, environment: environment, verbose: display.verbose)
         }
     }
 }
@@ -176,6 +183,7 @@ struct RerunCommand: AsyncParsableCommand {
     @Flag(help: "Approve this mailbox's deletions (of --kind, or every kind of the run) that the mass-delete guard refused; needs --mailbox.")
     var allowMassDelete = false
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
+    @OptionGroup var display: RunDisplayOptions
 
     func validate() throws {
         if allowMassDelete && mailbox == nil {
@@ -185,7 +193,8 @@ struct RerunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let kinds = kind.isEmpty ? nil : kind
-        let environment = try CLIEnvironment.start(global, command: "rerun")
+        let area = display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: "rerun", statusArea: area)
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
@@ -193,11 +202,13 @@ struct RerunCommand: AsyncParsableCommand {
             var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil,
                                                               requestedBy: ProcessInfo.processInfo.environment["USER"] ?? "snapsync"))
             options.workers = workers
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            let result = try await runner.rerun(runID: run, stage: stage, mailbox: mailbox, kinds: kinds,
-                                                allowMassDelete: allowMassDelete,
-                                                options: options) { reset in print("rerunning \(reset) stage(s) of run \(run)") }
-            return try await RunReport.finish(result, environment: environment)
+            let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)
+            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: live)
+            let result = try await LiveRunDisplay.around(live) {
+                try await runner.rerun(runID: run, stage: stage, mailbox: mailbox, kinds: kinds, allowMassDelete: allowMassDelete,
+                                       options: options) { reset in print("rerunning \(reset) stage(s) of run \(run)") }
+            }
+            return try await RunReport.finish(result, environment: environment, verbose: display.verbose)
         }
     }
 }

@@ -31,8 +31,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log format on stderr (auto: text on a terminal, else json).")
     var logFormat: LogFormat = .auto
 
-    @Option(name: .long, help: "The least severe log level written.")
-    var logLevel: Logger.Level = .info
+    @Option(name: .long, help: "The least severe log level written (default: info; notice under a run's live status).")
+    var logLevel: Logger.Level?
 
     @Option(name: .long, help: "Write Prometheus metrics to this file (node_exporter textfile collector).")
     var metricsFile: String?

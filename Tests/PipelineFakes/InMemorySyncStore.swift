@@ -424,6 +424,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
                 }
             }
             quarantine(quarantined, .inbound)
+            counts.items += Int64(quarantined.count)
             counts.failed = Int64(quarantined.count)
             return counts
         case .match:
@@ -451,11 +452,11 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
             let doomed = (state.rows[kind] ?? [:]).values.filter { Self.belongs($0, to: owner, state) }.map(\.id)
             for id in doomed { state.rows[kind]?[id] = nil }
             return StageCounts(items: Int64(doomed.count), deleted: Int64(doomed.count))
-        case .pushed(let links, let created, let updated, let intent, let quarantined):
+        case .pushed(let links, let read, let created, let updated, let intent, let quarantined):
             for link in links { state.links[LinkKey(mailbox: address, kind: kind, crmID: link.crmID)] = StoredLink(ref: link.ref, version: link.version) }
             if let intent { state.intents[intent] = nil }
             quarantine(quarantined, .outbound)
-            return StageCounts(items: Int64(links.count + quarantined.count), created: Int64(created), updated: Int64(updated),
+            return StageCounts(items: Int64(read), created: Int64(created), updated: Int64(updated),
                                failed: Int64(quarantined.count), changedRows: ["sync.links": links.count])
         case .deletedOrphans(let gone, let quarantined):
             for id in gone { state.links[LinkKey(mailbox: address, kind: kind, crmID: id)] = nil }
