@@ -309,9 +309,12 @@ extension SyncConnection {
         try await FolderStateStore.reset(mailbox: mailbox, kinds: kinds, db: connection)
     }
 
+    /// The run id under which live sync stages and merges pulled items: no run has it (run ids start at 1), and the
+    /// staged rows are cleared in the transaction that wrote them, so no other transaction ever sees them.
+    static let liveSyncRunID: Int64 = 0
+
     public func apply(_ changes: PulledChanges) async throws {
-        // Live sync stages its items under a namespace of its own: no run owns them, and they are gone at commit.
-        let namespace = -Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let namespace = Self.liveSyncRunID
         try await connection.withTransaction { db in
             let owner = changes.mailbox, address = changes.mailbox.smtpAddress, kind = changes.kind
             try LiveSyncStore.markOriginExchange(db: db)

@@ -34,7 +34,7 @@ enum RunReport {
     static func record(_ stages: [StageRecord], into metrics: RunMetrics) {
         for (name, records) in Dictionary(grouping: stages, by: \.stage.rawValue) {
             metrics.record(stage: name, items: Int(records.reduce(0) { $0 + $1.items }),
-                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == "failed" ? 1 : 0) }),
+                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == .failed ? 1 : 0) }),
                            retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span(records))
         }
     }
@@ -56,7 +56,7 @@ enum RunReport {
                 current = key
                 print("  \(key)")
             }
-            var parts = ["\(stage.status)"]
+            var parts = [stage.status.rawValue]
             if stage.items > 0 { parts.append("\(stage.items) items") }
             if stage.created > 0 { parts.append("+\(stage.created)") }
             if stage.updated > 0 { parts.append("~\(stage.updated)") }

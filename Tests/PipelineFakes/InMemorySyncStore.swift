@@ -217,19 +217,19 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
 
     public func openRun(_ request: RunRequest, owners: [MailboxOwner]) async throws -> (run: RunRecord, resumed: Bool) {
         update { state in
-            if let open = state.runs.values.filter({ $0.request.signature == request.signature && $0.status == RunStatus.running.rawValue })
+            if let open = state.runs.values.filter({ $0.request.signature == request.signature && $0.status == .running })
                 .max(by: { $0.id < $1.id }) {
                 return (open, true)
             }
             state.nextID += 1
-            let run = RunRecord(id: state.nextID, request: request, status: RunStatus.running.rawValue, createdAt: Date(), finishedAt: nil)
+            let run = RunRecord(id: state.nextID, request: request, status: .running, createdAt: Date(), finishedAt: nil)
             state.runs[run.id] = run
             var stages: [StageRecord] = []
             for owner in owners {
                 state.runMailboxes[run.id, default: [:]][owner.smtpAddress] = RunMailbox(owner: owner)
                 for kind in request.kinds {
                     for stage in SnapshotStage.stages(for: request.direction) {
-                        stages.append(StageRecord(mailbox: owner.smtpAddress, kind: kind, stage: stage, status: StageStatus.pending.rawValue,
+                        stages.append(StageRecord(mailbox: owner.smtpAddress, kind: kind, stage: stage, status: .pending,
                                                   cursor: nil, items: 0, created: 0, updated: 0, deleted: 0, failed: 0, total: nil,
                                                   attempts: 0, error: nil, startedAt: nil, finishedAt: nil))
                     }
@@ -246,7 +246,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
     public func run(_ id: Int64) async throws -> RunRecord? { state.runs[id] }
 
     public func latestUnfinishedRun() async throws -> RunRecord? {
-        state.runs.values.filter { $0.status == RunStatus.running.rawValue }.max { $0.id < $1.id }
+        state.runs.values.filter { $0.status == .running }.max { $0.id < $1.id }
     }
 
     public func resetStages(runID: Int64, mailbox: String?, kinds: [ItemKind]?, from stage: SnapshotStage) async throws -> Int {
@@ -260,7 +260,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
                 let folder = "\(record.mailbox)/\(record.kind.rawValue)"
                 if record.stage == stage { resetFrom.insert(folder) }
                 guard resetFrom.contains(folder) else { continue }
-                stages[index].status = StageStatus.pending.rawValue
+                stages[index].status = .pending
                 stages[index].cursor = nil
                 stages[index].items = 0
                 stages[index].created = 0
@@ -272,12 +272,12 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
             }
             state.stages[runID] = stages
             for (address, _) in state.runMailboxes[runID] ?? [:] where mailbox.map({ $0 == address }) ?? true {
-                if stages.contains(where: { $0.mailbox == address && $0.status == StageStatus.pending.rawValue }) {
+                if stages.contains(where: { $0.mailbox == address && $0.status == .pending }) {
                     state.runMailboxes[runID]?[address]?.status = .pending
                     state.runMailboxes[runID]?[address]?.leaseOwner = nil
                 }
             }
-            if reset > 0 { state.runs[runID]?.status = RunStatus.running.rawValue }
+            if reset > 0 { state.runs[runID]?.status = .running }
             return reset
         }
     }
@@ -312,8 +312,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
             let outcomes = mailboxes.map { outcome($0, runID: runID, state) }
             guard !outcomes.contains(where: { $0 == nil }) else { return nil }
             let status: RunStatus = outcomes.contains(.completedWithErrors) ? .completedWithErrors : .completed
-            if state.runs[runID]?.status == RunStatus.running.rawValue {
-                state.runs[runID]?.status = status.rawValue
+            if state.runs[runID]?.status == .running {
+                state.runs[runID]?.status = status
                 state.runs[runID]?.finishedAt = Date()
             }
             return status
@@ -364,8 +364,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
         -> (cursor: String?, resumed: Bool, attempt: Int) {
         update { state in
             let index = stageIndex(state, runID: runID, mailbox: mailbox, kind: kind, stage: stage)!
-            let resumed = state.stages[runID]![index].status != StageStatus.pending.rawValue
-            state.stages[runID]![index].status = StageStatus.running.rawValue
+            let resumed = state.stages[runID]![index].status != .pending
+            state.stages[runID]![index].status = .running
             state.stages[runID]![index].attempts += 1
             state.stages[runID]![index].error = nil
             return (state.stages[runID]![index].cursor, resumed, state.stages[runID]![index].attempts)
@@ -376,7 +376,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
                             error: String?) async throws {
         update { state in
             let index = stageIndex(state, runID: runID, mailbox: mailbox, kind: kind, stage: stage)!
-            state.stages[runID]![index].status = status.rawValue
+            state.stages[runID]![index].status = status
             state.stages[runID]![index].error = error
         }
     }
