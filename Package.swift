@@ -6,7 +6,7 @@ import PackageDescription
 //   SyncCore depends on nothing. ExchangeSimulator is a separate model of Exchange (XML only).
 let package = Package(
     name: "snapsync",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "snapsync", targets: ["snapsync"]),
         .executable(name: "exchange-sim", targets: ["exchange-sim"]),
@@ -109,7 +109,10 @@ let package = Package(
                     exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Fixtures"]),
-        .testTarget(name: "snapsyncTests", dependencies: ["snapsync", "SyncStore", "SyncCore"]),   // the CLI's pure pieces
+        .testTarget(name: "snapsyncTests", dependencies: [   // the CLI's pure pieces and its argument parsing
+            "snapsync", "Pipeline", "SyncStore", "SyncCore", "Observability", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ]
 )
 

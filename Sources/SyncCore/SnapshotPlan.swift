@@ -60,7 +60,7 @@ public enum SnapshotStage: String, Sendable, Hashable, Codable, CaseIterable {
 /// recurring series is in when its range overlaps.
 public struct SnapshotDateRange: Sendable, Hashable, Codable {
     /// Which date the range applies to.
-    public enum Field: String, Sendable, Hashable, Codable { case start, modified }
+    public enum Field: String, Sendable, Hashable, Codable, CaseIterable { case start, modified }
     public var from: Date?
     public var to: Date?
     public var field: Field

@@ -20,13 +20,7 @@ struct CLIEnvironment {
 
     /// Bootstraps logging and loads the configuration; a bad configuration exits with 78.
     static func start(_ options: GlobalOptions, command: String) throws -> CLIEnvironment {
-        guard let format = LogFormat(rawValue: options.logFormat.lowercased()) else {
-            throw ValidationError("--log-format must be text, json or auto")
-        }
-        guard let level = Logger.Level(rawValue: options.logLevel.lowercased()) else {
-            throw ValidationError("--log-level must be trace, debug, info, notice, warning or error")
-        }
-        StructuredLogHandler.bootstrap(format: format, level: level)
+        StructuredLogHandler.bootstrap(format: options.logFormat, level: options.logLevel)
         var logger = Logger(label: "snapsync")
         logger[metadataKey: "command"] = "\(command)"
         let metrics = options.metricsFile.map { _ in RunMetrics(command: command.replacingOccurrences(of: " ", with: "-")) }

@@ -14,10 +14,10 @@ struct DedupeCommand: AsyncParsableCommand {
         discussion: "Exit 0 when no extra copy is left, 4 when Exchange refused to delete some (they are logged).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "A mailbox to clean; repeatable. Default: every mailbox with a CRM user.") var mailbox: [String] = []
-    @Option(help: "A kind to clean (contacts, appointments, tasks); repeatable. Default: all.") var kind: [String] = []
+    @Option(help: "A kind to clean; repeatable. Default: all.") var kind: [ItemKind] = []
 
     func run() async throws {
-        let kinds = try ItemKind.parse(options: kind)
+        let kinds = kind.orAll
         let environment = try CLIEnvironment.start(global, command: "dedupe")
         try await environment.run {
             let (source, http) = try environment.exchange()

@@ -7,6 +7,7 @@ import Pipeline
 import Postgres
 import SyncCore
 import SyncStore
+import Synchronization
 
 /// `snapsync sync enable|disable|status|run`.
 struct SyncCommand: AsyncParsableCommand {
@@ -114,32 +115,23 @@ struct SyncCommand: AsyncParsableCommand {
 }
 
 /// Set by SIGTERM or SIGINT, so a looping command stops cleanly between passes.
-final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var sources: [any DispatchSourceSignal] = []
+final class StopSignal: @unchecked Sendable {   // `sources` is never changed after init; Dispatch's sources are not marked Sendable
+    private let stopRequested = Mutex(false)
+    /// Kept for the life of the object: a signal source that is released stops delivering.
+    private let sources: [any DispatchSourceSignal]
 
     init() {
-        for signalNumber in [SIGTERM, SIGINT] {
+        sources = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.fire() }
+            return DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        }
+        for source in sources {
+            source.setEventHandler { [weak self] in self?.stopRequested.withLock { $0 = true } }
             source.resume()
-            sources.append(source)
         }
     }
 
-    private func fire() {
-        lock.lock()
-        set = true
-        lock.unlock()
-    }
-
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return set
-    }
+    var isSet: Bool { stopRequested.withLock { $0 } }
 }
 
 /// `snapsync mailbox reset-state ADDR [--kind K]`.
