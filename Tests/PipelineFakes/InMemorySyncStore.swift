@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import SyncCore
 import SyncStore
 
@@ -9,7 +10,7 @@ import SyncStore
 ///
 /// ``crash(at:)`` models a process killed in the middle of a stage: the named batch throws ``SimulatedCrash`` and
 /// ``restart()`` brings the store back to what was committed before it, with the dead process's leases expired.
-public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @unchecked Sendable {
+public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Sendable {
     /// Everything the store holds; tests read and seed it through ``state``.
     public struct State: Sendable {
         public var users: [MailboxOwner] = []
@@ -70,42 +71,48 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
     /// Thrown by the batch a crash point names: the process is dead from there on.
     public struct SimulatedCrash: Error, Sendable {}
 
-    private let lock = NSLock()
-    private var current = State()
-    private var crashPoint: CrashPoint?
-    private var batches: [SnapshotStage: Int] = [:]
-    private var stateAtCrash: State?
+    /// The contents and the crash point, behind one lock.
+    private struct Guts {
+        var current = State()
+        var crashPoint: CrashPoint?
+        var batches: [SnapshotStage: Int] = [:]
+        var stateAtCrash: State?
+    }
+
+    private let guts = Mutex(Guts())
 
     public init() {}
 
     /// The store's contents (a copy).
-    public var state: State { lock.withLock { current } }
+    public var state: State { guts.withLock { $0.current } }
 
     /// Changes the store's contents.
-    public func update<T>(_ body: (inout State) throws -> T) rethrows -> T { try lock.withLock { try body(&current) } }
+    public func update<T: Sendable, E: Error>(_ body: (inout State) throws(E) -> T) throws(E) -> T {
+        try guts.withLock { (guts) throws(E) -> T in try body(&guts.current) }
+    }
 
     /// Kills the process at this batch of a stage (the batch is not committed).
     public func crash(at point: CrashPoint) {
-        lock.withLock {
-            crashPoint = point
-            batches = [:]
-            stateAtCrash = nil
+        guts.withLock { guts in
+            guts.crashPoint = point
+            guts.batches = [:]
+            guts.stateAtCrash = nil
         }
     }
 
     /// True once the crash point was reached.
-    public var crashed: Bool { lock.withLock { stateAtCrash != nil } }
+    public var crashed: Bool { guts.withLock { $0.stateAtCrash != nil } }
 
     /// After a crash: what the killed process did after the crash point is undone (it never happened), and the
     /// mailboxes it held are free to claim again (their leases expired).
     public func restart() {
-        lock.withLock {
-            if let saved = stateAtCrash { current = saved }
-            stateAtCrash = nil
-            crashPoint = nil
-            for (run, mailboxes) in current.runMailboxes {
+        guts.withLock { guts in
+            if let saved = guts.stateAtCrash { guts.current = saved }
+            guts.stateAtCrash = nil
+            guts.crashPoint = nil
+            for (run, mailboxes) in guts.current.runMailboxes {
                 for (address, mailbox) in mailboxes where mailbox.status == .running {
-                    current.runMailboxes[run]?[address]?.leaseOwner = "expired"
+                    guts.current.runMailboxes[run]?[address]?.leaseOwner = "expired"
                 }
             }
         }
@@ -382,15 +389,15 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
     }
 
     public func commit(_ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration) async throws -> StageCounts? {
-        try lock.withLock {
-            if let point = crashPoint, point.stage == checkpoint.stage {
-                batches[point.stage, default: 0] += 1
-                if batches[point.stage] == point.batch {
-                    stateAtCrash = current
+        try guts.withLock { (guts) throws(SimulatedCrash) -> StageCounts? in
+            if let point = guts.crashPoint, point.stage == checkpoint.stage {
+                guts.batches[point.stage, default: 0] += 1
+                if guts.batches[point.stage] == point.batch {
+                    guts.stateAtCrash = guts.current
                     throw SimulatedCrash()
                 }
             }
-            var state = current
+            var state = guts.current
             guard state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.leaseOwner == claim.leaseOwner else { return nil }
             let counts = write(writes, kind: checkpoint.kind, claim: claim, &state)
             let index = stageIndex(state, runID: claim.runID, mailbox: claim.owner.smtpAddress, kind: checkpoint.kind, stage: checkpoint.stage)!
@@ -401,7 +408,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
             state.stages[claim.runID]![index].deleted += counts.deleted
             state.stages[claim.runID]![index].failed += counts.failed
             if let total = checkpoint.total { state.stages[claim.runID]![index].total = total }
-            current = state
+            guts.current = state
             return counts
         }
     }
