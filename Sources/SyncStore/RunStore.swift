@@ -262,17 +262,17 @@ public enum RunStore {
     }
 
     /// Ends a claim: `done`, `failed` (with the reason), or back to `pending` (window ended).
-    public static func releaseMailbox(_ claim: ClaimedMailbox, status: String, error: String?,
+    public static func releaseMailbox(_ claim: ClaimedMailbox, status: MailboxRunStatus, error: String?,
                                       db: isolated PostgresConnection) throws(PostgresError) {
         try db.execute("""
             UPDATE sync.run_mailboxes SET status = $4, error = $5, lease_owner = NULL, lease_until = NULL,
                 finished_at = CASE WHEN $4 IN ('done', 'failed') THEN now() END
             WHERE run_id = $1 AND mailbox = $2 AND lease_owner = $3
-            """, [claim.runID, claim.owner.smtpAddress, claim.leaseOwner, status, error])
+            """, [claim.runID, claim.owner.smtpAddress, claim.leaseOwner, status.rawValue, error])
     }
 
     /// Marks the run finished when no mailbox is left pending or running; returns its final status.
-    public static func finishRunIfDone(_ runID: Int64, db: isolated PostgresConnection) throws(PostgresError) -> String? {
+    public static func finishRunIfDone(_ runID: Int64, db: isolated PostgresConnection) throws(PostgresError) -> RunStatus? {
         let row = try db.query("""
             SELECT count(*) FILTER (WHERE status IN ('pending', 'running')), count(*) FILTER (WHERE status = 'failed'),
                    (SELECT count(*) FROM sync.run_stages WHERE run_id = $1 AND failed > 0)
@@ -281,22 +281,22 @@ public enum RunStore {
         guard try row.decode(Int64.self, at: 0) == 0 else { return nil }
         let failedMailboxes = try row.decode(Int64.self, at: 1)
         let stagesWithFailures = try row.decode(Int64.self, at: 2)
-        let status = failedMailboxes > 0 || stagesWithFailures > 0 ? "completed_with_errors" : "completed"
-        try db.execute("UPDATE sync.runs SET status = $2, finished_at = now() WHERE id = $1 AND status = 'running'", [runID, status])
+        let status: RunStatus = failedMailboxes > 0 || stagesWithFailures > 0 ? .completedWithErrors : .completed
+        try db.execute("UPDATE sync.runs SET status = $2, finished_at = now() WHERE id = $1 AND status = 'running'", [runID, status.rawValue])
         return status
     }
 
     /// How one mailbox of a run ended: `completed`, `completed_with_errors` (its mailbox failed or a stage of it
     /// quarantined items), nil while it is pending or running.
-    public static func mailboxOutcome(runID: Int64, mailbox: String, db: isolated PostgresConnection) throws(PostgresError) -> String? {
+    public static func mailboxOutcome(runID: Int64, mailbox: String, db: isolated PostgresConnection) throws -> RunStatus? {
         guard let row = try db.query("""
             SELECT m.status, EXISTS (SELECT 1 FROM sync.run_stages s WHERE s.run_id = m.run_id AND s.mailbox = m.mailbox AND s.failed > 0)
             FROM sync.run_mailboxes m WHERE m.run_id = $1 AND m.mailbox = $2
             """, [runID, mailbox]).first else { return nil }
-        switch try row.decode(String.self, at: 0) {
-        case "done": return try row.decode(Bool.self, at: 1) ? "completed_with_errors" : "completed"
-        case "failed": return "completed_with_errors"
-        default: return nil
+        switch try MailboxRunStatus.decoded(try row.decode(String.self, at: 0), column: "sync.run_mailboxes.status") {
+        case .done: return try row.decode(Bool.self, at: 1) ? .completedWithErrors : .completed
+        case .failed: return .completedWithErrors
+        case .pending, .running: return nil
         }
     }
 
@@ -345,12 +345,12 @@ public enum RunStore {
     }
 
     /// Marks a stage done, failed (with its error) or skipped.
-    public static func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: String,
+    public static func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
                                    error: String? = nil, db: isolated PostgresConnection) throws(PostgresError) {
         try db.execute("""
             UPDATE sync.run_stages SET status = $5, error = $6, finished_at = now()
             WHERE run_id = $1 AND mailbox = $2 AND kind = $3 AND stage = $4
-            """, [runID, mailbox, kind.rawValue, stage.rawValue, status, error])
+            """, [runID, mailbox, kind.rawValue, stage.rawValue, status.rawValue, error])
     }
 
     /// Sets a stage and every later stage back to pending (with fresh checkpoints), for one mailbox (every mailbox
@@ -427,11 +427,11 @@ public enum RunStore {
 
     /// Keeps an item that could not be read, mapped or written, with its reason and raw payload.
     public static func quarantine(runID: Int64?, mailbox: String, kind: ItemKind, itemID: String?, crmID: UUID?,
-                                  direction: String, code: String, reason: String, payload: String?,
+                                  direction: QuarantineDirection, code: String, reason: String, payload: String?,
                                   db: isolated PostgresConnection) throws(PostgresError) {
         try db.execute("""
             INSERT INTO sync.quarantine (run_id, mailbox, kind, item_id, crm_id, direction, code, reason, payload)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """, [runID, mailbox, kind.rawValue, itemID, crmID, direction, code, reason, payload])
+            """, [runID, mailbox, kind.rawValue, itemID, crmID, direction.rawValue, code, reason, payload])
     }
 }

@@ -66,15 +66,11 @@ extension SyncConnection {
     }
 
     public func finishRunIfDone(_ runID: Int64) async throws -> RunStatus? {
-        try await RunStore.finishRunIfDone(runID, db: connection).map { text throws(SyncStoreError) in
-            try RunStatus.decoded(text, column: "sync.runs.status")
-        }
+        try await RunStore.finishRunIfDone(runID, db: connection)
     }
 
     public func mailboxOutcome(runID: Int64, mailbox: String) async throws -> RunStatus? {
-        try await RunStore.mailboxOutcome(runID: runID, mailbox: mailbox, db: connection).map { text throws(SyncStoreError) in
-            try RunStatus.decoded(text, column: "sync.runs.status")
-        }
+        try await RunStore.mailboxOutcome(runID: runID, mailbox: mailbox, db: connection)
     }
 
     public func leasesOnHost(runID: Int64, host: String) async throws -> [(mailbox: String, pid: Int32)] {
@@ -90,7 +86,7 @@ extension SyncConnection {
     }
 
     public func releaseMailbox(_ claim: ClaimedMailbox, status: MailboxRunStatus, error: String?) async throws {
-        try await RunStore.releaseMailbox(claim, status: status.rawValue, error: error, db: connection)
+        try await RunStore.releaseMailbox(claim, status: status, error: error, db: connection)
     }
 
     public func stages(runID: Int64, mailbox: String?) async throws -> [StageRecord] {
@@ -104,8 +100,8 @@ extension SyncConnection {
 
     public func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
                             error: String?) async throws {
-        try await RunStore.finishStage(runID: runID, mailbox: mailbox, kind: kind, stage: stage, status: status.rawValue,
-                                       error: error, db: connection)
+        try await RunStore.finishStage(runID: runID, mailbox: mailbox, kind: kind, stage: stage, status: status, error: error,
+                                       db: connection)
     }
 
     /// Thrown inside a batch's transaction when the lease is gone, to roll it back.
@@ -132,7 +128,7 @@ extension SyncConnection {
         func quarantine(_ items: [QuarantinedItem], _ direction: QuarantineDirection) throws {
             for item in items {
                 try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
-                                        direction: direction.rawValue, code: item.code, reason: item.reason, payload: nil, db: db)
+                                        direction: direction, code: item.code, reason: item.reason, payload: nil, db: db)
             }
         }
         switch writes {
@@ -338,7 +334,7 @@ extension SyncConnection {
             }
             for item in changes.quarantined {
                 try RunStore.quarantine(runID: nil, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
-                                        direction: QuarantineDirection.inbound.rawValue, code: item.code, reason: item.reason,
+                                        direction: .inbound, code: item.code, reason: item.reason,
                                         payload: nil, db: db)
             }
             try FolderStateStore.store(changes.syncState, mailbox: address, kind: kind, db: db)
