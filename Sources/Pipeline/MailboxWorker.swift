@@ -91,7 +91,7 @@ struct StageContext: Sendable {
         let stages = try await store.stages(runID: runID, mailbox: address)
         var failed = 0
         var failedKinds = Set<ItemKind>()
-        for stage in stages where !(StageStatus(rawValue: stage.status)?.isSettled ?? false) {
+        for stage in stages where !stage.status.isSettled {
             if failedKinds.contains(stage.kind) { continue }
             if options.window.hasEnded(at: Date()) { throw WindowEnded() }
             var logger = self.logger

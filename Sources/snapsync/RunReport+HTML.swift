@@ -34,7 +34,7 @@ extension RunReport {
             <dl>
             """
         for (name, value) in header { page += "<dt>\(name)</dt><dd>\(escape(value))</dd>\n" }
-        page += "<dt>Outcome</dt><dd><span class=\"badge \(outcomeClass(run.status))\">\(escape(run.status))</span></dd>\n"
+        page += "<dt>Outcome</dt><dd><span class=\"badge \(outcomeClass(run.status.rawValue))\">\(escape(run.status.rawValue))</span></dd>\n"
         page += "<dt>Stages</dt><dd>\(escape(summary(stages)))</dd>\n</dl>\n"
         if !stages.isEmpty { page += itemTable(stages) }
         let mailboxes = orderedMailboxes(stages)
@@ -93,7 +93,7 @@ extension RunReport {
             for stage in byMailbox[mailbox] ?? [] {
                 guard let start = stage.startedAt, let elapsed = elapsed(stage, now: now) else { continue }
                 let x = HTMLPage.labelWidth + max(start.timeIntervalSince(origin), 0) * scale
-                svg += "<rect class=\"bar \(statusClass(stage.status))\" x=\"\(number(x))\" y=\"\(number(y + 4))\" "
+                svg += "<rect class=\"bar \(statusClass(stage.status.rawValue))\" x=\"\(number(x))\" y=\"\(number(y + 4))\" "
                     + "width=\"\(number(max(elapsed * scale, 2)))\" height=\"18\" rx=\"2\"><title>\(escape(tooltip(stage, now: now)))</title></rect>\n"
             }
         }
@@ -219,12 +219,12 @@ extension RunReport {
             let elapsed = elapsed(stage, now: now)
             let rate = elapsed.flatMap { $0 > 0 ? String(format: "%.1f", Double(stage.items) / $0) : nil }
             let cells: [String] = [
-                stage.mailbox, stage.kind.rawValue, stage.stage.rawValue, stage.status, "\(stage.items)", "\(stage.created)",
+                stage.mailbox, stage.kind.rawValue, stage.stage.rawValue, stage.status.rawValue, "\(stage.items)", "\(stage.created)",
                 "\(stage.updated)", "\(stage.deleted)", "\(stage.failed)", stage.total.map { "\($0)" } ?? "",
                 "\(stage.attempts)", stage.startedAt.map(ISO8601.format) ?? "", stage.finishedAt.map(ISO8601.format) ?? "",
                 elapsed.map { duration($0) + (stage.finishedAt == nil ? " so far" : "") } ?? "", rate ?? "", stage.error ?? "",
             ]
-            table += "<tr class=\"\(statusClass(stage.status))\">" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+            table += "<tr class=\"\(statusClass(stage.status.rawValue))\">" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
         }
         return table + "</tbody></table>\n"
     }
@@ -269,7 +269,7 @@ extension RunReport {
 
     /// The tooltip of a stage's bar: stage, status, items, duration and the kind of its error.
     static func tooltip(_ stage: StageRecord, now: Date) -> String {
-        var parts = ["\(stage.mailbox) \(stage.kind.rawValue) \(stage.stage.rawValue)", stage.status, "\(stage.items) items"]
+        var parts = ["\(stage.mailbox) \(stage.kind.rawValue) \(stage.stage.rawValue)", stage.status.rawValue, "\(stage.items) items"]
         if let elapsed = elapsed(stage, now: now) {
             parts.append(duration(elapsed) + (stage.finishedAt == nil ? " so far" : ""))
         }
@@ -293,7 +293,7 @@ extension RunReport {
     /// "12 stages: 10 done, 1 failed, 1 running; 3400 items read".
     static func summary(_ stages: [StageRecord]) -> String {
         var counts: [String: Int] = [:]
-        for stage in stages { counts[stage.status, default: 0] += 1 }
+        for stage in stages { counts[stage.status.rawValue, default: 0] += 1 }
         let parts = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.value) \($0.key)" }
         return "\(stages.count) stage\(stages.count == 1 ? "" : "s")" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
             + "; \(stages.reduce(ItemTally()) { $0 + $1.tally }.read) items read"

@@ -36,7 +36,7 @@ enum RunReport {
     static func record(_ stages: [StageRecord], into metrics: RunMetrics) {
         for (name, records) in Dictionary(grouping: stages, by: \.stage.rawValue) {
             metrics.record(stage: name, items: Int(records.reduce(0) { $0 + $1.tally.written }),
-                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == "failed" ? 1 : 0) }),
+                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == .failed ? 1 : 0) }),
                            retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span(records))
         }
         metrics.setRunItems(stages.reduce(ItemTally()) { $0 + $1.tally }.named.map { (change: $0.name, count: $0.count) })
@@ -59,7 +59,7 @@ enum RunReport {
                 current = key
                 print("  \(key)")
             }
-            var parts = ["\(stage.status)"]
+            var parts = [stage.status.rawValue]
             if stage.items > 0 { parts.append("\(stage.items) items") }
             if stage.created > 0 { parts.append("+\(stage.created)") }
             if stage.updated > 0 { parts.append("~\(stage.updated)") }

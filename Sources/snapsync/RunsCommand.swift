@@ -27,7 +27,7 @@ struct RunsCommand: AsyncParsableCommand {
                 let formatter = ISO8601DateFormatter()
                 for run in runs {
                     let scope = run.request.mailboxes?.joined(separator: ",") ?? "all mailboxes"
-                    print("\(run.id)\t\(run.request.direction.rawValue)\t\(run.status)\t\(formatter.string(from: run.createdAt))\t\(run.request.kinds.map(\.rawValue).joined(separator: ","))\t\(scope)")
+                    print("\(run.id)\t\(run.request.direction.rawValue)\t\(run.status.rawValue)\t\(formatter.string(from: run.createdAt))\t\(run.request.kinds.map(\.rawValue).joined(separator: ","))\t\(scope)")
                 }
                 return 0
             }
@@ -51,7 +51,7 @@ struct RunsCommand: AsyncParsableCommand {
                 let events = try await RunStore.events(runID: run, db: db)
                 let quarantine = try await RunStore.quarantineGroups(runID: run, db: db)
                 await db.close()
-                print("run \(record.id): \(record.request.direction.rawValue) \(record.status), started \(record.createdAt)"
+                print("run \(record.id): \(record.request.direction.rawValue) \(record.status.rawValue), started \(record.createdAt)"
                       + (record.finishedAt.map { ", finished \($0)" } ?? ""))
                 RunReport.printStages(stages)
                 for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(LogRedaction.scrub(event.message))") }

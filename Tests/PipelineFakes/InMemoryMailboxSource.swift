@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 import SyncCore
 
 /// Mailboxes in memory: contacts, appointments and tasks per mailbox, each item with an id, a change key that changes
 /// with it and the CRM id stamped on it when snapsync created it, and a change log per folder for
 /// ``changes(in:kind:since:maxChanges:)``. Faults: the Nth call of an operation fails, a source-wide outage, items that
 /// cannot be read, and a restore from backup (stored sync states are rejected).
-public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
+public final class InMemoryMailboxSource: MailboxSource, Sendable {
     /// A source operation, for fault injection and call counts.
     public enum Operation: String, Sendable, Hashable, CaseIterable {
         case itemRefs, items, create, update, delete, findItems, stampedItems, changes
@@ -25,14 +26,27 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
         var log: [MailboxChange] = []
     }
 
-    private let lock = NSLock()
-    private var folders: [String: Folder] = [:]
-    private var nextItem = 0
-    private var epoch = 0
-    private var calls: [Operation: Int] = [:]
-    private var faults: [Operation: [Int: MailboxSourceError]] = [:]
-    private var down: MailboxSourceError?
-    private var unreadable: Set<String> = []
+    /// The mailboxes and the faults, behind one lock.
+    private struct Contents {
+        var folders: [String: Folder] = [:]
+        var nextItem = 0
+        var epoch = 0
+        var calls: [Operation: Int] = [:]
+        var faults: [Operation: [Int: MailboxSourceError]] = [:]
+        var down: MailboxSourceError?
+        var unreadable: Set<String> = []
+
+        mutating func insert(_ record: MailboxRecord, key: String, stamp: UUID?, modified: Date) -> MailboxItemRef {
+            nextItem += 1
+            let ref = MailboxItemRef(id: "item-\(nextItem)", changeKey: "ck-\(nextItem)-1")
+            folders[key, default: Folder()].items[ref.id] = StoredItem(ref: ref, stamp: stamp, record: record, lastModified: modified)
+            folders[key, default: Folder()].order.append(ref.id)
+            folders[key, default: Folder()].log.append(.upserted(ref))
+            return ref
+        }
+    }
+
+    private let contents = Mutex(Contents())
 
     public init() {}
 
@@ -43,75 +57,67 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
     /// Puts an item into a mailbox as its user would create it (no stamp, unless `stamp` is given); returns its ref.
     @discardableResult
     public func add(_ record: MailboxRecord, to mailbox: String, stamp: UUID? = nil, modified: Date = Date()) -> MailboxItemRef {
-        lock.withLock { insert(record, key: Self.key(mailbox, record.kind), stamp: stamp, modified: modified) }
+        contents.withLock { $0.insert(record, key: Self.key(mailbox, record.kind), stamp: stamp, modified: modified) }
     }
 
-    private func insert(_ record: MailboxRecord, key: String, stamp: UUID?, modified: Date) -> MailboxItemRef {
-        nextItem += 1
-        let ref = MailboxItemRef(id: "item-\(nextItem)", changeKey: "ck-\(nextItem)-1")
-        folders[key, default: Folder()].items[ref.id] = StoredItem(ref: ref, stamp: stamp, record: record, lastModified: modified)
-        folders[key, default: Folder()].order.append(ref.id)
-        folders[key, default: Folder()].log.append(.upserted(ref))
-        return ref
-    }
 
     /// Changes an item as its user would (a new change key).
     public func edit(_ id: String, in mailbox: String, kind: ItemKind, modified: Date = Date(), _ change: (inout MailboxRecord) -> Void) {
-        lock.withLock {
+        contents.withLock { c in
             let key = Self.key(mailbox, kind)
-            guard var item = folders[key]?.items[id] else { return }
+            guard var item = c.folders[key]?.items[id] else { return }
             change(&item.record)
             item.ref.changeKey = Self.nextChangeKey(item.ref.changeKey)
             item.lastModified = modified
-            folders[key]?.items[id] = item
-            folders[key]?.log.append(.upserted(item.ref))
+            c.folders[key]?.items[id] = item
+            c.folders[key]?.log.append(.upserted(item.ref))
         }
     }
 
     /// Deletes an item as its user would.
     public func remove(_ id: String, from mailbox: String, kind: ItemKind) {
-        lock.withLock {
+        contents.withLock { c in
             let key = Self.key(mailbox, kind)
-            guard folders[key]?.items.removeValue(forKey: id) != nil else { return }
-            folders[key]?.order.removeAll { $0 == id }
-            folders[key]?.log.append(.deleted(id: id))
+            guard c.folders[key]?.items.removeValue(forKey: id) != nil else { return }
+            c.folders[key]?.order.removeAll { $0 == id }
+            c.folders[key]?.log.append(.deleted(id: id))
         }
     }
 
     /// The items of a folder, in creation order.
     public func items(in mailbox: String, kind: ItemKind) -> [StoredItem] {
-        lock.withLock {
-            let folder = folders[Self.key(mailbox, kind)] ?? Folder()
+        contents.withLock { c in
+            let folder = c.folders[Self.key(mailbox, kind)] ?? Folder()
             return folder.order.compactMap { folder.items[$0] }
         }
     }
 
     /// How many times an operation was called.
-    public func callCount(_ operation: Operation) -> Int { lock.withLock { calls[operation] ?? 0 } }
+    public func callCount(_ operation: Operation) -> Int { contents.withLock { c in c.calls[operation] ?? 0 } }
 
     // MARK: Faults
 
     /// The `nth` call (1-based, counted from now) of `operation` throws `error`.
     public func fail(_ operation: Operation, call nth: Int, with error: MailboxSourceError = .unavailable) {
-        lock.withLock { faults[operation, default: [:]][(calls[operation] ?? 0) + nth] = error }
+        contents.withLock { c in c.faults[operation, default: [:]][(c.calls[operation] ?? 0) + nth] = error }
     }
 
     /// Every call throws `error` until ``endOutage()``.
-    public func outage(_ error: MailboxSourceError = .unavailable) { lock.withLock { down = error } }
+    public func outage(_ error: MailboxSourceError = .unavailable) { contents.withLock { c in c.down = error } }
 
-    public func endOutage() { lock.withLock { down = nil } }
+    public func endOutage() { contents.withLock { c in c.down = nil } }
 
     /// Reading these items fails with a permanent error (an item the source cannot map).
-    public func makeUnreadable(_ ids: [String]) { lock.withLock { unreadable.formUnion(ids) } }
+    public func makeUnreadable(_ ids: [String]) { contents.withLock { c in c.unreadable.formUnion(ids) } }
 
     /// The mailbox server was restored from a backup: every stored sync state is rejected.
-    public func restoreFromBackup() { lock.withLock { epoch += 1 } }
+    public func restoreFromBackup() { contents.withLock { c in c.epoch += 1 } }
 
     private func enter(_ operation: Operation) throws(MailboxSourceError) {
-        let error: MailboxSourceError? = lock.withLock {
-            calls[operation, default: 0] += 1
-            if let down { return down }
-            return faults[operation]?.removeValue(forKey: calls[operation]!)
+        let error: MailboxSourceError? = contents.withLock { c in
+            c.calls[operation, default: 0] += 1
+            if let down = c.down { return down }
+            return c.faults[operation]?.removeValue(forKey: c.calls[operation]!)
         }
         if let error { throw error }
     }
@@ -125,8 +131,8 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
 
     public func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, offset: Int, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage {
         try enter(.itemRefs)
-        return lock.withLock {
-            let folder = folders[Self.key(mailbox.smtpAddress, kind)] ?? Folder()
+        return contents.withLock { c in
+            let folder = c.folders[Self.key(mailbox.smtpAddress, kind)] ?? Folder()
             let ids = folder.order.dropFirst(offset).prefix(pageSize)
             let next = offset + ids.count < folder.order.count ? offset + ids.count : nil
             return MailboxPage(refs: ids.compactMap { folder.items[$0]?.ref }, nextOffset: next, totalCount: folder.order.count)
@@ -136,10 +142,10 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
     public func items(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
         -> [Result<MailboxItem, MailboxSourceError>] {
         try enter(.items)
-        return lock.withLock {
-            let folder = folders[Self.key(mailbox.smtpAddress, kind)] ?? Folder()
+        return contents.withLock { c in
+            let folder = c.folders[Self.key(mailbox.smtpAddress, kind)] ?? Folder()
             return refs.map { ref in
-                if unreadable.contains(ref.id) {
+                if c.unreadable.contains(ref.id) {
                     return .failure(MailboxSourceError(kind: .permanent, code: "ErrorCorruptData", message: "the item cannot be read", itemID: ref.id))
                 }
                 guard let item = folder.items[ref.id] else {
@@ -153,18 +159,18 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
     public func create(_ records: [MailboxRecord], in mailbox: MailboxOwner) async throws(MailboxSourceError)
         -> [Result<MailboxItemRef, MailboxSourceError>] {
         try enter(.create)
-        return lock.withLock {
-            records.map { .success(insert($0, key: Self.key(mailbox.smtpAddress, $0.kind), stamp: $0.id, modified: Date())) }
+        return contents.withLock { c in
+            records.map { .success(c.insert($0, key: Self.key(mailbox.smtpAddress, $0.kind), stamp: $0.id, modified: Date())) }
         }
     }
 
     public func update(_ updates: [MailboxUpdate], in mailbox: MailboxOwner) async throws(MailboxSourceError)
         -> [Result<MailboxItemRef, MailboxSourceError>] {
         try enter(.update)
-        return lock.withLock {
+        return contents.withLock { c in
             updates.map { update in
                 let key = Self.key(mailbox.smtpAddress, update.record.kind)
-                guard var item = folders[key]?.items[update.ref.id] else {
+                guard var item = c.folders[key]?.items[update.ref.id] else {
                     return .failure(MailboxSourceError(kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: update.ref.id))
                 }
                 if let expected = update.ref.changeKey, expected != item.ref.changeKey {
@@ -174,8 +180,8 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
                 item.record = update.record
                 item.ref.changeKey = Self.nextChangeKey(item.ref.changeKey)
                 item.lastModified = Date()
-                folders[key]?.items[item.ref.id] = item
-                folders[key]?.log.append(.upserted(item.ref))
+                c.folders[key]?.items[item.ref.id] = item
+                c.folders[key]?.log.append(.upserted(item.ref))
                 return .success(item.ref)
             }
         }
@@ -184,14 +190,14 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
     public func delete(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
         -> [Result<Void, MailboxSourceError>] {
         try enter(.delete)
-        return lock.withLock {
+        return contents.withLock { c in
             let key = Self.key(mailbox.smtpAddress, kind)
             return refs.map { ref in
-                guard folders[key]?.items.removeValue(forKey: ref.id) != nil else {
+                guard c.folders[key]?.items.removeValue(forKey: ref.id) != nil else {
                     return .failure(MailboxSourceError(kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: ref.id))
                 }
-                folders[key]?.order.removeAll { $0 == ref.id }
-                folders[key]?.log.append(.deleted(id: ref.id))
+                c.folders[key]?.order.removeAll { $0 == ref.id }
+                c.folders[key]?.log.append(.deleted(id: ref.id))
                 return .success(())
             }
         }
@@ -217,7 +223,7 @@ public final class InMemoryMailboxSource: MailboxSource, @unchecked Sendable {
     public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, maxChanges: Int) async throws(MailboxSourceError)
         -> MailboxChanges {
         try enter(.changes)
-        let (epoch, log) = lock.withLock { (self.epoch, folders[Self.key(mailbox.smtpAddress, kind)]?.log ?? []) }
+        let (epoch, log) = contents.withLock { c in (c.epoch, c.folders[Self.key(mailbox.smtpAddress, kind)]?.log ?? []) }
         var position = 0
         if let syncState {
             let parts = syncState.split(separator: ":")

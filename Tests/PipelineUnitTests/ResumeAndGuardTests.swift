@@ -56,6 +56,38 @@ import Testing
         #expect(fixture.store.state.intents.isEmpty)
     }
 
+    @Test func aFullSnapshotFromExchangeKilledInItsCleanStageIsResumed() async throws {
+        var fixture = PipelineFixture()
+        fixture.tasksInCRM(3)  // not in Exchange: the clean removes them
+        fixture.tasksInExchange(4)
+        fixture.store.crash(at: .init(.cleanCRM))
+        _ = try? await fixture.runner.run(fixture.options(.fullFromExchange, [.tasks]))
+        #expect(fixture.store.crashed)
+        fixture.store.restart()
+
+        let resumed = try await fixture.runner.resume(runID: nil, options: fixture.options(.fullFromExchange, [.tasks]))
+        #expect(resumed.outcome == .completed)
+        #expect(fixture.crmSubjects(.tasks) == fixture.exchangeSubjects(.tasks))
+        #expect(fixture.crmSubjects(.tasks).count == 4)
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func aFullSnapshotFromTheCRMKilledInItsCleanStageIsResumed(batch: Int) async throws {
+        var fixture = PipelineFixture()
+        fixture.tasksInExchange(3)  // not in the CRM: the clean removes them
+        let tasks = fixture.tasksInCRM(4)
+        fixture.store.crash(at: .init(.cleanExchange, batch: batch))
+        _ = try? await fixture.runner.run(fixture.options(.fullFromCRM, [.tasks]))
+        #expect(fixture.store.crashed)
+        fixture.store.restart()
+
+        let resumed = try await fixture.runner.resume(runID: nil, options: fixture.options(.fullFromCRM, [.tasks]))
+        #expect(resumed.outcome == .completed)
+        let items = fixture.source.items(in: fixture.owner.smtpAddress, kind: .tasks)
+        #expect(items.compactMap(\.stamp).sorted { $0.uuidString < $1.uuidString } == tasks.map(\.id).sorted { $0.uuidString < $1.uuidString })
+        #expect(items.count == 4)
+    }
+
     @Test func aReconcileThatWouldDeleteMostLinkedRowsIsRefusedUntilApproved() async throws {
         var fixture = PipelineFixture()
         let refs = fixture.tasksInExchange(12)

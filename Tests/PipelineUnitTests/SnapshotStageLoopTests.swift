@@ -18,7 +18,7 @@ import Testing
         #expect(fixture.store.links(of: fixture.owner, kind: .appointments).count == 3)
         let stages = try await fixture.store.stages(runID: result.runID, mailbox: nil)
         #expect(stages.count == 2 * SnapshotStage.stages(for: .inbound).count)
-        #expect(stages.allSatisfy { $0.status == StageStatus.done.rawValue }, "\(stages.map { "\($0.stage) \($0.status)" })")
+        #expect(stages.allSatisfy { $0.status == .done }, "\(stages.map { "\($0.stage) \($0.status)" })")
         // finalize keeps the baseline's sync state for live sync
         #expect(try await fixture.store.folderState(mailbox: fixture.owner.smtpAddress, kind: .tasks).state != nil)
     }

@@ -11,12 +11,12 @@ import Testing
 
     func run(status: String = "completed", finished: Bool = true) -> RunRecord {
         RunRecord(id: 42, request: RunRequest(direction: .inbound, kinds: [.tasks], mailboxes: nil, dateRange: nil, requestedBy: "cron"),
-                  status: status, createdAt: t0, finishedAt: finished ? t0.addingTimeInterval(60) : nil)
+                  status: RunStatus(rawValue: status)!, createdAt: t0, finishedAt: finished ? t0.addingTimeInterval(60) : nil)
     }
 
     func stage(_ mailbox: String, _ stage: SnapshotStage, _ status: String, items: Int64 = 0, from start: Double?, to end: Double?,
                error: String? = nil) -> StageRecord {
-        StageRecord(mailbox: mailbox, kind: .tasks, stage: stage, status: status, cursor: nil, items: items, created: items, updated: 0,
+        StageRecord(mailbox: mailbox, kind: .tasks, stage: stage, status: StageStatus(rawValue: status)!, cursor: nil, items: items, created: items, updated: 0,
                     deleted: 0, failed: 0, total: nil, attempts: start == nil ? 0 : 1, error: error,
                     startedAt: start.map { t0.addingTimeInterval($0) }, finishedAt: end.map { t0.addingTimeInterval($0) })
     }
