@@ -19,7 +19,7 @@ enum ProgressMode: String, ExpressibleByArgument, CaseIterable, Sendable {
 struct RunDisplayOptions: ParsableArguments {
     @Option(help: "The live status area on standard error: auto (on a terminal), always or never.")
     var progress: ProgressMode = .auto
-    @Flag(help: "List every mailbox's stages under the run's summary (listed anyway for 20 mailboxes or fewer).")
+    @Flag(help: "List every mailbox's stages above the run's summary (listed anyway for 20 mailboxes or fewer).")
     var verbose = false
 
     /// The status area the log lines go through, when the live display is on.

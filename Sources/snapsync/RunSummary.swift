@@ -111,7 +111,7 @@ struct RunSummary {
         analyzes = events.filter { $0.event == "analyze" }.count
     }
 
-    /// Whether the per-mailbox table goes under the summary.
+    /// Whether the per-mailbox table goes above the summary.
     func showsMailboxTable(verbose: Bool) -> Bool { verbose || mailboxes <= Self.mailboxTableLimit }
 
     /// The commands to run next: the resume when a window ended or the run is unfinished, a rerun for each of the first two failed stage
