@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -15,10 +14,7 @@ extension StageContext {
         let owner = mailbox, pageSize = options.pageSize
         while true {
             try checkWindow()
-            let from = after
-            let page = try await db.run { db in
-                try CRMStore.outboundPage(kind, mailbox: owner, after: from, limit: pageSize, db: db)
-            }
+            let page = try await store.outboundPage(kind, mailbox: owner, after: after, limit: pageSize)
             guard let last = page.last else { return }
             var batch: [(OutboundCandidate, OutboundAction)] = []
             var read = 0  // the CRM rows up to this candidate since the last batch, unchanged ones included
@@ -44,14 +40,14 @@ extension StageContext {
     /// resolved first, and this batch's creates are recorded as an intent before they are sent. `read` is the number of
     /// CRM rows the batch covers, those needing no write included (counted as the stage's items).
     func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
-        try await CreateIntentStore.withFolderLock(mailbox: address, kind: kind, db: db) {
+        try await store.withFolderLock(mailbox: address, kind: kind) {
             try await writeBatch(batch, read: read, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
         }
     }
 
     private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID,
                             verifyCreates: Bool) async throws {
-        let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, db: db, logger: logger)
+        let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, store: store, logger: logger)
         var links: [LinkStore.Link] = []
         var failures: [(UUID, MailboxSourceError)] = []
         var creates: [OutboundCandidate] = []
@@ -98,8 +94,7 @@ extension StageContext {
         }
         var intent: Int64?
         if !creates.isEmpty {
-            let ids = creates.map(\.record.id), runID = runID, address = address
-            intent = try await db.run { db in try CreateIntentStore.record(mailbox: address, kind: kind, crmIDs: ids, runID: runID, db: db) }
+            intent = try await store.recordCreateIntent(mailbox: address, kind: kind, crmIDs: creates.map(\.record.id), runID: runID)
             let results = try await source.create(creates.map(\.record), in: mailbox)
             for (candidate, result) in zip(creates, results) {
                 switch result {
@@ -126,32 +121,22 @@ extension StageContext {
     /// Commits the batch's links, quarantined items and checkpoint, and clears the batch's create intent.
     private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], read: Int, kind: ItemKind,
                             cursor: String?, created: Int, updated: Int, intent: Int64?) async throws {
-        let runID = runID, address = address
         let previousCursor = cursor == nil
-            ? try await RunStore.stages(runID: runID, mailbox: address, db: db).first { $0.kind == kind && $0.stage == .push }?.cursor
+            ? try await store.stages(runID: runID, mailbox: address).first { $0.kind == kind && $0.stage == .push }?.cursor
             : cursor
-        try await commit(.push, kind: kind, cursor: previousCursor) { db in
-            try LinkStore.upsert(links, mailbox: address, kind: kind, db: db)
-            if let intent { try CreateIntentStore.clear([intent], db: db) }
-            for (id, error) in failures {
-                try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
-                                        direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
-            }
-            return StageCounts(items: Int64(read), created: Int64(created), updated: Int64(updated),
-                               failed: Int64(failures.count), changedRows: ["sync.links": links.count])
-        }
+        let quarantined = failures.map { QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message) }
+        try await commit(.push, kind: kind, cursor: previousCursor,
+                         .pushed(links: links, read: read, created: created, updated: updated, clearingIntent: intent,
+                                 quarantined: quarantined))
     }
 
     /// Deletes the items whose CRM row is gone or no longer belongs in the mailbox, in batches.
     func deleteOrphans(_ kind: ItemKind, cursor: String?) async throws {
         var after = cursor.flatMap(UUID.init(uuidString:))
-        let owner = mailbox, address = address, runID = runID, batchSize = options.batchSize
+        let owner = mailbox
         while true {
             try checkWindow()
-            let from = after
-            let orphans = try await db.run { db in
-                try LinkStore.orphanPage(mailbox: owner, kind: kind, after: from, limit: batchSize, db: db)
-            }
+            let orphans = try await store.orphanPage(mailbox: owner, kind: kind, after: after, limit: options.batchSize)
             guard let last = orphans.last else { return }
             let results = try await source.delete(orphans.map(\.ref), in: owner, kind: kind)
             var gone: [UUID] = []
@@ -164,15 +149,8 @@ extension StageContext {
                 case .failure(let error): failures.append((orphan.crmID, error))
                 }
             }
-            let done = gone, failed = failures
-            try await commit(.delete, kind: kind, cursor: last.crmID.uuidString) { db in
-                try LinkStore.delete(crmIDs: done, mailbox: address, kind: kind, db: db)
-                for (id, error) in failed {
-                    try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
-                                            direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
-                }
-                return StageCounts(items: Int64(done.count + failed.count), deleted: Int64(done.count), failed: Int64(failed.count))
-            }
+            let quarantined = failures.map { QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message) }
+            try await commit(.delete, kind: kind, cursor: last.crmID.uuidString, .deletedOrphans(gone, quarantined: quarantined))
             after = last.crmID
         }
     }
@@ -180,10 +158,10 @@ extension StageContext {
     /// Full snapshot from the CRM: empties the folder (appointments, tasks) or removes the synced contacts,
     /// and forgets the links.
     func cleanExchange(_ kind: ItemKind) async throws {
-        let owner = mailbox, address = address
+        let owner = mailbox
         var skipped = 0
         if kind == .contacts {
-            let links = try await db.run { db in try LinkStore.links(mailbox: address, kind: kind, db: db) }
+            let links = try await store.links(mailbox: address, kind: kind)
             let refs = links.keys.map { MailboxItemRef(id: $0) }
             var start = 0
             while start < refs.count {
@@ -192,7 +170,7 @@ extension StageContext {
                 start += chunk.count
                 let results = try await source.delete(chunk, in: owner, kind: kind)
                 let deleted = results.filter { if case .failure(let e) = $0, e.kind != .notFound { false } else { true } }.count
-                try await commit(.cleanExchange, kind: kind, cursor: nil) { _ in StageCounts(items: Int64(chunk.count), deleted: Int64(deleted)) }
+                try await commit(.cleanExchange, kind: kind, cursor: nil, .counts(StageCounts(items: Int64(chunk.count), deleted: Int64(deleted))))
             }
         } else {
             while true {
@@ -202,15 +180,11 @@ extension StageContext {
                 let results = try await source.delete(page.refs, in: owner, kind: kind)
                 let failed = results.filter { if case .failure(let e) = $0, e.kind != .notFound { true } else { false } }.count
                 skipped += failed
-                try await commit(.cleanExchange, kind: kind, cursor: nil) { _ in
-                    StageCounts(items: Int64(page.refs.count), deleted: Int64(page.refs.count - failed), failed: Int64(failed))
-                }
+                try await commit(.cleanExchange, kind: kind, cursor: nil,
+                                 .counts(StageCounts(items: Int64(page.refs.count), deleted: Int64(page.refs.count - failed), failed: Int64(failed))))
                 if page.nextOffset == nil && failed == 0 && page.refs.count < options.batchSize { break }
             }
         }
-        try await commit(.cleanExchange, kind: kind, cursor: nil) { db in
-            try LinkStore.deleteAll(mailbox: address, kind: kind, db: db)
-            return StageCounts()
-        }
+        try await commit(.cleanExchange, kind: kind, cursor: nil, .forgetLinks)
     }
 }

@@ -393,6 +393,13 @@ public enum InboundStore {
         public var startsAt: Date?
         public var seriesEnd: Date?
         public var modifiedAt: Date?
+
+        public init(crmID: UUID, startsAt: Date?, seriesEnd: Date?, modifiedAt: Date?) {
+            self.crmID = crmID
+            self.startsAt = startsAt
+            self.seriesEnd = seriesEnd
+            self.modifiedAt = modifiedAt
+        }
     }
 
     /// Links of the mailbox folder whose item the run did not see, with what date filters need (the CRM rows are

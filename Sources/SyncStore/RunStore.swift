@@ -40,6 +40,14 @@ public struct RunRecord: Sendable, Hashable {
     public var status: String
     public var createdAt: Date
     public var finishedAt: Date?
+
+    public init(id: Int64, request: RunRequest, status: String, createdAt: Date, finishedAt: Date?) {
+        self.id = id
+        self.request = request
+        self.status = status
+        self.createdAt = createdAt
+        self.finishedAt = finishedAt
+    }
 }
 
 /// A mailbox claimed by a worker for a run.
@@ -47,6 +55,12 @@ public struct ClaimedMailbox: Sendable, Hashable {
     public var runID: Int64
     public var owner: MailboxOwner
     public var leaseOwner: String
+
+    public init(runID: Int64, owner: MailboxOwner, leaseOwner: String) {
+        self.runID = runID
+        self.owner = owner
+        self.leaseOwner = leaseOwner
+    }
 }
 
 /// The state of one stage of a mailbox folder.
@@ -66,6 +80,26 @@ public struct StageRecord: Sendable, Hashable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+
+    public init(mailbox: String, kind: ItemKind, stage: SnapshotStage, status: String, cursor: String?, items: Int64, created: Int64,
+                updated: Int64, deleted: Int64, failed: Int64, total: Int64?, attempts: Int, error: String?, startedAt: Date?,
+                finishedAt: Date?) {
+        self.mailbox = mailbox
+        self.kind = kind
+        self.stage = stage
+        self.status = status
+        self.cursor = cursor
+        self.items = items
+        self.created = created
+        self.updated = updated
+        self.deleted = deleted
+        self.failed = failed
+        self.total = total
+        self.attempts = attempts
+        self.error = error
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
 }
 
 /// Counts a stage adds as it commits batches.

@@ -179,7 +179,7 @@ struct DemoCommand: AsyncParsableCommand {
         let check = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         var differences: [VerifyDifference] = []
         for owner in try await CRMStore.mailboxOwners(nil, db: check) {
-            differences += try await Verifier(source: source, logger: logger).verify(owner, db: check)
+            differences += try await Verifier(source: source, logger: logger).verify(owner, store: SyncConnection(check, logger: logger))
         }
         await check.close()
         for difference in differences.prefix(20) { print("  \(difference)") }

@@ -76,11 +76,11 @@ struct VerifyCommand: AsyncParsableCommand {
                                                     abstract: "Compare the CRM and the mailboxes field by mapped field; exit 0 only when in sync (4 otherwise).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "A mailbox to check; repeatable. Default: every mailbox with a CRM user.") var mailbox: [String] = []
-    @Option(help: "A kind to check; repeatable.") var kind: [String] = []
+    @Option(help: "A kind to check; repeatable. Default: all.") var kind: [ItemKind] = []
 
     func run() async throws {
         let environment = try CLIEnvironment.start(global, command: "verify")
-        let kinds = try ItemKind.parse(options: kind)
+        let kinds = kind.orAll
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
@@ -91,7 +91,7 @@ struct VerifyCommand: AsyncParsableCommand {
             var unchecked = 0
             for owner in owners {
                 do {
-                    let differences = try await verifier.verify(owner, kinds: kinds, db: db)
+                    let differences = try await verifier.verify(owner, kinds: kinds, store: SyncConnection(db, logger: environment.logger))
                     total += differences.count
                     for difference in differences { print(difference) }
                 } catch let error as MailboxSourceError where !error.isSourceWide {

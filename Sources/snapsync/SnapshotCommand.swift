@@ -34,23 +34,18 @@ struct SnapshotCommand: AsyncParsableCommand {
             discussion: "Overwrites the target for the mailboxes in scope. Asks for confirmation unless --yes is given.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var scope: SnapshotArguments
-        @Option(help: "The source of truth: exchange or crm.") var from: String
+        @Option(help: "The source of truth.") var from: FullSnapshotSource
         @Flag(help: "Do not ask for confirmation (cron).") var yes = false
 
         func run() async throws {
-            let direction: SnapshotDirection
-            switch from.lowercased() {
-            case "exchange": direction = .fullFromExchange
-            case "crm": direction = .fullFromCRM
-            default: throw ValidationError("--from must be exchange or crm")
-            }
+            let direction = from.direction
             if !yes && !scope.dryRun {
                 let target = direction == .fullFromExchange ? "the CRM's appointments and tasks" : "the mailboxes' synced items"
                 let who = scope.mailbox.isEmpty ? "EVERY mailbox" : scope.mailbox.joined(separator: ", ")
                 guard isatty(STDIN_FILENO) == 1 else {
                     throw ValidationError("a full snapshot overwrites \(target) for \(who): pass --yes to confirm (no terminal to ask on)")
                 }
-                print("This deletes \(target) for \(who) and restores them from \(from). Type 'yes' to go on: ", terminator: "")
+                print("This deletes \(target) for \(who) and restores them from \(from.rawValue). Type 'yes' to go on: ", terminator: "")
                 guard readLine()?.lowercased() == "yes" else { throw ExitCode(1) }
             }
             try await scope.execute(direction, global: global, command: "snapshot full")
@@ -62,14 +57,13 @@ struct SnapshotCommand: AsyncParsableCommand {
 struct SnapshotArguments: ParsableArguments {
     @Option(help: "A mailbox (SMTP address) to include; repeatable. Default: every mailbox with a CRM user.")
     var mailbox: [String] = []
-    @Option(help: "A kind to include: contacts, appointments, tasks; repeatable. Default: all the direction moves.")
-    var kind: [String] = []
+    @Option(help: "A kind to include; repeatable. Default: all the direction moves.")
+    var kind: [ItemKind] = []
     @Option(help: "Only items from this date (YYYY-MM-DD or ISO 8601, UTC).") var fromDate: String?
     @Option(help: "Only items before this date (YYYY-MM-DD or ISO 8601, UTC).") var toDate: String?
-    @Option(help: "The date the range applies to: start or modified.") var dateField: String = "start"
+    @Option(help: "The date the range applies to.") var dateField: SnapshotDateRange.Field = .start
     @Flag(help: "Print what would be created, updated and deleted per mailbox and kind; change nothing.") var dryRun = false
-    @Option(help: "Stop cleanly at this wall-clock time (HH:MM); the next run resumes.") var until: String?
-    @Option(help: "Stop cleanly after this long (e.g. 2h, 90m); the next run resumes.") var maxDuration: String?
+    @OptionGroup var window: RunWindowOptions
     @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
     @Option(help: "Items per Exchange write request.") var batchSize: Int = 100
     @Option(help: "Items per FindItem page / CRM keyset page.") var pageSize: Int = 1000
@@ -84,18 +78,14 @@ struct SnapshotArguments: ParsableArguments {
         guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...1000") }
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be 1...1000 (EWS returns at most 1000 a page)") }
         guard (0...10000).contains(interimStatisticsTarget) else { throw ValidationError("--interim-statistics-target must be 0...10000") }
-        guard ["start", "modified"].contains(dateField) else { throw ValidationError("--date-field must be start or modified") }
     }
 
     func request(_ direction: SnapshotDirection) throws -> RunRequest {
         var kinds = direction.supportedKinds
         if !kind.isEmpty {
-            kinds = try kind.map { name in
-                guard let kind = ItemKind(rawValue: name.lowercased()) else {
-                    throw ValidationError("--kind must be contacts, appointments or tasks, not \(name)")
-                }
+            kinds = try kind.map { kind in
                 guard direction.supportedKinds.contains(kind) else {
-                    throw ValidationError("\(name) do not sync in this direction (contacts go CRM → Exchange only)")
+                    throw ValidationError("\(kind.rawValue) do not sync in this direction (contacts go CRM → Exchange only)")
                 }
                 return kind
             }
@@ -103,7 +93,7 @@ struct SnapshotArguments: ParsableArguments {
         var range: SnapshotDateRange?
         if fromDate != nil || toDate != nil {
             range = SnapshotDateRange(from: try fromDate.map { try Self.date($0, "--from-date") }, to: try toDate.map { try Self.date($0, "--to-date") },
-                                      field: dateField == "modified" ? .modified : .start)
+                                      field: dateField)
         }
         return RunRequest(direction: direction, kinds: kinds, mailboxes: mailbox.isEmpty ? nil : mailbox, dateRange: range,
                           allowMassDelete: allowMassDelete,
@@ -123,11 +113,7 @@ struct SnapshotArguments: ParsableArguments {
         options.pageSize = pageSize
         options.analyzePolicy = AnalyzePolicy(threshold: analyzeThreshold,
                                               interimStatisticsTarget: interimStatisticsTarget == 0 ? nil : interimStatisticsTarget)
-        do {
-            options.window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date())
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        options.window = try window.window(now: Date())
         return options
     }
 
@@ -140,7 +126,7 @@ struct SnapshotArguments: ParsableArguments {
             defer { http.shutdown() }
             if dryRun {
                 let db = try await environment.database()
-                let lines = try await SnapshotDryRun(source: source).plan(options.request, db: db)
+                let lines = try await SnapshotDryRun(source: source).plan(options.request, store: SyncConnection(db, logger: environment.logger))
                 await db.close()
                 print("dry run (\(direction.rawValue)): nothing was changed")
                 for line in lines { print("  \(line)") }
@@ -162,15 +148,13 @@ struct ResumeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The run id.") var run: Int64?
     @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
-    @Option(help: "Stop cleanly at this wall-clock time (HH:MM).") var until: String?
-    @Option(help: "Stop cleanly after this long (e.g. 2h).") var maxDuration: String?
+    @OptionGroup var window: RunWindowOptions
     @OptionGroup var display: RunDisplayOptions
 
     func run() async throws {
         let area = display.statusArea()
         let environment = try CLIEnvironment.start(global, command: "resume", statusArea: area)
-        let window: RunWindow
-        do { window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date()) } catch { throw ValidationError("\(error)") }
+        let window = try window.window(now: Date())
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
@@ -193,22 +177,22 @@ struct RerunCommand: AsyncParsableCommand {
                                                     abstract: "Rerun a stage of a run (and the stages after it) for one or every mailbox.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The run id.") var run: Int64
-    @Option(help: "The stage: \(SnapshotStage.allCases.map(\.rawValue).joined(separator: ", ")).") var stage: String
+    @Option(help: "The stage to rerun from.") var stage: SnapshotStage
     @Option(help: "Only this mailbox: no other mailbox of the run is touched.") var mailbox: String?
-    @Option(help: "Only this kind (appointments, tasks, contacts); repeatable. Default: every kind of the run.") var kind: [String] = []
+    @Option(help: "Only this kind; repeatable. Default: every kind of the run.") var kind: [ItemKind] = []
     @Flag(help: "Approve this mailbox's deletions (of --kind, or every kind of the run) that the mass-delete guard refused; needs --mailbox.")
     var allowMassDelete = false
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
     @OptionGroup var display: RunDisplayOptions
 
-    func run() async throws {
-        guard let stage = SnapshotStage(rawValue: stage) else {
-            throw ValidationError("--stage must be one of \(SnapshotStage.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        let kinds = kind.isEmpty ? nil : try ItemKind.parse(options: kind)
+    func validate() throws {
         if allowMassDelete && mailbox == nil {
             throw ValidationError("--allow-mass-delete approves the deletions of one mailbox: name it with --mailbox")
         }
+    }
+
+    func run() async throws {
+        let kinds = kind.isEmpty ? nil : kind
         let area = display.statusArea()
         let environment = try CLIEnvironment.start(global, command: "rerun", statusArea: area)
         try await environment.run {

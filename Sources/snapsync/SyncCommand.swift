@@ -7,6 +7,7 @@ import Pipeline
 import Postgres
 import SyncCore
 import SyncStore
+import Synchronization
 
 /// `snapsync sync enable|disable|status|run`.
 struct SyncCommand: AsyncParsableCommand {
@@ -35,10 +36,8 @@ struct SyncCommand: AsyncParsableCommand {
     static func set(_ enabled: Bool, mailbox: String?, note: String?, global: GlobalOptions) async throws {
         let environment = try CLIEnvironment.start(global, command: enabled ? "sync enable" : "sync disable")
         try await environment.run {
-            let db = try await environment.database()
             let actor = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "snapsync"
-            try await LiveSyncStore.setEnabled(enabled, mailbox: mailbox, actor: actor, note: note, db: db)
-            await db.close()
+            try await SyncControl(database: try environment.syncDatabase()).setEnabled(enabled, mailbox: mailbox, actor: actor, note: note)
             print("sync \(enabled ? "enabled" : "disabled")\(mailbox.map { " for \($0)" } ?? "")")
             return 0
         }
@@ -93,7 +92,7 @@ struct SyncCommand: AsyncParsableCommand {
                 let sync = LiveSync(source: source, logger: environment.logger, options: options)
                 var worst: Int32 = 0
                 repeat {
-                    let report = try await sync.runOnce(db: db)
+                    let report = try await sync.runOnce(store: SyncConnection(db, logger: environment.logger))
                     environment.metrics?.record(stage: "outbox", items: report.delivered, errors: report.parked, retries: report.retried)
                     environment.metrics?.record(stage: "pull", items: report.pulled)
                     print("sync pass: \(report.delivered) delivered, \(report.retried) to retry, \(report.parked) parked, "
@@ -116,32 +115,23 @@ struct SyncCommand: AsyncParsableCommand {
 }
 
 /// Set by SIGTERM or SIGINT, so a looping command stops cleanly between passes.
-final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var sources: [any DispatchSourceSignal] = []
+final class StopSignal: @unchecked Sendable {   // `sources` is never changed after init; Dispatch's sources are not marked Sendable
+    private let stopRequested = Mutex(false)
+    /// Kept for the life of the object: a signal source that is released stops delivering.
+    private let sources: [any DispatchSourceSignal]
 
     init() {
-        for signalNumber in [SIGTERM, SIGINT] {
+        sources = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.fire() }
+            return DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        }
+        for source in sources {
+            source.setEventHandler { [weak self] in self?.stopRequested.withLock { $0 = true } }
             source.resume()
-            sources.append(source)
         }
     }
 
-    private func fire() {
-        lock.lock()
-        set = true
-        lock.unlock()
-    }
-
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return set
-    }
+    var isSet: Bool { stopRequested.withLock { $0 } }
 }
 
 /// `snapsync mailbox reset-state ADDR [--kind K]`.
@@ -164,9 +154,7 @@ struct MailboxCommand: AsyncParsableCommand {
                 return kind
             }
             try await environment.run {
-                let db = try await environment.database()
-                let removed = try await FolderStateStore.reset(mailbox: mailbox, kinds: kinds, db: db)
-                await db.close()
+                let removed = try await SyncControl(database: try environment.syncDatabase()).resetFolderStates(mailbox: mailbox, kinds: kinds)
                 print("reset \(removed) folder state(s) of \(mailbox); run: snapsync snapshot inbound --mailbox \(mailbox)")
                 return 0
             }
