@@ -9,7 +9,7 @@ import SyncStore
 import Synchronization
 
 /// `--progress auto|always|never`: whether a run shows its live status area on standard error.
-enum ProgressMode: String, ExpressibleByArgument, CaseIterable, Sendable {
+enum ProgressMode: String, CaseInsensitiveArgument, CaseIterable, Sendable {
     /// When standard error is a terminal.
     case auto
     case always
