@@ -25,10 +25,16 @@ import Testing
         let command = "SNAPSYNC_DEMO_DIR='\(work.path)/demo' '\(snapsync.path)' demo --mailboxes 50 --items 100 --contacts 50 "
             + "--workers 4 --log-level info; echo snapsync-exit=$?"
         // The tmux server outlives the client that starts it and keeps its descriptors, so the client is not awaited:
-        // the session is polled for instead.
+        // the session is polled for instead. It starts with the signals the test process blocks or ignores back to
+        // their defaults (through python3), or it would never reap the pane's shell nor end on kill-server.
         let client = Process()
-        client.executableURL = Self.tmux
-        client.arguments = ["-S", socket, "-f", configuration.path, "new-session", "-d", "-s", "demo", "-x", "180", "-y", "45", command]
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        client.arguments = ["-c", """
+            import os, signal, sys
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE): signal.signal(s, signal.SIG_DFL)
+            os.execv(sys.argv[1], sys.argv[1:])
+            """, Self.tmux.path, "-S", socket, "-f", configuration.path, "new-session", "-d", "-s", "demo", "-x", "180", "-y", "45", command]
         client.standardInput = FileHandle.nullDevice
         client.standardOutput = FileHandle.nullDevice
         client.standardError = FileHandle.nullDevice
