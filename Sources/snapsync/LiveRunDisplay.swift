@@ -6,9 +6,10 @@ import Pipeline
 import Postgres
 import SyncCore
 import SyncStore
+import Synchronization
 
 /// `--progress auto|always|never`: whether a run shows its live status area on standard error.
-enum ProgressMode: String, ExpressibleByArgument, CaseIterable, Sendable {
+enum ProgressMode: String, CaseInsensitiveArgument, CaseIterable, Sendable {
     /// When standard error is a terminal.
     case auto
     case always
@@ -19,7 +20,7 @@ enum ProgressMode: String, ExpressibleByArgument, CaseIterable, Sendable {
 struct RunDisplayOptions: ParsableArguments {
     @Option(help: "The live status area on standard error: auto (on a terminal), always or never.")
     var progress: ProgressMode = .auto
-    @Flag(help: "List every mailbox's stages under the run's summary (listed anyway for 20 mailboxes or fewer).")
+    @Flag(help: "List every mailbox's stages above the run's summary (listed anyway for 20 mailboxes or fewer).")
     var verbose = false
 
     /// The status area the log lines go through, when the live display is on.
@@ -34,14 +35,13 @@ struct RunDisplayOptions: ParsableArguments {
 
 /// The live status of a run: once the run starts, its progress is read from the database twice a second and drawn
 /// in the status area (``RunProgressView``) until ``finish()``, which clears it before the summary is printed.
-final class LiveRunDisplay: StageProgressReporting, @unchecked Sendable {
+final class LiveRunDisplay: StageProgressReporting, Sendable {
     static let interval = Duration.milliseconds(500)
 
     private let area: TerminalStatusArea
     private let conninfo: String
     private let logger: Logger
-    private let lock = NSLock()
-    private var poller: Task<Void, Never>?
+    private let poller = Mutex<Task<Void, Never>?>(nil)
 
     init(area: TerminalStatusArea, conninfo: String, logger: Logger) {
         self.area = area
@@ -58,9 +58,9 @@ final class LiveRunDisplay: StageProgressReporting, @unchecked Sendable {
         let task = Task { [area, conninfo, logger] in
             await Self.follow(runID: runID, area: area, conninfo: conninfo, logger: logger)
         }
-        lock.withLock {
-            poller?.cancel()
-            poller = task
+        poller.withLock { current in
+            current?.cancel()
+            current = task
         }
     }
 
@@ -81,9 +81,9 @@ final class LiveRunDisplay: StageProgressReporting, @unchecked Sendable {
 
     /// Stops following the run and clears the status area.
     func finish() async {
-        let task = lock.withLock {
-            defer { poller = nil }
-            return poller
+        let task = poller.withLock { current in
+            defer { current = nil }
+            return current
         }
         task?.cancel()
         await task?.value

@@ -120,8 +120,9 @@ extension RunReport {
         return Set(failed).union(slowest)
     }
 
-    /// One row per stage over every mailbox: a bar from the stage's first start to its last finish, titled with its
-    /// folders by status, items, the time the workers spent in it and its items per second.
+    /// One row per stage over every mailbox: a light bar from the stage's first start to its last finish, titled with
+    /// its folders by status, items, the time the workers spent in it and its items per second; over it, cells of
+    /// equal time shaded by how many mailbox folders were in the stage then on average (each titled with that figure).
     static func stageSpans(_ stages: [StageRecord], now: Date, axis: (origin: Date, length: TimeInterval)?) -> String {
         guard let axis else { return "<p class=\"empty\">No stage has started yet.</p>\n" }
         let (origin, length) = axis
@@ -129,7 +130,11 @@ extension RunReport {
             let records = stages.filter { $0.stage == stage }
             return records.isEmpty ? nil : (stage, records)
         }
-        let scale = HTMLPage.plotWidth / max(length, 1)
+        let seconds = max(length, 1)
+        let scale = HTMLPage.plotWidth / seconds
+        let cell = seconds / Double(HTMLPage.heatCells)
+        let load = rows.map { concurrency($0.1, origin: origin, cell: cell, now: now) }
+        let peak = max(load.flatMap { $0 }.max() ?? 0, 0.001)
         let top = 8.0, row = 26.0
         let height = top + Double(rows.count) * row + 8
         var svg = "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" aria-label=\"stages over all mailboxes\">\n"
@@ -148,15 +153,41 @@ extension RunReport {
                 + "\(duration(spanned)) from first start to last finish, \(duration(busy)) of worker time"
                 + (busy > 0 ? String(format: ", %.1f items/s per worker", Double(items) / busy) : "")
             let x = HTMLPage.labelWidth + max(start.timeIntervalSince(origin), 0) * scale
-            svg += "<rect class=\"bar \(status)\" x=\"\(number(x))\" y=\"\(number(y + 4))\" width=\"\(number(max(spanned * scale, 2)))\" "
+            svg += "<rect class=\"bar \(status) span\" x=\"\(number(x))\" y=\"\(number(y + 4))\" width=\"\(number(max(spanned * scale, 2)))\" "
                 + "height=\"18\" rx=\"2\"><title>\(escape(title))</title></rect>\n"
+            for (position, average) in load[index].enumerated() where average > 0 {
+                let from = Double(position) * cell
+                let opacity = String(format: "%.2f", 0.15 + 0.85 * average / peak)
+                let title = "\(stage.rawValue), \(duration(from)) to \(duration(from + cell)): "
+                    + String(format: "%.1f", average) + " mailbox folders in the stage on average"
+                svg += "<rect class=\"bar \(status) heat\" x=\"\(number(HTMLPage.labelWidth + from * scale))\" y=\"\(number(y + 4))\" "
+                    + "width=\"\(number(cell * scale))\" height=\"18\" fill-opacity=\"\(opacity)\"><title>\(escape(title))</title></rect>\n"
+            }
         }
-        return svg + "</svg>\n"
+        return svg + "</svg>\n<p class=\"legend\">Darker: more mailbox folders in the stage at that time (a cell's title says how many).</p>\n"
+    }
+
+    /// How many of `records` were running on average in each cell of `cell` seconds from `origin` (stages still
+    /// running count until `now`).
+    static func concurrency(_ records: [StageRecord], origin: Date, cell: TimeInterval, now: Date) -> [Double] {
+        var busy = [Double](repeating: 0, count: HTMLPage.heatCells)
+        for record in records {
+            guard let start = record.startedAt, let elapsed = elapsed(record, now: now) else { continue }
+            let from = max(start.timeIntervalSince(origin), 0), to = from + elapsed
+            var index = min(Int(from / cell), HTMLPage.heatCells - 1)
+            while index < HTMLPage.heatCells {
+                let low = Double(index) * cell, high = low + cell
+                busy[index] += max(min(to, high) - max(from, low), 0)
+                if to <= high { break }
+                index += 1
+            }
+        }
+        return busy.map { $0 / cell }
     }
 
     /// One row per stage over every mailbox: folders by status, the items by what happened to them, worker time and rate.
     static func stageTotals(_ stages: [StageRecord], now: Date) -> String {
-        var table = "<table class=\"totals\"><thead><tr><th>Stage</th><th>Folders</th><th>Done</th><th>Failed</th><th>Other</th>"
+        var table = "<div class=\"wide\"><table class=\"totals\"><thead><tr><th>Stage</th><th>Folders</th><th>Done</th><th>Failed</th><th>Other</th>"
             + "<th>Items</th>" + ItemTally().named.map { "<th>\(escape($0.name))</th>" }.joined()
             + "<th>Worker time</th><th>Items/s</th></tr></thead><tbody>\n"
         for stage in SnapshotStage.allCases {
@@ -171,7 +202,7 @@ extension RunReport {
                 + [duration(busy), busy > 0 ? String(format: "%.1f", Double(items) / busy) : ""]
             table += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
         }
-        return table + "</tbody></table>\n"
+        return table + "</tbody></table></div>\n"
     }
 
     /// Items per second of each mailbox, and of each stage over every mailbox: items over the wall-clock span
@@ -212,7 +243,7 @@ extension RunReport {
     }
 
     static func stageTable(_ stages: [StageRecord], now: Date) -> String {
-        var table = "<table class=\"stages\"><thead><tr><th>Mailbox</th><th>Kind</th><th>Stage</th><th>Status</th><th>Items</th><th>Created</th>"
+        var table = "<div class=\"wide\"><table class=\"stages\"><thead><tr><th>Mailbox</th><th>Kind</th><th>Stage</th><th>Status</th><th>Items</th><th>Created</th>"
             + "<th>Updated</th><th>Deleted</th><th>Quarantined</th><th>Total</th><th>Attempts</th><th>Started</th>"
             + "<th>Finished</th><th>Duration</th><th>Items/s</th><th>Error</th></tr></thead><tbody>\n"
         for stage in stages {
@@ -226,13 +257,13 @@ extension RunReport {
             ]
             table += "<tr class=\"\(statusClass(stage.status.rawValue))\">" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
         }
-        return table + "</tbody></table>\n"
+        return table + "</tbody></table></div>\n"
     }
 
     /// The run's items by what happened to them, per kind and in total, each item counted once (``ItemTally``): the
     /// figures of the end-of-run summary, `runs show` and the metrics.
     static func itemTable(_ stages: [StageRecord]) -> String {
-        var table = "<table class=\"items\"><thead><tr><th>Items</th>"
+        var table = "<div class=\"wide\"><table class=\"items\"><thead><tr><th>Items</th>"
             + ItemTally().named.map { "<th>\(escape($0.name))</th>" }.joined() + "</tr></thead><tbody>\n"
         var rows: [(String, ItemTally)] = ItemKind.allCases.compactMap { kind in
             let records = stages.filter { $0.kind == kind }
@@ -242,7 +273,7 @@ extension RunReport {
         for (name, tally) in rows {
             table += "<tr><th>\(escape(name))</th>" + tally.named.map { "<td>\($0.count)</td>" }.joined() + "</tr>\n"
         }
-        return table + "</tbody></table>\n"
+        return table + "</tbody></table></div>\n"
     }
 
     /// The run log: every event up to ``HTMLPage/eventsInFull``; beyond, the count of each kind of event and the
@@ -257,12 +288,12 @@ extension RunReport {
                 .map { "\($0.value) \(escape($0.key))" }.joined(separator: ", ") + "); the first \(HTMLPage.eventsInFull):</p>\n"
             listed = Array(events.prefix(HTMLPage.eventsInFull))
         }
-        table += "<table><thead><tr><th>At</th><th>Event</th><th>Mailbox</th><th>Stage</th><th>Message</th></tr></thead><tbody>\n"
+        table += "<div class=\"wide\"><table><thead><tr><th>At</th><th>Event</th><th>Mailbox</th><th>Stage</th><th>Message</th></tr></thead><tbody>\n"
         for event in listed {
             let cells = [ISO8601.format(event.at), event.event, event.mailbox ?? "", event.stage ?? "", event.message]
             table += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
         }
-        return table + "</tbody></table>\n"
+        return table + "</tbody></table></div>\n"
     }
 
     // MARK: Pieces
@@ -372,6 +403,8 @@ enum HTMLPage {
     static let slowestInFull = 10
     static let failedInFull = 30
     static let eventsInFull = 200
+    /// The cells of a stage's row over all mailboxes.
+    static let heatCells = 48
     static let style = """
         body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2329;max-width:1200px}
         h1{font-size:22px}h2{font-size:17px;margin-top:28px}
@@ -389,8 +422,10 @@ enum HTMLPage {
         .badge{color:#fff;padding:1px 8px;border-radius:9px}
         .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;border-radius:2px}
         .legend,.empty,footer{color:#5f6b76;font-size:12px}
-        table{border-collapse:collapse;font-size:12px;max-width:100%}
-        th,td{border:1px solid #dde2e7;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+        .wide{overflow-x:auto;max-width:100%}
+        table{border-collapse:collapse;font-size:12px}th{white-space:nowrap}
+        th,td{border:1px solid #dde2e7;padding:3px 6px;text-align:left;vertical-align:top}
+        td{max-width:40em;overflow-wrap:break-word}.bar.span{fill-opacity:.25}
         th{background:#eef1f4}tr.failed td{background:#fbeceb}tr.running td{background:#eaf2fa}
         .stages td:nth-child(n+5):nth-child(-n+11),.stages td:nth-child(14),.stages td:nth-child(15),.items td,.totals td+td{text-align:right}
         """

@@ -9,7 +9,7 @@ import SyncStore
 /// Prints a run's report and turns its outcome into the exit code.
 enum RunReport {
     /// Prints the run's summary (``RunSummary``: a screen at most) and, with `verbose` or for a few mailboxes, the
-    /// per-mailbox table under it; records the run's figures in the metrics; returns the exit code of its outcome.
+    /// per-mailbox table above it; records the run's figures in the metrics; returns the exit code of its outcome.
     static func finish(_ result: SnapshotResult, environment: CLIEnvironment, conninfo: String? = nil, verbose: Bool = false) async throws -> Int32 {
         let db = if let conninfo { try await PostgresConnection.connect(conninfo, logger: environment.logger) } else { try await environment.database() }
         let run = try await RunStore.run(result.runID, db: db)

@@ -111,13 +111,14 @@ struct RunSummary {
         analyzes = events.filter { $0.event == "analyze" }.count
     }
 
-    /// Whether the per-mailbox table goes under the summary.
+    /// Whether the per-mailbox table goes above the summary.
     func showsMailboxTable(verbose: Bool) -> Bool { verbose || mailboxes <= Self.mailboxTableLimit }
 
-    /// The commands to run next: the resume when a window ended, a rerun for each of the first two failed stage
+    /// The commands to run next: the resume when a window ended or the run is unfinished, a rerun for each of the first two failed stage
     /// reasons, the details of the largest quarantine reason's mailbox, and the run's report.
     var nextCommands: [String] {
-        var commands = outcome == "window_ended" ? ["snapsync resume \(runID)"] : []
+        // A window ended (the run's outcome), or the run is unfinished (its stored status, in `runs show`).
+        var commands = outcome == "window_ended" || outcome == "running" ? ["snapsync resume \(runID)"] : []
         commands += failures.compactMap { $0.kind == .stageFailed ? $0.command : nil }.prefix(2)
         if let quarantined = failures.first(where: { $0.kind == .quarantined }), let command = quarantined.command {
             commands.append(command)

@@ -19,18 +19,41 @@ import Testing
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let socket = work.appendingPathComponent("tmux.socket").path
-        let command = "SNAPSYNC_DEMO_DIR='\(work.path)/demo' '\(snapsync.path)' demo --mailboxes 50 --items 60 --contacts 50 "
-            + "--workers 4 --log-level info; echo snapsync-exit=$?; sleep 900"
-        let started = try await ChildProcess.run(Self.tmux, ["-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", "demo",
-                                                             "-x", "180", "-y", "45", command])
-        try #require(started.status == 0, "\(started.output)")
+        // The pane stays after the demo exits, for its last screen; a history long enough for both runs' log lines.
+        let configuration = work.appendingPathComponent("tmux.conf")
+        try Data("set -g remain-on-exit on\nset -g history-limit 50000\n".utf8).write(to: configuration)
+        let command = "SNAPSYNC_DEMO_DIR='\(work.path)/demo' '\(snapsync.path)' demo --mailboxes 50 --items 100 --contacts 50 "
+            + "--workers 4 --log-level info; echo snapsync-exit=$?"
+        // The tmux server outlives the client that starts it and keeps its descriptors, so the client is not awaited:
+        // the session is polled for instead. It starts with the signals the test process blocks or ignores back to
+        // their defaults (through python3), or it would never reap the pane's shell nor end on kill-server.
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        client.arguments = ["-c", """
+            import os, signal, sys
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE): signal.signal(s, signal.SIG_DFL)
+            os.execv(sys.argv[1], sys.argv[1:])
+            """, Self.tmux.path, "-S", socket, "-f", configuration.path, "new-session", "-d", "-s", "demo", "-x", "180", "-y", "45", command]
+        client.standardInput = FileHandle.nullDevice
+        client.standardOutput = FileHandle.nullDevice
+        client.standardError = FileHandle.nullDevice
+        try client.run()
         defer {
             let kill = Process()
             kill.executableURL = Self.tmux
             kill.arguments = ["-S", socket, "kill-server"]
+            kill.standardOutput = FileHandle.nullDevice
+            kill.standardError = FileHandle.nullDevice
             try? kill.run()
             kill.waitUntilExit()
         }
+        var session = false
+        for _ in 0..<100 where !session {
+            session = try await ChildProcess.run(Self.tmux, ["-S", socket, "has-session", "-t", "demo"]).status == 0
+            if !session { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        try #require(session, "the tmux session did not start")
         var screens: [String] = []
         let deadline = Date().addingTimeInterval(900)
         while Date() < deadline {

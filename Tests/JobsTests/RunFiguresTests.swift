@@ -4,7 +4,8 @@ import TestSupport
 import Testing
 
 /// The figures of one run as the built snapsync gives them: its end-of-run summary, `runs show`, the HTML report and
-/// the metrics file agree, and equal what changed; off a terminal, no escape code reaches standard error.
+/// the metrics file agree, and equal what changed, outbound and inbound; off a terminal, no escape code reaches
+/// standard error.
 @Suite struct RunFiguresTests {
     /// A kept demo (PostgreSQL and the simulator) for `body`, stopped afterwards whatever happens.
     static func withKeptDemo<T>(_ arguments: [String], _ body: (_ environment: [String: String], _ output: ChildProcess.Result) async throws -> T)
@@ -95,6 +96,33 @@ import Testing
             // Items written per stage: the push's updates and the delete stage's deletions, nothing for what was only read.
             #expect(text.contains("snapsync_items_total{command=\"snapshot-outbound\",stage=\"push\"} 5\n"), "\(text)")
             #expect(text.contains("snapsync_items_total{command=\"snapshot-outbound\",stage=\"delete\"} 3\n"), "\(text)")
+
+            // Inbound, both sides in sync but 4 CRM subjects edited: Exchange's 4 items update their rows, the rest is
+            // read, matched and merged without a change.
+            let crm = try await PostgresConnection.connect(try #require(environment["SNAPSYNC_DATABASE_URL"]), logger: TestDatabase.quietLogger)
+            let drifted = try await crm.execute("""
+                UPDATE crm.tasks SET subject = subject || ' (CRM only)'
+                WHERE id IN (SELECT crm_id FROM sync.links WHERE kind = 'tasks' ORDER BY crm_id LIMIT 4)
+                """)
+            await crm.close()
+            #expect(drifted == 4)
+            let inbound = try await ChildProcess.run(snapsync, ["snapshot", "inbound", "--kind", "tasks", "--metrics-file", metrics.path],
+                                                     environment: environment)
+            #expect(inbound.status == 0, "\(inbound.output)")
+            let inboundSummary = String(decoding: inbound.stdout, as: UTF8.self)
+            let inboundRun = try #require(inboundSummary.firstMatch(of: #/run (\d+): [a-z_]+, inbound, /#).map { String($0.output.1) })
+            let inboundCounts = try #require(Self.summaryRow(inboundSummary, "tasks"), "\(inboundSummary)")
+            #expect(inboundCounts == ["read": tasks, "created": 0, "updated": 4, "deleted": 0, "unchanged": tasks - 4, "quarantined": 0],
+                    "\(inboundSummary)")
+            let inboundShown = try await ChildProcess.run(snapsync, ["runs", "show", inboundRun], environment: environment)
+            #expect(Self.summaryRow(String(decoding: inboundShown.stdout, as: UTF8.self), "tasks") == inboundCounts)
+            let inboundText = try String(contentsOf: metrics, encoding: .utf8)
+            for (change, count) in inboundCounts {
+                #expect(inboundText.contains("snapsync_run_items{command=\"snapshot-inbound\",change=\"\(change)\"} \(count)\n"), "\(change)")
+            }
+            #expect(inboundText.contains("snapsync_items_total{command=\"snapshot-inbound\",stage=\"merge\"} 4\n"), "\(inboundText)")
+            #expect(inboundText.contains("snapsync_items_total{command=\"snapshot-inbound\",stage=\"baseline\"} 0\n"), "\(inboundText)")
+            #expect(inboundText.contains("snapsync_items_total{command=\"snapshot-inbound\",stage=\"match\"} 0\n"), "\(inboundText)")
         }
     }
 }

@@ -39,6 +39,18 @@ import Testing
         #expect(options.window.deadline != nil)
     }
 
+    @Test func theLiveDisplayAndTheVerboseSummaryAreOptionsOfEveryRunCommand() throws {
+        let inbound = try parse(["snapshot", "inbound", "--progress", "never", "--verbose"], as: SnapshotCommand.Inbound.self)
+        #expect(inbound.scope.display.progress == .never && inbound.scope.display.verbose)
+        #expect(inbound.scope.display.statusArea() == nil)
+        #expect(try parse(["resume", "--progress", "ALWAYS"], as: ResumeCommand.self).display.progress == .always)
+        #expect(try parse(["rerun", "3", "--stage", "merge"], as: RerunCommand.self).display.progress == .auto)
+        #expect(try parse(["demo", "--verbose"], as: DemoCommand.self).display.verbose)
+        #expect(refusal(["snapshot", "outbound", "--progress", "sometimes"])?.contains("auto") == true)
+        // --log-level unset: info, or notice under a live status (CLIEnvironment.start decides).
+        #expect(try parse(["snapshot", "inbound"], as: SnapshotCommand.Inbound.self).global.logLevel == nil)
+    }
+
     @Test func aKindOutsideTheDirectionIsRefusedWithTheReason() throws {
         let inbound = try parse(["snapshot", "inbound", "--kind", "contacts"], as: SnapshotCommand.Inbound.self)
         #expect(throws: ValidationError.self) { try inbound.scope.request(.inbound) }

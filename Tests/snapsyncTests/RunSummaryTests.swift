@@ -88,7 +88,7 @@ import Testing
         #expect(extract?.rate == 100)
         #expect(summary.failures.isEmpty)
         #expect(summary.nextCommands == ["snapsync runs show 1 --html run-1.html"])
-        #expect(summary.showsMailboxTable(verbose: false))  // 2 mailboxes: the table goes under the summary
+        #expect(summary.showsMailboxTable(verbose: false))  // 2 mailboxes: the table goes above the summary
     }
 
     @Test func manyFailureReasonsAreCappedAndAWindowEndSuggestsTheResume() {
