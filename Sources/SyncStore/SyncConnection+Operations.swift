@@ -66,15 +66,11 @@ extension SyncConnection {
     }
 
     public func finishRunIfDone(_ runID: Int64) async throws -> RunStatus? {
-        try await RunStore.finishRunIfDone(runID, db: connection).map { text throws(SyncStoreError) in
-            try RunStatus.decoded(text, column: "sync.runs.status")
-        }
+        try await RunStore.finishRunIfDone(runID, db: connection)
     }
 
     public func mailboxOutcome(runID: Int64, mailbox: String) async throws -> RunStatus? {
-        try await RunStore.mailboxOutcome(runID: runID, mailbox: mailbox, db: connection).map { text throws(SyncStoreError) in
-            try RunStatus.decoded(text, column: "sync.runs.status")
-        }
+        try await RunStore.mailboxOutcome(runID: runID, mailbox: mailbox, db: connection)
     }
 
     public func leasesOnHost(runID: Int64, host: String) async throws -> [(mailbox: String, pid: Int32)] {
@@ -90,7 +86,7 @@ extension SyncConnection {
     }
 
     public func releaseMailbox(_ claim: ClaimedMailbox, status: MailboxRunStatus, error: String?) async throws {
-        try await RunStore.releaseMailbox(claim, status: status.rawValue, error: error, db: connection)
+        try await RunStore.releaseMailbox(claim, status: status, error: error, db: connection)
     }
 
     public func stages(runID: Int64, mailbox: String?) async throws -> [StageRecord] {
@@ -104,8 +100,8 @@ extension SyncConnection {
 
     public func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
                             error: String?) async throws {
-        try await RunStore.finishStage(runID: runID, mailbox: mailbox, kind: kind, stage: stage, status: status.rawValue,
-                                       error: error, db: connection)
+        try await RunStore.finishStage(runID: runID, mailbox: mailbox, kind: kind, stage: stage, status: status, error: error,
+                                       db: connection)
     }
 
     /// Thrown inside a batch's transaction when the lease is gone, to roll it back.
@@ -132,7 +128,7 @@ extension SyncConnection {
         func quarantine(_ items: [QuarantinedItem], _ direction: QuarantineDirection) throws {
             for item in items {
                 try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
-                                        direction: direction.rawValue, code: item.code, reason: item.reason, payload: nil, db: db)
+                                        direction: direction, code: item.code, reason: item.reason, payload: nil, db: db)
             }
         }
         switch writes {
@@ -143,7 +139,7 @@ extension SyncConnection {
                 ? try InboundStore.load(items, runID: runID, mailbox: owner, kind: kind, db: db)
                 : StageCounts(items: Int64(try InboundStore.stage(items, runID: runID, mailbox: address, kind: kind, db: db)))
             try quarantine(quarantined, .inbound)
-            counts.items += Int64(quarantined.count)  // read, then quarantined: the stage's items are the items it read
+            counts.items += Int64(quarantined.count)   // read, then quarantined: the stage's items are the items it read
             counts.failed = Int64(quarantined.count)
             return counts
         case .match:
@@ -310,9 +306,12 @@ extension SyncConnection {
         try await FolderStateStore.reset(mailbox: mailbox, kinds: kinds, db: connection)
     }
 
+    /// The run id under which live sync stages and merges pulled items: no run has it (run ids start at 1), and the
+    /// staged rows are cleared in the transaction that wrote them, so no other transaction ever sees them.
+    static let liveSyncRunID: Int64 = 0
+
     public func apply(_ changes: PulledChanges) async throws {
-        // Live sync stages its items under a namespace of its own: no run owns them, and they are gone at commit.
-        let namespace = -Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let namespace = Self.liveSyncRunID
         try await connection.withTransaction { db in
             let owner = changes.mailbox, address = changes.mailbox.smtpAddress, kind = changes.kind
             try LiveSyncStore.markOriginExchange(db: db)
@@ -336,7 +335,7 @@ extension SyncConnection {
             }
             for item in changes.quarantined {
                 try RunStore.quarantine(runID: nil, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
-                                        direction: QuarantineDirection.inbound.rawValue, code: item.code, reason: item.reason,
+                                        direction: .inbound, code: item.code, reason: item.reason,
                                         payload: nil, db: db)
             }
             try FolderStateStore.store(changes.syncState, mailbox: address, kind: kind, db: db)

@@ -21,8 +21,8 @@ struct CLIEnvironment {
     /// Bootstraps logging and loads the configuration; a bad configuration exits with 78. With a `statusArea` (a
     /// run's live display) log lines go through it, above the status, from `notice` up unless `--log-level` says.
     static func start(_ options: GlobalOptions, command: String, statusArea: TerminalStatusArea? = nil) throws -> CLIEnvironment {
-        StructuredLogHandler.bootstrap(format: options.logFormat, level: options.logLevel ?? (statusArea == nil ? .info : .notice),
-                                       sink: statusArea ?? FileDescriptorLogSink())
+        let level = options.logLevel ?? (statusArea == nil ? .info : .notice)
+        StructuredLogHandler.bootstrap(format: options.logFormat, level: level, sink: statusArea ?? FileDescriptorLogSink())
         var logger = Logger(label: "snapsync")
         logger[metadataKey: "command"] = "\(command)"
         let metrics = options.metricsFile.map { _ in RunMetrics(command: command.replacingOccurrences(of: " ", with: "-")) }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import SyncCore
 import SyncStore
 
@@ -9,7 +10,7 @@ import SyncStore
 ///
 /// ``crash(at:)`` models a process killed in the middle of a stage: the named batch throws ``SimulatedCrash`` and
 /// ``restart()`` brings the store back to what was committed before it, with the dead process's leases expired.
-public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @unchecked Sendable {
+public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Sendable {
     /// Everything the store holds; tests read and seed it through ``state``.
     public struct State: Sendable {
         public var users: [MailboxOwner] = []
@@ -70,42 +71,48 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
     /// Thrown by the batch a crash point names: the process is dead from there on.
     public struct SimulatedCrash: Error, Sendable {}
 
-    private let lock = NSLock()
-    private var current = State()
-    private var crashPoint: CrashPoint?
-    private var batches: [SnapshotStage: Int] = [:]
-    private var stateAtCrash: State?
+    /// The contents and the crash point, behind one lock.
+    private struct Guts {
+        var current = State()
+        var crashPoint: CrashPoint?
+        var batches: [SnapshotStage: Int] = [:]
+        var stateAtCrash: State?
+    }
+
+    private let guts = Mutex(Guts())
 
     public init() {}
 
     /// The store's contents (a copy).
-    public var state: State { lock.withLock { current } }
+    public var state: State { guts.withLock { $0.current } }
 
     /// Changes the store's contents.
-    public func update<T>(_ body: (inout State) throws -> T) rethrows -> T { try lock.withLock { try body(&current) } }
+    public func update<T: Sendable, E: Error>(_ body: (inout State) throws(E) -> T) throws(E) -> T {
+        try guts.withLock { (guts) throws(E) -> T in try body(&guts.current) }
+    }
 
     /// Kills the process at this batch of a stage (the batch is not committed).
     public func crash(at point: CrashPoint) {
-        lock.withLock {
-            crashPoint = point
-            batches = [:]
-            stateAtCrash = nil
+        guts.withLock { guts in
+            guts.crashPoint = point
+            guts.batches = [:]
+            guts.stateAtCrash = nil
         }
     }
 
     /// True once the crash point was reached.
-    public var crashed: Bool { lock.withLock { stateAtCrash != nil } }
+    public var crashed: Bool { guts.withLock { $0.stateAtCrash != nil } }
 
     /// After a crash: what the killed process did after the crash point is undone (it never happened), and the
     /// mailboxes it held are free to claim again (their leases expired).
     public func restart() {
-        lock.withLock {
-            if let saved = stateAtCrash { current = saved }
-            stateAtCrash = nil
-            crashPoint = nil
-            for (run, mailboxes) in current.runMailboxes {
+        guts.withLock { guts in
+            if let saved = guts.stateAtCrash { guts.current = saved }
+            guts.stateAtCrash = nil
+            guts.crashPoint = nil
+            for (run, mailboxes) in guts.current.runMailboxes {
                 for (address, mailbox) in mailboxes where mailbox.status == .running {
-                    current.runMailboxes[run]?[address]?.leaseOwner = "expired"
+                    guts.current.runMailboxes[run]?[address]?.leaseOwner = "expired"
                 }
             }
         }
@@ -217,19 +224,19 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
 
     public func openRun(_ request: RunRequest, owners: [MailboxOwner]) async throws -> (run: RunRecord, resumed: Bool) {
         update { state in
-            if let open = state.runs.values.filter({ $0.request.signature == request.signature && $0.status == RunStatus.running.rawValue })
+            if let open = state.runs.values.filter({ $0.request.signature == request.signature && $0.status == .running })
                 .max(by: { $0.id < $1.id }) {
                 return (open, true)
             }
             state.nextID += 1
-            let run = RunRecord(id: state.nextID, request: request, status: RunStatus.running.rawValue, createdAt: Date(), finishedAt: nil)
+            let run = RunRecord(id: state.nextID, request: request, status: .running, createdAt: Date(), finishedAt: nil)
             state.runs[run.id] = run
             var stages: [StageRecord] = []
             for owner in owners {
                 state.runMailboxes[run.id, default: [:]][owner.smtpAddress] = RunMailbox(owner: owner)
                 for kind in request.kinds {
                     for stage in SnapshotStage.stages(for: request.direction) {
-                        stages.append(StageRecord(mailbox: owner.smtpAddress, kind: kind, stage: stage, status: StageStatus.pending.rawValue,
+                        stages.append(StageRecord(mailbox: owner.smtpAddress, kind: kind, stage: stage, status: .pending,
                                                   cursor: nil, items: 0, created: 0, updated: 0, deleted: 0, failed: 0, total: nil,
                                                   attempts: 0, error: nil, startedAt: nil, finishedAt: nil))
                     }
@@ -246,7 +253,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
     public func run(_ id: Int64) async throws -> RunRecord? { state.runs[id] }
 
     public func latestUnfinishedRun() async throws -> RunRecord? {
-        state.runs.values.filter { $0.status == RunStatus.running.rawValue }.max { $0.id < $1.id }
+        state.runs.values.filter { $0.status == .running }.max { $0.id < $1.id }
     }
 
     public func resetStages(runID: Int64, mailbox: String?, kinds: [ItemKind]?, from stage: SnapshotStage) async throws -> Int {
@@ -260,7 +267,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
                 let folder = "\(record.mailbox)/\(record.kind.rawValue)"
                 if record.stage == stage { resetFrom.insert(folder) }
                 guard resetFrom.contains(folder) else { continue }
-                stages[index].status = StageStatus.pending.rawValue
+                stages[index].status = .pending
                 stages[index].cursor = nil
                 stages[index].items = 0
                 stages[index].created = 0
@@ -272,12 +279,12 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
             }
             state.stages[runID] = stages
             for (address, _) in state.runMailboxes[runID] ?? [:] where mailbox.map({ $0 == address }) ?? true {
-                if stages.contains(where: { $0.mailbox == address && $0.status == StageStatus.pending.rawValue }) {
+                if stages.contains(where: { $0.mailbox == address && $0.status == .pending }) {
                     state.runMailboxes[runID]?[address]?.status = .pending
                     state.runMailboxes[runID]?[address]?.leaseOwner = nil
                 }
             }
-            if reset > 0 { state.runs[runID]?.status = RunStatus.running.rawValue }
+            if reset > 0 { state.runs[runID]?.status = .running }
             return reset
         }
     }
@@ -312,8 +319,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
             let outcomes = mailboxes.map { outcome($0, runID: runID, state) }
             guard !outcomes.contains(where: { $0 == nil }) else { return nil }
             let status: RunStatus = outcomes.contains(.completedWithErrors) ? .completedWithErrors : .completed
-            if state.runs[runID]?.status == RunStatus.running.rawValue {
-                state.runs[runID]?.status = status.rawValue
+            if state.runs[runID]?.status == .running {
+                state.runs[runID]?.status = status
                 state.runs[runID]?.finishedAt = Date()
             }
             return status
@@ -364,8 +371,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
         -> (cursor: String?, resumed: Bool, attempt: Int) {
         update { state in
             let index = stageIndex(state, runID: runID, mailbox: mailbox, kind: kind, stage: stage)!
-            let resumed = state.stages[runID]![index].status != StageStatus.pending.rawValue
-            state.stages[runID]![index].status = StageStatus.running.rawValue
+            let resumed = state.stages[runID]![index].status != .pending
+            state.stages[runID]![index].status = .running
             state.stages[runID]![index].attempts += 1
             state.stages[runID]![index].error = nil
             return (state.stages[runID]![index].cursor, resumed, state.stages[runID]![index].attempts)
@@ -376,21 +383,21 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
                             error: String?) async throws {
         update { state in
             let index = stageIndex(state, runID: runID, mailbox: mailbox, kind: kind, stage: stage)!
-            state.stages[runID]![index].status = status.rawValue
+            state.stages[runID]![index].status = status
             state.stages[runID]![index].error = error
         }
     }
 
     public func commit(_ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration) async throws -> StageCounts? {
-        try lock.withLock {
-            if let point = crashPoint, point.stage == checkpoint.stage {
-                batches[point.stage, default: 0] += 1
-                if batches[point.stage] == point.batch {
-                    stateAtCrash = current
+        try guts.withLock { (guts) throws(SimulatedCrash) -> StageCounts? in
+            if let point = guts.crashPoint, point.stage == checkpoint.stage {
+                guts.batches[point.stage, default: 0] += 1
+                if guts.batches[point.stage] == point.batch {
+                    guts.stateAtCrash = guts.current
                     throw SimulatedCrash()
                 }
             }
-            var state = current
+            var state = guts.current
             guard state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.leaseOwner == claim.leaseOwner else { return nil }
             let counts = write(writes, kind: checkpoint.kind, claim: claim, &state)
             let index = stageIndex(state, runID: claim.runID, mailbox: claim.owner.smtpAddress, kind: checkpoint.kind, stage: checkpoint.stage)!
@@ -401,7 +408,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
             state.stages[claim.runID]![index].deleted += counts.deleted
             state.stages[claim.runID]![index].failed += counts.failed
             if let total = checkpoint.total { state.stages[claim.runID]![index].total = total }
-            current = state
+            guts.current = state
             return counts
         }
     }
@@ -424,7 +431,7 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, @u
                 }
             }
             quarantine(quarantined, .inbound)
-            counts.items += Int64(quarantined.count)  // read, then quarantined: the stage's items are the items it read
+            counts.items += Int64(quarantined.count)
             counts.failed = Int64(quarantined.count)
             return counts
         case .match:
