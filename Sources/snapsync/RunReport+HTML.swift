@@ -114,7 +114,7 @@ extension RunReport {
     /// and the ``HTMLPage/slowestInFull`` slowest (from their first start to their last finish).
     static func featuredMailboxes(_ stages: [StageRecord], now: Date) -> Set<String> {
         let byMailbox = Dictionary(grouping: stages, by: \.mailbox)
-        let failed = byMailbox.filter { $0.value.contains { $0.status == "failed" } }.keys.sorted().prefix(HTMLPage.failedInFull)
+        let failed = byMailbox.filter { $0.value.contains { $0.status == .failed } }.keys.sorted().prefix(HTMLPage.failedInFull)
         let slowest = byMailbox.compactMap { mailbox, records in span(records, runningUntil: now).map { (mailbox, $0) } }
             .sorted { ($0.1, $1.0) > ($1.1, $0.0) }.prefix(HTMLPage.slowestInFull).map(\.0)
         return Set(failed).union(slowest)
@@ -143,7 +143,7 @@ extension RunReport {
             svg += "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 17))\">stage \(escape(stage.rawValue))</text>\n"
             guard let start = records.compactMap(\.startedAt).min(), let spanned = span(records, runningUntil: now) else { continue }
             var statuses: [String: Int] = [:]
-            for record in records { statuses[record.status, default: 0] += 1 }
+            for record in records { statuses[record.status.rawValue, default: 0] += 1 }
             let status = statuses["failed"] != nil ? "failed" : statuses["running"] != nil ? "running"
                 : statuses.keys.allSatisfy { $0 == "done" || $0 == "skipped" } ? "done" : "pending"
             let items = records.reduce(Int64(0)) { $0 + $1.items }
@@ -193,8 +193,8 @@ extension RunReport {
         for stage in SnapshotStage.allCases {
             let records = stages.filter { $0.stage == stage }
             guard !records.isEmpty else { continue }
-            let done = records.filter { $0.status == "done" || $0.status == "skipped" }.count
-            let failed = records.filter { $0.status == "failed" }.count
+            let done = records.filter { $0.status.isSettled }.count
+            let failed = records.filter { $0.status == .failed }.count
             let items = records.reduce(Int64(0)) { $0 + $1.items }
             let busy = records.reduce(0.0) { $0 + (elapsed($1, now: now) ?? 0) }
             let cells = [stage.rawValue, "\(records.count)", "\(done)", "\(failed)", "\(records.count - done - failed)", "\(items)"]

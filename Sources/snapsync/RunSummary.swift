@@ -64,8 +64,8 @@ struct RunSummary {
         self.resumed = resumed
         let byMailbox = Dictionary(grouping: records, by: \.mailbox)
         mailboxes = byMailbox.count
-        mailboxesFailed = byMailbox.values.filter { $0.contains { $0.status == "failed" } }.count
-        mailboxesDone = byMailbox.values.filter { $0.allSatisfy { $0.status == "done" || $0.status == "skipped" } }.count
+        mailboxesFailed = byMailbox.values.filter { $0.contains { $0.status == .failed } }.count
+        mailboxesDone = byMailbox.values.filter { $0.allSatisfy { $0.status.isSettled } }.count
         seconds = RunReport.span(records, runningUntil: now)
         totals = records.reduce(ItemTally()) { $0 + $1.tally }
         byKind = ItemKind.allCases.compactMap { kind -> (kind: ItemKind, tally: ItemTally)? in
@@ -89,7 +89,7 @@ struct RunSummary {
                             + ": " + RunReport.shortened(group.reason, to: 80),
                          command: "snapsync runs show \(runID) --mailbox \(group.mailbox)")
         }
-        let failedStages = records.filter { $0.status == "failed" }
+        let failedStages = records.filter { $0.status == .failed }
         for (reason, group) in Dictionary(grouping: failedStages, by: { RunReport.errorKind($0.error ?? "failed") }) {
             let first = group.min { ($0.mailbox, $0.kind.rawValue) < ($1.mailbox, $1.kind.rawValue) }!
             failures.append(FailureGroup(kind: .stageFailed, reason: reason, count: Int64(group.count),

@@ -55,7 +55,7 @@ struct RunsCommand: AsyncParsableCommand {
                       + (record.finishedAt.map { ", finished \($0)" } ?? ""))
                 RunReport.printStages(stages)
                 for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(LogRedaction.scrub(event.message))") }
-                let summary = RunSummary(runID: run, direction: record.request.direction, outcome: record.status, stages: stages,
+                let summary = RunSummary(runID: run, direction: record.request.direction, outcome: record.status.rawValue, stages: stages,
                                          quarantine: mailbox == nil ? quarantine : [],
                                          events: events, now: Date())
                 for line in summary.lines() { print(line) }

@@ -9,7 +9,7 @@ import Testing
 @Suite struct RunSummaryTests {
     let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
-    func stage(_ mailbox: String, _ kind: ItemKind, _ stage: SnapshotStage, _ status: String = "done",
+    func stage(_ mailbox: String, _ kind: ItemKind, _ stage: SnapshotStage, _ status: StageStatus = .done,
                items: Int64 = 0, created: Int64 = 0, updated: Int64 = 0, deleted: Int64 = 0, failed: Int64 = 0,
                from start: Double = 0, to end: Double = 1, error: String? = nil) -> StageRecord {
         StageRecord(mailbox: mailbox, kind: kind, stage: stage, status: status, cursor: nil, items: items, created: created,
@@ -45,7 +45,7 @@ import Testing
             stages += inboundFolder(mailbox, .appointments, seconds: Double(10 + index % 97))
             stages += inboundFolder(mailbox, .tasks)
         }
-        stages[16] = stage("user0001@example.com", .appointments, .reconcile, "failed", from: 5, to: 6,
+        stages[16] = stage("user0001@example.com", .appointments, .reconcile, .failed, from: 5, to: 6,
                           error: "mass delete refused: Exchange returned 3 appointments for 600 linked CRM rows")
         let quarantine = [
             RunStore.QuarantineGroup(code: "ErrorCorruptData", count: 3000, mailbox: "user0000@example.com", kind: .tasks,
@@ -94,9 +94,9 @@ import Testing
     @Test func manyFailureReasonsAreCappedAndAWindowEndSuggestsTheResume() {
         var stages: [StageRecord] = []
         for index in 0..<8 {
-            stages.append(stage("m\(index)@example.com", .tasks, .extract, "failed", error: "reason \(index): detail"))
+            stages.append(stage("m\(index)@example.com", .tasks, .extract, .failed, error: "reason \(index): detail"))
         }
-        stages.append(stage("z@example.com", .tasks, .merge, "pending"))
+        stages.append(stage("z@example.com", .tasks, .merge, .pending))
         let summary = RunSummary(runID: 3, direction: .inbound, outcome: "window_ended", stages: stages,
                                  events: [RunStore.Event(at: t0, mailbox: "z@example.com", stage: "extract", event: "interrupted",
                                                          message: "Exchange: ErrorServerBusy")], now: t0)
