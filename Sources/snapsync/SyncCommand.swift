@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import HTTP
 import Observability
@@ -7,7 +6,6 @@ import Pipeline
 import Postgres
 import SyncCore
 import SyncStore
-import Synchronization
 
 /// `snapsync sync enable|disable|status|run`.
 struct SyncCommand: AsyncParsableCommand {
@@ -111,53 +109,5 @@ struct SyncCommand: AsyncParsableCommand {
         }
 
         static let lockKey: Int64 = 0x736E_6170_7379_6E63  // "snapsync"
-    }
-}
-
-/// Set by SIGTERM or SIGINT, so a looping command stops cleanly between passes.
-final class StopSignal: @unchecked Sendable {   // `sources` is never changed after init; Dispatch's sources are not marked Sendable
-    private let stopRequested = Mutex(false)
-    /// Kept for the life of the object: a signal source that is released stops delivering.
-    private let sources: [any DispatchSourceSignal]
-
-    init() {
-        sources = [SIGTERM, SIGINT].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            return DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        }
-        for source in sources {
-            source.setEventHandler { [weak self] in self?.stopRequested.withLock { $0 = true } }
-            source.resume()
-        }
-    }
-
-    var isSet: Bool { stopRequested.withLock { $0 } }
-}
-
-/// `snapsync mailbox reset-state ADDR [--kind K]`.
-struct MailboxCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "mailbox", abstract: "Per-mailbox maintenance.",
-                                                    subcommands: [ResetState.self])
-
-    struct ResetState: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "reset-state",
-            abstract: "Forget a mailbox's folder sync states; live sync skips it until an inbound snapshot stores fresh ones.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The mailbox (SMTP address).") var mailbox: String
-        @Option(help: "Only this kind: appointments or tasks; repeatable.") var kind: [String] = []
-
-        func run() async throws {
-            let environment = try CLIEnvironment.start(global, command: "mailbox reset-state")
-            let kinds = try kind.isEmpty ? [ItemKind.appointments, .tasks] : kind.map { name in
-                guard let kind = ItemKind(rawValue: name), kind != .contacts else { throw ValidationError("--kind must be appointments or tasks") }
-                return kind
-            }
-            try await environment.run {
-                let removed = try await SyncControl(database: try environment.syncDatabase()).resetFolderStates(mailbox: mailbox, kinds: kinds)
-                print("reset \(removed) folder state(s) of \(mailbox); run: snapsync snapshot inbound --mailbox \(mailbox)")
-                return 0
-            }
-        }
     }
 }
