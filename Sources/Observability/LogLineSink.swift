@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// Where formatted log lines go. Receives whole lines without the trailing newline; must be safe to call from
 /// any thread.
@@ -18,7 +19,7 @@ public protocol LogLineSink: Sendable {
 /// the process, so lines from concurrent tasks never interleave.
 public struct FileDescriptorLogSink: LogLineSink {
     private let descriptor: Int32
-    private static let lock = NSLock()
+    private static let lock = Mutex(())
 
     /// A sink writing to `descriptor`; the caller keeps it open for the life of the process.
     public init(descriptor: Int32 = STDERR_FILENO) {
@@ -28,8 +29,8 @@ public struct FileDescriptorLogSink: LogLineSink {
     public func write(line: String) {
         var bytes = Array(line.utf8)
         bytes.append(0x0A)
-        Self.lock.lock()
-        defer { Self.lock.unlock() }
-        _ = writeFully(descriptor, bytes)  // nowhere left to report a failing stderr
+        Self.lock.withLock { _ in
+            _ = writeFully(descriptor, bytes)  // nowhere left to report a failing stderr
+        }
     }
 }

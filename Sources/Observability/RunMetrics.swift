@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What one snapsync run reports to the textfile collector: items, errors and retries per stage (counters,
 /// accumulated across runs in the file), stage and run durations, the exit code and the last run and last success
@@ -7,7 +8,7 @@ import Foundation
 /// Thread-safe: stages running concurrently may record into one instance. At the end the CLI calls
 /// ``write(to:exitCode:finishedAt:)``, which merges with what the file already holds (other commands' samples stay,
 /// counters add up, `snapsync_last_success_timestamp_seconds` only moves on exit code 0).
-public final class RunMetrics: @unchecked Sendable {
+public final class RunMetrics: Sendable {
     /// The metric families this type writes, in file order.
     public enum Family: String, CaseIterable, Sendable {
         case items = "snapsync_items_total"
@@ -56,10 +57,13 @@ public final class RunMetrics: @unchecked Sendable {
     /// The `command` label of every sample.
     public let command: String
     private let startedAt: Date
-    private let lock = NSLock()
-    private var stageOrder: [String] = []
-    private var stages: [String: StageFigures] = [:]
-    private var runItems: [(change: String, count: Int64)] = []
+    /// The figures recorded so far, in the order their stages first reported.
+    private struct Figures {
+        var stageOrder: [String] = []
+        var stages: [String: StageFigures] = [:]
+        var runItems: [(change: String, count: Int64)] = []
+    }
+    private let figures = Mutex(Figures())
 
     /// Metrics of a run of `command` that started at `startedAt`.
     public init(command: String, startedAt: Date = Date()) {
@@ -77,7 +81,7 @@ public final class RunMetrics: @unchecked Sendable {
     public func setDuration(_ seconds: Double, stage: String) { update(stage) { $0.duration = seconds } }
 
     /// Sets the latest run's items by what happened to them (`read`, `created`, ...), in the order given.
-    public func setRunItems(_ items: [(change: String, count: Int64)]) { lock.withLock { runItems = items } }
+    public func setRunItems(_ items: [(change: String, count: Int64)]) { figures.withLock { $0.runItems = items } }
 
     /// Adds one stage's figures at once (e.g. from the run's stage records); a nil duration leaves it unset.
     public func record(stage: String, items: Int, errors: Int = 0, retries: Int = 0, seconds: Double? = nil) {
@@ -90,18 +94,18 @@ public final class RunMetrics: @unchecked Sendable {
     }
 
     private func update(_ stage: String, _ change: (inout StageFigures) -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        if stages[stage] == nil {
-            stageOrder.append(stage)
-            stages[stage] = StageFigures()
+        figures.withLock { figures in
+            if figures.stages[stage] == nil {
+                figures.stageOrder.append(stage)
+                figures.stages[stage] = StageFigures()
+            }
+            change(&figures.stages[stage]!)
         }
-        change(&stages[stage]!)
     }
 
     /// This run's families merged into `previous` (the file's current content).
     public func families(exitCode: Int32, finishedAt: Date, previous: [MetricFamily]) -> [MetricFamily] {
-        let (order, figures, items) = lock.withLock { (stageOrder, stages, runItems) }
+        let (order, figures, items) = self.figures.withLock { ($0.stageOrder, $0.stages, $0.runItems) }
         let commandLabel = MetricLabel(name: "command", value: command)
         func stageLabels(_ stage: String) -> [MetricLabel] { [commandLabel, MetricLabel(name: "stage", value: stage)] }
         let finished = (finishedAt.timeIntervalSince1970 * 1000).rounded() / 1000

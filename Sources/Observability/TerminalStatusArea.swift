@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// A status area at the bottom of a terminal, redrawn in place, with log lines printed above it: the log sink of a
 /// command showing live progress. Every write to the terminal goes through one lock, so a log line is never broken
@@ -14,11 +15,26 @@ import Foundation
 ///
 /// Status lines are cut to the terminal's width so none wraps (a wrapped line would take two rows and the erase
 /// would miss one). While no status is shown, or after ``clear()``, log lines go out as they are.
-public final class TerminalStatusArea: LogLineSink, @unchecked Sendable {
+public final class TerminalStatusArea: LogLineSink, Sendable {
+    /// The status lines on the screen, and whether the area is shown.
+    private struct Screen {
+        var shown: [String] = []
+        var active = false
+
+        /// The bytes that take the cursor back to the area's first line and erase to the end of the screen.
+        func erase() -> [UInt8] {
+            guard active, !shown.isEmpty else { return [] }
+            return Array("\r\u{1B}[\(shown.count)A\u{1B}[J".utf8)
+        }
+
+        func draw() -> [UInt8] {
+            guard active else { return [] }
+            return Array(shown.map { $0 + "\n" }.joined().utf8)
+        }
+    }
+
     private let descriptor: Int32
-    private let lock = NSLock()
-    private var shown: [String] = []
-    private var active = false
+    private let screen = Mutex(Screen())
     private let width: @Sendable () -> Int
 
     /// An area on `descriptor` (standard error by default); `width` gives the terminal's columns (read from the
@@ -37,46 +53,37 @@ public final class TerminalStatusArea: LogLineSink, @unchecked Sendable {
 
     /// A log line, above the status area.
     public func write(line: String) {
-        lock.withLock {
-            var bytes = erase()
+        screen.withLock { screen in
+            var bytes = screen.erase()
             bytes += Array(line.utf8)
             bytes.append(0x0A)
-            bytes += draw(shown)
+            bytes += screen.draw()
             _ = writeFully(descriptor, bytes)
         }
     }
 
     /// Replaces the status area's lines (starting it if it was not shown).
     public func update(_ lines: [String]) {
-        lock.withLock {
-            active = true
-            var bytes = erase()
-            shown = lines.map { Self.fitted($0, to: width() - 1) }
-            bytes += draw(shown)
+        let fitted = lines.map { Self.fitted($0, to: width() - 1) }
+        screen.withLock { screen in
+            screen.active = true
+            var bytes = screen.erase()
+            screen.shown = fitted
+            bytes += screen.draw()
             _ = writeFully(descriptor, bytes)
         }
     }
 
     /// Removes the status area from the screen; log lines go out as they are until the next ``update(_:)``.
     public func clear() {
-        lock.withLock {
-            let bytes = erase()
-            shown = []
-            active = false
+        screen.withLock { screen in
+            let bytes = screen.erase()
+            screen.shown = []
+            screen.active = false
             if !bytes.isEmpty { _ = writeFully(descriptor, bytes) }
         }
     }
 
-    /// The bytes that take the cursor back to the area's first line and erase to the end of the screen.
-    private func erase() -> [UInt8] {
-        guard active, !shown.isEmpty else { return [] }
-        return Array("\r\u{1B}[\(shown.count)A\u{1B}[J".utf8)
-    }
-
-    private func draw(_ lines: [String]) -> [UInt8] {
-        guard active else { return [] }
-        return Array(lines.map { $0 + "\n" }.joined().utf8)
-    }
 
     /// `line` cut to `columns` characters (the cut marked with an ellipsis), control characters removed.
     public static func fitted(_ line: String, to columns: Int) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ import Darwin
 ///
 /// Binaries come from `SNAPSYNC_PG_BIN` when set, else the highest version under `/usr/lib/postgresql/*/bin`,
 /// else `PATH`.
-public final class PostgresLocalCluster: @unchecked Sendable {
+public final class PostgresLocalCluster: Sendable {
     /// How the cluster is started.
     public struct Options: Sendable {
         /// Test-friendly settings that give up crash safety for speed: `fsync=off`, `synchronous_commit=off`,
@@ -60,8 +61,8 @@ public final class PostgresLocalCluster: @unchecked Sendable {
 
     private let binaries: Binaries
     private let runAs: String?
-    private let lock = NSLock()
-    private var stopped = false
+    /// Set once the server is stopped, left running on purpose, or gone after a failed start.
+    private let stopped = Mutex(false)
 
     /// A libpq key=value conninfo for the superuser over the unix socket.
     public func conninfo(database: String = "postgres") -> String {
@@ -88,7 +89,7 @@ public final class PostgresLocalCluster: @unchecked Sendable {
     deinit {
         // Not stopped explicitly: the watchdog sees the directory or this process go away only at exit, so make
         // the shutdown happen now without blocking: signal a fast shutdown; the watchdog removes the directory.
-        if !stopped, let pid = postmasterPID() { kill(pid, SIGINT) }
+        if !stopped.withLock({ $0 }), let pid = postmasterPID() { kill(pid, SIGINT) }
     }
 
     // MARK: Starting
@@ -112,7 +113,7 @@ public final class PostgresLocalCluster: @unchecked Sendable {
                 try await cluster.startServer(options: options)
                 return cluster
             } catch {
-                cluster.stopped = true
+                cluster.stopped.withLock { $0 = true }
                 await cluster.removeAfterFailure()
                 lastError = error
                 guard error.code == .startFailed else { throw error }
@@ -197,7 +198,7 @@ public final class PostgresLocalCluster: @unchecked Sendable {
 
     /// Stops the server (`pg_ctl stop -m fast`) and removes the temporary directory. Idempotent.
     public func stop() async throws(PostgresLocalClusterError) {
-        let alreadyStopped = lock.withLock {
+        let alreadyStopped = stopped.withLock { stopped in
             defer { stopped = true }
             return stopped
         }
@@ -217,7 +218,7 @@ public final class PostgresLocalCluster: @unchecked Sendable {
     /// Leaves the server running when this object goes away: from now on only the end of the watched process
     /// (``Options/watchedProcess``) stops it and removes its directory.
     public func leaveRunning() {
-        lock.withLock { stopped = true }
+        stopped.withLock { $0 = true }
     }
 
     private func removeAfterFailure() async {

@@ -22,7 +22,8 @@ import Testing
         // The pane stays after the demo exits, for its last screen; a history long enough for both runs' log lines.
         let configuration = work.appendingPathComponent("tmux.conf")
         try Data("set -g remain-on-exit on\nset -g history-limit 50000\n".utf8).write(to: configuration)
-        let command = "SNAPSYNC_DEMO_DIR='\(work.path)/demo' '\(snapsync.path)' demo --mailboxes 50 --items 100 --contacts 50 "
+        // Enough items that each run lasts several status refreshes, on a loaded machine too.
+        let command = "SNAPSYNC_DEMO_DIR='\(work.path)/demo' '\(snapsync.path)' demo --mailboxes 50 --items 600 --contacts 50 "
             + "--workers 4 --log-level info; echo snapsync-exit=$?"
         // The tmux server outlives the client that starts it and keeps its descriptors, so the client is not awaited:
         // the session is polled for instead. It starts with the signals the test process blocks or ignores back to
