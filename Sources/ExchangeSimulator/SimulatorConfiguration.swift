@@ -25,6 +25,9 @@ public struct SimulatorConfiguration: Sendable {
     public var accounts: [String: String] = [defaultAccount.user: defaultAccount.password]
     /// App registrations the Graph token endpoint accepts (client credentials with a secret).
     public var graphApps: [GraphApp] = [.demo]
+    /// Certificates registered as app credentials (client assertions signed with their keys); an app may have a
+    /// secret in `graphApps` as well.
+    public var graphAppCertificates: [GraphAppCertificate] = []
     /// Lifetime of the access tokens it issues (`expires_in`).
     public var graphTokenSeconds: Int = 3599
     /// Mailboxes created at start (the accounts' own mailboxes are always created).

@@ -28,6 +28,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Event loop threads.") var threads = 2
     @Option(help: "A Graph app registration as CLIENT_ID:SECRET (repeatable). Default: snapsync-demo-app:snapsync-demo-secret.")
     var graphApp: [String] = []
+    @Option(help: "A Graph app whose credential is a certificate, as CLIENT_ID:CERT.pem (repeatable): its token requests carry a client assertion signed with the certificate's RSA key.")
+    var graphAppCert: [String] = []
     @Option(help: "Lifetime of the Graph access tokens the token endpoint issues, in seconds.") var graphTokenSeconds = 3599
 
     func run() async throws {
@@ -53,6 +55,10 @@ struct Serve: AsyncParsableCommand {
                 guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--graph-app must be CLIENT_ID:SECRET") }
                 config.graphApps.append(GraphApp(clientId: String(a[..<colon]), secret: String(a[a.index(after: colon)...])))
             }
+        }
+        for a in graphAppCert {
+            guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--graph-app-cert must be CLIENT_ID:CERT.pem") }
+            config.graphAppCertificates.append(GraphAppCertificate(clientId: String(a[..<colon]), certificatePath: String(a[a.index(after: colon)...])))
         }
         guard graphTokenSeconds > 0 else { throw ValidationError("--graph-token-seconds must be positive") }
         config.graphTokenSeconds = graphTokenSeconds
