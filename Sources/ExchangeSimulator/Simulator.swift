@@ -55,7 +55,7 @@ public final class Simulator: Sendable {
         self.configuration = configuration
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         self.control = SimulatorControl(store: store)
-        self.service = EWSService(store: store)
+        self.service = EWSService(store: store, access: configuration.access)
         let auth = GraphAuth(apps: configuration.graphApps, certificates: certificates, tokenSeconds: configuration.graphTokenSeconds)
         self.graphAuth = auth
         self.graph = GraphService(store: store, auth: auth)

@@ -22,7 +22,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Keep mailboxes in this directory across restarts.") var data: String?
     @Option(help: "PEM certificate chain: serve HTTPS.") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
-    @Option(help: "An account as user:password (repeatable). Default: snapsync@example.com:snapsync-demo.") var account: [String] = []
+    @Option(help: "An account as user:password[:RIGHTS] (repeatable). Without RIGHTS it may open every mailbox; RIGHTS restricts it to its own mailbox plus 'none', or a comma-separated list of 'impersonation' (ApplicationImpersonation) and 'fullaccess=MAILBOX'. Default: snapsync@example.com:snapsync-demo.")
+    var account: [String] = []
     @Option(help: "Create this mailbox at start (repeatable).") var mailbox: [String] = []
     @Option(help: "Largest accepted request body in bytes.") var maxRequestBytes = 64 * 1024 * 1024
     @Option(help: "Event loop threads.") var threads = 2
@@ -45,8 +46,15 @@ struct Serve: AsyncParsableCommand {
         if !account.isEmpty {
             config.accounts = [:]
             for a in account {
-                guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--account must be user:password") }
-                config.accounts[String(a[..<colon])] = String(a[a.index(after: colon)...])
+                guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--account must be user:password[:RIGHTS]") }
+                let user = String(a[..<colon])
+                var password = String(a[a.index(after: colon)...])
+                // A last `:RIGHTS` part that reads as rights restricts the account; a password may hold colons.
+                if let last = password.lastIndex(of: ":"), let rights = AccountAccess(rights: String(password[password.index(after: last)...])) {
+                    config.access[user] = rights
+                    password = String(password[..<last])
+                }
+                config.accounts[user] = password
             }
         }
         if !graphApp.isEmpty {
