@@ -51,6 +51,14 @@ import Testing
             docs.append(("GetFolder-extended", folder.body))
             #expect(Scrape.texts(folder.text, element: "t:Value") == ["IPF.Contact", "6", "0"])
 
+            // MimeContent asked by name, for each kind.
+            let anyIds = sim.control.store.withState { s in
+                ["contacts", "calendar"].compactMap { s.mailbox(Self.alice)!.folders[$0]!.items.keys.min().map { Identifier.itemId(mailbox: Self.alice, number: $0) } }
+            }
+            let mime = try await c.ews(Req.getItem(anyIds, shape: "IdOnly", additional: "<t:FieldURI FieldURI=\"item:MimeContent\"/>"))
+            docs.append(("GetItem-MimeContent", mime.body))
+            #expect(Scrape.count(mime.text, "<t:MimeContent CharacterSet=\"UTF-8\">") == 2)
+
             let (ok, output) = try await SchemaValidator.validate(docs)
             #expect(ok, "schema validation failed:\n\(output)")
         }
