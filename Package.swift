@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C system libraries (module.modulemap + shim.h only)
@@ -59,6 +60,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         .executableTarget(name: "exchange-sim", dependencies: [
             "ExchangeSimulator",
@@ -105,7 +108,10 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: [
             "Pipeline", "SyncStore", "EWS", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
         ]),
-        .testTarget(name: "ExchangeSimulatorTests", dependencies: ["ExchangeSimulator", "TestSupport", "HTTP"],
+        .testTarget(name: "ExchangeSimulatorTests", dependencies: [
+                        "ExchangeSimulator", "TestSupport", "HTTP",
+                        .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                    ],
                     exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Fixtures"]),

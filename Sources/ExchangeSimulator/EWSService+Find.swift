@@ -30,11 +30,7 @@ extension EWSService {
         var restriction: Restriction?
         if let r = body.child("Restriction")?.children.first { restriction = try Restriction.parse(r) }
         if let cal = body.child("CalendarView") {
-            // Occurrences are never expanded: a calendar view selects the items that overlap the window.
-            var parts: [Restriction] = []
-            if let s = cal.attr("StartDate") { parts.append(.compare(.field("End"), .greater, .constant(s))) }
-            if let e = cal.attr("EndDate") { parts.append(.compare(.field("Start"), .less, .constant(e))) }
-            restriction = .and(parts + (restriction.map { [$0] } ?? []))
+            return try calendarView(cal, parents: parents, shape: shape, restriction: restriction, mailbox: mailbox)
         }
         var sort: [(PropertyPath, Bool)] = []
         for o in body.child("SortOrder")?.children ?? [] {
@@ -75,6 +71,44 @@ extension EWSService {
                                                 ("IncludesLastItemInRange", last ? "true" : "false")])
                         w.open("t:Items")
                         for n in numbers[start..<end] { Self.writeItem(&w, folder.items[n]!, mailbox: mb, shape: shape) }
+                        w.close("t:Items")
+                        w.close("m:RootFolder")
+                        w.close("m:FindItemResponseMessage")
+                    } catch {
+                        SOAPEnvelope.error(&w, "FindItem", error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// FindItem with a CalendarView: single items and the occurrences of recurring series (exceptions in place of
+    /// their occurrences, cancelled ones absent) whose times overlap [StartDate, EndDate), by start, at most
+    /// MaxEntriesReturned of them; series masters are not listed (as Exchange expands them).
+    func calendarView(_ view: XElement, parents: XElement, shape: ItemShape, restriction: Restriction?, mailbox: String) throws(EWSFailure) -> [UInt8] {
+        guard let from = view.attr("StartDate").flatMap(FieldValue.parseDate), let to = view.attr("EndDate").flatMap(FieldValue.parseDate) else {
+            throw .schemaValidation("CalendarView requires StartDate and EndDate.")
+        }
+        guard to >= from else {
+            throw EWSFailure(code: "ErrorCalendarEndDateIsEarlierThanStartDate", message: "EndDate is earlier than StartDate")
+        }
+        let maxEntries = view.attr("MaxEntriesReturned").flatMap(Int.init) ?? Int.max
+        return store.withState { s in
+            SOAPEnvelope.response("FindItem") { w in
+                for parent in parents.children {
+                    do {
+                        let (mb, key) = try resolveFolder(parent, mailbox: mailbox, in: s)
+                        var found = GraphService.calendarView(s.mailbox(mb)!.folders[key]!, mailbox: mb, from: from, to: to)
+                        if let restriction { found.removeAll { !restriction.matches($0.item) } }
+                        let shown = found.prefix(maxEntries)
+                        SOAPEnvelope.openSuccess(&w, "FindItem")
+                        w.open("m:RootFolder", [("TotalItemsInView", String(found.count)),
+                                                ("IncludesLastItemInRange", shown.count == found.count ? "true" : "false")])
+                        w.open("t:Items")
+                        for v in shown {
+                            let id = v.master.map { Identifier.occurrenceId(mailbox: mb, master: $0.number, originalStart: Int64(v.originalStart ?? 0)) }
+                            Self.writeItem(&w, v.item, mailbox: mb, shape: shape, itemId: id)
+                        }
                         w.close("t:Items")
                         w.close("m:RootFolder")
                         w.close("m:FindItemResponseMessage")

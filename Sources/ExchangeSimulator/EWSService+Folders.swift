@@ -22,7 +22,8 @@ extension EWSService {
     }
 
     /// Writes a folder element (`t:Folder`, `t:ContactsFolder`, ...) in schema order.
-    func writeFolder(_ w: inout XMLWriter, _ f: StoredFolder, mailbox: StoredMailbox, idOnly: Bool, requested: Set<String>) {
+    func writeFolder(_ w: inout XMLWriter, _ f: StoredFolder, mailbox: StoredMailbox, idOnly: Bool, requested: Set<String>,
+                     extended: [XElement] = []) {
         let q = "t:" + f.elementName
         w.open(q)
         w.empty("t:FolderId", [("Id", Identifier.folderId(mailbox: mailbox.address, key: f.key)),
@@ -37,24 +38,31 @@ extension EWSService {
         if want("ChildFolderCount") {
             w.leaf("t:ChildFolderCount", String(mailbox.folders.values.filter { $0.parent == f.key }.count))
         }
+        // Extended properties of the shape: the computed folder properties; a folder stores no others.
+        for uri in extended {
+            if let key = ExtendedProperty.key(of: uri), let value = MAPIProperty.byKey[key]?.value(in: f) {
+                w.element(MAPIProperty.element(uri, value))
+            }
+        }
         if want("DistinguishedFolderId") { w.leaf("t:DistinguishedFolderId", f.key) }
         if want("UnreadCount"), f.elementName == "Folder" || f.elementName == "TasksFolder" { w.leaf("t:UnreadCount", "0") }
         w.close(q)
     }
 
-    private func folderShape(_ body: XElement) -> (idOnly: Bool, requested: Set<String>) {
+    private func folderShape(_ body: XElement) -> (idOnly: Bool, requested: Set<String>, extended: [XElement]) {
         let shape = body.child("FolderShape")
         let idOnly = shape?.child("BaseShape")?.value == "IdOnly"
-        var req: Set<String> = []
+        var req: Set<String> = [], extended: [XElement] = []
         for p in shape?.child("AdditionalProperties")?.children ?? [] {
             if let uri = p.attr("FieldURI") { req.insert(PropertyPath.elementName(uri)) }
+            if p.name == "ExtendedFieldURI" { extended.append(p) }
         }
-        return (idOnly, req)
+        return (idOnly, req, extended)
     }
 
     func getFolder(_ body: XElement, mailbox: String) throws(EWSFailure) -> [UInt8] {
         guard let ids = body.child("FolderIds") else { throw .schemaValidation("GetFolder requires FolderIds.") }
-        let (idOnly, requested) = folderShape(body)
+        let (idOnly, requested, extended) = folderShape(body)
         return store.withState { s in
             SOAPEnvelope.response("GetFolder") { w in
                 for id in ids.children {
@@ -63,7 +71,7 @@ extension EWSService {
                         let m = s.mailbox(mb)!
                         SOAPEnvelope.openSuccess(&w, "GetFolder")
                         w.open("m:Folders")
-                        writeFolder(&w, m.folders[key]!, mailbox: m, idOnly: idOnly, requested: requested)
+                        writeFolder(&w, m.folders[key]!, mailbox: m, idOnly: idOnly, requested: requested, extended: extended)
                         w.close("m:Folders")
                         w.close("m:GetFolderResponseMessage")
                     } catch {
@@ -77,7 +85,7 @@ extension EWSService {
     func findFolder(_ body: XElement, mailbox: String) throws(EWSFailure) -> [UInt8] {
         guard let parents = body.child("ParentFolderIds") else { throw .schemaValidation("FindFolder requires ParentFolderIds.") }
         let deep = body.attr("Traversal") == "Deep"
-        let (idOnly, requested) = folderShape(body)
+        let (idOnly, requested, extended) = folderShape(body)
         let view = body.child("IndexedPageFolderView")
         let offset = view?.attr("Offset").flatMap(Int.init) ?? 0
         let maxEntries = view?.attr("MaxEntriesReturned").flatMap(Int.init) ?? Int.max
@@ -101,7 +109,7 @@ extension EWSService {
                                                 ("TotalItemsInView", String(found.count)),
                                                 ("IncludesLastItemInRange", offset + page.count >= found.count ? "true" : "false")])
                         w.open("t:Folders")
-                        for f in page { writeFolder(&w, f, mailbox: m, idOnly: idOnly, requested: requested) }
+                        for f in page { writeFolder(&w, f, mailbox: m, idOnly: idOnly, requested: requested, extended: extended) }
                         w.close("t:Folders")
                         w.close("m:RootFolder")
                         w.close("m:FindFolderResponseMessage")
@@ -122,17 +130,22 @@ extension EWSService {
                 let format = src.attr("Format") ?? "EwsId"
                 let mb = src.attr("Mailbox") ?? mailbox
                 guard mb.contains("@") else { SOAPEnvelope.error(&w, "ConvertId", EWSFailure.invalidSmtpAddress()); continue }
-                guard let raw = src.attr("Id"), let bytes = Self.idBytes(raw, format: format),
-                      Identifier.parseItemId(Data(bytes).base64EncodedString()) != nil
-                        || Identifier.parseFolderId(Data(bytes).base64EncodedString()) != nil else {
+                // The answer names the id's owner, whatever mailbox the client sent (Exchange reads the owner from the id).
+                guard let raw = src.attr("Id"), let bytes = Self.idBytes(raw, format: format), let owner = Self.owner(ofIdBytes: bytes) else {
                     SOAPEnvelope.error(&w, "ConvertId", EWSFailure.idMalformed()); continue
                 }
                 let out = dest == "HexEntryId" ? bytes.map { String(format: "%02X", $0) }.joined() : Data(bytes).base64EncodedString()
                 SOAPEnvelope.openSuccess(&w, "ConvertId")
-                w.empty("m:AlternateId", [("xsi:type", "t:AlternateIdType"), ("Format", dest), ("Id", out), ("Mailbox", mb)])
+                w.empty("m:AlternateId", [("xsi:type", "t:AlternateIdType"), ("Format", dest), ("Id", out), ("Mailbox", owner)])
                 w.close("m:ConvertIdResponseMessage")
             }
         }
+    }
+
+    /// The mailbox an item, occurrence or folder id belongs to; nil when it is none of these.
+    private static func owner(ofIdBytes bytes: [UInt8]) -> String? {
+        let id = Data(bytes).base64EncodedString()
+        return Identifier.parseItemId(id)?.mailbox ?? Identifier.parseOccurrenceId(id)?.mailbox ?? Identifier.parseFolderId(id)?.mailbox
     }
 
     private static func idBytes(_ id: String, format: String) -> [UInt8]? {

@@ -3,14 +3,25 @@ import Foundation
 extension EWSService {
     /// Finds a stored item by an `ItemId` element; errors as Exchange reports them.
     func lookupItem(_ e: XElement, in s: StoreState) throws(EWSFailure) -> (mailbox: String, item: StoredItem) {
-        guard e.name == "ItemId" else {
-            if e.name == "OccurrenceItemId" || e.name == "RecurringMasterItemId" {
-                throw EWSFailure(code: "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
-                                 message: "Occurrences are not expanded by this server; address the recurring master by its ItemId.")
+        let p: (mailbox: String, number: UInt64)
+        switch e.name {
+        case "ItemId":
+            guard let id = e.attr("Id"), let parsed = Identifier.parseItemId(id) else { throw .idMalformed() }
+            p = parsed
+        case "RecurringMasterItemId":
+            // The master of the series an occurrence (or exception) id belongs to.
+            guard let id = e.attr("OccurrenceId") else { throw .schemaValidation("RecurringMasterItemId requires an OccurrenceId.") }
+            if let occurrence = Identifier.parseOccurrenceId(id) {
+                p = (occurrence.mailbox, occurrence.master)
+            } else if Identifier.parseItemId(id) != nil {
+                throw EWSFailure(code: "ErrorCalendarCannotUseIdForRecurringMasterId",
+                                 message: "The Id of a single calendar item or recurring master cannot be used as the OccurrenceId of a RecurringMasterItemId.")
+            } else {
+                throw .idMalformed()
             }
+        default:
             throw .schemaValidation("Unexpected item id element '\(e.name)'.")
         }
-        guard let id = e.attr("Id"), let p = Identifier.parseItemId(id) else { throw .idMalformed() }
         guard let m = s.mailbox(p.mailbox) else { throw .itemNotFound() }
         guard let folder = m.locations[p.number], let item = m.folders[folder]?.items[p.number] else { throw .itemNotFound() }
         return (m.address, item)

@@ -48,6 +48,8 @@ extension EWSService {
         "Subject", "Sensitivity", "Importance", "ReminderIsSet", "ReminderMinutesBeforeStart", "Start", "End",
         "IsAllDayEvent", "LegacyFreeBusyStatus", "Location",
     ]
+    /// Time zones of an occurrence's Start and End, accepted only with them.
+    static let timeZoneFields: Set<String> = ["StartTimeZone", "EndTimeZone", "MeetingTimeZone"]
     /// Properties of the series master only.
     static let seriesFields = ["Recurrence", "ModifiedOccurrences", "DeletedOccurrences", "FirstOccurrence", "LastOccurrence"]
 
@@ -113,7 +115,10 @@ extension EWSService {
         let current = Self.occurrenceItem(occurrence)
         let (updated, conflicts) = try Self.applyUpdates(change.child("Updates")?.children ?? [], to: current,
                                                           changeKey: e.attr("ChangeKey"), resolution: resolution)
-        if let field = updated.changed.first(where: { !Self.occurrenceFields.contains($0) }) {
+        // Time zones may come with the times they qualify (exchangelib sends them with every Start/End); the times
+        // are kept as instants, so the zones are not kept per occurrence.
+        let movesTimes = updated.changed.contains("Start") || updated.changed.contains("End")
+        if let field = updated.changed.first(where: { !Self.occurrenceFields.contains($0) && !(movesTimes && Self.timeZoneFields.contains($0)) }) {
             throw EWSFailure(code: "ErrorInvalidPropertyForOperation", message: "The property \(field) cannot be set on an occurrence.")
         }
         guard updated.item.extended == current.extended else {

@@ -55,7 +55,13 @@ struct EWSService: Sendable {
     /// Ordered views of large folders, reused across FindItem pages.
     let viewCache = ViewCache()
 
-    init(store: Store) { self.store = store }
+    /// Restricted accounts (lower-cased) and what they may open; see `refusal(_:caller:)`.
+    let access: [String: AccountAccess]
+
+    init(store: Store, access: [String: AccountAccess] = [:]) {
+        self.store = store
+        self.access = Dictionary(access.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
+    }
 
     static let operations: Set<String> = [
         "GetFolder", "FindFolder", "ConvertId", "FindItem", "GetItem", "CreateItem", "UpdateItem", "DeleteItem",
@@ -68,6 +74,7 @@ struct EWSService: Sendable {
     }
 
     func handle(_ req: EWSRequest, caller: EWSCaller) -> EWSReply {
+        if !access.isEmpty, let refused = refusal(req, caller: caller) { return refused }
         let mailbox = defaultMailbox(req, caller)
         let op = req.operation
         do {

@@ -18,6 +18,8 @@ final class GraphAuth: Sendable {
 
     struct State: Sendable {
         var apps: [String: GraphApp]
+        /// Per app: the certificates registered as its credentials.
+        var certificates: [String: [RegisteredCertificate]]
         var tokens: [String: Token] = [:]
         /// Per app: the mailboxes (lower-cased) it may reach; absent = every mailbox.
         var scopes: [String: Set<String>] = [:]
@@ -28,8 +30,10 @@ final class GraphAuth: Sendable {
 
     let state: NIOLockedValueBox<State>
 
-    init(apps: [GraphApp], tokenSeconds: Int) {
-        state = NIOLockedValueBox(State(apps: Dictionary(apps.map { ($0.clientId, $0) }, uniquingKeysWith: { $1 }), tokenSeconds: tokenSeconds))
+    init(apps: [GraphApp], certificates: [(clientId: String, certificate: RegisteredCertificate)] = [], tokenSeconds: Int) {
+        state = NIOLockedValueBox(State(apps: Dictionary(apps.map { ($0.clientId, $0) }, uniquingKeysWith: { $1 }),
+                                        certificates: Dictionary(grouping: certificates, by: \.clientId).mapValues { $0.map(\.certificate) },
+                                        tokenSeconds: tokenSeconds))
     }
 
     /// An Entra ID token-endpoint error: status, OAuth2 `error`, AADSTS code and description.
@@ -51,8 +55,9 @@ final class GraphAuth: Sendable {
         }
     }
 
-    /// `POST /{tenant}/oauth2/v2.0/token` with a form body; the token response or Entra's error.
-    func token(form body: Data, tenant: String, now: Double) -> (status: Int, body: [UInt8]) {
+    /// `POST /{tenant}/oauth2/v2.0/token` with a form body; the token response or Entra's error. `endpoint` is the
+    /// URL the request came to: a client assertion's audience.
+    func token(form body: Data, tenant: String, endpoint: String, now: Double) -> (status: Int, body: [UInt8]) {
         let form = Self.parseForm(String(decoding: body, as: UTF8.self))
         do {
             guard form["grant_type"] == "client_credentials" else {
@@ -70,21 +75,35 @@ final class GraphAuth: Sendable {
                                  description: "The provided value for scope \(scope) is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
             }
             let issued: (String, Int) = try state.withLockedValue { (s: inout State) throws -> (String, Int) in
-                guard let app = s.apps[clientId] else {
+                let app = s.apps[clientId], certificates = s.certificates[clientId] ?? []
+                guard app != nil || !certificates.isEmpty else {
                     throw EntraError(status: 400, error: "unauthorized_client", code: 700016,
                                      description: "Application with identifier '\(clientId)' was not found in the directory '\(tenant)'.")
                 }
-                if form["client_assertion"] != nil {
-                    throw EntraError(status: 401, error: "invalid_client", code: 700027,
-                                     description: "Client assertion contains an invalid signature. No certificate is registered for the application.")
-                }
-                guard let secret = form["client_secret"] else {
-                    throw EntraError(status: 401, error: "invalid_client", code: 7000218,
-                                     description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-                }
-                guard secret == app.secret else {
-                    throw EntraError(status: 401, error: "invalid_client", code: 7000215,
-                                     description: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(clientId)'.")
+                if let assertion = form["client_assertion"] {
+                    guard form["client_secret"] == nil else {
+                        throw EntraError(status: 400, error: "invalid_request", code: 90014,
+                                         description: "Only one of 'client_assertion' and 'client_secret' may be presented.")
+                    }
+                    guard let type = form["client_assertion_type"] else {
+                        throw EntraError(status: 400, error: "invalid_request", code: 900144,
+                                         description: "The request body must contain the following parameter: 'client_assertion_type'.")
+                    }
+                    guard type == ClientAssertion.type else {
+                        throw EntraError(status: 400, error: "invalid_request", code: 70002,
+                                         description: "The client_assertion_type '\(type)' is not supported; it must be '\(ClientAssertion.type)'.")
+                    }
+                    try ClientAssertion.verify(assertion, clientId: clientId, certificates: certificates,
+                                               audiences: [endpoint], now: now)
+                } else {
+                    guard let secret = form["client_secret"] else {
+                        throw EntraError(status: 401, error: "invalid_client", code: 7000218,
+                                         description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+                    }
+                    guard let app, secret == app.secret else {
+                        throw EntraError(status: 401, error: "invalid_client", code: 7000215,
+                                         description: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(clientId)'.")
+                    }
                 }
                 let token = Self.makeToken(clientId: clientId, tenant: tenant, now: now, seconds: s.tokenSeconds)
                 s.tokens[token] = Token(clientId: clientId, expires: now + Double(s.tokenSeconds))

@@ -177,7 +177,11 @@ extension GraphService {
         let now = self.now()
         let item = try store.withState { (s: inout StoreState) throws(GraphError) -> StoredItem in
             guard s.mailbox(ctx.mailbox)?.folders[folder] != nil else { throw GraphError.folderNotFound() }
-            return s.insertItem(mailbox: ctx.mailbox, folder: folder, kind: .contact, fields: draft.fields, extended: draft.extended, now: now)
+            // The fields are moved out of the draft, so the store owns the only copy and adds its computed fields
+            // in place (passing `draft.fields` copied the dictionary on the store's first write).
+            var fields: [String: XElement] = [:]
+            swap(&fields, &draft.fields)
+            return s.insertItem(mailbox: ctx.mailbox, folder: folder, kind: .contact, fields: fields, extended: draft.extended, now: now)
         }
         return GraphResponse(status: 201, body: try contactJSON(item, ctx, withContext: contextPath + "/$entity"))
     }

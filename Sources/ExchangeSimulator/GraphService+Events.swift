@@ -445,7 +445,9 @@ extension GraphService {
                let first = f.items.values.first(where: { GraphItemMapping.hidden($0, "transactionId") == transaction }) {
                 return (first, false)
             }
-            return (s.insertItem(mailbox: mailbox, folder: "calendar", kind: .calendarItem, fields: draft.fields, extended: draft.extended, now: now), true)
+            var fields: [String: XElement] = [:]
+            swap(&fields, &draft.fields)   // the store's copy is then the only one (see createContact)
+            return (s.insertItem(mailbox: mailbox, folder: "calendar", kind: .calendarItem, fields: fields, extended: draft.extended, now: now), true)
         }
         let v = EventView(item: item, id: "", type: item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
         return GraphResponse(status: 201, body: try eventJSON(v, ctx, context: "\(ctx.userContext)/events/$entity"))

@@ -247,7 +247,9 @@ extension GraphService {
         guard draft.fields["Subject"] != nil else { throw GraphError.invalidRequest("A task needs a title.") }
         let now = self.now()
         let item = store.withState { s in
-            s.insertItem(mailbox: ctx.mailbox, folder: folder, kind: .task, fields: draft.fields, extended: draft.extended, now: now)
+            var fields: [String: XElement] = [:]
+            swap(&fields, &draft.fields)   // the store's copy is then the only one (see createContact)
+            return s.insertItem(mailbox: ctx.mailbox, folder: folder, kind: .task, fields: fields, extended: draft.extended, now: now)
         }
         var c = ctx
         if body.contains(where: { $0.0 == "linkedResources" }) { c.query.expand = "linkedResources" }

@@ -23,6 +23,13 @@ struct GraphRequest: Sendable {
 
     func header(_ name: String) -> String? { headers[name] }
 
+    /// A path segment percent-decoded; Foundation's decoding is only asked for when there is something to decode
+    /// (it took a twentieth of the simulator's time serving `$batch` POSTs).
+    static func decoded<S: StringProtocol>(_ segment: S) -> String {
+        guard segment.contains("%") else { return String(segment) }
+        return segment.removingPercentEncoding ?? String(segment)
+    }
+
     /// Splits `path?query` (`uri`) into the path and its decoded query options.
     static func split(_ uri: String) -> (path: String, query: [(String, String)]) {
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -161,7 +168,7 @@ struct GraphService: Sendable {
 
     /// The mailbox a `users/{id}` segment names (an address, or the REST id of the user).
     func resolveUser(_ segment: String) throws(GraphError) -> String {
-        let decoded = (segment.contains("%") ? segment.removingPercentEncoding ?? segment : segment).lowercased()
+        let decoded = GraphRequest.decoded(segment).lowercased()
         let found = store.withState { s -> String? in
             if s.mailbox(decoded) != nil { return decoded }
             guard UUID(uuidString: decoded) != nil else { return nil }
@@ -183,7 +190,7 @@ struct GraphService: Sendable {
     static func targetUser(_ path: String) -> String? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         guard segments.count >= 2, segments[0] == "users" else { return nil }
-        return (String(segments[1]).removingPercentEncoding ?? String(segments[1])).lowercased()
+        return GraphRequest.decoded(segments[1]).lowercased()
     }
 
     /// A name for the request's operation (`POST contacts`), the unit of fault rules and counters.
@@ -229,7 +236,7 @@ struct GraphService: Sendable {
             try auth.authorize(clientId: request.clientId, mailbox: mailbox)
             if segments.count == 2 { return try getUser(mailbox, request) }
             let prefs = try GraphPreferences(request.header("prefer"))
-            var ctx = Context(request: request, mailbox: mailbox, user: segments[1].removingPercentEncoding ?? segments[1],
+            var ctx = Context(request: request, mailbox: mailbox, user: GraphRequest.decoded(segments[1]),
                               prefs: prefs, query: try GraphQuery(request.query))
             var response = try routeUser(Array(segments.dropFirst(2)), &ctx)
             if !ctx.prefs.applied.isEmpty { response.headers.append(("Preference-Applied", ctx.prefs.applied.joined(separator: ", "))) }

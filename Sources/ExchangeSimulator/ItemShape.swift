@@ -6,6 +6,8 @@ struct ItemShape: Sendable {
     var fields: Set<String> = []
     /// Requested extended property keys.
     var extended: Set<String> = []
+    /// Requested MAPI properties the store computes, with the URI each was asked by.
+    var computed: [(property: MAPIProperty, uri: XElement)] = []
 
     /// Properties Default leaves out (they can be large or are rarely wanted).
     private static let notInDefault: Set<String> = ["Body", "MimeContent", "UniqueBody", "TextBody", "NormalizedBody"]
@@ -20,7 +22,9 @@ struct ItemShape: Sendable {
         }
         for p in e.child("AdditionalProperties")?.children ?? [] {
             switch PropertyPath.parse(p) {
-            case .extended(let key, _): extended.insert(key)
+            case .extended(let key, let uri):
+                extended.insert(key)
+                if let property = MAPIProperty.byKey[key] { computed.append((property, uri)) }
             case .some(let path): if let n = path.elementName { fields.insert(n) }
             case .none: throw .schemaValidation("Invalid property path '\(p.name)' in AdditionalProperties.")
             }
@@ -42,6 +46,8 @@ extension EWSService {
     static func writeItem(_ w: inout XMLWriter, _ item: StoredItem, mailbox: String, shape: ItemShape, itemId: String? = nil) {
         let q = "t:" + item.kind.rawValue
         w.open(q)
+        // Produced only when asked for by name, as Exchange does (AllProperties leaves it out); first in schema order.
+        if shape.fields.contains("MimeContent") { MimeContent.write(&w, item) }
         w.empty("t:ItemId", [("Id", itemId ?? Identifier.itemId(mailbox: mailbox, number: item.number)),
                              ("ChangeKey", Identifier.changeKey(item.changeNumber))])
         if shape.base == .idOnly && shape.fields.isEmpty && shape.extended.isEmpty { w.close(q); return }
@@ -61,7 +67,10 @@ extension EWSService {
         var wroteExtended = false
         func writeExtended(_ w: inout XMLWriter) {
             wroteExtended = true
-            for p in item.extended where shape.extended.contains(p.key) { w.element(p.element) }
+            for p in item.extended where shape.extended.contains(p.key) && MAPIProperty.byKey[p.key] == nil { w.element(p.element) }
+            for (property, uri) in shape.computed {
+                if let value = property.value(in: item) { w.element(MAPIProperty.element(uri, value)) }
+            }
         }
         for (fieldRank, index) in fields {
             if !wroteExtended && fieldRank > extRank { writeExtended(&w) }

@@ -60,6 +60,7 @@ enum PropertyPath: Sendable {
             if let sub { return entry.child(sub)?.value }
             return entry.value
         case .extended(let key, _):
+            if let computed = MAPIProperty.byKey[key] { return computed.value(in: item) }
             guard let p = item.extended.first(where: { $0.key == key }) else { return nil }
             return p.isMulti ? p.values.joined(separator: ";") : p.values.first
         }

@@ -51,11 +51,12 @@ public final class Simulator: Sendable {
     }
 
     private init(configuration: SimulatorConfiguration, store: Store) throws {
+        let certificates = try configuration.graphAppCertificates.map { (clientId: $0.clientId, certificate: try RegisteredCertificate(pemFile: $0.certificatePath)) }
         self.configuration = configuration
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         self.control = SimulatorControl(store: store)
-        self.service = EWSService(store: store)
-        let auth = GraphAuth(apps: configuration.graphApps, tokenSeconds: configuration.graphTokenSeconds)
+        self.service = EWSService(store: store, access: configuration.access)
+        let auth = GraphAuth(apps: configuration.graphApps, certificates: certificates, tokenSeconds: configuration.graphTokenSeconds)
         self.graphAuth = auth
         self.graph = GraphService(store: store, auth: auth)
         self.state = NIOLockedValueBox(ListenerState(port: configuration.port))

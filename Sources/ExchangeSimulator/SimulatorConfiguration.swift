@@ -20,11 +20,17 @@ public struct SimulatorConfiguration: Sendable {
     public var port: Int = 0
     /// Optional second port serving only the control API; it stays up while the EWS port is "down".
     public var controlPort: Int?
-    /// Accounts allowed to authenticate (Basic), user -> password. Any account may act on any mailbox
-    /// (impersonation or delegate access).
+    /// Accounts allowed to authenticate (Basic), user -> password. An account without an entry in `access` may act
+    /// on any mailbox (impersonation or delegate access), as the demo account does.
     public var accounts: [String: String] = [defaultAccount.user: defaultAccount.password]
+    /// Restricted accounts: their own mailbox, plus what their `AccountAccess` grants (ApplicationImpersonation,
+    /// FullAccess on named mailboxes).
+    public var access: [String: AccountAccess] = [:]
     /// App registrations the Graph token endpoint accepts (client credentials with a secret).
     public var graphApps: [GraphApp] = [.demo]
+    /// Certificates registered as app credentials (client assertions signed with their keys); an app may have a
+    /// secret in `graphApps` as well.
+    public var graphAppCertificates: [GraphAppCertificate] = []
     /// Lifetime of the access tokens it issues (`expires_in`).
     public var graphTokenSeconds: Int = 3599
     /// Mailboxes created at start (the accounts' own mailboxes are always created).

@@ -13,23 +13,59 @@ extension SimulatorHTTPHandler {
         return String(parts[0])
     }
 
+    /// The tenant of an OpenID Connect discovery path (`/{tenant}/v2.0/.well-known/openid-configuration`).
+    static func discoveryTenant(_ path: String) -> String? {
+        let parts = path.split(separator: "/")
+        guard parts.count == 4, parts[1] == "v2.0", parts[2] == ".well-known", parts[3] == "openid-configuration" else { return nil }
+        return String(parts[0])
+    }
+
+    /// `scheme://host` as the client addressed the simulator (its `Host` header).
+    func base(_ head: HTTPRequestHead) -> String {
+        "\(sim.configuration.tls == nil ? "http" : "https")://\(head.headers.first(name: "host") ?? "\(sim.configuration.host):\(sim.port)")"
+    }
+
     func serveToken(context: ChannelHandlerContext, head: HTTPRequestHead, tenant: String, body: Data) {
         guard head.method == .POST else { respond(context: context, head: head, status: .methodNotAllowed, body: []); return }
-        let r = sim.graphAuth.token(form: body, tenant: tenant, now: Date().timeIntervalSince1970)
+        let endpoint = base(head) + "/\(tenant)/oauth2/v2.0/token"
+        sim.control.faults.withLockedValue { $0.counters["Entra token", default: 0] += 1 }
+        let r = sim.graphAuth.token(form: body, tenant: tenant, endpoint: endpoint, now: Date().timeIntervalSince1970)
         var h = HTTPHeaders()
         h.add(name: "Cache-Control", value: "no-store, no-cache")
         respond(context: context, head: head, status: HTTPResponseStatus(statusCode: r.status), contentType: "application/json; charset=utf-8",
                 extra: h, body: r.body)
     }
 
+    /// Entra's OpenID Connect discovery document for `tenant` (what MSAL reads before asking for a token).
+    func serveDiscovery(context: ChannelHandlerContext, head: HTTPRequestHead, tenant: String) {
+        guard head.method == .GET else { respond(context: context, head: head, status: .methodNotAllowed, body: []); return }
+        let root = base(head) + "/\(tenant)"
+        let body = JSON.object([
+            ("token_endpoint", .string(root + "/oauth2/v2.0/token")),
+            ("token_endpoint_auth_methods_supported", .array([.string("client_secret_post"), .string("private_key_jwt"), .string("client_secret_basic")])),
+            ("jwks_uri", .string(root + "/discovery/v2.0/keys")),
+            ("response_modes_supported", .array([.string("query"), .string("fragment"), .string("form_post")])),
+            ("subject_types_supported", .array([.string("pairwise")])),
+            ("id_token_signing_alg_values_supported", .array([.string("RS256")])),
+            ("response_types_supported", .array([.string("code"), .string("id_token"), .string("code id_token"), .string("id_token token")])),
+            ("scopes_supported", .array([.string("openid"), .string("profile"), .string("email"), .string("offline_access")])),
+            ("issuer", .string(root + "/v2.0")),
+            ("request_uri_parameter_supported", .bool(false)),
+            ("authorization_endpoint", .string(root + "/oauth2/v2.0/authorize")),
+            ("device_authorization_endpoint", .string(root + "/oauth2/v2.0/devicecode")),
+            ("end_session_endpoint", .string(root + "/oauth2/v2.0/logout")),
+            ("tenant_region_scope", .string("EU")),
+            ("cloud_instance_name", .string("microsoftonline.com")),
+        ]).bytes
+        respond(context: context, head: head, status: .ok, contentType: "application/json; charset=utf-8", body: body)
+    }
+
     func serveGraph(context: ChannelHandlerContext, head: HTTPRequestHead, body: Data) {
         let (fullPath, query) = GraphRequest.split(head.uri)
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
-        let scheme = sim.configuration.tls == nil ? "http" : "https"
-        let host = headers["host"] ?? "\(sim.configuration.host):\(sim.port)"
         var request = GraphRequest(method: head.method.rawValue, path: String(fullPath.dropFirst(5)), query: query, headers: headers,
-                                   body: body, base: "\(scheme)://\(host)", clientId: "")
+                                   body: body, base: base(head), clientId: "")
         let now = Date().timeIntervalSince1970
         if tooLarge {
             sendGraph(context: context, head: head, request, GraphService.failure(.payloadTooLarge(sim.configuration.maxRequestBytes), request))

@@ -69,6 +69,7 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         guard !controlOnly else { respond(context: context, head: head, status: .notFound, body: []); return }
         if path == "/v1.0" || path.hasPrefix("/v1.0/") { serveGraph(context: context, head: head, body: body); return }
         if let tenant = Self.tokenEndpointTenant(path) { serveToken(context: context, head: head, tenant: tenant, body: body); return }
+        if let tenant = Self.discoveryTenant(path) { serveDiscovery(context: context, head: head, tenant: tenant); return }
         guard path.lowercased() == "/ews/exchange.asmx" else { respond(context: context, head: head, status: .notFound, body: []); return }
         guard head.method == .POST else { respond(context: context, head: head, status: .methodNotAllowed, body: []); return }
         guard let account = authenticate(head.headers) else {

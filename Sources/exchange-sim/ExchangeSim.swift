@@ -22,12 +22,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Keep mailboxes in this directory across restarts.") var data: String?
     @Option(help: "PEM certificate chain: serve HTTPS.") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
-    @Option(help: "An account as user:password (repeatable). Default: snapsync@example.com:snapsync-demo.") var account: [String] = []
+    @Option(help: "An account as user:password[:RIGHTS] (repeatable). Without RIGHTS it may open every mailbox; RIGHTS restricts it to its own mailbox plus 'none', or a comma-separated list of 'impersonation' (ApplicationImpersonation) and 'fullaccess=MAILBOX'. Default: snapsync@example.com:snapsync-demo.")
+    var account: [String] = []
     @Option(help: "Create this mailbox at start (repeatable).") var mailbox: [String] = []
     @Option(help: "Largest accepted request body in bytes.") var maxRequestBytes = 64 * 1024 * 1024
     @Option(help: "Event loop threads.") var threads = 2
     @Option(help: "A Graph app registration as CLIENT_ID:SECRET (repeatable). Default: snapsync-demo-app:snapsync-demo-secret.")
     var graphApp: [String] = []
+    @Option(help: "A Graph app whose credential is a certificate, as CLIENT_ID:CERT.pem (repeatable): its token requests carry a client assertion signed with the certificate's RSA key.")
+    var graphAppCert: [String] = []
     @Option(help: "Lifetime of the Graph access tokens the token endpoint issues, in seconds.") var graphTokenSeconds = 3599
 
     func run() async throws {
@@ -43,8 +46,15 @@ struct Serve: AsyncParsableCommand {
         if !account.isEmpty {
             config.accounts = [:]
             for a in account {
-                guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--account must be user:password") }
-                config.accounts[String(a[..<colon])] = String(a[a.index(after: colon)...])
+                guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--account must be user:password[:RIGHTS]") }
+                let user = String(a[..<colon])
+                var password = String(a[a.index(after: colon)...])
+                // A last `:RIGHTS` part that reads as rights restricts the account; a password may hold colons.
+                if let last = password.lastIndex(of: ":"), let rights = AccountAccess(rights: String(password[password.index(after: last)...])) {
+                    config.access[user] = rights
+                    password = String(password[..<last])
+                }
+                config.accounts[user] = password
             }
         }
         if !graphApp.isEmpty {
@@ -53,6 +63,10 @@ struct Serve: AsyncParsableCommand {
                 guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--graph-app must be CLIENT_ID:SECRET") }
                 config.graphApps.append(GraphApp(clientId: String(a[..<colon]), secret: String(a[a.index(after: colon)...])))
             }
+        }
+        for a in graphAppCert {
+            guard let colon = a.firstIndex(of: ":") else { throw ValidationError("--graph-app-cert must be CLIENT_ID:CERT.pem") }
+            config.graphAppCertificates.append(GraphAppCertificate(clientId: String(a[..<colon]), certificatePath: String(a[a.index(after: colon)...])))
         }
         guard graphTokenSeconds > 0 else { throw ValidationError("--graph-token-seconds must be positive") }
         config.graphTokenSeconds = graphTokenSeconds

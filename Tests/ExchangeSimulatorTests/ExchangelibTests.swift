@@ -12,7 +12,7 @@ enum ExchangelibPython {
         .appendingPathComponent("Python/exchangelib_checks.py").path
 
     /// Runs one scenario of exchangelib_checks.py against `sim` acting on `mailbox` as a delegate; returns its JSON.
-    static func scenario(_ name: String, sim: Simulator, mailbox: String) async throws -> [String: Any] {
+    static func scenario(_ name: String, sim: Simulator, mailbox: String, environment: [String: String] = [:]) async throws -> [String: Any] {
         guard let python = path else {
             Issue.record("SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs exchangelib 5.6.0).")
             throw CancellationError()
@@ -20,7 +20,7 @@ enum ExchangelibPython {
         let account = SimulatorConfiguration.defaultAccount
         let r = try await TestPython.run(python, script: script, [name], environment: [
             "SIM_ENDPOINT": sim.endpoint, "SIM_USER": account.user, "SIM_PASSWORD": account.password, "SIM_MAILBOX": mailbox,
-        ])
+        ].merging(environment) { $1 })
         guard r.status == 0 else {
             Issue.record("exchangelib scenario \(name) failed (exit \(r.status)):\n\(r.stderr.suffix(6000))")
             throw CancellationError()
@@ -140,4 +140,86 @@ struct ExchangelibTests {
             #expect(out["counts"] as? [String: Int] == ["tasks": 10, "contacts": 12])
         }
     }
+
+    @Test func convertIdAnswersTheOwnerOfEachId() async throws {
+        try await withSeeded(contacts: 3, appointments: 1, tasks: 1) { sim in
+            let out = try await ExchangelibPython.scenario("convert_id", sim: sim, mailbox: Self.mailbox)
+            #expect(out["owners"] as? [String] == Array(repeating: Self.mailbox, count: 4))
+            #expect(out["formats"] as? [String] == ["HexEntryId"] && out["hex"] as? Bool == true)
+        }
+    }
+
+    @Test func calendarViewExpandsASeriesWithItsExceptionAndWithoutItsCancelledOccurrence() async throws {
+        try await withSimulator({ $0.mailboxes = [Self.mailbox] }) { sim, _ in
+            let out = try await ExchangelibPython.scenario("recurrence", sim: sim, mailbox: Self.mailbox)
+            let view = try #require(out["view"] as? [[String: Any]])
+            let day = 86_400.0, first = try #require(FieldValue.parseDate("2026-03-02T09:00:00Z"))
+            #expect(view.map { $0["type"] as? String } == ["Occurrence", "Occurrence", "Exception", "Occurrence"])
+            #expect(view.map { $0["start"] as? Double } == [first + 2 * day, first + 3 * day, first + 4 * day + 3600, first + 6 * day])
+            #expect(view.allSatisfy { $0["subject"] as? String == "Daily standup" })
+            let master = try #require(out["master"] as? [String: Any])
+            #expect(master["id_matches"] as? Bool == true && master["type"] as? String == "RecurringMaster")
+            #expect(out["single_as_occurrence"] as? String == "ErrorCalendarCannotUseIdForRecurringMasterId")
+            // The store holds the move and the cancellation on the master.
+            let stored = try #require(Self.stored(sim, "calendar").first { $0.fields["Recurrence"] != nil })
+            #expect(stored.fields["ModifiedOccurrences"]?.children.count == 1 && stored.fields["DeletedOccurrences"]?.children.count == 1)
+        }
+    }
+
+    @Test func accountsWithoutRightsAreRefusedAndGrantedOnesAreServed() async throws {
+        try await withSimulator({
+            $0.mailboxes = [Self.mailbox]
+            $0.accounts["bob@example.com"] = "bob-pw"
+            $0.accounts["carol@example.com"] = "carol-pw"
+            $0.accounts["dave@example.com"] = "dave-pw"
+            $0.access = ["bob@example.com": AccountAccess(), "carol@example.com": AccountAccess(impersonation: true),
+                         "dave@example.com": AccountAccess(fullAccess: [Self.mailbox])]
+        }) { sim, _ in
+            try sim.control.seed(SeedRequest(mailbox: Self.mailbox, seed: 3, contacts: 4, appointments: 0, tasks: 0))
+            let cases: [[String]] = [
+                ["bob@example.com", "bob-pw", "delegate", Self.mailbox],
+                ["bob@example.com", "bob-pw", "impersonation", Self.mailbox],
+                ["bob@example.com", "bob-pw", "delegate", "bob@example.com"],
+                ["carol@example.com", "carol-pw", "impersonation", Self.mailbox],
+                ["carol@example.com", "carol-pw", "delegate", Self.mailbox],
+                ["dave@example.com", "dave-pw", "delegate", Self.mailbox],
+                ["dave@example.com", "dave-pw", "impersonation", Self.mailbox],
+                [SimulatorConfiguration.defaultAccount.user, SimulatorConfiguration.defaultAccount.password, "impersonation", Self.mailbox],
+            ]
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: cases), as: UTF8.self)
+            let out = try await ExchangelibPython.scenario("access", sim: sim, mailbox: Self.mailbox, environment: ["SIM_ACCESS": json])
+            let results = try #require(out["results"] as? [Any])
+            #expect(results.map { "\($0)" } == ["ErrorAccessDenied", "ErrorImpersonateUserDenied", "0", "4", "ErrorAccessDenied", "4",
+                                                "ErrorImpersonateUserDenied", "4"])
+        }
+    }
+
+    @Test func mimeContentIsAVCardOrAnICalendarMatchingTheItem() async throws {
+        try await withSeeded(contacts: 4, appointments: 6, tasks: 3) { sim in
+            let out = try await ExchangelibPython.scenario("mime", sim: sim, mailbox: Self.mailbox)
+            let cards = try #require(out["contacts"] as? [String: String])
+            for item in Self.stored(sim, "contacts") {
+                let card = try #require(cards[Identifier.itemId(mailbox: Self.mailbox, number: item.number)])
+                let lines = card.replacingOccurrences(of: "\r\n ", with: "").components(separatedBy: "\r\n")
+                #expect(lines.first == "BEGIN:VCARD" && lines.contains("VERSION:3.0"))
+                #expect(lines.contains("FN:" + MimeContent.escape(item.fields["DisplayName"]!.value)))
+                for email in item.fields["EmailAddresses"]?.children ?? [] {
+                    #expect(lines.contains { $0.hasPrefix("EMAIL;") && $0.hasSuffix(":" + email.value) }, "\(email.value)")
+                }
+                #expect(lines.filter { $0.hasPrefix("TEL;") }.count == item.fields["PhoneNumbers"]?.children.count ?? 0)
+            }
+            let events = try #require(out["calendar"] as? [String: String])
+            for item in Self.stored(sim, "calendar") {
+                let ics = try #require(events[item.fields["UID"]?.value ?? ""])
+                let lines = ics.replacingOccurrences(of: "\r\n ", with: "").components(separatedBy: "\r\n")
+                #expect(lines.first == "BEGIN:VCALENDAR" && lines.contains("BEGIN:VEVENT"))
+                #expect(lines.contains("UID:" + MimeContent.escape(item.fields["UID"]!.value)))
+                #expect(lines.contains("DTSTART:" + MimeContent.stamp(Self.epoch(item, "Start")!)) || item.fields["IsAllDayEvent"]?.value == "true")
+                #expect(lines.contains { $0.hasPrefix("RRULE:") } == (item.fields["Recurrence"] != nil))
+            }
+            let tasks = try #require(out["tasks"] as? [String: String])
+            #expect(tasks.count == 3 && tasks.values.allSatisfy { $0.contains("BEGIN:VTODO") })
+        }
+    }
 }
+

@@ -12,15 +12,18 @@ enum GraphSDKPython {
 
     /// Runs every scenario of msgraph_checks.py (`all`, in one interpreter) against `sim` on `mailbox`; returns each
     /// scenario's JSON by name.
-    static func scenarios(sim: Simulator, mailbox: String) async throws -> [String: [String: Any]] {
+    static func scenarios(sim: Simulator, mailbox: String, ca: TestCertificateAuthority, certificateClientId: String,
+                          certificate: String, otherCertificate: String) async throws -> [String: [String: Any]] {
         guard let python = path else {
             Issue.record("SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs msgraph-sdk 1.65.0).")
             throw CancellationError()
         }
         let r = try await TestPython.run(python, script: script, ["all"], environment: [
             "SIM_GRAPH": sim.graphEndpoint, "SIM_TOKEN_URL": sim.tokenEndpoint(tenant: "contoso.onmicrosoft.com"),
-            "SIM_CONTROL": "http://127.0.0.1:\(sim.port)", "SIM_CLIENT_ID": GraphApp.demo.clientId,
+            "SIM_CONTROL": "https://127.0.0.1:\(sim.port)", "SIM_CLIENT_ID": GraphApp.demo.clientId,
             "SIM_CLIENT_SECRET": GraphApp.demo.secret, "SIM_MAILBOX": mailbox,
+            "SIM_CERT_CLIENT_ID": certificateClientId, "SIM_CERT_PEM": certificate, "SIM_OTHER_CERT_PEM": otherCertificate,
+            "SSL_CERT_FILE": ca.caFile, "REQUESTS_CA_BUNDLE": ca.caFile,
         ])
         var results: [String: [String: Any]] = [:]
         var current = ""
@@ -37,15 +40,25 @@ enum GraphSDKPython {
 }
 
 /// Microsoft's Python Graph SDK (msgraph-sdk 1.65.0 with its default middleware), an independent Graph client,
-/// drives the simulator: contacts CRUD and paging, delta rounds, To Do with linked resources, a series with an
-/// exception and a cancellation, `$batch`, and a throttled call its retry handler retries after `Retry-After`.
+/// drives the simulator over HTTPS with tokens azure-identity gets from the simulator's token endpoint (a client
+/// secret; a certificate's client assertion): contacts CRUD and paging, delta rounds, To Do with linked resources,
+/// a series with an exception and a cancellation, `$batch`, and a throttled call its retry handler retries after
+/// `Retry-After`.
 @Suite(.enabled(if: GraphSDKPython.enabled), .serialized)
 struct GraphSDKTests {
     static let mailbox = "alice@example.com"
 
     @Test func sdkDrivesContactsTodoEventsBatchDeltaAndRetriesAThrottledCall() async throws {
-        try await withSimulator({ $0.mailboxes = [Self.mailbox] }) { sim, _ in
-            let results = try await GraphSDKPython.scenarios(sim: sim, mailbox: Self.mailbox)
+        let ca = try TestCertificateAuthority()
+        defer { ca.remove() }
+        let app = try ca.appCertificate("crm-sync-app"), stranger = try ca.appCertificate("stranger")
+        try await withSimulator({
+            $0.mailboxes = [Self.mailbox]
+            $0.tls = .init(certificatePath: ca.certificateFile, privateKeyPath: ca.keyFile)
+            $0.graphAppCertificates = [GraphAppCertificate(clientId: "crm-sync-app", certificatePath: app.certificate)]
+        }) { sim, _ in
+            let results = try await GraphSDKPython.scenarios(sim: sim, mailbox: Self.mailbox, ca: ca, certificateClientId: "crm-sync-app",
+                                                             certificate: app.both, otherCertificate: stranger.both)
             let contacts = try #require(results["contacts"])
             #expect((contacts["created"] as? [String])?.count == 12 && contacts["pages"] as? Int == 3 && contacts["seen"] as? Int == 12)
             #expect(contacts["tokens"] as? Int == 1)
@@ -73,6 +86,9 @@ struct GraphSDKTests {
             let throttled = try #require(results["throttled"])
             #expect((throttled["elapsed"] as? Double ?? 0) >= 1.0)
             #expect(sim.control.currentFaults().graphThrottle == nil)
+
+            let certificate = try #require(results["certificate"])
+            #expect(certificate["contacts"] as? Int == 10 && certificate["refused"] as? Bool == true)
         }
     }
 }

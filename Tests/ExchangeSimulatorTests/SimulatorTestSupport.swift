@@ -93,6 +93,14 @@ enum Scrape {
         }
     }
 
+    /// The text of every `<element>…</element>` without child elements, in order.
+    static func texts(_ text: String, element: String) -> [String] {
+        let re = try! NSRegularExpression(pattern: "<\(element)>([^<]*)</\(element)>")
+        return re.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+            String(text[Range($0.range(at: 1), in: text)!])
+        }
+    }
+
     static func first(_ text: String, element: String) -> String? {
         guard let s = text.range(of: "<\(element)>"), let e = text.range(of: "</\(element)>", range: s.upperBound..<text.endIndex) else { return nil }
         return String(text[s.upperBound..<e.lowerBound])

@@ -35,6 +35,18 @@ public struct TestCertificateAuthority: Sendable {
         ])
     }
 
+    /// A self-signed RSA 2,048 certificate for an app's client credentials (as Entra takes them), written to
+    /// `NAME.pem` (the certificate), `NAME.key` (its private key) and `NAME-both.pem` (the two, as azure-identity
+    /// reads them) in the directory; returns the three paths.
+    public func appCertificate(_ name: String) throws -> (certificate: String, key: String, both: String) {
+        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "2",
+                     "-subj", "/CN=\(name)"])
+        let both = try String(contentsOfFile: directory + "/\(name).pem", encoding: .utf8)
+            + String(contentsOfFile: directory + "/\(name).key", encoding: .utf8)
+        try both.write(toFile: directory + "/\(name)-both.pem", atomically: true, encoding: .utf8)
+        return (directory + "/\(name).pem", directory + "/\(name).key", directory + "/\(name)-both.pem")
+    }
+
     /// Deletes the directory and its files.
     public func remove() {
         try? FileManager.default.removeItem(atPath: directory)

@@ -268,7 +268,86 @@ def query(a):
     return out
 
 
-SCENARIOS = {"read": read, "bulk": bulk, "sync": sync, "query": query}
+def convert_id(a):
+    """ConvertId of alice's items and folder, asked with the service account's address as Mailbox (as a delegate
+    client that does not know the owner would): each answer names the id's owner and converts back unchanged."""
+    from exchangelib.properties import AlternateId
+    from exchangelib.properties import EWS_ID, HEX_ENTRY_ID
+    ids = [c.id for c in a.contacts.all().only("id")[:3]] + [a.calendar.id]
+    asked = [AlternateId(id=i, format=EWS_ID, mailbox=os.environ["SIM_USER"]) for i in ids]
+    hexed = list(a.protocol.convert_ids(asked, destination_format=HEX_ENTRY_ID))
+    assert all(isinstance(h, AlternateId) for h in hexed), hexed
+    back = list(a.protocol.convert_ids(hexed, destination_format=EWS_ID))
+    assert [b.id for b in back] == ids, (back, ids)
+    return {"owners": [h.mailbox for h in hexed], "formats": sorted({h.format for h in hexed}),
+            "hex": all(all(ch in "0123456789ABCDEF" for ch in h.id) for h in hexed)}
+
+
+def recurrence(a):
+    """A daily series of 10 from 2026-03-02 09:00 UTC: occurrence 5 moved an hour later with exchangelib's own
+    save() (which sends the time zones with the times), occurrence 6 deleted; a calendar view of 03-04 to 03-09
+    (missing the series' first occurrence) lists occurrences 3, 4, 5 (as an exception) and 7; the master comes
+    back through a RecurringMasterItemId; a single item's id is no OccurrenceId."""
+    from exchangelib.errors import ErrorCalendarCannotUseIdForRecurringMasterId
+    from exchangelib.recurrence import DailyPattern, Recurrence
+    start = EWSDateTime(2026, 3, 2, 9, tzinfo=UTC)
+    master = CalendarItem(account=a, folder=a.calendar, subject="Daily standup", start=start,
+                          end=start + datetime.timedelta(minutes=30),
+                          recurrence=Recurrence(pattern=DailyPattern(interval=1), start=start.date(), number=10))
+    master.save()
+    fifth = master.occurrence(index=5)
+    fifth.refresh()
+    fifth.start += datetime.timedelta(hours=1)
+    fifth.end += datetime.timedelta(hours=1)
+    fifth.save(update_fields=["start", "end"])
+    sixth = master.occurrence(index=6)
+    sixth.refresh()
+    sixth.delete()
+    view = list(a.calendar.view(start=EWSDateTime(2026, 3, 4, tzinfo=UTC), end=EWSDateTime(2026, 3, 9, tzinfo=UTC)))
+    found = view[0].recurring_master()
+    found.refresh()
+    single = CalendarItem(account=a, folder=a.calendar, subject="One-off", start=start, end=start + datetime.timedelta(hours=1))
+    single.save()
+    try:
+        single.recurring_master().refresh()
+        refused = None
+    except ErrorCalendarCannotUseIdForRecurringMasterId as e:
+        refused = type(e).__name__
+    return {
+        "view": [{"subject": i.subject, "type": i.type, "start": iso(i.start), "end": iso(i.end)} for i in view],
+        "master": {"id_matches": found.id == master.id, "type": found.type, "subject": found.subject},
+        "single_as_occurrence": refused,
+    }
+
+
+def access(_):
+    """Access rights: SIM_ACCESS is a JSON list of [user, password, access_type, mailbox]; each one counts the
+    mailbox's contacts as that account, or names the error exchangelib raised."""
+    from exchangelib import IMPERSONATION
+    from exchangelib.errors import EWSError
+    out = []
+    for user, password, access_type, mailbox in json.loads(os.environ["SIM_ACCESS"]):
+        config = Configuration(service_endpoint=os.environ["SIM_ENDPOINT"], credentials=Credentials(user, password),
+                               auth_type=BASIC, version=Version(build=EXCHANGE_2016))
+        a = Account(mailbox, config=config, autodiscover=False,
+                    access_type=IMPERSONATION if access_type == "impersonation" else DELEGATE)
+        try:
+            out.append(a.contacts.all().count())
+        except EWSError as e:
+            out.append(type(e).__name__)
+    return {"results": out}
+
+
+def mime(a):
+    """MimeContent asked by name: every contact's vCard and task's iCalendar by item id, every calendar item's
+    iCalendar by UID."""
+    def texts(folder, *fields, key=lambda i: i.id):
+        return {key(i): i.mime_content.decode("utf-8") for i in folder.all().only("mime_content", *fields)}
+    return {"contacts": texts(a.contacts), "calendar": texts(a.calendar, "uid", key=lambda i: i.uid), "tasks": texts(a.tasks)}
+
+
+SCENARIOS = {"mime": mime, "read": read, "bulk": bulk, "sync": sync, "query": query, "convert_id": convert_id, "recurrence": recurrence,
+             "access": access}
 
 if __name__ == "__main__":
     result = SCENARIOS[sys.argv[1]](account())

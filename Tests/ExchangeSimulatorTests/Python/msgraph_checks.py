@@ -1,11 +1,13 @@
 """Drives the simulator's Microsoft Graph front-end with Microsoft's own Python SDK (msgraph-sdk), an
 independent Graph client, the way an app with client credentials would: a token from the simulator's
-OAuth2 token endpoint, the SDK's request adapter pointed at the simulator's /v1.0, its default middleware
-(retry handler included).
+OAuth2 token endpoint through azure-identity (a client secret, and a certificate's client assertion), over
+HTTPS with the test's own CA, the SDK's request adapter pointed at the simulator's /v1.0, its default
+middleware (retry handler included).
 
 usage: msgraph_checks.py SCENARIO|all
-environment: SIM_GRAPH (http://127.0.0.1:PORT/v1.0), SIM_TOKEN_URL, SIM_CONTROL (http://127.0.0.1:PORT),
-             SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_MAILBOX
+environment: SIM_GRAPH (https://127.0.0.1:PORT/v1.0), SIM_TOKEN_URL, SIM_CONTROL (https://127.0.0.1:PORT),
+             SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_MAILBOX, SIM_CERT_CLIENT_ID, SIM_CERT_PEM (its certificate
+             and key), SIM_OTHER_CERT_PEM (a certificate it does not have), SSL_CERT_FILE (the CA)
 
 Each scenario asserts what the SDK sees and prints one JSON document on stdout for the Swift test to compare
 with the simulator's store. A failed assertion exits non-zero with a traceback on stderr.
@@ -19,7 +21,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity.aio import CertificateCredential, ClientSecretCredential
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.headers_collection import HeadersCollection
 from msgraph import GraphRequestAdapter, GraphServiceClient
@@ -40,46 +43,40 @@ MAILBOX = os.environ.get("SIM_MAILBOX", "")
 CRM_ID = "String {c11ff724-aa03-4555-9952-8fa248a11c3e} Name CrmId"
 
 
-class SimulatorCredential:
-    """An async TokenCredential that asks the simulator's token endpoint (client credentials, secret)."""
-
-    def __init__(self):
-        self.requests = 0
-        self._token = None
-
-    async def get_token(self, *scopes, **kwargs):
-        if self._token and self._token.expires_on > time.time() + 60:
-            return self._token
-        form = urllib.parse.urlencode({
-            "grant_type": "client_credentials",
-            "client_id": os.environ["SIM_CLIENT_ID"],
-            "client_secret": os.environ["SIM_CLIENT_SECRET"],
-            "scope": "https://graph.microsoft.com/.default",
-        }).encode()
-        with urllib.request.urlopen(urllib.request.Request(os.environ["SIM_TOKEN_URL"], data=form)) as r:
-            body = json.load(r)
-        assert body["token_type"] == "Bearer", body
-        self.requests += 1
-        self._token = AccessToken(body["access_token"], int(time.time()) + int(body["expires_in"]))
-        return self._token
-
-    async def close(self):
-        pass
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *args):
-        pass
+def authority():
+    """The simulator's host:port and the tenant of SIM_TOKEN_URL (https://HOST:PORT/TENANT/oauth2/v2.0/token)."""
+    url = urllib.parse.urlparse(os.environ["SIM_TOKEN_URL"])
+    return url.netloc, url.path.split("/")[1]
 
 
-def client():
-    credential = SimulatorCredential()
+def secret_credential():
+    """azure-identity's ClientSecretCredential against the simulator's Entra endpoints (MSAL reads its OpenID
+    configuration, then asks its token endpoint); no instance discovery, which would ask Microsoft's cloud."""
+    host, tenant = authority()
+    return ClientSecretCredential(tenant, os.environ["SIM_CLIENT_ID"], os.environ["SIM_CLIENT_SECRET"],
+                                  authority=host, disable_instance_discovery=True)
+
+
+def certificate_credential(path):
+    """azure-identity's CertificateCredential: a client assertion signed with the key in the PEM file at path."""
+    host, tenant = authority()
+    return CertificateCredential(tenant, os.environ["SIM_CERT_CLIENT_ID"], certificate_path=path,
+                                 authority=host, disable_instance_discovery=True)
+
+
+def client(credential=None):
+    credential = credential or secret_credential()
     host = urllib.parse.urlparse(os.environ["SIM_GRAPH"]).hostname
-    auth = AzureIdentityAuthenticationProvider(credential, allowed_hosts=[host])
+    # The scope is Graph's: without it the provider would ask for one named after the simulator's host.
+    auth = AzureIdentityAuthenticationProvider(credential, allowed_hosts=[host], scopes=["https://graph.microsoft.com/.default"])
     adapter = GraphRequestAdapter(auth)
     adapter.base_url = os.environ["SIM_GRAPH"]
     return GraphServiceClient(request_adapter=adapter), credential
+
+
+def token_requests():
+    """How many requests the simulator's token endpoint has answered."""
+    return control("GET", "/sim/counters").get("Entra token", 0)
 
 
 def control(method, path, payload=None):
@@ -95,7 +92,8 @@ def user(g):
 
 async def contacts():
     """Contacts CRUD and paging: 12 created, read in pages of 5, one patched, one deleted, one not found."""
-    g, credential = client()
+    g, _ = client()
+    tokens_before = token_requests()
     created = []
     for n in range(12):
         c = Contact(
@@ -139,7 +137,8 @@ async def contacts():
         raise AssertionError("deleted contact still readable")
     except ODataError as e:
         assert e.response_status_code == 404 and e.error.code == "ErrorItemNotFound", e
-    print(json.dumps({"created": created, "pages": pages, "seen": len(seen), "tokens": credential.requests}))
+    print(json.dumps({"created": created, "pages": pages, "seen": len(seen),
+                      "tokens": token_requests() - tokens_before}))
 
 
 async def delta():
@@ -269,11 +268,29 @@ async def throttled():
     print(json.dumps({"elapsed": elapsed}))
 
 
-SCENARIOS = {"contacts": contacts, "delta": delta, "todo": todo, "events": events, "batch": batch, "throttled": throttled}
+async def certificate():
+    """CertificateCredential: a client assertion signed with the registered certificate's key gets a token that
+    reads the mailbox; one signed with another certificate's key is refused with Entra's AADSTS700027."""
+    g, credential = client(certificate_credential(os.environ["SIM_CERT_PEM"]))
+    page = await user(g).contacts.get()
+    assert page.value is not None
+    await credential.close()
+    stranger = certificate_credential(os.environ["SIM_OTHER_CERT_PEM"])
+    try:
+        await stranger.get_token("https://graph.microsoft.com/.default")
+        raise AssertionError("an assertion signed by an unregistered certificate got a token")
+    except ClientAuthenticationError as e:
+        refused = "AADSTS700027" in str(e)
+    await stranger.close()
+    print(json.dumps({"contacts": len(page.value), "refused": refused}))
+
+
+SCENARIOS = {"contacts": contacts, "delta": delta, "todo": todo, "events": events, "batch": batch, "throttled": throttled,
+             "certificate": certificate}
 
 async def run_all():
     """Every scenario in order in one process (the SDK's imports take seconds): one JSON object per line."""
-    for name in ["contacts", "delta", "todo", "events", "batch", "throttled"]:
+    for name in ["contacts", "delta", "todo", "events", "batch", "throttled", "certificate"]:
         print(json.dumps({"scenario": name}))
         await SCENARIOS[name]()
 
