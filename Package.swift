@@ -38,6 +38,9 @@ let package = Package(
         .target(name: "EWS", dependencies: [
             "HTTP", "XML", "SyncCore", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Graph", dependencies: [
+            "HTTP", "SyncCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "SyncStore", dependencies: [
             "Postgres", "SyncCore", .product(name: "Logging", package: "swift-log"),
         ], resources: []),
@@ -68,7 +71,7 @@ let package = Package(
 
         // MARK: CLI
         .executableTarget(name: "snapsync", dependencies: [
-            "Pipeline", "SyncStore", "SyncCore", "EWS", "Postgres", "HTTP", "Observability",
+            "Pipeline", "SyncStore", "SyncCore", "EWS", "Graph", "Postgres", "HTTP", "Observability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -97,10 +100,14 @@ let package = Package(
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
         .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "SyncStore", "EWS", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
+            "Pipeline", "SyncStore", "EWS", "Graph", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
         ]),
         .testTarget(name: "ExchangeSimulatorTests", dependencies: ["ExchangeSimulator", "TestSupport", "HTTP"],
                     exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "HTTP", "SyncCore", "TestSupport"]),
+        .testTarget(name: "MailboxSourceContractTests", dependencies: [
+            "EWS", "Graph", "SyncCore", "HTTP", "ExchangeSimulator", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Fixtures"]),
         .testTarget(name: "snapsyncTests", dependencies: ["snapsync", "SyncStore", "SyncCore"]),   // the CLI's pure pieces

@@ -12,7 +12,7 @@ extension StageContext {
             try checkWindow()
             let changes: MailboxChanges
             do {
-                changes = try await source.changes(in: mailbox, kind: kind, since: state, maxChanges: 512)
+                changes = try await source.changes(in: mailbox, kind: kind, since: state, window: .rolling(around: Date()), maxChanges: 512)
             } catch {
                 // A checkpointed state from before a mailbox restore is rejected: start over from nothing.
                 guard error.kind == .invalidSyncState, state != nil else { throw error }
@@ -39,13 +39,15 @@ extension StageContext {
     }
 
     /// Pages every item of the folder into the CRM (an item no CRM row can claim) or staging (the others, for the
-    /// match): each page (FindItem, then GetItem in batches) is committed with its offset, so a killed run re-reads at
-    /// most the page in flight (``InboundStore/load(_:runID:mailbox:kind:db:)``).
+    /// match): each page (FindItem, then GetItem in batches) is committed with the source's cursor of the next page
+    /// (after the last, ``extractFinished``), so a killed run re-reads at most the page in flight
+    /// (``InboundStore/load(_:runID:mailbox:kind:db:)``).
     func extract(_ kind: ItemKind, cursor: String?) async throws {
-        var offset = cursor.flatMap(Int.init) ?? 0
+        if cursor == Self.extractFinished { return }
+        var pageCursor = cursor
         while true {
             try checkWindow()
-            let page = try await source.itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: options.pageSize)
+            let page = try await source.itemRefs(in: mailbox, kind: kind, after: pageCursor, pageSize: options.pageSize)
             var items: [MailboxItem] = []
             var failures: [MailboxSourceError] = []
             var start = 0
@@ -60,10 +62,10 @@ extension StageContext {
                     }
                 }
             }
-            let next = page.nextOffset
+            let next = page.nextCursor
             let runID = runID, address = address, owner = mailbox, read = items, failed = failures
             let directLoad = options.directLoad
-            try await commit(.extract, kind: kind, cursor: String(next ?? offset + page.refs.count),
+            try await commit(.extract, kind: kind, cursor: next ?? Self.extractFinished,
                              total: page.totalCount.map(Int64.init)) { db in
                 var counts = directLoad
                     ? try InboundStore.load(read, runID: runID, mailbox: owner, kind: kind, db: db)
@@ -80,9 +82,12 @@ extension StageContext {
             }
             try await reportProgress(kind, .extract)
             guard let next else { return }
-            offset = next
+            pageCursor = next
         }
     }
+
+    /// The extract checkpoint once the last page is in (a source's cursor is never empty).
+    static var extractFinished: String { "" }
 
     /// GetItem with one more try for items that failed transiently (the client already retried whole calls).
     func fetchWithRetry(_ refs: [MailboxItemRef], kind: ItemKind) async throws -> [Result<MailboxItem, MailboxSourceError>] {

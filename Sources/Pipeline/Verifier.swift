@@ -61,9 +61,9 @@ public struct Verifier: Sendable {
                 (try CRMStore.records(kind, mailbox: mailbox, db: db), try LinkStore.links(mailbox: address, kind: kind, db: db))
             }
             var seen = Set<UUID>()
-            var offset = 0
+            var cursor: String?
             while true {
-                let page = try await source.itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: pageSize)
+                let page = try await source.itemRefs(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
                 var start = 0
                 while start < page.refs.count {
                     let refs = Array(page.refs[start..<min(start + fetchBatchSize, page.refs.count)])
@@ -101,8 +101,8 @@ public struct Verifier: Sendable {
                         if !difference.isEmpty { report(.fieldsDiffer(difference.fields)) }
                     }
                 }
-                guard let next = page.nextOffset else { break }
-                offset = next
+                guard let next = page.nextCursor else { break }
+                cursor = next
             }
             for (id, _) in records where !seen.contains(id) {
                 differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: id, itemID: nil, problem: .missingInExchange))
