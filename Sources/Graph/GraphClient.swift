@@ -55,7 +55,7 @@ public final class GraphClient: Sendable {
         public var retry = GraphRetryPolicy()
         /// Requests per `$batch` (Graph takes at most 20).
         public var batchSize: Int = 20
-        /// An item larger than this in an answer is refused (quarantined), not mapped.
+        /// An item whose free text (body, notes) is larger than this is refused (quarantined), not mapped.
         public var maxItemBytes: Int = 4 << 20
 
         public init(baseURL: String, credentials: GraphCredentials) {

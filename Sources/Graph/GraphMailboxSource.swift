@@ -122,7 +122,7 @@ public struct GraphMailboxSource: MailboxSource {
                 guard let body = response.body else {
                     return .failure(Self.invalid("an empty answer", kind: kind, mailbox: mailbox, id: ref.id))
                 }
-                if kind == .appointments || kind == .contacts, body.bytes.count > maxBytes {
+                if Self.textBytes(of: body) > maxBytes {
                     return .failure(MailboxSourceError(kind: .permanent, code: "ItemTooLarge",
                                                        message: "Graph \(kind.rawValue) for \(mailbox.smtpAddress) item \(ref.id) is over \(maxBytes) bytes",
                                                        itemID: ref.id))
@@ -130,6 +130,11 @@ public struct GraphMailboxSource: MailboxSource {
                 return Self.mailboxItem(body, kind: kind, owner: mailbox, requested: ref.id)
             }
         }
+    }
+
+    /// The size of an item's free text (its body or notes: the part of an item without a bound).
+    static func textBytes(of item: GraphJSON) -> Int {
+        (item["body"]?["content"]?.string?.utf8.count ?? 0) + (item["personalNotes"]?.string?.utf8.count ?? 0)
     }
 
     static func invalid(_ what: String, kind: ItemKind, mailbox: MailboxOwner, id: String) -> MailboxSourceError {
@@ -354,7 +359,7 @@ public struct GraphMailboxSource: MailboxSource {
             throw MailboxSourceError(kind: .permanent, code: "UndecodableResponse", message: "Graph delta of \(kind.rawValue) for \(mailbox.smtpAddress) without value")
         }
         var changes: [MailboxChange] = []
-        var seen = Set<String>()
+        var seen = Set<String>()  // delta may repeat an item within a page
         for value in values {
             guard let id = value["id"]?.string else { continue }
             if value["@removed"] != nil {
@@ -368,6 +373,7 @@ public struct GraphMailboxSource: MailboxSource {
             }
             if seen.insert(id).inserted { changes.append(.upserted(Self.ref(value, kind: kind) ?? MailboxItemRef(id: id))) }
         }
+        if kind == .appointments { changes = try await confirmRemovals(changes, in: mailbox) }
         if let next = page.body?["@odata.nextLink"]?.string {
             return MailboxChanges(changes: changes, syncState: next, isComplete: false)
         }
@@ -375,6 +381,35 @@ public struct GraphMailboxSource: MailboxSource {
             throw MailboxSourceError(kind: .permanent, code: "UndecodableResponse", message: "Graph delta page without a next or delta link")
         }
         return MailboxChanges(changes: changes, syncState: delta, isComplete: true)
+    }
+
+    /// `calendarView/delta` also removes events that moved out of its window: an event it removed that still exists
+    /// is a change, not a deletion (and an occurrence it removed is its series' change, reported with the series).
+    func confirmRemovals(_ changes: [MailboxChange], in mailbox: MailboxOwner) async throws(MailboxSourceError) -> [MailboxChange] {
+        let removed = changes.compactMap { if case .deleted(let id) = $0 { id } else { nil } }
+        if removed.isEmpty { return changes }
+        let base = try await collection(.appointments, mailbox)
+        let requests = removed.map { id in
+            GraphRequest(.get, "\(base)/\(GraphPath.segment(id))" + Self.query([("$select", "id,changeKey,type")]),
+                         operation: "GET events", itemID: id)
+        }
+        let answers = try await neutral { () async throws(GraphError) in try await client.batch(requests, mailbox: mailbox.smtpAddress) }
+        var existing: [String: MailboxChange?] = [:]
+        for (id, answer) in zip(removed, answers) {
+            switch answer {
+            case .success(let response):
+                let type = response.body?["type"]?.string
+                existing[id] = type == "occurrence" || type == "exception" ? .some(nil)
+                    : .some(.upserted(Self.ref(response.body, kind: .appointments) ?? MailboxItemRef(id: id)))
+            case .failure(let error):
+                let neutral = Self.neutral(error)
+                if neutral.kind != .notFound { throw neutral }
+            }
+        }
+        return changes.compactMap { change in
+            guard case .deleted(let id) = change, let replacement = existing[id] else { return change }
+            return replacement
+        }
     }
 
     // MARK: errors

@@ -227,6 +227,24 @@ typealias ItemKind = SyncCore.ItemKind
     }
 
     @Test(arguments: SourceProtocol.allCases)
+    func anAppointmentMovedOutOfTheWindowIsChangedNotDeleted(_ sourceProtocol: SourceProtocol) async throws {
+        try await MailboxSourceHarness.with(sourceProtocol) { harness in
+            let original = Self.appointment(owner: harness.owner.userID)
+            let ref = try await created([.appointment(original)], harness)[0]
+            let baseline = try await drain(.appointments, from: nil, harness)
+            #expect(baseline.upserted.contains(ref.id))
+            var moved = original
+            moved.startsAt = Self.date("2026-06-01T10:00:00Z")
+            moved.endsAt = Self.date("2026-06-01T11:00:00Z")
+            _ = try #require(try await harness.source.update([MailboxUpdate(ref: ref, record: .appointment(moved), previous: .appointment(original))],
+                                                             in: harness.owner).first).get()
+            let round = try await drain(.appointments, from: baseline.state, harness)
+            #expect(round.deleted.isEmpty, "the appointment still exists")
+            #expect(round.upserted == [ref.id])
+        }
+    }
+
+    @Test(arguments: SourceProtocol.allCases)
     func anExpiredSyncStateIsInvalid(_ sourceProtocol: SourceProtocol) async throws {
         try await MailboxSourceHarness.with(sourceProtocol) { harness in
             _ = try await created([.task(Self.task(1, owner: harness.owner.userID))], harness)
