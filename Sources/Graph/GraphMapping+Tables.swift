@@ -202,9 +202,6 @@ enum GraphMappings {
 
     static let attendeeTypes: [(graph: String, crm: AttendeeKind)] = [("required", .required), ("optional", .optional), ("resource", .resource)]
 
-    /// The zone names that stand for UTC, read as no zone (as the CRM keeps UTC appointments).
-    static let utcNames: Set<String> = ["UTC", "tzone://Microsoft/Utc", "Coordinated Universal Time"]
-
     /// `crm.appointments` (+ attendees) ↔ Graph `event` (the default calendar). The series' exceptions and
     /// cancellations are read from `exceptionOccurrences` and `cancelledOccurrences` (``GraphEvents``) and written
     /// occurrence by occurrence. Graph cannot set `iCalUId`: the CRM's UID travels in ``icalUIDProperty``.
@@ -228,8 +225,7 @@ enum GraphMappings {
                     record.startsAt = start
                     record.endsAt = end
                     record.isAllDay = item["isAllDay"]?.bool ?? false
-                    let zone = item["originalStartTimeZone"]?.string
-                    record.timeZone = zone.flatMap { utcNames.contains($0) || $0.isEmpty ? nil : $0 }
+                    record.timeZone = item["originalStartTimeZone"]?.string.flatMap { $0.isEmpty ? nil : $0 }
                 },
                 write: { record in
                     [("start", GraphDates.dateTimeTimeZone(record.startsAt, zone: record.isAllDay ? "UTC" : record.timeZone)),
