@@ -2,11 +2,11 @@
 import PackageDescription
 
 // Dependency direction (see DEVELOPERS.md):
-//   snapsync (CLI) → Pipeline → (SyncStore, EWS) → (Postgres, HTTP, XML) → C system libraries.
+//   snapsync (CLI) → Pipeline → SyncStore → Postgres → libpq; the CLI hands Pipeline a MailboxSource (EWS → HTTP, XML).
 //   SyncCore depends on nothing. ExchangeSimulator is a separate model of Exchange (XML only).
 let package = Package(
     name: "snapsync",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "snapsync", targets: ["snapsync"]),
         .executable(name: "exchange-sim", targets: ["exchange-sim"]),
@@ -45,7 +45,7 @@ let package = Package(
             "Postgres", "SyncCore", .product(name: "Logging", package: "swift-log"),
         ], resources: []),
         .target(name: "Pipeline", dependencies: [
-            "SyncStore", "EWS", "SyncCore", .product(name: "Logging", package: "swift-log"),
+            "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // MARK: Operations (logs and metrics; only the CLI bootstraps them)
@@ -93,6 +93,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], path: "Tests/TestSupport"),
+        .target(name: "PipelineFakes", dependencies: [
+            "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/PipelineFakes"),   // an in-memory store and mailbox source for unit tests of the pipeline
+        .testTarget(name: "PipelineUnitTests", dependencies: [
+            "Pipeline", "PipelineFakes", "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
@@ -110,7 +116,10 @@ let package = Package(
         ]),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Fixtures"]),
-        .testTarget(name: "snapsyncTests", dependencies: ["snapsync", "SyncStore", "SyncCore"]),   // the CLI's pure pieces
+        .testTarget(name: "snapsyncTests", dependencies: [   // the CLI's pure pieces and its argument parsing
+            "snapsync", "Pipeline", "SyncStore", "SyncCore", "Observability", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ]
 )
 

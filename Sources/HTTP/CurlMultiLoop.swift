@@ -1,4 +1,5 @@
 import CCurl
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private let multi: UnsafeMutableRawPointer
     private let maxActive: Int
-    private let inbox = LockedValue(Inbox())
+    private let inbox = Mutex(Inbox())
 
     init(maxActive: Int) throws(HTTPError) {
         guard let multi = curl_multi_init() else {

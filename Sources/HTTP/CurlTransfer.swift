@@ -1,4 +1,5 @@
 import CCurl
+import Synchronization
 
 /// One request and its libcurl easy handle.
 ///
@@ -29,7 +30,7 @@ final class CurlTransfer: @unchecked Sendable {
     private var bodyTooLarge = false
     private var continuation: Continuation?
     /// Set from any thread when the calling task is cancelled; read by the loop thread.
-    let cancellation = LockedValue(false)
+    let cancellation = Mutex(false)
 
     private init(easy: UnsafeMutableRawPointer, share: CurlShare, url: String, secrets: [String], maxResponseBytes: Int) {
         self.easy = easy

@@ -1,5 +1,6 @@
 import CCurl
 import Logging
+import Synchronization
 
 /// An HTTP/1.1 and HTTP/2 client over libcurl: keep-alive connection reuse, several requests in flight at
 /// once, Basic/NTLM/Bearer authentication, verified TLS, timeouts, proxies from the environment and a
@@ -52,7 +53,6 @@ public final class HTTPClient: Sendable {
         let result: Result<CurlTransfer.Completion, HTTPError>
         do {
             let transfer = try CurlTransfer.make(request, configuration: configuration, share: share)
-            let cancellation = transfer.cancellation
             result = await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     transfer.attach(continuation)
@@ -61,7 +61,7 @@ public final class HTTPClient: Sendable {
                     }
                 }
             } onCancel: { [loop] in
-                cancellation.withLock { $0 = true }
+                transfer.cancellation.withLock { $0 = true }
                 loop.wakeUp()
             }
         } catch {

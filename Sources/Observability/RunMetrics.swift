@@ -16,6 +16,7 @@ public final class RunMetrics: @unchecked Sendable {
         case runs = "snapsync_runs_total"
         case stageDuration = "snapsync_stage_duration_seconds"
         case runDuration = "snapsync_run_duration_seconds"
+        case runItems = "snapsync_run_items"
         case lastExitCode = "snapsync_last_run_exit_code"
         case lastRun = "snapsync_last_run_timestamp_seconds"
         case lastSuccess = "snapsync_last_success_timestamp_seconds"
@@ -23,12 +24,13 @@ public final class RunMetrics: @unchecked Sendable {
         /// The family's HELP line.
         public var help: String {
             switch self {
-            case .items: "Items written to the target side, by command and stage."
+            case .items: "Items written to the target side (created, updated or deleted), by command and stage."
             case .errors: "Items that failed (quarantined or parked) and failed stages, by command and stage."
             case .retries: "Retried requests and items, by command and stage."
             case .runs: "Finished runs, by command and exit code (see the README's exit-code table)."
             case .stageDuration: "Duration of the stage in its latest run, in seconds."
             case .runDuration: "Duration of the latest run, in seconds."
+            case .runItems: "Items of the latest run by what happened to them (read, created, updated, deleted, unchanged, quarantined), each counted once."
             case .lastExitCode: "Exit code of the latest run."
             case .lastRun: "Unix time the latest run finished."
             case .lastSuccess: "Unix time the latest run that exited 0 finished."
@@ -57,6 +59,7 @@ public final class RunMetrics: @unchecked Sendable {
     private let lock = NSLock()
     private var stageOrder: [String] = []
     private var stages: [String: StageFigures] = [:]
+    private var runItems: [(change: String, count: Int64)] = []
 
     /// Metrics of a run of `command` that started at `startedAt`.
     public init(command: String, startedAt: Date = Date()) {
@@ -72,6 +75,9 @@ public final class RunMetrics: @unchecked Sendable {
     public func addRetries(_ count: Int, stage: String) { update(stage) { $0.retries += count } }
     /// Records how long `stage` took in this run.
     public func setDuration(_ seconds: Double, stage: String) { update(stage) { $0.duration = seconds } }
+
+    /// Sets the latest run's items by what happened to them (`read`, `created`, ...), in the order given.
+    public func setRunItems(_ items: [(change: String, count: Int64)]) { lock.withLock { runItems = items } }
 
     /// Adds one stage's figures at once (e.g. from the run's stage records); a nil duration leaves it unset.
     public func record(stage: String, items: Int, errors: Int = 0, retries: Int = 0, seconds: Double? = nil) {
@@ -95,7 +101,7 @@ public final class RunMetrics: @unchecked Sendable {
 
     /// This run's families merged into `previous` (the file's current content).
     public func families(exitCode: Int32, finishedAt: Date, previous: [MetricFamily]) -> [MetricFamily] {
-        let (order, figures) = lock.withLock { (stageOrder, stages) }
+        let (order, figures, items) = lock.withLock { (stageOrder, stages, runItems) }
         let commandLabel = MetricLabel(name: "command", value: command)
         func stageLabels(_ stage: String) -> [MetricLabel] { [commandLabel, MetricLabel(name: "stage", value: stage)] }
         let finished = (finishedAt.timeIntervalSince1970 * 1000).rounded() / 1000
@@ -110,6 +116,9 @@ public final class RunMetrics: @unchecked Sendable {
             if let duration = figure.duration {
                 current[.stageDuration, default: []].append(MetricSample(labels: stageLabels(stage), value: duration))
             }
+        }
+        current[.runItems] = items.map {
+            MetricSample(labels: [commandLabel, MetricLabel(name: "change", value: $0.change)], value: Double($0.count))
         }
         current[.runs] = [MetricSample(labels: [commandLabel, MetricLabel(name: "exit_code", value: "\(exitCode)")],
                                        value: 1)]

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -10,21 +9,17 @@ import SyncStore
 /// CRM row: a series may have been created without its exceptions) and the intents are cleared, in one
 /// transaction. When the look-up fails (Exchange unavailable), the error is thrown and nothing is created.
 enum CreateIntentResolution {
-    /// Call holding the folder's lock (``CreateIntentStore/withFolderLock(mailbox:kind:db:_:)``). Returns the items
+    /// Call holding the folder's lock (``SyncStoreConnection/withFolderLock(mailbox:kind:_:)``). Returns the items
     /// found, by CRM id (empty when no intent was open: one query).
-    static func resolve(_ owner: MailboxOwner, kind: ItemKind, source: any MailboxSource, db: PostgresConnection,
+    static func resolve(_ owner: MailboxOwner, kind: ItemKind, source: any MailboxSource, store: any SyncStoreConnection,
                         logger: Logger) async throws -> [UUID: MailboxItemRef] {
         let address = owner.smtpAddress
-        let intents = try await db.run { db in try CreateIntentStore.intents(mailbox: address, kind: kind, db: db) }
+        let intents = try await store.createIntents(mailbox: address, kind: kind)
         guard !intents.isEmpty else { return [:] }
         let ids = Array(Set(intents.flatMap(\.crmIDs)))
         let found = try await source.findItems(crmIDs: ids, in: owner, kind: kind)
         let links = found.map { LinkStore.Link(crmID: $0.key, ref: $0.value, version: LinkStore.unknownVersion) }
-        let intentIDs = intents.map(\.id)
-        try await db.withTransaction { db in
-            try LinkStore.insertMissing(links, mailbox: address, kind: kind, db: db)
-            try CreateIntentStore.clear(intentIDs, db: db)
-        }
+        try await store.resolveCreateIntents(intents.map(\.id), links: links, mailbox: address, kind: kind)
         logger.notice("creates of unknown outcome resolved by their stamped CRM ids", metadata: [
             "mailbox": "\(address)", "item.kind": "\(kind.rawValue)", "intent.batches": "\(intents.count)",
             "intent.items": "\(ids.count)", "intent.found": "\(found.count)",

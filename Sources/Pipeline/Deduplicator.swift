@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -40,26 +39,26 @@ public struct Deduplicator: Sendable {
 
     /// Deletes the extra copies in each folder of `kinds`, holding the folder's create lock: the folder's creates of
     /// unknown outcome are resolved first, so a copy being linked by them is known as linked.
-    public func remove(_ owner: MailboxOwner, kinds: [ItemKind] = ItemKind.allCases, db: PostgresConnection) async throws -> [Removal] {
+    public func remove(_ owner: MailboxOwner, kinds: [ItemKind] = ItemKind.allCases, store: any SyncStoreConnection) async throws -> [Removal] {
         var removals: [Removal] = []
         for kind in kinds {
-            let removal = try await CreateIntentStore.withFolderLock(mailbox: owner.smtpAddress, kind: kind, db: db) {
-                try await removeInFolder(owner, kind: kind, db: db)
+            let removal = try await store.withFolderLock(mailbox: owner.smtpAddress, kind: kind) {
+                try await removeInFolder(owner, kind: kind, store: store)
             }
             if removal.records > 0 { removals.append(removal) }
         }
         return removals
     }
 
-    private func removeInFolder(_ owner: MailboxOwner, kind: ItemKind, db: PostgresConnection) async throws -> Removal {
+    private func removeInFolder(_ owner: MailboxOwner, kind: ItemKind, store: any SyncStoreConnection) async throws -> Removal {
         let address = owner.smtpAddress
-        _ = try await CreateIntentResolution.resolve(owner, kind: kind, source: source, db: db, logger: logger)
+        _ = try await CreateIntentResolution.resolve(owner, kind: kind, source: source, store: store, logger: logger)
         let stamped = try await source.stampedItems(in: owner, kind: kind)
-        let links = try await db.run { db in try LinkStore.links(mailbox: address, kind: kind, db: db) }
+        let links = try await store.links(mailbox: address, kind: kind)
         let groups = DuplicateCopies.plan(stamped, linkedItems: links.mapValues(\.crmID))
         guard !groups.isEmpty else { return Removal(kind: kind, records: 0, deleted: 0, failed: 0) }
         let keptUnlinked = groups.filter { !$0.keptIsLinked }.map { LinkStore.Link(crmID: $0.crmID, ref: $0.kept, version: LinkStore.unknownVersion) }
-        try await db.run { db in try LinkStore.insertMissing(keptUnlinked, mailbox: address, kind: kind, db: db) }
+        try await store.insertMissingLinks(keptUnlinked, mailbox: address, kind: kind)
         let extras = groups.flatMap(\.extras)
         var deleted = 0, failed = 0
         for (ref, result) in zip(extras, try await source.delete(extras, in: owner, kind: kind)) {

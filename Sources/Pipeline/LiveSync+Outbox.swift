@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -14,26 +13,23 @@ extension LiveSync {
 
     /// Delivers due outbox entries, oldest first, in batches; each entry reaches every mailbox it belongs in
     /// (and leaves those it no longer belongs in). Stops early when Exchange is unavailable.
-    func deliverOutbox(db: PostgresConnection, report: inout LiveSyncReport) async throws {
-        let disabled = try await LiveSyncStore.disabledMailboxes(db: db)
+    func deliverOutbox(store: any SyncStoreConnection, report: inout LiveSyncReport) async throws {
+        let disabled = try await store.disabledMailboxes()
         while true {
-            let entries = try await LiveSyncStore.claimDue(limit: options.batchSize, lease: options.lease, db: db)
+            let entries = try await store.claimDueOutbox(limit: options.batchSize, lease: options.lease)
             if entries.isEmpty { return }
             for kind in ItemKind.allCases {
                 let group = entries.filter { $0.kind == kind }
                 guard !group.isEmpty else { continue }
-                try await deliver(group, kind: kind, disabled: disabled, db: db, report: &report)
+                try await deliver(group, kind: kind, disabled: disabled, store: store, report: &report)
             }
             if report.exchangeUnavailable || report.exchangeRefused != nil { return }
         }
     }
 
-    func deliver(_ entries: [LiveSyncStore.Entry], kind: ItemKind, disabled: Set<String>, db: PostgresConnection,
+    func deliver(_ entries: [LiveSyncStore.Entry], kind: ItemKind, disabled: Set<String>, store: any SyncStoreConnection,
                  report: inout LiveSyncReport) async throws {
-        let ids = entries.map(\.crmID)
-        let (placed, links) = try await db.run { db in
-            (try CRMStore.placed(kind, ids: ids, db: db), try LinkStore.links(kind: kind, crmIDs: ids, db: db))
-        }
+        let (placed, links) = try await store.placedWithLinks(kind, ids: entries.map(\.crmID))
         // Plan: per mailbox, the writes of each entry.
         var plan: [String: (owner: MailboxOwner, writes: [(entry: LiveSyncStore.Entry, write: Write)])] = [:]
         for entry in entries {
@@ -63,7 +59,7 @@ extension LiveSync {
                 continue
             }
             do {
-                try await write(batch.writes, to: batch.owner, kind: kind, db: db, failures: &failures,
+                try await write(batch.writes, to: batch.owner, kind: kind, store: store, failures: &failures,
                                 upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []], intents: &intents)
             } catch let error as MailboxSourceError {
                 if error.kind == .transient { report.exchangeUnavailable = true }
@@ -72,27 +68,22 @@ extension LiveSync {
                 logger.warning("outbox delivery failed", metadata: ["mailbox": "\(mailbox)", "item.error": "\(error.code)"])
             }
         }
-        let options = options, upserted = upserts, removed = removals, failed = failures, answered = intents
-        let (done, retried, parkedNow) = try await db.withTransaction { db in
-            for (mailbox, links) in upserted { try LinkStore.upsert(links, mailbox: mailbox, kind: kind, db: db) }
-            try CreateIntentStore.clear(answered, db: db)
-            for (mailbox, ids) in removed { try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db) }
-            var done = 0, retried = 0, parked = 0
-            for entry in entries {
-                if let error = failed[entry.id] {
-                    // Exchange down or refusing the account is no fault of the entry: retried, never parked.
-                    let transient = error.isSourceWide
-                    try LiveSyncStore.fail(entry, transient: transient, code: error.code, message: error.message,
-                                           limit: options.permanentFailureLimit,
-                                           backoff: options.backoff(attempts: entry.attempts), db: db)
-                    if !transient && entry.attempts + 1 >= options.permanentFailureLimit { parked += 1 } else { retried += 1 }
-                } else {
-                    try LiveSyncStore.complete(entry, db: db)
-                    done += 1
-                }
+        var outcomes: [(entry: LiveSyncStore.Entry, outcome: OutboxDeliveries.Outcome)] = []
+        var done = 0, retried = 0, parkedNow = 0
+        for entry in entries {
+            if let error = failures[entry.id] {
+                // Exchange down or refusing the account is no fault of the entry: retried, never parked.
+                let transient = error.isSourceWide
+                outcomes.append((entry, .failed(transient: transient, code: error.code, message: error.message,
+                                                backoff: options.backoff(attempts: entry.attempts))))
+                if !transient && entry.attempts + 1 >= options.permanentFailureLimit { parkedNow += 1 } else { retried += 1 }
+            } else {
+                outcomes.append((entry, .delivered))
+                done += 1
             }
-            return (done, retried, parked)
         }
+        try await store.commitDeliveries(OutboxDeliveries(kind: kind, upserts: upserts, removals: removals, answeredIntents: intents,
+                                                          outcomes: outcomes, limit: options.permanentFailureLimit))
         report.delivered += done
         report.retried += retried
         report.parked += parkedNow
@@ -107,7 +98,7 @@ extension LiveSync {
     /// duplicates; the creates sent are recorded as an intent, whose id goes to `intents` to be cleared with the
     /// links), updates (a vanished item is recreated; a conflicting change key is overwritten: the CRM change is
     /// newer than what Exchange last told us), deletes (gone is fine).
-    func write(_ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind, db: PostgresConnection,
+    func write(_ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind, store: any SyncStoreConnection,
                failures: inout [Int64: MailboxSourceError], upserts: inout [LinkStore.Link], removals: inout [UUID],
                intents: inout [Int64]) async throws {
         var creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)] = []
@@ -133,8 +124,8 @@ extension LiveSync {
         }
         if !creates.isEmpty {
             let toCreate = creates
-            let (links, failed, intent) = try await CreateIntentStore.withFolderLock(mailbox: owner.smtpAddress, kind: kind, db: db) {
-                try await create(toCreate, in: owner, kind: kind, db: db)
+            let (links, failed, intent) = try await store.withFolderLock(mailbox: owner.smtpAddress, kind: kind) {
+                try await create(toCreate, in: owner, kind: kind, store: store)
             }
             upserts += links
             failures.merge(failed) { _, new in new }
@@ -154,17 +145,16 @@ extension LiveSync {
     /// The creates of one mailbox folder; call holding its create lock. Returns the links to commit, the failures and
     /// the intent to clear with them (nil when none was sent, or when a failed create may have left an item).
     private func create(_ creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)], in owner: MailboxOwner, kind: ItemKind,
-                        db: PostgresConnection) async throws -> ([LinkStore.Link], [Int64: MailboxSourceError], Int64?) {
+                        store: any SyncStoreConnection) async throws -> ([LinkStore.Link], [Int64: MailboxSourceError], Int64?) {
         var links: [LinkStore.Link] = []
         var failures: [Int64: MailboxSourceError] = [:]
-        var found = try await CreateIntentResolution.resolve(owner, kind: kind, source: source, db: db, logger: logger)
+        var found = try await CreateIntentResolution.resolve(owner, kind: kind, source: source, store: store, logger: logger)
         let retried = creates.filter { $0.0.attempts > 0 && found[$0.1.id] == nil }.map(\.1.id)
         if !retried.isEmpty { found.merge(try await source.findItems(crmIDs: retried, in: owner, kind: kind)) { first, _ in first } }
         for create in creates { if let ref = found[create.1.id] { links.append(.init(crmID: create.0.crmID, ref: ref, version: create.2 - 1)) } }
         let pending = creates.filter { found[$0.1.id] == nil }
         guard !pending.isEmpty else { return (links, failures, nil) }
-        let address = owner.smtpAddress, ids = pending.map(\.1.id)
-        let intent = try await db.run { db in try CreateIntentStore.record(mailbox: address, kind: kind, crmIDs: ids, runID: nil, db: db) }
+        let intent = try await store.recordCreateIntent(mailbox: owner.smtpAddress, kind: kind, crmIDs: pending.map(\.1.id), runID: nil)
         for (create, result) in zip(pending, try await source.create(pending.map(\.1), in: owner)) {
             switch result {
             case .success(let ref): links.append(.init(crmID: create.0.crmID, ref: ref, version: create.2))

@@ -1,29 +1,28 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
 extension LiveSync {
     /// Pulls Exchange changes of every syncing mailbox's calendar and tasks folders from their stored sync
     /// states; each batch of changes and the new state commit in one transaction.
-    func pullChanges(db: PostgresConnection, report: inout LiveSyncReport) async throws {
-        let disabled = try await LiveSyncStore.disabledMailboxes(db: db)
-        let owners = try await CRMStore.mailboxOwners(nil, db: db).filter { !disabled.contains($0.smtpAddress.lowercased()) }
+    func pullChanges(store: any SyncStoreConnection, report: inout LiveSyncReport) async throws {
+        let disabled = try await store.disabledMailboxes()
+        let owners = try await store.mailboxOwners(nil).filter { !disabled.contains($0.smtpAddress.lowercased()) }
         for owner in owners {
             for kind in [ItemKind.appointments, .tasks] {
                 if report.exchangeUnavailable { return }
                 let address = owner.smtpAddress
-                let state = try await FolderStateStore.status(mailbox: address, kind: kind, db: db)
+                let state = try await store.folderState(mailbox: address, kind: kind)
                 if state.needsSnapshot || state.state == nil {
                     report.foldersNeedingSnapshot.append("\(address) \(kind.rawValue)")
                     continue
                 }
                 do {
-                    try await pull(owner, kind: kind, from: state.state!, db: db, report: &report)
+                    try await pull(owner, kind: kind, from: state.state!, store: store, report: &report)
                 } catch let error as MailboxSourceError where error.kind == .invalidSyncState {
-                    try await FolderStateStore.markNeedsSnapshot(mailbox: address, kind: kind,
-                                                                 reason: "Exchange rejected the sync state (\(error.code)): restored from a backup?", db: db)
+                    try await store.markNeedsSnapshot(mailbox: address, kind: kind,
+                                                      reason: "Exchange rejected the sync state (\(error.code)): restored from a backup?")
                     report.foldersNeedingSnapshot.append("\(address) \(kind.rawValue)")
                     logger.info("folder needs an inbound snapshot", metadata: ["mailbox": "\(address)", "item.kind": "\(kind.rawValue)"])
                 } catch let error as MailboxSourceError where error.kind == .transient {
@@ -34,7 +33,8 @@ extension LiveSync {
         }
     }
 
-    func pull(_ owner: MailboxOwner, kind: ItemKind, from start: String, db: PostgresConnection, report: inout LiveSyncReport) async throws {
+    func pull(_ owner: MailboxOwner, kind: ItemKind, from start: String, store: any SyncStoreConnection,
+              report: inout LiveSyncReport) async throws {
         let address = owner.smtpAddress
         var state = start
         while true {
@@ -48,7 +48,7 @@ extension LiveSync {
                 }
             }
             let itemIDs = upserted.map(\.id) + deleted
-            let links = try await db.run { db in try LinkStore.links(mailbox: address, kind: kind, itemIDs: itemIDs, db: db) }
+            let links = try await store.links(mailbox: address, kind: kind, itemIDs: itemIDs)
             // Our own writes come back with the change key we stored: nothing to do.
             let fresh = upserted.filter { links[$0.id] == nil || links[$0.id]?.changeKey != $0.changeKey }
             var items: [MailboxItem] = []
@@ -68,7 +68,7 @@ extension LiveSync {
             }
             // Conflicts: the linked CRM row changed since its last sync too.
             let linkedIDs = items.compactMap { links[$0.ref.id]?.crmID } + deleted.compactMap { links[$0]?.crmID }
-            let versions = try await db.run { db in try CRMStore.versions(kind, ids: linkedIDs, db: db) }
+            let versions = try await store.versions(kind, ids: linkedIDs)
             let policy = options.policy(kind)
             var crmWins: [(crmID: UUID, itemID: String)] = []
             var exchangeWins: [(crmID: UUID, itemID: String)] = []
@@ -92,35 +92,13 @@ extension LiveSync {
                     doomed.append(link.crmID)
                 }
             }
-            let runID = -Int64(Date().timeIntervalSince1970 * 1_000_000)  // a staging namespace of its own
-            let applied = items, failed = failures, winners = crmWins, losers = exchangeWins, toDelete = doomed, toRecreate = relinks
-            let newState = changes.syncState, policyName = policy.rawValue
-            try await db.withTransaction { db in
-                try LiveSyncStore.markOriginExchange(db: db)
-                if !applied.isEmpty {
-                    _ = try InboundStore.stage(applied, runID: runID, mailbox: address, kind: kind, db: db)
-                    _ = try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
-                    try TableActivityStore.record(try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, unmatchedAreNew: true, db: db).changedRows, db: db)
-                    try InboundStore.clearStaging(runID: runID, mailbox: address, kind: kind, db: db)
-                }
-                _ = try InboundStore.deleteRows(toDelete, mailbox: address, kind: kind, db: db)
-                try LinkStore.delete(crmIDs: toRecreate, mailbox: address, kind: kind, db: db)
-                try LiveSyncStore.enqueue(kind: kind, crmIDs: winners.map(\.crmID), db: db)
-                for (crmID, itemID) in winners {
-                    try LiveSyncStore.recordConflict(mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: policyName, winner: "crm", db: db)
-                }
-                for (crmID, itemID) in losers {
-                    try LiveSyncStore.recordConflict(mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: policyName, winner: "exchange", db: db)
-                }
-                for failure in failed {
-                    try RunStore.quarantine(runID: nil, mailbox: address, kind: kind, itemID: failure.itemID, crmID: nil, direction: "inbound",
-                                            code: failure.code, reason: failure.message, payload: nil, db: db)
-                }
-                try FolderStateStore.store(newState, mailbox: address, kind: kind, db: db)
-            }
-            report.pulled += applied.count + toDelete.count
-            report.conflicts += winners.count + losers.count
-            state = newState
+            let quarantined = failures.map { QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message) }
+            try await store.apply(PulledChanges(mailbox: owner, kind: kind, items: items, deleting: doomed, relinking: relinks,
+                                                crmWins: crmWins, exchangeWins: exchangeWins, policy: policy.rawValue,
+                                                quarantined: quarantined, syncState: changes.syncState))
+            report.pulled += items.count + doomed.count
+            report.conflicts += crmWins.count + exchangeWins.count
+            state = changes.syncState
             if changes.isComplete { return }
         }
     }

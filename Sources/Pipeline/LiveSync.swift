@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -80,16 +79,16 @@ public struct LiveSync: Sendable {
     }
 
     /// One pass: does nothing while sync is switched off (no change captured, Exchange not read).
-    public func runOnce(db: PostgresConnection) async throws -> LiveSyncReport {
+    public func runOnce(store: any SyncStoreConnection) async throws -> LiveSyncReport {
         var report = LiveSyncReport()
-        guard try await LiveSyncStore.isEnabled(db: db) else {
+        guard try await store.isSyncEnabled() else {
             logger.info("sync is switched off; nothing to do")
             return report
         }
-        try await deliverOutbox(db: db, report: &report)
+        try await deliverOutbox(store: store, report: &report)
         // The deliveries it stopped are recorded (to retry); the configuration must be fixed before anything else.
         if let refused = report.exchangeRefused { throw refused }
-        try await pullChanges(db: db, report: &report)
+        try await pullChanges(store: store, report: &report)
         return report
     }
 }

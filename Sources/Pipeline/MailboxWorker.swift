@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 import Synchronization
@@ -40,30 +39,28 @@ struct MailboxWorker: Sendable {
     }
 
     /// Works until no mailbox is left to claim, the window ends, or the source stops answering.
-    func run(conninfo: String) async throws -> Stop {
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        defer { Task { await db.close() } }
+    func run(store: any SyncStoreConnection) async throws -> Stop {
         while true {
             if options.window.hasEnded(at: Date()) { return .windowEnded }
             if let error = outage.current { return .sourceUnavailable(error) }
-            guard let claim = try await RunStore.claimMailbox(runID: runID, worker: name, lease: options.lease, mailbox: only, db: db) else {
+            guard let claim = try await store.claimMailbox(runID: runID, worker: name, lease: options.lease, mailbox: only) else {
                 return .done
             }
             var logger = self.logger
             logger[metadataKey: "mailbox"] = "\(claim.owner.smtpAddress)"
             let context = StageContext(runID: runID, request: request, options: options, claim: claim, source: source,
-                                       db: db, logger: logger, progress: progress)
+                                       store: store, logger: logger, progress: progress)
             do {
                 let failures = try await context.processMailbox()
-                try await RunStore.releaseMailbox(claim, status: failures == 0 ? "done" : "failed",
-                                                  error: failures == 0 ? nil : "\(failures) stage(s) failed", db: db)
+                try await store.releaseMailbox(claim, status: failures == 0 ? .done : .failed,
+                                               error: failures == 0 ? nil : "\(failures) stage(s) failed")
             } catch is WindowEnded {
-                try await RunStore.releaseMailbox(claim, status: "pending", error: nil, db: db)
+                try await store.releaseMailbox(claim, status: .pending, error: nil)
                 logger.info("window ended; mailbox released for the next run")
                 return .windowEnded
             } catch let error as MailboxSourceError where error.isSourceWide {
                 outage.record(error)
-                try await RunStore.releaseMailbox(claim, status: "pending", error: nil, db: db)
+                try await store.releaseMailbox(claim, status: .pending, error: nil)
                 return .sourceUnavailable(error)
             } catch let error as PipelineError where error.code == .leaseLost {
                 logger.info("lease lost; another worker took the mailbox over")
@@ -79,7 +76,7 @@ struct StageContext: Sendable {
     let options: SnapshotOptions
     let claim: ClaimedMailbox
     let source: any MailboxSource
-    let db: PostgresConnection
+    let store: any SyncStoreConnection
     let logger: Logger
     let progress: (any StageProgressReporting)?
     /// Rows changed by the current stage in batches that record them here rather than in their transaction.
@@ -91,22 +88,20 @@ struct StageContext: Sendable {
     /// Runs the mailbox's pending stages in order; a failed stage stops that folder's later stages.
     /// Returns the number of failed stages.
     func processMailbox() async throws -> Int {
-        let stages = try await RunStore.stages(runID: runID, mailbox: address, db: db)
+        let stages = try await store.stages(runID: runID, mailbox: address)
         var failed = 0
         var failedKinds = Set<ItemKind>()
-        for stage in stages where stage.status != "done" && stage.status != "skipped" {
+        for stage in stages where !stage.status.isSettled {
             if failedKinds.contains(stage.kind) { continue }
             if options.window.hasEnded(at: Date()) { throw WindowEnded() }
             var logger = self.logger
             logger[metadataKey: "stage.name"] = "\(stage.stage.rawValue)"
             logger[metadataKey: "item.kind"] = "\(stage.kind.rawValue)"
-            let (cursor, resumed, attempt) = try await RunStore.startStage(runID: runID, mailbox: address, kind: stage.kind,
-                                                                  stage: stage.stage, db: db)
+            let (cursor, resumed, attempt) = try await store.startStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage)
             let started = ContinuousClock.now
             do {
                 try await perform(stage.stage, kind: stage.kind, cursor: cursor, resumed: resumed, attempt: attempt, logger: logger)
-                try await RunStore.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage,
-                                               status: "done", db: db)
+                try await store.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .done, error: nil)
                 logger.info("stage done", metadata: ["stage.seconds": "\((ContinuousClock.now - started).components.seconds)"])
             } catch let error as WindowEnded {
                 throw error
@@ -114,15 +109,15 @@ struct StageContext: Sendable {
                 throw error
             } catch let error as MailboxSourceError where error.isSourceWide {
                 // Not the stage's fault: it stays where its last batch left it, like after a kill, for the next run.
-                try await RunStore.recordEvent(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, event: "interrupted",
-                                               message: "Exchange: \(error.code); the stage resumes at its last committed batch", db: db)
+                try await store.recordEvent(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, event: "interrupted",
+                                            message: "Exchange: \(error.code); the stage resumes at its last committed batch", data: [:])
                 logger.error("stage interrupted: Exchange unavailable or refusing", metadata: ["stage.error": "\(error)"])
                 throw error
             } catch {
                 failed += 1
                 failedKinds.insert(stage.kind)
-                try await RunStore.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage,
-                                               status: "failed", error: "\(error)", db: db)
+                try await store.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .failed,
+                                            error: "\(error)")
                 logger.error("stage failed", metadata: ["stage.error": "\(error)"])
             }
             try await analyzeIfNeeded(after: stage.stage)
@@ -145,27 +140,19 @@ struct StageContext: Sendable {
         }
     }
 
-    /// Commits a batch: `body` writes its rows, then the stage checkpoint and a lease renewal go in the
-    /// same transaction. Losing the lease rolls the batch back.
-    func commit(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, total: Int64? = nil,
-                _ body: @escaping @Sendable (isolated PostgresConnection) throws -> StageCounts) async throws {
-        let runID = runID, address = address, claim = claim, lease = options.lease
-        let counts = try await db.withTransaction { db in
-            try LiveSyncStore.markOriginExchange(db: db)  // snapshot writes are not queued back to Exchange
-            let counts = try body(db)
-            guard try RunStore.renewLease(claim, lease: lease, db: db) else {
-                throw PipelineError(.leaseLost, "mailbox \(address) was taken over by another worker")
-            }
-            try RunStore.checkpoint(runID: runID, mailbox: address, kind: kind, stage: stage, cursor: cursor,
-                                    counts: counts, total: total, db: db)
-            return counts
+    /// Commits a batch: its writes, then the stage checkpoint and a lease renewal in the same transaction. Losing the
+    /// lease rolls the batch back.
+    func commit(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, total: Int64? = nil, _ writes: StageWrites) async throws {
+        let checkpoint = StageCheckpoint(kind: kind, stage: stage, cursor: cursor, total: total)
+        guard let counts = try await store.commit(writes, checkpoint: checkpoint, claim: claim, lease: options.lease) else {
+            throw PipelineError(.leaseLost, "mailbox \(address) was taken over by another worker")
         }
         activity.add(counts.changedRows)
     }
 
     func reportProgress(_ kind: ItemKind, _ stage: SnapshotStage) async throws {
         guard let progress else { return }
-        let record = try await RunStore.stages(runID: runID, mailbox: address, db: db)
+        let record = try await store.stages(runID: runID, mailbox: address)
             .first { $0.kind == kind && $0.stage == stage }
         if let record { progress.report(mailbox: address, kind: kind, stage: stage, done: record.items, total: record.total) }
     }
@@ -175,11 +162,7 @@ struct StageContext: Sendable {
     }
 
     func analyzeIfNeeded(after stage: SnapshotStage) async throws {
-        let policy = options.analyzePolicy, runID = runID, address = address, logger = logger
-        let tallied = activity.drain()
-        _ = try await db.run { db in
-            try TableActivityStore.record(tallied, db: db)
-            try TableActivityStore.analyzeIfNeeded(policy: policy, runID: runID, mailbox: address, after: stage, logger: logger, db: db)
-        }
+        try await store.recordActivityAndAnalyze(activity.drain(), policy: options.analyzePolicy, runID: runID, mailbox: address,
+                                                 after: stage, logger: logger)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -10,7 +9,7 @@ import SyncStore
 /// counts an attempt and keeps the reason; rows at the limit are skipped. A deactivate row switches the
 /// mailbox's sync off (journaled).
 public struct Onboarding: Sendable {
-    public let conninfo: String
+    public let database: any SyncStoreDatabase
     public let source: any MailboxSource
     public let logger: Logger
     /// Failed attempts after which a row is no longer retried.
@@ -24,10 +23,15 @@ public struct Onboarding: Sendable {
     /// How the initial snapshots run.
     public var snapshotOptions: @Sendable (RunRequest) -> SnapshotOptions = { SnapshotOptions(request: $0) }
 
-    public init(conninfo: String, source: any MailboxSource, logger: Logger) {
-        self.conninfo = conninfo
+    public init(database: any SyncStoreDatabase, source: any MailboxSource, logger: Logger) {
+        self.database = database
         self.source = source
         self.logger = logger
+    }
+
+    /// Onboarding on the PostgreSQL database of `conninfo`.
+    public init(conninfo: String, source: any MailboxSource, logger: Logger) {
+        self.init(database: SyncDatabase(conninfo: conninfo, logger: logger), source: source, logger: logger)
     }
 
     /// A row that failed or was skipped.
@@ -52,10 +56,12 @@ public struct Onboarding: Sendable {
 
     /// One pass over every row.
     public func run() async throws -> Report {
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        defer { Task { await db.close() } }
+        try await database.withConnection { store in try await run(store: store) }
+    }
+
+    func run(store: any SyncStoreConnection) async throws -> Report {
         var report = Report()
-        rows: for row in try await OnboardingStore.rows(db: db) {
+        rows: for row in try await store.onboardingRows() {
             if window.hasEnded(at: Date()) {
                 report.windowEnded = true
                 break
@@ -65,20 +71,20 @@ public struct Onboarding: Sendable {
                 report.skipped.append(RowOutcome(mailbox: row.mailbox, attempts: attempts, error: error))
                 continue
             case .deactivate:
-                try await LiveSyncStore.setEnabled(false, mailbox: row.mailbox, actor: actor, note: SwitchTransition.deactivatedNote, db: db)
-                try await OnboardingStore.delete(mailbox: row.mailbox, db: db)
+                try await store.setSyncEnabled(false, mailbox: row.mailbox, actor: actor, note: SwitchTransition.deactivatedNote)
+                try await store.deleteOnboardingRow(mailbox: row.mailbox)
                 report.deactivated.append(row.mailbox)
             case .activate:
                 do {
-                    try await activate(row, db: db)
-                    try await OnboardingStore.delete(mailbox: row.mailbox, db: db)
+                    try await activate(row, store: store)
+                    try await store.deleteOnboardingRow(mailbox: row.mailbox)
                     report.activated.append(row.mailbox)
                 } catch is SnapshotWindowEnded {
                     report.windowEnded = true
                     break rows
                 } catch let error where error is OnboardingFailure || error is MailboxSourceError || error is PipelineError {
                     let reason = (error as? OnboardingFailure)?.reason ?? "\(error)"
-                    try await OnboardingStore.recordFailure(mailbox: row.mailbox, error: reason, db: db)
+                    try await store.recordOnboardingFailure(mailbox: row.mailbox, error: reason)
                     report.failed.append(RowOutcome(mailbox: row.mailbox, attempts: row.attempts + 1, error: reason))
                     logger.error("onboarding failed", metadata: ["mailbox": "\(row.mailbox)", "onboarding.attempt": "\(row.attempts + 1)"])
                 }
@@ -90,8 +96,8 @@ public struct Onboarding: Sendable {
     struct OnboardingFailure: Error { var reason: String }
     struct SnapshotWindowEnded: Error {}
 
-    func activate(_ row: OnboardingRow, db: PostgresConnection) async throws {
-        let (user, holder) = try await OnboardingStore.users(login: row.userLogin, mailbox: row.mailbox, db: db)
+    func activate(_ row: OnboardingRow, store: any SyncStoreConnection) async throws {
+        let (user, holder) = try await store.onboardingUsers(login: row.userLogin, mailbox: row.mailbox)
         let userID: UUID
         let link = OnboardingDecision.link(mailbox: row.mailbox, login: row.userLogin, user: user, holder: holder)
         switch link {
@@ -105,13 +111,13 @@ public struct Onboarding: Sendable {
             throw OnboardingFailure(reason: "the mailbox test failed: \(error)")
         }
         if case .setMailbox(let id) = link {
-            guard try await OnboardingStore.setMailbox(row.mailbox, userID: id, db: db) else {
+            guard try await store.setUserMailbox(row.mailbox, userID: id) else {
                 throw OnboardingFailure(reason: "the CRM user \(row.userLogin) got another mailbox meanwhile")
             }
         }
-        try await LiveSyncStore.setEnabled(true, mailbox: row.mailbox, actor: actor, note: "activated by bulk onboarding", db: db)
+        try await store.setSyncEnabled(true, mailbox: row.mailbox, actor: actor, note: "activated by bulk onboarding")
         guard let snapshotRange else { return }
-        let runner = SnapshotRunner(conninfo: conninfo, source: source, logger: logger)
+        let runner = SnapshotRunner(database: database, source: source, logger: logger)
         for direction in [SnapshotDirection.inbound, .outbound] {
             let request = RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: [owner.smtpAddress],
                                      dateRange: snapshotRange, requestedBy: actor)

@@ -1,26 +1,37 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
 /// `snapsync doctor`: gathers the facts (PostgreSQL, then a cheap probe of each mailbox in Exchange),
 /// diagnoses them with ``RecoveryDiagnosis``, and carries the prescribed steps out (`--fix`).
 public struct RecoveryDoctor: Sendable {
-    public let conninfo: String
+    public let database: any SyncStoreDatabase
     public let source: any MailboxSource
     public let logger: Logger
 
-    public init(conninfo: String, source: any MailboxSource, logger: Logger) {
-        self.conninfo = conninfo
+    public init(database: any SyncStoreDatabase, source: any MailboxSource, logger: Logger) {
+        self.database = database
         self.source = source
         self.logger = logger
+    }
+
+    /// A doctor of the PostgreSQL database of `conninfo`.
+    public init(conninfo: String, source: any MailboxSource, logger: Logger) {
+        self.init(database: SyncDatabase(conninfo: conninfo, logger: logger), source: source, logger: logger)
     }
 
     /// The facts about every mailbox with a CRM user (or only `mailbox`). When PostgreSQL does not answer,
     /// the facts say so (and whether Exchange answered for `mailbox`, when given).
     public func gatherFacts(mailbox: String? = nil, now: Date = Date()) async throws -> RecoveryFacts {
-        guard let db = try await connectIfReachable() else {
+        let gathered = try await database.withConnectionIfReachable { store in
+            try await gatherFacts(mailbox: mailbox, now: now, store: store)
+        }
+        switch gathered {
+        case .answered(let facts):
+            return facts
+        case .unreachable(let message):
+            logger.info("PostgreSQL did not answer", metadata: ["doctor.error": "\(message)"])
             var reachable: Bool?
             if let mailbox {
                 let probe = await probe(MailboxOwner(smtpAddress: mailbox, userID: UUID()), states: [:])
@@ -28,10 +39,12 @@ public struct RecoveryDoctor: Sendable {
             }
             return .postgresDown(now: now, exchangeReachable: reachable)
         }
-        defer { Task { await db.close() } }
-        let owners = try await CRMStore.mailboxOwners(mailbox.map { [$0] }, db: db)
+    }
+
+    func gatherFacts(mailbox: String?, now: Date, store: any SyncStoreConnection) async throws -> RecoveryFacts {
+        let owners = try await store.mailboxOwners(mailbox.map { [$0] })
         if let mailbox, owners.isEmpty { throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(mailbox)") }
-        var facts = try await db.run { db in try RecoveryStore.facts(owners: owners, now: now, db: db) }
+        var facts = try await store.recoveryFacts(owners: owners, now: now)
         var down: String?
         for (index, owner) in owners.enumerated() {
             if let down {
@@ -39,13 +52,10 @@ public struct RecoveryDoctor: Sendable {
                 continue
             }
             let address = owner.smtpAddress
-            let states = try await db.run { db in
-                var states: [ItemKind: String] = [:]
-                for kind in [ItemKind.appointments, .tasks] {
-                    let status = try FolderStateStore.status(mailbox: address, kind: kind, db: db)
-                    if let state = status.state, !status.needsSnapshot { states[kind] = state }
-                }
-                return states
+            var states: [ItemKind: String] = [:]
+            for kind in [ItemKind.appointments, .tasks] {
+                let status = try await store.folderState(mailbox: address, kind: kind)
+                if let state = status.state, !status.needsSnapshot { states[kind] = state }
             }
             let result = await probe(owner, states: states)
             if case .unreachable(let reason) = result { down = reason }
@@ -59,21 +69,6 @@ public struct RecoveryDoctor: Sendable {
             }
         }
         return facts
-    }
-
-    /// A connection, or nil when PostgreSQL does not answer.
-    func connectIfReachable() async throws -> PostgresConnection? {
-        let result: Result<PostgresConnection, PostgresError>
-        do { result = .success(try await PostgresConnection.connect(conninfo, logger: logger)) } catch { result = .failure(error) }
-        switch result {
-        case .success(let db): return db
-        case .failure(let error):
-            // A wrong connection string is a configuration error, not an outage.
-            guard error.code == .connectionFailed, !error.isConnectionSettingProblem else { throw error }
-            let message = "\(error)"
-            logger.info("PostgreSQL did not answer", metadata: ["doctor.error": "\(message)"])
-            return nil
-        }
     }
 
     /// One FindItem page of one item per folder (reachability and item counts), then each stored sync state
@@ -115,15 +110,15 @@ public struct RecoveryDoctor: Sendable {
     /// first step that does not succeed. `actor` is journaled with switch transitions.
     public func fix(_ steps: [RecoveryStep], actor: String, options: (RunRequest) -> SnapshotOptions = { SnapshotOptions(request: $0) },
                     report: (StepOutcome) -> Void = { _ in }) async throws -> [StepOutcome] {
-        let runner = SnapshotRunner(conninfo: conninfo, source: source, logger: logger)
+        let runner = SnapshotRunner(database: database, source: source, logger: logger)
         var outcomes: [StepOutcome] = []
         for step in steps {
             let outcome: StepOutcome
             switch step {
             case .enableSync(let mailbox):
-                let db = try await PostgresConnection.connect(conninfo, logger: logger)
-                try await LiveSyncStore.setEnabled(true, mailbox: mailbox, actor: actor, note: "snapsync doctor --fix", db: db)
-                await db.close()
+                try await database.withConnection { store in
+                    try await store.setSyncEnabled(true, mailbox: mailbox, actor: actor, note: "snapsync doctor --fix")
+                }
                 outcome = StepOutcome(step: step, run: nil, message: "sync switched on" + (mailbox.map { " for \($0)" } ?? ""), succeeded: true)
             case .snapshot(let direction, let mailboxes):
                 let request = RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: mailboxes, dateRange: nil,
@@ -133,9 +128,7 @@ public struct RecoveryDoctor: Sendable {
                 let resumeOptions = options(RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: actor))
                 outcome = Self.outcome(step, try await runner.resume(runID: runID, options: resumeOptions))
             case .retryParked:
-                let db = try await PostgresConnection.connect(conninfo, logger: logger)
-                let count = try await RecoveryStore.requeueParked(db: db)
-                await db.close()
+                let count = try await database.withConnection { store in try await store.requeueParked() }
                 outcome = StepOutcome(step: step, run: nil, message: "\(count) parked outbox entr\(count == 1 ? "y" : "ies") queued again", succeeded: true)
             case .removeDuplicates(let mailboxes):
                 outcome = try await removeDuplicates(step, mailboxes: mailboxes)
@@ -152,15 +145,15 @@ public struct RecoveryDoctor: Sendable {
 
     /// Deletes the extra copies of CRM records in the mailboxes, keeping the linked one (`snapsync dedupe`).
     func removeDuplicates(_ step: RecoveryStep, mailboxes: [String]) async throws -> StepOutcome {
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        defer { Task { await db.close() } }
-        let owners = try await CRMStore.mailboxOwners(mailboxes, db: db)
-        var deleted = 0, failed = 0
-        for owner in owners {
-            for removal in try await Deduplicator(source: source, logger: logger).remove(owner, db: db) {
-                deleted += removal.deleted
-                failed += removal.failed
+        let (deleted, failed) = try await database.withConnection { store in
+            var deleted = 0, failed = 0
+            for owner in try await store.mailboxOwners(mailboxes) {
+                for removal in try await Deduplicator(source: source, logger: logger).remove(owner, store: store) {
+                    deleted += removal.deleted
+                    failed += removal.failed
+                }
             }
+            return (deleted, failed)
         }
         return StepOutcome(step: step, run: nil, message: "\(deleted) extra cop\(deleted == 1 ? "y" : "ies") deleted"
                            + (failed > 0 ? ", \(failed) refused by Exchange" : ""), succeeded: failed == 0)

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -24,27 +23,27 @@ public struct SnapshotDryRun: Sendable {
     public init(source: any MailboxSource) { self.source = source }
 
     /// The counts per mailbox and kind of `request`.
-    public func plan(_ request: RunRequest, db: PostgresConnection) async throws -> [DryRunLine] {
-        let owners = try await CRMStore.mailboxOwners(request.mailboxes, db: db)
+    public func plan(_ request: RunRequest, store: any SyncStoreConnection) async throws -> [DryRunLine] {
+        let owners = try await store.mailboxOwners(request.mailboxes)
         var lines: [DryRunLine] = []
         for owner in owners {
             for kind in request.kinds {
                 switch request.direction {
                 case .outbound, .fullFromCRM:
-                    let counts = try await LinkStore.outboundPending(mailbox: owner, kind: kind, db: db)
+                    let counts = try await store.outboundPending(mailbox: owner, kind: kind)
                     if request.direction == .outbound {
                         lines.append(DryRunLine(mailbox: owner.smtpAddress, kind: kind, create: counts.create, update: counts.update, delete: counts.delete))
                     } else {
-                        let rows = try await CRMStore.records(kind, mailbox: owner, db: db).count
+                        let rows = try await store.records(kind, mailbox: owner).count
                         let items = try await itemRefs(owner, kind).count
                         lines.append(DryRunLine(mailbox: owner.smtpAddress, kind: kind, create: rows, update: 0, delete: items))
                     }
                 case .inbound, .fullFromExchange:
                     let address = owner.smtpAddress
-                    let links = try await db.run { db in try LinkStore.links(mailbox: address, kind: kind, db: db) }
+                    let links = try await store.links(mailbox: address, kind: kind)
                     let refs = try await itemRefs(owner, kind)
                     if request.direction == .fullFromExchange {
-                        let rows = try await CRMStore.records(kind, mailbox: owner, db: db).count
+                        let rows = try await store.records(kind, mailbox: owner).count
                         lines.append(DryRunLine(mailbox: address, kind: kind, create: refs.count, update: 0, delete: rows))
                         continue
                     }

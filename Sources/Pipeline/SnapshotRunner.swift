@@ -1,46 +1,50 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
 /// Runs snapshot runs: opens (or resumes) the run in PostgreSQL, then lets workers claim its mailboxes and
 /// carry out their stages, every batch committing its rows with its checkpoint.
 public struct SnapshotRunner: Sendable {
-    public let conninfo: String
+    public let database: any SyncStoreDatabase
     public let source: any MailboxSource
     public let logger: Logger
     public let progress: (any StageProgressReporting)?
 
-    public init(conninfo: String, source: any MailboxSource, logger: Logger, progress: (any StageProgressReporting)? = nil) {
-        self.conninfo = conninfo
+    public init(database: any SyncStoreDatabase, source: any MailboxSource, logger: Logger,
+                progress: (any StageProgressReporting)? = nil) {
+        self.database = database
         self.source = source
         self.logger = logger
         self.progress = progress
     }
 
+    /// A runner on the PostgreSQL database of `conninfo`.
+    public init(conninfo: String, source: any MailboxSource, logger: Logger, progress: (any StageProgressReporting)? = nil) {
+        self.init(database: SyncDatabase(conninfo: conninfo, logger: logger), source: source, logger: logger, progress: progress)
+    }
+
     /// Starts the run `options.request` describes, or resumes the unfinished run of the same command.
     public func run(_ options: SnapshotOptions) async throws -> SnapshotResult {
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
         let request = options.request
-        let owners = try await CRMStore.mailboxOwners(request.mailboxes, db: db)
-        if let wanted = request.mailboxes {
-            let known = Set(owners.map { $0.smtpAddress.lowercased() })
-            if let missing = wanted.first(where: { !known.contains($0) }) {
-                throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(missing)")
+        let (run, resumed) = try await database.withConnection { store in
+            let owners = try await store.mailboxOwners(request.mailboxes)
+            if let wanted = request.mailboxes {
+                let known = Set(owners.map { $0.smtpAddress.lowercased() })
+                if let missing = wanted.first(where: { !known.contains($0) }) {
+                    throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(missing)")
+                }
             }
+            return try await store.openRun(request, owners: owners)
         }
-        let (run, resumed) = try await RunStore.openRun(request, owners: owners, db: db)
-        await db.close()
         return try await execute(runID: run.id, request: run.request, resumed: resumed, options: options)
     }
 
     /// Continues an unfinished run (the newest when `runID` is nil).
     public func resume(runID: Int64?, options: SnapshotOptions) async throws -> SnapshotResult {
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        let found: RunRecord?
-        if let runID { found = try await RunStore.run(runID, db: db) } else { found = try await RunStore.latestUnfinishedRun(db: db) }
-        await db.close()
+        let found = try await database.withConnection { store in
+            if let runID { try await store.run(runID) } else { try await store.latestUnfinishedRun() }
+        }
         guard let run = found else {
             throw PipelineError(.unknownRun, runID.map { "no run \($0)" } ?? "no unfinished run to resume")
         }
@@ -57,20 +61,18 @@ public struct SnapshotRunner: Sendable {
         if allowMassDelete && address == nil {
             throw PipelineError(.invalidRequest, "an approval to delete names the mailbox it approves: add --mailbox")
         }
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        guard let run = try await RunStore.run(runID, db: db) else {
-            await db.close()
-            throw PipelineError(.unknownRun, "no run \(runID)")
+        let approvedBy = options.request.requestedBy
+        let (run, reset) = try await database.withConnection { store in
+            guard let run = try await store.run(runID) else { throw PipelineError(.unknownRun, "no run \(runID)") }
+            let reset = try await store.resetStages(runID: runID, mailbox: address, kinds: kinds, from: stage)
+            if allowMassDelete, let address, reset > 0 {
+                try await store.approveMassDelete(runID: runID, mailboxes: [address], kinds: kinds ?? run.request.kinds, approvedBy: approvedBy)
+                try await store.recordEvent(runID: runID, mailbox: address, kind: nil, stage: stage, event: "mass-delete-approved",
+                                            message: "mass deletion approved for \((kinds ?? run.request.kinds).map(\.rawValue).joined(separator: ", "))"
+                                                + " by \(approvedBy)", data: [:])
+            }
+            return (run, reset)
         }
-        let reset = try await RunStore.resetStages(runID: runID, mailbox: address, kinds: kinds, from: stage, db: db)
-        if allowMassDelete, let address, reset > 0 {
-            try await RunStore.approveMassDelete(runID: runID, mailboxes: [address], kinds: kinds ?? run.request.kinds,
-                                                 approvedBy: options.request.requestedBy, db: db)
-            try await RunStore.recordEvent(runID: runID, mailbox: address, kind: nil, stage: stage, event: "mass-delete-approved",
-                                           message: "mass deletion approved for \((kinds ?? run.request.kinds).map(\.rawValue).joined(separator: ", "))"
-                                               + " by \(options.request.requestedBy)", db: db)
-        }
-        await db.close()
         guard reset > 0 else {
             throw PipelineError(.unknownRun, "run \(runID) has no stage \(stage.rawValue)\(mailbox.map { " for \($0)" } ?? "")")
         }
@@ -87,48 +89,46 @@ public struct SnapshotRunner: Sendable {
             "run.direction": "\(request.direction.rawValue)", "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
         ])
         try await releaseLeasesOfDeadProcesses(runID: runID, options: options, logger: logger)
+        progress?.runStarted(runID: runID)
         let outage = SourceOutage()
         let stops = try await withThrowingTaskGroup(of: MailboxWorker.Stop.self) { group in
             for index in 0..<max(options.workers, 1) {
                 let worker = MailboxWorker(runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
                                            only: mailbox, source: source, logger: logger, progress: progress, outage: outage)
-                group.addTask { try await worker.run(conninfo: conninfo) }
+                group.addTask { try await database.withConnection { store in try await worker.run(store: store) } }
             }
             var stops: [MailboxWorker.Stop] = []
             for try await stop in group { stops.append(stop) }
             return stops
         }
         let windowEnded = stops.contains { if case .windowEnded = $0 { true } else { false } }
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        defer { Task { await db.close() } }
         let unavailable = stops.lazy.compactMap { stop -> MailboxSourceError? in
             if case .sourceUnavailable(let error) = stop { return error }
             return nil
         }.first
-        if let unavailable {
-            try await RunStore.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "unavailable",
-                                           message: "Exchange \(unavailable.code): the run stopped; the next run resumes at the last committed batch",
-                                           db: db)
-            logger.error("snapshot run stopped: Exchange unavailable or refusing; the run stays unfinished",
-                         metadata: ["run.error": "\(unavailable)"])
-            throw PipelineError(.sourceUnavailable, "run \(runID) stopped at its last committed batch and stays unfinished: \(unavailable)",
-                                runID: runID, sourceError: unavailable)
-        }
-        // The ANALYZEs between stages were interim ones: full statistics for the CRM's own queries before the run ends.
-        _ = try await db.run { [logger] db in try TableActivityStore.completeInterimStatistics(runID: runID, logger: logger, db: db) }
-        var status = try await RunStore.finishRunIfDone(runID, db: db)
-        if status == nil, let mailbox {
-            // A rerun of one mailbox answers for that mailbox while others of the run are left pending.
-            status = try await RunStore.mailboxOutcome(runID: runID, mailbox: mailbox, db: db)
-        }
-        let outcome: SnapshotOutcome = switch status {
-        case "completed": .completed
-        case "completed_with_errors": .completedWithErrors
-        default: windowEnded ? .windowEnded : .inProgressElsewhere
-        }
-        if outcome == .windowEnded {
-            try await RunStore.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "window",
-                                           message: "the window ended; the next run resumes at the last committed batch", db: db)
+        let outcome = try await database.withConnection { [logger] store in
+            if let unavailable {
+                try await store.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "unavailable",
+                                            message: "Exchange \(unavailable.code): the run stopped; the next run resumes at the last committed batch",
+                                            data: [:])
+                logger.error("snapshot run stopped: Exchange unavailable or refusing; the run stays unfinished",
+                             metadata: ["run.error": "\(unavailable)"])
+                throw PipelineError(.sourceUnavailable, "run \(runID) stopped at its last committed batch and stays unfinished: \(unavailable)",
+                                    runID: runID, sourceError: unavailable)
+            }
+            // The ANALYZEs between stages were interim ones: full statistics for the CRM's own queries before the run ends.
+            try await store.completeInterimStatistics(runID: runID, logger: logger)
+            var status = try await store.finishRunIfDone(runID)
+            if status == nil, let mailbox {
+                // A rerun of one mailbox answers for that mailbox while others of the run are left pending.
+                status = try await store.mailboxOutcome(runID: runID, mailbox: mailbox)
+            }
+            let outcome = SnapshotOutcome(status, windowEnded: windowEnded)
+            if outcome == .windowEnded {
+                try await store.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "window",
+                                            message: "the window ended; the next run resumes at the last committed batch", data: [:])
+            }
+            return outcome
         }
         if outcome == .completedWithErrors {
             logger.error("snapshot run ended with errors", metadata: ["run.outcome": "\(outcome.rawValue)"])
@@ -144,18 +144,24 @@ extension SnapshotRunner {
     /// back at once instead of waiting for the leases to expire (processes on other hosts wait for expiry).
     func releaseLeasesOfDeadProcesses(runID: Int64, options: SnapshotOptions, logger: Logger) async throws {
         guard let host = options.workerName.split(separator: ":").first.map(String.init) else { return }
-        let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        for lease in try await RunStore.leasesOnHost(runID: runID, host: host, db: db)
-        where lease.pid != ProcessInfo.processInfo.processIdentifier && kill(lease.pid, 0) != 0 && errno == ESRCH {
-            try await RunStore.releaseDeadLease(runID: runID, mailbox: lease.mailbox, db: db)
-            logger.info("mailbox released from a process that died", metadata: ["mailbox": "\(lease.mailbox)", "run.dead_pid": "\(lease.pid)"])
+        try await database.withConnection { store in
+            for lease in try await store.leasesOnHost(runID: runID, host: host)
+            where lease.pid != ProcessInfo.processInfo.processIdentifier && kill(lease.pid, 0) != 0 && errno == ESRCH {
+                try await store.releaseDeadLease(runID: runID, mailbox: lease.mailbox)
+                logger.info("mailbox released from a process that died", metadata: ["mailbox": "\(lease.mailbox)", "run.dead_pid": "\(lease.pid)"])
+            }
         }
-        await db.close()
     }
 }
 
 /// Receives progress of the stages (a terminal line, log lines, metrics).
 public protocol StageProgressReporting: Sendable {
+    /// The run about to be carried out (a live display follows its progress in the database).
+    func runStarted(runID: Int64)
     /// `done` items of `total` (when known) of a stage of a mailbox folder.
     func report(mailbox: String, kind: ItemKind, stage: SnapshotStage, done: Int64, total: Int64?)
+}
+
+extension StageProgressReporting {
+    public func runStarted(runID: Int64) {}
 }

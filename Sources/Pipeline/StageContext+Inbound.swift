@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -20,7 +19,7 @@ extension StageContext {
                 continue
             }
             state = changes.syncState
-            try await commit(.baseline, kind: kind, cursor: state) { _ in StageCounts(items: Int64(changes.changes.count)) }
+            try await commit(.baseline, kind: kind, cursor: state, .counts(StageCounts(items: Int64(changes.changes.count))))
             if changes.isComplete { return }
         }
     }
@@ -63,20 +62,9 @@ extension StageContext {
                 }
             }
             let next = page.nextCursor
-            let runID = runID, address = address, owner = mailbox, read = items, failed = failures
-            let directLoad = options.directLoad
-            try await commit(.extract, kind: kind, cursor: next ?? Self.extractFinished,
-                             total: page.totalCount.map(Int64.init)) { db in
-                var counts = directLoad
-                    ? try InboundStore.load(read, runID: runID, mailbox: owner, kind: kind, db: db)
-                    : StageCounts(items: Int64(try InboundStore.stage(read, runID: runID, mailbox: address, kind: kind, db: db)))
-                for failure in failed {
-                    try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: failure.itemID, crmID: nil,
-                                            direction: "inbound", code: failure.code, reason: failure.message, payload: nil, db: db)
-                }
-                counts.failed = Int64(failed.count)
-                return counts
-            }
+            let quarantined = failures.map { QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message) }
+            try await commit(.extract, kind: kind, cursor: next ?? Self.extractFinished, total: page.totalCount.map(Int64.init),
+                             .extracted(items, quarantined: quarantined, directLoad: options.directLoad))
             for failure in failures {
                 logger.warning("item quarantined", metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
             }
@@ -106,40 +94,20 @@ extension StageContext {
     /// Matches the folder's staged items to CRM rows; nothing to do (no statistics to take) when every item was
     /// created as it was paged.
     func match(_ kind: ItemKind) async throws {
-        let runID = runID, owner = mailbox
-        let address = address, logger = logger
-        let staged = try await db.run { db in
-            guard try InboundStore.hasStaged(runID: runID, mailbox: address, kind: kind, db: db) else { return false }
-            try InboundStore.refreshStagingStatistics(kind, runID: runID, mailbox: address, logger: logger, db: db)
-            return true
-        }
-        guard staged else { return }
-        try await commit(.match, kind: kind, cursor: nil) { db in
-            try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
-        }
+        guard try await store.prepareMatch(runID: runID, mailbox: address, kind: kind, logger: logger) else { return }
+        try await commit(.match, kind: kind, cursor: nil, .match)
     }
 
     /// Merges the folder's staging into the CRM. Only a first attempt may insert unmatched rows without a conflict
     /// check: a merge commits with its checkpoint, so nothing of it exists before (``InboundStore/merge(runID:mailbox:kind:unmatchedAreNew:db:)``).
     func merge(_ kind: ItemKind, firstAttempt: Bool) async throws {
-        let runID = runID, owner = mailbox, address = address
-        guard try await db.run({ db in try InboundStore.hasStaged(runID: runID, mailbox: address, kind: kind, db: db) }) else { return }
-        try await commit(.merge, kind: kind, cursor: nil) { db in
-            try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, unmatchedAreNew: firstAttempt, db: db)
-        }
+        guard try await store.hasStaged(runID: runID, mailbox: address, kind: kind) else { return }
+        try await commit(.merge, kind: kind, cursor: nil, .merge(unmatchedAreNew: firstAttempt))
     }
 
     /// Deletes CRM rows linked to the mailbox whose item is gone, unless that would be a mass deletion.
     func reconcile(_ kind: ItemKind, logger: Logger) async throws {
-        let runID = runID, address = address
-        let (vanished, linked) = try await db.run { db in
-            // After the merge every item the run read has its link, written by the run, and an item has one link, so
-            // as many links as written ones means no link lost its item (a first snapshot, or nothing deleted): the
-            // search is skipped.
-            let (linked, written) = try InboundStore.linkCounts(runID: runID, mailbox: address, kind: kind, db: db)
-            let vanished = linked == written ? [] : try InboundStore.vanished(runID: runID, mailbox: address, kind: kind, db: db)
-            return (vanished, linked)
-        }
+        let (vanished, linked) = try await store.reconcileCandidates(runID: runID, mailbox: address, kind: kind)
         let present = linked - vanished.count  // the items of the folder the run read
         let range = request.dateRange
         let doomed = vanished.filter { row in
@@ -147,42 +115,29 @@ extension StageContext {
             if range.field == .modified { return row.modifiedAt.map(range.contains) ?? true }
             return kind == .appointments ? range.overlaps(start: start, end: row.seriesEnd) : range.contains(start)
         }
-        let approved = try await db.run { db in try RunStore.massDeleteApproved(runID: runID, mailbox: address, kind: kind, db: db) }
+        let approved = try await store.massDeleteApproved(runID: runID, mailbox: address, kind: kind)
         let decision = options.massDeleteGuard.decide(linked: linked, present: present, wouldDelete: doomed.count,
                                                       allowMassDelete: approved)
         if case .refuse(let linked, let present, let wouldDelete) = decision {
             let message = "Exchange returned \(present) \(kind.rawValue) for \(linked) linked CRM rows; deleting \(wouldDelete) "
                 + "CRM rows was refused (mailbox restored from a backup?). Check the mailbox, then approve its deletions: "
                 + "snapsync rerun \(runID) --stage reconcile --mailbox \(address) --kind \(kind.rawValue) --allow-mass-delete"
-            try await RunStore.recordEvent(runID: runID, mailbox: address, kind: kind, stage: .reconcile, event: "mass-delete-refused",
-                                           message: message, db: db)
+            try await store.recordEvent(runID: runID, mailbox: address, kind: kind, stage: .reconcile, event: "mass-delete-refused",
+                                        message: message, data: [:])
             throw PipelineError(.massDeleteRefused, message)
         }
-        let ids = doomed.map(\.crmID)
-        try await commit(.reconcile, kind: kind, cursor: nil) { db in
-            let deleted = try InboundStore.deleteRows(ids, mailbox: address, kind: kind, db: db)
-            return StageCounts(items: Int64(ids.count), deleted: Int64(deleted))
-        }
+        try await commit(.reconcile, kind: kind, cursor: nil, .reconcile(deleting: doomed.map(\.crmID)))
     }
 
     /// Stores the baseline sync state for live sync and clears the run's staging for the folder.
     func finalize(_ kind: ItemKind) async throws {
-        let runID = runID, address = address
-        let state = try await RunStore.stages(runID: runID, mailbox: address, db: db)
+        let state = try await store.stages(runID: runID, mailbox: address)
             .first { $0.kind == kind && $0.stage == .baseline }?.cursor
-        try await commit(.finalize, kind: kind, cursor: nil) { db in
-            if let state { try FolderStateStore.store(state, mailbox: address, kind: kind, db: db) }
-            try InboundStore.clearStaging(runID: runID, mailbox: address, kind: kind, db: db)
-            return StageCounts()
-        }
+        try await commit(.finalize, kind: kind, cursor: nil, .finalize(syncState: state))
     }
 
     /// Full snapshot from Exchange: removes the CRM rows of the mailbox's user for the kind.
     func cleanCRM(_ kind: ItemKind) async throws {
-        let owner = mailbox
-        try await commit(.cleanCRM, kind: kind, cursor: nil) { db in
-            let deleted = try InboundStore.cleanCRM(mailbox: owner, kind: kind, db: db)
-            return StageCounts(items: Int64(deleted), deleted: Int64(deleted))
-        }
+        try await commit(.cleanCRM, kind: kind, cursor: nil, .cleanCRM)
     }
 }

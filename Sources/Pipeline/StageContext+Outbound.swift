@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -15,20 +14,20 @@ extension StageContext {
         let owner = mailbox, pageSize = options.pageSize
         while true {
             try checkWindow()
-            let from = after
-            let page = try await db.run { db in
-                try CRMStore.outboundPage(kind, mailbox: owner, after: from, limit: pageSize, db: db)
-            }
+            let page = try await store.outboundPage(kind, mailbox: owner, after: after, limit: pageSize)
             guard let last = page.last else { return }
             var batch: [(OutboundCandidate, OutboundAction)] = []
+            var read = 0  // the CRM rows up to this candidate since the last batch, unchanged ones included
             for (index, candidate) in page.enumerated() {
                 let action = OutboundPlanner.action(for: candidate)
+                read += 1
                 if action != .none { batch.append((candidate, action)) }
                 if batch.count == options.batchSize || index == page.count - 1 {
                     try checkWindow()
-                    try await pushBatch(batch, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
+                    try await pushBatch(batch, read: read, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
                     verifyCreates = false
                     batch = []
+                    read = 0
                 }
             }
             try await reportProgress(kind, .push)
@@ -38,15 +37,17 @@ extension StageContext {
     }
 
     /// Writes a batch holding the folder's create lock: creates of unknown outcome left by any earlier command are
-    /// resolved first, and this batch's creates are recorded as an intent before they are sent.
-    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
-        try await CreateIntentStore.withFolderLock(mailbox: address, kind: kind, db: db) {
-            try await writeBatch(batch, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
+    /// resolved first, and this batch's creates are recorded as an intent before they are sent. `read` is the number of
+    /// CRM rows the batch covers, those needing no write included (counted as the stage's items).
+    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+        try await store.withFolderLock(mailbox: address, kind: kind) {
+            try await writeBatch(batch, read: read, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
         }
     }
 
-    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
-        let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, db: db, logger: logger)
+    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID,
+                            verifyCreates: Bool) async throws {
+        let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, store: store, logger: logger)
         var links: [LinkStore.Link] = []
         var failures: [(UUID, MailboxSourceError)] = []
         var creates: [OutboundCandidate] = []
@@ -93,8 +94,7 @@ extension StageContext {
         }
         var intent: Int64?
         if !creates.isEmpty {
-            let ids = creates.map(\.record.id), runID = runID, address = address
-            intent = try await db.run { db in try CreateIntentStore.record(mailbox: address, kind: kind, crmIDs: ids, runID: runID, db: db) }
+            intent = try await store.recordCreateIntent(mailbox: address, kind: kind, crmIDs: creates.map(\.record.id), runID: runID)
             let results = try await source.create(creates.map(\.record), in: mailbox)
             for (candidate, result) in zip(creates, results) {
                 switch result {
@@ -106,45 +106,37 @@ extension StageContext {
         let answered = failures.contains { $0.1.mayHaveLeftAnItem } ? nil : intent
         if failures.contains(where: { $0.1.kind == .transient }), let transient = failures.first(where: { $0.1.kind == .transient }) {
             // Exchange is throttling or failing: keep what succeeded, stop the stage so a rerun retries the rest.
-            try await commitPush(links, failures: [], kind: kind, cursor: nil, created: created, updated: updated, intent: answered)
+            // The batch is read again by the rerun: only what was written counts now.
+            try await commitPush(links, failures: [], read: links.count, kind: kind, cursor: nil, created: created, updated: updated,
+                                 intent: answered)
             throw transient.1
         }
-        try await commitPush(links, failures: failures, kind: kind, cursor: cursor.uuidString, created: created, updated: updated,
-                             intent: answered)
+        try await commitPush(links, failures: failures, read: read, kind: kind, cursor: cursor.uuidString, created: created,
+                             updated: updated, intent: answered)
         for (id, error) in failures {
             logger.warning("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
         }
     }
 
     /// Commits the batch's links, quarantined items and checkpoint, and clears the batch's create intent.
-    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], kind: ItemKind, cursor: String?,
-                            created: Int, updated: Int, intent: Int64?) async throws {
-        let runID = runID, address = address
+    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], read: Int, kind: ItemKind,
+                            cursor: String?, created: Int, updated: Int, intent: Int64?) async throws {
         let previousCursor = cursor == nil
-            ? try await RunStore.stages(runID: runID, mailbox: address, db: db).first { $0.kind == kind && $0.stage == .push }?.cursor
+            ? try await store.stages(runID: runID, mailbox: address).first { $0.kind == kind && $0.stage == .push }?.cursor
             : cursor
-        try await commit(.push, kind: kind, cursor: previousCursor) { db in
-            try LinkStore.upsert(links, mailbox: address, kind: kind, db: db)
-            if let intent { try CreateIntentStore.clear([intent], db: db) }
-            for (id, error) in failures {
-                try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
-                                        direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
-            }
-            return StageCounts(items: Int64(links.count + failures.count), created: Int64(created), updated: Int64(updated),
-                               failed: Int64(failures.count), changedRows: ["sync.links": links.count])
-        }
+        let quarantined = failures.map { QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message) }
+        try await commit(.push, kind: kind, cursor: previousCursor,
+                         .pushed(links: links, read: read, created: created, updated: updated, clearingIntent: intent,
+                                 quarantined: quarantined))
     }
 
     /// Deletes the items whose CRM row is gone or no longer belongs in the mailbox, in batches.
     func deleteOrphans(_ kind: ItemKind, cursor: String?) async throws {
         var after = cursor.flatMap(UUID.init(uuidString:))
-        let owner = mailbox, address = address, runID = runID, batchSize = options.batchSize
+        let owner = mailbox
         while true {
             try checkWindow()
-            let from = after
-            let orphans = try await db.run { db in
-                try LinkStore.orphanPage(mailbox: owner, kind: kind, after: from, limit: batchSize, db: db)
-            }
+            let orphans = try await store.orphanPage(mailbox: owner, kind: kind, after: after, limit: options.batchSize)
             guard let last = orphans.last else { return }
             let results = try await source.delete(orphans.map(\.ref), in: owner, kind: kind)
             var gone: [UUID] = []
@@ -157,15 +149,8 @@ extension StageContext {
                 case .failure(let error): failures.append((orphan.crmID, error))
                 }
             }
-            let done = gone, failed = failures
-            try await commit(.delete, kind: kind, cursor: last.crmID.uuidString) { db in
-                try LinkStore.delete(crmIDs: done, mailbox: address, kind: kind, db: db)
-                for (id, error) in failed {
-                    try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: error.itemID, crmID: id,
-                                            direction: "outbound", code: error.code, reason: error.message, payload: nil, db: db)
-                }
-                return StageCounts(items: Int64(done.count + failed.count), deleted: Int64(done.count), failed: Int64(failed.count))
-            }
+            let quarantined = failures.map { QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message) }
+            try await commit(.delete, kind: kind, cursor: last.crmID.uuidString, .deletedOrphans(gone, quarantined: quarantined))
             after = last.crmID
         }
     }
@@ -173,9 +158,9 @@ extension StageContext {
     /// Full snapshot from the CRM: empties the folder (appointments, tasks) or removes the synced contacts,
     /// and forgets the links.
     func cleanExchange(_ kind: ItemKind) async throws {
-        let owner = mailbox, address = address
+        let owner = mailbox
         if kind == .contacts {
-            let links = try await db.run { db in try LinkStore.links(mailbox: address, kind: kind, db: db) }
+            let links = try await store.links(mailbox: address, kind: kind)
             let refs = links.keys.map { MailboxItemRef(id: $0) }
             var start = 0
             while start < refs.count {
@@ -184,7 +169,7 @@ extension StageContext {
                 start += chunk.count
                 let results = try await source.delete(chunk, in: owner, kind: kind)
                 let deleted = results.filter { if case .failure(let e) = $0, e.kind != .notFound { false } else { true } }.count
-                try await commit(.cleanExchange, kind: kind, cursor: nil) { _ in StageCounts(items: Int64(chunk.count), deleted: Int64(deleted)) }
+                try await commit(.cleanExchange, kind: kind, cursor: nil, .counts(StageCounts(items: Int64(chunk.count), deleted: Int64(deleted))))
             }
         } else {
             // Deletions shift the pages, so each round reads from the first page again, past the items that could not
@@ -206,16 +191,12 @@ extension StageContext {
                 }
                 undeletable.formUnion(kept)
                 let failed = kept.count
-                try await commit(.cleanExchange, kind: kind, cursor: nil) { _ in
-                    StageCounts(items: Int64(refs.count), deleted: Int64(refs.count - failed), failed: Int64(failed))
-                }
+                try await commit(.cleanExchange, kind: kind, cursor: nil,
+                                 .counts(StageCounts(items: Int64(refs.count), deleted: Int64(refs.count - failed), failed: Int64(failed))))
                 if page.nextCursor == nil && failed == 0 && page.refs.count < options.batchSize { break }
                 pageCursor = nil
             }
         }
-        try await commit(.cleanExchange, kind: kind, cursor: nil) { db in
-            try LinkStore.deleteAll(mailbox: address, kind: kind, db: db)
-            return StageCounts()
-        }
+        try await commit(.cleanExchange, kind: kind, cursor: nil, .forgetLinks)
     }
 }

@@ -1,5 +1,4 @@
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -29,8 +28,8 @@ extension StageContext {
     func noteUnstorableText(_ records: [MailboxRecord], kind: ItemKind, stage: SnapshotStage) async throws {
         let count = UnstorableTextNotice.warn(records, logger: logger)
         guard count > 0 else { return }
-        try await RunStore.recordEvent(runID: runID, mailbox: address, kind: kind, stage: stage, event: "control-characters",
-                                       message: "\(count) item(s) had control characters Exchange cannot store; written without them",
-                                       data: ["items": count], db: db)
+        try await store.recordEvent(runID: runID, mailbox: address, kind: kind, stage: stage, event: "control-characters",
+                                    message: "\(count) item(s) had control characters Exchange cannot store; written without them",
+                                    data: ["items": count])
     }
 }

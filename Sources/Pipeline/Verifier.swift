@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import SyncCore
 import SyncStore
 
@@ -53,13 +52,12 @@ public struct Verifier: Sendable {
 
     /// Every difference of the mailbox's folders of `kinds`; empty when in sync.
     public func verify(_ mailbox: MailboxOwner, kinds: [ItemKind] = ItemKind.allCases,
-                       db: PostgresConnection) async throws -> [VerifyDifference] {
+                       store: any SyncStoreConnection) async throws -> [VerifyDifference] {
         var differences: [VerifyDifference] = []
         for kind in kinds {
             let address = mailbox.smtpAddress
-            let (records, links) = try await db.run { db in
-                (try CRMStore.records(kind, mailbox: mailbox, db: db), try LinkStore.links(mailbox: address, kind: kind, db: db))
-            }
+            let records = try await store.records(kind, mailbox: mailbox)
+            let links = try await store.links(mailbox: address, kind: kind)
             var seen = Set<UUID>()
             var cursor: String?
             while true {

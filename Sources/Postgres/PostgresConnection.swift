@@ -90,12 +90,6 @@ public actor PostgresConnection {
         }
     }
 
-    /// True while the connection is open and healthy.
-    public var isOpen: Bool {
-        guard let handle else { return false }
-        return PQstatus(handle) == CONNECTION_OK
-    }
-
     func connection() throws(PostgresError) -> OpaquePointer {
         guard let handle else { throw PostgresError(code: .usage, message: "the connection is closed") }
         return handle

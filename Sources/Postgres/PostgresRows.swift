@@ -20,11 +20,6 @@ public final class PostgresRows: @unchecked Sendable, RandomAccessCollection {
     /// The number of columns.
     public let columnCount: Int
 
-    /// The column names, in order.
-    public var columnNames: [String] {
-        (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
-    }
-
     public subscript(position: Int) -> PostgresRow { PostgresRow(rows: self, index: position) }
 
     /// The raw text of a cell, nil for NULL. The buffer is valid while `self` lives.

@@ -54,16 +54,13 @@ public enum SnapshotStage: String, Sendable, Hashable, Codable, CaseIterable {
         case .fullFromCRM: [.cleanExchange, .push]
         }
     }
-
-    /// True for stages that write to Exchange (never run under `--dry-run`).
-    public var writesExchange: Bool { self == .push || self == .delete || self == .cleanExchange }
 }
 
 /// A date range filter for a snapshot: items whose start (or last modification) falls in the range; a
 /// recurring series is in when its range overlaps.
 public struct SnapshotDateRange: Sendable, Hashable, Codable {
     /// Which date the range applies to.
-    public enum Field: String, Sendable, Hashable, Codable { case start, modified }
+    public enum Field: String, Sendable, Hashable, Codable, CaseIterable { case start, modified }
     public var from: Date?
     public var to: Date?
     public var field: Field

@@ -185,6 +185,13 @@ extension CRMStore {
         public var updatedAt: Date
         /// Covering users' mailboxes (contacts) or the owner's mailbox (appointments, tasks).
         public var mailboxes: [MailboxOwner]
+
+        public init(record: MailboxRecord, version: Int64, updatedAt: Date, mailboxes: [MailboxOwner]) {
+            self.record = record
+            self.version = version
+            self.updatedAt = updatedAt
+            self.mailboxes = mailboxes
+        }
     }
 
     /// The rows with these ids (missing ids: deleted) with the mailboxes they belong in.

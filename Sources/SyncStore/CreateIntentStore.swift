@@ -17,6 +17,11 @@ public enum CreateIntentStore {
     public struct Intent: Sendable, Hashable {
         public var id: Int64
         public var crmIDs: [UUID]
+
+        public init(id: Int64, crmIDs: [UUID]) {
+            self.id = id
+            self.crmIDs = crmIDs
+        }
     }
 
     /// Records that the batch of these CRM ids is about to be created in the mailbox folder; commits at once (call

@@ -166,8 +166,8 @@ public enum InboundStore {
         }
         let fresh = try db.query("SELECT count(*) FROM \(table) WHERE run_id = $1 AND mailbox = $2 AND NOT matched",
                                  [runID, address])[0].decode(Int.self, at: 0)
-        return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), created: Int64(fresh), updated: Int64(byLink + byStamp + byUID),
-                           failed: Int64(copies))
+        // The merge creates and updates the rows: the match only counts the items it considered.
+        return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), failed: Int64(copies))
     }
 
     /// Quarantines and unstages the staged items that carry a stamped CRM id another item of the folder holds (by its
@@ -310,6 +310,8 @@ public enum InboundStore {
                                     [runID, address])[0].decode(Bool.self, at: 0) ? .matched : nil
         }
         var inserted: Int64 = 0, updated: Int64 = 0
+        let staged = try db.query("SELECT count(*) FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2",
+                                  [runID, address])[0].decode(Int64.self, at: 0)
         if unmatchedAreNew { inserted += Int64(try db.execute(insertFromStaging(kind, rows: .unmatched), [runID, address])) }
         if let existing {
             let counts = try db.query(upsertFromStaging(kind, rows: existing), [runID, address])[0]
@@ -347,7 +349,8 @@ public enum InboundStore {
         if let existing { links += try db.execute(linksFromStaging(kind, rows: existing), [runID, address, kind.rawValue]) }
         if unmatchedAreNew { links += try db.execute(newLinksFromStaging(kind), [runID, address, kind.rawValue]) }
         changed["sync.links"] = links
-        return StageCounts(items: inserted + updated, created: inserted, updated: updated, changedRows: changed)
+        // Every staged item is merged: those neither inserted nor updated are unchanged (``ItemTally``).
+        return StageCounts(items: staged, created: inserted, updated: updated, changedRows: changed)
     }
 
     /// Deletes the child rows (exceptions or attendees, `table`) of the CRM appointments of the staged `rows`
@@ -390,6 +393,13 @@ public enum InboundStore {
         public var startsAt: Date?
         public var seriesEnd: Date?
         public var modifiedAt: Date?
+
+        public init(crmID: UUID, startsAt: Date?, seriesEnd: Date?, modifiedAt: Date?) {
+            self.crmID = crmID
+            self.startsAt = startsAt
+            self.seriesEnd = seriesEnd
+            self.modifiedAt = modifiedAt
+        }
     }
 
     /// Links of the mailbox folder whose item the run did not see, with what date filters need (the CRM rows are

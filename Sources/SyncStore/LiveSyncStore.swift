@@ -62,6 +62,14 @@ public enum LiveSyncStore {
         public var crmID: UUID
         public var seq: Int64
         public var attempts: Int
+
+        public init(id: Int64, kind: ItemKind, crmID: UUID, seq: Int64, attempts: Int) {
+            self.id = id
+            self.kind = kind
+            self.crmID = crmID
+            self.seq = seq
+            self.attempts = attempts
+        }
     }
 
     /// Claims up to `limit` due entries (oldest first) for `lease`: concurrent senders skip them, and a

@@ -37,9 +37,17 @@ public struct RunRequest: Sendable, Hashable {
 public struct RunRecord: Sendable, Hashable {
     public var id: Int64
     public var request: RunRequest
-    public var status: String
+    public var status: RunStatus
     public var createdAt: Date
     public var finishedAt: Date?
+
+    public init(id: Int64, request: RunRequest, status: RunStatus, createdAt: Date, finishedAt: Date?) {
+        self.id = id
+        self.request = request
+        self.status = status
+        self.createdAt = createdAt
+        self.finishedAt = finishedAt
+    }
 }
 
 /// A mailbox claimed by a worker for a run.
@@ -47,6 +55,12 @@ public struct ClaimedMailbox: Sendable, Hashable {
     public var runID: Int64
     public var owner: MailboxOwner
     public var leaseOwner: String
+
+    public init(runID: Int64, owner: MailboxOwner, leaseOwner: String) {
+        self.runID = runID
+        self.owner = owner
+        self.leaseOwner = leaseOwner
+    }
 }
 
 /// The state of one stage of a mailbox folder.
@@ -54,7 +68,7 @@ public struct StageRecord: Sendable, Hashable {
     public var mailbox: String
     public var kind: ItemKind
     public var stage: SnapshotStage
-    public var status: String
+    public var status: StageStatus
     public var cursor: String?
     public var items: Int64
     public var created: Int64
@@ -66,6 +80,26 @@ public struct StageRecord: Sendable, Hashable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+
+    public init(mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus, cursor: String?, items: Int64, created: Int64,
+                updated: Int64, deleted: Int64, failed: Int64, total: Int64?, attempts: Int, error: String?, startedAt: Date?,
+                finishedAt: Date?) {
+        self.mailbox = mailbox
+        self.kind = kind
+        self.stage = stage
+        self.status = status
+        self.cursor = cursor
+        self.items = items
+        self.created = created
+        self.updated = updated
+        self.deleted = deleted
+        self.failed = failed
+        self.total = total
+        self.attempts = attempts
+        self.error = error
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
 }
 
 /// Counts a stage adds as it commits batches.
@@ -136,7 +170,7 @@ public enum RunStore {
     }
 
     /// A run by id.
-    public static func run(_ id: Int64, db: isolated PostgresConnection) throws(PostgresError) -> RunRecord? {
+    public static func run(_ id: Int64, db: isolated PostgresConnection) throws -> RunRecord? {
         guard let row = try db.query("""
             SELECT id, direction, kinds, mailboxes, from_date, to_date, date_field, options->>'allow_mass_delete',
                    requested_by, status, created_at, finished_at
@@ -146,7 +180,7 @@ public enum RunStore {
     }
 
     /// The most recent runs, newest first.
-    public static func recentRuns(limit: Int, db: isolated PostgresConnection) throws(PostgresError) -> [RunRecord] {
+    public static func recentRuns(limit: Int, db: isolated PostgresConnection) throws -> [RunRecord] {
         try db.query("""
             SELECT id, direction, kinds, mailboxes, from_date, to_date, date_field, options->>'allow_mass_delete',
                    requested_by, status, created_at, finished_at
@@ -155,14 +189,15 @@ public enum RunStore {
     }
 
     /// The newest unfinished run, if any (what `snapsync resume` continues).
-    public static func latestUnfinishedRun(db: isolated PostgresConnection) throws(PostgresError) -> RunRecord? {
+    public static func latestUnfinishedRun(db: isolated PostgresConnection) throws -> RunRecord? {
         guard let id = try db.query("SELECT id FROM sync.runs WHERE status = 'running' ORDER BY id DESC LIMIT 1").first else { return nil }
         return try run(try id.decode(Int64.self, at: 0), db: db)
     }
 
-    static func decodeRun(_ row: PostgresRow) throws(PostgresError) -> RunRecord {
-        let direction = SnapshotDirection(rawValue: try row.decode(String.self, at: 1)) ?? .inbound
-        let kinds = try row.decode([String].self, at: 2).compactMap(ItemKind.init(rawValue:))
+    /// A run's row; a direction, kind or status this version does not know is a ``SyncStoreError/Code/unknownValue``.
+    static func decodeRun(_ row: PostgresRow) throws -> RunRecord {
+        let direction = try SnapshotDirection.decoded(try row.decode(String.self, at: 1), column: "sync.runs.direction")
+        let kinds = try row.decode([String].self, at: 2).map { text throws(SyncStoreError) in try ItemKind.decoded(text, column: "sync.runs.kinds") }
         let from: Date? = try row.decode(at: 4)
         let to: Date? = try row.decode(at: 5)
         let field = try row.decode(String?.self, at: 6).flatMap(SnapshotDateRange.Field.init(rawValue:))
@@ -170,7 +205,8 @@ public enum RunStore {
         let request = RunRequest(direction: direction, kinds: kinds, mailboxes: try row.decode(at: 3), dateRange: range,
                                  allowMassDelete: try row.decode(String?.self, at: 7) == "true",
                                  requestedBy: try row.decode(String?.self, at: 8) ?? "")
-        return RunRecord(id: try row.decode(at: 0), request: request, status: try row.decode(at: 9),
+        return RunRecord(id: try row.decode(at: 0), request: request,
+                         status: try RunStatus.decoded(try row.decode(String.self, at: 9), column: "sync.runs.status"),
                          createdAt: try row.decode(at: 10), finishedAt: try row.decode(at: 11))
     }
 
@@ -226,17 +262,17 @@ public enum RunStore {
     }
 
     /// Ends a claim: `done`, `failed` (with the reason), or back to `pending` (window ended).
-    public static func releaseMailbox(_ claim: ClaimedMailbox, status: String, error: String?,
+    public static func releaseMailbox(_ claim: ClaimedMailbox, status: MailboxRunStatus, error: String?,
                                       db: isolated PostgresConnection) throws(PostgresError) {
         try db.execute("""
             UPDATE sync.run_mailboxes SET status = $4, error = $5, lease_owner = NULL, lease_until = NULL,
                 finished_at = CASE WHEN $4 IN ('done', 'failed') THEN now() END
             WHERE run_id = $1 AND mailbox = $2 AND lease_owner = $3
-            """, [claim.runID, claim.owner.smtpAddress, claim.leaseOwner, status, error])
+            """, [claim.runID, claim.owner.smtpAddress, claim.leaseOwner, status.rawValue, error])
     }
 
     /// Marks the run finished when no mailbox is left pending or running; returns its final status.
-    public static func finishRunIfDone(_ runID: Int64, db: isolated PostgresConnection) throws(PostgresError) -> String? {
+    public static func finishRunIfDone(_ runID: Int64, db: isolated PostgresConnection) throws(PostgresError) -> RunStatus? {
         let row = try db.query("""
             SELECT count(*) FILTER (WHERE status IN ('pending', 'running')), count(*) FILTER (WHERE status = 'failed'),
                    (SELECT count(*) FROM sync.run_stages WHERE run_id = $1 AND failed > 0)
@@ -245,36 +281,37 @@ public enum RunStore {
         guard try row.decode(Int64.self, at: 0) == 0 else { return nil }
         let failedMailboxes = try row.decode(Int64.self, at: 1)
         let stagesWithFailures = try row.decode(Int64.self, at: 2)
-        let status = failedMailboxes > 0 || stagesWithFailures > 0 ? "completed_with_errors" : "completed"
-        try db.execute("UPDATE sync.runs SET status = $2, finished_at = now() WHERE id = $1 AND status = 'running'", [runID, status])
+        let status: RunStatus = failedMailboxes > 0 || stagesWithFailures > 0 ? .completedWithErrors : .completed
+        try db.execute("UPDATE sync.runs SET status = $2, finished_at = now() WHERE id = $1 AND status = 'running'", [runID, status.rawValue])
         return status
     }
 
     /// How one mailbox of a run ended: `completed`, `completed_with_errors` (its mailbox failed or a stage of it
     /// quarantined items), nil while it is pending or running.
-    public static func mailboxOutcome(runID: Int64, mailbox: String, db: isolated PostgresConnection) throws(PostgresError) -> String? {
+    public static func mailboxOutcome(runID: Int64, mailbox: String, db: isolated PostgresConnection) throws -> RunStatus? {
         guard let row = try db.query("""
             SELECT m.status, EXISTS (SELECT 1 FROM sync.run_stages s WHERE s.run_id = m.run_id AND s.mailbox = m.mailbox AND s.failed > 0)
             FROM sync.run_mailboxes m WHERE m.run_id = $1 AND m.mailbox = $2
             """, [runID, mailbox]).first else { return nil }
-        switch try row.decode(String.self, at: 0) {
-        case "done": return try row.decode(Bool.self, at: 1) ? "completed_with_errors" : "completed"
-        case "failed": return "completed_with_errors"
-        default: return nil
+        switch try MailboxRunStatus.decoded(try row.decode(String.self, at: 0), column: "sync.run_mailboxes.status") {
+        case .done: return try row.decode(Bool.self, at: 1) ? .completedWithErrors : .completed
+        case .failed: return .completedWithErrors
+        case .pending, .running: return nil
         }
     }
 
     // MARK: Stages
 
     /// The stages of a mailbox in a run, in order.
-    public static func stages(runID: Int64, mailbox: String?, db: isolated PostgresConnection) throws(PostgresError) -> [StageRecord] {
+    public static func stages(runID: Int64, mailbox: String?, db: isolated PostgresConnection) throws -> [StageRecord] {
         try db.query("""
             SELECT mailbox, kind, stage, status, cursor, items, created, updated, deleted, failed, total, attempts, error,
                    started_at, finished_at
             FROM sync.run_stages WHERE run_id = $1 AND ($2::text IS NULL OR mailbox = $2) ORDER BY mailbox, position
-            """, [runID, mailbox]).map { (row) throws(PostgresError) in
-            StageRecord(mailbox: try row.decode(at: 0), kind: ItemKind(rawValue: try row.decode(at: 1)) ?? .tasks,
-                        stage: SnapshotStage(rawValue: try row.decode(at: 2)) ?? .extract, status: try row.decode(at: 3),
+            """, [runID, mailbox]).map { row in
+            StageRecord(mailbox: try row.decode(at: 0), kind: try ItemKind.decoded(try row.decode(at: 1), column: "sync.run_stages.kind"),
+                        stage: try SnapshotStage.decoded(try row.decode(at: 2), column: "sync.run_stages.stage"),
+                        status: try StageStatus.decoded(try row.decode(at: 3), column: "sync.run_stages.status"),
                         cursor: try row.decode(at: 4), items: try row.decode(at: 5), created: try row.decode(at: 6),
                         updated: try row.decode(at: 7), deleted: try row.decode(at: 8), failed: try row.decode(at: 9),
                         total: try row.decode(at: 10), attempts: try row.decode(at: 11), error: try row.decode(at: 12),
@@ -308,12 +345,12 @@ public enum RunStore {
     }
 
     /// Marks a stage done, failed (with its error) or skipped.
-    public static func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: String,
+    public static func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
                                    error: String? = nil, db: isolated PostgresConnection) throws(PostgresError) {
         try db.execute("""
             UPDATE sync.run_stages SET status = $5, error = $6, finished_at = now()
             WHERE run_id = $1 AND mailbox = $2 AND kind = $3 AND stage = $4
-            """, [runID, mailbox, kind.rawValue, stage.rawValue, status, error])
+            """, [runID, mailbox, kind.rawValue, stage.rawValue, status.rawValue, error])
     }
 
     /// Sets a stage and every later stage back to pending (with fresh checkpoints), for one mailbox (every mailbox
@@ -390,11 +427,11 @@ public enum RunStore {
 
     /// Keeps an item that could not be read, mapped or written, with its reason and raw payload.
     public static func quarantine(runID: Int64?, mailbox: String, kind: ItemKind, itemID: String?, crmID: UUID?,
-                                  direction: String, code: String, reason: String, payload: String?,
+                                  direction: QuarantineDirection, code: String, reason: String, payload: String?,
                                   db: isolated PostgresConnection) throws(PostgresError) {
         try db.execute("""
             INSERT INTO sync.quarantine (run_id, mailbox, kind, item_id, crm_id, direction, code, reason, payload)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """, [runID, mailbox, kind.rawValue, itemID, crmID, direction, code, reason, payload])
+            """, [runID, mailbox, kind.rawValue, itemID, crmID, direction.rawValue, code, reason, payload])
     }
 }

@@ -19,6 +19,8 @@ public struct SyncStoreError: Error, Sendable, CustomStringConvertible {
         public static let unknownMigration = Code(name: "unknownMigration")
         /// A migration's SQL failed; nothing of it was applied.
         public static let migrationFailed = Code(name: "migrationFailed")
+        /// A status or kind column holds a value this version does not know (a newer snapsync wrote it?).
+        public static let unknownValue = Code(name: "unknownValue")
         /// Any other database failure.
         public static let database = Code(name: "database")
         public var description: String { name }

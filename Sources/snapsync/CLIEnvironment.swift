@@ -19,15 +19,11 @@ struct CLIEnvironment {
     /// This run's figures for `--metrics-file` (nil without it); written by ``run(_:)`` whatever the outcome.
     let metrics: RunMetrics?
 
-    /// Bootstraps logging and loads the configuration; a bad configuration exits with 78.
-    static func start(_ options: GlobalOptions, command: String) throws -> CLIEnvironment {
-        guard let format = LogFormat(rawValue: options.logFormat.lowercased()) else {
-            throw ValidationError("--log-format must be text, json or auto")
-        }
-        guard let level = Logger.Level(rawValue: options.logLevel.lowercased()) else {
-            throw ValidationError("--log-level must be trace, debug, info, notice, warning or error")
-        }
-        StructuredLogHandler.bootstrap(format: format, level: level)
+    /// Bootstraps logging and loads the configuration; a bad configuration exits with 78. With a `statusArea` (a
+    /// run's live display) log lines go through it, above the status, from `notice` up unless `--log-level` says.
+    static func start(_ options: GlobalOptions, command: String, statusArea: TerminalStatusArea? = nil) throws -> CLIEnvironment {
+        let level = options.logLevel ?? (statusArea == nil ? .info : .notice)
+        StructuredLogHandler.bootstrap(format: options.logFormat, level: level, sink: statusArea ?? FileDescriptorLogSink())
         var logger = Logger(label: "snapsync")
         logger[metadataKey: "command"] = "\(command)"
         let metrics = options.metricsFile.map { _ in RunMetrics(command: command.replacingOccurrences(of: " ", with: "-")) }
@@ -61,6 +57,12 @@ struct CLIEnvironment {
     func database() async throws -> PostgresConnection {
         let url = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireDatabase() }
         return try await PostgresConnection.connect(url, logger: logger)
+    }
+
+    /// The sync store in the CRM database, for Pipeline's APIs (each opens and closes its own connections).
+    func syncDatabase() throws -> SyncDatabase {
+        let url = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireDatabase() }
+        return SyncDatabase(conninfo: url, logger: logger)
     }
 
     /// The Exchange side: an EWS client over libcurl with the configured credentials. `shutdown` the

@@ -14,10 +14,10 @@ struct DedupeCommand: AsyncParsableCommand {
         discussion: "Exit 0 when no extra copy is left, 4 when Exchange refused to delete some (they are logged).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "A mailbox to clean; repeatable. Default: every mailbox with a CRM user.") var mailbox: [String] = []
-    @Option(help: "A kind to clean (contacts, appointments, tasks); repeatable. Default: all.") var kind: [String] = []
+    @Option(help: "A kind to clean; repeatable. Default: all.") var kind: [ItemKind] = []
 
     func run() async throws {
-        let kinds = try ItemKind.parse(options: kind)
+        let kinds = kind.orAll
         let environment = try CLIEnvironment.start(global, command: "dedupe")
         try await environment.run {
             let (source, http) = try environment.exchange()
@@ -27,7 +27,7 @@ struct DedupeCommand: AsyncParsableCommand {
             let deduplicator = Deduplicator(source: source, logger: environment.logger)
             var deleted = 0, failed = 0
             for owner in owners {
-                for removal in try await deduplicator.remove(owner, kinds: kinds, db: db) {
+                for removal in try await deduplicator.remove(owner, kinds: kinds, store: SyncConnection(db, logger: environment.logger)) {
                     print("\(owner.smtpAddress) \(removal.kind.rawValue): \(removal.records) record(s) held more than once, "
                           + "\(removal.deleted) extra cop\(removal.deleted == 1 ? "y" : "ies") deleted"
                           + (removal.failed > 0 ? ", \(removal.failed) refused by Exchange" : ""))

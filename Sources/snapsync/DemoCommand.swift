@@ -3,6 +3,7 @@ import EWS
 import Foundation
 import HTTP
 import Logging
+import Observability
 import Pipeline
 import Postgres
 import SyncCore
@@ -33,13 +34,15 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
     @Flag(help: "Leave PostgreSQL and the simulator running after the demo, and print how to use them.") var keep = false
     @Flag(help: "Stop the PostgreSQL and simulator a `demo --keep` left running.") var stop = false
+    @OptionGroup var display: RunDisplayOptions
 
     func validate() throws {
         if keep && stop { throw ValidationError("--keep and --stop exclude each other") }
     }
 
     func run() async throws {
-        let environment = try CLIEnvironment.start(global, command: "demo")
+        let area = stop ? nil : display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: "demo", statusArea: area)
         try await environment.run {
             if stop { return try await stopKept() }
             if let running = DemoState.running() {
@@ -61,7 +64,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let code: Int32
                 do {
                     code = try await demo(cluster: cluster, runner: runner, simulator: simulator, addresses: addresses,
-                                          environment: environment)
+                                          environment: environment, statusArea: area)
                 } catch {
                     try? await cluster.stop()
                     throw error
@@ -115,7 +118,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func demo(cluster: PostgresLocalCluster, runner: MigrationRunner, simulator: DemoSimulator, addresses: [String],
-              environment: CLIEnvironment) async throws -> Int32 {
+              environment: CLIEnvironment, statusArea: TerminalStatusArea?) async throws -> Int32 {
         let logger = environment.logger
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         print(MigrationText.summary(try await runner.migrate(on: db)))
@@ -158,7 +161,8 @@ struct DemoCommand: AsyncParsableCommand {
 
         let source = EWSMailboxSource(client: EWSClient(configuration: EWSClient.Configuration(endpoint: simulator.endpoint),
                                                         transport: client, logger: logger))
-        let snapshots = SnapshotRunner(conninfo: cluster.conninfo, source: source, logger: logger, progress: ProgressLine.make())
+        let live = LiveRunDisplay.make(statusArea, conninfo: cluster.conninfo, logger: logger)
+        let snapshots = SnapshotRunner(conninfo: cluster.conninfo, source: source, logger: logger, progress: live)
         var worst: Int32 = 0
         for direction in [SnapshotDirection.inbound, .outbound] {
             var options = SnapshotOptions(request: RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: nil,
@@ -166,8 +170,8 @@ struct DemoCommand: AsyncParsableCommand {
             options.workers = workers
             let started = Date()
             print("\n== \(direction.rawValue) snapshot")
-            let result = try await snapshots.run(options)
-            let code = try await RunReport.finish(result, environment: environment, conninfo: cluster.conninfo)
+            let result = try await LiveRunDisplay.around(live) { try await snapshots.run(options) }
+            let code = try await RunReport.finish(result, environment: environment, conninfo: cluster.conninfo, verbose: display.verbose)
             print(String(format: "   %.1f s", Date().timeIntervalSince(started)))
             worst = max(worst, code)
         }
@@ -175,7 +179,7 @@ struct DemoCommand: AsyncParsableCommand {
         let check = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         var differences: [VerifyDifference] = []
         for owner in try await CRMStore.mailboxOwners(nil, db: check) {
-            differences += try await Verifier(source: source, logger: logger).verify(owner, db: check)
+            differences += try await Verifier(source: source, logger: logger).verify(owner, store: SyncConnection(check, logger: logger))
         }
         await check.close()
         for difference in differences.prefix(20) { print("  \(difference)") }

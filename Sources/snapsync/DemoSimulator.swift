@@ -33,7 +33,8 @@ struct DemoSimulator {
     }
 
     /// Starts `exchange-sim serve` with `mailboxes`, its output in `log`, and waits until it listens. The process
-    /// is in a session of its own (Foundation's `Process`), so it outlives this one until it is stopped.
+    /// is in a session of its own (Foundation's `Process`), so it outlives this one until it is stopped. A busy machine
+    /// may take a while to start it with many mailboxes: it is given two minutes while it runs.
     static func start(mailboxes: [String], log: URL) async throws -> DemoSimulator {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
@@ -43,7 +44,7 @@ struct DemoSimulator {
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = process.standardOutput
         try process.run()
-        for _ in 0..<300 {
+        for _ in 0..<1200 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let match = text.firstMatch(of: /EWS at (http:\/\/[^\/\s]+)\//) {
                 return DemoSimulator(pid: process.processIdentifier, base: String(match.output.1))

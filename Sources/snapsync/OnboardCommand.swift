@@ -21,8 +21,7 @@ struct OnboardCommand: AsyncParsableCommand {
     @Option(help: "Initial snapshot: days before today.") var daysPast: Int?
     @Option(help: "Initial snapshot: days after today.") var daysFuture: Int?
     @Option(help: "Failed attempts after which a row is no longer retried.") var maxAttempts: Int = 5
-    @Option(help: "Stop cleanly at this wall-clock time (HH:MM); the next run goes on.") var until: String?
-    @Option(help: "Stop cleanly after this long (e.g. 10m); the next run goes on.") var maxDuration: String?
+    @OptionGroup var window: RunWindowOptions
 
     func validate() throws {
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
@@ -38,11 +37,7 @@ struct OnboardCommand: AsyncParsableCommand {
             var onboarding = Onboarding(conninfo: url, source: source, logger: environment.logger)
             onboarding.maxAttempts = maxAttempts
             onboarding.snapshotRange = OnboardingDecision.window(now: Date(), daysPast: daysPast, daysFuture: daysFuture)
-            do {
-                onboarding.window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date())
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            onboarding.window = try window.window(now: Date())
             let report = try await onboarding.run()
             for mailbox in report.activated { print("activated \(mailbox)") }
             for mailbox in report.deactivated { print("deactivated \(mailbox)") }

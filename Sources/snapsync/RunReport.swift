@@ -8,18 +8,19 @@ import SyncStore
 
 /// Prints a run's report and turns its outcome into the exit code.
 enum RunReport {
-    static func finish(_ result: SnapshotResult, environment: CLIEnvironment, conninfo: String? = nil) async throws -> Int32 {
+    /// Prints the run's summary (``RunSummary``: a screen at most) and, with `verbose` or for a few mailboxes, the
+    /// per-mailbox table above it; records the run's figures in the metrics; returns the exit code of its outcome.
+    static func finish(_ result: SnapshotResult, environment: CLIEnvironment, conninfo: String? = nil, verbose: Bool = false) async throws -> Int32 {
         let db = if let conninfo { try await PostgresConnection.connect(conninfo, logger: environment.logger) } else { try await environment.database() }
+        let run = try await RunStore.run(result.runID, db: db)
         let stages = try await RunStore.stages(runID: result.runID, mailbox: nil, db: db)
         let events = try await RunStore.events(runID: result.runID, db: db)
+        let quarantine = try await RunStore.quarantineGroups(runID: result.runID, db: db)
         await db.close()
-        print("run \(result.runID)\(result.resumed ? " (resumed)" : ""): \(result.outcome.rawValue)")
-        printStages(stages)
-        for event in events where event.event != "analyze" {
-            print("  ! \(event.mailbox ?? "-") \(event.stage ?? "-"): \(LogRedaction.scrub(event.message))")
-        }
-        let analyzes = events.filter { $0.event == "analyze" }.count
-        if analyzes > 0 { print("  \(analyzes) ANALYZE(s) between stages (snapsync runs show \(result.runID) lists them)") }
+        let summary = RunSummary(runID: result.runID, direction: run?.request.direction, outcome: result.outcome.rawValue,
+                                 resumed: result.resumed, stages: stages, quarantine: quarantine, events: events)
+        if summary.showsMailboxTable(verbose: verbose) { printStages(stages) }
+        for line in summary.lines() { print(line) }
         let code: Int32 = switch result.outcome {
         case .completed, .inProgressElsewhere: 0
         case .windowEnded: 3
@@ -29,14 +30,16 @@ enum RunReport {
         return code
     }
 
-    /// Per stage (over every mailbox and kind): items, quarantined items plus failed stages, retried stage
-    /// attempts, and the wall-clock span from the first start to the last finish.
+    /// Per stage (over every mailbox and kind): items written (created, updated, deleted), quarantined items plus
+    /// failed stages, retried stage attempts, and the wall-clock span from the first start to the last finish; and the
+    /// run's items by what happened to them (``ItemTally``), the figures of its summary.
     static func record(_ stages: [StageRecord], into metrics: RunMetrics) {
         for (name, records) in Dictionary(grouping: stages, by: \.stage.rawValue) {
-            metrics.record(stage: name, items: Int(records.reduce(0) { $0 + $1.items }),
-                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == "failed" ? 1 : 0) }),
+            metrics.record(stage: name, items: Int(records.reduce(0) { $0 + $1.tally.written }),
+                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == .failed ? 1 : 0) }),
                            retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span(records))
         }
+        metrics.setRunItems(stages.reduce(ItemTally()) { $0 + $1.tally }.named.map { (change: $0.name, count: $0.count) })
     }
 
     /// The wall-clock span of stages from the first start to the last finish; with `now`, a stage still running
@@ -56,45 +59,16 @@ enum RunReport {
                 current = key
                 print("  \(key)")
             }
-            var parts = ["\(stage.status)"]
+            var parts = [stage.status.rawValue]
             if stage.items > 0 { parts.append("\(stage.items) items") }
             if stage.created > 0 { parts.append("+\(stage.created)") }
             if stage.updated > 0 { parts.append("~\(stage.updated)") }
             if stage.deleted > 0 { parts.append("-\(stage.deleted)") }
+            if stage.tally.unchanged > 0 { parts.append("=\(stage.tally.unchanged) unchanged") }
             if stage.failed > 0 { parts.append("\(stage.failed) quarantined") }
             if let start = stage.startedAt, let end = stage.finishedAt { parts.append(String(format: "%.1fs", end.timeIntervalSince(start))) }
             if let error = stage.error { parts.append("error: \(LogRedaction.scrub(error))") }
             print("    \(stage.stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))")
         }
-    }
-}
-
-/// Progress on stderr: one rewritten line on a terminal (items done/total, items/s, ETA); nothing extra
-/// otherwise (the log lines say when each stage ends).
-final class ProgressLine: StageProgressReporting, @unchecked Sendable {
-    private let lock = NSLock()
-    private var started: [String: Date] = [:]
-    private var lastPrint = Date.distantPast
-
-    static func make() -> ProgressLine? { isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil }
-
-    func report(mailbox: String, kind: ItemKind, stage: SnapshotStage, done: Int64, total: Int64?) {
-        lock.lock()
-        defer { lock.unlock() }
-        let key = "\(mailbox) \(kind.rawValue) \(stage.rawValue)"
-        let now = Date()
-        let start = started[key] ?? now
-        started[key] = start
-        guard now.timeIntervalSince(lastPrint) > 0.25 else { return }
-        lastPrint = now
-        let elapsed = max(now.timeIntervalSince(start), 0.001)
-        let rate = Double(done) / elapsed
-        var line = "\(key): \(done)"
-        if let total, total > 0 {
-            line += "/\(total)"
-            if rate > 0 { line += String(format: ", ETA %.0fs", Double(max(total - done, 0)) / rate) }
-        }
-        line += String(format: ", %.0f items/s", rate)
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
     }
 }

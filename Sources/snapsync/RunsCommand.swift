@@ -27,7 +27,7 @@ struct RunsCommand: AsyncParsableCommand {
                 let formatter = ISO8601DateFormatter()
                 for run in runs {
                     let scope = run.request.mailboxes?.joined(separator: ",") ?? "all mailboxes"
-                    print("\(run.id)\t\(run.request.direction.rawValue)\t\(run.status)\t\(formatter.string(from: run.createdAt))\t\(run.request.kinds.map(\.rawValue).joined(separator: ","))\t\(scope)")
+                    print("\(run.id)\t\(run.request.direction.rawValue)\t\(run.status.rawValue)\t\(formatter.string(from: run.createdAt))\t\(run.request.kinds.map(\.rawValue).joined(separator: ","))\t\(scope)")
                 }
                 return 0
             }
@@ -49,11 +49,16 @@ struct RunsCommand: AsyncParsableCommand {
                 guard let record = try await RunStore.run(run, db: db) else { throw PipelineError(.unknownRun, "no run \(run)") }
                 let stages = try await RunStore.stages(runID: run, mailbox: mailbox?.lowercased(), db: db)
                 let events = try await RunStore.events(runID: run, db: db)
+                let quarantine = try await RunStore.quarantineGroups(runID: run, db: db)
                 await db.close()
-                print("run \(record.id): \(record.request.direction.rawValue) \(record.status), started \(record.createdAt)"
+                print("run \(record.id): \(record.request.direction.rawValue) \(record.status.rawValue), started \(record.createdAt)"
                       + (record.finishedAt.map { ", finished \($0)" } ?? ""))
                 RunReport.printStages(stages)
                 for event in events { print("  \(event.at) \(event.event) \(event.mailbox ?? "") \(event.stage ?? ""): \(LogRedaction.scrub(event.message))") }
+                let summary = RunSummary(runID: run, direction: record.request.direction, outcome: record.status.rawValue, stages: stages,
+                                         quarantine: mailbox == nil ? quarantine : [],
+                                         events: events, now: Date())
+                for line in summary.lines() { print(line) }
                 if let html {
                     let page = RunReport.html(run: record, stages: stages, events: events, now: Date())
                     try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
@@ -61,46 +66,6 @@ struct RunsCommand: AsyncParsableCommand {
                 }
                 return 0
             }
-        }
-    }
-}
-
-/// `snapsync verify`: compares both sides field by mapped field.
-struct VerifyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify",
-                                                    abstract: "Compare the CRM and the mailboxes field by mapped field; exit 0 only when in sync (4 otherwise).")
-    @OptionGroup var global: GlobalOptions
-    @Option(help: "A mailbox to check; repeatable. Default: every mailbox with a CRM user.") var mailbox: [String] = []
-    @Option(help: "A kind to check; repeatable.") var kind: [String] = []
-
-    func run() async throws {
-        let environment = try CLIEnvironment.start(global, command: "verify")
-        let kinds = try ItemKind.parse(options: kind)
-        try await environment.run {
-            let (source, http) = try environment.exchange()
-            defer { http.shutdown() }
-            let db = try await environment.database()
-            let owners = try await CRMStore.mailboxOwners(mailbox.isEmpty ? nil : mailbox, db: db)
-            var total = 0
-            let verifier = Verifier(source: source, logger: environment.logger)
-            var unchecked = 0
-            for owner in owners {
-                do {
-                    let differences = try await verifier.verify(owner, kinds: kinds, db: db)
-                    total += differences.count
-                    for difference in differences { print(difference) }
-                } catch let error as MailboxSourceError where !error.isSourceWide {
-                    // A mailbox Exchange does not know (or will not open) is reported; the others are still checked.
-                    unchecked += 1
-                    print("\(owner.smtpAddress): not checked: \(error)")
-                    environment.logger.error("mailbox not verified", metadata: ["mailbox": "\(owner.smtpAddress)", "item.error": "\(error.code)"])
-                }
-            }
-            await db.close()
-            let checked = owners.count - unchecked
-            print((total == 0 ? "in sync: \(checked) mailbox(es)" : "\(total) difference(s) in \(checked) mailbox(es)")
-                  + (unchecked == 0 ? "" : "; \(unchecked) mailbox(es) not checked"))
-            return total == 0 && unchecked == 0 ? 0 : 4
         }
     }
 }

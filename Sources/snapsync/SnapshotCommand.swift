@@ -34,23 +34,18 @@ struct SnapshotCommand: AsyncParsableCommand {
             discussion: "Overwrites the target for the mailboxes in scope. Asks for confirmation unless --yes is given.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var scope: SnapshotArguments
-        @Option(help: "The source of truth: exchange or crm.") var from: String
+        @Option(help: "The source of truth.") var from: FullSnapshotSource
         @Flag(help: "Do not ask for confirmation (cron).") var yes = false
 
         func run() async throws {
-            let direction: SnapshotDirection
-            switch from.lowercased() {
-            case "exchange": direction = .fullFromExchange
-            case "crm": direction = .fullFromCRM
-            default: throw ValidationError("--from must be exchange or crm")
-            }
+            let direction = from.direction
             if !yes && !scope.dryRun {
                 let target = direction == .fullFromExchange ? "the CRM's appointments and tasks" : "the mailboxes' synced items"
                 let who = scope.mailbox.isEmpty ? "EVERY mailbox" : scope.mailbox.joined(separator: ", ")
                 guard isatty(STDIN_FILENO) == 1 else {
                     throw ValidationError("a full snapshot overwrites \(target) for \(who): pass --yes to confirm (no terminal to ask on)")
                 }
-                print("This deletes \(target) for \(who) and restores them from \(from). Type 'yes' to go on: ", terminator: "")
+                print("This deletes \(target) for \(who) and restores them from \(from.rawValue). Type 'yes' to go on: ", terminator: "")
                 guard readLine()?.lowercased() == "yes" else { throw ExitCode(1) }
             }
             try await scope.execute(direction, global: global, command: "snapshot full")
@@ -62,14 +57,13 @@ struct SnapshotCommand: AsyncParsableCommand {
 struct SnapshotArguments: ParsableArguments {
     @Option(help: "A mailbox (SMTP address) to include; repeatable. Default: every mailbox with a CRM user.")
     var mailbox: [String] = []
-    @Option(help: "A kind to include: contacts, appointments, tasks; repeatable. Default: all the direction moves.")
-    var kind: [String] = []
+    @Option(help: "A kind to include; repeatable. Default: all the direction moves.")
+    var kind: [ItemKind] = []
     @Option(help: "Only items from this date (YYYY-MM-DD or ISO 8601, UTC).") var fromDate: String?
     @Option(help: "Only items before this date (YYYY-MM-DD or ISO 8601, UTC).") var toDate: String?
-    @Option(help: "The date the range applies to: start or modified.") var dateField: String = "start"
+    @Option(help: "The date the range applies to.") var dateField: SnapshotDateRange.Field = .start
     @Flag(help: "Print what would be created, updated and deleted per mailbox and kind; change nothing.") var dryRun = false
-    @Option(help: "Stop cleanly at this wall-clock time (HH:MM); the next run resumes.") var until: String?
-    @Option(help: "Stop cleanly after this long (e.g. 2h, 90m); the next run resumes.") var maxDuration: String?
+    @OptionGroup var window: RunWindowOptions
     @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
     @Option(help: "Items per Exchange write request.") var batchSize: Int = 100
     @Option(help: "Items per FindItem page / CRM keyset page.") var pageSize: Int = 1000
@@ -77,24 +71,21 @@ struct SnapshotArguments: ParsableArguments {
     @Option(help: "Statistics target of the ANALYZEs between stages (0: the server's); tables are analyzed at the server's target when the run ends.")
     var interimStatisticsTarget: Int = 10
     @Flag(help: "Let reconciliation delete CRM rows even when Exchange returned far fewer items than linked.") var allowMassDelete = false
+    @OptionGroup var display: RunDisplayOptions
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64") }
         guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...1000") }
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be 1...1000 (EWS returns at most 1000 a page)") }
         guard (0...10000).contains(interimStatisticsTarget) else { throw ValidationError("--interim-statistics-target must be 0...10000") }
-        guard ["start", "modified"].contains(dateField) else { throw ValidationError("--date-field must be start or modified") }
     }
 
     func request(_ direction: SnapshotDirection) throws -> RunRequest {
         var kinds = direction.supportedKinds
         if !kind.isEmpty {
-            kinds = try kind.map { name in
-                guard let kind = ItemKind(rawValue: name.lowercased()) else {
-                    throw ValidationError("--kind must be contacts, appointments or tasks, not \(name)")
-                }
+            kinds = try kind.map { kind in
                 guard direction.supportedKinds.contains(kind) else {
-                    throw ValidationError("\(name) do not sync in this direction (contacts go CRM → Exchange only)")
+                    throw ValidationError("\(kind.rawValue) do not sync in this direction (contacts go CRM → Exchange only)")
                 }
                 return kind
             }
@@ -102,7 +93,7 @@ struct SnapshotArguments: ParsableArguments {
         var range: SnapshotDateRange?
         if fromDate != nil || toDate != nil {
             range = SnapshotDateRange(from: try fromDate.map { try Self.date($0, "--from-date") }, to: try toDate.map { try Self.date($0, "--to-date") },
-                                      field: dateField == "modified" ? .modified : .start)
+                                      field: dateField)
         }
         return RunRequest(direction: direction, kinds: kinds, mailboxes: mailbox.isEmpty ? nil : mailbox, dateRange: range,
                           allowMassDelete: allowMassDelete,
@@ -122,98 +113,30 @@ struct SnapshotArguments: ParsableArguments {
         options.pageSize = pageSize
         options.analyzePolicy = AnalyzePolicy(threshold: analyzeThreshold,
                                               interimStatisticsTarget: interimStatisticsTarget == 0 ? nil : interimStatisticsTarget)
-        do {
-            options.window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date())
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        options.window = try window.window(now: Date())
         return options
     }
 
     func execute(_ direction: SnapshotDirection, global: GlobalOptions, command: String) async throws {
-        let environment = try CLIEnvironment.start(global, command: command)
+        let area = dryRun ? nil : display.statusArea()
+        let environment = try CLIEnvironment.start(global, command: command, statusArea: area)
         let options = try options(direction)
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
             if dryRun {
                 let db = try await environment.database()
-                let lines = try await SnapshotDryRun(source: source).plan(options.request, db: db)
+                let lines = try await SnapshotDryRun(source: source).plan(options.request, store: SyncConnection(db, logger: environment.logger))
                 await db.close()
                 print("dry run (\(direction.rawValue)): nothing was changed")
                 for line in lines { print("  \(line)") }
                 return 0
             }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            let result = try await runner.run(options)
-            return try await RunReport.finish(result, environment: environment)
-        }
-    }
-}
-
-/// `snapsync resume [RUN]`: continues an unfinished run.
-struct ResumeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "resume",
-                                                    abstract: "Continue an unfinished run (the newest when no id is given).")
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "The run id.") var run: Int64?
-    @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
-    @Option(help: "Stop cleanly at this wall-clock time (HH:MM).") var until: String?
-    @Option(help: "Stop cleanly after this long (e.g. 2h).") var maxDuration: String?
-
-    func run() async throws {
-        let environment = try CLIEnvironment.start(global, command: "resume")
-        let window: RunWindow
-        do { window = try RunWindow.parse(until: until, maxDuration: maxDuration, now: Date()) } catch { throw ValidationError("\(error)") }
-        try await environment.run {
-            let (source, http) = try environment.exchange()
-            defer { http.shutdown() }
-            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
-            var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: ""))
-            options.workers = workers
-            options.window = window
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            return try await RunReport.finish(try await runner.resume(runID: run, options: options), environment: environment)
-        }
-    }
-}
-
-/// `snapsync rerun RUN --stage NAME [--mailbox ADDR] [--kind K]... [--allow-mass-delete]`: reruns one stage (and those
-/// after it).
-struct RerunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rerun",
-                                                    abstract: "Rerun a stage of a run (and the stages after it) for one or every mailbox.")
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "The run id.") var run: Int64
-    @Option(help: "The stage: \(SnapshotStage.allCases.map(\.rawValue).joined(separator: ", ")).") var stage: String
-    @Option(help: "Only this mailbox: no other mailbox of the run is touched.") var mailbox: String?
-    @Option(help: "Only this kind (appointments, tasks, contacts); repeatable. Default: every kind of the run.") var kind: [String] = []
-    @Flag(help: "Approve this mailbox's deletions (of --kind, or every kind of the run) that the mass-delete guard refused; needs --mailbox.")
-    var allowMassDelete = false
-    @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
-
-    func run() async throws {
-        guard let stage = SnapshotStage(rawValue: stage) else {
-            throw ValidationError("--stage must be one of \(SnapshotStage.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        let kinds = kind.isEmpty ? nil : try ItemKind.parse(options: kind)
-        if allowMassDelete && mailbox == nil {
-            throw ValidationError("--allow-mass-delete approves the deletions of one mailbox: name it with --mailbox")
-        }
-        let environment = try CLIEnvironment.start(global, command: "rerun")
-        try await environment.run {
-            let (source, http) = try environment.exchange()
-            defer { http.shutdown() }
-            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
-            var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil,
-                                                              requestedBy: ProcessInfo.processInfo.environment["USER"] ?? "snapsync"))
-            options.workers = workers
-            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: ProgressLine.make())
-            let result = try await runner.rerun(runID: run, stage: stage, mailbox: mailbox, kinds: kinds,
-                                                allowMassDelete: allowMassDelete,
-                                                options: options) { reset in print("rerunning \(reset) stage(s) of run \(run)") }
-            return try await RunReport.finish(result, environment: environment)
+            let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)
+            let runner = SnapshotRunner(conninfo: url, source: source, logger: environment.logger, progress: live)
+            let result = try await LiveRunDisplay.around(live) { try await runner.run(options) }
+            return try await RunReport.finish(result, environment: environment, verbose: display.verbose)
         }
     }
 }

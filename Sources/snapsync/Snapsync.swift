@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Observability
 
 /// `snapsync`: keeps a PostgreSQL CRM and Exchange mailboxes in sync.
 @main
@@ -26,11 +28,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "A key=value configuration file (the environment wins over it).")
     var config: String?
 
-    @Option(name: .long, help: "Log format on stderr: text, json, or auto (text on a terminal).")
-    var logFormat: String = "auto"
+    @Option(name: .long, help: "Log format on stderr (auto: text on a terminal, else json).")
+    var logFormat: LogFormat = .auto
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "The least severe log level written (default: info; notice under a run's live status).")
+    var logLevel: Logger.Level?
 
     @Option(name: .long, help: "Write Prometheus metrics to this file (node_exporter textfile collector).")
     var metricsFile: String?

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import HTTP
 import Observability
@@ -35,10 +34,8 @@ struct SyncCommand: AsyncParsableCommand {
     static func set(_ enabled: Bool, mailbox: String?, note: String?, global: GlobalOptions) async throws {
         let environment = try CLIEnvironment.start(global, command: enabled ? "sync enable" : "sync disable")
         try await environment.run {
-            let db = try await environment.database()
             let actor = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "snapsync"
-            try await LiveSyncStore.setEnabled(enabled, mailbox: mailbox, actor: actor, note: note, db: db)
-            await db.close()
+            try await SyncControl(database: try environment.syncDatabase()).setEnabled(enabled, mailbox: mailbox, actor: actor, note: note)
             print("sync \(enabled ? "enabled" : "disabled")\(mailbox.map { " for \($0)" } ?? "")")
             return 0
         }
@@ -93,7 +90,7 @@ struct SyncCommand: AsyncParsableCommand {
                 let sync = LiveSync(source: source, logger: environment.logger, options: options)
                 var worst: Int32 = 0
                 repeat {
-                    let report = try await sync.runOnce(db: db)
+                    let report = try await sync.runOnce(store: SyncConnection(db, logger: environment.logger))
                     environment.metrics?.record(stage: "outbox", items: report.delivered, errors: report.parked, retries: report.retried)
                     environment.metrics?.record(stage: "pull", items: report.pulled)
                     print("sync pass: \(report.delivered) delivered, \(report.retried) to retry, \(report.parked) parked, "
@@ -112,64 +109,5 @@ struct SyncCommand: AsyncParsableCommand {
         }
 
         static let lockKey: Int64 = 0x736E_6170_7379_6E63  // "snapsync"
-    }
-}
-
-/// Set by SIGTERM or SIGINT, so a looping command stops cleanly between passes.
-final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var sources: [any DispatchSourceSignal] = []
-
-    init() {
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.fire() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func fire() {
-        lock.lock()
-        set = true
-        lock.unlock()
-    }
-
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return set
-    }
-}
-
-/// `snapsync mailbox reset-state ADDR [--kind K]`.
-struct MailboxCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "mailbox", abstract: "Per-mailbox maintenance.",
-                                                    subcommands: [ResetState.self])
-
-    struct ResetState: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "reset-state",
-            abstract: "Forget a mailbox's folder sync states; live sync skips it until an inbound snapshot stores fresh ones.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The mailbox (SMTP address).") var mailbox: String
-        @Option(help: "Only this kind: appointments or tasks; repeatable.") var kind: [String] = []
-
-        func run() async throws {
-            let environment = try CLIEnvironment.start(global, command: "mailbox reset-state")
-            let kinds = try kind.isEmpty ? [ItemKind.appointments, .tasks] : kind.map { name in
-                guard let kind = ItemKind(rawValue: name), kind != .contacts else { throw ValidationError("--kind must be appointments or tasks") }
-                return kind
-            }
-            try await environment.run {
-                let db = try await environment.database()
-                let removed = try await FolderStateStore.reset(mailbox: mailbox, kinds: kinds, db: db)
-                await db.close()
-                print("reset \(removed) folder state(s) of \(mailbox); run: snapsync snapshot inbound --mailbox \(mailbox)")
-                return 0
-            }
-        }
     }
 }

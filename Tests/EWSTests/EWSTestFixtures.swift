@@ -18,7 +18,9 @@ enum Fixtures {
 
     struct MissingShared: Error, CustomStringConvertible {
         var path: String
-        var description: String { "the shared directory with ews-schema/ and ews-samples/ is missing at \(path)" }
+        var description: String {
+            "the EWS schema and samples (ews-schema/, ews-samples/) are missing at \(path): set SNAPSYNC_SHARED_DIR (docs/development.md says where to get them)"
+        }
     }
 
     static func sample(_ name: String) throws -> [UInt8] {

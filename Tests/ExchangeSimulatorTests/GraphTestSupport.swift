@@ -28,9 +28,9 @@ final class GraphDocuments: @unchecked Sendable {   // @unchecked: `list` is onl
 
     /// Runs `graph-schema/validate` once per kind (errors with `--type error`, batches with `--type batch`).
     func validate() async throws -> (ok: Bool, output: String) {
-        let validator = Paths.shared.appendingPathComponent("graph-schema/validate")
+        let validator = SharedDirectory.fixtures.appendingPathComponent("graph-schema/validate")
         guard FileManager.default.isExecutableFile(atPath: validator.path) else {
-            Issue.record("Graph schema validator missing at \(validator.path): set SNAPSYNC_SHARED_DIR or put shared/ beside the package root.")
+            Issue.record("Graph schema validator missing at \(validator.path): it is part of the repository (Tests/Fixtures).")
             throw CancellationError()
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("graph-schema-\(UUID().uuidString)")

@@ -16,7 +16,7 @@ enum Paths {
     static func validator() throws -> URL {
         let v = shared.appendingPathComponent("ews-schema/validate")
         guard FileManager.default.isExecutableFile(atPath: v.path) else {
-            Issue.record("Schema validator missing at \(v.path): set SNAPSYNC_SHARED_DIR or put shared/ beside the package root.")
+            Issue.record("EWS schema validator missing at \(v.path): set SNAPSYNC_SHARED_DIR (docs/development.md says where to get the EWS schema).")
             throw CancellationError()
         }
         return v

@@ -12,7 +12,7 @@ extension PipelineTestEnvironment {
 
     func pass(_ options: LiveSyncOptions = LiveSyncOptions()) async throws -> LiveSyncReport {
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
-        let report = try await liveSync(options).runOnce(db: db)
+        let report = try await liveSync(options).runOnce(store: SyncConnection(db, logger: logger))
         await db.close()
         return report
     }

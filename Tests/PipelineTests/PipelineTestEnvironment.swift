@@ -136,7 +136,7 @@ struct PipelineTestEnvironment {
     func differences(kinds: [ItemKind] = ItemKind.allCases) async throws -> [VerifyDifference] {
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
         var all: [VerifyDifference] = []
-        for owner in owners { all += try await Verifier(source: source, logger: logger).verify(owner, kinds: kinds, db: db) }
+        for owner in owners { all += try await Verifier(source: source, logger: logger).verify(owner, kinds: kinds, store: SyncConnection(db, logger: logger)) }
         await db.close()
         return all
     }

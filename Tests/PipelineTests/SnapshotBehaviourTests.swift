@@ -71,7 +71,7 @@ import Testing
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try seedMailboxes(env, appointments: 10, tasks: 5)
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            let lines = try await SnapshotDryRun(source: env.source).plan(env.options(.inbound).request, db: db)
+            let lines = try await SnapshotDryRun(source: env.source).plan(env.options(.inbound).request, store: SyncConnection(db, logger: env.logger))
             #expect(lines.reduce(0) { $0 + $1.create } == 60)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 0)
             #expect(try await env.count("SELECT count(*) FROM sync.runs") == 0)

@@ -11,12 +11,12 @@ import Testing
 
     func run(status: String = "completed", finished: Bool = true) -> RunRecord {
         RunRecord(id: 42, request: RunRequest(direction: .inbound, kinds: [.tasks], mailboxes: nil, dateRange: nil, requestedBy: "cron"),
-                  status: status, createdAt: t0, finishedAt: finished ? t0.addingTimeInterval(60) : nil)
+                  status: RunStatus(rawValue: status)!, createdAt: t0, finishedAt: finished ? t0.addingTimeInterval(60) : nil)
     }
 
     func stage(_ mailbox: String, _ stage: SnapshotStage, _ status: String, items: Int64 = 0, from start: Double?, to end: Double?,
                error: String? = nil) -> StageRecord {
-        StageRecord(mailbox: mailbox, kind: .tasks, stage: stage, status: status, cursor: nil, items: items, created: items, updated: 0,
+        StageRecord(mailbox: mailbox, kind: .tasks, stage: stage, status: StageStatus(rawValue: status)!, cursor: nil, items: items, created: items, updated: 0,
                     deleted: 0, failed: 0, total: nil, attempts: start == nil ? 0 : 1, error: error,
                     startedAt: start.map { t0.addingTimeInterval($0) }, finishedAt: end.map { t0.addingTimeInterval($0) })
     }
@@ -70,6 +70,36 @@ import Testing
         let bar = try #require(page.components(separatedBy: "<rect class=\"bar running\" ").last?.prefix(80))
         #expect(bar.contains("x=\"\(RunReport.number(HTMLPage.labelWidth + 2 / 12 * HTMLPage.plotWidth))\""), "\(bar)")
         #expect(bar.contains("width=\"\(RunReport.number(10 / 12 * HTMLPage.plotWidth))\""), "\(bar)")
+    }
+
+    @Test func aThousandMailboxesShowEveryStageOverAllAndTheSlowestAndFailedInFull() {
+        var stages: [StageRecord] = []
+        for index in 0..<1000 {
+            let mailbox = String(format: "user%04d@example.com", index)
+            let length = Double(10 + index % 100)
+            stages += [stage(mailbox, .baseline, "done", items: 600, from: 0, to: 1),
+                       stage(mailbox, .extract, index == 500 ? "failed" : "done", items: 600, from: 1, to: length,
+                             error: index == 500 ? "transient mailbox error ErrorServerBusy: later" : nil),
+                       stage(mailbox, .match, "done", from: length, to: length)]
+        }
+        let page = RunReport.html(run: run(), stages: stages, now: t0.addingTimeInterval(200))
+        // The stages over every mailbox: a titled bar each.
+        #expect(page.contains(">stage baseline</text>") && page.contains(">stage extract</text>") && page.contains(">stage match</text>"))
+        #expect(page.contains("<title>extract: 1000 mailbox folders (999 done, 1 failed), 600000 items"))
+        // In full: the failed mailbox and the ten slowest (109 s: index % 100 == 99), three bars each.
+        #expect(count(" span\" x=", in: page) == 3)
+        let heat = count(" heat\" x=", in: page)
+        #expect(heat > 3 && heat <= 3 * HTMLPage.heatCells)
+        #expect(count("mailbox folders in the stage on average</title></rect>", in: page) == heat)
+        #expect(count("<rect class=\"bar ", in: page) == 3 + heat + 11 * 3)
+        #expect(page.contains(">user0500@example.com<title>"))
+        #expect(page.contains(">user0099@example.com<title>") && page.contains(">user0999@example.com<title>"))
+        #expect(!page.contains(">user0001@example.com<title>"))
+        #expect(count("<tr class=", in: page) == 11 * 3)  // the stage table lists the mailboxes shown in full
+        #expect(page.contains("<td>extract</td><td>1000</td><td>999</td><td>1</td><td>0</td><td>600000</td><td>600000</td>"))
+        #expect(page.contains("600000 items read"))  // the header: each item once
+        #expect(page.utf8.count < 200_000, "\(page.utf8.count) bytes")
+        for needle in ["<script", "src=", "href=", "http"] { #expect(!page.contains(needle), "\(needle)") }
     }
 
     @Test func anEmptyRunHasItsHeaderAndNoCharts() {

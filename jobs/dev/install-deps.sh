@@ -19,6 +19,8 @@ apt_packages=(
   shellcheck             # JobsTests lint the cron scripts in jobs/
   dpkg-dev binutils      # jobs/dev/package.sh: dpkg-shlibdeps (the package's Depends), strip
   lintian                # the package test checks the .deb
+  tmux                   # JobsTests watch the live display of a run on a terminal
+  chromium fonts-dejavu-core  # JobsTests open a run's HTML report in headless Chromium
   curl ca-certificates
 )
 

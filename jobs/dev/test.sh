@@ -8,8 +8,8 @@ cd "$root"
 
 python=$("$root/jobs/dev/install-deps.sh" | tail -n 1)
 export SNAPSYNC_TEST_PYTHON="$python"       # exchangelib's interpreter, for the simulator fidelity tests
-export SNAPSYNC_SHARED_DIR="${SNAPSYNC_SHARED_DIR:-$root/../shared}"   # EWS schema and samples
-[[ -d $SNAPSYNC_SHARED_DIR/ews-schema ]] || { echo "test.sh: $SNAPSYNC_SHARED_DIR/ews-schema not found (set SNAPSYNC_SHARED_DIR)" >&2; exit 2; }
+export SNAPSYNC_SHARED_DIR="${SNAPSYNC_SHARED_DIR:-$root/../shared}"   # the EWS schema and samples (the Graph ones are in Tests/Fixtures)
+[[ -x $SNAPSYNC_SHARED_DIR/ews-schema/validate ]] || { echo "test.sh: the EWS schema is not at $SNAPSYNC_SHARED_DIR/ews-schema: set SNAPSYNC_SHARED_DIR (docs/development.md, Schemas and samples)" >&2; exit 2; }
 
 # The build is warning-free: a warning in the project's own files fails the run (a clean build, as CI's, sees them
 # all; an incremental one only those of the files it compiles).
