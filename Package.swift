@@ -39,6 +39,9 @@ let package = Package(
         .target(name: "EWS", dependencies: [
             "HTTP", "XML", "SyncCore", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Graph", dependencies: [
+            "HTTP", "SyncCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "SyncStore", dependencies: [
             "Postgres", "SyncCore", .product(name: "Logging", package: "swift-log"),
         ], resources: []),
@@ -71,7 +74,7 @@ let package = Package(
 
         // MARK: CLI
         .executableTarget(name: "snapsync", dependencies: [
-            "Pipeline", "SyncStore", "SyncCore", "EWS", "Postgres", "HTTP", "Observability",
+            "Pipeline", "SyncStore", "SyncCore", "EWS", "Graph", "Postgres", "HTTP", "Observability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -106,13 +109,17 @@ let package = Package(
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
         .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "SyncStore", "EWS", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
+            "Pipeline", "SyncStore", "EWS", "Graph", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
         ]),
         .testTarget(name: "ExchangeSimulatorTests", dependencies: [
                         "ExchangeSimulator", "TestSupport", "HTTP",
                         .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                     ],
                     exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "HTTP", "SyncCore", "TestSupport"]),
+        .testTarget(name: "MailboxSourceContractTests", dependencies: [
+            "EWS", "Graph", "SyncCore", "HTTP", "ExchangeSimulator", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Fixtures"]),
         .testTarget(name: "snapsyncTests", dependencies: [   // the CLI's pure pieces and its argument parsing

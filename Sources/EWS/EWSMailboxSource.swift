@@ -16,11 +16,21 @@ public struct EWSMailboxSource: MailboxSource {
         }
     }
 
-    public func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, offset: Int, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage {
+    /// Pages by FindItem's indexed offset; the cursor is that offset in decimal.
+    public func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage {
+        let offset: Int
+        if let cursor {
+            guard let decoded = Int(cursor), decoded >= 0 else {
+                throw MailboxSourceError(kind: .permanent, code: "InvalidCursor", message: "not an EWS page offset")
+            }
+            offset = decoded
+        } else {
+            offset = 0
+        }
         let page = try await neutral { () async throws(EWSError) in
             try await client.findItems(in: .distinguished(Self.folder(of: kind)), mailbox: mailbox.smtpAddress, offset: offset, pageSize: pageSize)
         }
-        return MailboxPage(refs: page.items.compactMap { $0.itemId.map(Self.ref) }, nextOffset: page.nextOffset,
+        return MailboxPage(refs: page.items.compactMap { $0.itemId.map(Self.ref) }, nextCursor: page.nextOffset.map { String($0) },
                            totalCount: page.paging.totalItemsInView)
     }
 
@@ -123,8 +133,9 @@ public struct EWSMailboxSource: MailboxSource {
         return found.mapValues { $0.map(Self.ref) }
     }
 
-    public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, maxChanges: Int) async throws(MailboxSourceError)
-        -> MailboxChanges {
+    /// SyncFolderItems over the whole folder: the window does not apply.
+    public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
+                        maxChanges: Int) async throws(MailboxSourceError) -> MailboxChanges {
         let page = try await neutral { () async throws(EWSError) in
             try await client.syncFolderItems(.distinguished(Self.folder(of: kind)), mailbox: mailbox.smtpAddress,
                                              syncState: syncState, maxChanges: maxChanges)

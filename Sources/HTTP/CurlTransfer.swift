@@ -176,7 +176,7 @@ final class CurlTransfer: @unchecked Sendable {
             try set(request.method == .get ? CURLOPT_HTTPGET : CURLOPT_NOBODY, 1)
         case .delete where request.body.isEmpty:
             try set(CURLOPT_CUSTOMREQUEST, "DELETE")
-        case .post, .put, .delete:
+        case .post, .put, .patch, .delete:
             // libcurl copies the body, so it can resend it (NTLM's second leg, a retried reused connection).
             let size = snapsync_curl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
             try check(size, CURLOPT_POSTFIELDSIZE_LARGE)

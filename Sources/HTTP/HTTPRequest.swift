@@ -1,6 +1,6 @@
 /// An HTTP method.
 public enum HTTPMethod: String, Sendable, Hashable {
-    case get = "GET", post = "POST", put = "PUT", delete = "DELETE", head = "HEAD"
+    case get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE", head = "HEAD"
 }
 
 /// An ordered list of header fields; lookups are case-insensitive.

@@ -38,7 +38,7 @@ extension LiveSync {
         let address = owner.smtpAddress
         var state = start
         while true {
-            let changes = try await source.changes(in: owner, kind: kind, since: state, maxChanges: 512)
+            let changes = try await source.changes(in: owner, kind: kind, since: state, window: .rolling(around: Date()), maxChanges: 512)
             var upserted: [MailboxItemRef] = []
             var deleted: [String] = []
             for change in changes.changes {

@@ -106,7 +106,7 @@ public struct Onboarding: Sendable {
         }
         let owner = MailboxOwner(smtpAddress: user?.mailbox ?? row.mailbox, userID: userID)
         do {
-            _ = try await source.itemRefs(in: owner, kind: .appointments, offset: 0, pageSize: 1)
+            _ = try await source.itemRefs(in: owner, kind: .appointments, after: nil, pageSize: 1)
         } catch {
             throw OnboardingFailure(reason: "the mailbox test failed: \(error)")
         }

@@ -78,12 +78,12 @@ public struct RecoveryDoctor: Sendable {
         var rejected: [ItemKind] = []
         do {
             for kind in ItemKind.allCases {
-                let page = try await source.itemRefs(in: owner, kind: kind, offset: 0, pageSize: 1)
+                let page = try await source.itemRefs(in: owner, kind: kind, after: nil, pageSize: 1)
                 if let total = page.totalCount { counts[kind] = total }
             }
             for kind in states.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
                 do {
-                    _ = try await source.changes(in: owner, kind: kind, since: states[kind], maxChanges: 1)
+                    _ = try await source.changes(in: owner, kind: kind, since: states[kind], window: .rolling(around: Date()), maxChanges: 1)
                 } catch where error.kind == .invalidSyncState {
                     rejected.append(kind)
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 
 /// Where snapsync finds PostgreSQL and Exchange: environment variables, optionally a `key=value` file
 /// (`--config FILE`); the environment wins over the file. Secrets (the EWS password or token) are read
@@ -14,8 +15,23 @@ import Foundation
 /// | `SNAPSYNC_EWS_ACCESS` | `ews_access` | `impersonation` (default) or `delegate` |
 /// | `SNAPSYNC_EWS_CA_FILE` | `ews_ca_file` | CA bundle for the Exchange server's certificate |
 /// | `SNAPSYNC_EWS_INSECURE` | `ews_insecure` | `true` skips TLS verification (logged as a warning) |
+/// | `SNAPSYNC_EXCHANGE_PROTOCOL` | `exchange_protocol` | `ews` (default) or `graph` |
+/// | `SNAPSYNC_GRAPH_TENANT` | `graph_tenant` | Entra tenant (directory) id or domain |
+/// | `SNAPSYNC_GRAPH_CLIENT_ID` | `graph_client_id` | the app registration's client id |
+/// | `SNAPSYNC_GRAPH_CLIENT_SECRET_FILE` | `graph_client_secret_file` | file holding its client secret |
+/// | `SNAPSYNC_GRAPH_URL` | `graph_url` | Graph root, default `https://graph.microsoft.com/v1.0` |
+/// | `SNAPSYNC_GRAPH_AUTHORITY` | `graph_authority` | token authority, default `https://login.microsoftonline.com` |
+/// | `SNAPSYNC_GRAPH_CA_FILE`, `SNAPSYNC_GRAPH_INSECURE` | `graph_ca_file`, `graph_insecure` | as for EWS |
 public struct SnapsyncConfiguration: Sendable, Hashable {
     public var databaseURL: String?
+    public var exchangeProtocol: ExchangeProtocol = .ews
+    public var graphTenant: String?
+    public var graphClientID: String?
+    public var graphClientSecretFile: String?
+    public var graphURL = "https://graph.microsoft.com/v1.0"
+    public var graphAuthority = "https://login.microsoftonline.com"
+    public var graphCAFile: String?
+    public var graphInsecure = false
     public var ewsURL: String?
     public var ewsAccess: String = "impersonation"
     public var ewsCAFile: String?
@@ -35,6 +51,10 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         "ews_password_file": "SNAPSYNC_EWS_PASSWORD_FILE", "ews_password": "SNAPSYNC_EWS_PASSWORD",
         "ews_token_file": "SNAPSYNC_EWS_TOKEN_FILE", "ews_auth": "SNAPSYNC_EWS_AUTH", "ews_access": "SNAPSYNC_EWS_ACCESS",
         "ews_ca_file": "SNAPSYNC_EWS_CA_FILE", "ews_insecure": "SNAPSYNC_EWS_INSECURE",
+        "exchange_protocol": "SNAPSYNC_EXCHANGE_PROTOCOL", "graph_tenant": "SNAPSYNC_GRAPH_TENANT",
+        "graph_client_id": "SNAPSYNC_GRAPH_CLIENT_ID", "graph_client_secret_file": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE",
+        "graph_url": "SNAPSYNC_GRAPH_URL", "graph_authority": "SNAPSYNC_GRAPH_AUTHORITY",
+        "graph_ca_file": "SNAPSYNC_GRAPH_CA_FILE", "graph_insecure": "SNAPSYNC_GRAPH_INSECURE",
     ]
 
     public init() {}
@@ -77,18 +97,50 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
             }
             configuration.ewsAccess = access
         }
-        configuration.ewsCAFile = values["SNAPSYNC_EWS_CA_FILE"]
-        if let caFile = configuration.ewsCAFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw Error("SNAPSYNC_EWS_CA_FILE (\(caFile)) is not readable")
-        }
-        if let insecure = values["SNAPSYNC_EWS_INSECURE"]?.lowercased() {
-            guard ["true", "false", "1", "0", "yes", "no"].contains(insecure) else {
-                throw Error("SNAPSYNC_EWS_INSECURE must be true or false")
+        configuration.ewsCAFile = try readableFile(values, "SNAPSYNC_EWS_CA_FILE")
+        configuration.ewsInsecure = try flag(values, "SNAPSYNC_EWS_INSECURE")
+        if let name = values["SNAPSYNC_EXCHANGE_PROTOCOL"]?.lowercased() {
+            guard let exchangeProtocol = ExchangeProtocol(rawValue: name) else {
+                throw Error("SNAPSYNC_EXCHANGE_PROTOCOL must be ews or graph, not \(name)")
             }
-            configuration.ewsInsecure = ["true", "1", "yes"].contains(insecure)
+            configuration.exchangeProtocol = exchangeProtocol
         }
+        configuration.graphTenant = values["SNAPSYNC_GRAPH_TENANT"]
+        configuration.graphClientID = values["SNAPSYNC_GRAPH_CLIENT_ID"]
+        configuration.graphClientSecretFile = values["SNAPSYNC_GRAPH_CLIENT_SECRET_FILE"]
+        for (variable, example) in [("SNAPSYNC_GRAPH_URL", "https://graph.microsoft.com/v1.0"), ("SNAPSYNC_GRAPH_AUTHORITY", "https://login.microsoftonline.com")] {
+            guard let url = values[variable] else { continue }
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme), parsed.host != nil else {
+                throw Error("\(variable) must be an http(s) URL such as \(example)")
+            }
+            if variable == "SNAPSYNC_GRAPH_URL" { configuration.graphURL = url } else { configuration.graphAuthority = url }
+        }
+        configuration.graphCAFile = try readableFile(values, "SNAPSYNC_GRAPH_CA_FILE")
+        configuration.graphInsecure = try flag(values, "SNAPSYNC_GRAPH_INSECURE")
         configuration.credentialEnvironment = values.filter { $0.key.hasPrefix("SNAPSYNC_EWS_") }
         return configuration
+    }
+
+    static func readableFile(_ values: [String: String], _ variable: String) throws(Error) -> String? {
+        guard let path = values[variable] else { return nil }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw Error("\(variable) (\(path)) is not readable") }
+        return path
+    }
+
+    static func flag(_ values: [String: String], _ variable: String) throws(Error) -> Bool {
+        guard let text = values[variable]?.lowercased() else { return false }
+        guard ["true", "false", "1", "0", "yes", "no"].contains(text) else { throw Error("\(variable) must be true or false") }
+        return ["true", "1", "yes"].contains(text)
+    }
+
+    /// The Graph app's tenant, client id and secret file, or an error naming the missing setting.
+    public func requireGraph() throws(Error) -> (tenant: String, clientID: String, secretFile: String) {
+        guard let graphTenant else { throw Error("no Graph tenant: set SNAPSYNC_GRAPH_TENANT (or graph_tenant in --config)") }
+        guard let graphClientID else { throw Error("no Graph client id: set SNAPSYNC_GRAPH_CLIENT_ID (or graph_client_id in --config)") }
+        guard let graphClientSecretFile else {
+            throw Error("no Graph client secret: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE (or graph_client_secret_file in --config)")
+        }
+        return (graphTenant, graphClientID, graphClientSecretFile)
     }
 
     /// The database URL, or an error saying how to set it.

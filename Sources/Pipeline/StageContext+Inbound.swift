@@ -11,7 +11,7 @@ extension StageContext {
             try checkWindow()
             let changes: MailboxChanges
             do {
-                changes = try await source.changes(in: mailbox, kind: kind, since: state, maxChanges: 512)
+                changes = try await source.changes(in: mailbox, kind: kind, since: state, window: .rolling(around: Date()), maxChanges: 512)
             } catch {
                 // A checkpointed state from before a mailbox restore is rejected: start over from nothing.
                 guard error.kind == .invalidSyncState, state != nil else { throw error }
@@ -38,13 +38,15 @@ extension StageContext {
     }
 
     /// Pages every item of the folder into the CRM (an item no CRM row can claim) or staging (the others, for the
-    /// match): each page (FindItem, then GetItem in batches) is committed with its offset, so a killed run re-reads at
-    /// most the page in flight (``InboundStore/load(_:runID:mailbox:kind:db:)``).
+    /// match): each page (FindItem, then GetItem in batches) is committed with the source's cursor of the next page
+    /// (after the last, ``extractFinished``), so a killed run re-reads at most the page in flight
+    /// (``InboundStore/load(_:runID:mailbox:kind:db:)``).
     func extract(_ kind: ItemKind, cursor: String?) async throws {
-        var offset = cursor.flatMap(Int.init) ?? 0
+        if cursor == Self.extractFinished { return }
+        var pageCursor = cursor
         while true {
             try checkWindow()
-            let page = try await source.itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: options.pageSize)
+            let page = try await source.itemRefs(in: mailbox, kind: kind, after: pageCursor, pageSize: options.pageSize)
             var items: [MailboxItem] = []
             var failures: [MailboxSourceError] = []
             var start = 0
@@ -59,18 +61,21 @@ extension StageContext {
                     }
                 }
             }
-            let next = page.nextOffset
+            let next = page.nextCursor
             let quarantined = failures.map { QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message) }
-            try await commit(.extract, kind: kind, cursor: String(next ?? offset + page.refs.count), total: page.totalCount.map(Int64.init),
+            try await commit(.extract, kind: kind, cursor: next ?? Self.extractFinished, total: page.totalCount.map(Int64.init),
                              .extracted(items, quarantined: quarantined, directLoad: options.directLoad))
             for failure in failures {
                 logger.warning("item quarantined", metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
             }
             try await reportProgress(kind, .extract)
             guard let next else { return }
-            offset = next
+            pageCursor = next
         }
     }
+
+    /// The extract checkpoint once the last page is in (a source's cursor is never empty).
+    static var extractFinished: String { "" }
 
     /// GetItem with one more try for items that failed transiently (the client already retried whole calls).
     func fetchWithRetry(_ refs: [MailboxItemRef], kind: ItemKind) async throws -> [Result<MailboxItem, MailboxSourceError>] {

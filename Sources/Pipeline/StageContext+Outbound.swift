@@ -159,7 +159,6 @@ extension StageContext {
     /// and forgets the links.
     func cleanExchange(_ kind: ItemKind) async throws {
         let owner = mailbox
-        var skipped = 0
         if kind == .contacts {
             let links = try await store.links(mailbox: address, kind: kind)
             let refs = links.keys.map { MailboxItemRef(id: $0) }
@@ -173,16 +172,29 @@ extension StageContext {
                 try await commit(.cleanExchange, kind: kind, cursor: nil, .counts(StageCounts(items: Int64(chunk.count), deleted: Int64(deleted))))
             }
         } else {
+            // Deletions shift the pages, so each round reads from the first page again, past the items that could not
+            // be deleted (a page of those only moves on to the next).
+            var undeletable = Set<String>()
+            var pageCursor: String?
             while true {
                 try checkWindow()
-                let page = try await source.itemRefs(in: owner, kind: kind, offset: skipped, pageSize: options.batchSize)
-                if page.refs.isEmpty { break }
-                let results = try await source.delete(page.refs, in: owner, kind: kind)
-                let failed = results.filter { if case .failure(let e) = $0, e.kind != .notFound { true } else { false } }.count
-                skipped += failed
+                let page = try await source.itemRefs(in: owner, kind: kind, after: pageCursor, pageSize: options.batchSize)
+                let refs = page.refs.filter { !undeletable.contains($0.id) }
+                if refs.isEmpty {
+                    guard let next = page.nextCursor else { break }
+                    pageCursor = next
+                    continue
+                }
+                let results = try await source.delete(refs, in: owner, kind: kind)
+                let kept = zip(refs, results).compactMap { ref, result in
+                    if case .failure(let e) = result, e.kind != .notFound { ref.id } else { nil }
+                }
+                undeletable.formUnion(kept)
+                let failed = kept.count
                 try await commit(.cleanExchange, kind: kind, cursor: nil,
-                                 .counts(StageCounts(items: Int64(page.refs.count), deleted: Int64(page.refs.count - failed), failed: Int64(failed))))
-                if page.nextOffset == nil && failed == 0 && page.refs.count < options.batchSize { break }
+                                 .counts(StageCounts(items: Int64(refs.count), deleted: Int64(refs.count - failed), failed: Int64(failed))))
+                if page.nextCursor == nil && failed == 0 && page.refs.count < options.batchSize { break }
+                pageCursor = nil
             }
         }
         try await commit(.cleanExchange, kind: kind, cursor: nil, .forgetLinks)

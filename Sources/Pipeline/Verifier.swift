@@ -59,9 +59,9 @@ public struct Verifier: Sendable {
             let records = try await store.records(kind, mailbox: mailbox)
             let links = try await store.links(mailbox: address, kind: kind)
             var seen = Set<UUID>()
-            var offset = 0
+            var cursor: String?
             while true {
-                let page = try await source.itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: pageSize)
+                let page = try await source.itemRefs(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
                 var start = 0
                 while start < page.refs.count {
                     let refs = Array(page.refs[start..<min(start + fetchBatchSize, page.refs.count)])
@@ -99,8 +99,8 @@ public struct Verifier: Sendable {
                         if !difference.isEmpty { report(.fieldsDiffer(difference.fields)) }
                     }
                 }
-                guard let next = page.nextOffset else { break }
-                offset = next
+                guard let next = page.nextCursor else { break }
+                cursor = next
             }
             for (id, _) in records where !seen.contains(id) {
                 differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: id, itemID: nil, problem: .missingInExchange))

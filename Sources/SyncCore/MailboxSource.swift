@@ -75,18 +75,36 @@ public struct MailboxUpdate: Sendable, Hashable {
 /// One page of item references.
 public struct MailboxPage: Sendable, Hashable {
     public var refs: [MailboxItemRef]
-    /// The offset to ask for next; nil when this was the last page.
-    public var nextOffset: Int?
+    /// The source's opaque cursor of the next page (an EWS offset, a Graph `@odata.nextLink`), to pass back to
+    /// ``MailboxSource/itemRefs(in:kind:after:pageSize:)`` and to checkpoint as text; nil when this was the last page.
+    public var nextCursor: String?
     /// The number of items in the folder when the page was read, if known.
     public var totalCount: Int?
-    public init(refs: [MailboxItemRef], nextOffset: Int?, totalCount: Int?) {
+    public init(refs: [MailboxItemRef], nextCursor: String?, totalCount: Int?) {
         self.refs = refs
-        self.nextOffset = nextOffset
+        self.nextCursor = nextCursor
         self.totalCount = totalCount
     }
 }
 
-/// A change reported by ``MailboxSource/changes(in:kind:since:maxChanges:)``.
+/// The dates change tracking covers where the protocol tracks a calendar through a window (Graph's
+/// `calendarView/delta`); a source that tracks whole folders (EWS) ignores it. A stored sync state keeps the window
+/// it was started with: a new window takes a new baseline.
+public struct MailboxChangeWindow: Sendable, Hashable {
+    public var start: Date
+    public var end: Date
+    public init(start: Date, end: Date) { self.start = start; self.end = end }
+
+    /// `daysPast` days before `now` to `daysFuture` days after it, on whole UTC days so that runs of one day share it.
+    public static func rolling(around now: Date, daysPast: Int = 365, daysFuture: Int = 730) -> MailboxChangeWindow {
+        let day: TimeInterval = 86_400
+        let today = (now.timeIntervalSince1970 / day).rounded(.down) * day
+        return MailboxChangeWindow(start: Date(timeIntervalSince1970: today - Double(daysPast) * day),
+                                   end: Date(timeIntervalSince1970: today + Double(daysFuture) * day))
+    }
+}
+
+/// A change reported by ``MailboxSource/changes(in:kind:since:window:maxChanges:)``.
 public enum MailboxChange: Sendable, Hashable {
     /// Created or updated: fetch the item to see its content.
     case upserted(MailboxItemRef)
@@ -162,22 +180,22 @@ extension MailboxSource {
     /// The refs of every item of `kind` in the mailbox's folder, paged through `pageSize` at a time.
     public func allItemRefs(in mailbox: MailboxOwner, kind: ItemKind, pageSize: Int) async throws(MailboxSourceError) -> [MailboxItemRef] {
         var refs: [MailboxItemRef] = []
-        var offset = 0
+        var cursor: String?
         while true {
-            let page = try await itemRefs(in: mailbox, kind: kind, offset: offset, pageSize: pageSize)
+            let page = try await itemRefs(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
             refs += page.refs
-            guard let next = page.nextOffset else { return refs }
-            offset = next
+            guard let next = page.nextCursor else { return refs }
+            cursor = next
         }
     }
 }
 
-/// What the pipeline uses to read and write a mailbox, independent of the protocol (EWS today, Microsoft
-/// Graph later). Batch calls return one result per input, in input order: one failed item never fails
+/// What the pipeline uses to read and write a mailbox, independent of the protocol (EWS, Microsoft Graph). Batch calls return one result per input, in input order: one failed item never fails
 /// its batch; a thrown error means the whole call failed.
 public protocol MailboxSource: Sendable {
-    /// One page of the ids of every item of `kind` in the mailbox's folder for that kind.
-    func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, offset: Int, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage
+    /// One page of the ids of every item of `kind` in the mailbox's folder for that kind: the first page for a nil
+    /// `cursor`, else the page a previous page's ``MailboxPage/nextCursor`` named (`pageSize` applies to the first).
+    func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage
 
     /// The items with these refs, mapped to CRM records.
     func items(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
@@ -203,8 +221,9 @@ public protocol MailboxSource: Sendable {
     /// is a record created more than once. Reads ids and stamps only.
     func stampedItems(in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]]
 
-    /// Changes in the folder of `kind` since `syncState` (nil: from the beginning), at most `maxChanges`.
+    /// Changes in the folder of `kind` since `syncState` (nil: from the beginning), at most `maxChanges`; a new state
+    /// tracks the calendar over `window` where the protocol needs one (a stored state keeps its own window).
     /// Throws `.invalidSyncState` when the state is no longer accepted.
-    func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, maxChanges: Int) async throws(MailboxSourceError)
-        -> MailboxChanges
+    func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
+                 maxChanges: Int) async throws(MailboxSourceError) -> MailboxChanges
 }

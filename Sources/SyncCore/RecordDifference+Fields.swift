@@ -69,7 +69,7 @@ extension RecordDifference {
         .instant("starts_at", \.startsAt),
         .instant("ends_at", \.endsAt),
         .value("is_all_day", \.isAllDay),
-        .text("time_zone", \.timeZone),
+        Field("time_zone") { sameTimeZone($0.timeZone, $1.timeZone) },
         .value("is_private", \.isPrivate),
         .categories(\.categories),
         .text("ical_uid", \.icalUID),
@@ -103,6 +103,18 @@ extension RecordDifference {
     }
 
     static func sameText(_ lhs: String?, _ rhs: String?) -> Bool { normalizedText(lhs) == normalizedText(rhs) }
+
+    /// Names of UTC as sources write it; an appointment without a zone is in UTC (``CRMAppointment/timeZone``).
+    static let utcNames: Set<String> = ["utc", "etc/utc", "coordinated universal time", "tzone://microsoft/utc"]
+
+    /// Time zones compare as text, except that no zone and UTC (Graph always names an event's zone) are alike.
+    static func sameTimeZone(_ lhs: String?, _ rhs: String?) -> Bool {
+        func zone(_ name: String?) -> String? {
+            guard let name = normalizedText(name), !utcNames.contains(name.lowercased()) else { return nil }
+            return name
+        }
+        return zone(lhs) == zone(rhs)
+    }
 
     /// Whole seconds since 1970 (rounded down, so that 12:00:00.900 and 12:00:00 agree).
     static func second(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }

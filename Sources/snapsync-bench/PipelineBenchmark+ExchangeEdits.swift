@@ -19,7 +19,7 @@ struct PipelineExchangeEdits {
         let source = EWSMailboxSource(client: EWSClient(configuration: EWSClient.Configuration(endpoint: endpoint),
                                                         transport: client, logger: logger))
         for owner in owners {
-            let page = try await source.itemRefs(in: owner, kind: .tasks, offset: 0, pageSize: 1000)
+            let page = try await source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 1000)
             let count = max(1, Int((Double(page.totalCount ?? page.refs.count) * fraction).rounded()))
             var updates: [MailboxUpdate] = []
             for (index, result) in try await source.items(Array(page.refs.prefix(count)), in: owner, kind: .tasks).enumerated() {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EWS
 import Foundation
+import Graph
 import HTTP
 import Logging
 import Observability
@@ -66,7 +67,8 @@ struct CLIEnvironment {
 
     /// The Exchange side: an EWS client over libcurl with the configured credentials. `shutdown` the
     /// returned HTTP client when done.
-    func exchange() throws -> (source: EWSMailboxSource, http: HTTPClient) {
+    func exchange() throws -> (source: any MailboxSource, http: HTTPClient) {
+        if configuration.exchangeProtocol == .graph { return try graph() }
         let endpoint = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireEWS() }
         var http = HTTPClient.Configuration()
         do {
@@ -84,6 +86,29 @@ struct CLIEnvironment {
         var ews = EWSClient.Configuration(endpoint: endpoint)
         ews.access = configuration.ewsAccess == "delegate" ? .delegate : .impersonation
         return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: logger)), client)
+    }
+
+    /// The Graph mailbox source: the app's client credentials (secret read from its file), the Graph root and TLS.
+    func graph() throws -> (source: any MailboxSource, http: HTTPClient) {
+        let (tenant, clientID, secretFile) = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireGraph() }
+        let secret: String
+        do {
+            secret = try GraphCredentials.secret(fromFile: secretFile)
+        } catch {
+            report("configuration error: \(error.code)")
+            throw ExitCode(78)
+        }
+        if GraphCredentials.isReadableByOthers(secretFile) {
+            logger.warning("the Graph secret file is readable by other users: chmod 600 it",
+                           metadata: ["setting": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE", "file": "\(secretFile)"])
+        }
+        var http = HTTPClient.Configuration()
+        http.caFile = configuration.graphCAFile
+        http.allowInsecureTLS = configuration.graphInsecure
+        let client = try HTTPClient(configuration: http, logger: logger)
+        let credentials = GraphCredentials(tenant: tenant, clientID: clientID, clientSecret: secret, authority: configuration.graphAuthority)
+        let graph = GraphClient.Configuration(baseURL: configuration.graphURL, credentials: credentials)
+        return (GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client)
     }
 
     func configured<T>(_ body: () throws(SnapsyncConfiguration.Error) -> T) throws -> T {

@@ -367,7 +367,7 @@ enum Responses {
         let source = EWSMailboxSource(client: client(transport))
         let owner = MailboxOwner(smtpAddress: Self.mailbox, userID: Fixtures.owner)
         do {
-            _ = try await source.changes(in: owner, kind: .appointments, since: "H4sIAAAA", maxChanges: 512)
+            _ = try await source.changes(in: owner, kind: .appointments, since: "H4sIAAAA", window: .rolling(around: Date()), maxChanges: 512)
             Issue.record("expected invalidSyncState")
         } catch {
             #expect(error.kind == .invalidSyncState)

@@ -129,13 +129,15 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
 
     // MARK: MailboxSource
 
-    public func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, offset: Int, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage {
+    /// Pages by offset, the cursor being the offset in decimal (as EWS's).
+    public func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage {
         try enter(.itemRefs)
+        let offset = cursor.flatMap { Int($0) } ?? 0
         return contents.withLock { c in
             let folder = c.folders[Self.key(mailbox.smtpAddress, kind)] ?? Folder()
             let ids = folder.order.dropFirst(offset).prefix(pageSize)
             let next = offset + ids.count < folder.order.count ? offset + ids.count : nil
-            return MailboxPage(refs: ids.compactMap { folder.items[$0]?.ref }, nextOffset: next, totalCount: folder.order.count)
+            return MailboxPage(refs: ids.compactMap { folder.items[$0]?.ref }, nextCursor: next.map { String($0) }, totalCount: folder.order.count)
         }
     }
 
@@ -220,8 +222,8 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
         return result
     }
 
-    public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, maxChanges: Int) async throws(MailboxSourceError)
-        -> MailboxChanges {
+    public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
+                        maxChanges: Int) async throws(MailboxSourceError) -> MailboxChanges {
         try enter(.changes)
         let (epoch, log) = contents.withLock { c in (c.epoch, c.folders[Self.key(mailbox.smtpAddress, kind)]?.log ?? []) }
         var position = 0

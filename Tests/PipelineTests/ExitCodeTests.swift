@@ -213,7 +213,7 @@ import TestSupport
             let environment = Self.environment(env)
             let first = try await ChildProcess.run(KillAndResumeTests.binary, ["snapshot", "inbound", "--kind", "appointments"], environment: environment)
             #expect(first.status == 0, "\(first.output)")
-            let refs = try await env.source.itemRefs(in: env.owners[0], kind: .appointments, offset: 0, pageSize: 1000).refs
+            let refs = try await env.source.itemRefs(in: env.owners[0], kind: .appointments, after: nil, pageSize: 1000).refs
             _ = try await env.source.delete(Array(refs.prefix(25)), in: env.owners[0], kind: .appointments)
             let refused = try await ChildProcess.run(KillAndResumeTests.binary, ["snapshot", "inbound", "--kind", "appointments", "--log-format", "json"],
                                                      environment: environment)

@@ -7,8 +7,9 @@ import Testing
 @Suite(.serialized) struct InboundSnapshotTests {
     static let mailboxes = ["anna@example.com", "ben@example.com", "carla@example.com"]
 
-    @Test func inboundIntoABlankCRMIsInSyncAndARerunChangesNothing() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func inboundIntoABlankCRMIsInSyncAndARerunChangesNothing(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             for (index, mailbox) in Self.mailboxes.enumerated() {
                 _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(index + 1), appointments: 40, tasks: 30))
             }

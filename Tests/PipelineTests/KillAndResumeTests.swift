@@ -42,9 +42,7 @@ import Testing
         process.arguments = arguments + ["--log-format", "json", "--log-level", "warning"]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
         environment["SNAPSYNC_DATABASE_URL"] = database ?? env.conninfo
-        environment["SNAPSYNC_EWS_URL"] = endpoint ?? env.simulator.endpoint
-        environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
-        environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
+        environment.merge(try env.exchangeSettings(endpoint: endpoint)) { _, setting in setting }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -74,8 +72,9 @@ import Testing
         return kills
     }
 
-    @Test func inboundKilledAtSeveralPointsEndsLikeACleanRun() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func inboundKilledAtSeveralPointsEndsLikeACleanRun(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             for (index, mailbox) in Self.mailboxes.enumerated() {
                 _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(50 + index), appointments: 60, tasks: 40))
             }

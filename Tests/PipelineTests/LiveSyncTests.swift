@@ -57,8 +57,9 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func exchangeChangesArePulledFromTheStoredSyncStateAndConflictsResolvedNewestWins() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func exchangeChangesArePulledFromTheStoredSyncStateAndConflictsResolvedNewestWins(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             for (index, mailbox) in Self.mailboxes.enumerated() {
                 _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(7 + index), appointments: 10, tasks: 10))
             }
@@ -67,7 +68,7 @@ extension PipelineTestEnvironment {
             #expect(try await env.pass().pulled == 0)  // nothing changed since the snapshot's baseline
 
             let owner = env.owners[0]
-            let refs = try await env.source.itemRefs(in: owner, kind: .tasks, offset: 0, pageSize: 100).refs
+            let refs = try await env.source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 100).refs
             let items = try await env.source.items(Array(refs.prefix(2)), in: owner, kind: .tasks).map { try $0.get() }
             for item in items {
                 guard case .task(var task) = item.record else { continue }
@@ -84,14 +85,15 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func aRestoredMailboxRejectsItsSyncStateAndItsFoldersNeedAnInboundSnapshot() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func aRestoredMailboxRejectsItsSyncStateAndItsFoldersNeedAnInboundSnapshot(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             _ = try env.simulator.control.seed(SeedRequest(mailbox: Self.mailboxes[0], seed: 1, appointments: 5, tasks: 5))
             try env.simulator.control.backup(name: "before", mailbox: Self.mailboxes[0])
             // Work happens in the mailbox after the backup, and the snapshot's sync state includes it.
             let owner = env.owners[0]
             for kind in [SyncCore.ItemKind.appointments, .tasks] {
-                let ref = try await env.source.itemRefs(in: owner, kind: kind, offset: 0, pageSize: 10).refs[0]
+                let ref = try await env.source.itemRefs(in: owner, kind: kind, after: nil, pageSize: 10).refs[0]
                 _ = try await env.source.delete([ref], in: owner, kind: kind)
             }
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)

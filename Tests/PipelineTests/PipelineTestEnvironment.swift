@@ -1,6 +1,7 @@
 import EWS
 import ExchangeSimulator
 import Foundation
+import Graph
 import HTTP
 import Logging
 import Pipeline
@@ -17,8 +18,10 @@ typealias ItemKind = SyncCore.ItemKind
 struct PipelineTestEnvironment {
     let conninfo: String
     let simulator: Simulator
-    let source: EWSMailboxSource
+    let source: any MailboxSource
     let owners: [MailboxOwner]
+    /// The protocol the source speaks.
+    var sourceProtocol: ExchangeProtocol = .ews
     /// The corrupting proxy the source talks through, when the environment was made with one.
     var proxy: CorruptingEWSProxy? = nil
     let logger = Self.makeLogger()
@@ -32,15 +35,19 @@ struct PipelineTestEnvironment {
     }
 
     /// `proxied`: the source reaches the simulator through a ``CorruptingEWSProxy``, with a client that refuses
-    /// answers over `maxResponseBytes`.
+    /// answers over `maxResponseBytes`. `sourceProtocol`: the source speaks EWS or Graph to the simulator.
     static func with(mailboxes: [String], proxied: Bool = false, maxResponseBytes: Int = 64 << 20,
+                     sourceProtocol: ExchangeProtocol = .ews,
                      _ body: (PipelineTestEnvironment) async throws -> Void) async throws {
         try await TestDatabase.with { conninfo in
             var configuration = SimulatorConfiguration()
             configuration.mailboxes = mailboxes
             let simulator = try await Simulator.start(configuration)
             let proxy = proxied ? try await CorruptingEWSProxy(forwardingTo: simulator.endpoint, logger: makeLogger()) : nil
-            let (source, client) = try makeSource(endpoint: proxy?.endpoint ?? simulator.endpoint, maxResponseBytes: maxResponseBytes)
+            let (source, client): (any MailboxSource, HTTPClient) = switch sourceProtocol {
+            case .ews: try makeSource(endpoint: proxy?.endpoint ?? simulator.endpoint, maxResponseBytes: maxResponseBytes)
+            case .graph: try makeGraphSource(simulator: simulator)
+            }
             let db = try await PostgresConnection.connect(conninfo, logger: makeLogger())
             var owners: [MailboxOwner] = []
             for (index, address) in mailboxes.enumerated() {
@@ -50,7 +57,8 @@ struct PipelineTestEnvironment {
                 owners.append(owner)
             }
             await db.close()
-            let environment = PipelineTestEnvironment(conninfo: conninfo, simulator: simulator, source: source, owners: owners, proxy: proxy)
+            let environment = PipelineTestEnvironment(conninfo: conninfo, simulator: simulator, source: source, owners: owners,
+                                                      sourceProtocol: sourceProtocol, proxy: proxy)
             do {
                 try await body(environment)
             } catch {
@@ -77,6 +85,39 @@ struct PipelineTestEnvironment {
         ews.maxResponseBytes = maxResponseBytes
         ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
         return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger())), client)
+    }
+
+    /// A Graph mailbox source reaching the simulator's Graph front-end with its default app; the caller shuts the HTTP
+    /// client down.
+    static func makeGraphSource(simulator: Simulator) throws -> (GraphMailboxSource, HTTPClient) {
+        var http = HTTPClient.Configuration()
+        http.proxy = .direct
+        let client = try HTTPClient(configuration: http, logger: makeLogger())
+        let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: "")
+        var graph = GraphClient.Configuration(
+            baseURL: simulator.graphEndpoint,
+            credentials: GraphCredentials(tenant: "contoso.example", clientID: GraphApp.demo.clientId, clientSecret: GraphApp.demo.secret,
+                                          authority: authority))
+        graph.retry = GraphRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+        return (GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: makeLogger())), client)
+    }
+
+    /// The settings that point the `snapsync` binary at the simulator through the environment's protocol (Graph's client
+    /// secret in a file beside the test's temporary files).
+    func exchangeSettings(endpoint: String? = nil) throws -> [String: String] {
+        switch sourceProtocol {
+        case .ews:
+            return ["SNAPSYNC_EWS_URL": endpoint ?? simulator.endpoint, "SNAPSYNC_EWS_USER": SimulatorConfiguration.defaultAccount.user,
+                    "SNAPSYNC_EWS_PASSWORD": SimulatorConfiguration.defaultAccount.password]
+        case .graph:
+            let secret = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-graph-secret-\(simulator.port)")
+            try Data(GraphApp.demo.secret.utf8).write(to: secret)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret.path)
+            return ["SNAPSYNC_EXCHANGE_PROTOCOL": "graph", "SNAPSYNC_GRAPH_URL": simulator.graphEndpoint,
+                    "SNAPSYNC_GRAPH_AUTHORITY": simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: ""),
+                    "SNAPSYNC_GRAPH_TENANT": "contoso.example", "SNAPSYNC_GRAPH_CLIENT_ID": GraphApp.demo.clientId,
+                    "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE": secret.path]
+        }
     }
 
     func runner(source: (any MailboxSource)? = nil) -> SnapshotRunner {

@@ -90,7 +90,7 @@ extension PipelineTestEnvironment {
             try await env.sql("UPDATE crm.tasks SET subject = subject || ' (crm)', version = version + 1, updated_at = now() WHERE owner_id = $1",
                               [env.owners[0].userID])
             let owner = env.owners[1]
-            let refs = try await env.source.itemRefs(in: owner, kind: .appointments, offset: 0, pageSize: 10).refs
+            let refs = try await env.source.itemRefs(in: owner, kind: .appointments, after: nil, pageSize: 10).refs
             let item = try #require(try await env.source.items([refs[0]], in: owner, kind: .appointments).first?.get())
             guard case .appointment(var appointment) = item.record else { Issue.record("not an appointment"); return }
             appointment.subject = "Moved in Outlook"
@@ -121,7 +121,7 @@ extension PipelineTestEnvironment {
             try env.simulator.control.backup(name: "monday", mailbox: address)
             // Work after the backup reaches the CRM through live sync (the stored sync state moves past the backup).
             let owner = env.owners[0]
-            let ref = try await env.source.itemRefs(in: owner, kind: .tasks, offset: 0, pageSize: 10).refs[0]
+            let ref = try await env.source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 10).refs[0]
             _ = try await env.source.delete([ref], in: owner, kind: .tasks)
             #expect(try await env.pass().pulled == 1)
             try env.simulator.control.restore(name: "monday", mailbox: address)

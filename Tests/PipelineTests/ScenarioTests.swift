@@ -64,7 +64,7 @@ extension PipelineTestEnvironment {
     /// Changes a task's subject in Exchange (as a user in Outlook would).
     func editInExchange(_ env: PipelineTestEnvironment, subject: String, count: Int = 1) async throws {
         let owner = env.owners[0]
-        let refs = try await env.source.itemRefs(in: owner, kind: .tasks, offset: 0, pageSize: 100).refs
+        let refs = try await env.source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 100).refs
         for item in try await env.source.items(Array(refs.prefix(count)), in: owner, kind: .tasks) {
             guard case .success(let item) = item, case .task(var task) = item.record else { continue }
             task.subject = subject
@@ -150,7 +150,7 @@ extension PipelineTestEnvironment {
             try await env.setSync(true)
             try await env.setSync(false)  // switched off (e.g. for the CRM's outage): no CRM change since
             try await editInExchange(env, subject: "Changed while sync was off", count: 2)
-            _ = try await env.source.delete([try await env.source.itemRefs(in: env.owners[1], kind: .appointments, offset: 0, pageSize: 1).refs[0]],
+            _ = try await env.source.delete([try await env.source.itemRefs(in: env.owners[1], kind: .appointments, after: nil, pageSize: 1).refs[0]],
                                             in: env.owners[1], kind: .appointments)
             #expect(try await env.pass().pulled == 0)  // sync off: Exchange is not read
             let diagnosis = try await env.diagnose()

@@ -33,7 +33,7 @@ import Testing
 
             // Corrupt Exchange: delete items of one mailbox; a full snapshot from the CRM restores them.
             let victim = env.owners[0]
-            let refs = try await env.source.itemRefs(in: victim, kind: .tasks, offset: 0, pageSize: 1000).refs
+            let refs = try await env.source.itemRefs(in: victim, kind: .tasks, after: nil, pageSize: 1000).refs
             _ = try await env.source.delete(Array(refs.prefix(8)), in: victim, kind: .tasks)
             #expect(try await env.differences(kinds: [.tasks]).count == 8)
             #expect(try await env.runner().run(env.options(.fullFromCRM, kinds: [.appointments, .tasks])).outcome == .completed)
@@ -43,8 +43,9 @@ import Testing
         }
     }
 
-    @Test func aDateFilteredInboundTouchesOnlyItsRange() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func aDateFilteredInboundTouchesOnlyItsRange(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try seedMailboxes(env)
             let everything = try await env.runner().run(env.options(.inbound))
             #expect(everything.outcome == .completed)
@@ -142,7 +143,7 @@ import Testing
         try seedMailboxes(env)
         #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
         let victim = env.owners[1]
-        let refs = try await env.source.itemRefs(in: victim, kind: .appointments, offset: 0, pageSize: 1000).refs
+        let refs = try await env.source.itemRefs(in: victim, kind: .appointments, after: nil, pageSize: 1000).refs
         _ = try await env.source.delete(Array(refs.prefix(25)), in: victim, kind: .appointments)
         if newAppointments > 0 {
             _ = try env.simulator.control.seed(SeedRequest(mailbox: victim.smtpAddress, seed: 777, appointments: newAppointments))
@@ -186,7 +187,7 @@ import Testing
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             let checked = env.owners[1], unchecked = env.owners[2]
             for owner in [checked, unchecked] {
-                let refs = try await env.source.itemRefs(in: owner, kind: .appointments, offset: 0, pageSize: 1000).refs
+                let refs = try await env.source.itemRefs(in: owner, kind: .appointments, after: nil, pageSize: 1000).refs
                 _ = try await env.source.delete(Array(refs.prefix(25)), in: owner, kind: .appointments)
             }
             let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
@@ -242,8 +243,9 @@ import Testing
         }
     }
 
-    @Test func aMailboxReturningFarFewerItemsIsNotReconciledByDeleting() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func aMailboxReturningFarFewerItemsIsNotReconciledByDeleting(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             let (_, refused) = try await inboundRefusingAMassDeletion(env)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
             #expect(try await env.count("SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'mass-delete-refused'", [refused.runID]) == 1)

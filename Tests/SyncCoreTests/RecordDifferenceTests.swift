@@ -98,6 +98,16 @@ import SyncCore
         #expect(difference.contains("city") && !difference.contains("surname"))
     }
 
+    @Test func noTimeZoneAndUTCAreAlike() {
+        var utc = Self.appointment
+        utc.timeZone = "UTC"
+        var none = Self.appointment
+        none.timeZone = nil
+        #expect(fields(.appointment(utc), .appointment(none)) == [])
+        #expect(fields(.appointment(Self.appointment), .appointment(none)) == ["time_zone"])
+        #expect(fields(.appointment(Self.appointment), .appointment(utc)) == ["time_zone"])
+    }
+
     @Test func appointmentTimesCompareToTheSecond() {
         var later = Self.appointment
         later.startsAt = Self.date("2024-03-04T09:00:00.999Z")

@@ -1,0 +1,257 @@
+import Foundation
+import HTTP
+import Logging
+
+/// A request to Graph: a path below the version root (`/users/…`), or an absolute next or delta link.
+public struct GraphRequest: Sendable {
+    public var method: HTTPMethod
+    public var target: String
+    public var body: GraphJSON?
+    /// Headers besides those the client sets (e.g. `If-Match`).
+    public var headers: [String: String]
+    /// Preferences besides the client's own (e.g. `odata.maxpagesize=100`).
+    public var prefer: [String]
+    /// For errors and logs, e.g. `GET contacts`.
+    public var operation: String
+    /// The item the request is about, for errors.
+    public var itemID: String?
+    /// False for a create: sending it twice could create twice.
+    public var isIdempotent: Bool
+
+    public init(_ method: HTTPMethod, _ target: String, body: GraphJSON? = nil, headers: [String: String] = [:], prefer: [String] = [],
+                operation: String, itemID: String? = nil, isIdempotent: Bool? = nil) {
+        self.method = method
+        self.target = target
+        self.body = body
+        self.headers = headers
+        self.prefer = prefer
+        self.operation = operation
+        self.itemID = itemID
+        self.isIdempotent = isIdempotent ?? (method != .post)
+    }
+}
+
+/// A successful answer.
+public struct GraphResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased.
+    public var headers: [String: String]
+    public var body: GraphJSON?
+}
+
+/// The Graph client: requests with the app's token (cached, refreshed before it expires and once when Graph refuses
+/// it), `Prefer: IdType="ImmutableId"` and UTC times, at most ``Configuration/maxConcurrentRequestsPerMailbox`` in
+/// flight per mailbox, retried per ``GraphRetryPolicy``; `$batch` of up to 20 requests whose failed ones alone are
+/// retried.
+///
+/// Every wait is logged at `.info` with `graph.reason` and `graph.wait_ms`; a request that fails after being retried
+/// is logged at `.warning`. Tokens and secrets are never logged.
+public final class GraphClient: Sendable {
+    public struct Configuration: Sendable {
+        /// The Graph root, e.g. `https://graph.microsoft.com/v1.0`.
+        public var baseURL: String
+        public var credentials: GraphCredentials
+        public var maxConcurrentRequestsPerMailbox: Int = 4
+        public var retry = GraphRetryPolicy()
+        /// Requests per `$batch` (Graph takes at most 20).
+        public var batchSize: Int = 20
+        /// An item whose free text (body, notes) is larger than this is refused (quarantined), not mapped.
+        public var maxItemBytes: Int = 4 << 20
+
+        public init(baseURL: String, credentials: GraphCredentials) {
+            var base = baseURL
+            while base.hasSuffix("/") { base.removeLast() }
+            self.baseURL = base
+            self.credentials = credentials
+        }
+    }
+
+    public let configuration: Configuration
+    let transport: any GraphTransport
+    let logger: Logger
+    let tokens: GraphTokenProvider
+    let limiter: GraphConcurrencyLimiter
+    let random: @Sendable () -> Double
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    public init(configuration: Configuration, transport: any GraphTransport, logger: Logger,
+                limiter: GraphConcurrencyLimiter? = nil,
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.configuration = configuration
+        self.transport = transport
+        self.logger = logger
+        self.tokens = GraphTokenProvider(credentials: configuration.credentials, transport: transport, logger: logger)
+        self.limiter = limiter ?? GraphConcurrencyLimiter(maxPerMailbox: configuration.maxConcurrentRequestsPerMailbox)
+        self.random = random
+        self.sleep = sleep
+    }
+
+    /// The path of a mailbox: `/users/{address}`.
+    public static func user(_ mailbox: String) -> String { "/users/\(GraphPath.segment(mailbox))" }
+
+    /// An id as a path segment.
+    public static func segment(_ id: String) -> String { GraphPath.segment(id) }
+
+    static let preferences = ["IdType=\"ImmutableId\"", "outlook.timezone=\"UTC\"", "outlook.body-content-type=\"text\""]
+
+    // MARK: sending
+
+    /// Sends one request, retried per the policy; a refused token is replaced once.
+    public func send(_ request: GraphRequest, mailbox: String) async throws(GraphError) -> GraphResponse {
+        var attempt = 0
+        var refused: String?
+        var replacedToken = false
+        while true {
+            attempt += 1
+            let error: GraphError
+            do throws(GraphError) {
+                let token = try await tokens.token(refusing: refused)
+                do throws(GraphError) {
+                    return try await sendOnce(request, token: token, mailbox: mailbox)
+                } catch let refusal where refusal.status == 401 && !replacedToken {
+                    // Graph refused a token before its time (revoked, clock skew): one new token, then the usual rules.
+                    replacedToken = true
+                    refused = token
+                    attempt -= 1
+                    continue
+                }
+            } catch let failure {
+                error = failure
+            }
+            switch configuration.retry.decide(error, attempt: attempt, isIdempotent: request.isIdempotent, random: random()) {
+            case .fail:
+                if attempt > 1 {
+                    logger.warning("Graph request gave up after retrying",
+                                   metadata: ["graph.operation": "\(request.operation)", "graph.attempts": "\(attempt)", "graph.error": "\(error.code)"])
+                }
+                throw error
+            case .retry(let wait, let reason):
+                logger.info("Graph request waits before retrying",
+                            metadata: ["graph.operation": "\(request.operation)", "graph.reason": "\(reason)",
+                                       "graph.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
+                do { try await sleep(wait) } catch { throw GraphError(.transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox) }
+            }
+        }
+    }
+
+    func sendOnce(_ request: GraphRequest, token: String, mailbox: String) async throws(GraphError) -> GraphResponse {
+        let url = request.target.hasPrefix("https://") || request.target.hasPrefix("http://") ? request.target : configuration.baseURL + request.target
+        var headers: HTTPHeaders = ["Authorization": "Bearer \(token)", "Accept": "application/json",
+                                    "Prefer": (Self.preferences + request.prefer).joined(separator: ", ")]
+        for (name, value) in request.headers { headers.replaceOrAdd(name: name, value: value) }
+        var body: [UInt8] = []
+        if let json = request.body {
+            body = json.bytes
+            headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        }
+        let http = HTTPRequest(method: request.method, url: url, headers: headers, body: body, isIdempotent: request.isIdempotent)
+        let response: HTTPResponse
+        do {
+            response = try await limiter.withSlot(mailbox) { () async throws(HTTPError) in try await transport.execute(http) }
+        } catch {
+            throw GraphError(Self.code(of: error), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
+        }
+        var responseHeaders: [String: String] = [:]
+        for field in response.headers { responseHeaders[field.name.lowercased()] = field.value }
+        guard (200..<300).contains(response.status) else {
+            throw Self.error(status: response.status, body: try? GraphJSON.parse(response.body), headers: responseHeaders,
+                             request: request, mailbox: mailbox)
+        }
+        if response.body.isEmpty { return GraphResponse(status: response.status, headers: responseHeaders, body: nil) }
+        do {
+            return GraphResponse(status: response.status, headers: responseHeaders, body: try GraphJSON.parse(response.body))
+        } catch {
+            throw GraphError(.decoding("malformed JSON"), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
+        }
+    }
+
+    static func code(of error: HTTPError) -> GraphError.Code {
+        switch error.code {
+        case .responseTooLarge: .decoding("response too large")
+        case .couldNotConnect, .couldNotResolveHost, .tls, .invalidURL, .invalidRequest, .cancelled, .shutdown:
+            .transport(error.code.description, ambiguous: false)
+        default:
+            .transport(error.code.description, ambiguous: true)
+        }
+    }
+
+    /// The error of a failed answer: Graph's `error.code` and `error.message`, `Retry-After` in seconds.
+    static func error(status: Int, body: GraphJSON?, headers: [String: String], request: GraphRequest, mailbox: String) -> GraphError {
+        let code = body?["error"]?["code"]?.string ?? "http \(status)"
+        let message = body?["error"]?["message"]?.string ?? ""
+        let retryAfter = headers["retry-after"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { Duration.seconds(max($0, 0)) }
+        return GraphError(.service(status: status, code: code), operation: request.operation, mailbox: mailbox, itemID: request.itemID,
+                          message: String(message.prefix(300)), retryAfter: retryAfter)
+    }
+
+    // MARK: batching
+
+    /// Sends requests in `$batch`es of up to ``Configuration/batchSize``: one result per request, in order. Requests
+    /// that failed in a way worth retrying (429, 503, 504, other 5xx) are sent again in a later batch, after the
+    /// longest `Retry-After` among them; the others keep their results. A thrown error means a whole batch failed.
+    public func batch(_ requests: [GraphRequest], mailbox: String) async throws(GraphError) -> [Result<GraphResponse, GraphError>] {
+        var results = [Result<GraphResponse, GraphError>?](repeating: nil, count: requests.count)
+        var start = 0
+        while start < requests.count {
+            var pending = Array(start..<min(start + max(1, min(configuration.batchSize, 20)), requests.count))
+            start += pending.count
+            var attempt = 0
+            while !pending.isEmpty {
+                attempt += 1
+                let inner: [GraphJSON] = pending.map { index in
+                    let request = requests[index]
+                    var headers: [String: GraphJSON] = ["Prefer": .string((Self.preferences + request.prefer).joined(separator: ", "))]
+                    for (name, value) in request.headers { headers[name] = .string(value) }
+                    var entry: [String: GraphJSON] = ["id": .string(String(index)), "method": .string(request.method.rawValue),
+                                                      "url": .string(request.target)]
+                    if let body = request.body {
+                        headers["Content-Type"] = "application/json"
+                        entry["body"] = body
+                    }
+                    entry["headers"] = .object(headers)
+                    return .object(entry)
+                }
+                let outer = GraphRequest(.post, "/$batch", body: ["requests": .array(inner)], operation: "POST $batch",
+                                         isIdempotent: pending.allSatisfy { requests[$0].isIdempotent })
+                let response = try await send(outer, mailbox: mailbox)
+                guard let answers = response.body?["responses"]?.array else {
+                    throw GraphError(.decoding("no responses in the $batch answer"), operation: outer.operation, mailbox: mailbox)
+                }
+                var retry: [Int] = []
+                var wait = Duration.zero
+                let asked = Set(pending)
+                for answer in answers {
+                    guard let index = answer["id"]?.string.flatMap({ Int($0) }), asked.contains(index), results[index] == nil,
+                          let status = answer["status"]?.int else { continue }
+                    var headers: [String: String] = [:]
+                    for (name, value) in answer["headers"]?.object ?? [:] { headers[name.lowercased()] = value.string }
+                    if (200..<300).contains(status) {
+                        results[index] = .success(GraphResponse(status: status, headers: headers, body: answer["body"]))
+                        continue
+                    }
+                    let error = Self.error(status: status, body: answer["body"], headers: headers, request: requests[index], mailbox: mailbox)
+                    switch configuration.retry.decide(error, attempt: attempt, isIdempotent: requests[index].isIdempotent, random: random()) {
+                    case .retry(let after, _):
+                        retry.append(index)
+                        wait = max(wait, after)
+                    case .fail:
+                        results[index] = .failure(error)
+                    }
+                }
+                for index in pending where results[index] == nil && !retry.contains(index) {
+                    results[index] = .failure(GraphError(.decoding("no answer for the request in the $batch answer"),
+                                                         operation: requests[index].operation, mailbox: mailbox, itemID: requests[index].itemID))
+                }
+                pending = retry
+                if !pending.isEmpty {
+                    logger.info("Graph batch requests wait before retrying",
+                                metadata: ["graph.requests": "\(pending.count)",
+                                           "graph.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
+                    do { try await sleep(wait) } catch { throw GraphError(.transport("cancelled", ambiguous: false), operation: "POST $batch", mailbox: mailbox) }
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// How the app proves itself to Entra ID: the OAuth2 client-credentials grant with a client secret.
+public struct GraphCredentials: Sendable, Hashable, CustomStringConvertible {
+    /// The directory (tenant) id or domain.
+    public var tenant: String
+    public var clientID: String
+    /// Never logged (``description`` redacts it).
+    public var clientSecret: String
+    /// e.g. `https://login.microsoftonline.com`.
+    public var authority: String
+    /// The resource's `.default` scope.
+    public var scope: String
+
+    public init(tenant: String, clientID: String, clientSecret: String, authority: String = "https://login.microsoftonline.com",
+                scope: String = "https://graph.microsoft.com/.default") {
+        self.tenant = tenant
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.authority = authority
+        self.scope = scope
+    }
+
+    /// The token endpoint: `{authority}/{tenant}/oauth2/v2.0/token`.
+    public var tokenEndpoint: String {
+        var base = authority
+        while base.hasSuffix("/") { base.removeLast() }
+        return "\(base)/\(GraphPath.segment(tenant))/oauth2/v2.0/token"
+    }
+
+    public var description: String { "client \(clientID) of tenant \(tenant) (secret redacted)" }
+
+    /// The client secret held in a file (its first line, trimmed); the error names the file, never its content.
+    public static func secret(fromFile path: String) throws(GraphError) -> String {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw GraphError(.configuration("cannot read the Graph client secret file \(path)"), operation: "read secret")
+        }
+        let secret = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard !secret.isEmpty else { throw GraphError(.configuration("the Graph client secret file \(path) is empty"), operation: "read secret") }
+        return secret
+    }
+
+    /// True when a file can be read by users other than its owner (a secret file should be mode 0600).
+    public static func isReadableByOthers(_ path: String) -> Bool {
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else { return false }
+        return mode & 0o044 != 0
+    }
+}
+
+/// Paths and their encoding.
+enum GraphPath {
+    static let unreserved: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
+
+    /// A path segment or query value, percent-encoded except for RFC 3986's unreserved characters.
+    static func segment(_ text: String) -> String {
+        var out = ""
+        let hex = Array("0123456789ABCDEF")
+        for byte in text.utf8 {
+            if unreserved.contains(byte) {
+                out.append(Character(Unicode.Scalar(byte)))
+            } else {
+                out += "%\(hex[Int(byte >> 4)])\(hex[Int(byte & 0xF)])"
+            }
+        }
+        return out
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`).
+    static func form(_ fields: [(String, String)]) -> [UInt8] {
+        Array(fields.map { "\(segment($0.0))=\(segment($0.1))" }.joined(separator: "&").utf8)
+    }
+}
