@@ -49,8 +49,7 @@ extension LiveSync {
             }
             let itemIDs = upserted.map(\.id) + deleted
             let links = try await store.links(mailbox: address, kind: kind, itemIDs: itemIDs)
-            // Our own writes come back with the change key we stored: nothing to do.
-            let fresh = upserted.filter { links[$0.id] == nil || links[$0.id]?.changeKey != $0.changeKey }
+            let fresh = LiveSyncPullPlan.itemsToRead(upserted, links: links)
             var items: [MailboxItem] = []
             var failures: [MailboxSourceError] = []
             var index = 0
@@ -66,38 +65,18 @@ extension LiveSync {
                     }
                 }
             }
-            // Conflicts: the linked CRM row changed since its last sync too.
             let linkedIDs = items.compactMap { links[$0.ref.id]?.crmID } + deleted.compactMap { links[$0]?.crmID }
-            let versions = try await store.versions(kind, ids: linkedIDs)
+            let rows = try await store.versions(kind, ids: linkedIDs)
             let policy = options.policy(kind)
-            var crmWins: [(crmID: UUID, itemID: String)] = []
-            var exchangeWins: [(crmID: UUID, itemID: String)] = []
-            items = items.filter { item in
-                guard let link = links[item.ref.id], let row = versions[link.crmID], row.version != link.version else { return true }
-                if policy.exchangeWins(crmUpdatedAt: row.updatedAt, exchangeModifiedAt: item.lastModified) {
-                    exchangeWins.append((link.crmID, item.ref.id))
-                    return true
-                }
-                crmWins.append((link.crmID, item.ref.id))
-                return false
-            }
-            var doomed: [UUID] = []
-            var relinks: [UUID] = []
-            for id in deleted {
-                guard let link = links[id] else { continue }
-                if let row = versions[link.crmID], row.version != link.version, policy != .exchangeWins {
-                    relinks.append(link.crmID)  // changed in the CRM since: recreate it in Exchange
-                    crmWins.append((link.crmID, id))
-                } else {
-                    doomed.append(link.crmID)
-                }
-            }
+            let decision = LiveSyncPullPlan.decide(items: items, deleted: deleted, links: links, rows: rows, policy: policy)
             let quarantined = failures.map { QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message) }
-            try await store.apply(PulledChanges(mailbox: owner, kind: kind, items: items, deleting: doomed, relinking: relinks,
-                                                crmWins: crmWins, exchangeWins: exchangeWins, policy: policy.rawValue,
-                                                quarantined: quarantined, syncState: changes.syncState))
-            report.pulled += items.count + doomed.count
-            report.conflicts += crmWins.count + exchangeWins.count
+            try await store.apply(PulledChanges(mailbox: owner, kind: kind, items: decision.items, deleting: decision.deleting,
+                                                relinking: decision.relinking,
+                                                crmWins: decision.crmWins.map { ($0.crmID, $0.itemID) },
+                                                exchangeWins: decision.exchangeWins.map { ($0.crmID, $0.itemID) },
+                                                policy: policy.rawValue, quarantined: quarantined, syncState: changes.syncState))
+            report.pulled += decision.items.count + decision.deleting.count
+            report.conflicts += decision.crmWins.count + decision.exchangeWins.count
             state = changes.syncState
             if changes.isComplete { return }
         }

@@ -3,12 +3,7 @@ import Logging
 import SyncCore
 import SyncStore
 
-/// How inbound live sync resolves an item both sides changed since its last sync.
-public enum ConflictPolicy: String, Sendable, Hashable, CaseIterable {
-    case crmWins = "crm-wins"
-    case exchangeWins = "exchange-wins"
-    case newestWins = "newest-wins"
-
+extension ConflictPolicy {
     /// Parses `appointments=crm-wins,tasks=newest-wins` (kinds not named keep `newest-wins`).
     public static func perKind(_ text: String?) throws -> [ItemKind: ConflictPolicy] {
         var result: [ItemKind: ConflictPolicy] = [:]
@@ -21,15 +16,6 @@ public enum ConflictPolicy: String, Sendable, Hashable, CaseIterable {
             result[kind] = policy
         }
         return result
-    }
-
-    /// True when the Exchange side should win.
-    public func exchangeWins(crmUpdatedAt: Date, exchangeModifiedAt: Date?) -> Bool {
-        switch self {
-        case .crmWins: false
-        case .exchangeWins: true
-        case .newestWins: (exchangeModifiedAt ?? .distantPast) > crmUpdatedAt
-        }
     }
 }
 
