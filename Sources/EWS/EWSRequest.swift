@@ -71,7 +71,6 @@ public enum EWSConflictResolution: String, Sendable, Hashable {
     /// Fail with ErrorIrresolvableConflict when the change key is stale.
     case neverOverwrite = "NeverOverwrite"
     case autoResolve = "AutoResolve"
-    case alwaysOverwrite = "AlwaysOverwrite"
 }
 
 /// What an UpdateItem change or a DeleteItem id addresses: an item, or one occurrence of a recurring

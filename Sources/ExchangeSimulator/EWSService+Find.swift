@@ -1,17 +1,17 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Caches the ordered item numbers of a folder view (restriction + sort) until the folder changes, so
 /// paging through a large folder costs one sort, not one per page.
 final class ViewCache: Sendable {
     private struct Entry { var version: UInt64; var numbers: [UInt64] }
-    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let entries = Mutex<[String: Entry]>([:])
 
     func view(key: String, version: UInt64, build: () -> [UInt64]) -> [UInt64] {
-        if let e = entries.withLockedValue({ $0[key] }), e.version == version { return e.numbers }
+        if let e = entries.withLock({ $0[key] }), e.version == version { return e.numbers }
         let numbers = build()
         if numbers.count >= 500 {
-            entries.withLockedValue { d in
+            entries.withLock { d in
                 if d.count > 64 { d.removeAll() }
                 d[key] = Entry(version: version, numbers: numbers)
             }

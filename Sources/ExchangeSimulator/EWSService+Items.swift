@@ -50,8 +50,8 @@ extension EWSService {
     }
 
     /// Splits a request item element into stored fields and extended properties.
-    static func decodeItem(_ e: XElement) throws(EWSFailure) -> (ItemKind, [String: XElement], [ExtendedProperty]) {
-        guard let kind = ItemKind(rawValue: e.name) else {
+    static func decodeItem(_ e: XElement) throws(EWSFailure) -> (ExchangeItemType, [String: XElement], [ExtendedProperty]) {
+        guard let kind = ExchangeItemType(rawValue: e.name) else {
             throw EWSFailure(code: "ErrorObjectTypeChanged",
                              message: "This server stores Contact, CalendarItem and Task items; '\(e.name)' is not supported.")
         }
@@ -88,7 +88,7 @@ extension EWSService {
         return ExtendedProperty(key: key, uri: uri.attributes, values: [c.child("Value")?.text ?? ""], isMulti: false)
     }
 
-    static func defaultFolder(_ kind: ItemKind) -> String {
+    static func defaultFolder(_ kind: ExchangeItemType) -> String {
         switch kind {
         case .contact: "contacts"
         case .calendarItem: "calendar"
@@ -226,7 +226,7 @@ extension EWSService {
                 touched.append(element); changed.insert(element)
             case ("SetItemField", _), ("AppendToItemField", _):
                 guard let source else { throw .schemaValidation("\(u.name) requires an item element with the new value.") }
-                guard ItemKind(rawValue: source.name) == item.kind || source.name == "Item" else {
+                guard ExchangeItemType(rawValue: source.name) == item.kind || source.name == "Item" else {
                     throw EWSFailure(code: "ErrorObjectTypeChanged", message: "The item type cannot be changed.")
                 }
                 if case .extended(let key, _) = path {

@@ -1,5 +1,5 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// An app registration the token endpoint knows: its client id and secret.
 public struct GraphApp: Sendable, Equatable, Codable {
@@ -28,10 +28,10 @@ final class GraphAuth: Sendable {
         var tokenSeconds: Int
     }
 
-    let state: NIOLockedValueBox<State>
+    let state: Mutex<State>
 
     init(apps: [GraphApp], certificates: [(clientId: String, certificate: RegisteredCertificate)] = [], tokenSeconds: Int) {
-        state = NIOLockedValueBox(State(apps: Dictionary(apps.map { ($0.clientId, $0) }, uniquingKeysWith: { $1 }),
+        state = Mutex(State(apps: Dictionary(apps.map { ($0.clientId, $0) }, uniquingKeysWith: { $1 }),
                                         certificates: Dictionary(grouping: certificates, by: \.clientId).mapValues { $0.map(\.certificate) },
                                         tokenSeconds: tokenSeconds))
     }
@@ -74,7 +74,7 @@ final class GraphAuth: Sendable {
                 throw EntraError(status: 400, error: "invalid_scope", code: 1002012,
                                  description: "The provided value for scope \(scope) is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
             }
-            let issued: (String, Int) = try state.withLockedValue { (s: inout State) throws -> (String, Int) in
+            let issued: (String, Int) = try state.withLock { (s: inout State) throws -> (String, Int) in
                 let app = s.apps[clientId], certificates = s.certificates[clientId] ?? []
                 guard app != nil || !certificates.isEmpty else {
                     throw EntraError(status: 400, error: "unauthorized_client", code: 700016,
@@ -126,7 +126,7 @@ final class GraphAuth: Sendable {
             throw .invalidAuthenticationToken("Access token is empty.")
         }
         let token = String(header.dropFirst(7)).trimmedOfWhitespace
-        let found = state.withLockedValue { $0.tokens[token] }
+        let found = state.withLock { $0.tokens[token] }
         guard let found else {
             throw .invalidAuthenticationToken(token.split(separator: ".").count == 3 ? "Invalid signature." : "IDX14100: JWT is not well formed, there are no dots (.).")
         }
@@ -136,7 +136,7 @@ final class GraphAuth: Sendable {
 
     /// What RBAC for Applications and the mailbox's settings allow `clientId` on `mailbox`.
     func authorize(clientId: String, mailbox: String) throws(GraphError) {
-        let (allowed, rest) = state.withLockedValue { s in
+        let (allowed, rest) = state.withLock { s in
             (s.scopes[clientId].map { $0.contains(mailbox) } ?? true, !s.restDisabled.contains(mailbox))
         }
         guard allowed else { throw .accessDenied() }

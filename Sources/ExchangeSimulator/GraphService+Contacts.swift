@@ -208,7 +208,7 @@ extension GraphService {
     }
 
     /// DELETE of an item: it moves to Deleted Items, as Exchange Online's Graph delete does.
-    func deleteItem(_ id: String, kind: ItemKind, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
+    func deleteItem(_ id: String, kind: ExchangeItemType, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let now = self.now()
         try store.withState { (s: inout StoreState) throws(GraphError) in
             let item = try Self.lookup(id, kind: kind, mailbox: ctx.mailbox, in: s)

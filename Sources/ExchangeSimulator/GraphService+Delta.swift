@@ -24,7 +24,7 @@ extension GraphService {
         ctx.request.query.filter { !["$skiptoken", "$deltatoken"].contains($0.0.lowercased()) }
     }
 
-    func folderDelta(folder: String, kind: ItemKind, type: String, path: String, _ ctx: inout Context,
+    func folderDelta(folder: String, kind: ExchangeItemType, type: String, path: String, _ ctx: inout Context,
                      render: (StoredItem, Context) throws(GraphError) -> JSON) throws(GraphError) -> GraphResponse {
         if ctx.query.filter != nil || ctx.query.orderBy != nil || ctx.query.skip != nil {
             throw GraphError.notSupported("$filter, $orderby and $skip on delta")

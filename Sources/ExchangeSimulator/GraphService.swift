@@ -331,7 +331,7 @@ struct GraphService: Sendable {
     }
 
     /// Finds a stored item of `kind` in `mailbox` by Graph id; 400 for a malformed id, 404 for an unknown one.
-    static func lookup(_ id: String, kind: ItemKind, mailbox: String, in s: StoreState) throws(GraphError) -> StoredItem {
+    static func lookup(_ id: String, kind: ExchangeItemType, mailbox: String, in s: StoreState) throws(GraphError) -> StoredItem {
         guard let target = GraphIdentifier.parse(id.removingPercentEncoding ?? id) else { throw GraphError.invalidId() }
         guard case .item(let mb, let number) = target, mb == mailbox,
               let m = s.mailbox(mailbox), let folder = m.locations[number], let item = m.folders[folder]?.items[number],

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -24,8 +24,8 @@ public final class Simulator: Sendable {
     /// Microsoft Graph v1.0 over the same store, and the token endpoint's registrations and tokens.
     let graph: GraphService
     let graphAuth: GraphAuth
-    private let state: NIOLockedValueBox<ListenerState>
-    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    private let state: Mutex<ListenerState>
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let sslContext: NIOSSLContext?
 
     private struct ListenerState {
@@ -36,9 +36,9 @@ public final class Simulator: Sendable {
     }
 
     /// The EWS port (fixed for the simulator's life, also across `goDown`/`comeUp`).
-    public var port: Int { state.withLockedValue { $0.port } }
+    public var port: Int { state.withLock { $0.port } }
     /// The control-only port, when configured.
-    public var controlPort: Int? { state.withLockedValue { $0.controlServer?.localAddress?.port } }
+    public var controlPort: Int? { state.withLock { $0.controlServer?.localAddress?.port } }
     /// `http(s)://host:port/v1.0`: Graph's base URL.
     public var graphEndpoint: String { "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/v1.0" }
     /// `http(s)://host:port/{tenant}/oauth2/v2.0/token`.
@@ -59,7 +59,7 @@ public final class Simulator: Sendable {
         let auth = GraphAuth(apps: configuration.graphApps, certificates: certificates, tokenSeconds: configuration.graphTokenSeconds)
         self.graphAuth = auth
         self.graph = GraphService(store: store, auth: auth)
-        self.state = NIOLockedValueBox(ListenerState(port: configuration.port))
+        self.state = Mutex(ListenerState(port: configuration.port))
         if let tls = configuration.tls {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem)
@@ -75,13 +75,13 @@ public final class Simulator: Sendable {
         let sim = try Simulator(configuration: configuration, store: store)
         for user in configuration.accounts.keys where user.contains("@") { sim.control.createMailbox(user) }
         for m in configuration.mailboxes { sim.control.createMailbox(m) }
-        sim.control.listener.withLockedValue { $0 = SimulatorListener(sim: sim) }
-        sim.control.graphAuth.withLockedValue { $0 = sim.graphAuth }
+        sim.control.listener.withLock { $0 = SimulatorListener(sim: sim) }
+        sim.control.graphAuth.withLock { $0 = sim.graphAuth }
         do {
             try await sim.bind()
             if let cp = configuration.controlPort {
                 let ch = try await sim.bootstrap(controlOnly: true).bind(host: configuration.host, port: cp).get()
-                sim.state.withLockedValue { $0.controlServer = ch }
+                sim.state.withLock { $0.controlServer = ch }
             }
         } catch {
             try? await sim.group.shutdownGracefully()
@@ -93,15 +93,15 @@ public final class Simulator: Sendable {
 
     /// Stops listening, closes connections, flushes persistence and releases threads.
     public func shutdown() async throws {
-        let (server, controlServer) = state.withLockedValue { s -> ((any Channel)?, (any Channel)?) in
+        let (server, controlServer) = state.withLock { s -> ((any Channel)?, (any Channel)?) in
             s.upTask?.cancel()
             defer { s.server = nil; s.controlServer = nil }
             return (s.server, s.controlServer)
         }
         try? await server?.close()
         try? await controlServer?.close()
-        for c in connections.withLockedValue({ Array($0.values) }) { try? await c.close() }
-        control.listener.withLockedValue { $0 = nil }
+        for c in connections.withLock({ Array($0.values) }) { try? await c.close() }
+        control.listener.withLock { $0 = nil }
         control.store.close()
         try await group.shutdownGracefully()
     }
@@ -121,34 +121,34 @@ public final class Simulator: Sendable {
                     try channel.pipeline.syncOperations.addHandler(SimulatorHTTPHandler(sim: self, controlOnly: controlOnly))
                     if !controlOnly {
                         let id = ObjectIdentifier(channel)
-                        self.connections.withLockedValue { $0[id] = channel }
-                        channel.closeFuture.whenComplete { _ in _ = self.connections.withLockedValue { $0.removeValue(forKey: id) } }
+                        self.connections.withLock { $0[id] = channel }
+                        channel.closeFuture.whenComplete { _ in _ = self.connections.withLock { $0.removeValue(forKey: id) } }
                     }
                 }
             }
     }
 
     func bind() async throws {
-        let port = state.withLockedValue { $0.port }
+        let port = state.withLock { $0.port }
         let ch = try await bootstrap(controlOnly: false).bind(host: configuration.host, port: port).get()
-        state.withLockedValue { $0.server = ch; $0.port = ch.localAddress?.port ?? port }
+        state.withLock { $0.server = ch; $0.port = ch.localAddress?.port ?? port }
     }
 
     func goDown(seconds: Double?) async throws {
-        let server = state.withLockedValue { s -> (any Channel)? in defer { s.server = nil }; s.upTask?.cancel(); return s.server }
+        let server = state.withLock { s -> (any Channel)? in defer { s.server = nil }; s.upTask?.cancel(); return s.server }
         try? await server?.close()
-        for c in connections.withLockedValue({ Array($0.values) }) { try? await c.close() }
+        for c in connections.withLock({ Array($0.values) }) { try? await c.close() }
         if let seconds {
             let task = group.next().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
                 Task { try? await self.comeUp() }
                 return ()
             }
-            state.withLockedValue { $0.upTask = task }
+            state.withLock { $0.upTask = task }
         }
     }
 
     func comeUp() async throws {
-        let isUp = state.withLockedValue { s -> Bool in s.upTask?.cancel(); s.upTask = nil; return s.server != nil }
+        let isUp = state.withLock { s -> Bool in s.upTask?.cancel(); s.upTask = nil; return s.server != nil }
         if !isUp { try await bind() }
     }
 }

@@ -1,12 +1,12 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Control of the Graph front-end: app registrations, each app's mailbox scope (RBAC for Applications),
 /// mailboxes without REST access, and expiring delta tokens.
 extension SimulatorControl {
     private func withGraphAuth<T>(_ body: (inout GraphAuth.State) -> T) -> T? {
-        guard let auth = graphAuth.withLockedValue({ $0 }) else { return nil }
-        return auth.state.withLockedValue { body(&$0) }
+        guard let auth = graphAuth.withLock({ $0 }) else { return nil }
+        return auth.state.withLock { body(&$0) }
     }
 
     /// Registers (or replaces) an app the token endpoint accepts.

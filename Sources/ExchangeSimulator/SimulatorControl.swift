@@ -1,13 +1,13 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// The simulator's control surface, shared by the in-process Swift API and the JSON control API.
 public final class SimulatorControl: Sendable {
     let store: Store
-    let faults = NIOLockedValueBox(FaultState())
-    let listener: NIOLockedValueBox<(any ListenerControl)?> = NIOLockedValueBox(nil)
+    let faults = Mutex(FaultState())
+    let listener: Mutex<(any ListenerControl)?> = Mutex(nil)
     /// The Graph front-end's app registrations and mailbox access (set by the server at start).
-    let graphAuth: NIOLockedValueBox<GraphAuth?> = NIOLockedValueBox(nil)
+    let graphAuth: Mutex<GraphAuth?> = Mutex(nil)
 
     init(store: Store) { self.store = store }
 
@@ -86,24 +86,24 @@ public final class SimulatorControl: Sendable {
         }
     }
 
-    public func setFaults(_ config: FaultConfiguration) { faults.withLockedValue { $0.config = config } }
-    public func currentFaults() -> FaultConfiguration { faults.withLockedValue { $0.config } }
-    public func resetFaults() { faults.withLockedValue { $0.config = FaultConfiguration(); $0.busyMatches = 0 } }
+    public func setFaults(_ config: FaultConfiguration) { faults.withLock { $0.config = config } }
+    public func currentFaults() -> FaultConfiguration { faults.withLock { $0.config } }
+    public func resetFaults() { faults.withLock { $0.config = FaultConfiguration(); $0.busyMatches = 0 } }
 
     /// EWS requests received per operation since start or the last reset.
-    public func counters() -> [String: Int] { faults.withLockedValue { $0.counters } }
-    public func resetCounters() { faults.withLockedValue { $0.counters = [:] } }
+    public func counters() -> [String: Int] { faults.withLock { $0.counters } }
+    public func resetCounters() { faults.withLock { $0.counters = [:] } }
 
     /// "Down": closes the EWS listening socket and every open connection (clients get connection
     /// refused) for `seconds`, or until `comeUp()` when nil.
     public func goDown(seconds: Double? = nil) async throws {
-        guard let l = listener.withLockedValue({ $0 }) else { return }
+        guard let l = listener.withLock({ $0 }) else { return }
         try await l.goDown(seconds: seconds)
     }
 
     /// Reopens the EWS port after `goDown`.
     public func comeUp() async throws {
-        guard let l = listener.withLockedValue({ $0 }) else { return }
+        guard let l = listener.withLock({ $0 }) else { return }
         try await l.comeUp()
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOHTTP1
 
@@ -28,7 +28,7 @@ extension SimulatorHTTPHandler {
     func serveToken(context: ChannelHandlerContext, head: HTTPRequestHead, tenant: String, body: Data) {
         guard head.method == .POST else { respond(context: context, head: head, status: .methodNotAllowed, body: []); return }
         let endpoint = base(head) + "/\(tenant)/oauth2/v2.0/token"
-        sim.control.faults.withLockedValue { $0.counters["Entra token", default: 0] += 1 }
+        sim.control.faults.withLock { $0.counters["Entra token", default: 0] += 1 }
         let r = sim.graphAuth.token(form: body, tenant: tenant, endpoint: endpoint, now: Date().timeIntervalSince1970)
         var h = HTTPHeaders()
         h.add(name: "Cache-Control", value: "no-store, no-cache")
@@ -79,7 +79,7 @@ extension SimulatorHTTPHandler {
             sendGraph(context: context, head: head, request, r)
             return
         }
-        let latency = sim.control.faults.withLockedValue { $0.config.latencyMilliseconds } ?? 0
+        let latency = sim.control.faults.withLock { $0.config.latencyMilliseconds } ?? 0
         let deliver: (GraphResponse, Bool, (() -> Void)?) -> Void = { response, drop, finish in
             let write = {
                 finish?()   // the request counts as running (MailboxConcurrency) until its response goes out
@@ -89,7 +89,7 @@ extension SimulatorHTTPHandler {
         }
         if request.path == "/$batch" {
             guard request.method == "POST" else { deliver(GraphService.failure(.methodNotAllowed(), request), false, nil); return }
-            sim.control.faults.withLockedValue { $0.counters["Graph POST $batch", default: 0] += 1 }
+            sim.control.faults.withLock { $0.counters["Graph POST $batch", default: 0] += 1 }
             do {
                 deliver(try GraphService.batch(request) { inner in
                     let outcome = run(inner)
@@ -111,7 +111,7 @@ extension SimulatorHTTPHandler {
         let (resolved, mailbox) = sim.graph.throttlingMailbox(request.path)
         request.mailbox = resolved
         let operation = GraphService.operation(method: request.method, path: request.path)
-        let decision = sim.control.faults.withLockedValue {
+        let decision = sim.control.faults.withLock {
             $0.admitGraph(operation: operation, app: request.clientId, mailbox: mailbox, now: Date().timeIntervalSince1970)
         }
         switch decision {
@@ -125,7 +125,7 @@ extension SimulatorHTTPHandler {
         case .proceed(let drop):
             let response = sim.graph.handle(request)
             let key = FaultState.graphKey(app: request.clientId, mailbox: mailbox)
-            return (response, drop, { self.sim.control.faults.withLockedValue { $0.finish(mailbox: key) } })
+            return (response, drop, { self.sim.control.faults.withLock { $0.finish(mailbox: key) } })
         }
     }
 

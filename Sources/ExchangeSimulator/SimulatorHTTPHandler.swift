@@ -1,5 +1,5 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOHTTP1
 
@@ -107,15 +107,15 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         let caller = EWSCaller(account: account, anchorMailbox: head.headers.first(name: "X-AnchorMailbox")?.lowercased())
         let request: EWSRequest
         do { request = try EWSRequest.parse(body) } catch {
-            sim.control.faults.withLockedValue { $0.counters["(malformed)", default: 0] += 1 }
+            sim.control.faults.withLock { $0.counters["(malformed)", default: 0] += 1 }
             respond(context: context, head: head, status: .internalServerError, contentType: EWSContentType.value, body: SOAPEnvelope.fault(error))
             return
         }
         let mailbox = EWSService.targetMailbox(request, caller: caller)
-        let decision = sim.control.faults.withLockedValue {
+        let decision = sim.control.faults.withLock {
             $0.admit(operation: request.operation, mailbox: mailbox, random: Double.random(in: 0..<1))
         }
-        let latency = sim.control.faults.withLockedValue { $0.config.latencyMilliseconds } ?? 0
+        let latency = sim.control.faults.withLock { $0.config.latencyMilliseconds } ?? 0
         let send: (HTTPResponseStatus, HTTPHeaders, [UInt8]) -> Void = { status, extra, bytes in
             let write = { self.respond(context: context, head: head, status: status, contentType: bytes.isEmpty ? nil : EWSContentType.value, extra: extra, body: bytes) }
             if latency > 0 { context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(latency))) { write() } } else { write() }
@@ -134,7 +134,7 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
                                                       .exceededConnectionCount()))
         case .proceed(let drop):
             let reply = sim.service.handle(request, caller: caller)
-            let finish = { self.sim.control.faults.withLockedValue { $0.finish(mailbox: mailbox) } }
+            let finish = { self.sim.control.faults.withLock { $0.finish(mailbox: mailbox) } }
             if drop {
                 let close = { finish(); context.close(promise: nil) }
                 if latency > 0 { context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(latency))) { close() } } else { close() }

@@ -1,5 +1,5 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Whole-server state: mailboxes plus server-wide counters. A value type, so a backup is a copy.
 struct StoreState: Sendable {
@@ -18,21 +18,21 @@ struct StoreState: Sendable {
 /// The simulator's store: all state behind one lock. Requests are short, and a lock keeps the model
 /// simple and linearisable (as a single Exchange mailbox database is for one mailbox).
 final class Store: Sendable {
-    private let box: NIOLockedValueBox<StoreState>
+    private let box: Mutex<StoreState>
     /// The data directory's journal, when persistent; only used under the lock.
     let persistence: StorePersistence?
 
     init(state: StoreState = StoreState(), persistence: StorePersistence? = nil) {
         var state = state
         state.pending.tracking = persistence != nil
-        self.box = NIOLockedValueBox(state)
+        self.box = Mutex(state)
         self.persistence = persistence
     }
 
     /// Runs `body` with exclusive access to the state. When persistent, what `body` changed is appended to
     /// the journal before the lock is released, so a response is only sent for a change that is on disk.
     func withState<T, E: Error>(_ body: (inout StoreState) throws(E) -> T) throws(E) -> T {
-        let result: Result<T, E> = box.withLockedValue { s in
+        let result: Result<T, E> = box.withLock { s in
             defer {
                 if let persistence, !s.pending.isEmpty {
                     persistence.append(s)
@@ -61,7 +61,7 @@ extension StoreState {
     }
 
     /// Inserts a new item into `folder`; returns it.
-    mutating func insertItem(mailbox: String, folder: String, kind: ItemKind, fields: consuming [String: XElement],
+    mutating func insertItem(mailbox: String, folder: String, kind: ExchangeItemType, fields: consuming [String: XElement],
                              extended: [ExtendedProperty], now: Double) -> StoredItem {
         let mk = Self.key(mailbox)
         let number = nextItem; nextItem += 1
@@ -126,7 +126,7 @@ extension StoreState {
     }
 
     /// Server-computed properties Exchange maintains itself.
-    static func applyComputed(kind: ItemKind, fields f: inout [String: XElement], created: Double, modified: Double) {
+    static func applyComputed(kind: ExchangeItemType, fields f: inout [String: XElement], created: Double, modified: Double) {
         // Changes are collected first: writing to `f` while iterating it would copy the whole dictionary per write.
         var normalized: [(String, String)] = []
         for (k, v) in f where FieldValue.dateTimeFields.contains(k) && v.children.isEmpty {

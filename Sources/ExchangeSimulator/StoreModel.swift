@@ -56,7 +56,7 @@ struct ExtendedProperty: Sendable, Equatable {
 /// schema-valid property a client sets round-trips unchanged.
 struct StoredItem: Sendable, Codable {
     var number: UInt64
-    var kind: ItemKind
+    var kind: ExchangeItemType
     var folder: String
     var changeNumber: UInt64
     var fields: [String: XElement]

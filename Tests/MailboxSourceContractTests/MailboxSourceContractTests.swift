@@ -3,8 +3,6 @@ import Foundation
 import SyncCore
 import Testing
 
-typealias ItemKind = SyncCore.ItemKind
-
 /// What every ``MailboxSource`` must do, whatever protocol it speaks: each test runs once per protocol against the
 /// simulator over HTTP, through the source alone.
 @Suite struct MailboxSourceContractTests {

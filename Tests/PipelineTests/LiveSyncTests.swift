@@ -92,7 +92,7 @@ extension PipelineTestEnvironment {
             try env.simulator.control.backup(name: "before", mailbox: Self.mailboxes[0])
             // Work happens in the mailbox after the backup, and the snapshot's sync state includes it.
             let owner = env.owners[0]
-            for kind in [SyncCore.ItemKind.appointments, .tasks] {
+            for kind in [ItemKind.appointments, .tasks] {
                 let ref = try await env.source.itemRefs(in: owner, kind: kind, after: nil, pageSize: 10).refs[0]
                 _ = try await env.source.delete([ref], in: owner, kind: kind)
             }

@@ -11,8 +11,6 @@ import SyncStore
 import Testing
 import TestSupport
 
-typealias ItemKind = SyncCore.ItemKind
-
 /// A migrated PostgreSQL database and an in-process Exchange simulator over loopback HTTP, with one CRM
 /// user per simulator mailbox.
 struct PipelineTestEnvironment {

@@ -1,13 +1,14 @@
 // Element order of the item types in types.xsd (generated from the official schema; responses must
 // emit an item's child elements in exactly this order to validate).
 
-/// The item kinds the simulator stores.
-public enum ItemKind: String, Sendable, CaseIterable, Codable {
+/// The EWS item types the simulator stores (types.xsd's `ContactItemType`, `CalendarItemType`, `TaskType`);
+/// the raw value is the item's element name.
+public enum ExchangeItemType: String, Sendable, CaseIterable, Codable {
     case contact = "Contact"
     case calendarItem = "CalendarItem"
     case task = "Task"
 
-    /// The `ItemClass` Exchange gives new items of this kind.
+    /// The `ItemClass` Exchange gives new items of this type.
     var itemClass: String {
         switch self {
         case .contact: "IPM.Contact"
@@ -16,7 +17,7 @@ public enum ItemKind: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// All child element names of this kind in schema order (ItemType's first, then the kind's own).
+    /// All child element names of this type in schema order (ItemType's first, then the type's own).
     var elementOrder: [String] {
         switch self {
         case .contact: ItemSchema.contactOrder
