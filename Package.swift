@@ -26,110 +26,152 @@ let package = Package(
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
         // MARK: Swift layers over C
-        .target(name: "Postgres", dependencies: [
-            "CLibPQ", .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "HTTP", dependencies: [
-            "CCurl", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "HTTP",
+            dependencies: [
+                "CCurl", .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(name: "XML", dependencies: ["CLibXML2"]),
 
         // MARK: Domain
         .target(name: "SyncCore"),
-        .target(name: "EWS", dependencies: [
-            "HTTP", "XML", "SyncCore", .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "Graph", dependencies: [
-            "HTTP", "SyncCore", .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "SyncStore", dependencies: [
-            "Postgres", "SyncCore", .product(name: "Logging", package: "swift-log"),
-        ], resources: []),
-        .target(name: "Pipeline", dependencies: [
-            "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "EWS",
+            dependencies: [
+                "HTTP", "XML", "SyncCore", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "Graph",
+            dependencies: [
+                "HTTP", "SyncCore", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "SyncStore",
+            dependencies: [
+                "Postgres", "SyncCore", .product(name: "Logging", package: "swift-log"),
+            ], resources: []),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // MARK: Operations (logs and metrics; only the CLI bootstraps them)
-        .target(name: "Observability", dependencies: [
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Observability",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log")
+            ]),
 
         // MARK: Exchange simulator
-        .target(name: "ExchangeSimulator", dependencies: [
-            "XML",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "_CryptoExtras", package: "swift-crypto"),
-        ]),
-        .executableTarget(name: "exchange-sim", dependencies: [
-            "ExchangeSimulator",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "ExchangeSimulator",
+            dependencies: [
+                "XML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]),
+        .executableTarget(
+            name: "exchange-sim",
+            dependencies: [
+                "ExchangeSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // MARK: CLI
-        .executableTarget(name: "snapsync", dependencies: [
-            "Pipeline", "SyncStore", "SyncCore", "EWS", "Graph", "Postgres", "HTTP", "Observability",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .executableTarget(
+            name: "snapsync",
+            dependencies: [
+                "Pipeline", "SyncStore", "SyncCore", "EWS", "Graph", "Postgres", "HTTP", "Observability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // MARK: Benchmarks
-        .executableTarget(name: "snapsync-bench", dependencies: [
-            "EWS", "SyncCore", "SyncStore", "XML", "Postgres", "HTTP",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .executableTarget(
+            name: "snapsync-bench",
+            dependencies: [
+                "EWS", "SyncCore", "SyncStore", "XML", "Postgres", "HTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: [
-            "Postgres", "SyncStore",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ], path: "Tests/TestSupport"),
-        .target(name: "PipelineFakes", dependencies: [
-            "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
-        ], path: "Tests/PipelineFakes"),   // an in-memory store and mailbox source for unit tests of the pipeline
-        .testTarget(name: "PipelineUnitTests", dependencies: [
-            "Pipeline", "PipelineFakes", "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Postgres", "SyncStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ], path: "Tests/TestSupport"),
+        .target(
+            name: "PipelineFakes",
+            dependencies: [
+                "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
+            ], path: "Tests/PipelineFakes"),  // an in-memory store and mailbox source for unit tests of the pipeline
+        .testTarget(
+            name: "PipelineUnitTests",
+            dependencies: [
+                "Pipeline", "PipelineFakes", "SyncStore", "SyncCore", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
         .testTarget(name: "EWSTests", dependencies: ["EWS", "TestSupport", "ExchangeSimulator"]),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
         .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "SyncStore", "EWS", "Graph", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
-        ]),
-        .testTarget(name: "ExchangeSimulatorTests", dependencies: [
-                        "ExchangeSimulator", "TestSupport", "HTTP",
-                        .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
-                    ],
-                    exclude: ["Python"]),   // exchangelib scripts, run by path from the tests
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "SyncStore", "EWS", "Graph", "HTTP", "Postgres", "ExchangeSimulator", "TestSupport",
+            ]),
+        .testTarget(
+            name: "ExchangeSimulatorTests",
+            dependencies: [
+                "ExchangeSimulator", "TestSupport", "HTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            exclude: ["Python"]),  // exchangelib scripts, run by path from the tests
         .testTarget(name: "GraphTests", dependencies: ["Graph", "HTTP", "SyncCore", "TestSupport"]),
-        .testTarget(name: "MailboxSourceContractTests", dependencies: [
-            "EWS", "Graph", "SyncCore", "HTTP", "ExchangeSimulator", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .testTarget(
+            name: "MailboxSourceContractTests",
+            dependencies: [
+                "EWS", "Graph", "SyncCore", "HTTP", "ExchangeSimulator",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "JobsTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Fixtures"]),
-        .testTarget(name: "snapsyncTests", dependencies: [   // the CLI's pure pieces and its argument parsing
-            "snapsync", "Pipeline", "SyncStore", "SyncCore", "Observability", .product(name: "Logging", package: "swift-log"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .testTarget(
+            name: "snapsyncTests",
+            dependencies: [  // the CLI's pure pieces and its argument parsing
+                "snapsync", "Pipeline", "SyncStore", "SyncCore", "Observability",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
     ]
 )
 
 // Package-wide: a member is visible only in files that import its module, so an undeclared dependency fails
 // the build instead of leaking in through another import.
 for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility"), .enableUpcomingFeature("ExistentialAny")]
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("MemberImportVisibility"), .enableUpcomingFeature("ExistentialAny"),
+        ]
 }

@@ -27,50 +27,65 @@ extension EWSClient {
         let message = try messages(try await send(request), count: 1, request)[0]
         if let error = message.error(operation: request.operation, mailbox: mailbox) { throw error }
         guard let found = message.folders.first else {
-            throw EWSError(code: .decoding("no folder in GetFolder answer"), operation: request.operation, mailbox: mailbox, message: "")
+            throw EWSError(
+                code: .decoding("no folder in GetFolder answer"), operation: request.operation, mailbox: mailbox,
+                message: "")
         }
         return found
     }
 
     /// One FindItem page of ids (IdOnly, plus `additionalProperties`), `pageSize` ≤ 1000.
-    public func findItems(in folder: FolderReference, mailbox: String, offset: Int, pageSize: Int? = nil,
-                          restriction: EWSRestriction? = nil, additionalProperties: [EWSFieldURI] = []) async throws(EWSError) -> EWSItemPage {
-        let request = EWSRequests.findItem(in: folder, offset: offset, maxEntries: pageSize ?? configuration.pageSize,
-                                           restriction: restriction, additionalProperties: additionalProperties, context: context(mailbox))
+    public func findItems(
+        in folder: FolderReference, mailbox: String, offset: Int, pageSize: Int? = nil,
+        restriction: EWSRestriction? = nil, additionalProperties: [EWSFieldURI] = []
+    ) async throws(EWSError) -> EWSItemPage {
+        let request = EWSRequests.findItem(
+            in: folder, offset: offset, maxEntries: pageSize ?? configuration.pageSize,
+            restriction: restriction, additionalProperties: additionalProperties, context: context(mailbox))
         let message = try messages(try await send(request), count: 1, request)[0]
         if let error = message.error(operation: request.operation, mailbox: mailbox) { throw error }
-        let paging = message.paging ?? EWSPaging(indexedPagingOffset: nil, totalItemsInView: nil, includesLastItemInRange: true)
+        let paging =
+            message.paging ?? EWSPaging(indexedPagingOffset: nil, totalItemsInView: nil, includesLastItemInRange: true)
         return EWSItemPage(items: message.items, paging: paging)
     }
 
     /// The ids of the items stamped with these CRM ids (see ``ExtendedPropertyName/snapsyncCRMId``).
-    public func findItems(byCRMIDs ids: [UUID], in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: ItemId] {
+    public func findItems(
+        byCRMIDs ids: [UUID], in folder: DistinguishedFolder, mailbox: String
+    ) async throws(EWSError) -> [UUID: ItemId] {
         try await stampedItems(ids, in: folder, mailbox: mailbox).compactMapValues(\.first)
     }
 
     /// Every item stamped with each of these CRM ids (more than one when a create was applied twice).
-    func stampedItems(_ ids: [UUID], in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: [ItemId]] {
+    func stampedItems(
+        _ ids: [UUID], in folder: DistinguishedFolder, mailbox: String
+    ) async throws(EWSError) -> [UUID: [ItemId]] {
         var found: [UUID: [ItemId]] = [:]
         for chunk in batches(ids) where !chunk.isEmpty {
-            try await collectStampedItems(in: folder, mailbox: mailbox, restriction: .crmIDs(Array(chunk)), into: &found)
+            try await collectStampedItems(
+                in: folder, mailbox: mailbox, restriction: .crmIDs(Array(chunk)), into: &found)
         }
         return found
     }
 
     /// Every item of the folder that carries a stamped CRM id, by that id (more than one when a create was applied
     /// twice): FindItem pages of ids and stamps only.
-    public func stampedItems(in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: [ItemId]] {
+    public func stampedItems(in folder: DistinguishedFolder, mailbox: String) async throws(EWSError) -> [UUID: [ItemId]]
+    {
         var found: [UUID: [ItemId]] = [:]
         try await collectStampedItems(in: folder, mailbox: mailbox, restriction: nil, into: &found)
         return found
     }
 
-    private func collectStampedItems(in folder: DistinguishedFolder, mailbox: String, restriction: EWSRestriction?,
-                                     into found: inout [UUID: [ItemId]]) async throws(EWSError) {
+    private func collectStampedItems(
+        in folder: DistinguishedFolder, mailbox: String, restriction: EWSRestriction?,
+        into found: inout [UUID: [ItemId]]
+    ) async throws(EWSError) {
         var offset = 0
         while true {
-            let page = try await findItems(in: .distinguished(folder), mailbox: mailbox, offset: offset, pageSize: 1000,
-                                           restriction: restriction, additionalProperties: [.extended(.snapsyncCRMId)])
+            let page = try await findItems(
+                in: .distinguished(folder), mailbox: mailbox, offset: offset, pageSize: 1000,
+                restriction: restriction, additionalProperties: [.extended(.snapsyncCRMId)])
             for item in page.items {
                 if let crmID = item.crmID, let id = item.itemId { found[crmID, default: []].append(id) }
             }
@@ -83,8 +98,10 @@ extension EWSClient {
     /// (connection dropped after sending, timeout), the client looks the ids up with
     /// ``findItems(byCRMIDs:in:mailbox:)`` and creates only the ones that are missing, so a retried
     /// create never duplicates an item.
-    public func createItems<Record, Model>(_ records: [Record], mapping: EWSMapping<Record, Model>,
-                                           mailbox: String) async throws(EWSError) -> [Result<ItemId, EWSError>] {
+    public func createItems<Record, Model>(
+        _ records: [Record], mapping: EWSMapping<Record, Model>,
+        mailbox: String
+    ) async throws(EWSError) -> [Result<ItemId, EWSError>] {
         var results: [Result<ItemId, EWSError>] = []
         results.reserveCapacity(records.count)
         for batch in batches(records) {
@@ -93,16 +110,25 @@ extension EWSClient {
         return results
     }
 
-    func createBatch<Record, Model>(_ records: [Record], mapping: EWSMapping<Record, Model>, mailbox: String,
-                                    recoveries: Int) async throws(EWSError) -> [Result<ItemId, EWSError>] {
+    func createBatch<Record, Model>(
+        _ records: [Record], mapping: EWSMapping<Record, Model>, mailbox: String,
+        recoveries: Int
+    ) async throws(EWSError) -> [Result<ItemId, EWSError>] {
         var results = [Result<ItemId, EWSError>?](repeating: nil, count: records.count)
         var models: [(index: Int, id: UUID, model: Model)] = []
         for (index, record) in records.enumerated() {
-            do { models.append((index, mapping.recordID(record), try mapping.model(of: record, operation: "CreateItem", mailbox: mailbox))) }
-            catch { results[index] = .failure(error) }
+            do {
+                models.append(
+                    (
+                        index, mapping.recordID(record),
+                        try mapping.model(of: record, operation: "CreateItem", mailbox: mailbox)
+                    ))
+            } catch { results[index] = .failure(error) }
         }
         guard !models.isEmpty else { return results.map { $0! } }
-        let request = EWSRequests.createItem(count: models.count, in: .distinguished(mapping.folder), context: context(mailbox)) { i, w in
+        let request = EWSRequests.createItem(
+            count: models.count, in: .distinguished(mapping.folder), context: context(mailbox)
+        ) { i, w in
             mapping.writeItem(models[i].model, into: &w)
         }
         do {
@@ -114,15 +140,19 @@ extension EWSClient {
                 } else if let id = message.items.first?.itemId {
                     results[entry.index] = .success(id)
                 } else {
-                    results[entry.index] = .failure(EWSError(code: .decoding("no item id"), operation: request.operation,
-                                                             mailbox: mailbox, itemID: crmID, message: ""))
+                    results[entry.index] = .failure(
+                        EWSError(
+                            code: .decoding("no item id"), operation: request.operation,
+                            mailbox: mailbox, itemID: crmID, message: ""))
                 }
             }
-        } catch where error.isAmbiguous && recoveries < configuration.maxCreateRecoveries {
-            logger.info("EWS create response lost; looking up stamped CRM ids before creating again", metadata: [
-                "ews.mailbox": "\(mailbox)", "ews.operation": "CreateItem", "ews.items": "\(models.count)",
-                "ews.reason": "\(error.code)",
-            ])
+        } catch  where error.isAmbiguous && recoveries < configuration.maxCreateRecoveries {
+            logger.info(
+                "EWS create response lost; looking up stamped CRM ids before creating again",
+                metadata: [
+                    "ews.mailbox": "\(mailbox)", "ews.operation": "CreateItem", "ews.items": "\(models.count)",
+                    "ews.reason": "\(error.code)",
+                ])
             let found = try await stampedItems(models.map(\.id), in: mapping.folder, mailbox: mailbox)
             var missing: [(index: Int, record: Record)] = []
             var doubles: [ItemId] = []
@@ -135,13 +165,16 @@ extension EWSClient {
                 }
             }
             if !doubles.isEmpty {
-                logger.info("EWS create was applied more than once; deleting the extra items", metadata: [
-                    "ews.mailbox": "\(mailbox)", "ews.operation": "CreateItem", "ews.items": "\(doubles.count)",
-                ])
+                logger.info(
+                    "EWS create was applied more than once; deleting the extra items",
+                    metadata: [
+                        "ews.mailbox": "\(mailbox)", "ews.operation": "CreateItem", "ews.items": "\(doubles.count)",
+                    ])
                 _ = try await deleteItems(doubles, mailbox: mailbox)
             }
             if !missing.isEmpty {
-                let retried = try await createBatch(missing.map(\.record), mapping: mapping, mailbox: mailbox, recoveries: recoveries + 1)
+                let retried = try await createBatch(
+                    missing.map(\.record), mapping: mapping, mailbox: mailbox, recoveries: recoveries + 1)
                 for (entry, result) in zip(missing, retried) { results[entry.index] = result }
             }
         }
@@ -150,15 +183,22 @@ extension EWSClient {
 
     /// UpdateItem in batches: per item only the fields that changed since `previous` (all when nil).
     /// Items with no change are answered from their input without a request.
-    public func updateItems<Record, Model>(_ changes: [(id: ItemId, previous: Record?, record: Record)], mapping: EWSMapping<Record, Model>,
-                                           mailbox: String, conflictResolution: EWSConflictResolution = .autoResolve)
-        async throws(EWSError) -> [Result<ItemId, EWSError>] {
+    public func updateItems<Record, Model>(
+        _ changes: [(id: ItemId, previous: Record?, record: Record)], mapping: EWSMapping<Record, Model>,
+        mailbox: String, conflictResolution: EWSConflictResolution = .autoResolve
+    )
+        async throws(EWSError) -> [Result<ItemId, EWSError>]
+    {
         var results = [Result<ItemId, EWSError>?](repeating: nil, count: changes.count)
         var pending: [(index: Int, id: ItemId, updates: [UInt8])] = []
         for (index, change) in changes.enumerated() {
             do {
                 let updates = try mapping.updates(from: change.previous, to: change.record, mailbox: mailbox)
-                if updates.isEmpty { results[index] = .success(change.id) } else { pending.append((index, change.id, updates)) }
+                if updates.isEmpty {
+                    results[index] = .success(change.id)
+                } else {
+                    pending.append((index, change.id, updates))
+                }
             } catch {
                 results[index] = .failure(error)
             }
@@ -168,10 +208,13 @@ extension EWSClient {
     }
 
     /// UpdateItem of built `Updates` in batches; each result goes to `results[index]`.
-    func sendUpdates(_ pending: [(index: Int, id: ItemId, updates: [UInt8])], into results: inout [Result<ItemId, EWSError>?],
-                     mailbox: String, conflictResolution: EWSConflictResolution) async throws(EWSError) {
+    func sendUpdates(
+        _ pending: [(index: Int, id: ItemId, updates: [UInt8])], into results: inout [Result<ItemId, EWSError>?],
+        mailbox: String, conflictResolution: EWSConflictResolution
+    ) async throws(EWSError) {
         for batch in batches(pending) {
-            let request = EWSRequests.updateItem(batch.map { ($0.id, $0.updates) }, conflictResolution: conflictResolution, context: context(mailbox))
+            let request = EWSRequests.updateItem(
+                batch.map { ($0.id, $0.updates) }, conflictResolution: conflictResolution, context: context(mailbox))
             for (entry, message) in zip(batch, try messages(try await send(request), count: batch.count, request)) {
                 if let error = message.error(operation: request.operation, mailbox: mailbox, itemID: entry.id.id) {
                     results[entry.index] = .failure(error)
@@ -183,8 +226,11 @@ extension EWSClient {
     }
 
     /// DeleteItem in batches (hard delete by default).
-    public func deleteItems(_ ids: [ItemId], mailbox: String, deleteType: EWSDeleteType = .hardDelete) async throws(EWSError)
-        -> [Result<Void, EWSError>] {
+    public func deleteItems(
+        _ ids: [ItemId], mailbox: String, deleteType: EWSDeleteType = .hardDelete
+    ) async throws(EWSError)
+        -> [Result<Void, EWSError>]
+    {
         var results: [Result<Void, EWSError>] = []
         for batch in batches(ids) {
             let request = EWSRequests.deleteItem(Array(batch), deleteType: deleteType, context: context(mailbox))
@@ -201,12 +247,16 @@ extension EWSClient {
 
     /// SyncFolderItems: up to `maxChanges` (≤ 512) changes since `syncState`. Throws ``EWSError/Code/invalidSyncState``
     /// when Exchange no longer accepts the state.
-    public func syncFolderItems(_ folder: FolderReference, mailbox: String, syncState: String?,
-                                maxChanges: Int = 512) async throws(EWSError) -> EWSSyncPage {
-        let request = EWSRequests.syncFolderItems(folder, syncState: syncState, maxChanges: maxChanges, context: context(mailbox))
+    public func syncFolderItems(
+        _ folder: FolderReference, mailbox: String, syncState: String?,
+        maxChanges: Int = 512
+    ) async throws(EWSError) -> EWSSyncPage {
+        let request = EWSRequests.syncFolderItems(
+            folder, syncState: syncState, maxChanges: maxChanges, context: context(mailbox))
         let message = try messages(try await send(request), count: 1, request)[0]
         if let error = message.error(operation: request.operation, mailbox: mailbox) { throw error }
-        return EWSSyncPage(changes: message.changes, syncState: message.syncState ?? "",
-                           includesLastItemInRange: message.includesLastItemInRange ?? true)
+        return EWSSyncPage(
+            changes: message.changes, syncState: message.syncState ?? "",
+            includesLastItemInRange: message.includesLastItemInRange ?? true)
     }
 }

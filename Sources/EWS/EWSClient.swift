@@ -45,15 +45,19 @@ public final class EWSClient: Sendable {
     let limiter: EWSConcurrencyLimiter
 
     /// Creates a client. `sleeper` and `random` are for tests (no real waits, fixed jitter).
-    public init(configuration: Configuration, transport: any EWSTransport, logger: Logger,
-                sleeper: any EWSSleeper = ContinuousSleeper(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+    public init(
+        configuration: Configuration, transport: any EWSTransport, logger: Logger,
+        sleeper: any EWSSleeper = ContinuousSleeper(),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
         self.configuration = configuration
         self.transport = transport
         self.logger = logger
         self.sleeper = sleeper
         self.random = random
-        self.limiter = EWSConcurrencyLimiter(maxPerMailbox: configuration.maxConcurrentRequestsPerMailbox,
-                                             maxTotal: configuration.maxConcurrentRequests)
+        self.limiter = EWSConcurrencyLimiter(
+            maxPerMailbox: configuration.maxConcurrentRequestsPerMailbox,
+            maxTotal: configuration.maxConcurrentRequests)
     }
 
     /// The request context of a mailbox under this configuration.
@@ -82,29 +86,40 @@ public final class EWSClient: Sendable {
             } catch let failure {
                 error = failure
             }
-            switch configuration.retry.decide(error, attempt: attempt, isIdempotent: request.isIdempotent, random: random()) {
+            switch configuration.retry.decide(
+                error, attempt: attempt, isIdempotent: request.isIdempotent, random: random())
+            {
             case .fail:
                 if attempt > 1 {
-                    logger.warning("EWS request gave up after retrying", metadata: [
-                        "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.attempt": "\(attempt)",
-                        "ews.error": "\(EWSError.describe(error.code))",
-                    ])
+                    logger.warning(
+                        "EWS request gave up after retrying",
+                        metadata: [
+                            "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)",
+                            "ews.attempt": "\(attempt)",
+                            "ews.error": "\(EWSError.describe(error.code))",
+                        ])
                 }
                 throw error
             case .retry(let delay, let reason):
-                logger.info("EWS request waits before retrying", metadata: [
-                    "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.reason": "\(reason)",
-                    "ews.wait_ms": "\(delay.milliseconds)", "ews.attempt": "\(attempt)",
-                ])
+                logger.info(
+                    "EWS request waits before retrying",
+                    metadata: [
+                        "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.reason": "\(reason)",
+                        "ews.wait_ms": "\(delay.milliseconds)", "ews.attempt": "\(attempt)",
+                    ])
                 do { try await sleeper.sleep(for: delay) } catch {
-                    throw EWSError(code: .transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox, message: "")
+                    throw EWSError(
+                        code: .transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox,
+                        message: "")
                 }
             }
         }
     }
 
     func wholeRequestBusy(_ response: EWSResponse, _ request: EWSSOAPRequest) -> EWSError? {
-        guard !response.messages.isEmpty, response.messages.allSatisfy({ $0.responseCode == "ErrorServerBusy" }) else { return nil }
+        guard !response.messages.isEmpty, response.messages.allSatisfy({ $0.responseCode == "ErrorServerBusy" }) else {
+            return nil
+        }
         return response.messages[0].error(operation: request.operation, mailbox: request.context.mailbox)
     }
 
@@ -118,25 +133,35 @@ public final class EWSClient: Sendable {
             "SOAPAction": "\"\(EWSNamespace.messages)/\(request.operation)\"",
         ]
         headers.add(name: "X-AnchorMailbox", value: mailbox)
-        let http = HTTPRequest(method: .post, url: configuration.endpoint, headers: headers, body: request.body,
-                               isIdempotent: request.isIdempotent)
+        let http = HTTPRequest(
+            method: .post, url: configuration.endpoint, headers: headers, body: request.body,
+            isIdempotent: request.isIdempotent)
         let response: HTTPResponse
         do {
-            response = try await limiter.withSlot(mailbox, waited: { reason, waited in
-                logger.info("EWS request waited for a connection slot", metadata: [
-                    "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.reason": "\(reason.rawValue)",
-                    "ews.wait_ms": "\(waited.milliseconds)",
-                ])
-            }) { () async throws -> HTTPResponse in try await transport.send(http) }
+            response = try await limiter.withSlot(
+                mailbox,
+                waited: { reason, waited in
+                    logger.info(
+                        "EWS request waited for a connection slot",
+                        metadata: [
+                            "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)",
+                            "ews.reason": "\(reason.rawValue)",
+                            "ews.wait_ms": "\(waited.milliseconds)",
+                        ])
+                }
+            ) { () async throws -> HTTPResponse in try await transport.send(http) }
         } catch let error as HTTPError {
             throw failure(EWSClient.code(of: error, limit: configuration.maxResponseBytes), error.message ?? "")
         } catch {
             throw failure(.transport("\(type(of: error))", ambiguous: true))
         }
-        logger.debug("EWS response", metadata: [
-            "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.status": "\(response.status)",
-            "ews.bytes": "\(response.body.count)",
-        ])
+        logger.debug(
+            "EWS response",
+            metadata: [
+                "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)",
+                "ews.status": "\(response.status)",
+                "ews.bytes": "\(response.body.count)",
+            ])
         if response.body.count > configuration.maxResponseBytes {
             throw failure(.responseTooLarge(limit: configuration.maxResponseBytes))
         }
@@ -146,7 +171,8 @@ public final class EWSClient: Sendable {
         case 200, 500:
             break
         default:
-            throw failure(.http(status: response.status, retryAfter: EWSClient.retryAfter(response.headers["Retry-After"])))
+            throw failure(
+                .http(status: response.status, retryAfter: EWSClient.retryAfter(response.headers["Retry-After"])))
         }
         let contentType = response.headers["Content-Type"]?.lowercased() ?? ""
         guard contentType.contains("xml") else {
@@ -162,7 +188,8 @@ public final class EWSClient: Sendable {
         }
         if let fault = decoded.faultError(operation: request.operation, mailbox: mailbox) { throw fault }
         guard response.status == 200, !decoded.messages.isEmpty else {
-            throw failure(response.status == 200 ? .decoding("no response messages") : .http(status: 500, retryAfter: nil))
+            throw failure(
+                response.status == 200 ? .decoding("no response messages") : .http(status: 500, retryAfter: nil))
         }
         return decoded
     }
@@ -184,10 +211,13 @@ public final class EWSClient: Sendable {
     }
 
     /// One message per input expected; a mismatch is a decoding error of the whole batch.
-    func messages(_ response: EWSResponse, count: Int, _ request: EWSSOAPRequest) throws(EWSError) -> [EWSResponseMessage] {
+    func messages(
+        _ response: EWSResponse, count: Int, _ request: EWSSOAPRequest
+    ) throws(EWSError) -> [EWSResponseMessage] {
         guard response.messages.count == count else {
-            throw EWSError(code: .decoding("\(response.messages.count) response messages for \(count) items"),
-                           operation: request.operation, mailbox: request.context.mailbox, message: "")
+            throw EWSError(
+                code: .decoding("\(response.messages.count) response messages for \(count) items"),
+                operation: request.operation, mailbox: request.context.mailbox, message: "")
         }
         return response.messages
     }

@@ -10,8 +10,11 @@ import HTTP
 /// A file's content is used without its trailing newline.
 public enum EWSCredentials {
     /// The authentication the environment describes; `.none` when it names no credentials.
-    public static func authentication(from environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(EWSError) -> HTTPAuthentication {
+    public static func authentication(
+        from environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws(EWSError) -> HTTPAuthentication
+    {
         if let token = try secret(environment, value: "SNAPSYNC_EWS_TOKEN", file: "SNAPSYNC_EWS_TOKEN_FILE") {
             return .bearer(token: token)
         }
@@ -21,7 +24,8 @@ public enum EWSCredentials {
             }
             return .none
         }
-        guard let password = try secret(environment, value: "SNAPSYNC_EWS_PASSWORD", file: "SNAPSYNC_EWS_PASSWORD_FILE") else {
+        guard let password = try secret(environment, value: "SNAPSYNC_EWS_PASSWORD", file: "SNAPSYNC_EWS_PASSWORD_FILE")
+        else {
             throw failure("SNAPSYNC_EWS_USER is set but neither SNAPSYNC_EWS_PASSWORD nor SNAPSYNC_EWS_PASSWORD_FILE")
         }
         switch environment["SNAPSYNC_EWS_AUTH"]?.lowercased() ?? "basic" {
@@ -33,12 +37,16 @@ public enum EWSCredentials {
 
     /// The secret files the environment names (`SNAPSYNC_EWS_PASSWORD_FILE`, `SNAPSYNC_EWS_TOKEN_FILE`) that users
     /// other than the owner may read (group or others have the read bit), with the variable naming each.
-    public static func filesReadableByOthers(in environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> [(variable: String, path: String)] {
+    public static func filesReadableByOthers(
+        in environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        -> [(variable: String, path: String)]
+    {
         ["SNAPSYNC_EWS_PASSWORD_FILE", "SNAPSYNC_EWS_TOKEN_FILE"].compactMap { variable in
             guard let path = environment[variable], !path.isEmpty,
-                  let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
-                  mode & 0o044 != 0 else { return nil }
+                let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+                mode & 0o044 != 0
+            else { return nil }
             return (variable, path)
         }
     }

@@ -81,10 +81,12 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
     /// SOAP fault codes about the request, the account, the mailbox or the server, never about one item.
     static let requestFaults: Set<String> = [
         "ErrorAccessDenied", "ErrorImpersonateUserDenied", "ErrorImpersonationFailed", "ErrorNonExistentMailbox",
-        "ErrorMailboxStoreUnavailable", "ErrorMailboxMoveInProgress", "ErrorServerBusy", "ErrorInternalServerTransientError",
+        "ErrorMailboxStoreUnavailable", "ErrorMailboxMoveInProgress", "ErrorServerBusy",
+        "ErrorInternalServerTransientError",
         "ErrorTimeoutExpired", "ErrorExceededConnectionCount", "ErrorConnectionFailed", "ErrorInvalidServerVersion",
         "ErrorSchemaValidation", "ErrorInvalidRequest", "ErrorInvalidSchemaVersionForMailboxVersion",
-        "ErrorInvalidExchangeImpersonationHeaderData", "ErrorNoRespondingCASInDestinationSite", "ErrorProxyRequestNotAllowed",
+        "ErrorInvalidExchangeImpersonationHeaderData", "ErrorNoRespondingCASInDestinationSite",
+        "ErrorProxyRequestNotAllowed",
         "ErrorBatchProcessingStopped", "ErrorTooManyObjectsOpened", "ErrorInvalidSyncStateData",
     ]
 
@@ -110,7 +112,8 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .serverBusy(let backOff): "ErrorServerBusy" + (backOff.map { " (back off \($0.milliseconds) ms)" } ?? "")
         case .http(let status, _): "HTTP \(status)"
         case .unauthorized(let status): "HTTP \(status) unauthorized (check credentials and impersonation rights)"
-        case .transport(let what, let ambiguous): "transport error \(what)" + (ambiguous ? " (the server may have applied the request)" : "")
+        case .transport(let what, let ambiguous):
+            "transport error \(what)" + (ambiguous ? " (the server may have applied the request)" : "")
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"
         case .decoding(let what): "undecodable response: \(what)"
         case .invalidRequest(let what): "invalid request: \(what)"

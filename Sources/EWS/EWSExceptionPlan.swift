@@ -36,14 +36,19 @@ public enum EWSExceptionPlan {
     /// has no exceptions. Throws ``EWSError/Code/exceptionsNotApplied(reason:cause:)`` when an
     /// exception is not on an occurrence of the series, two exceptions name one occurrence, an
     /// exception ends before it starts, or the record has exceptions but no recurrence.
-    public static func operations(for record: CRMAppointment, operation: String = "UpdateItem",
-                                  mailbox: String? = nil) throws(EWSError) -> [Operation] {
+    public static func operations(
+        for record: CRMAppointment, operation: String = "UpdateItem",
+        mailbox: String? = nil
+    ) throws(EWSError) -> [Operation] {
         guard !record.exceptions.isEmpty else { return [] }
         func failure(_ reason: String) -> EWSError {
-            EWSError(code: .exceptionsNotApplied(reason: reason, cause: nil), operation: operation, mailbox: mailbox,
-                     itemID: record.id.lowercasedString, message: "")
+            EWSError(
+                code: .exceptionsNotApplied(reason: reason, cause: nil), operation: operation, mailbox: mailbox,
+                itemID: record.id.lowercasedString, message: "")
         }
-        guard let text = record.recurrence, !text.isEmpty else { throw failure("exceptions on an appointment without recurrence") }
+        guard let text = record.recurrence, !text.isEmpty else {
+            throw failure("exceptions on an appointment without recurrence")
+        }
         guard let rule = try? RecurrenceRule(rrule: text) else { throw failure("unsupported recurrence") }
         let seriesStart = LocalDate(utcDateOf: record.startsAt)
         let duration = record.endsAt.timeIntervalSince(record.startsAt)
@@ -51,7 +56,10 @@ public enum EWSExceptionPlan {
         var deletions: [Operation] = [], modifications: [Operation] = [], seen = Set<Int>()
         for (position, exception) in exceptions.enumerated() {
             let number = "exception \(position + 1) of \(exceptions.count)"
-            guard let index = rule.occurrenceIndex(of: LocalDate(utcDateOf: exception.originalStart), seriesStart: seriesStart) else {
+            guard
+                let index = rule.occurrenceIndex(
+                    of: LocalDate(utcDateOf: exception.originalStart), seriesStart: seriesStart)
+            else {
                 throw failure("\(number) is not on an occurrence of the series")
             }
             guard seen.insert(index).inserted else { throw failure("\(number) names occurrence \(index) again") }
@@ -62,8 +70,12 @@ public enum EWSExceptionPlan {
             let start = exception.startsAt ?? exception.originalStart
             let end = exception.endsAt ?? start.addingTimeInterval(duration)
             guard end >= start else { throw failure("\(number) ends before it starts") }
-            modifications.append(.modify(instanceIndex: index, updates: updates(start: start, end: end, subject: exception.subject,
-                                                                                location: exception.location)))
+            modifications.append(
+                .modify(
+                    instanceIndex: index,
+                    updates: updates(
+                        start: start, end: end, subject: exception.subject,
+                        location: exception.location)))
         }
         return deletions + modifications
     }
@@ -92,7 +104,8 @@ public enum EWSExceptionPlan {
     public static func rewritesSeries(from previous: CRMAppointment?, to record: CRMAppointment) -> Bool {
         guard let text = record.recurrence, !text.isEmpty else { return false }
         guard let previous else { return true }
-        return previous.recurrence != record.recurrence || previous.startsAt != record.startsAt || previous.endsAt != record.endsAt
+        return previous.recurrence != record.recurrence || previous.startsAt != record.startsAt
+            || previous.endsAt != record.endsAt
             || Set(previous.exceptions) != Set(record.exceptions)
     }
 }

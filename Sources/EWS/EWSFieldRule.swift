@@ -19,9 +19,12 @@ public enum EWSFieldURI: Sendable, Hashable {
         case .indexed(let uri, let index):
             writer.startElement("t:IndexedFieldURI", attributes: ["FieldURI": uri, "FieldIndex": index])
         case .extended(let name):
-            writer.startElement("t:ExtendedFieldURI", attributes: [
-                "PropertySetId": name.propertySetId, "PropertyName": name.propertyName, "PropertyType": name.propertyType,
-            ])
+            writer.startElement(
+                "t:ExtendedFieldURI",
+                attributes: [
+                    "PropertySetId": name.propertySetId, "PropertyName": name.propertyName,
+                    "PropertyType": name.propertyType,
+                ])
         }
         writer.endElement()
     }
@@ -71,10 +74,12 @@ public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
     /// the property's set); nil when it can. Names the property, never the value.
     let problem: ((Model) -> String?)?
 
-    init(column: String, fieldURI: EWSFieldURI, isWritable: Bool = true, containers: [EWSContainer] = [],
-         hasValue: @escaping (Model) -> Bool, writeValue: @escaping (Model, inout XMLWriter) -> Void,
-         toModel: @escaping (Record, inout Model) throws -> Void, toRecord: @escaping (Model, inout Record) -> Void,
-         sameInRecords: @escaping (Record, Record) -> Bool, problem: ((Model) -> String?)? = nil) {
+    init(
+        column: String, fieldURI: EWSFieldURI, isWritable: Bool = true, containers: [EWSContainer] = [],
+        hasValue: @escaping (Model) -> Bool, writeValue: @escaping (Model, inout XMLWriter) -> Void,
+        toModel: @escaping (Record, inout Model) throws -> Void, toRecord: @escaping (Model, inout Record) -> Void,
+        sameInRecords: @escaping (Record, Record) -> Bool, problem: ((Model) -> String?)? = nil
+    ) {
         self.problem = problem
         self.column = column
         self.fieldURI = fieldURI
@@ -99,59 +104,76 @@ public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
         var problem: ((Model) -> String?)?
         if required || accepts != nil {
             problem = { model in
-                guard let value = model[keyPath: ews] else { return required ? "required field \(fieldURI.name) is missing" : nil }
+                guard let value = model[keyPath: ews] else {
+                    return required ? "required field \(fieldURI.name) is missing" : nil
+                }
                 return accepts?(value) == false ? "field \(fieldURI.name) has a value Exchange does not define" : nil
             }
         }
-        return Self(column: column, fieldURI: fieldURI, containers: containers,
-                    hasValue: { $0[keyPath: ews] != nil },
-                    writeValue: { model, writer in if let value = model[keyPath: ews] { write(value, &writer) } },
-                    toModel: { record, model in model[keyPath: ews] = toEWS(record[keyPath: crm]) },
-                    toRecord: { model, record in record[keyPath: crm] = toCRM(model[keyPath: ews]) },
-                    sameInRecords: { $0[keyPath: crm] == $1[keyPath: crm] }, problem: problem)
+        return Self(
+            column: column, fieldURI: fieldURI, containers: containers,
+            hasValue: { $0[keyPath: ews] != nil },
+            writeValue: { model, writer in if let value = model[keyPath: ews] { write(value, &writer) } },
+            toModel: { record, model in model[keyPath: ews] = toEWS(record[keyPath: crm]) },
+            toRecord: { model, record in record[keyPath: crm] = toCRM(model[keyPath: ews]) },
+            sameInRecords: { $0[keyPath: crm] == $1[keyPath: crm] }, problem: problem)
     }
 
     /// An optional text column ↔ an optional text element.
-    static func text(_ column: String, _ fieldURI: EWSFieldURI, in containers: [EWSContainer] = [], element: String,
-                     key: String? = nil, crm: WritableKeyPath<Record, String?>, ews: WritableKeyPath<Model, String?>) -> Self {
-        map(column, fieldURI, in: containers, crm: crm, ews: ews, toEWS: { $0?.nonEmpty }, toCRM: { $0?.nonEmpty },
+    static func text(
+        _ column: String, _ fieldURI: EWSFieldURI, in containers: [EWSContainer] = [], element: String,
+        key: String? = nil, crm: WritableKeyPath<Record, String?>, ews: WritableKeyPath<Model, String?>
+    ) -> Self {
+        map(
+            column, fieldURI, in: containers, crm: crm, ews: ews, toEWS: { $0?.nonEmpty }, toCRM: { $0?.nonEmpty },
             write: EWSWrite.text(element, key: key))
     }
 
     /// A required text column ↔ an optional text element (absent reads as "").
-    static func requiredText(_ column: String, _ fieldURI: EWSFieldURI, element: String,
-                             crm: WritableKeyPath<Record, String>, ews: WritableKeyPath<Model, String?>) -> Self {
-        map(column, fieldURI, crm: crm, ews: ews, toEWS: { $0.nonEmpty }, toCRM: { $0 ?? "" }, write: EWSWrite.text(element))
+    static func requiredText(
+        _ column: String, _ fieldURI: EWSFieldURI, element: String,
+        crm: WritableKeyPath<Record, String>, ews: WritableKeyPath<Model, String?>
+    ) -> Self {
+        map(
+            column, fieldURI, crm: crm, ews: ews, toEWS: { $0.nonEmpty }, toCRM: { $0 ?? "" },
+            write: EWSWrite.text(element))
     }
 
     /// An optional body column ↔ `t:Body BodyType="Text"`. Line ends compare equal as CRLF, CR or LF:
     /// XML parsers (ours, Exchange's) normalize them, so a body never reads back byte for byte.
-    static func body(_ column: String, crm: WritableKeyPath<Record, String?>, ews: WritableKeyPath<Model, String?>) -> Self {
-        let rule = map(column, .field("item:Body"), crm: crm, ews: ews, toEWS: { $0?.nonEmpty }, toCRM: { $0?.nonEmpty }) { value, writer in
+    static func body(
+        _ column: String, crm: WritableKeyPath<Record, String?>, ews: WritableKeyPath<Model, String?>
+    ) -> Self {
+        let rule = map(
+            column, .field("item:Body"), crm: crm, ews: ews, toEWS: { $0?.nonEmpty }, toCRM: { $0?.nonEmpty }
+        ) { value, writer in
             writer.element("t:Body", attributes: ["BodyType": "Text"], text: value)
         }
-        return Self(column: rule.column, fieldURI: rule.fieldURI, hasValue: rule.hasValue, writeValue: rule.writeValue,
-                    toModel: rule.toModel, toRecord: rule.toRecord,
-                    sameInRecords: { $0[keyPath: crm]?.normalizedLineEnds == $1[keyPath: crm]?.normalizedLineEnds })
+        return Self(
+            column: rule.column, fieldURI: rule.fieldURI, hasValue: rule.hasValue, writeValue: rule.writeValue,
+            toModel: rule.toModel, toRecord: rule.toRecord,
+            sameInRecords: { $0[keyPath: crm]?.normalizedLineEnds == $1[keyPath: crm]?.normalizedLineEnds })
     }
 
     /// `text[]` ↔ `t:Categories`.
     static func categories(crm: WritableKeyPath<Record, [String]>, ews: WritableKeyPath<Model, [String]>) -> Self {
-        Self(column: "categories", fieldURI: .field("item:Categories"),
-             hasValue: { !$0[keyPath: ews].isEmpty },
-             writeValue: { model, writer in
-                 writer.element("t:Categories") { w in for c in model[keyPath: ews] { w.element("t:String", text: c) } }
-             },
-             toModel: { record, model in model[keyPath: ews] = record[keyPath: crm] },
-             toRecord: { model, record in record[keyPath: crm] = model[keyPath: ews] },
-             sameInRecords: { $0[keyPath: crm] == $1[keyPath: crm] })
+        Self(
+            column: "categories", fieldURI: .field("item:Categories"),
+            hasValue: { !$0[keyPath: ews].isEmpty },
+            writeValue: { model, writer in
+                writer.element("t:Categories") { w in for c in model[keyPath: ews] { w.element("t:String", text: c) } }
+            },
+            toModel: { record, model in model[keyPath: ews] = record[keyPath: crm] },
+            toRecord: { model, record in record[keyPath: crm] = model[keyPath: ews] },
+            sameInRecords: { $0[keyPath: crm] == $1[keyPath: crm] })
     }
 
     /// The CRM id ↔ the snapsync extended property (makes creates findable, see `findItems(byCRMIDs:)`). An item
     /// without it (created in Outlook) reads with the nil UUID: its CRM id is the match's to decide, and drawing a
     /// random one per item was 6% of an inbound snapshot's CPU time in snapsync.
     static func crmID(crm: WritableKeyPath<Record, UUID>, ews: WritableKeyPath<Model, UUID?>) -> Self {
-        map("id", .extended(.snapsyncCRMId), crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 ?? EWSMappings.nilUUID }) { value, writer in
+        map("id", .extended(.snapsyncCRMId), crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 ?? EWSMappings.nilUUID }) {
+            value, writer in
             writer.element("t:ExtendedProperty") { w in
                 EWSFieldURI.extended(.snapsyncCRMId).write(into: &w)
                 w.element("t:Value", text: value.lowercasedString)
@@ -160,25 +182,37 @@ public final class EWSFieldRule<Record, Model>: @unchecked Sendable {
     }
 
     /// A timestamp column (not null) ↔ a dateTime element every item of the kind has: an item without it is not mapped.
-    static func instant(_ column: String, _ fieldURI: EWSFieldURI, element: String,
-                        crm: WritableKeyPath<Record, Date>, ews: WritableKeyPath<Model, Date?>) -> Self {
-        map(column, fieldURI, crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 ?? Date(timeIntervalSince1970: 0) }, required: true) { value, writer in
+    static func instant(
+        _ column: String, _ fieldURI: EWSFieldURI, element: String,
+        crm: WritableKeyPath<Record, Date>, ews: WritableKeyPath<Model, Date?>
+    ) -> Self {
+        map(
+            column, fieldURI, crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 ?? Date(timeIntervalSince1970: 0) },
+            required: true
+        ) { value, writer in
             writer.element(element, text: ISO8601.format(value))
         }
     }
 
     /// An optional timestamp column ↔ a dateTime element.
-    static func optionalInstant(_ column: String, _ fieldURI: EWSFieldURI, element: String,
-                                crm: WritableKeyPath<Record, Date?>, ews: WritableKeyPath<Model, Date?>) -> Self {
+    static func optionalInstant(
+        _ column: String, _ fieldURI: EWSFieldURI, element: String,
+        crm: WritableKeyPath<Record, Date?>, ews: WritableKeyPath<Model, Date?>
+    ) -> Self {
         map(column, fieldURI, crm: crm, ews: ews, toEWS: { $0 }, toCRM: { $0 }) { value, writer in
             writer.element(element, text: ISO8601.format(value))
         }
     }
 
     /// A `date` column ↔ a dateTime element (see ``EWSDateOnly``).
-    static func day(_ column: String, _ fieldURI: EWSFieldURI, element: String,
-                    crm: WritableKeyPath<Record, LocalDate?>, ews: WritableKeyPath<Model, Date?>) -> Self {
-        map(column, fieldURI, crm: crm, ews: ews, toEWS: { $0.map(EWSDateOnly.instant(for:)) }, toCRM: { $0.map(EWSDateOnly.date(of:)) }) {
+    static func day(
+        _ column: String, _ fieldURI: EWSFieldURI, element: String,
+        crm: WritableKeyPath<Record, LocalDate?>, ews: WritableKeyPath<Model, Date?>
+    ) -> Self {
+        map(
+            column, fieldURI, crm: crm, ews: ews, toEWS: { $0.map(EWSDateOnly.instant(for:)) },
+            toCRM: { $0.map(EWSDateOnly.date(of:)) }
+        ) {
             value, writer in writer.element(element, text: ISO8601.format(value))
         }
     }

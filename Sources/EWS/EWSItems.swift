@@ -8,7 +8,10 @@ public struct EWSPhysicalAddress: Sendable, Hashable {
     public var state: String?
     public var countryOrRegion: String?
     public var postalCode: String?
-    public init(street: String? = nil, city: String? = nil, state: String? = nil, countryOrRegion: String? = nil, postalCode: String? = nil) {
+    public init(
+        street: String? = nil, city: String? = nil, state: String? = nil, countryOrRegion: String? = nil,
+        postalCode: String? = nil
+    ) {
         self.street = street
         self.city = city
         self.state = state

@@ -17,8 +17,9 @@ public struct EWSMapping<Record, Model: EWSItemFields>: Sendable {
         var model = Model()
         for rule in rules where rule.isWritable {
             do { try rule.toModel(record, &model) } catch {
-                throw EWSError(code: .invalidRequest("\(rule.column): \(error)"), operation: operation, mailbox: mailbox,
-                               message: "record \(recordID(record).lowercasedString) cannot be written to Exchange")
+                throw EWSError(
+                    code: .invalidRequest("\(rule.column): \(error)"), operation: operation, mailbox: mailbox,
+                    message: "record \(recordID(record).lowercasedString) cannot be written to Exchange")
             }
         }
         return model
@@ -57,8 +58,10 @@ public struct EWSMapping<Record, Model: EWSItemFields>: Sendable {
     /// `previous` is nil): a SetItemField per changed field with a value, a DeleteItemField per field
     /// that became empty. Empty when nothing changed. Columns in `unchanged` are never written (the
     /// caller knows the item already has their values).
-    public func updates(from previous: Record?, to record: Record, operation: String = "UpdateItem",
-                        mailbox: String? = nil, unchanged: Set<String> = []) throws(EWSError) -> [UInt8] {
+    public func updates(
+        from previous: Record?, to record: Record, operation: String = "UpdateItem",
+        mailbox: String? = nil, unchanged: Set<String> = []
+    ) throws(EWSError) -> [UInt8] {
         let model = try self.model(of: record, operation: operation, mailbox: mailbox)
         var writer = XMLWriter(declaration: false, reservingCapacity: 1024)
         for rule in rules where rule.isWritable && !unchanged.contains(rule.column) {
@@ -87,7 +90,9 @@ public struct EWSMapping<Record, Model: EWSItemFields>: Sendable {
         var open: [EWSContainer] = []
         for rule in rules {
             var shared = 0
-            while shared < open.count, shared < rule.containers.count, open[shared] == rule.containers[shared] { shared += 1 }
+            while shared < open.count, shared < rule.containers.count, open[shared] == rule.containers[shared] {
+                shared += 1
+            }
             for _ in shared..<open.count { writer.endElement() }
             open.removeLast(open.count - shared)
             for container in rule.containers[shared...] {

@@ -105,8 +105,10 @@ public struct EWSOccurrence: Sendable, Hashable {
     /// The occurrence's Subject and Location, read from the occurrence (a master does not list them).
     public var subject: String?
     public var location: String?
-    public init(itemId: ItemId? = nil, start: Date? = nil, end: Date? = nil, originalStart: Date? = nil,
-                subject: String? = nil, location: String? = nil) {
+    public init(
+        itemId: ItemId? = nil, start: Date? = nil, end: Date? = nil, originalStart: Date? = nil,
+        subject: String? = nil, location: String? = nil
+    ) {
         self.itemId = itemId
         self.start = start
         self.end = end

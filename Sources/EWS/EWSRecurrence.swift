@@ -45,8 +45,10 @@ public struct EWSRecurrence: Sendable, Hashable {
         .friday: "Friday", .saturday: "Saturday", .sunday: "Sunday",
     ]
     static let weekdays: [DayName: RecurrenceRule.Weekday] = Dictionary(uniqueKeysWithValues: dayNames.map { ($1, $0) })
-    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August",
-                             "September", "October", "November", "December"]
+    static let monthNames = [
+        "January", "February", "March", "April", "May", "June", "July", "August",
+        "September", "October", "November", "December",
+    ]
     static let indexNames = [1: "First", 2: "Second", 3: "Third", 4: "Fourth", -1: "Last"]
     static let groups: [DayName: [RecurrenceRule.Weekday]] = [
         "Day": [.monday, .tuesday, .wednesday, .thursday, .friday, .saturday, .sunday],
@@ -69,7 +71,8 @@ public struct EWSRecurrence: Sendable, Hashable {
                 return (EWSRecurrence.dayNames[rule.byDay[0].weekday]!, EWSRecurrence.indexNames[ordinal]!)
             }
             guard let position = rule.bySetPosition, rule.byDay.allSatisfy({ $0.ordinal == nil }),
-                  let index = EWSRecurrence.indexNames[position] else { throw unsupported.init(reason: "BYDAY combination") }
+                let index = EWSRecurrence.indexNames[position]
+            else { throw unsupported.init(reason: "BYDAY combination") }
             let days = Set(rule.byDay.map(\.weekday))
             if days.count == 1 { return (EWSRecurrence.dayNames[days.first!]!, index) }
             guard let group = EWSRecurrence.groups.first(where: { Set($0.value) == days })?.key else {
@@ -85,22 +88,27 @@ public struct EWSRecurrence: Sendable, Hashable {
         }
         switch rule.frequency {
         case .daily:
-            guard rule.byDay.isEmpty, rule.byMonthDay.isEmpty, rule.byMonth.isEmpty else { throw unsupported.init(reason: "BY parts on DAILY") }
+            guard rule.byDay.isEmpty, rule.byMonthDay.isEmpty, rule.byMonth.isEmpty else {
+                throw unsupported.init(reason: "BY parts on DAILY")
+            }
             pattern = .daily(interval: rule.interval)
         case .weekly:
             guard rule.byDay.allSatisfy({ $0.ordinal == nil }), rule.byMonthDay.isEmpty, rule.byMonth.isEmpty else {
                 throw unsupported.init(reason: "BY parts on WEEKLY")
             }
-            let days = rule.byDay.isEmpty ? [RecurrenceRule.Weekday.allCases[start.isoWeekday - 1]] : rule.byDay.map(\.weekday)
-            pattern = .weekly(interval: rule.interval, daysOfWeek: days.map { EWSRecurrence.dayNames[$0]! },
-                              firstDayOfWeek: rule.weekStart.map { EWSRecurrence.dayNames[$0]! })
+            let days =
+                rule.byDay.isEmpty ? [RecurrenceRule.Weekday.allCases[start.isoWeekday - 1]] : rule.byDay.map(\.weekday)
+            pattern = .weekly(
+                interval: rule.interval, daysOfWeek: days.map { EWSRecurrence.dayNames[$0]! },
+                firstDayOfWeek: rule.weekStart.map { EWSRecurrence.dayNames[$0]! })
         case .monthly:
             guard rule.byMonth.isEmpty else { throw unsupported.init(reason: "BYMONTH on MONTHLY") }
             if let (day, index) = try relativeDay() {
                 guard rule.byMonthDay.isEmpty else { throw unsupported.init(reason: "BYDAY with BYMONTHDAY") }
                 pattern = .relativeMonthly(interval: rule.interval, daysOfWeek: day, index: index)
             } else {
-                pattern = .absoluteMonthly(interval: rule.interval, dayOfMonth: try single(rule.byMonthDay, default: start.day, "BYMONTHDAY"))
+                pattern = .absoluteMonthly(
+                    interval: rule.interval, dayOfMonth: try single(rule.byMonthDay, default: start.day, "BYMONTHDAY"))
             }
         case .yearly:
             guard rule.interval == 1 else { throw unsupported.init(reason: "INTERVAL on YEARLY") }
@@ -109,7 +117,8 @@ public struct EWSRecurrence: Sendable, Hashable {
                 guard rule.byMonthDay.isEmpty else { throw unsupported.init(reason: "BYDAY with BYMONTHDAY") }
                 pattern = .relativeYearly(daysOfWeek: day, index: index, month: month)
             } else {
-                pattern = .absoluteYearly(dayOfMonth: try single(rule.byMonthDay, default: start.day, "BYMONTHDAY"), month: month)
+                pattern = .absoluteYearly(
+                    dayOfMonth: try single(rule.byMonthDay, default: start.day, "BYMONTHDAY"), month: month)
             }
         }
     }
@@ -133,7 +142,8 @@ public struct EWSRecurrence: Sendable, Hashable {
         case .weekly(let interval, let days, let first):
             rule.frequency = .weekly
             rule.interval = interval
-            rule.byDay = days.flatMap { EWSRecurrence.weekdays[$0].map { [$0] } ?? EWSRecurrence.groups[$0] ?? [] }.map { .init($0) }
+            rule.byDay = days.flatMap { EWSRecurrence.weekdays[$0].map { [$0] } ?? EWSRecurrence.groups[$0] ?? [] }.map
+            { .init($0) }
             rule.weekStart = first.flatMap { EWSRecurrence.weekdays[$0] }
         case .absoluteMonthly(let interval, let day):
             rule.frequency = .monthly

@@ -47,7 +47,8 @@ public indirect enum EWSRestriction: Sendable, Hashable {
         }
         switch self {
         case .isEqualTo(let field, let value): comparison("t:IsEqualTo", field, value, &writer)
-        case .isGreaterThanOrEqualTo(let field, let value): comparison("t:IsGreaterThanOrEqualTo", field, value, &writer)
+        case .isGreaterThanOrEqualTo(let field, let value):
+            comparison("t:IsGreaterThanOrEqualTo", field, value, &writer)
         case .isLessThan(let field, let value): comparison("t:IsLessThan", field, value, &writer)
         case .and(let parts): writer.element("t:And") { w in for p in parts { p.write(into: &w) } }
         case .or(let parts): writer.element("t:Or") { w in for p in parts { p.write(into: &w) } }
@@ -109,14 +110,19 @@ public enum EWSRequests {
     }
 
     /// FindItem, one IdOnly page (`IndexedPageItemView`, at most 1000 entries), optionally filtered.
-    public static func findItem(in folderRef: FolderReference, offset: Int, maxEntries: Int, restriction: EWSRestriction? = nil,
-                                additionalProperties: [EWSFieldURI] = [], context: EWSRequestContext) -> EWSSOAPRequest {
+    public static func findItem(
+        in folderRef: FolderReference, offset: Int, maxEntries: Int, restriction: EWSRestriction? = nil,
+        additionalProperties: [EWSFieldURI] = [], context: EWSRequestContext
+    ) -> EWSSOAPRequest {
         envelope("FindItem", context) { w in
             w.startElement("m:FindItem", attributes: ["Traversal": "Shallow"])
             itemShape(additionalProperties, bodyType: false, into: &w)
-            w.startElement("m:IndexedPageItemView", attributes: [
-                "MaxEntriesReturned": String(min(max(maxEntries, 1), 1000)), "Offset": String(max(offset, 0)), "BasePoint": "Beginning",
-            ])
+            w.startElement(
+                "m:IndexedPageItemView",
+                attributes: [
+                    "MaxEntriesReturned": String(min(max(maxEntries, 1), 1000)), "Offset": String(max(offset, 0)),
+                    "BasePoint": "Beginning",
+                ])
             w.endElement()
             if let restriction { w.element("m:Restriction") { restriction.write(into: &$0) } }
             w.element("m:ParentFolderIds") { folder(folderRef, context, into: &$0) }
@@ -125,7 +131,9 @@ public enum EWSRequests {
     }
 
     /// GetItem of a batch, with the mapped properties.
-    public static func getItem(_ ids: [ItemId], additionalProperties: [EWSFieldURI], context: EWSRequestContext) -> EWSSOAPRequest {
+    public static func getItem(
+        _ ids: [ItemId], additionalProperties: [EWSFieldURI], context: EWSRequestContext
+    ) -> EWSSOAPRequest {
         envelope("GetItem", context) { w in
             w.startElement("m:GetItem")
             itemShape(additionalProperties, bodyType: true, into: &w)
@@ -136,8 +144,10 @@ public enum EWSRequests {
 
     /// CreateItem of many items (each written by `writeItem`), saved in `folder`; meeting invitations
     /// are never sent.
-    public static func createItem(count: Int, in folderRef: FolderReference, context: EWSRequestContext,
-                                  writeItem: (Int, inout XMLWriter) -> Void) -> EWSSOAPRequest {
+    public static func createItem(
+        count: Int, in folderRef: FolderReference, context: EWSRequestContext,
+        writeItem: (Int, inout XMLWriter) -> Void
+    ) -> EWSSOAPRequest {
         var request = envelope("CreateItem", context) { w in
             w.startElement("m:CreateItem", attributes: ["SendMeetingInvitations": "SendToNone"])
             w.element("m:SavedItemFolderId") { folder(folderRef, context, into: &$0) }
@@ -150,19 +160,27 @@ public enum EWSRequests {
 
     /// UpdateItem of many items: each change is an item id (with change key) and its `Updates` content
     /// (SetItemField/DeleteItemField elements, see ``EWSMapping/updates(from:to:operation:mailbox:)``).
-    public static func updateItem(_ changes: [(ItemId, [UInt8])], conflictResolution: EWSConflictResolution = .autoResolve,
-                                  context: EWSRequestContext) -> EWSSOAPRequest {
-        updateItem(targets: changes.map { (.item($0.0), $0.1) }, conflictResolution: conflictResolution, context: context)
+    public static func updateItem(
+        _ changes: [(ItemId, [UInt8])], conflictResolution: EWSConflictResolution = .autoResolve,
+        context: EWSRequestContext
+    ) -> EWSSOAPRequest {
+        updateItem(
+            targets: changes.map { (.item($0.0), $0.1) }, conflictResolution: conflictResolution, context: context)
     }
 
     /// UpdateItem of items or occurrences of recurring series (an occurrence changed this way becomes a
     /// modified occurrence of its series).
-    public static func updateItem(targets changes: [(EWSItemTarget, [UInt8])], conflictResolution: EWSConflictResolution = .autoResolve,
-                                  context: EWSRequestContext) -> EWSSOAPRequest {
+    public static func updateItem(
+        targets changes: [(EWSItemTarget, [UInt8])], conflictResolution: EWSConflictResolution = .autoResolve,
+        context: EWSRequestContext
+    ) -> EWSSOAPRequest {
         envelope("UpdateItem", context) { w in
-            w.startElement("m:UpdateItem", attributes: [
-                "ConflictResolution": conflictResolution.rawValue, "SendMeetingInvitationsOrCancellations": "SendToNone",
-            ])
+            w.startElement(
+                "m:UpdateItem",
+                attributes: [
+                    "ConflictResolution": conflictResolution.rawValue,
+                    "SendMeetingInvitationsOrCancellations": "SendToNone",
+                ])
             w.element("m:ItemChanges") { w in
                 for (target, updates) in changes {
                     w.element("t:ItemChange") { w in
@@ -176,26 +194,35 @@ public enum EWSRequests {
     }
 
     /// DeleteItem of many items; no cancellations are sent and a recurring task goes as a whole.
-    public static func deleteItem(_ ids: [ItemId], deleteType: EWSDeleteType = .hardDelete, context: EWSRequestContext) -> EWSSOAPRequest {
+    public static func deleteItem(
+        _ ids: [ItemId], deleteType: EWSDeleteType = .hardDelete, context: EWSRequestContext
+    ) -> EWSSOAPRequest {
         deleteItem(targets: ids.map { .item(ItemId($0.id)) }, deleteType: deleteType, context: context)
     }
 
     /// DeleteItem of items or occurrences of recurring series (a deleted occurrence becomes a deleted
     /// occurrence of its series).
-    public static func deleteItem(targets: [EWSItemTarget], deleteType: EWSDeleteType = .hardDelete,
-                                  context: EWSRequestContext) -> EWSSOAPRequest {
+    public static func deleteItem(
+        targets: [EWSItemTarget], deleteType: EWSDeleteType = .hardDelete,
+        context: EWSRequestContext
+    ) -> EWSSOAPRequest {
         envelope("DeleteItem", context) { w in
-            w.startElement("m:DeleteItem", attributes: [
-                "DeleteType": deleteType.rawValue, "SendMeetingCancellations": "SendToNone", "AffectedTaskOccurrences": "AllOccurrences",
-            ])
+            w.startElement(
+                "m:DeleteItem",
+                attributes: [
+                    "DeleteType": deleteType.rawValue, "SendMeetingCancellations": "SendToNone",
+                    "AffectedTaskOccurrences": "AllOccurrences",
+                ])
             w.element("m:ItemIds") { w in for target in targets { target.write(into: &w) } }
             w.endElement()
         }
     }
 
     /// SyncFolderItems: up to `maxChanges` (≤ 512) changes since `syncState` (nil: from the start).
-    public static func syncFolderItems(_ folderRef: FolderReference, syncState: String?, maxChanges: Int,
-                                       context: EWSRequestContext) -> EWSSOAPRequest {
+    public static func syncFolderItems(
+        _ folderRef: FolderReference, syncState: String?, maxChanges: Int,
+        context: EWSRequestContext
+    ) -> EWSSOAPRequest {
         envelope("SyncFolderItems", context) { w in
             w.startElement("m:SyncFolderItems")
             w.element("m:ItemShape") { $0.element("t:BaseShape", text: "IdOnly") }
@@ -212,7 +239,8 @@ public enum EWSRequests {
             w.startElement("m:ConvertId", attributes: ["DestinationFormat": "EwsId"])
             w.element("m:SourceIds") { w in
                 for id in ids {
-                    w.startElement("t:AlternateId", attributes: ["Format": sourceFormat, "Id": id, "Mailbox": context.mailbox])
+                    w.startElement(
+                        "t:AlternateId", attributes: ["Format": sourceFormat, "Id": id, "Mailbox": context.mailbox])
                     w.endElement()
                 }
             }
@@ -222,11 +250,15 @@ public enum EWSRequests {
 
     // MARK: parts
 
-    static func envelope(_ operation: String, _ context: EWSRequestContext, _ body: (inout XMLWriter) -> Void) -> EWSSOAPRequest {
+    static func envelope(
+        _ operation: String, _ context: EWSRequestContext, _ body: (inout XMLWriter) -> Void
+    ) -> EWSSOAPRequest {
         var w = XMLWriter(reservingCapacity: 8192)
-        w.startElement("soap:Envelope", attributes: [
-            "xmlns:soap": EWSNamespace.soap, "xmlns:t": EWSNamespace.types, "xmlns:m": EWSNamespace.messages,
-        ])
+        w.startElement(
+            "soap:Envelope",
+            attributes: [
+                "xmlns:soap": EWSNamespace.soap, "xmlns:t": EWSNamespace.types, "xmlns:m": EWSNamespace.messages,
+            ])
         w.element("soap:Header") { w in
             w.startElement("t:RequestServerVersion", attributes: ["Version": context.version.rawValue])
             w.endElement()

@@ -80,6 +80,7 @@ public struct EWSResponse: Sendable, Hashable {
         case "ErrorInvalidSyncStateData": errorCode = .invalidSyncState
         default: errorCode = .soapFault(code)
         }
-        return EWSError(code: errorCode, operation: operation, mailbox: mailbox, message: fault.message ?? fault.faultString)
+        return EWSError(
+            code: errorCode, operation: operation, mailbox: mailbox, message: fault.message ?? fault.faultString)
     }
 }

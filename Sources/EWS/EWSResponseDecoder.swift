@@ -43,7 +43,8 @@ public final class EWSResponseDecoder: XMLEventHandler {
         case conflictResults, count, itemId
         // items
         case contact, calendarItem, task, genericItem
-        case subject, itemBody, categories, string, sensitivity, importance, lastModifiedTime, extendedProperty, extendedFieldURI
+        case subject, itemBody, categories, string, sensitivity, importance, lastModifiedTime, extendedProperty,
+            extendedFieldURI
         case givenName, surname, companyName, jobTitle, emailAddresses, phoneNumbers, physicalAddresses, entry
         case street, city, state, countryOrRegion, postalCode, birthday
         case uid, start, end, isAllDayEvent, location, calendarItemType, requiredAttendees, optionalAttendees, resources
@@ -57,12 +58,16 @@ public final class EWSResponseDecoder: XMLEventHandler {
 
     /// Tags whose text is read.
     static let textTags: Set<Tag> = [
-        .faultcode, .faultstring, .responseCode, .errorMessage, .messageText, .value, .displayName, .totalCount, .syncState,
-        .includesLastItemInRange, .isRead, .count, .subject, .itemBody, .string, .sensitivity, .importance, .lastModifiedTime,
+        .faultcode, .faultstring, .responseCode, .errorMessage, .messageText, .value, .displayName, .totalCount,
+        .syncState,
+        .includesLastItemInRange, .isRead, .count, .subject, .itemBody, .string, .sensitivity, .importance,
+        .lastModifiedTime,
         .givenName, .surname, .companyName, .jobTitle, .entry, .street, .city, .state, .countryOrRegion, .postalCode,
-        .birthday, .uid, .start, .end, .isAllDayEvent, .location, .calendarItemType, .name, .emailAddress, .responseType,
+        .birthday, .uid, .start, .end, .isAllDayEvent, .location, .calendarItemType, .name, .emailAddress,
+        .responseType,
         .interval, .daysOfWeek, .firstDayOfWeek, .dayOfMonth, .dayOfWeekIndex, .month, .startDate, .endDate,
-        .numberOfOccurrences, .originalStart, .reminderMinutesBeforeStart, .completeDate, .dueDate, .percentComplete, .status,
+        .numberOfOccurrences, .originalStart, .reminderMinutesBeforeStart, .completeDate, .dueDate, .percentComplete,
+        .status,
     ]
 
     /// ``textTags`` indexed by raw value (a set lookup hashes; this is one load).
@@ -105,8 +110,11 @@ public final class EWSResponseDecoder: XMLEventHandler {
             value.append(high << 4 | low)
             i += 2
         }
-        return UUID(uuid: (value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7],
-                           value[8], value[9], value[10], value[11], value[12], value[13], value[14], value[15]))
+        return UUID(
+            uuid: (
+                value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7],
+                value[8], value[9], value[10], value[11], value[12], value[13], value[14], value[15]
+            ))
     }
 
     static func integer(_ attribute: StaticString, in attributes: XMLAttributes) -> Int? {
@@ -137,13 +145,16 @@ public final class EWSResponseDecoder: XMLEventHandler {
             bytes.withUnsafeBufferPointer { String(decoding: EWSResponseDecoder.trimmed($0), as: UTF8.self) }
         }
 
-        func uuid() -> UUID? { bytes.withUnsafeBufferPointer { EWSResponseDecoder.uuid(EWSResponseDecoder.trimmed($0)) } }
+        func uuid() -> UUID? {
+            bytes.withUnsafeBufferPointer { EWSResponseDecoder.uuid(EWSResponseDecoder.trimmed($0)) }
+        }
 
         func int() -> Int? { bytes.withUnsafeBufferPointer { EWSResponseDecoder.integer($0) } }
 
         /// A dateTime; the error names the element (`tag`), never the text.
         func date(_ tag: Tag?) throws -> Date {
-            guard let date = bytes.withUnsafeBufferPointer({ ISO8601.parseDateTime(EWSResponseDecoder.trimmed($0)) }) else {
+            guard let date = bytes.withUnsafeBufferPointer({ ISO8601.parseDateTime(EWSResponseDecoder.trimmed($0)) })
+            else {
                 throw DecodingFailure(what: "invalid dateTime in \(tag.map { String(describing: $0) } ?? "?")")
             }
             return date
@@ -162,7 +173,8 @@ public final class EWSResponseDecoder: XMLEventHandler {
     struct State {
         var names = XMLNameTable<Tag>([
             ("Envelope", .envelope), ("Body", .body), ("ServerVersionInfo", .serverVersionInfo), ("Fault", .fault),
-            ("faultcode", .faultcode), ("faultstring", .faultstring), ("detail", .detail), ("ResponseCode", .responseCode),
+            ("faultcode", .faultcode), ("faultstring", .faultstring), ("detail", .detail),
+            ("ResponseCode", .responseCode),
             ("Message", .errorMessage), ("MessageText", .messageText), ("MessageXml", .messageXml), ("Value", .value),
             // Response messages of the operations the client sends (others are found by their suffix).
             ("GetFolderResponseMessage", .responseMessage), ("FindItemResponseMessage", .responseMessage),
@@ -170,26 +182,32 @@ public final class EWSResponseDecoder: XMLEventHandler {
             ("UpdateItemResponseMessage", .responseMessage), ("DeleteItemResponseMessage", .responseMessage),
             ("SyncFolderItemsResponseMessage", .responseMessage), ("ConvertIdResponseMessage", .responseMessage),
             ("Items", .items), ("RootFolder", .rootFolder), ("Folders", .folders), ("Folder", .folder),
-            ("ContactsFolder", .folder), ("CalendarFolder", .folder), ("TasksFolder", .folder), ("SearchFolder", .folder),
-            ("FolderId", .folderId), ("DisplayName", .displayName), ("TotalCount", .totalCount), ("SyncState", .syncState),
+            ("ContactsFolder", .folder), ("CalendarFolder", .folder), ("TasksFolder", .folder),
+            ("SearchFolder", .folder),
+            ("FolderId", .folderId), ("DisplayName", .displayName), ("TotalCount", .totalCount),
+            ("SyncState", .syncState),
             ("IncludesLastItemInRange", .includesLastItemInRange), ("Changes", .changes), ("Create", .create),
             ("Update", .update), ("Delete", .delete), ("ReadFlagChange", .readFlagChange), ("IsRead", .isRead),
             ("ConflictResults", .conflictResults), ("Count", .count), ("ItemId", .itemId),
             ("Contact", .contact), ("CalendarItem", .calendarItem), ("Task", .task),
             ("Subject", .subject), ("Categories", .categories), ("String", .string), ("Sensitivity", .sensitivity),
-            ("Importance", .importance), ("LastModifiedTime", .lastModifiedTime), ("ExtendedProperty", .extendedProperty),
+            ("Importance", .importance), ("LastModifiedTime", .lastModifiedTime),
+            ("ExtendedProperty", .extendedProperty),
             ("ExtendedFieldURI", .extendedFieldURI), ("GivenName", .givenName), ("Surname", .surname),
             ("CompanyName", .companyName), ("JobTitle", .jobTitle), ("EmailAddresses", .emailAddresses),
             ("PhoneNumbers", .phoneNumbers), ("PhysicalAddresses", .physicalAddresses), ("Entry", .entry),
             ("Street", .street), ("City", .city), ("State", .state), ("CountryOrRegion", .countryOrRegion),
             ("PostalCode", .postalCode), ("Birthday", .birthday), ("UID", .uid), ("Start", .start), ("End", .end),
             ("IsAllDayEvent", .isAllDayEvent), ("Location", .location), ("CalendarItemType", .calendarItemType),
-            ("RequiredAttendees", .requiredAttendees), ("OptionalAttendees", .optionalAttendees), ("Resources", .resources),
+            ("RequiredAttendees", .requiredAttendees), ("OptionalAttendees", .optionalAttendees),
+            ("Resources", .resources),
             ("Attendee", .attendee), ("Mailbox", .mailbox), ("Name", .name), ("EmailAddress", .emailAddress),
             ("ResponseType", .responseType), ("Recurrence", .recurrence), ("DailyRecurrence", .dailyRecurrence),
             ("WeeklyRecurrence", .weeklyRecurrence), ("AbsoluteMonthlyRecurrence", .absoluteMonthlyRecurrence),
-            ("RelativeMonthlyRecurrence", .relativeMonthlyRecurrence), ("AbsoluteYearlyRecurrence", .absoluteYearlyRecurrence),
-            ("RelativeYearlyRecurrence", .relativeYearlyRecurrence), ("Interval", .interval), ("DaysOfWeek", .daysOfWeek),
+            ("RelativeMonthlyRecurrence", .relativeMonthlyRecurrence),
+            ("AbsoluteYearlyRecurrence", .absoluteYearlyRecurrence),
+            ("RelativeYearlyRecurrence", .relativeYearlyRecurrence), ("Interval", .interval),
+            ("DaysOfWeek", .daysOfWeek),
             ("FirstDayOfWeek", .firstDayOfWeek), ("DayOfMonth", .dayOfMonth), ("DayOfWeekIndex", .dayOfWeekIndex),
             ("Month", .month), ("NoEndRecurrence", .noEndRecurrence), ("EndDateRecurrence", .endDateRecurrence),
             ("NumberedRecurrence", .numberedRecurrence), ("StartDate", .startDate), ("EndDate", .endDate),
@@ -250,7 +268,8 @@ public final class EWSResponseDecoder: XMLEventHandler {
 
         mutating func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
             var tag = names.lookup(name.localName) ?? .other
-            if tag == .errorMessage, !name.isIn(namespace: "http://schemas.microsoft.com/exchange/services/2006/errors") {
+            if tag == .errorMessage, !name.isIn(namespace: "http://schemas.microsoft.com/exchange/services/2006/errors")
+            {
                 tag = .other  // t:Message is an item (handled below), m:Message is unused
             }
             if tag == .body, itemTag != nil { tag = .itemBody }
@@ -259,7 +278,8 @@ public final class EWSResponseDecoder: XMLEventHandler {
             }
             // An item element: any types-namespace child of Items/Create/Update.
             if itemTag == nil, let last = stack.last, last == .items || last == .create || last == .update,
-               name.isIn(namespace: "http://schemas.microsoft.com/exchange/services/2006/types") {
+                name.isIn(namespace: "http://schemas.microsoft.com/exchange/services/2006/types")
+            {
                 if tag != .contact && tag != .calendarItem && tag != .task { tag = .genericItem }
             }
             stack.append(tag)
@@ -309,8 +329,10 @@ public final class EWSResponseDecoder: XMLEventHandler {
                     changeItemId = id
                 }
             case .extendedFieldURI where itemTag != nil:
-                extendedIsCRMId = attributes.value("PropertyName") == ExtendedPropertyName.snapsyncCRMId.propertyName
-                    && attributes.value("PropertySetId")?.uppercased() == ExtendedPropertyName.snapsyncCRMId.propertySetId
+                extendedIsCRMId =
+                    attributes.value("PropertyName") == ExtendedPropertyName.snapsyncCRMId.propertyName
+                    && attributes.value("PropertySetId")?.uppercased()
+                        == ExtendedPropertyName.snapsyncCRMId.propertySetId
             case .entry:
                 entryKey = attributes.value("Key")
             case .attendee:
@@ -320,7 +342,7 @@ public final class EWSResponseDecoder: XMLEventHandler {
             case .recurrence where itemTag == .calendarItem:
                 recurrence = RecurrenceFields()
             case .dailyRecurrence, .weeklyRecurrence, .absoluteMonthlyRecurrence, .relativeMonthlyRecurrence,
-                 .absoluteYearlyRecurrence, .relativeYearlyRecurrence:
+                .absoluteYearlyRecurrence, .relativeYearlyRecurrence:
                 recurrence.patternTag = tag
             case .noEndRecurrence, .endDateRecurrence, .numberedRecurrence:
                 recurrence.rangeTag = tag
@@ -366,7 +388,9 @@ public final class EWSResponseDecoder: XMLEventHandler {
             case .occurrence where parent == .modifiedOccurrences:
                 calendar.modifiedOccurrences.append(occurrence)
             case .recurrence where itemTag == .calendarItem:
-                do { calendar.recurrence = try makeRecurrence() } catch { calendar.unreadableFields.append("Recurrence") }
+                do { calendar.recurrence = try makeRecurrence() } catch {
+                    calendar.unreadableFields.append("Recurrence")
+                }
             case .delete, .readFlagChange:
                 if parent == .changes, let id = changeItemId {
                     message?.changes.append(tag == .delete ? .delete(id) : .readFlagChange(id, isRead: changeIsRead))
@@ -393,8 +417,11 @@ public final class EWSResponseDecoder: XMLEventHandler {
                 fault?.faultCode = code.split(separator: ":").last.map(String.init) ?? code
             case .faultstring: fault?.faultString = text.string()
             case .responseCode:
-                if fault != nil { fault?.responseCode = text.trimmedString() }
-                else { message?.responseCode = text.trimmedString() }
+                if fault != nil {
+                    fault?.responseCode = text.trimmedString()
+                } else {
+                    message?.responseCode = text.trimmedString()
+                }
             case .errorMessage: fault?.message = text.trimmedString()
             case .messageText: message?.messageText = text.string()
             case .value where valueName == "BackOffMilliseconds":
@@ -462,7 +489,11 @@ public final class EWSResponseDecoder: XMLEventHandler {
                     default: if inItemDirectly { calendar.start = try text.date(stack.last) }
                     }
                 case .end:
-                    if parent == .occurrence { occurrence.end = try text.date(stack.last) } else if inItemDirectly { calendar.end = try text.date(stack.last) }
+                    if parent == .occurrence {
+                        occurrence.end = try text.date(stack.last)
+                    } else if inItemDirectly {
+                        calendar.end = try text.date(stack.last)
+                    }
                 case .originalStart:
                     if parent == .occurrence { occurrence.originalStart = try text.date(stack.last) }
                 case .isAllDayEvent: calendar.isAllDayEvent = text.string() == "true"
@@ -495,7 +526,9 @@ public final class EWSResponseDecoder: XMLEventHandler {
                 case .dueDate: task.dueDate = try text.date(stack.last)
                 case .startDate where inItemDirectly: task.startDate = try text.date(stack.last)
                 case .percentComplete:
-                    guard let value = Double(text.trimmedString()), value.isFinite else { throw DecodingFailure(what: "invalid PercentComplete") }
+                    guard let value = Double(text.trimmedString()), value.isFinite else {
+                        throw DecodingFailure(what: "invalid PercentComplete")
+                    }
                     task.percentComplete = value
                 case .status: task.status = text.string()
                 default: break
@@ -565,7 +598,8 @@ public final class EWSResponseDecoder: XMLEventHandler {
 
         func makeRecurrence() throws -> EWSRecurrence? {
             guard let patternTag = recurrence.patternTag, let rangeTag = recurrence.rangeTag,
-                  let start = recurrence.startDate else {
+                let start = recurrence.startDate
+            else {
                 throw DecodingFailure(what: "incomplete Recurrence")
             }
             let r = recurrence
@@ -573,9 +607,12 @@ public final class EWSResponseDecoder: XMLEventHandler {
             switch patternTag {
             case .dailyRecurrence: pattern = .daily(interval: r.interval)
             case .weeklyRecurrence:
-                pattern = .weekly(interval: r.interval, daysOfWeek: r.daysOfWeek.split(separator: " ").map(String.init), firstDayOfWeek: r.firstDayOfWeek)
+                pattern = .weekly(
+                    interval: r.interval, daysOfWeek: r.daysOfWeek.split(separator: " ").map(String.init),
+                    firstDayOfWeek: r.firstDayOfWeek)
             case .absoluteMonthlyRecurrence: pattern = .absoluteMonthly(interval: r.interval, dayOfMonth: r.dayOfMonth)
-            case .relativeMonthlyRecurrence: pattern = .relativeMonthly(interval: r.interval, daysOfWeek: r.daysOfWeek, index: r.index)
+            case .relativeMonthlyRecurrence:
+                pattern = .relativeMonthly(interval: r.interval, daysOfWeek: r.daysOfWeek, index: r.index)
             case .absoluteYearlyRecurrence: pattern = .absoluteYearly(dayOfMonth: r.dayOfMonth, month: r.month)
             default: pattern = .relativeYearly(daysOfWeek: r.daysOfWeek, index: r.index, month: r.month)
             }
@@ -593,7 +630,9 @@ public final class EWSResponseDecoder: XMLEventHandler {
         // MARK: values
 
         func isResponseMessage(_ name: XMLName) -> Bool {
-            guard name.isIn(namespace: "http://schemas.microsoft.com/exchange/services/2006/messages") else { return false }
+            guard name.isIn(namespace: "http://schemas.microsoft.com/exchange/services/2006/messages") else {
+                return false
+            }
             // Names end in "ResponseMessage" (GetItemResponseMessage, …).
             let suffix: StaticString = "ResponseMessage"
             var length = 0

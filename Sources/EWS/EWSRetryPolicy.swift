@@ -18,8 +18,10 @@ public struct EWSRetryPolicy: Sendable, Hashable {
     /// Longest server-requested wait (BackOffMilliseconds, Retry-After) the client accepts.
     public var maxServerBackOff: Duration
 
-    public init(maxAttempts: Int = 6, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30),
-                maxServerBackOff: Duration = .seconds(120)) {
+    public init(
+        maxAttempts: Int = 6, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30),
+        maxServerBackOff: Duration = .seconds(120)
+    ) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay

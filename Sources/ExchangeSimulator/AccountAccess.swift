@@ -36,7 +36,9 @@ extension EWSFailure {
         EWSFailure(code: "ErrorAccessDenied", message: "Access is denied. Check credentials and try again.")
     }
     static func impersonateUserDenied() -> EWSFailure {
-        EWSFailure(code: "ErrorImpersonateUserDenied", message: "The account does not have permission to impersonate the requested user.")
+        EWSFailure(
+            code: "ErrorImpersonateUserDenied",
+            message: "The account does not have permission to impersonate the requested user.")
     }
 }
 
@@ -48,13 +50,16 @@ extension EWSService {
     func refusal(_ req: EWSRequest, caller: EWSCaller) -> EWSReply? {
         guard let access = access[caller.account.lowercased()] else { return nil }
         if req.impersonated != nil {
-            return access.impersonation ? nil : EWSReply(status: 500, body: SOAPEnvelope.fault(.impersonateUserDenied()))
+            return access.impersonation
+                ? nil : EWSReply(status: 500, body: SOAPEnvelope.fault(.impersonateUserDenied()))
         }
         let own = caller.account.lowercased()
         var opened: Set<String> = [defaultMailbox(req, caller)]
         Self.collectMailboxes(req.body, into: &opened)
         guard opened.allSatisfy({ $0 == own || access.fullAccess.contains($0) }) else {
-            return EWSReply(status: 200, body: Self.failureResponse(operation: req.operation, messages: Self.messageCount(req), .accessDenied()))
+            return EWSReply(
+                status: 200,
+                body: Self.failureResponse(operation: req.operation, messages: Self.messageCount(req), .accessDenied()))
         }
         return nil
     }
@@ -66,7 +71,9 @@ extension EWSService {
             if let m = e.path("Mailbox", "EmailAddress")?.value { out.insert(m.lowercased()) }
         case "ItemId", "FolderId", "OccurrenceItemId", "RecurringMasterItemId":
             for id in [e.attr("Id"), e.attr("RecurringMasterId"), e.attr("OccurrenceId")].compactMap({ $0 }) {
-                if let m = Identifier.parseItemId(id)?.mailbox ?? Identifier.parseOccurrenceId(id)?.mailbox ?? Identifier.parseFolderId(id)?.mailbox {
+                if let m = Identifier.parseItemId(id)?.mailbox ?? Identifier.parseOccurrenceId(id)?.mailbox
+                    ?? Identifier.parseFolderId(id)?.mailbox
+                {
                     out.insert(m.lowercased())
                 }
             }

@@ -36,7 +36,9 @@ enum ControlAPI {
     }
 
     /// `viaControlPort`: the request came in on the control-only port, which `down` leaves open.
-    static func handle(control: SimulatorControl, method: HTTPMethod, path: String, body: Data, viaControlPort: Bool) -> Reply {
+    static func handle(
+        control: SimulatorControl, method: HTTPMethod, path: String, body: Data, viaControlPort: Bool
+    ) -> Reply {
         do {
             switch (method, path) {
             case (.GET, "/sim/health"):
@@ -70,8 +72,10 @@ enum ControlAPI {
                 return json(FaultConfiguration())
             case (.POST, "/sim/down"):
                 let r = try decode(DownRequest.self, body)
-                return Reply(status: .ok, body: Array(#"{"down":true}"#.utf8), action: { try? await control.goDown(seconds: r.seconds) },
-                             respondFirst: !viaControlPort)
+                return Reply(
+                    status: .ok, body: Array(#"{"down":true}"#.utf8),
+                    action: { try? await control.goDown(seconds: r.seconds) },
+                    respondFirst: !viaControlPort)
             case (.POST, "/sim/up"):
                 return Reply(status: .ok, body: Array(#"{"down":false}"#.utf8), action: { try? await control.comeUp() })
             case (.POST, "/sim/graph/apps"):

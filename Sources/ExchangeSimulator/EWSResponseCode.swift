@@ -34,20 +34,28 @@ struct EWSFailure: Error, Sendable {
         EWSFailure(code: "ErrorSchemaValidation", message: "The request failed schema validation: \(detail)")
     }
     static func invalidSyncState() -> EWSFailure {
-        EWSFailure(code: "ErrorInvalidSyncStateData", message: "Synchronization state data is corrupt or otherwise invalid.")
+        EWSFailure(
+            code: "ErrorInvalidSyncStateData", message: "Synchronization state data is corrupt or otherwise invalid.")
     }
     static func serverBusy(backOffMilliseconds: Int) -> EWSFailure {
-        EWSFailure(code: "ErrorServerBusy",
-                   message: "The server cannot service this request right now. Try again later.",
-                   messageXml: [("BackOffMilliseconds", String(backOffMilliseconds))])
+        EWSFailure(
+            code: "ErrorServerBusy",
+            message: "The server cannot service this request right now. Try again later.",
+            messageXml: [("BackOffMilliseconds", String(backOffMilliseconds))])
     }
     static func exceededConnectionCount() -> EWSFailure {
-        EWSFailure(code: "ErrorExceededConnectionCount",
-                   message: "You have exceeded the maximum number of objects that can be returned for the find operation. Use paging to reduce the result size and try your request again.")
+        EWSFailure(
+            code: "ErrorExceededConnectionCount",
+            message:
+                "You have exceeded the maximum number of objects that can be returned for the find operation. Use paging to reduce the result size and try your request again."
+        )
     }
     static func irresolvableConflict() -> EWSFailure {
-        EWSFailure(code: "ErrorIrresolvableConflict",
-                   message: "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.")
+        EWSFailure(
+            code: "ErrorIrresolvableConflict",
+            message:
+                "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item."
+        )
     }
     static func changeKeyRequired() -> EWSFailure {
         EWSFailure(code: "ErrorChangeKeyRequired", message: "ChangeKey is required for this operation.")

@@ -25,7 +25,9 @@ extension EWSService {
     static let findCountLimit = 1000
 
     func findItem(_ body: XElement, mailbox: String) throws(EWSFailure) -> [UInt8] {
-        guard let parents = body.child("ParentFolderIds") else { throw .schemaValidation("FindItem requires ParentFolderIds.") }
+        guard let parents = body.child("ParentFolderIds") else {
+            throw .schemaValidation("FindItem requires ParentFolderIds.")
+        }
         let shape = try ItemShape(body.child("ItemShape"))
         var restriction: Restriction?
         if let r = body.child("Restriction")?.children.first { restriction = try Restriction.parse(r) }
@@ -34,7 +36,9 @@ extension EWSService {
         }
         var sort: [(PropertyPath, Bool)] = []
         for o in body.child("SortOrder")?.children ?? [] {
-            guard let p = o.children.first.flatMap(PropertyPath.parse) else { throw .schemaValidation("FieldOrder requires a property path.") }
+            guard let p = o.children.first.flatMap(PropertyPath.parse) else {
+                throw .schemaValidation("FieldOrder requires a property path.")
+            }
             sort.append((p, o.attr("Order") != "Descending"))
         }
         var offset = 0, maxEntries = Self.findCountLimit, fromEnd = false
@@ -42,7 +46,9 @@ extension EWSService {
             offset = v.attr("Offset").flatMap(Int.init) ?? 0
             maxEntries = min(v.attr("MaxEntriesReturned").flatMap(Int.init) ?? Self.findCountLimit, Self.findCountLimit)
             fromEnd = v.attr("BasePoint") == "End"
-        } else if let v = body.child("FractionalPageItemView") ?? body.child("CalendarView") ?? body.child("ContactsView") {
+        } else if let v = body.child("FractionalPageItemView") ?? body.child("CalendarView")
+            ?? body.child("ContactsView")
+        {
             maxEntries = min(v.attr("MaxEntriesReturned").flatMap(Int.init) ?? Self.findCountLimit, Self.findCountLimit)
         }
         guard offset >= 0, maxEntries > 0 else { throw .schemaValidation("Invalid paging values.") }
@@ -67,10 +73,16 @@ extension EWSService {
                         SOAPEnvelope.openSuccess(&w, "FindItem")
                         let nextOffset = fromEnd ? start : end
                         let last = fromEnd ? start == 0 : end >= total
-                        w.open("m:RootFolder", [("IndexedPagingOffset", String(nextOffset)), ("TotalItemsInView", String(total)),
-                                                ("IncludesLastItemInRange", last ? "true" : "false")])
+                        w.open(
+                            "m:RootFolder",
+                            [
+                                ("IndexedPagingOffset", String(nextOffset)), ("TotalItemsInView", String(total)),
+                                ("IncludesLastItemInRange", last ? "true" : "false"),
+                            ])
                         w.open("t:Items")
-                        for n in numbers[start..<end] { Self.writeItem(&w, folder.items[n]!, mailbox: mb, shape: shape) }
+                        for n in numbers[start..<end] {
+                            Self.writeItem(&w, folder.items[n]!, mailbox: mb, shape: shape)
+                        }
                         w.close("t:Items")
                         w.close("m:RootFolder")
                         w.close("m:FindItemResponseMessage")
@@ -85,12 +97,17 @@ extension EWSService {
     /// FindItem with a CalendarView: single items and the occurrences of recurring series (exceptions in place of
     /// their occurrences, cancelled ones absent) whose times overlap [StartDate, EndDate), by start, at most
     /// MaxEntriesReturned of them; series masters are not listed (as Exchange expands them).
-    func calendarView(_ view: XElement, parents: XElement, shape: ItemShape, restriction: Restriction?, mailbox: String) throws(EWSFailure) -> [UInt8] {
-        guard let from = view.attr("StartDate").flatMap(FieldValue.parseDate), let to = view.attr("EndDate").flatMap(FieldValue.parseDate) else {
+    func calendarView(
+        _ view: XElement, parents: XElement, shape: ItemShape, restriction: Restriction?, mailbox: String
+    ) throws(EWSFailure) -> [UInt8] {
+        guard let from = view.attr("StartDate").flatMap(FieldValue.parseDate),
+            let to = view.attr("EndDate").flatMap(FieldValue.parseDate)
+        else {
             throw .schemaValidation("CalendarView requires StartDate and EndDate.")
         }
         guard to >= from else {
-            throw EWSFailure(code: "ErrorCalendarEndDateIsEarlierThanStartDate", message: "EndDate is earlier than StartDate")
+            throw EWSFailure(
+                code: "ErrorCalendarEndDateIsEarlierThanStartDate", message: "EndDate is earlier than StartDate")
         }
         let maxEntries = view.attr("MaxEntriesReturned").flatMap(Int.init) ?? Int.max
         return store.withState { s in
@@ -98,15 +115,23 @@ extension EWSService {
                 for parent in parents.children {
                     do {
                         let (mb, key) = try resolveFolder(parent, mailbox: mailbox, in: s)
-                        var found = GraphService.calendarView(s.mailbox(mb)!.folders[key]!, mailbox: mb, from: from, to: to)
+                        var found = GraphService.calendarView(
+                            s.mailbox(mb)!.folders[key]!, mailbox: mb, from: from, to: to)
                         if let restriction { found.removeAll { !restriction.matches($0.item) } }
                         let shown = found.prefix(maxEntries)
                         SOAPEnvelope.openSuccess(&w, "FindItem")
-                        w.open("m:RootFolder", [("TotalItemsInView", String(found.count)),
-                                                ("IncludesLastItemInRange", shown.count == found.count ? "true" : "false")])
+                        w.open(
+                            "m:RootFolder",
+                            [
+                                ("TotalItemsInView", String(found.count)),
+                                ("IncludesLastItemInRange", shown.count == found.count ? "true" : "false"),
+                            ])
                         w.open("t:Items")
                         for v in shown {
-                            let id = v.master.map { Identifier.occurrenceId(mailbox: mb, master: $0.number, originalStart: Int64(v.originalStart ?? 0)) }
+                            let id = v.master.map {
+                                Identifier.occurrenceId(
+                                    mailbox: mb, master: $0.number, originalStart: Int64(v.originalStart ?? 0))
+                            }
                             Self.writeItem(&w, v.item, mailbox: mb, shape: shape, itemId: id)
                         }
                         w.close("t:Items")
@@ -121,7 +146,8 @@ extension EWSService {
     }
 
     /// Item numbers of `folder` passing `restriction`, in `sort` order (creation order by default).
-    static func orderedView(_ folder: StoredFolder, restriction: Restriction?, sort: [(PropertyPath, Bool)]) -> [UInt64] {
+    static func orderedView(_ folder: StoredFolder, restriction: Restriction?, sort: [(PropertyPath, Bool)]) -> [UInt64]
+    {
         var items = Array(folder.items.values)
         if let restriction { items.removeAll { !restriction.matches($0) } }
         if sort.isEmpty {
@@ -132,7 +158,7 @@ extension EWSService {
             for (i, (_, ascending)) in sort.enumerated() {
                 let x = a.1[i], y = b.1[i]
                 if x == y { continue }
-                guard let x else { return ascending }        // missing values sort first ascending
+                guard let x else { return ascending }  // missing values sort first ascending
                 guard let y else { return !ascending }
                 let c = FieldValue.compare(x, y)
                 if c != 0 { return ascending ? c < 0 : c > 0 }
@@ -150,7 +176,8 @@ extension EWSService {
         guard (1...512).contains(maxChanges) else {
             throw .schemaValidation("The value of MaxChangesReturned must be between 1 and 512.")
         }
-        let ignored = Set((body.child("Ignore")?.children ?? []).compactMap { $0.attr("Id").flatMap(Identifier.parseItemId)?.number })
+        let ignored = Set(
+            (body.child("Ignore")?.children ?? []).compactMap { $0.attr("Id").flatMap(Identifier.parseItemId)?.number })
         let stateText = body.child("SyncState")?.value ?? ""
         return store.withState { s in
             SOAPEnvelope.response("SyncFolderItems", capacity: 600 * maxChanges) { w in
@@ -160,8 +187,10 @@ extension EWSService {
                     let folder = m.folders[key]!
                     var since: UInt64 = 0
                     if !stateText.isEmpty {
-                        guard let st = Identifier.parseSyncState(stateText), st.epoch == m.epoch, st.folder == key, st.seq <= m.seq,
-                              !m.invalidRanges.contains(where: { $0.contains(st.seq) }) else {
+                        guard let st = Identifier.parseSyncState(stateText), st.epoch == m.epoch, st.folder == key,
+                            st.seq <= m.seq,
+                            !m.invalidRanges.contains(where: { $0.contains(st.seq) })
+                        else {
                             throw EWSFailure.invalidSyncState()
                         }
                         since = st.seq
@@ -179,7 +208,9 @@ extension EWSService {
                         case .changed(let item):
                             w.open("t:Update"); Self.writeItem(&w, item, mailbox: mb, shape: shape); w.close("t:Update")
                         case .deleted(let n):
-                            w.open("t:Delete"); w.empty("t:ItemId", [("Id", Identifier.itemId(mailbox: mb, number: n))]); w.close("t:Delete")
+                            w.open("t:Delete");
+                            w.empty("t:ItemId", [("Id", Identifier.itemId(mailbox: mb, number: n))]);
+                            w.close("t:Delete")
                         }
                     }
                     w.close("m:Changes")

@@ -2,7 +2,9 @@ import Foundation
 
 extension EWSService {
     /// Resolves a `DistinguishedFolderId` or `FolderId` element to (mailbox, folder key).
-    func resolveFolder(_ e: XElement, mailbox: String, in s: StoreState) throws(EWSFailure) -> (mailbox: String, key: String) {
+    func resolveFolder(
+        _ e: XElement, mailbox: String, in s: StoreState
+    ) throws(EWSFailure) -> (mailbox: String, key: String) {
         let mb: String, key: String
         switch e.name {
         case "DistinguishedFolderId":
@@ -22,15 +24,23 @@ extension EWSService {
     }
 
     /// Writes a folder element (`t:Folder`, `t:ContactsFolder`, ...) in schema order.
-    func writeFolder(_ w: inout XMLWriter, _ f: StoredFolder, mailbox: StoredMailbox, idOnly: Bool, requested: Set<String>,
-                     extended: [XElement] = []) {
+    func writeFolder(
+        _ w: inout XMLWriter, _ f: StoredFolder, mailbox: StoredMailbox, idOnly: Bool, requested: Set<String>,
+        extended: [XElement] = []
+    ) {
         let q = "t:" + f.elementName
         w.open(q)
-        w.empty("t:FolderId", [("Id", Identifier.folderId(mailbox: mailbox.address, key: f.key)),
-                               ("ChangeKey", Identifier.changeKey(f.version))])
+        w.empty(
+            "t:FolderId",
+            [
+                ("Id", Identifier.folderId(mailbox: mailbox.address, key: f.key)),
+                ("ChangeKey", Identifier.changeKey(f.version)),
+            ])
         func want(_ n: String) -> Bool { !idOnly || requested.contains(n) }
         if want("ParentFolderId"), let p = f.parent {
-            w.empty("t:ParentFolderId", [("Id", Identifier.folderId(mailbox: mailbox.address, key: p)), ("ChangeKey", "AQAAAA==")])
+            w.empty(
+                "t:ParentFolderId",
+                [("Id", Identifier.folderId(mailbox: mailbox.address, key: p)), ("ChangeKey", "AQAAAA==")])
         }
         if want("FolderClass"), let c = f.folderClass { w.leaf("t:FolderClass", c) }
         if want("DisplayName") { w.leaf("t:DisplayName", f.displayName) }
@@ -45,7 +55,9 @@ extension EWSService {
             }
         }
         if want("DistinguishedFolderId") { w.leaf("t:DistinguishedFolderId", f.key) }
-        if want("UnreadCount"), f.elementName == "Folder" || f.elementName == "TasksFolder" { w.leaf("t:UnreadCount", "0") }
+        if want("UnreadCount"), f.elementName == "Folder" || f.elementName == "TasksFolder" {
+            w.leaf("t:UnreadCount", "0")
+        }
         w.close(q)
     }
 
@@ -71,7 +83,8 @@ extension EWSService {
                         let m = s.mailbox(mb)!
                         SOAPEnvelope.openSuccess(&w, "GetFolder")
                         w.open("m:Folders")
-                        writeFolder(&w, m.folders[key]!, mailbox: m, idOnly: idOnly, requested: requested, extended: extended)
+                        writeFolder(
+                            &w, m.folders[key]!, mailbox: m, idOnly: idOnly, requested: requested, extended: extended)
                         w.close("m:Folders")
                         w.close("m:GetFolderResponseMessage")
                     } catch {
@@ -83,7 +96,9 @@ extension EWSService {
     }
 
     func findFolder(_ body: XElement, mailbox: String) throws(EWSFailure) -> [UInt8] {
-        guard let parents = body.child("ParentFolderIds") else { throw .schemaValidation("FindFolder requires ParentFolderIds.") }
+        guard let parents = body.child("ParentFolderIds") else {
+            throw .schemaValidation("FindFolder requires ParentFolderIds.")
+        }
         let deep = body.attr("Traversal") == "Deep"
         let (idOnly, requested, extended) = folderShape(body)
         let view = body.child("IndexedPageFolderView")
@@ -99,17 +114,25 @@ extension EWSService {
                         var frontier = [key]
                         while let k = frontier.first {
                             frontier.removeFirst()
-                            let kids = m.folders.values.filter { $0.parent == k }.sorted { $0.displayName < $1.displayName }
+                            let kids = m.folders.values.filter { $0.parent == k }.sorted {
+                                $0.displayName < $1.displayName
+                            }
                             found += kids
                             if deep { frontier += kids.map(\.key) }
                         }
                         let page = Array(found.dropFirst(offset).prefix(maxEntries))
                         SOAPEnvelope.openSuccess(&w, "FindFolder")
-                        w.open("m:RootFolder", [("IndexedPagingOffset", String(offset + page.count)),
-                                                ("TotalItemsInView", String(found.count)),
-                                                ("IncludesLastItemInRange", offset + page.count >= found.count ? "true" : "false")])
+                        w.open(
+                            "m:RootFolder",
+                            [
+                                ("IndexedPagingOffset", String(offset + page.count)),
+                                ("TotalItemsInView", String(found.count)),
+                                ("IncludesLastItemInRange", offset + page.count >= found.count ? "true" : "false"),
+                            ])
                         w.open("t:Folders")
-                        for f in page { writeFolder(&w, f, mailbox: m, idOnly: idOnly, requested: requested, extended: extended) }
+                        for f in page {
+                            writeFolder(&w, f, mailbox: m, idOnly: idOnly, requested: requested, extended: extended)
+                        }
                         w.close("t:Folders")
                         w.close("m:RootFolder")
                         w.close("m:FindFolderResponseMessage")
@@ -129,14 +152,22 @@ extension EWSService {
             for src in body.child("SourceIds")?.children ?? [] {
                 let format = src.attr("Format") ?? "EwsId"
                 let mb = src.attr("Mailbox") ?? mailbox
-                guard mb.contains("@") else { SOAPEnvelope.error(&w, "ConvertId", EWSFailure.invalidSmtpAddress()); continue }
+                guard mb.contains("@") else {
+                    SOAPEnvelope.error(&w, "ConvertId", EWSFailure.invalidSmtpAddress()); continue
+                }
                 // The answer names the id's owner, whatever mailbox the client sent (Exchange reads the owner from the id).
-                guard let raw = src.attr("Id"), let bytes = Self.idBytes(raw, format: format), let owner = Self.owner(ofIdBytes: bytes) else {
+                guard let raw = src.attr("Id"), let bytes = Self.idBytes(raw, format: format),
+                    let owner = Self.owner(ofIdBytes: bytes)
+                else {
                     SOAPEnvelope.error(&w, "ConvertId", EWSFailure.idMalformed()); continue
                 }
-                let out = dest == "HexEntryId" ? bytes.map { String(format: "%02X", $0) }.joined() : Data(bytes).base64EncodedString()
+                let out =
+                    dest == "HexEntryId"
+                    ? bytes.map { String(format: "%02X", $0) }.joined() : Data(bytes).base64EncodedString()
                 SOAPEnvelope.openSuccess(&w, "ConvertId")
-                w.empty("m:AlternateId", [("xsi:type", "t:AlternateIdType"), ("Format", dest), ("Id", out), ("Mailbox", owner)])
+                w.empty(
+                    "m:AlternateId",
+                    [("xsi:type", "t:AlternateIdType"), ("Format", dest), ("Id", out), ("Mailbox", owner)])
                 w.close("m:ConvertIdResponseMessage")
             }
         }
@@ -145,7 +176,8 @@ extension EWSService {
     /// The mailbox an item, occurrence or folder id belongs to; nil when it is none of these.
     private static func owner(ofIdBytes bytes: [UInt8]) -> String? {
         let id = Data(bytes).base64EncodedString()
-        return Identifier.parseItemId(id)?.mailbox ?? Identifier.parseOccurrenceId(id)?.mailbox ?? Identifier.parseFolderId(id)?.mailbox
+        return Identifier.parseItemId(id)?.mailbox ?? Identifier.parseOccurrenceId(id)?.mailbox
+            ?? Identifier.parseFolderId(id)?.mailbox
     }
 
     private static func idBytes(_ id: String, format: String) -> [UInt8]? {

@@ -10,12 +10,17 @@ extension EWSService {
             p = parsed
         case "RecurringMasterItemId":
             // The master of the series an occurrence (or exception) id belongs to.
-            guard let id = e.attr("OccurrenceId") else { throw .schemaValidation("RecurringMasterItemId requires an OccurrenceId.") }
+            guard let id = e.attr("OccurrenceId") else {
+                throw .schemaValidation("RecurringMasterItemId requires an OccurrenceId.")
+            }
             if let occurrence = Identifier.parseOccurrenceId(id) {
                 p = (occurrence.mailbox, occurrence.master)
             } else if Identifier.parseItemId(id) != nil {
-                throw EWSFailure(code: "ErrorCalendarCannotUseIdForRecurringMasterId",
-                                 message: "The Id of a single calendar item or recurring master cannot be used as the OccurrenceId of a RecurringMasterItemId.")
+                throw EWSFailure(
+                    code: "ErrorCalendarCannotUseIdForRecurringMasterId",
+                    message:
+                        "The Id of a single calendar item or recurring master cannot be used as the OccurrenceId of a RecurringMasterItemId."
+                )
             } else {
                 throw .idMalformed()
             }
@@ -23,7 +28,9 @@ extension EWSService {
             throw .schemaValidation("Unexpected item id element '\(e.name)'.")
         }
         guard let m = s.mailbox(p.mailbox) else { throw .itemNotFound() }
-        guard let folder = m.locations[p.number], let item = m.folders[folder]?.items[p.number] else { throw .itemNotFound() }
+        guard let folder = m.locations[p.number], let item = m.folders[folder]?.items[p.number] else {
+            throw .itemNotFound()
+        }
         return (m.address, item)
     }
 
@@ -50,18 +57,22 @@ extension EWSService {
     }
 
     /// Splits a request item element into stored fields and extended properties.
-    static func decodeItem(_ e: XElement) throws(EWSFailure) -> (ExchangeItemType, [String: XElement], [ExtendedProperty]) {
+    static func decodeItem(
+        _ e: XElement
+    ) throws(EWSFailure) -> (ExchangeItemType, [String: XElement], [ExtendedProperty]) {
         guard let kind = ExchangeItemType(rawValue: e.name) else {
-            throw EWSFailure(code: "ErrorObjectTypeChanged",
-                             message: "This server stores Contact, CalendarItem and Task items; '\(e.name)' is not supported.")
+            throw EWSFailure(
+                code: "ErrorObjectTypeChanged",
+                message: "This server stores Contact, CalendarItem and Task items; '\(e.name)' is not supported.")
         }
         var fields: [String: XElement] = [:]
         fields.reserveCapacity(e.children.count + 12)  // and the computed fields the store adds (`applyComputed`)
         var ext: [ExtendedProperty] = []
         for c in e.children {
             switch c.name {
-            case "ItemId", "ParentFolderId", "DateTimeCreated", "LastModifiedTime", "DateTimeReceived", "CalendarItemType",
-                 "IsRecurring", "IsMeeting", "IsComplete", "HasAttachments", "Size":
+            case "ItemId", "ParentFolderId", "DateTimeCreated", "LastModifiedTime", "DateTimeReceived",
+                "CalendarItemType",
+                "IsRecurring", "IsMeeting", "IsComplete", "HasAttachments", "Size":
                 continue
             case "ExtendedProperty":
                 ext.append(try decodeExtended(c))
@@ -83,7 +94,8 @@ extension EWSService {
             throw .schemaValidation("ExtendedProperty needs a valid ExtendedFieldURI.")
         }
         if let values = c.child("Values") {
-            return ExtendedProperty(key: key, uri: uri.attributes, values: values.all("Value").map(\.text), isMulti: true)
+            return ExtendedProperty(
+                key: key, uri: uri.attributes, values: values.all("Value").map(\.text), isMulti: true)
         }
         return ExtendedProperty(key: key, uri: uri.attributes, values: [c.child("Value")?.text ?? ""], isMulti: false)
     }
@@ -112,7 +124,8 @@ extension EWSService {
                     let (kind, fields, ext) = try Self.decodeItem(e)
                     let mb = target?.mailbox ?? mailbox
                     let folder = target?.key ?? Self.defaultFolder(kind)
-                    let item = s.insertItem(mailbox: mb, folder: folder, kind: kind, fields: fields, extended: ext, now: now)
+                    let item = s.insertItem(
+                        mailbox: mb, folder: folder, kind: kind, fields: fields, extended: ext, now: now)
                     created.append(.success((mb, item)))
                 } catch {
                     created.append(.failure(EWSFailure(error)))
@@ -164,7 +177,9 @@ extension EWSService {
     }
 
     func updateItem(_ body: XElement, mailbox: String) throws(EWSFailure) -> [UInt8] {
-        guard let changes = body.child("ItemChanges") else { throw .schemaValidation("UpdateItem requires ItemChanges.") }
+        guard let changes = body.child("ItemChanges") else {
+            throw .schemaValidation("UpdateItem requires ItemChanges.")
+        }
         let resolution = body.attr("ConflictResolution") ?? "AutoResolve"
         guard ["NeverOverwrite", "AutoResolve", "AlwaysOverwrite"].contains(resolution) else {
             throw .schemaValidation("Invalid ConflictResolution '\(resolution)'.")
@@ -177,10 +192,15 @@ extension EWSService {
                         guard let idElement = change.children.first(where: { $0.name.hasSuffix("ItemId") }) else {
                             throw EWSFailure.schemaValidation("ItemChange requires an ItemId.")
                         }
-                        if try updateOccurrence(change, id: idElement, in: &s, resolution: resolution, now: now, into: &w) { continue }
+                        if try updateOccurrence(
+                            change, id: idElement, in: &s, resolution: resolution, now: now, into: &w)
+                        {
+                            continue
+                        }
                         let (mb, item) = try lookupItem(idElement, in: s)
-                        var (updated, conflicts) = try Self.applyUpdates(change.child("Updates")?.children ?? [], to: item,
-                                                                          changeKey: idElement.attr("ChangeKey"), resolution: resolution)
+                        var (updated, conflicts) = try Self.applyUpdates(
+                            change.child("Updates")?.children ?? [], to: item,
+                            changeKey: idElement.attr("ChangeKey"), resolution: resolution)
                         if updated.changed.contains("Recurrence") { Self.resetOccurrences(of: &updated.item) }
                         let stored = s.replaceItem(mailbox: mb, updated.item, changedFields: updated.changed, now: now)
                         SOAPEnvelope.openSuccess(&w, "UpdateItem")
@@ -199,14 +219,17 @@ extension EWSService {
 
     /// Applies Set/Append/Delete updates with Exchange's conflict rules. Returns the changed item and
     /// the number of conflicting properties overwritten.
-    static func applyUpdates(_ updates: [XElement], to original: StoredItem, changeKey: String?,
-                             resolution: String) throws(EWSFailure) -> ((item: StoredItem, changed: Set<String>), Int) {
+    static func applyUpdates(
+        _ updates: [XElement], to original: StoredItem, changeKey: String?,
+        resolution: String
+    ) throws(EWSFailure) -> ((item: StoredItem, changed: Set<String>), Int) {
         var item = original
         var changed: Set<String> = []
         var touched: [String] = []
         for u in updates {
             guard let pathElement = u.children.first(where: { $0.name.hasSuffix("FieldURI") }),
-                  let path = PropertyPath.parse(pathElement) else {
+                let path = PropertyPath.parse(pathElement)
+            else {
                 throw .schemaValidation("\(u.name) requires a FieldURI, IndexedFieldURI or ExtendedFieldURI.")
             }
             let source = u.children.first { $0.name != pathElement.name }
@@ -219,20 +242,32 @@ extension EWSService {
                 touched.append(name); changed.insert(name)
             case ("DeleteItemField", .indexed(let element, let sub, let key)):
                 if var dict = item.fields[element], let i = dict.children.firstIndex(where: { $0.attr("Key") == key }) {
-                    if let sub { dict.children[i].children.removeAll { $0.name == sub } } else { dict.children.remove(at: i) }
+                    if let sub {
+                        dict.children[i].children.removeAll { $0.name == sub }
+                    } else {
+                        dict.children.remove(at: i)
+                    }
                     if let s = sub, dict.children[i].children.isEmpty && s != "" { dict.children.remove(at: i) }
                     item.fields[element] = dict.children.isEmpty ? nil : dict
                 }
                 touched.append(element); changed.insert(element)
             case ("SetItemField", _), ("AppendToItemField", _):
-                guard let source else { throw .schemaValidation("\(u.name) requires an item element with the new value.") }
+                guard let source else {
+                    throw .schemaValidation("\(u.name) requires an item element with the new value.")
+                }
                 guard ExchangeItemType(rawValue: source.name) == item.kind || source.name == "Item" else {
                     throw EWSFailure(code: "ErrorObjectTypeChanged", message: "The item type cannot be changed.")
                 }
                 if case .extended(let key, _) = path {
-                    guard let e = source.child("ExtendedProperty") else { throw .schemaValidation("SetItemField needs an ExtendedProperty.") }
+                    guard let e = source.child("ExtendedProperty") else {
+                        throw .schemaValidation("SetItemField needs an ExtendedProperty.")
+                    }
                     let p = try decodeExtended(e)
-                    if let i = item.extended.firstIndex(where: { $0.key == key }) { item.extended[i] = p } else { item.extended.append(p) }
+                    if let i = item.extended.firstIndex(where: { $0.key == key }) {
+                        item.extended[i] = p
+                    } else {
+                        item.extended.append(p)
+                    }
                     touched.append("ext:" + key)
                     continue
                 }
@@ -282,15 +317,23 @@ extension EWSService {
         let addressOrder = ["Street", "City", "State", "CountryOrRegion", "PostalCode"]
         for entry in update.children {
             let key = entry.attr("Key")
-            guard let i = out.children.firstIndex(where: { $0.attr("Key") == key }) else { out.children.append(entry); continue }
+            guard let i = out.children.firstIndex(where: { $0.attr("Key") == key }) else {
+                out.children.append(entry); continue
+            }
             if entry.children.isEmpty {
                 out.children[i] = entry
             } else {
                 var cur = out.children[i]
                 for c in entry.children {
-                    if let j = cur.children.firstIndex(where: { $0.name == c.name }) { cur.children[j] = c } else { cur.children.append(c) }
+                    if let j = cur.children.firstIndex(where: { $0.name == c.name }) {
+                        cur.children[j] = c
+                    } else {
+                        cur.children.append(c)
+                    }
                 }
-                cur.children.sort { (addressOrder.firstIndex(of: $0.name) ?? 9) < (addressOrder.firstIndex(of: $1.name) ?? 9) }
+                cur.children.sort {
+                    (addressOrder.firstIndex(of: $0.name) ?? 9) < (addressOrder.firstIndex(of: $1.name) ?? 9)
+                }
                 out.children[i] = cur
             }
         }

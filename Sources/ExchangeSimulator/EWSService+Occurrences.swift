@@ -51,7 +51,9 @@ extension EWSService {
     /// Time zones of an occurrence's Start and End, accepted only with them.
     static let timeZoneFields: Set<String> = ["StartTimeZone", "EndTimeZone", "MeetingTimeZone"]
     /// Properties of the series master only.
-    static let seriesFields = ["Recurrence", "ModifiedOccurrences", "DeletedOccurrences", "FirstOccurrence", "LastOccurrence"]
+    static let seriesFields = [
+        "Recurrence", "ModifiedOccurrences", "DeletedOccurrences", "FirstOccurrence", "LastOccurrence",
+    ]
 
     /// Resolves an occurrence id element; nil for an id that is not an occurrence's (`lookupItem`'s).
     static func resolveOccurrence(_ e: XElement, in s: StoreState) throws(EWSFailure) -> OccurrenceRef? {
@@ -59,7 +61,9 @@ extension EWSService {
         var index: Int?, original: Int64?
         switch e.name {
         case "OccurrenceItemId":
-            guard let masterId = e.attr("RecurringMasterId"), let p = Identifier.parseItemId(masterId) else { throw .idMalformed() }
+            guard let masterId = e.attr("RecurringMasterId"), let p = Identifier.parseItemId(masterId) else {
+                throw .idMalformed()
+            }
             guard let i = e.attr("InstanceIndex").flatMap({ Int($0) }) else {
                 throw .schemaValidation("OccurrenceItemId requires an integer InstanceIndex.")
             }
@@ -70,14 +74,18 @@ extension EWSService {
         default:
             return nil
         }
-        guard let m = s.mailbox(mailbox), let folder = m.locations[number], let master = m.folders[folder]?.items[number] else {
+        guard let m = s.mailbox(mailbox), let folder = m.locations[number],
+            let master = m.folders[folder]?.items[number]
+        else {
             throw .itemNotFound()
         }
-        let outOfRange = EWSFailure(code: "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
-                                    message: "The occurrence index is out of the recurrence range.")
+        let outOfRange = EWSFailure(
+            code: "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
+            message: "The occurrence index is out of the recurrence range.")
         guard master.kind == .calendarItem, let recurrence = master.fields["Recurrence"] else { throw outOfRange }
         let pattern = try RecurrencePattern(recurrence)
-        let start = master.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? Double(pattern.startDay) * 86_400
+        let start =
+            master.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? Double(pattern.startDay) * 86_400
         let end = master.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start
         let timeOfDay = start - (start / 86_400).rounded(.down) * 86_400
         let day: Int
@@ -91,13 +99,18 @@ extension EWSService {
         }
         let originalStart = Double(day) * 86_400 + timeOfDay
         if deletedStarts(master).contains(Int64(originalStart)) {
-            throw EWSFailure(code: "ErrorCalendarOccurrenceIsDeletedFromRecurrence", message: "Occurrence is deleted from the recurrence.")
+            throw EWSFailure(
+                code: "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+                message: "Occurrence is deleted from the recurrence.")
         }
-        return OccurrenceRef(mailbox: m.address, master: master, index: index!, originalStart: originalStart, duration: end - start)
+        return OccurrenceRef(
+            mailbox: m.address, master: master, index: index!, originalStart: originalStart, duration: end - start)
     }
 
     /// GetItem of an occurrence id; false (nothing written) for any other id.
-    func getOccurrence(_ e: XElement, in s: StoreState, shape: ItemShape, into w: inout XMLWriter) throws(EWSFailure) -> Bool {
+    func getOccurrence(
+        _ e: XElement, in s: StoreState, shape: ItemShape, into w: inout XMLWriter
+    ) throws(EWSFailure) -> Bool {
         guard let occurrence = try Self.resolveOccurrence(e, in: s) else { return false }
         SOAPEnvelope.openSuccess(&w, "GetItem")
         w.open("m:Items")
@@ -109,20 +122,29 @@ extension EWSService {
 
     /// UpdateItem of an occurrence: it becomes (or stays) a modified occurrence of its series. False
     /// (nothing written) for any other id.
-    func updateOccurrence(_ change: XElement, id e: XElement, in s: inout StoreState, resolution: String, now: Double,
-                          into w: inout XMLWriter) throws(EWSFailure) -> Bool {
+    func updateOccurrence(
+        _ change: XElement, id e: XElement, in s: inout StoreState, resolution: String, now: Double,
+        into w: inout XMLWriter
+    ) throws(EWSFailure) -> Bool {
         guard let occurrence = try Self.resolveOccurrence(e, in: s) else { return false }
         let current = Self.occurrenceItem(occurrence)
-        let (updated, conflicts) = try Self.applyUpdates(change.child("Updates")?.children ?? [], to: current,
-                                                          changeKey: e.attr("ChangeKey"), resolution: resolution)
+        let (updated, conflicts) = try Self.applyUpdates(
+            change.child("Updates")?.children ?? [], to: current,
+            changeKey: e.attr("ChangeKey"), resolution: resolution)
         // Time zones may come with the times they qualify (exchangelib sends them with every Start/End); the times
         // are kept as instants, so the zones are not kept per occurrence.
         let movesTimes = updated.changed.contains("Start") || updated.changed.contains("End")
-        if let field = updated.changed.first(where: { !Self.occurrenceFields.contains($0) && !(movesTimes && Self.timeZoneFields.contains($0)) }) {
-            throw EWSFailure(code: "ErrorInvalidPropertyForOperation", message: "The property \(field) cannot be set on an occurrence.")
+        if let field = updated.changed.first(where: {
+            !Self.occurrenceFields.contains($0) && !(movesTimes && Self.timeZoneFields.contains($0))
+        }) {
+            throw EWSFailure(
+                code: "ErrorInvalidPropertyForOperation",
+                message: "The property \(field) cannot be set on an occurrence.")
         }
         guard updated.item.extended == current.extended else {
-            throw EWSFailure(code: "ErrorInvalidPropertyForOperation", message: "Extended properties cannot be set on an occurrence.")
+            throw EWSFailure(
+                code: "ErrorInvalidPropertyForOperation", message: "Extended properties cannot be set on an occurrence."
+            )
         }
         let stored = try Self.saveOccurrence(occurrence, updated: updated.item, in: &s, now: now)
         SOAPEnvelope.openSuccess(&w, "UpdateItem")
@@ -136,7 +158,9 @@ extension EWSService {
 
     /// DeleteItem of an occurrence: it becomes a deleted occurrence of its series (whatever the
     /// DeleteType). False (nothing written) for any other id.
-    func deleteOccurrence(_ e: XElement, in s: inout StoreState, now: Double, into w: inout XMLWriter) throws(EWSFailure) -> Bool {
+    func deleteOccurrence(
+        _ e: XElement, in s: inout StoreState, now: Double, into w: inout XMLWriter
+    ) throws(EWSFailure) -> Bool {
         guard let occurrence = try Self.resolveOccurrence(e, in: s) else { return false }
         Self.cancelOccurrence(occurrence, in: &s, now: now)
         SOAPEnvelope.openSuccess(&w, "DeleteItem")
@@ -146,21 +170,30 @@ extension EWSService {
 
     /// Stores `updated` (the occurrence as an item: its times and the properties it has of its own) as a
     /// modified occurrence of its series; returns the occurrence with its master as now stored.
-    static func saveOccurrence(_ occurrence: OccurrenceRef, updated: StoredItem, in s: inout StoreState,
-                               now: Double) throws(EWSFailure) -> OccurrenceRef {
+    static func saveOccurrence(
+        _ occurrence: OccurrenceRef, updated: StoredItem, in s: inout StoreState,
+        now: Double
+    ) throws(EWSFailure) -> OccurrenceRef {
         let start = updated.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? occurrence.originalStart
         let end = updated.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start + occurrence.duration
         guard end >= start else {
-            throw EWSFailure(code: "ErrorCalendarEndDateIsEarlierThanStartDate", message: "EndDate is earlier than StartDate")
+            throw EWSFailure(
+                code: "ErrorCalendarEndDateIsEarlierThanStartDate", message: "EndDate is earlier than StartDate")
         }
         var master = occurrence.master
         let original = Int64(occurrence.originalStart)
-        var modified = (master.fields["ModifiedOccurrences"]?.children ?? []).filter { Self.originalStart(of: $0) != original }
-        modified.append(XElement("Occurrence", children: [
-            XElement("ItemId", attributes: [("Id", Self.occurrenceId(occurrence))]),
-            XElement("Start", text: FieldValue.formatDate(start)), XElement("End", text: FieldValue.formatDate(end)),
-            XElement("OriginalStart", text: FieldValue.formatDate(occurrence.originalStart)),
-        ]))
+        var modified = (master.fields["ModifiedOccurrences"]?.children ?? []).filter {
+            Self.originalStart(of: $0) != original
+        }
+        modified.append(
+            XElement(
+                "Occurrence",
+                children: [
+                    XElement("ItemId", attributes: [("Id", Self.occurrenceId(occurrence))]),
+                    XElement("Start", text: FieldValue.formatDate(start)),
+                    XElement("End", text: FieldValue.formatDate(end)),
+                    XElement("OriginalStart", text: FieldValue.formatDate(occurrence.originalStart)),
+                ]))
         modified.sort { (Self.originalStart(of: $0) ?? 0) < (Self.originalStart(of: $1) ?? 0) }
         master.fields["ModifiedOccurrences"] = XElement("ModifiedOccurrences", children: modified)
         var own: [String] = []
@@ -172,7 +205,8 @@ extension EWSService {
         master.extended.removeAll { $0.key == key }
         if !own.isEmpty { master.extended.append(ExtendedProperty(key: key, uri: [], values: own, isMulti: true)) }
         var stored = occurrence
-        stored.master = s.replaceItem(mailbox: occurrence.mailbox, master, changedFields: ["ModifiedOccurrences"], now: now)
+        stored.master = s.replaceItem(
+            mailbox: occurrence.mailbox, master, changedFields: ["ModifiedOccurrences"], now: now)
         return stored
     }
 
@@ -180,14 +214,20 @@ extension EWSService {
     static func cancelOccurrence(_ occurrence: OccurrenceRef, in s: inout StoreState, now: Double) {
         var master = occurrence.master
         let original = Int64(occurrence.originalStart)
-        let modified = (master.fields["ModifiedOccurrences"]?.children ?? []).filter { Self.originalStart(of: $0) != original }
-        master.fields["ModifiedOccurrences"] = modified.isEmpty ? nil : XElement("ModifiedOccurrences", children: modified)
+        let modified = (master.fields["ModifiedOccurrences"]?.children ?? []).filter {
+            Self.originalStart(of: $0) != original
+        }
+        master.fields["ModifiedOccurrences"] =
+            modified.isEmpty ? nil : XElement("ModifiedOccurrences", children: modified)
         master.extended.removeAll { $0.key == Self.occurrencePropertiesKey + String(original) }
         let deleted = (Self.deletedStartsList(master) + [original]).sorted()
-        master.fields["DeletedOccurrences"] = XElement("DeletedOccurrences", children: deleted.map {
-            XElement("DeletedOccurrence", children: [XElement("Start", text: FieldValue.formatDate(Double($0)))])
-        })
-        _ = s.replaceItem(mailbox: occurrence.mailbox, master, changedFields: ["ModifiedOccurrences", "DeletedOccurrences"], now: now)
+        master.fields["DeletedOccurrences"] = XElement(
+            "DeletedOccurrences",
+            children: deleted.map {
+                XElement("DeletedOccurrence", children: [XElement("Start", text: FieldValue.formatDate(Double($0)))])
+            })
+        _ = s.replaceItem(
+            mailbox: occurrence.mailbox, master, changedFields: ["ModifiedOccurrences", "DeletedOccurrences"], now: now)
     }
 
     /// Drops a series' modified and deleted occurrences (after its Recurrence was set).

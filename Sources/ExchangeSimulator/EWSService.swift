@@ -20,7 +20,8 @@ struct EWSRequest: Sendable {
     static func parse(_ data: Data) throws(EWSFailure) -> EWSRequest {
         let root: XElement
         do { root = try XMLTreeParser.parse(data) } catch {
-            throw EWSFailure.schemaValidation("The request is not well-formed XML. \((error as? XMLTreeParser.Failure)?.message ?? "")")
+            throw EWSFailure.schemaValidation(
+                "The request is not well-formed XML. \((error as? XMLTreeParser.Failure)?.message ?? "")")
         }
         guard root.ns == NS.soap, root.name == "Envelope" else {
             throw EWSFailure.schemaValidation("The root element is not a SOAP 1.1 Envelope.")
@@ -90,8 +91,11 @@ struct EWSService: Sendable {
             case "DeleteItem": body = try deleteItem(req.body, mailbox: mailbox)
             case "SyncFolderItems": body = try syncFolderItems(req.body, mailbox: mailbox)
             default:
-                return EWSReply(status: 500, body: SOAPEnvelope.fault(.invalidRequest(
-                    "The request is invalid. The operation '\(op)' is not supported by this server.")))
+                return EWSReply(
+                    status: 500,
+                    body: SOAPEnvelope.fault(
+                        .invalidRequest(
+                            "The request is invalid. The operation '\(op)' is not supported by this server.")))
             }
             return EWSReply(status: 200, body: body)
         } catch {
@@ -125,7 +129,9 @@ struct EWSService: Sendable {
     /// `Mailbox` in a folder id, the mailbox an item id names, else the default.
     static func targetMailbox(_ req: EWSRequest, caller: EWSCaller) -> String {
         func scan(_ e: XElement, depth: Int) -> String? {
-            if e.name == "DistinguishedFolderId", let m = e.path("Mailbox", "EmailAddress")?.value { return m.lowercased() }
+            if e.name == "DistinguishedFolderId", let m = e.path("Mailbox", "EmailAddress")?.value {
+                return m.lowercased()
+            }
             if e.name == "ItemId", let id = e.attr("Id"), let p = Identifier.parseItemId(id) { return p.mailbox }
             if e.name == "FolderId", let id = e.attr("Id"), let p = Identifier.parseFolderId(id) { return p.mailbox }
             guard depth < 4 else { return nil }

@@ -51,41 +51,47 @@ enum ItemSchema {
         "MentionsEx", "AppliedHashtags", "AppliedHashtagsPreview", "Likes", "LikesPreview",
         "PendingSocialActivityTagIds", "AtAllMention", "CanDelete", "InferenceClassification",
     ]
-    static let contactOrder: [String] = itemOrder + [
-        "FileAs", "FileAsMapping", "DisplayName", "GivenName", "Initials", "MiddleName", "Nickname", "CompleteName",
-        "CompanyName", "EmailAddresses", "AbchEmailAddresses", "PhysicalAddresses", "PhoneNumbers", "AssistantName",
-        "Birthday", "BusinessHomePage", "Children", "Companies", "ContactSource", "Department", "Generation",
-        "ImAddresses", "JobTitle", "Manager", "Mileage", "OfficeLocation", "PostalAddressIndex", "Profession",
-        "SpouseName", "Surname", "WeddingAnniversary", "HasPicture", "PhoneticFullName", "PhoneticFirstName",
-        "PhoneticLastName", "Alias", "Notes", "Photo", "UserSMIMECertificate", "MSExchangeCertificate",
-        "DirectoryId", "ManagerMailbox", "DirectReports", "AccountName", "IsAutoUpdateDisabled",
-        "IsMessengerEnabled", "Comment", "ContactShortId", "ContactType", "Gender", "IsHidden", "ObjectId",
-        "PassportId", "IsPrivate", "SourceId", "TrustLevel", "CreatedBy", "Urls", "Cid", "SkypeAuthCertificate",
-        "SkypeContext", "SkypeId", "SkypeRelationship", "YomiNickname", "XboxLiveTag", "InviteFree",
-        "HidePresenceAndProfile", "IsPendingOutbound", "SupportGroupFeeds", "UserTileHash", "UnifiedInbox", "Mris",
-        "Wlid", "AbchContactId", "NotInBirthdayCalendar", "ShellContactType", "ImMri", "PresenceTrustLevel",
-        "OtherMri", "ProfileLastChanged", "MobileIMEnabled", "PartnerNetworkProfilePhotoUrl",
-        "PartnerNetworkThumbnailPhotoUrl", "PersonId", "ConversationGuid",
-    ]
+    static let contactOrder: [String] =
+        itemOrder + [
+            "FileAs", "FileAsMapping", "DisplayName", "GivenName", "Initials", "MiddleName", "Nickname", "CompleteName",
+            "CompanyName", "EmailAddresses", "AbchEmailAddresses", "PhysicalAddresses", "PhoneNumbers", "AssistantName",
+            "Birthday", "BusinessHomePage", "Children", "Companies", "ContactSource", "Department", "Generation",
+            "ImAddresses", "JobTitle", "Manager", "Mileage", "OfficeLocation", "PostalAddressIndex", "Profession",
+            "SpouseName", "Surname", "WeddingAnniversary", "HasPicture", "PhoneticFullName", "PhoneticFirstName",
+            "PhoneticLastName", "Alias", "Notes", "Photo", "UserSMIMECertificate", "MSExchangeCertificate",
+            "DirectoryId", "ManagerMailbox", "DirectReports", "AccountName", "IsAutoUpdateDisabled",
+            "IsMessengerEnabled", "Comment", "ContactShortId", "ContactType", "Gender", "IsHidden", "ObjectId",
+            "PassportId", "IsPrivate", "SourceId", "TrustLevel", "CreatedBy", "Urls", "Cid", "SkypeAuthCertificate",
+            "SkypeContext", "SkypeId", "SkypeRelationship", "YomiNickname", "XboxLiveTag", "InviteFree",
+            "HidePresenceAndProfile", "IsPendingOutbound", "SupportGroupFeeds", "UserTileHash", "UnifiedInbox", "Mris",
+            "Wlid", "AbchContactId", "NotInBirthdayCalendar", "ShellContactType", "ImMri", "PresenceTrustLevel",
+            "OtherMri", "ProfileLastChanged", "MobileIMEnabled", "PartnerNetworkProfilePhotoUrl",
+            "PartnerNetworkThumbnailPhotoUrl", "PersonId", "ConversationGuid",
+        ]
     static let contactRank: [String: Int] = Dictionary(uniqueKeysWithValues: contactOrder.enumerated().map { ($1, $0) })
-    static let calendarOrder: [String] = itemOrder + [
-        "UID", "RecurrenceId", "DateTimeStamp", "Start", "End", "OriginalStart", "IsAllDayEvent",
-        "LegacyFreeBusyStatus", "Location", "When", "IsMeeting", "IsCancelled", "IsRecurring",
-        "MeetingRequestWasSent", "IsResponseRequested", "CalendarItemType", "MyResponseType", "Organizer",
-        "RequiredAttendees", "OptionalAttendees", "Resources", "InboxReminders", "ConflictingMeetingCount",
-        "AdjacentMeetingCount", "ConflictingMeetings", "AdjacentMeetings", "Duration", "TimeZone",
-        "AppointmentReplyTime", "AppointmentSequenceNumber", "AppointmentState", "Recurrence", "FirstOccurrence",
-        "LastOccurrence", "ModifiedOccurrences", "DeletedOccurrences", "MeetingTimeZone", "StartTimeZone",
-        "EndTimeZone", "ConferenceType", "AllowNewTimeProposal", "IsOnlineMeeting", "MeetingWorkspaceUrl",
-        "NetShowUrl", "EnhancedLocation", "StartWallClock", "EndWallClock", "StartTimeZoneId", "EndTimeZoneId",
-        "IntendedFreeBusyStatus", "JoinOnlineMeetingUrl", "OnlineMeetingSettings", "IsOrganizer",
-        "CalendarActivityData",
-    ]
-    static let calendarRank: [String: Int] = Dictionary(uniqueKeysWithValues: calendarOrder.enumerated().map { ($1, $0) })
-    static let taskOrder: [String] = itemOrder + [
-        "ActualWork", "AssignedTime", "BillingInformation", "ChangeCount", "Companies", "CompleteDate", "Contacts",
-        "DelegationState", "Delegator", "DueDate", "IsAssignmentEditable", "IsComplete", "IsRecurring", "IsTeamTask",
-        "Mileage", "Owner", "PercentComplete", "Recurrence", "StartDate", "Status", "StatusDescription", "TotalWork",
-    ]
+    static let calendarOrder: [String] =
+        itemOrder + [
+            "UID", "RecurrenceId", "DateTimeStamp", "Start", "End", "OriginalStart", "IsAllDayEvent",
+            "LegacyFreeBusyStatus", "Location", "When", "IsMeeting", "IsCancelled", "IsRecurring",
+            "MeetingRequestWasSent", "IsResponseRequested", "CalendarItemType", "MyResponseType", "Organizer",
+            "RequiredAttendees", "OptionalAttendees", "Resources", "InboxReminders", "ConflictingMeetingCount",
+            "AdjacentMeetingCount", "ConflictingMeetings", "AdjacentMeetings", "Duration", "TimeZone",
+            "AppointmentReplyTime", "AppointmentSequenceNumber", "AppointmentState", "Recurrence", "FirstOccurrence",
+            "LastOccurrence", "ModifiedOccurrences", "DeletedOccurrences", "MeetingTimeZone", "StartTimeZone",
+            "EndTimeZone", "ConferenceType", "AllowNewTimeProposal", "IsOnlineMeeting", "MeetingWorkspaceUrl",
+            "NetShowUrl", "EnhancedLocation", "StartWallClock", "EndWallClock", "StartTimeZoneId", "EndTimeZoneId",
+            "IntendedFreeBusyStatus", "JoinOnlineMeetingUrl", "OnlineMeetingSettings", "IsOrganizer",
+            "CalendarActivityData",
+        ]
+    static let calendarRank: [String: Int] = Dictionary(
+        uniqueKeysWithValues: calendarOrder.enumerated().map { ($1, $0) })
+    static let taskOrder: [String] =
+        itemOrder + [
+            "ActualWork", "AssignedTime", "BillingInformation", "ChangeCount", "Companies", "CompleteDate", "Contacts",
+            "DelegationState", "Delegator", "DueDate", "IsAssignmentEditable", "IsComplete", "IsRecurring",
+            "IsTeamTask",
+            "Mileage", "Owner", "PercentComplete", "Recurrence", "StartDate", "Status", "StatusDescription",
+            "TotalWork",
+        ]
     static let taskRank: [String: Int] = Dictionary(uniqueKeysWithValues: taskOrder.enumerated().map { ($1, $0) })
 }

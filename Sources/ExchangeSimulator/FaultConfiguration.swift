@@ -5,7 +5,9 @@ public struct FaultConfiguration: Codable, Sendable, Equatable {
     public struct Unavailable: Codable, Sendable, Equatable {
         public var count: Int
         public var retryAfterSeconds: Int
-        public init(count: Int, retryAfterSeconds: Int = 1) { self.count = count; self.retryAfterSeconds = retryAfterSeconds }
+        public init(count: Int, retryAfterSeconds: Int = 1) {
+            self.count = count; self.retryAfterSeconds = retryAfterSeconds
+        }
     }
 
     /// `ErrorServerBusy` with `BackOffMilliseconds`, every `everyNth` matching request (1 = every one) or at
@@ -17,8 +19,10 @@ public struct FaultConfiguration: Codable, Sendable, Equatable {
         public var asFault: Bool
         /// Only these operations (all when nil).
         public var operations: [String]?
-        public init(everyNth: Int? = nil, rate: Double? = nil, backOffMilliseconds: Int = 200, asFault: Bool = false,
-                    operations: [String]? = nil) {
+        public init(
+            everyNth: Int? = nil, rate: Double? = nil, backOffMilliseconds: Int = 200, asFault: Bool = false,
+            operations: [String]? = nil
+        ) {
             self.everyNth = everyNth; self.rate = rate; self.backOffMilliseconds = backOffMilliseconds
             self.asFault = asFault; self.operations = operations
         }
@@ -39,7 +43,9 @@ public struct FaultConfiguration: Codable, Sendable, Equatable {
     public struct RequestBudget: Codable, Sendable, Equatable {
         public var requests: Int
         public var windowSeconds: Int
-        public init(requests: Int, windowSeconds: Int = 600) { self.requests = requests; self.windowSeconds = windowSeconds }
+        public init(requests: Int, windowSeconds: Int = 600) {
+            self.requests = requests; self.windowSeconds = windowSeconds
+        }
     }
 
     /// HTTP 504 Gateway Timeout for the next `count` requests (no body, as a front door sends it).
@@ -62,9 +68,11 @@ public struct FaultConfiguration: Codable, Sendable, Equatable {
     public var latencyMilliseconds: Int?
     public var dropAfterCommit: DropAfterCommit?
 
-    public init(unavailable: Unavailable? = nil, serverBusy: ServerBusy? = nil, maxConcurrentRequestsPerMailbox: Int? = nil,
-                latencyMilliseconds: Int? = nil, dropAfterCommit: DropAfterCommit? = nil, gatewayTimeout: GatewayTimeout? = nil,
-                graphMaxConcurrentRequests: Int? = nil, graphRequestBudget: RequestBudget? = nil, graphThrottle: Throttle? = nil) {
+    public init(
+        unavailable: Unavailable? = nil, serverBusy: ServerBusy? = nil, maxConcurrentRequestsPerMailbox: Int? = nil,
+        latencyMilliseconds: Int? = nil, dropAfterCommit: DropAfterCommit? = nil, gatewayTimeout: GatewayTimeout? = nil,
+        graphMaxConcurrentRequests: Int? = nil, graphRequestBudget: RequestBudget? = nil, graphThrottle: Throttle? = nil
+    ) {
         self.unavailable = unavailable; self.serverBusy = serverBusy
         self.gatewayTimeout = gatewayTimeout; self.graphMaxConcurrentRequests = graphMaxConcurrentRequests
         self.graphRequestBudget = graphRequestBudget; self.graphThrottle = graphThrottle
@@ -118,15 +126,19 @@ struct FaultState: Sendable {
         if var t = config.graphThrottle, t.count > 0 {
             t.count -= 1
             config.graphThrottle = t.count > 0 ? t : nil
-            return .throttled(retryAfter: t.retryAfterSeconds, message: "Application is over its MailboxConcurrency limit.")
+            return .throttled(
+                retryAfter: t.retryAfterSeconds, message: "Application is over its MailboxConcurrency limit.")
         }
         let key = Self.graphKey(app: app, mailbox: mailbox)
         if let budget = config.graphRequestBudget {
             var w = budgets[key] ?? (start: now, spent: 0)
             if now - w.start >= Double(budget.windowSeconds) { w = (start: now, spent: 0) }
             guard w.spent < budget.requests else {
-                return .throttled(retryAfter: max(1, Int((w.start + Double(budget.windowSeconds) - now).rounded(.up))),
-                                  message: "Application is over its request limit of \(budget.requests) requests per \(budget.windowSeconds) seconds.")
+                return .throttled(
+                    retryAfter: max(1, Int((w.start + Double(budget.windowSeconds) - now).rounded(.up))),
+                    message:
+                        "Application is over its request limit of \(budget.requests) requests per \(budget.windowSeconds) seconds."
+                )
             }
             w.spent += 1
             budgets[key] = w
@@ -148,7 +160,10 @@ struct FaultState: Sendable {
             var hit = false
             if let n = b.everyNth, n > 0, busyMatches % n == 0 { hit = true }
             if let r = b.rate, random < r { hit = true }
-            if hit { return b.asFault ? .busyFault(backOff: b.backOffMilliseconds) : .busyMessages(backOff: b.backOffMilliseconds) }
+            if hit {
+                return b.asFault
+                    ? .busyFault(backOff: b.backOffMilliseconds) : .busyMessages(backOff: b.backOffMilliseconds)
+            }
         }
         if let limit = config.maxConcurrentRequestsPerMailbox, active[mailbox, default: 0] >= limit {
             return .exceededConnections

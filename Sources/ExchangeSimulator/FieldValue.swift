@@ -15,10 +15,14 @@ enum FieldValue {
         func num(_ a: Int, _ n: Int) -> Int? {
             guard a + n <= u.count else { return nil }
             var v = 0
-            for i in a..<(a + n) { let c = u[i]; guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + Int(c - 48) }
+            for i in a..<(a + n) {
+                let c = u[i]; guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + Int(c - 48)
+            }
             return v
         }
-        guard let y = num(0, 4), u.count >= 10, u[4] == 45, let mo = num(5, 2), u[7] == 45, let d = num(8, 2) else { return nil }
+        guard let y = num(0, 4), u.count >= 10, u[4] == 45, let mo = num(5, 2), u[7] == 45, let d = num(8, 2) else {
+            return nil
+        }
         var h = 0, mi = 0, se = 0.0, i = 10
         if u.count > 10 && u[10] == UInt8(ascii: "T") {
             guard let hh = num(11, 2), let mm = num(14, 2), let ss = num(17, 2) else { return nil }
@@ -32,9 +36,13 @@ enum FieldValue {
         }
         var offset = 0
         if i < u.count {
-            if u[i] == UInt8(ascii: "Z") { i += 1 } else if u[i] == 43 || u[i] == 45, let oh = num(i + 1, 2), let om = num(i + 4, 2) {
+            if u[i] == UInt8(ascii: "Z") {
+                i += 1
+            } else if u[i] == 43 || u[i] == 45, let oh = num(i + 1, 2), let om = num(i + 4, 2) {
                 offset = (oh * 3600 + om * 60) * (u[i] == 45 ? -1 : 1); i += 6
-            } else { return nil }
+            } else {
+                return nil
+            }
         }
         guard i == u.count else { return nil }
         var t = tm()
@@ -49,8 +57,9 @@ enum FieldValue {
         var tmv = tm()
         gmtime_r(&t, &tmv)
         guard (0...9999).contains(tmv.tm_year + 1900) else {
-            return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
-                          tmv.tm_hour, tmv.tm_min, tmv.tm_sec)
+            return String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
+                tmv.tm_hour, tmv.tm_min, tmv.tm_sec)
         }
         // Written digit by digit: the simulator formats several dates per item it stores.
         return String(unsafeUninitializedCapacity: 20) { out in
@@ -78,7 +87,9 @@ enum FieldValue {
         if let x = parseDate(a), let y = parseDate(b) { return x < y ? -1 : (x > y ? 1 : 0) }
         if let x = Double(a), let y = Double(b) { return x < y ? -1 : (x > y ? 1 : 0) }
         let la = a.lowercased(), lb = b.lowercased()
-        if la == "true" || la == "false", lb == "true" || lb == "false" { return la == lb ? 0 : (la == "false" ? -1 : 1) }
+        if la == "true" || la == "false", lb == "true" || lb == "false" {
+            return la == lb ? 0 : (la == "false" ? -1 : 1)
+        }
         return la < lb ? -1 : (la > lb ? 1 : 0)
     }
 }

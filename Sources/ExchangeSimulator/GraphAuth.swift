@@ -30,10 +30,14 @@ final class GraphAuth: Sendable {
 
     let state: Mutex<State>
 
-    init(apps: [GraphApp], certificates: [(clientId: String, certificate: RegisteredCertificate)] = [], tokenSeconds: Int) {
-        state = Mutex(State(apps: Dictionary(apps.map { ($0.clientId, $0) }, uniquingKeysWith: { $1 }),
-                                        certificates: Dictionary(grouping: certificates, by: \.clientId).mapValues { $0.map(\.certificate) },
-                                        tokenSeconds: tokenSeconds))
+    init(
+        apps: [GraphApp], certificates: [(clientId: String, certificate: RegisteredCertificate)] = [], tokenSeconds: Int
+    ) {
+        state = Mutex(
+            State(
+                apps: Dictionary(apps.map { ($0.clientId, $0) }, uniquingKeysWith: { $1 }),
+                certificates: Dictionary(grouping: certificates, by: \.clientId).mapValues { $0.map(\.certificate) },
+                tokenSeconds: tokenSeconds))
     }
 
     /// An Entra ID token-endpoint error: status, OAuth2 `error`, AADSTS code and description.
@@ -47,7 +51,12 @@ final class GraphAuth: Sendable {
             let trace = UUID().uuidString.lowercased()
             return JSON.object([
                 ("error", .string(error)),
-                ("error_description", .string("AADSTS\(code): \(description) Trace ID: \(trace) Correlation ID: \(trace) Timestamp: \(FieldValue.formatDate(now))")),
+                (
+                    "error_description",
+                    .string(
+                        "AADSTS\(code): \(description) Trace ID: \(trace) Correlation ID: \(trace) Timestamp: \(FieldValue.formatDate(now))"
+                    )
+                ),
                 ("error_codes", .array([.int(code)])), ("timestamp", .string(FieldValue.formatDate(now))),
                 ("trace_id", .string(trace)), ("correlation_id", .string(trace)),
                 ("error_uri", .string("https://login.microsoftonline.com/error?code=\(code)")),
@@ -61,58 +70,85 @@ final class GraphAuth: Sendable {
         let form = Self.parseForm(String(decoding: body, as: UTF8.self))
         do {
             guard form["grant_type"] == "client_credentials" else {
-                throw EntraError(status: 400, error: "unsupported_grant_type", code: 70003,
-                                 description: "The app requested an unsupported grant type '\(form["grant_type"] ?? "")'.")
+                throw EntraError(
+                    status: 400, error: "unsupported_grant_type", code: 70003,
+                    description: "The app requested an unsupported grant type '\(form["grant_type"] ?? "")'.")
             }
             guard let clientId = form["client_id"], !clientId.isEmpty else {
-                throw EntraError(status: 400, error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'client_id'.")
+                throw EntraError(
+                    status: 400, error: "invalid_request", code: 900144,
+                    description: "The request body must contain the following parameter: 'client_id'.")
             }
             guard let scope = form["scope"] else {
-                throw EntraError(status: 400, error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'scope'.")
+                throw EntraError(
+                    status: 400, error: "invalid_request", code: 900144,
+                    description: "The request body must contain the following parameter: 'scope'.")
             }
             guard scope.split(separator: " ").map(String.init) == ["https://graph.microsoft.com/.default"] else {
-                throw EntraError(status: 400, error: "invalid_scope", code: 1002012,
-                                 description: "The provided value for scope \(scope) is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
+                throw EntraError(
+                    status: 400, error: "invalid_scope", code: 1002012,
+                    description:
+                        "The provided value for scope \(scope) is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+                )
             }
             let issued: (String, Int) = try state.withLock { (s: inout State) throws -> (String, Int) in
                 let app = s.apps[clientId], certificates = s.certificates[clientId] ?? []
                 guard app != nil || !certificates.isEmpty else {
-                    throw EntraError(status: 400, error: "unauthorized_client", code: 700016,
-                                     description: "Application with identifier '\(clientId)' was not found in the directory '\(tenant)'.")
+                    throw EntraError(
+                        status: 400, error: "unauthorized_client", code: 700016,
+                        description:
+                            "Application with identifier '\(clientId)' was not found in the directory '\(tenant)'.")
                 }
                 if let assertion = form["client_assertion"] {
                     guard form["client_secret"] == nil else {
-                        throw EntraError(status: 400, error: "invalid_request", code: 90014,
-                                         description: "Only one of 'client_assertion' and 'client_secret' may be presented.")
+                        throw EntraError(
+                            status: 400, error: "invalid_request", code: 90014,
+                            description: "Only one of 'client_assertion' and 'client_secret' may be presented.")
                     }
                     guard let type = form["client_assertion_type"] else {
-                        throw EntraError(status: 400, error: "invalid_request", code: 900144,
-                                         description: "The request body must contain the following parameter: 'client_assertion_type'.")
+                        throw EntraError(
+                            status: 400, error: "invalid_request", code: 900144,
+                            description:
+                                "The request body must contain the following parameter: 'client_assertion_type'.")
                     }
                     guard type == ClientAssertion.type else {
-                        throw EntraError(status: 400, error: "invalid_request", code: 70002,
-                                         description: "The client_assertion_type '\(type)' is not supported; it must be '\(ClientAssertion.type)'.")
+                        throw EntraError(
+                            status: 400, error: "invalid_request", code: 70002,
+                            description:
+                                "The client_assertion_type '\(type)' is not supported; it must be '\(ClientAssertion.type)'."
+                        )
                     }
-                    try ClientAssertion.verify(assertion, clientId: clientId, certificates: certificates,
-                                               audiences: [endpoint], now: now)
+                    try ClientAssertion.verify(
+                        assertion, clientId: clientId, certificates: certificates,
+                        audiences: [endpoint], now: now)
                 } else {
                     guard let secret = form["client_secret"] else {
-                        throw EntraError(status: 401, error: "invalid_client", code: 7000218,
-                                         description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+                        throw EntraError(
+                            status: 401, error: "invalid_client", code: 7000218,
+                            description:
+                                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."
+                        )
                     }
                     guard let app, secret == app.secret else {
-                        throw EntraError(status: 401, error: "invalid_client", code: 7000215,
-                                         description: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(clientId)'.")
+                        throw EntraError(
+                            status: 401, error: "invalid_client", code: 7000215,
+                            description:
+                                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(clientId)'."
+                        )
                     }
                 }
                 let token = Self.makeToken(clientId: clientId, tenant: tenant, now: now, seconds: s.tokenSeconds)
                 s.tokens[token] = Token(clientId: clientId, expires: now + Double(s.tokenSeconds))
                 return (token, s.tokenSeconds)
             }
-            return (200, JSON.object([
-                ("token_type", .string("Bearer")), ("expires_in", .int(issued.1)), ("ext_expires_in", .int(issued.1)),
-                ("access_token", .string(issued.0)),
-            ]).bytes)
+            return (
+                200,
+                JSON.object([
+                    ("token_type", .string("Bearer")), ("expires_in", .int(issued.1)),
+                    ("ext_expires_in", .int(issued.1)),
+                    ("access_token", .string(issued.0)),
+                ]).bytes
+            )
         } catch let e as EntraError {
             return (e.status, e.body(now: now))
         } catch {
@@ -128,9 +164,13 @@ final class GraphAuth: Sendable {
         let token = String(header.dropFirst(7)).trimmedOfWhitespace
         let found = state.withLock { $0.tokens[token] }
         guard let found else {
-            throw .invalidAuthenticationToken(token.split(separator: ".").count == 3 ? "Invalid signature." : "IDX14100: JWT is not well formed, there are no dots (.).")
+            throw .invalidAuthenticationToken(
+                token.split(separator: ".").count == 3
+                    ? "Invalid signature." : "IDX14100: JWT is not well formed, there are no dots (.).")
         }
-        guard found.expires > now else { throw .invalidAuthenticationToken("Lifetime validation failed, the token is expired.") }
+        guard found.expires > now else {
+            throw .invalidAuthenticationToken("Lifetime validation failed, the token is expired.")
+        }
         return found.clientId
     }
 
@@ -147,14 +187,20 @@ final class GraphAuth: Sendable {
     /// random value the simulator looks up, not an RSA signature).
     static func makeToken(clientId: String, tenant: String, now: Double, seconds: Int) -> String {
         func b64url(_ d: [UInt8]) -> String {
-            Data(d).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
+            Data(d).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+                of: "/", with: "_"
+            )
+            .replacingOccurrences(of: "=", with: "")
         }
         let header = JSON.object([("typ", .string("JWT")), ("alg", .string("RS256")), ("kid", .string("exchange-sim"))])
         let claims = JSON.object([
             ("aud", .string("https://graph.microsoft.com")), ("iss", .string("https://sts.windows.net/\(tenant)/")),
             ("iat", .int(Int(now))), ("nbf", .int(Int(now))), ("exp", .int(Int(now) + seconds)),
-            ("appid", .string(clientId)), ("roles", .array([.string("Contacts.ReadWrite"), .string("Calendars.ReadWrite"), .string("Tasks.ReadWrite.All")])),
+            ("appid", .string(clientId)),
+            (
+                "roles",
+                .array([.string("Contacts.ReadWrite"), .string("Calendars.ReadWrite"), .string("Tasks.ReadWrite.All")])
+            ),
             ("tid", .string(tenant)), ("uti", .string(UUID().uuidString)),
         ])
         var signature = [UInt8](repeating: 0, count: 32)
@@ -166,7 +212,9 @@ final class GraphAuth: Sendable {
     static func parseForm(_ text: String) -> [String: String] {
         var out: [String: String] = [:]
         for pair in text.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ") }
+            let kv = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ")
+            }
             guard let k = kv.first?.removingPercentEncoding else { continue }
             out[k] = kv.count > 1 ? (kv[1].removingPercentEncoding ?? kv[1]) : ""
         }

@@ -9,7 +9,9 @@ public struct GraphAppCertificate: Sendable {
     public var clientId: String
     /// PEM file holding the certificate (its first certificate is used; a private key in the file is ignored).
     public var certificatePath: String
-    public init(clientId: String, certificatePath: String) { self.clientId = clientId; self.certificatePath = certificatePath }
+    public init(clientId: String, certificatePath: String) {
+        self.clientId = clientId; self.certificatePath = certificatePath
+    }
 }
 
 /// What Entra keeps of an uploaded certificate to check client assertions: its thumbprints and its RSA public key.
@@ -49,13 +51,17 @@ enum ClientAssertion {
     static let skew = 300.0
 
     /// Checks `assertion` for `clientId` against its registered `certificates`; throws Entra's error.
-    static func verify(_ assertion: String, clientId: String, certificates: [RegisteredCertificate], audiences: [String],
-                       now: Double) throws(GraphAuth.EntraError) {
+    static func verify(
+        _ assertion: String, clientId: String, certificates: [RegisteredCertificate], audiences: [String],
+        now: Double
+    ) throws(GraphAuth.EntraError) {
         let parts = assertion.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerBytes = base64URLDecode(parts[0]), let claimsBytes = base64URLDecode(parts[1]),
-              let signature = base64URLDecode(parts[2]),
-              let header = (try? JSONSerialization.jsonObject(with: Data(headerBytes))) as? [String: Any],
-              let claims = (try? JSONSerialization.jsonObject(with: Data(claimsBytes))) as? [String: Any] else {
+        guard parts.count == 3, let headerBytes = base64URLDecode(parts[0]),
+            let claimsBytes = base64URLDecode(parts[1]),
+            let signature = base64URLDecode(parts[2]),
+            let header = (try? JSONSerialization.jsonObject(with: Data(headerBytes))) as? [String: Any],
+            let claims = (try? JSONSerialization.jsonObject(with: Data(claimsBytes))) as? [String: Any]
+        else {
             throw malformed()
         }
         let padding: _RSA.Signing.Padding
@@ -70,37 +76,65 @@ enum ClientAssertion {
         } else if let t = (header["x5t"] as? String).flatMap({ base64URLDecode(Substring($0)) }) {
             thumbprint = (t, false)
         } else {
-            throw GraphAuth.EntraError(status: 401, error: "invalid_client", code: 700027,
-                                       description: "Client assertion failed signature validation. [Reason - The key was not found., Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '\(clientId)'.]")
+            throw GraphAuth.EntraError(
+                status: 401, error: "invalid_client", code: 700027,
+                description:
+                    "Client assertion failed signature validation. [Reason - The key was not found., Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '\(clientId)'.]"
+            )
         }
-        guard let certificate = certificates.first(where: { (thumbprint.sha256 ? $0.sha256Thumbprint : $0.sha1Thumbprint) == thumbprint.value }) else {
-            throw GraphAuth.EntraError(status: 401, error: "invalid_client", code: 700027,
-                                       description: "Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '\(hex(thumbprint.value))', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '\(clientId)'.]")
+        guard
+            let certificate = certificates.first(where: {
+                (thumbprint.sha256 ? $0.sha256Thumbprint : $0.sha1Thumbprint) == thumbprint.value
+            })
+        else {
+            throw GraphAuth.EntraError(
+                status: 401, error: "invalid_client", code: 700027,
+                description:
+                    "Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '\(hex(thumbprint.value))', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '\(clientId)'.]"
+            )
         }
         let signed = Array(parts[0].utf8) + [UInt8(ascii: ".")] + Array(parts[1].utf8)
-        guard certificate.publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: signed),
-                                                     padding: padding) else {
-            throw GraphAuth.EntraError(status: 401, error: "invalid_client", code: 700027,
-                                       description: "Client assertion failed signature validation. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '\(hex(thumbprint.value))']")
+        guard
+            certificate.publicKey.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: signed),
+                padding: padding)
+        else {
+            throw GraphAuth.EntraError(
+                status: 401, error: "invalid_client", code: 700027,
+                description:
+                    "Client assertion failed signature validation. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '\(hex(thumbprint.value))']"
+            )
         }
-        guard let audience = claims["aud"] as? String, audiences.contains(where: { $0.caseInsensitiveCompare(audience) == .orderedSame }) else {
-            throw GraphAuth.EntraError(status: 401, error: "invalid_client", code: 700023,
-                                       description: "Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+        guard let audience = claims["aud"] as? String,
+            audiences.contains(where: { $0.caseInsensitiveCompare(audience) == .orderedSame })
+        else {
+            throw GraphAuth.EntraError(
+                status: 401, error: "invalid_client", code: 700023,
+                description:
+                    "Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
+            )
         }
         guard claims["iss"] as? String == clientId, claims["sub"] as? String == clientId else {
-            throw GraphAuth.EntraError(status: 401, error: "invalid_client", code: 700021,
-                                       description: "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+            throw GraphAuth.EntraError(
+                status: 401, error: "invalid_client", code: 700021,
+                description:
+                    "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
+            )
         }
         guard let expires = seconds(claims["exp"]) else { throw malformed() }
         let notBefore = seconds(claims["nbf"]) ?? seconds(claims["iat"]) ?? .infinity
         guard notBefore.isFinite, expires + skew > now, notBefore - skew <= now else {
-            throw GraphAuth.EntraError(status: 401, error: "invalid_client", code: 700024,
-                                       description: "Client assertion is not within its valid time range. Current time: \(FieldValue.formatDate(now)), assertion valid from \(notBefore.isFinite ? FieldValue.formatDate(notBefore) : "(none)"), expiry time of assertion \(FieldValue.formatDate(expires)).")
+            throw GraphAuth.EntraError(
+                status: 401, error: "invalid_client", code: 700024,
+                description:
+                    "Client assertion is not within its valid time range. Current time: \(FieldValue.formatDate(now)), assertion valid from \(notBefore.isFinite ? FieldValue.formatDate(notBefore) : "(none)"), expiry time of assertion \(FieldValue.formatDate(expires))."
+            )
         }
     }
 
     static func malformed() -> GraphAuth.EntraError {
-        GraphAuth.EntraError(status: 401, error: "invalid_client", code: 50027, description: "JWT token is invalid or malformed.")
+        GraphAuth.EntraError(
+            status: 401, error: "invalid_client", code: 50027, description: "JWT token is invalid or malformed.")
     }
 
     /// A NumericDate claim (seconds, integer or not: MSAL writes fractions).

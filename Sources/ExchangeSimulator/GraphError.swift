@@ -15,9 +15,16 @@ struct GraphError: Error, Sendable {
 
     /// The error envelope with its `innerError` (the request's ids and the date, as the service sends them).
     func body(requestId: String, clientRequestId: String?, date: Double) -> [UInt8] {
-        var inner: [(String, JSON)] = [("date", .string(GraphDates.isoSeconds(date))), ("request-id", .string(requestId))]
+        var inner: [(String, JSON)] = [
+            ("date", .string(GraphDates.isoSeconds(date))), ("request-id", .string(requestId)),
+        ]
         inner.append(("client-request-id", .string(clientRequestId ?? requestId)))
-        return JSON.object([("error", .object([("code", .string(code)), ("message", .string(message)), ("innerError", .object(inner))]))]).bytes
+        return JSON.object([
+            (
+                "error",
+                .object([("code", .string(code)), ("message", .string(message)), ("innerError", .object(inner))])
+            )
+        ]).bytes
     }
 
     // MARK: the errors Graph returns
@@ -26,10 +33,15 @@ struct GraphError: Error, Sendable {
     static func invalidRequest(_ message: String) -> GraphError { GraphError(400, "ErrorInvalidRequest", message) }
     static func requestBodyRead(_ message: String) -> GraphError { GraphError(400, "RequestBodyRead", message) }
     static func invalidProperty(_ name: String, type: String) -> GraphError {
-        GraphError(400, "RequestBodyRead", "The property '\(name)' does not exist on type '\(type)'. Make sure to only use property names that are defined by the type or mark the type as open type.")
+        GraphError(
+            400, "RequestBodyRead",
+            "The property '\(name)' does not exist on type '\(type)'. Make sure to only use property names that are defined by the type or mark the type as open type."
+        )
     }
     static func wrongType(_ name: String, expected: String) -> GraphError {
-        GraphError(400, "RequestBodyRead", "Cannot convert the literal for property '\(name)' to the expected type '\(expected)'.")
+        GraphError(
+            400, "RequestBodyRead",
+            "Cannot convert the literal for property '\(name)' to the expected type '\(expected)'.")
     }
     static func invalidId() -> GraphError { GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.") }
     static func itemNotFound() -> GraphError {
@@ -52,7 +64,9 @@ struct GraphError: Error, Sendable {
     }
     static func accessDenied() -> GraphError { GraphError(403, "ErrorAccessDenied", "Access to OData is disabled.") }
     static func restDisabled() -> GraphError {
-        GraphError(404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+        GraphError(
+            404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+        )
     }
     static func syncStateNotFound() -> GraphError {
         GraphError(410, "SyncStateNotFound", "The sync state generation is not found.")
@@ -67,8 +81,10 @@ struct GraphError: Error, Sendable {
         GraphError(413, "RequestEntityTooLarge", "The request body exceeds the maximum size of \(limit) bytes.")
     }
     static func conflict() -> GraphError {
-        GraphError(412, "ErrorIrresolvableConflict",
-                   "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.")
+        GraphError(
+            412, "ErrorIrresolvableConflict",
+            "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item."
+        )
     }
 }
 
@@ -119,13 +135,15 @@ struct GraphTimeZone: Sendable {
         "Greenwich Standard Time": "Atlantic/Reykjavik", "W. Europe Standard Time": "Europe/Berlin",
         "Central Europe Standard Time": "Europe/Budapest", "Romance Standard Time": "Europe/Paris",
         "Central European Standard Time": "Europe/Warsaw", "E. Europe Standard Time": "Europe/Chisinau",
-        "FLE Standard Time": "Europe/Kiev", "GTB Standard Time": "Europe/Bucharest", "Russian Standard Time": "Europe/Moscow",
+        "FLE Standard Time": "Europe/Kiev", "GTB Standard Time": "Europe/Bucharest",
+        "Russian Standard Time": "Europe/Moscow",
         "Eastern Standard Time": "America/New_York", "Central Standard Time": "America/Chicago",
         "Mountain Standard Time": "America/Denver", "US Mountain Standard Time": "America/Phoenix",
         "Pacific Standard Time": "America/Los_Angeles", "Alaskan Standard Time": "America/Anchorage",
         "Hawaiian Standard Time": "Pacific/Honolulu", "Atlantic Standard Time": "America/Halifax",
         "E. South America Standard Time": "America/Sao_Paulo", "India Standard Time": "Asia/Kolkata",
-        "China Standard Time": "Asia/Shanghai", "Tokyo Standard Time": "Asia/Tokyo", "Korea Standard Time": "Asia/Seoul",
+        "China Standard Time": "Asia/Shanghai", "Tokyo Standard Time": "Asia/Tokyo",
+        "Korea Standard Time": "Asia/Seoul",
         "Singapore Standard Time": "Asia/Singapore", "AUS Eastern Standard Time": "Australia/Sydney",
         "New Zealand Standard Time": "Pacific/Auckland", "Arabian Standard Time": "Asia/Dubai",
         "South Africa Standard Time": "Africa/Johannesburg", "Israel Standard Time": "Asia/Jerusalem",
@@ -136,7 +154,9 @@ struct GraphTimeZone: Sendable {
 
     /// nil for a name neither Windows nor IANA knows (Graph: 400 `TimeZoneNotSupportedException`).
     init?(_ name: String) {
-        if let iana = Self.windowsNames[name], let z = TimeZone(identifier: iana) { self.init(name: name, zone: z); return }
+        if let iana = Self.windowsNames[name], let z = TimeZone(identifier: iana) {
+            self.init(name: name, zone: z); return
+        }
         guard name.contains("/") || name == "GMT", let z = TimeZone(identifier: name) else { return nil }
         self.init(name: name, zone: z)
     }
@@ -144,6 +164,8 @@ struct GraphTimeZone: Sendable {
     func offset(at t: Double) -> Int { name == "UTC" ? 0 : zone.secondsFromGMT(for: Date(timeIntervalSince1970: t)) }
 
     static func unsupported(_ name: String) -> GraphError {
-        GraphError(400, "TimeZoneNotSupportedException", "A valid TimeZone value must be specified. The following TimeZone value is not supported: '\(name)'.")
+        GraphError(
+            400, "TimeZoneNotSupportedException",
+            "A valid TimeZone value must be specified. The following TimeZone value is not supported: '\(name)'.")
     }
 }

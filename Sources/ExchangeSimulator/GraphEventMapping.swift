@@ -4,26 +4,37 @@ import Foundation
 /// `patternedRecurrence` ⇄ EWS `Recurrence` (the pattern's non-nullable integers written as 0, as the service does).
 enum GraphEventMapping {
     static let showAs: [(graph: String, ews: String)] = [
-        ("free", "Free"), ("tentative", "Tentative"), ("busy", "Busy"), ("oof", "OOF"), ("workingElsewhere", "WorkingElsewhere"), ("unknown", "NoData"),
+        ("free", "Free"), ("tentative", "Tentative"), ("busy", "Busy"), ("oof", "OOF"),
+        ("workingElsewhere", "WorkingElsewhere"), ("unknown", "NoData"),
     ]
-    static let sensitivity: [(graph: String, ews: String)] = [("normal", "Normal"), ("personal", "Personal"), ("private", "Private"), ("confidential", "Confidential")]
+    static let sensitivity: [(graph: String, ews: String)] = [
+        ("normal", "Normal"), ("personal", "Personal"), ("private", "Private"), ("confidential", "Confidential"),
+    ]
     static let importance: [(graph: String, ews: String)] = [("low", "Low"), ("normal", "Normal"), ("high", "High")]
     static let responses: [(graph: String, ews: String)] = [
         ("none", "Unknown"), ("organizer", "Organizer"), ("tentativelyAccepted", "Tentative"), ("accepted", "Accept"),
         ("declined", "Decline"), ("notResponded", "NoResponseReceived"),
     ]
-    static let attendeeLists: [(graph: String, ews: String)] = [("required", "RequiredAttendees"), ("optional", "OptionalAttendees"), ("resource", "Resources")]
+    static let attendeeLists: [(graph: String, ews: String)] = [
+        ("required", "RequiredAttendees"), ("optional", "OptionalAttendees"), ("resource", "Resources"),
+    ]
     static let patternTypes: [(graph: String, ews: String)] = [
         ("daily", "DailyRecurrence"), ("weekly", "WeeklyRecurrence"), ("absoluteMonthly", "AbsoluteMonthlyRecurrence"),
-        ("relativeMonthly", "RelativeMonthlyRecurrence"), ("absoluteYearly", "AbsoluteYearlyRecurrence"), ("relativeYearly", "RelativeYearlyRecurrence"),
+        ("relativeMonthly", "RelativeMonthlyRecurrence"), ("absoluteYearly", "AbsoluteYearlyRecurrence"),
+        ("relativeYearly", "RelativeYearlyRecurrence"),
     ]
-    static let rangeTypes: [(graph: String, ews: String)] = [("endDate", "EndDateRecurrence"), ("noEnd", "NoEndRecurrence"), ("numbered", "NumberedRecurrence")]
+    static let rangeTypes: [(graph: String, ews: String)] = [
+        ("endDate", "EndDateRecurrence"), ("noEnd", "NoEndRecurrence"), ("numbered", "NumberedRecurrence"),
+    ]
     static let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    static let indexes: [(graph: String, ews: String)] = [("first", "First"), ("second", "Second"), ("third", "Third"), ("fourth", "Fourth"), ("last", "Last")]
+    static let indexes: [(graph: String, ews: String)] = [
+        ("first", "First"), ("second", "Second"), ("third", "Third"), ("fourth", "Fourth"), ("last", "Last"),
+    ]
 
     /// Properties an occurrence may have of its own (Graph names), as EWS allows on an occurrence.
     static let occurrenceWritable: Set<String> = [
-        "subject", "start", "end", "location", "isAllDay", "showAs", "sensitivity", "importance", "isReminderOn", "reminderMinutesBeforeStart",
+        "subject", "start", "end", "location", "isAllDay", "showAs", "sensitivity", "importance", "isReminderOn",
+        "reminderMinutesBeforeStart",
     ]
 
     static func graph(_ table: [(graph: String, ews: String)], _ ews: String?, default d: String) -> String {
@@ -35,8 +46,10 @@ enum GraphEventMapping {
     }
 
     static func emailAddress(_ mailbox: XElement?) -> JSON {
-        .object([("name", .string(mailbox?.child("Name")?.text ?? mailbox?.child("EmailAddress")?.text ?? "")),
-                 ("address", .string(mailbox?.child("EmailAddress")?.text ?? ""))])
+        .object([
+            ("name", .string(mailbox?.child("Name")?.text ?? mailbox?.child("EmailAddress")?.text ?? "")),
+            ("address", .string(mailbox?.child("EmailAddress")?.text ?? "")),
+        ])
     }
 
     /// Text of an HTML body (`Prefer: outlook.body-content-type="text"`): tags dropped, entities of markup decoded.
@@ -48,11 +61,13 @@ enum GraphEventMapping {
             if !inTag { out.append(c) }
         }
         return out.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&nbsp;", with: " ").replacingOccurrences(of: "&amp;", with: "&").trimmedOfWhitespace
+            .replacingOccurrences(of: "&nbsp;", with: " ").replacingOccurrences(of: "&amp;", with: "&")
+            .trimmedOfWhitespace
     }
 
     static func textToHTML(_ text: String) -> String {
-        let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
         return "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body>"
             + escaped.replacingOccurrences(of: "\n", with: "<br>") + "</body></html>"
     }
@@ -63,7 +78,8 @@ enum GraphEventMapping {
         let text = e?.text ?? ""
         switch (prefer, isHTML) {
         case ("text", true): return .object([("contentType", .string("text")), ("content", .string(htmlToText(text)))])
-        case ("html", false): return .object([("contentType", .string("html")), ("content", .string(textToHTML(text)))])
+        case ("html", false):
+            return .object([("contentType", .string("html")), ("content", .string(textToHTML(text)))])
         default: return .object([("contentType", .string(isHTML ? "html" : "text")), ("content", .string(text))])
         }
     }
@@ -84,10 +100,14 @@ enum GraphEventMapping {
             if let g = RecurrencePattern.dayGroups[String(word)] { return g.map { .string(days[$0 - 1]) } }
             return [.string(String(word).lowercased())]
         }
-        let month = p?.child("Month").flatMap { RecurrencePattern.monthNames.firstIndex(of: $0.value) }.map { $0 + 1 } ?? 0
+        let month =
+            p?.child("Month").flatMap { RecurrencePattern.monthNames.firstIndex(of: $0.value) }.map { $0 + 1 } ?? 0
         let pattern: JSON = .object([
             ("type", .string(graph(patternTypes, p?.name, default: "daily"))),
-            ("interval", .int(p?.child("Interval").flatMap { Int($0.value) } ?? ((p?.name.contains("Yearly") ?? false) ? 1 : 1))),
+            (
+                "interval",
+                .int(p?.child("Interval").flatMap { Int($0.value) } ?? ((p?.name.contains("Yearly") ?? false) ? 1 : 1))
+            ),
             ("month", .int(month)),
             ("dayOfMonth", .int(p?.child("DayOfMonth").flatMap { Int($0.value) } ?? 0)),
             ("daysOfWeek", .array(daysOfWeek)),
@@ -107,16 +127,25 @@ enum GraphEventMapping {
     /// A `patternedRecurrence` as a stored `Recurrence` (elements in the schema's order); 400 when it is not a valid one.
     static func recurrence(_ v: JSON) throws(GraphError) -> XElement {
         try GraphInput.closed(v, "patternedRecurrence", ["pattern", "range"])
-        guard let p = v["pattern"], let r = v["range"] else { throw invalidRecurrence("pattern and range are required") }
-        try GraphInput.closed(p, "recurrencePattern", ["type", "interval", "month", "dayOfMonth", "daysOfWeek", "firstDayOfWeek", "index"])
-        try GraphInput.closed(r, "recurrenceRange", ["type", "startDate", "endDate", "recurrenceTimeZone", "numberOfOccurrences"])
-        guard let type = try GraphInput.enumMember(p["type"] ?? .null, "type", patternTypes.map(\.graph)) else { throw invalidRecurrence("pattern.type") }
+        guard let p = v["pattern"], let r = v["range"] else {
+            throw invalidRecurrence("pattern and range are required")
+        }
+        try GraphInput.closed(
+            p, "recurrencePattern",
+            ["type", "interval", "month", "dayOfMonth", "daysOfWeek", "firstDayOfWeek", "index"])
+        try GraphInput.closed(
+            r, "recurrenceRange", ["type", "startDate", "endDate", "recurrenceTimeZone", "numberOfOccurrences"])
+        guard let type = try GraphInput.enumMember(p["type"] ?? .null, "type", patternTypes.map(\.graph)) else {
+            throw invalidRecurrence("pattern.type")
+        }
         let interval = try GraphInput.int(p["interval"] ?? .null, "interval") ?? 1
         let month = try GraphInput.int(p["month"] ?? .null, "month") ?? 0
         let dayOfMonth = try GraphInput.int(p["dayOfMonth"] ?? .null, "dayOfMonth") ?? 0
         var weekdays: [String] = []
         for d in try GraphInput.strings(p["daysOfWeek"] ?? .null, "daysOfWeek") ?? [] {
-            guard let i = days.firstIndex(of: d.lowercased()) else { throw GraphError.wrongType("daysOfWeek", expected: "microsoft.graph.dayOfWeek") }
+            guard let i = days.firstIndex(of: d.lowercased()) else {
+                throw GraphError.wrongType("daysOfWeek", expected: "microsoft.graph.dayOfWeek")
+            }
             weekdays.append(RecurrencePattern.dayNames[i])
         }
         let first = try GraphInput.enumMember(p["firstDayOfWeek"] ?? .null, "firstDayOfWeek", days)
@@ -129,31 +158,50 @@ enum GraphEventMapping {
         case "daily": children = [t("Interval", String(interval))]
         case "weekly":
             guard !weekdays.isEmpty else { throw invalidRecurrence("a weekly pattern needs daysOfWeek") }
-            children = [t("Interval", String(interval)), t("DaysOfWeek", weekdays.joined(separator: " ")),
-                        t("FirstDayOfWeek", RecurrencePattern.dayNames[days.firstIndex(of: first ?? "sunday")!])]
+            children = [
+                t("Interval", String(interval)), t("DaysOfWeek", weekdays.joined(separator: " ")),
+                t("FirstDayOfWeek", RecurrencePattern.dayNames[days.firstIndex(of: first ?? "sunday")!]),
+            ]
         case "absoluteMonthly":
-            guard (1...31).contains(dayOfMonth) else { throw invalidRecurrence("an absoluteMonthly pattern needs dayOfMonth") }
+            guard (1...31).contains(dayOfMonth) else {
+                throw invalidRecurrence("an absoluteMonthly pattern needs dayOfMonth")
+            }
             children = [t("Interval", String(interval)), t("DayOfMonth", String(dayOfMonth))]
         case "relativeMonthly":
             guard !weekdays.isEmpty else { throw invalidRecurrence("a relativeMonthly pattern needs daysOfWeek") }
-            children = [t("Interval", String(interval)), t("DaysOfWeek", weekdays.joined(separator: " ")), t("DayOfWeekIndex", indexName)]
+            children = [
+                t("Interval", String(interval)), t("DaysOfWeek", weekdays.joined(separator: " ")),
+                t("DayOfWeekIndex", indexName),
+            ]
         case "absoluteYearly":
-            guard (1...31).contains(dayOfMonth), !monthName.isEmpty else { throw invalidRecurrence("an absoluteYearly pattern needs dayOfMonth and month") }
+            guard (1...31).contains(dayOfMonth), !monthName.isEmpty else {
+                throw invalidRecurrence("an absoluteYearly pattern needs dayOfMonth and month")
+            }
             children = [t("DayOfMonth", String(dayOfMonth)), t("Month", monthName)]
         default:
-            guard !weekdays.isEmpty, !monthName.isEmpty else { throw invalidRecurrence("a relativeYearly pattern needs daysOfWeek and month") }
-            children = [t("DaysOfWeek", weekdays.joined(separator: " ")), t("DayOfWeekIndex", indexName), t("Month", monthName)]
+            guard !weekdays.isEmpty, !monthName.isEmpty else {
+                throw invalidRecurrence("a relativeYearly pattern needs daysOfWeek and month")
+            }
+            children = [
+                t("DaysOfWeek", weekdays.joined(separator: " ")), t("DayOfWeekIndex", indexName), t("Month", monthName),
+            ]
         }
         guard interval >= 1 else { throw invalidRecurrence("interval must be at least 1") }
         let patternName = patternTypes.first { $0.graph == type }!.ews
-        guard let rangeType = try GraphInput.enumMember(r["type"] ?? .null, "type", rangeTypes.map(\.graph)) else { throw invalidRecurrence("range.type") }
-        guard let startDate = try GraphInput.string(r["startDate"] ?? .null, "startDate"), RecurrencePattern.day(startDate) != nil, startDate.count == 10, GraphDates.validDate(startDate) else {
+        guard let rangeType = try GraphInput.enumMember(r["type"] ?? .null, "type", rangeTypes.map(\.graph)) else {
+            throw invalidRecurrence("range.type")
+        }
+        guard let startDate = try GraphInput.string(r["startDate"] ?? .null, "startDate"),
+            RecurrencePattern.day(startDate) != nil, startDate.count == 10, GraphDates.validDate(startDate)
+        else {
             throw GraphError.wrongType("startDate", expected: "Edm.Date")
         }
         var range = [t("StartDate", startDate)]
         switch rangeType {
         case "endDate":
-            guard let end = try GraphInput.string(r["endDate"] ?? .null, "endDate"), end.count == 10, GraphDates.validDate(end), let e = RecurrencePattern.day(end), e >= RecurrencePattern.day(startDate)! else {
+            guard let end = try GraphInput.string(r["endDate"] ?? .null, "endDate"), end.count == 10,
+                GraphDates.validDate(end), let e = RecurrencePattern.day(end), e >= RecurrencePattern.day(startDate)!
+            else {
                 throw invalidRecurrence("an endDate range needs an endDate on or after its startDate")
             }
             range.append(t("EndDate", end))
@@ -165,7 +213,8 @@ enum GraphEventMapping {
         default: break
         }
         let rangeName = rangeTypes.first { $0.graph == rangeType }!.ews
-        let element = XElement("Recurrence", children: [XElement(patternName, children: children), XElement(rangeName, children: range)])
+        let element = XElement(
+            "Recurrence", children: [XElement(patternName, children: children), XElement(rangeName, children: range)])
         do { _ = try RecurrencePattern(element) } catch { throw invalidRecurrence("the pattern matches no day") }
         return element
     }

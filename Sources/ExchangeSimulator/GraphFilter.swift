@@ -47,7 +47,9 @@ struct GraphFilter: Sendable {
         let parts = splitTopLevel(text, " and ")
         if parts.count > 1 {
             var node = try parse(parts[0].trimmingCharacters(in: .whitespaces), properties: properties)
-            for p in parts.dropFirst() { node = .and(node, try parse(p.trimmingCharacters(in: .whitespaces), properties: properties)) }
+            for p in parts.dropFirst() {
+                node = .and(node, try parse(p.trimmingCharacters(in: .whitespaces), properties: properties))
+            }
             return node
         }
         let lower = text.lowercased()
@@ -72,14 +74,16 @@ struct GraphFilter: Sendable {
             let inner = text.dropFirst(11).dropLast()
             let args = splitTopLevel(String(inner), ",")
             guard args.count == 2, properties.contains(args[0].trimmingCharacters(in: .whitespaces)),
-                  let prefix = literal(args[1].trimmingCharacters(in: .whitespaces)) else { throw unsupported(text) }
+                let prefix = literal(args[1].trimmingCharacters(in: .whitespaces))
+            else { throw unsupported(text) }
             return .startsWith(property: args[0].trimmingCharacters(in: .whitespaces), prefix: prefix)
         }
         for (op, equal) in [(" eq ", true), (" ne ", false)] {
             let sides = splitTopLevel(text, op)
             if sides.count == 2 {
                 let property = sides[0].trimmingCharacters(in: .whitespaces)
-                guard properties.contains(property), let v = literal(sides[1].trimmingCharacters(in: .whitespaces)) else {
+                guard properties.contains(property), let v = literal(sides[1].trimmingCharacters(in: .whitespaces))
+                else {
                     throw unsupported(text)
                 }
                 return .compare(property: property, value: v, equal: equal)
@@ -120,7 +124,9 @@ struct GraphFilter: Sendable {
             if c == "'" { quoted.toggle() }
             if !quoted {
                 if c == "(" { depth += 1 } else if c == ")" { depth -= 1 }
-                if depth == 0, i + sep.count <= chars.count, String(chars[i..<(i + sep.count)]).lowercased() == String(sep) {
+                if depth == 0, i + sep.count <= chars.count,
+                    String(chars[i..<(i + sep.count)]).lowercased() == String(sep)
+                {
                     out.append(String(cur)); cur = []; i += sep.count; continue
                 }
             }

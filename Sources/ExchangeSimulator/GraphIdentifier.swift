@@ -10,11 +10,15 @@ enum GraphIdentifier {
         case occurrence(mailbox: String, master: UInt64, originalStart: Int64)
     }
 
-    private static let immutableTag: [UInt8] = [0x41, 0x41, 0x6B, 0x41, 0x01]   // "AAkA\u{1}"
+    private static let immutableTag: [UInt8] = [0x41, 0x41, 0x6B, 0x41, 0x01]  // "AAkA\u{1}"
 
-    static func rest(fromEWS id: String) -> String { replacing(id, UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "_")) }
+    static func rest(fromEWS id: String) -> String {
+        replacing(id, UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "_"))
+    }
 
-    static func ews(fromREST id: String) -> String { replacing(id, UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "_"), UInt8(ascii: "+")) }
+    static func ews(fromREST id: String) -> String {
+        replacing(id, UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "_"), UInt8(ascii: "+"))
+    }
 
     /// `text` with ASCII byte `a` replaced by `b` and `c` by `d` (ids are ASCII; done on bytes, as every id written
     /// goes through here).
@@ -43,7 +47,9 @@ enum GraphIdentifier {
     static func parse(_ id: String) -> Target? {
         let ews = ews(fromREST: id)
         if let p = Identifier.parseItemId(ews) { return .item(mailbox: p.mailbox, number: p.number) }
-        if let p = Identifier.parseOccurrenceId(ews) { return .occurrence(mailbox: p.mailbox, master: p.master, originalStart: p.originalStart) }
+        if let p = Identifier.parseOccurrenceId(ews) {
+            return .occurrence(mailbox: p.mailbox, master: p.master, originalStart: p.originalStart)
+        }
         guard let d = Data(base64Encoded: ews), d.count > 13, Array(d.prefix(5)) == immutableTag else { return nil }
         let n = d.dropFirst(5).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard let mailbox = String(data: d.dropFirst(13), encoding: .utf8) else { return nil }
@@ -60,17 +66,24 @@ enum GraphIdentifier {
         var bytes: [UInt8] = []
         withUnsafeBytes(of: a.bigEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: b.bigEndian) { bytes.append(contentsOf: $0) }
-        bytes[6] = bytes[6] & 0x0f | 0x80   // version 8 (custom), RFC 9562
+        bytes[6] = bytes[6] & 0x0f | 0x80  // version 8 (custom), RFC 9562
         bytes[8] = bytes[8] & 0x3f | 0x80
-        let u = UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        let u = UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
         return u.uuidString.lowercased()
     }
 
     /// A folder's Graph id (the REST form of its EWS folder id).
-    static func folderId(mailbox: String, key: String) -> String { rest(fromEWS: Identifier.folderId(mailbox: mailbox, key: key)) }
+    static func folderId(mailbox: String, key: String) -> String {
+        rest(fromEWS: Identifier.folderId(mailbox: mailbox, key: key))
+    }
 
-    static func parseFolder(_ id: String) -> (mailbox: String, key: String)? { Identifier.parseFolderId(ews(fromREST: id)) }
+    static func parseFolder(_ id: String) -> (mailbox: String, key: String)? {
+        Identifier.parseFolderId(ews(fromREST: id))
+    }
 
     /// `changeKey` and the `@odata.etag` made from it.
     static func changeKey(_ change: UInt64) -> String { Identifier.changeKey(change) }

@@ -9,25 +9,32 @@ enum GraphItemMapping {
         ("fileAs", "FileAs"), ("displayName", "DisplayName"), ("givenName", "GivenName"), ("initials", "Initials"),
         ("middleName", "MiddleName"), ("nickName", "Nickname"), ("surname", "Surname"), ("generation", "Generation"),
         ("yomiGivenName", "PhoneticFirstName"), ("yomiSurname", "PhoneticLastName"),
-        ("jobTitle", "JobTitle"), ("companyName", "CompanyName"), ("department", "Department"), ("officeLocation", "OfficeLocation"),
+        ("jobTitle", "JobTitle"), ("companyName", "CompanyName"), ("department", "Department"),
+        ("officeLocation", "OfficeLocation"),
         ("profession", "Profession"), ("businessHomePage", "BusinessHomePage"), ("assistantName", "AssistantName"),
         ("manager", "Manager"), ("spouseName", "SpouseName"),
     ]
-    static let contactStringsByGraph: [String: String] = Dictionary(uniqueKeysWithValues: contactStrings.map { ($0.graph, $0.ews) })
+    static let contactStringsByGraph: [String: String] = Dictionary(
+        uniqueKeysWithValues: contactStrings.map { ($0.graph, $0.ews) })
     /// Graph contact properties with no EWS element of their own: kept in hidden properties of the item.
     static let contactHidden = ["title", "yomiCompanyName"]
     /// Dictionary entries of `PhoneNumbers` behind `businessPhones` and `homePhones`.
     static let businessPhoneKeys = ["BusinessPhone", "BusinessPhone2"]
     static let homePhoneKeys = ["HomePhone", "HomePhone2"]
-    static let addressKeys: [(graph: String, ews: String)] = [("homeAddress", "Home"), ("businessAddress", "Business"), ("otherAddress", "Other")]
-    static let addressParts: [(graph: String, ews: String)] = [
-        ("street", "Street"), ("city", "City"), ("state", "State"), ("countryOrRegion", "CountryOrRegion"), ("postalCode", "PostalCode"),
+    static let addressKeys: [(graph: String, ews: String)] = [
+        ("homeAddress", "Home"), ("businessAddress", "Business"), ("otherAddress", "Other"),
     ]
-    static let contactWritable: Set<String> = Set(contactStrings.map(\.graph) + contactHidden + [
-        "categories", "children", "imAddresses", "emailAddresses", "businessPhones", "homePhones", "mobilePhone",
-        "homeAddress", "businessAddress", "otherAddress", "birthday", "personalNotes", "singleValueExtendedProperties",
-        "parentFolderId", "id", "changeKey", "createdDateTime", "lastModifiedDateTime",
-    ])
+    static let addressParts: [(graph: String, ews: String)] = [
+        ("street", "Street"), ("city", "City"), ("state", "State"), ("countryOrRegion", "CountryOrRegion"),
+        ("postalCode", "PostalCode"),
+    ]
+    static let contactWritable: Set<String> = Set(
+        contactStrings.map(\.graph) + contactHidden + [
+            "categories", "children", "imAddresses", "emailAddresses", "businessPhones", "homePhones", "mobilePhone",
+            "homeAddress", "businessAddress", "otherAddress", "birthday", "personalNotes",
+            "singleValueExtendedProperties",
+            "parentFolderId", "id", "changeKey", "createdDateTime", "lastModifiedDateTime",
+        ])
 
     static let hiddenPrefix = "sim.graph:"
 
@@ -52,30 +59,60 @@ enum GraphItemMapping {
 
     static func setHidden(_ item: inout StoredItem, _ name: String, _ value: String?) {
         item.extended.removeAll { $0.key == hiddenPrefix + name }
-        if let value { item.extended.append(ExtendedProperty(key: hiddenPrefix + name, uri: [], values: [value], isMulti: false)) }
+        if let value {
+            item.extended.append(ExtendedProperty(key: hiddenPrefix + name, uri: [], values: [value], isMulti: false))
+        }
     }
 
     /// A contact's Graph properties (all of them, as the service returns a contact without `$select`).
     static func contact(_ item: StoredItem, _ v: inout [(String, JSON)]) {
         v.append(("categories", strings(item, "Categories")))
-        v.append(("birthday", item.fields["Birthday"].map { .string(FieldValue.normalize(field: "Birthday", $0.value)) } ?? .null))
+        v.append(
+            (
+                "birthday",
+                item.fields["Birthday"].map { .string(FieldValue.normalize(field: "Birthday", $0.value)) } ?? .null
+            ))
         for (g, e) in contactStrings.prefix(8) { v.append((g, text(item, e))) }
         v.append(("title", hidden(item, "title").map(JSON.string) ?? .null))
         for (g, e) in contactStrings.dropFirst(8).prefix(2) { v.append((g, text(item, e))) }
         v.append(("yomiCompanyName", hidden(item, "yomiCompanyName").map(JSON.string) ?? .null))
-        v.append(("imAddresses", .array(entries(item, "ImAddresses", keys: ["ImAddress1", "ImAddress2", "ImAddress3"]).map { .string($0.text) })))
+        v.append(
+            (
+                "imAddresses",
+                .array(
+                    entries(item, "ImAddresses", keys: ["ImAddress1", "ImAddress2", "ImAddress3"]).map {
+                        .string($0.text)
+                    })
+            ))
         for (g, e) in contactStrings.dropFirst(10) { v.append((g, text(item, e))) }
         v.append(("homePhones", .array(entries(item, "PhoneNumbers", keys: homePhoneKeys).map { .string($0.text) })))
-        v.append(("mobilePhone", entries(item, "PhoneNumbers", keys: ["MobilePhone"]).first.map { .string($0.text) } ?? .null))
-        v.append(("businessPhones", .array(entries(item, "PhoneNumbers", keys: businessPhoneKeys).map { .string($0.text) })))
+        v.append(
+            (
+                "mobilePhone",
+                entries(item, "PhoneNumbers", keys: ["MobilePhone"]).first.map { .string($0.text) } ?? .null
+            ))
+        v.append(
+            ("businessPhones", .array(entries(item, "PhoneNumbers", keys: businessPhoneKeys).map { .string($0.text) })))
         v.append(("personalNotes", .string(item.fields["Body"]?.text ?? "")))
         v.append(("children", strings(item, "Children")))
-        v.append(("emailAddresses", .array(entries(item, "EmailAddresses", keys: ["EmailAddress1", "EmailAddress2", "EmailAddress3"]).map {
-            .object([("name", .string($0.attr("Name") ?? $0.text)), ("address", .string($0.text))])
-        })))
+        v.append(
+            (
+                "emailAddresses",
+                .array(
+                    entries(item, "EmailAddresses", keys: ["EmailAddress1", "EmailAddress2", "EmailAddress3"]).map {
+                        .object([("name", .string($0.attr("Name") ?? $0.text)), ("address", .string($0.text))])
+                    })
+            ))
         for (g, key) in addressKeys {
             let entry = entries(item, "PhysicalAddresses", keys: [key]).first
-            v.append((g, .object(entry.map { e in addressParts.compactMap { p in e.child(p.ews).map { (p.graph, .string($0.text)) } } } ?? [])))
+            v.append(
+                (
+                    g,
+                    .object(
+                        entry.map { e in
+                            addressParts.compactMap { p in e.child(p.ews).map { (p.graph, .string($0.text)) } }
+                        } ?? [])
+                ))
         }
     }
 
@@ -96,20 +133,29 @@ enum GraphItemMapping {
             case "title", "yomiCompanyName":
                 setHidden(&item, name, try GraphInput.string(value, name))
             case "categories":
-                item.fields["Categories"] = try GraphInput.strings(value, name).map { XElement("Categories", children: $0.map { XElement("String", text: $0) }) }
+                item.fields["Categories"] = try GraphInput.strings(value, name).map {
+                    XElement("Categories", children: $0.map { XElement("String", text: $0) })
+                }
                 changed.insert("Categories")
             case "children":
-                item.fields["Children"] = try GraphInput.strings(value, name).map { XElement("Children", children: $0.map { XElement("String", text: $0) }) }
+                item.fields["Children"] = try GraphInput.strings(value, name).map {
+                    XElement("Children", children: $0.map { XElement("String", text: $0) })
+                }
                 changed.insert("Children")
             case "imAddresses":
                 let list = try GraphInput.strings(value, name) ?? []
                 guard list.count <= 3 else { throw GraphError.invalidRequest("A contact has at most 3 IM addresses.") }
-                setEntries(&item, "ImAddresses", keys: ["ImAddress1", "ImAddress2", "ImAddress3"],
-                           list.enumerated().map { XElement("Entry", attributes: [("Key", "ImAddress\($0.offset + 1)")], text: $0.element) })
+                setEntries(
+                    &item, "ImAddresses", keys: ["ImAddress1", "ImAddress2", "ImAddress3"],
+                    list.enumerated().map {
+                        XElement("Entry", attributes: [("Key", "ImAddress\($0.offset + 1)")], text: $0.element)
+                    })
                 changed.insert("ImAddresses")
             case "emailAddresses":
                 let list = try GraphInput.objects(value, name) ?? []
-                guard list.count <= 3 else { throw GraphError.invalidRequest("A contact has at most 3 email addresses.") }
+                guard list.count <= 3 else {
+                    throw GraphError.invalidRequest("A contact has at most 3 email addresses.")
+                }
                 var entries: [XElement] = []
                 for (i, o) in list.enumerated() {
                     try GraphInput.closed(o, "emailAddress", ["name", "address"])
@@ -124,39 +170,53 @@ enum GraphItemMapping {
                 let keys = name == "businessPhones" ? businessPhoneKeys : homePhoneKeys
                 let list = try GraphInput.strings(value, name) ?? []
                 guard list.count <= 2 else { throw GraphError.invalidRequest("A contact has at most 2 \(name).") }
-                setEntries(&item, "PhoneNumbers", keys: keys, zip(keys, list).map { XElement("Entry", attributes: [("Key", $0)], text: $1) })
+                setEntries(
+                    &item, "PhoneNumbers", keys: keys,
+                    zip(keys, list).map { XElement("Entry", attributes: [("Key", $0)], text: $1) })
                 changed.insert("PhoneNumbers")
             case "mobilePhone":
                 let phone = try GraphInput.string(value, name)
-                setEntries(&item, "PhoneNumbers", keys: ["MobilePhone"], phone.map { [XElement("Entry", attributes: [("Key", "MobilePhone")], text: $0)] } ?? [])
+                setEntries(
+                    &item, "PhoneNumbers", keys: ["MobilePhone"],
+                    phone.map { [XElement("Entry", attributes: [("Key", "MobilePhone")], text: $0)] } ?? [])
                 changed.insert("PhoneNumbers")
             case "homeAddress", "businessAddress", "otherAddress":
                 let key = addressKeys.first { $0.graph == name }!.ews
                 var parts: [XElement] = []
                 if !value.isNull {
-                    guard let o = value.members else { throw GraphError.wrongType(name, expected: "microsoft.graph.physicalAddress") }
+                    guard let o = value.members else {
+                        throw GraphError.wrongType(name, expected: "microsoft.graph.physicalAddress")
+                    }
                     try GraphInput.closed(value, "physicalAddress", Set(addressParts.map(\.graph)))
                     for p in addressParts {
-                        if let s = try GraphInput.string(o.first { $0.0 == p.graph }?.1 ?? .null, p.graph) { parts.append(XElement(p.ews, text: s)) }
+                        if let s = try GraphInput.string(o.first { $0.0 == p.graph }?.1 ?? .null, p.graph) {
+                            parts.append(XElement(p.ews, text: s))
+                        }
                     }
                 }
-                setEntries(&item, "PhysicalAddresses", keys: [key], parts.isEmpty ? [] : [XElement("Entry", attributes: [("Key", key)], children: parts)])
+                setEntries(
+                    &item, "PhysicalAddresses", keys: [key],
+                    parts.isEmpty ? [] : [XElement("Entry", attributes: [("Key", key)], children: parts)])
                 changed.insert("PhysicalAddresses")
             case "birthday":
                 if let s = try GraphInput.string(value, name) {
-                    guard let t = GraphDates.instant(s) else { throw GraphError.wrongType(name, expected: "Edm.DateTimeOffset") }
+                    guard let t = GraphDates.instant(s) else {
+                        throw GraphError.wrongType(name, expected: "Edm.DateTimeOffset")
+                    }
                     item.fields["Birthday"] = XElement("Birthday", text: FieldValue.formatDate(t))
                 } else {
                     item.fields["Birthday"] = nil
                 }
                 changed.insert("Birthday")
             case "personalNotes":
-                item.fields["Body"] = try GraphInput.string(value, name).map { XElement("Body", attributes: [("BodyType", "Text")], text: $0) }
+                item.fields["Body"] = try GraphInput.string(value, name).map {
+                    XElement("Body", attributes: [("BodyType", "Text")], text: $0)
+                }
                 changed.insert("Body")
             case "singleValueExtendedProperties":
                 try GraphExtendedProperty.apply(value, to: &item)
             case "id", "changeKey", "createdDateTime", "lastModifiedDateTime", "parentFolderId":
-                continue   // read-only: Graph ignores them in a request body
+                continue  // read-only: Graph ignores them in a request body
             default:
                 throw GraphError.invalidProperty(name, type: "microsoft.graph.contact")
             }
@@ -211,7 +271,9 @@ enum GraphInput {
 
     static func objects(_ v: JSON, _ name: String) throws(GraphError) -> [JSON]? {
         if v.isNull { return nil }
-        guard let a = v.elements, a.allSatisfy({ $0.members != nil }) else { throw GraphError.wrongType(name, expected: "Collection(Object)") }
+        guard let a = v.elements, a.allSatisfy({ $0.members != nil }) else {
+            throw GraphError.wrongType(name, expected: "Collection(Object)")
+        }
         return a
     }
 
@@ -227,7 +289,9 @@ enum GraphInput {
     static func enumMember(_ v: JSON, _ name: String, _ members: [String]) throws(GraphError) -> String? {
         guard let s = try string(v, name) else { return nil }
         guard let m = members.first(where: { $0.lowercased() == s.lowercased() }) else {
-            throw GraphError(400, "RequestBodyRead", "The value '\(s)' is not a valid member of the enumeration for property '\(name)'.")
+            throw GraphError(
+                400, "RequestBodyRead",
+                "The value '\(s)' is not a valid member of the enumeration for property '\(name)'.")
         }
         return m
     }
@@ -236,12 +300,16 @@ enum GraphInput {
 /// `singleValueExtendedProperties`: Graph's `{"id": "String {GUID} Name X", "value": "..."}` is the same stored
 /// property as EWS's `ExtendedFieldURI PropertySetId="GUID" PropertyName="X" PropertyType="String"`.
 enum GraphExtendedProperty {
-    static let types = ["String", "Integer", "Boolean", "SystemTime", "Long", "Double", "Short", "Binary", "CLSID", "Currency"]
+    static let types = [
+        "String", "Integer", "Boolean", "SystemTime", "Long", "Double", "Short", "Binary", "CLSID", "Currency",
+    ]
 
     /// The store's key of a Graph property id, and the EWS `ExtendedFieldURI` attributes it stands for.
     static func parse(_ id: String) -> (key: String, uri: [(String, String)])? {
         let parts = id.split(separator: " ").map(String.init)
-        guard parts.count == 2 || parts.count == 4, let type = types.first(where: { $0.lowercased() == parts[0].lowercased() }) else { return nil }
+        guard parts.count == 2 || parts.count == 4,
+            let type = types.first(where: { $0.lowercased() == parts[0].lowercased() })
+        else { return nil }
         if parts.count == 2 {
             let t = parts[1].lowercased()
             guard t.hasPrefix("0x"), let n = UInt32(t.dropFirst(2), radix: 16) else { return nil }
@@ -250,11 +318,17 @@ enum GraphExtendedProperty {
         let guid = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "{}")).lowercased()
         guard UUID(uuidString: guid) != nil else { return nil }
         switch parts[2].lowercased() {
-        case "name": return ("name:\(guid):\(parts[3]):\(type)", [("PropertySetId", guid), ("PropertyName", parts[3]), ("PropertyType", type)])
+        case "name":
+            return (
+                "name:\(guid):\(parts[3]):\(type)",
+                [("PropertySetId", guid), ("PropertyName", parts[3]), ("PropertyType", type)]
+            )
         case "id":
             let t = parts[3].lowercased()
             guard let n = t.hasPrefix("0x") ? Int(t.dropFirst(2), radix: 16) : Int(t) else { return nil }
-            return ("id:\(guid):\(n):\(type)", [("PropertySetId", guid), ("PropertyId", String(n)), ("PropertyType", type)])
+            return (
+                "id:\(guid):\(n):\(type)", [("PropertySetId", guid), ("PropertyId", String(n)), ("PropertyType", type)]
+            )
         default: return nil
         }
     }
@@ -267,7 +341,8 @@ enum GraphExtendedProperty {
         case "tag" where parts.count == 3: return "\(parts[2]) 0x\(String(UInt32(parts[1]) ?? 0, radix: 16))"
         case "name" where parts.count >= 4:
             return "\(parts.last!) {\(parts[1])} Name \(parts[2..<(parts.count - 1)].joined(separator: ":"))"
-        case "id" where parts.count == 4: return "\(parts[3]) {\(parts[1])} Id 0x\(String(Int(parts[2]) ?? 0, radix: 16))"
+        case "id" where parts.count == 4:
+            return "\(parts[3]) {\(parts[1])} Id 0x\(String(Int(parts[2]) ?? 0, radix: 16))"
         default: return nil
         }
     }

@@ -20,7 +20,8 @@ enum JSON: Sendable, Equatable {
         case (.double(let x), .double(let y)): x == y
         case (.string(let x), .string(let y)): x == y
         case (.array(let x), .array(let y)): x == y
-        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let x), .object(let y)):
+            x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
         }
     }
@@ -72,7 +73,9 @@ struct JSONWriter {
                 case 0x09: raw("\\t")
                 default:
                     let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                    bytes.append(contentsOf: [
+                        UInt8(ascii: "\\"), UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)],
+                    ])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
@@ -86,7 +89,9 @@ struct JSONWriter {
         case .bool(let b): if b { raw("true") } else { raw("false") }
         case .int(let i): bytes.append(contentsOf: String(i).utf8)
         case .double(let d):
-            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { bytes.append(contentsOf: String(Int(d)).utf8) } else {
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+                bytes.append(contentsOf: String(Int(d)).utf8)
+            } else {
                 bytes.append(contentsOf: (d.isFinite ? "\(d)" : "null").utf8)
             }
         case .string(let s): string(s)
@@ -124,7 +129,9 @@ struct JSONParser {
         p.skipSpace()
         let v = try p.value()
         p.skipSpace()
-        guard p.i == p.u.count else { throw Failure(message: "Unexpected content after the JSON value at offset \(p.i).") }
+        guard p.i == p.u.count else {
+            throw Failure(message: "Unexpected content after the JSON value at offset \(p.i).")
+        }
         return v
     }
 
@@ -204,7 +211,9 @@ struct JSONParser {
         guard intDigits > 0 else { throw fail("unexpected character") }
         if intDigits > 1, u[i - intDigits] == 48 { throw fail("leading zero") }
         var integral = true
-        if i < u.count, u[i] == UInt8(ascii: ".") { i += 1; integral = false; guard digits() > 0 else { throw fail("bad number") } }
+        if i < u.count, u[i] == UInt8(ascii: ".") {
+            i += 1; integral = false; guard digits() > 0 else { throw fail("bad number") }
+        }
         if i < u.count, u[i] == UInt8(ascii: "e") || u[i] == UInt8(ascii: "E") {
             i += 1; integral = false
             if i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") { i += 1 }
@@ -240,7 +249,9 @@ struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
                 if (0xD800..<0xDC00).contains(scalar) {
-                    guard i + 1 < u.count, u[i] == UInt8(ascii: "\\"), u[i + 1] == UInt8(ascii: "u") else { throw fail("lone surrogate") }
+                    guard i + 1 < u.count, u[i] == UInt8(ascii: "\\"), u[i + 1] == UInt8(ascii: "u") else {
+                        throw fail("lone surrogate")
+                    }
                     i += 2
                     let low = try hex4()
                     guard (0xDC00..<0xE000).contains(low) else { throw fail("lone surrogate") }
@@ -254,9 +265,9 @@ struct JSONParser {
             runStart = i
         }
         #if canImport(Darwin)
-        guard let s = String(bytes: out, encoding: .utf8) else { throw fail("invalid UTF-8") }
+            guard let s = String(bytes: out, encoding: .utf8) else { throw fail("invalid UTF-8") }
         #else
-        guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8") }
+            guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8") }
         #endif
         return s
     }

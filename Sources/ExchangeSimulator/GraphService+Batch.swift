@@ -19,16 +19,21 @@ extension GraphService {
     static func parseBatch(_ request: GraphRequest) throws(GraphError) -> [BatchItem] {
         let body = try bodyObject(request)
         guard body.count == 1, body[0].0 == "requests", let list = body[0].1.elements else {
-            throw GraphError.badRequest("Invalid batch payload format: a batch holds a 'requests' array and nothing else.")
+            throw GraphError.badRequest(
+                "Invalid batch payload format: a batch holds a 'requests' array and nothing else.")
         }
         guard list.count <= batchLimit else {
             throw GraphError.badRequest("Number of batch requests exceeds the limit of \(batchLimit).")
         }
-        guard !list.isEmpty else { throw GraphError.badRequest("Invalid batch payload format: the batch holds no requests.") }
+        guard !list.isEmpty else {
+            throw GraphError.badRequest("Invalid batch payload format: the batch holds no requests.")
+        }
         var items: [BatchItem] = []
         var ids = Set<String>()
         for r in list {
-            guard let m = r.members else { throw GraphError.badRequest("Invalid batch payload format: a request must be an object.") }
+            guard let m = r.members else {
+                throw GraphError.badRequest("Invalid batch payload format: a request must be an object.")
+            }
             var item = BatchItem(id: "", method: "", url: "", headers: [:], body: nil, dependsOn: [])
             for (k, v) in m {
                 switch k {
@@ -37,7 +42,9 @@ extension GraphService {
                 case "url": item.url = try GraphInput.string(v, k) ?? ""
                 case "dependsOn": item.dependsOn = try GraphInput.strings(v, k) ?? []
                 case "headers":
-                    guard let h = v.members else { throw GraphError.badRequest("Invalid batch payload format: headers must be an object.") }
+                    guard let h = v.members else {
+                        throw GraphError.badRequest("Invalid batch payload format: headers must be an object.")
+                    }
                     for (name, value) in h {
                         // msgraph-sdk writes a header's values as an array.
                         if let s = value.string { item.headers[name.lowercased()] = s; continue }
@@ -47,21 +54,27 @@ extension GraphService {
                         item.headers[name.lowercased()] = list.joined(separator: ", ")
                     }
                 case "body": item.body = v
-                default: continue   // the service ignores other members (msgraph-sdk 1.65 writes an empty `depends_on`)
+                default: continue  // the service ignores other members (msgraph-sdk 1.65 writes an empty `depends_on`)
                 }
             }
             guard !item.id.isEmpty, !item.method.isEmpty, !item.url.isEmpty else {
-                throw GraphError.badRequest("Invalid batch payload format: every request needs an id, a method and a url.")
+                throw GraphError.badRequest(
+                    "Invalid batch payload format: every request needs an id, a method and a url.")
             }
-            guard ids.insert(item.id).inserted else { throw GraphError.badRequest("Batch request contains duplicate id '\(item.id)'.") }
+            guard ids.insert(item.id).inserted else {
+                throw GraphError.badRequest("Batch request contains duplicate id '\(item.id)'.")
+            }
             guard ["GET", "POST", "PATCH", "PUT", "DELETE"].contains(item.method) else {
                 throw GraphError.badRequest("Invalid batch payload format: method '\(item.method)' is not supported.")
             }
             for d in item.dependsOn where !ids.contains(d) || d == item.id {
-                throw GraphError.badRequest("Invalid dependsOn: request '\(item.id)' depends on '\(d)', which is not an earlier request of the batch.")
+                throw GraphError.badRequest(
+                    "Invalid dependsOn: request '\(item.id)' depends on '\(d)', which is not an earlier request of the batch."
+                )
             }
             if item.body != nil, item.headers["content-type"] == nil {
-                throw GraphError.badRequest("Invalid batch payload format: request '\(item.id)' has a body and no Content-Type header.")
+                throw GraphError.badRequest(
+                    "Invalid batch payload format: request '\(item.id)' has a body and no Content-Type header.")
             }
             items.append(item)
         }
@@ -69,7 +82,8 @@ extension GraphService {
     }
 
     /// Runs a batch: each inner request through `run` (which applies throttling and faults), in order.
-    static func batch(_ request: GraphRequest, run: (GraphRequest) -> GraphResponse) throws(GraphError) -> GraphResponse {
+    static func batch(_ request: GraphRequest, run: (GraphRequest) -> GraphResponse) throws(GraphError) -> GraphResponse
+    {
         let items = try parseBatch(request)
         var status: [String: Int] = [:]
         var responses: [JSON] = []
@@ -83,12 +97,15 @@ extension GraphService {
             if url.hasPrefix("/v1.0/") { url = String(url.dropFirst(5)) }
             if !url.hasPrefix("/") { url = "/" + url }
             let (path, query) = GraphRequest.split(url)
-            inner.method = item.method; inner.path = path; inner.query = query; inner.body = Data(); inner.parsedBody = item.body
+            inner.method = item.method; inner.path = path; inner.query = query; inner.body = Data();
+            inner.parsedBody = item.body
             inner.headers = item.headers
             // Inner errors carry the batch's request-id (a GUID per inner request cost more than the request itself).
             let response: GraphResponse
             if let failed = item.dependsOn.first(where: { (status[$0] ?? 500) >= 400 }) {
-                response = failure(GraphError(424, "FailedDependency", "The request depends on request '\(failed)', which failed."), inner)
+                response = failure(
+                    GraphError(424, "FailedDependency", "The request depends on request '\(failed)', which failed."),
+                    inner)
             } else {
                 response = run(inner)
             }
@@ -104,5 +121,6 @@ extension GraphService {
         return GraphResponse(status: 200, body: .object([("responses", .array(responses.reversed()))]))
     }
 
-    static let contentType = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+    static let contentType =
+        "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
 }

@@ -2,7 +2,9 @@ import Foundation
 
 /// `/users/{id}/contacts`, `/contactFolders`, `/contactFolders/{id}/contacts` and their `delta`.
 extension GraphService {
-    static let contactReadable: Set<String> = GraphItemMapping.contactWritable.subtracting(["singleValueExtendedProperties"])
+    static let contactReadable: Set<String> = GraphItemMapping.contactWritable.subtracting([
+        "singleValueExtendedProperties"
+    ])
     static let contactFilterable: Set<String> = Set(GraphItemMapping.contactStrings.map(\.graph) + ["personalNotes"])
 
     func routeContacts(_ s: [String], _ ctx: inout Context) throws(GraphError) -> GraphResponse {
@@ -27,12 +29,17 @@ extension GraphService {
             base += "/contactFolders/\(s[1])"
             rest = Array(s.dropFirst(2))
         }
-        let contextPath = s[0] == "contactFolders" ? "\(ctx.userContext)/contactFolders('\(s[1])')/contacts" : "\(ctx.userContext)/contacts"
+        let contextPath =
+            s[0] == "contactFolders"
+            ? "\(ctx.userContext)/contactFolders('\(s[1])')/contacts" : "\(ctx.userContext)/contacts"
         switch (rest.count, method) {
-        case (1, "GET"): return try listContacts(folder: folder, contextPath: contextPath, path: base + "/contacts", &ctx)
+        case (1, "GET"):
+            return try listContacts(folder: folder, contextPath: contextPath, path: base + "/contacts", &ctx)
         case (1, "POST"): return try createContact(folder: folder, contextPath: contextPath, &ctx)
         case (2, "GET") where rest[1] == "delta":
-            return try folderDelta(folder: folder, kind: .contact, type: "contact", path: base + "/contacts/delta", &ctx) { item, ctx throws(GraphError) in
+            return try folderDelta(
+                folder: folder, kind: .contact, type: "contact", path: base + "/contacts/delta", &ctx
+            ) { item, ctx throws(GraphError) in
                 try contactJSON(item, ctx, withContext: nil)
             }
         case (2, "GET"): return try getContact(rest[1], contextPath: contextPath, &ctx)
@@ -45,7 +52,9 @@ extension GraphService {
 
     /// The store folder key of a contact folder id (the Contacts folder or one below it).
     func contactFolder(_ id: String, _ ctx: Context) throws(GraphError) -> String {
-        guard let folder = GraphIdentifier.parseFolder(id.removingPercentEncoding ?? id) else { throw GraphError.invalidId() }
+        guard let folder = GraphIdentifier.parseFolder(id.removingPercentEncoding ?? id) else {
+            throw GraphError.invalidId()
+        }
         let (mb, key) = folder
         let ok = store.withState { s in
             mb == ctx.mailbox && (key == "contacts" || s.mailbox(mb)?.folders[key]?.parent == "contacts")
@@ -55,25 +64,36 @@ extension GraphService {
     }
 
     func folderJSON(_ f: StoredFolder, _ ctx: Context) -> [(String, JSON)] {
-        [("id", .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: f.key))),
-         ("displayName", .string(f.displayName)),
-         ("parentFolderId", .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: f.parent ?? "msgfolderroot")))]
+        [
+            ("id", .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: f.key))),
+            ("displayName", .string(f.displayName)),
+            (
+                "parentFolderId",
+                .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: f.parent ?? "msgfolderroot"))
+            ),
+        ]
     }
 
     func listContactFolders(_ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let folders = store.withState { s in
-            (s.mailbox(ctx.mailbox)?.folders.values.filter { $0.parent == "contacts" } ?? []).sorted { $0.displayName < $1.displayName }
+            (s.mailbox(ctx.mailbox)?.folders.values.filter { $0.parent == "contacts" } ?? []).sorted {
+                $0.displayName < $1.displayName
+            }
         }
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let slice = folders.dropFirst(skip).prefix(size)
-        return Self.page(ctx, context: "\(ctx.userContext)/contactFolders", values: slice.map { .object(folderJSON($0, ctx)) },
-                         nextSkip: skip + size < folders.count ? skip + size : nil, path: ctx.userPath + "/contactFolders")
+        return Self.page(
+            ctx, context: "\(ctx.userContext)/contactFolders", values: slice.map { .object(folderJSON($0, ctx)) },
+            nextSkip: skip + size < folders.count ? skip + size : nil, path: ctx.userPath + "/contactFolders")
     }
 
     func getContactFolder(_ key: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let f = store.withState { $0.mailbox(ctx.mailbox)?.folders[key] }
         guard let f else { throw GraphError.folderNotFound() }
-        return GraphResponse(status: 200, body: .object([("@odata.context", ctx.context("\(ctx.userContext)/contactFolders/$entity"))] + folderJSON(f, ctx)))
+        return GraphResponse(
+            status: 200,
+            body: .object(
+                [("@odata.context", ctx.context("\(ctx.userContext)/contactFolders/$entity"))] + folderJSON(f, ctx)))
     }
 
     func createContactFolder(_ ctx: inout Context) throws(GraphError) -> GraphResponse {
@@ -85,11 +105,19 @@ extension GraphService {
             default: throw GraphError.invalidProperty(k, type: "microsoft.graph.contactFolder")
             }
         }
-        guard let name, !name.isEmpty else { throw GraphError(400, "ErrorInvalidRequest", "The contact folder needs a displayName.") }
-        let folder = try store.withState { (s: inout StoreState) throws(GraphError) -> StoredFolder in
-            try s.createFolder(mailbox: ctx.mailbox, parent: "contacts", displayName: name, folderClass: "IPF.Contact", element: "ContactsFolder")
+        guard let name, !name.isEmpty else {
+            throw GraphError(400, "ErrorInvalidRequest", "The contact folder needs a displayName.")
         }
-        return GraphResponse(status: 201, body: .object([("@odata.context", ctx.context("\(ctx.userContext)/contactFolders/$entity"))] + folderJSON(folder, ctx)))
+        let folder = try store.withState { (s: inout StoreState) throws(GraphError) -> StoredFolder in
+            try s.createFolder(
+                mailbox: ctx.mailbox, parent: "contacts", displayName: name, folderClass: "IPF.Contact",
+                element: "ContactsFolder")
+        }
+        return GraphResponse(
+            status: 201,
+            body: .object(
+                [("@odata.context", ctx.context("\(ctx.userContext)/contactFolders/$entity"))] + folderJSON(folder, ctx)
+            ))
     }
 
     // MARK: contacts
@@ -107,10 +135,14 @@ extension GraphService {
         return .object(v)
     }
 
-    func listContacts(folder: String, contextPath: String, path: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
+    func listContacts(
+        folder: String, contextPath: String, path: String, _ ctx: inout Context
+    ) throws(GraphError) -> GraphResponse {
         try Self.checkExpand(ctx, allowed: ["singleValueExtendedProperties"])
         try Self.checkSelect(ctx, known: Self.contactReadable, type: "microsoft.graph.contact")
-        let filter = try ctx.query.filter.map { f throws(GraphError) in try GraphFilter(f, properties: Self.contactFilterable) }
+        let filter = try ctx.query.filter.map { f throws(GraphError) in
+            try GraphFilter(f, properties: Self.contactFilterable)
+        }
         let order = try Self.orderBy(ctx, allowed: Self.contactFilterable)
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let (page, more) = store.withState { s -> ([StoredItem], Bool) in
@@ -123,7 +155,9 @@ extension GraphService {
         var values: [JSON] = []
         values.reserveCapacity(page.count)
         for item in page { values.append(try contactJSON(item, ctx, withContext: nil)) }
-        return Self.page(ctx, context: contextPath + Self.selectSuffix(ctx), values: values, nextSkip: more ? skip + size : nil, path: path)
+        return Self.page(
+            ctx, context: contextPath + Self.selectSuffix(ctx), values: values, nextSkip: more ? skip + size : nil,
+            path: path)
     }
 
     /// The text of a filterable contact property.
@@ -136,7 +170,9 @@ extension GraphService {
     static func orderBy(_ ctx: Context, allowed: Set<String>) throws(GraphError) -> (String, Bool)? {
         guard let o = ctx.query.orderBy else { return nil }
         let parts = o.split(separator: " ").map(String.init)
-        guard (1...2).contains(parts.count), allowed.contains(parts[0]), parts.count == 1 || ["asc", "desc"].contains(parts[1].lowercased()) else {
+        guard (1...2).contains(parts.count), allowed.contains(parts[0]),
+            parts.count == 1 || ["asc", "desc"].contains(parts[1].lowercased())
+        else {
             throw GraphError.notSupported("The $orderby expression '\(o)'")
         }
         return (parts[0], parts.count == 2 && parts[1].lowercased() == "desc")
@@ -164,15 +200,21 @@ extension GraphService {
 
     func getContact(_ id: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
         try Self.checkExpand(ctx, allowed: ["singleValueExtendedProperties"])
-        let item = try store.withState { (s: inout StoreState) throws(GraphError) in try Self.lookup(id, kind: .contact, mailbox: ctx.mailbox, in: s) }
-        return GraphResponse(status: 200, body: try contactJSON(item, ctx, withContext: contextPath + Self.selectSuffix(ctx) + "/$entity"))
+        let item = try store.withState { (s: inout StoreState) throws(GraphError) in
+            try Self.lookup(id, kind: .contact, mailbox: ctx.mailbox, in: s)
+        }
+        return GraphResponse(
+            status: 200,
+            body: try contactJSON(item, ctx, withContext: contextPath + Self.selectSuffix(ctx) + "/$entity"))
     }
 
     func createContact(folder: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let body = try Self.bodyObject(ctx.request)
         // Sized for the computed fields the store adds (`applyComputed`), as EWS's CreateItem sizes it.
-        var draft = StoredItem(number: 0, kind: .contact, folder: folder, changeNumber: 0, fields: Dictionary(minimumCapacity: body.count + 12), fieldChanges: [:], extended: [],
-                               createdSeq: 0, lastSeq: 0)
+        var draft = StoredItem(
+            number: 0, kind: .contact, folder: folder, changeNumber: 0,
+            fields: Dictionary(minimumCapacity: body.count + 12), fieldChanges: [:], extended: [],
+            createdSeq: 0, lastSeq: 0)
         _ = try GraphItemMapping.applyContact(body, to: &draft)
         let now = self.now()
         let item = try store.withState { (s: inout StoreState) throws(GraphError) -> StoredItem in
@@ -181,7 +223,9 @@ extension GraphService {
             // in place (passing `draft.fields` copied the dictionary on the store's first write).
             var fields: [String: XElement] = [:]
             swap(&fields, &draft.fields)
-            return s.insertItem(mailbox: ctx.mailbox, folder: folder, kind: .contact, fields: fields, extended: draft.extended, now: now)
+            return s.insertItem(
+                mailbox: ctx.mailbox, folder: folder, kind: .contact, fields: fields, extended: draft.extended, now: now
+            )
         }
         return GraphResponse(status: 201, body: try contactJSON(item, ctx, withContext: contextPath + "/$entity"))
     }
@@ -202,7 +246,9 @@ extension GraphService {
     /// `If-Match` with an etag the item no longer has: 412, as the service answers.
     static func checkIfMatch(_ header: String?, _ item: StoredItem) throws(GraphError) {
         guard let header, header != "*" else { return }
-        guard header == GraphIdentifier.etag(item.changeNumber) || header == GraphIdentifier.changeKey(item.changeNumber) else {
+        guard
+            header == GraphIdentifier.etag(item.changeNumber) || header == GraphIdentifier.changeKey(item.changeNumber)
+        else {
             throw GraphError.conflict()
         }
     }
@@ -220,15 +266,20 @@ extension GraphService {
 
 extension StoreState {
     /// Creates a folder below `parent` (Graph's POST of a contact folder or a To Do list).
-    mutating func createFolder(mailbox: String, parent: String, displayName: String, folderClass: String,
-                               element: String) throws(GraphError) -> StoredFolder {
+    mutating func createFolder(
+        mailbox: String, parent: String, displayName: String, folderClass: String,
+        element: String
+    ) throws(GraphError) -> StoredFolder {
         let mk = Self.key(mailbox)
         guard var m = mailboxes[mk] else { throw GraphError.itemNotFound() }
-        if m.folders.values.contains(where: { $0.parent == parent && $0.displayName.lowercased() == displayName.lowercased() }) {
+        if m.folders.values.contains(where: {
+            $0.parent == parent && $0.displayName.lowercased() == displayName.lowercased()
+        }) {
             throw GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
         }
         let key = "\(parent)-\(UUID().uuidString.lowercased().prefix(8))"
-        let folder = StoredFolder(key: key, displayName: displayName, folderClass: folderClass, parent: parent, elementName: element)
+        let folder = StoredFolder(
+            key: key, displayName: displayName, folderClass: folderClass, parent: parent, elementName: element)
         m.folders[key] = folder
         mailboxes[mk] = m
         pending.mailbox(mk)

@@ -12,8 +12,10 @@ extension GraphService {
 
     /// The sequence a token stands for in `folder`, or 410 when the service no longer knows it.
     static func tokenSequence(_ token: String, folder: String, in m: StoredMailbox) throws(GraphError) -> UInt64 {
-        guard let st = Identifier.parseSyncState(GraphIdentifier.ews(fromREST: token)), st.epoch == m.epoch, st.folder == folder,
-              st.seq <= m.seq, !m.invalidRanges.contains(where: { $0.contains(st.seq) }) else {
+        guard let st = Identifier.parseSyncState(GraphIdentifier.ews(fromREST: token)), st.epoch == m.epoch,
+            st.folder == folder,
+            st.seq <= m.seq, !m.invalidRanges.contains(where: { $0.contains(st.seq) })
+        else {
             throw GraphError.syncStateNotFound()
         }
         return st.seq
@@ -24,18 +26,23 @@ extension GraphService {
         ctx.request.query.filter { !["$skiptoken", "$deltatoken"].contains($0.0.lowercased()) }
     }
 
-    func folderDelta(folder: String, kind: ExchangeItemType, type: String, path: String, _ ctx: inout Context,
-                     render: (StoredItem, Context) throws(GraphError) -> JSON) throws(GraphError) -> GraphResponse {
+    func folderDelta(
+        folder: String, kind: ExchangeItemType, type: String, path: String, _ ctx: inout Context,
+        render: (StoredItem, Context) throws(GraphError) -> JSON
+    ) throws(GraphError) -> GraphResponse {
         if ctx.query.filter != nil || ctx.query.orderBy != nil || ctx.query.skip != nil {
             throw GraphError.notSupported("$filter, $orderby and $skip on delta")
         }
         let size = ctx.prefs.maxPageSize ?? ctx.query.top ?? 10
         let token = ctx.query.skipToken ?? ctx.query.deltaToken
         let mailbox = ctx.mailbox
-        let (changes, reached, done, epoch) = try store.withState { (s: inout StoreState) throws(GraphError) -> ([StoredFolder.Change], UInt64, Bool, UInt32) in
+        let (changes, reached, done, epoch) = try store.withState {
+            (s: inout StoreState) throws(GraphError) -> ([StoredFolder.Change], UInt64, Bool, UInt32) in
             guard let m = s.mailbox(mailbox), let f = m.folders[folder] else { throw GraphError.folderNotFound() }
             let since = try token.map { t throws(GraphError) in try Self.tokenSequence(t, folder: folder, in: m) } ?? 0
-            let (changes, reached, done) = f.changes(since: since, limit: size) { f.items[$0].map { $0.kind != kind } ?? false }
+            let (changes, reached, done) = f.changes(since: since, limit: size) {
+                f.items[$0].map { $0.kind != kind } ?? false
+            }
             return (changes, done ? max(reached, m.seq) : reached, done, m.epoch)
         }
         var values: [JSON] = []
@@ -44,18 +51,23 @@ extension GraphService {
             switch c {
             case .changed(let item): values.append(try render(item, ctx))
             case .deleted(let n):
-                values.append(.object([("@odata.type", .string("#microsoft.graph.\(type)")), ("id", .string(ctx.id(mailbox, n))),
-                                       ("@removed", .object([("reason", .string("deleted"))]))]))
+                values.append(
+                    .object([
+                        ("@odata.type", .string("#microsoft.graph.\(type)")), ("id", .string(ctx.id(mailbox, n))),
+                        ("@removed", .object([("reason", .string("deleted"))])),
+                    ]))
             }
         }
         let next = Self.deltaToken(epoch: epoch, folder: folder, seq: reached)
         var q = Self.carriedQuery(ctx)
         q.append((done ? "$deltatoken" : "$skiptoken", next))
         let link = ctx.link(path + "?" + Self.encodeQuery(q))
-        return GraphResponse(status: 200, body: .object([
-            ("@odata.context", ctx.context("Collection(\(type))")), ("value", .array(values)),
-            (done ? "@odata.deltaLink" : "@odata.nextLink", link),
-        ]))
+        return GraphResponse(
+            status: 200,
+            body: .object([
+                ("@odata.context", ctx.context("Collection(\(type))")), ("value", .array(values)),
+                (done ? "@odata.deltaLink" : "@odata.nextLink", link),
+            ]))
     }
 }
 
@@ -73,7 +85,7 @@ extension GraphService {
         var from: Int64
         var to: Int64
 
-        private static let tag: [UInt8] = [0x43, 0x56, 0x44, 0x01]   // "CVD\u{1}"
+        private static let tag: [UInt8] = [0x43, 0x56, 0x44, 0x01]  // "CVD\u{1}"
 
         var text: String {
             var b = Self.tag
@@ -85,15 +97,19 @@ extension GraphService {
         }
 
         init(epoch: UInt32, since: UInt64, upto: UInt64, offset: Int, from: Int64, to: Int64) {
-            self.epoch = epoch; self.since = since; self.upto = upto; self.offset = offset; self.from = from; self.to = to
+            self.epoch = epoch; self.since = since; self.upto = upto; self.offset = offset; self.from = from;
+            self.to = to
         }
 
         init?(_ text: String) {
-            guard let d = Data(base64Encoded: GraphIdentifier.ews(fromREST: text)), d.count == 48, Array(d.prefix(4)) == Self.tag else { return nil }
+            guard let d = Data(base64Encoded: GraphIdentifier.ews(fromREST: text)), d.count == 48,
+                Array(d.prefix(4)) == Self.tag
+            else { return nil }
             let a = Array(d)
             func u64(_ at: Int) -> UInt64 { a[at..<(at + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
             epoch = a[4..<8].reduce(0) { $0 << 8 | UInt32($1) }
-            since = u64(8); upto = u64(16); offset = Int(u64(24)); from = Int64(bitPattern: u64(32)); to = Int64(bitPattern: u64(40))
+            since = u64(8); upto = u64(16); offset = Int(u64(24)); from = Int64(bitPattern: u64(32));
+            to = Int64(bitPattern: u64(40))
         }
     }
 
@@ -103,7 +119,9 @@ extension GraphService {
     }
 
     /// Every entry of one round (`since` 0: the initial round), in change order.
-    static func calendarDeltaEntries(_ m: StoredMailbox, since: UInt64, upto: UInt64, from: Double, to: Double, ctx: Context) -> [CalendarDeltaEntry] {
+    static func calendarDeltaEntries(
+        _ m: StoredMailbox, since: UInt64, upto: UInt64, from: Double, to: Double, ctx: Context
+    ) -> [CalendarDeltaEntry] {
         guard let f = m.folders["calendar"] else { return [] }
         var out: [CalendarDeltaEntry] = []
         func emit(_ item: StoredItem) {
@@ -114,8 +132,12 @@ extension GraphService {
                 out.append(.event(EventView(item: item, id: id, type: "seriesMaster"), sparse: false))
                 for v in inWindow { out.append(.event(v, sparse: v.type == "occurrence")) }
                 if since > 0 {
-                    for start in EWSService.deletedStartsList(item) where Double(start) < to && Double(start) + (endOf(item) - startOf(item)) > from {
-                        out.append(.removed(GraphIdentifier.occurrenceId(mailbox: m.address, master: item.number, originalStart: start)))
+                    for start in EWSService.deletedStartsList(item)
+                    where Double(start) < to && Double(start) + (endOf(item) - startOf(item)) > from {
+                        out.append(
+                            .removed(
+                                GraphIdentifier.occurrenceId(
+                                    mailbox: m.address, master: item.number, originalStart: start)))
                     }
                 }
             } else if overlaps(item, from, to) {
@@ -125,18 +147,25 @@ extension GraphService {
             }
         }
         if since == 0 {
-            for item in f.items.values.sorted(by: { $0.lastSeq < $1.lastSeq }) where item.kind == .calendarItem && item.lastSeq <= upto { emit(item) }
+            for item in f.items.values.sorted(by: { $0.lastSeq < $1.lastSeq })
+            where item.kind == .calendarItem && item.lastSeq <= upto { emit(item) }
             return out
         }
         var lo = 0, hi = f.log.count
         while lo < hi { let mid = (lo + hi) / 2; if f.log[mid].seq <= since { lo = mid + 1 } else { hi = mid } }
         var items: [(UInt64, StoredItem)] = []
         for entry in f.log[lo...] where entry.seq <= upto {
-            if let item = f.items[entry.item], item.lastSeq == entry.seq, item.kind == .calendarItem { items.append((entry.seq, item)) }
+            if let item = f.items[entry.item], item.lastSeq == entry.seq, item.kind == .calendarItem {
+                items.append((entry.seq, item))
+            }
         }
-        let deletions = f.tombstones.filter { $0.value.deleted > since && $0.value.deleted <= upto && $0.value.created <= since }
+        let deletions = f.tombstones.filter {
+            $0.value.deleted > since && $0.value.deleted <= upto && $0.value.created <= since
+        }
         var merged: [(UInt64, Either)] = items.map { ($0.0, Either.item($0.1)) }
-        for (n, t) in deletions where f.items[n] == nil { merged.append((t.deleted, .entry(.removed(ctx.id(m.address, n))))) }
+        for (n, t) in deletions where f.items[n] == nil {
+            merged.append((t.deleted, .entry(.removed(ctx.id(m.address, n)))))
+        }
         merged.sort { $0.0 < $1.0 }
         for (_, e) in merged {
             switch e {
@@ -150,7 +179,9 @@ extension GraphService {
     enum Either { case item(StoredItem), entry(CalendarDeltaEntry) }
 
     func calendarViewDelta(_ ctx: inout Context) throws(GraphError) -> GraphResponse {
-        if ctx.query.filter != nil || ctx.query.orderBy != nil || ctx.query.skip != nil || ctx.query.select != nil || ctx.query.expand != nil {
+        if ctx.query.filter != nil || ctx.query.orderBy != nil || ctx.query.skip != nil || ctx.query.select != nil
+            || ctx.query.expand != nil
+        {
             throw GraphError.notSupported("$select, $filter, $orderby, $expand and $skip on calendarView delta")
         }
         let size = ctx.prefs.maxPageSize ?? 10
@@ -158,20 +189,24 @@ extension GraphService {
         let tokenText = ctx.query.skipToken ?? ctx.query.deltaToken
         let window: (Double, Double)? = tokenText == nil ? try Self.window(ctx) : nil
         let c = ctx
-        let (entries, token, done) = try store.withState { (s: inout StoreState) throws(GraphError) -> ([CalendarDeltaEntry], CalendarDeltaToken, Bool) in
+        let (entries, token, done) = try store.withState {
+            (s: inout StoreState) throws(GraphError) -> ([CalendarDeltaEntry], CalendarDeltaToken, Bool) in
             guard let m = s.mailbox(mailbox) else { throw GraphError.folderNotFound() }
             var token: CalendarDeltaToken
             if let tokenText {
                 guard let t = CalendarDeltaToken(tokenText), t.epoch == m.epoch, t.since <= m.seq,
-                      !m.invalidRanges.contains(where: { $0.contains(t.since) || (t.upto > 0 && $0.contains(t.upto)) }) else {
+                    !m.invalidRanges.contains(where: { $0.contains(t.since) || (t.upto > 0 && $0.contains(t.upto)) })
+                else {
                     throw GraphError.syncStateNotFound()
                 }
                 token = t
                 if ctx.query.deltaToken != nil { token.upto = m.seq; token.offset = 0 }
             } else {
-                token = CalendarDeltaToken(epoch: m.epoch, since: 0, upto: m.seq, offset: 0, from: Int64(window!.0), to: Int64(window!.1))
+                token = CalendarDeltaToken(
+                    epoch: m.epoch, since: 0, upto: m.seq, offset: 0, from: Int64(window!.0), to: Int64(window!.1))
             }
-            let all = Self.calendarDeltaEntries(m, since: token.since, upto: token.upto, from: Double(token.from), to: Double(token.to), ctx: c)
+            let all = Self.calendarDeltaEntries(
+                m, since: token.since, upto: token.upto, from: Double(token.from), to: Double(token.to), ctx: c)
             let page = Array(all.dropFirst(token.offset).prefix(size))
             return (page, token, token.offset + size >= all.count)
         }
@@ -180,19 +215,28 @@ extension GraphService {
             switch e {
             case .event(let v, let sparse):
                 var j = try eventJSON(v, ctx, context: nil, sparse: sparse)
-                if !sparse, case .object(var members) = j { members.insert(("@odata.type", .string("#microsoft.graph.event")), at: 0); j = .object(members) }
+                if !sparse, case .object(var members) = j {
+                    members.insert(("@odata.type", .string("#microsoft.graph.event")), at: 0); j = .object(members)
+                }
                 values.append(j)
             case .removed(let id):
-                values.append(.object([("@odata.type", .string("#microsoft.graph.event")), ("id", .string(id)),
-                                       ("@removed", .object([("reason", .string("deleted"))]))]))
+                values.append(
+                    .object([
+                        ("@odata.type", .string("#microsoft.graph.event")), ("id", .string(id)),
+                        ("@removed", .object([("reason", .string("deleted"))])),
+                    ]))
             }
         }
         var next = token
         if done { next.since = token.upto; next.upto = 0; next.offset = 0 } else { next.offset += size }
-        let link = ctx.link(ctx.userPath + "/calendarView/delta?" + Self.encodeQuery([(done ? "$deltatoken" : "$skiptoken", next.text)]))
-        return GraphResponse(status: 200, body: .object([
-            ("@odata.context", ctx.context("Collection(event)")), ("value", .array(values)),
-            (done ? "@odata.deltaLink" : "@odata.nextLink", link),
-        ]))
+        let link = ctx.link(
+            ctx.userPath + "/calendarView/delta?" + Self.encodeQuery([(done ? "$deltatoken" : "$skiptoken", next.text)])
+        )
+        return GraphResponse(
+            status: 200,
+            body: .object([
+                ("@odata.context", ctx.context("Collection(event)")), ("value", .array(values)),
+                (done ? "@odata.deltaLink" : "@odata.nextLink", link),
+            ]))
     }
 }

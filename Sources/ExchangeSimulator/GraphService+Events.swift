@@ -15,10 +15,14 @@ extension GraphService {
     }
 
     static let eventReadable: Set<String> = [
-        "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "transactionId", "originalStartTimeZone",
-        "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart", "isReminderOn", "hasAttachments", "subject", "bodyPreview",
-        "importance", "sensitivity", "isAllDay", "isCancelled", "isOrganizer", "responseRequested", "seriesMasterId", "showAs", "type",
-        "onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals", "isDraft", "hideAttendees",
+        "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "transactionId",
+        "originalStartTimeZone",
+        "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart", "isReminderOn", "hasAttachments", "subject",
+        "bodyPreview",
+        "importance", "sensitivity", "isAllDay", "isCancelled", "isOrganizer", "responseRequested", "seriesMasterId",
+        "showAs", "type",
+        "onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals", "isDraft",
+        "hideAttendees",
         "responseStatus", "body", "start", "end", "location", "locations", "recurrence", "attendees", "organizer",
         "cancelledOccurrences", "exceptionOccurrences", "occurrenceId", "originalStart",
     ]
@@ -46,7 +50,9 @@ extension GraphService {
     static func failure(_ f: EWSFailure) -> GraphError {
         switch f.code {
         case "ErrorInvalidIdMalformed": .invalidId()
-        case "ErrorCalendarOccurrenceIsDeletedFromRecurrence", "ErrorItemNotFound", "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange": .itemNotFound()
+        case "ErrorCalendarOccurrenceIsDeletedFromRecurrence", "ErrorItemNotFound",
+            "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange":
+            .itemNotFound()
         default: GraphError(400, f.code, f.message)
         }
     }
@@ -59,12 +65,17 @@ extension GraphService {
         case .item:
             let item = try lookup(decoded, kind: .calendarItem, mailbox: mailbox, in: s)
             guard item.folder == "calendar" else { throw GraphError.itemNotFound() }
-            return EventView(item: item, id: decoded, type: item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
+            return EventView(
+                item: item, id: decoded, type: item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
         case .occurrence(let mb, let master, let start):
             guard mb == mailbox else { throw GraphError.itemNotFound() }
-            let e = XElement("ItemId", attributes: [("Id", Identifier.occurrenceId(mailbox: mb, master: master, originalStart: start))])
+            let e = XElement(
+                "ItemId",
+                attributes: [("Id", Identifier.occurrenceId(mailbox: mb, master: master, originalStart: start))])
             do {
-                guard let o = try EWSService.resolveOccurrence(e, in: s), o.master.folder == "calendar" else { throw GraphError.itemNotFound() }
+                guard let o = try EWSService.resolveOccurrence(e, in: s), o.master.folder == "calendar" else {
+                    throw GraphError.itemNotFound()
+                }
                 return view(o)
             } catch let f as EWSFailure {
                 throw failure(f)
@@ -76,15 +87,19 @@ extension GraphService {
 
     static func view(_ o: OccurrenceRef) -> EventView {
         let item = EWSService.occurrenceItem(o)
-        return EventView(item: item, id: GraphIdentifier.occurrenceId(mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)),
-                         type: item.fields["CalendarItemType"]?.value == "Exception" ? "exception" : "occurrence", master: o.master,
-                         originalStart: o.originalStart)
+        return EventView(
+            item: item,
+            id: GraphIdentifier.occurrenceId(
+                mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)),
+            type: item.fields["CalendarItemType"]?.value == "Exception" ? "exception" : "occurrence", master: o.master,
+            originalStart: o.originalStart)
     }
 
     /// The occurrences of a series whose times overlap [from, to), cancelled ones left out, in order.
     static func instances(of master: StoredItem, mailbox: String, from: Double, to: Double) -> [EventView] {
         guard let r = master.fields["Recurrence"], let pattern = try? RecurrencePattern(r) else { return [] }
-        let start = master.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? Double(pattern.startDay) * 86_400
+        let start =
+            master.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? Double(pattern.startDay) * 86_400
         let end = master.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start
         let timeOfDay = start - (start / 86_400).rounded(.down) * 86_400
         let deleted = EWSService.deletedStarts(master)
@@ -95,15 +110,21 @@ extension GraphService {
             let original = Double(day) * 86_400 + timeOfDay
             if original > to + margin { return false }
             if original + (end - start) < from - margin || deleted.contains(Int64(original)) { return true }
-            let v = view(OccurrenceRef(mailbox: mailbox, master: master, index: index, originalStart: original, duration: end - start))
+            let v = view(
+                OccurrenceRef(
+                    mailbox: mailbox, master: master, index: index, originalStart: original, duration: end - start))
             if overlaps(v.item, from, to) { out.append(v) }
             return true
         }
         return out.sorted { startOf($0.item) < startOf($1.item) }
     }
 
-    static func startOf(_ item: StoredItem) -> Double { item.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? 0 }
-    static func endOf(_ item: StoredItem) -> Double { item.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? startOf(item) }
+    static func startOf(_ item: StoredItem) -> Double {
+        item.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? 0
+    }
+    static func endOf(_ item: StoredItem) -> Double {
+        item.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? startOf(item)
+    }
 
     static func overlaps(_ item: StoredItem, _ from: Double, _ to: Double) -> Bool {
         let s = startOf(item), e = endOf(item)
@@ -122,7 +143,9 @@ extension GraphService {
         return uid + "-" + date
     }
 
-    func eventJSON(_ v: EventView, _ ctx: Context, context: String?, sparse: Bool = false, withExpansions: Bool = true) throws(GraphError) -> JSON {
+    func eventJSON(
+        _ v: EventView, _ ctx: Context, context: String?, sparse: Bool = false, withExpansions: Bool = true
+    ) throws(GraphError) -> JSON {
         let item = v.item, zone = ctx.prefs.timeZone
         let masterId = v.master.map { ctx.id(ctx.mailbox, $0.number) }
         var m: [(String, JSON)] = []
@@ -142,67 +165,129 @@ extension GraphService {
         m.append(("lastModifiedDateTime", .string(item.fields["LastModifiedTime"]?.value ?? "")))
         m.append(("changeKey", .string(GraphIdentifier.changeKey(item.changeNumber))))
         m.append(("categories", GraphItemMapping.strings(item, "Categories")))
-        m.append(("transactionId", GraphItemMapping.hidden(v.master ?? item, "transactionId").map(JSON.string) ?? .null))
-        let startZone = item.fields["StartTimeZone"]?.attr("Id") ?? "UTC", endZone = item.fields["EndTimeZone"]?.attr("Id") ?? startZone
+        m.append(
+            ("transactionId", GraphItemMapping.hidden(v.master ?? item, "transactionId").map(JSON.string) ?? .null))
+        let startZone = item.fields["StartTimeZone"]?.attr("Id") ?? "UTC",
+            endZone = item.fields["EndTimeZone"]?.attr("Id") ?? startZone
         m.append(("originalStartTimeZone", .string(startZone)))
         m.append(("originalEndTimeZone", .string(endZone)))
         m.append(("iCalUId", .string(Self.iCalUId(item.fields["UID"]?.value ?? "", originalStart: v.originalStart))))
-        m.append(("reminderMinutesBeforeStart", .int(item.fields["ReminderMinutesBeforeStart"].flatMap { Int($0.value) } ?? 15)))
+        m.append(
+            (
+                "reminderMinutesBeforeStart",
+                .int(item.fields["ReminderMinutesBeforeStart"].flatMap { Int($0.value) } ?? 15)
+            ))
         m.append(("isReminderOn", .bool(item.fields["ReminderIsSet"]?.value == "true")))
         m.append(("hasAttachments", .bool(false)))
         m.append(("subject", .string(item.fields["Subject"]?.text ?? "")))
         m.append(("bodyPreview", .string(GraphEventMapping.bodyPreview(item.fields["Body"]))))
-        m.append(("importance", .string(GraphEventMapping.graph(GraphEventMapping.importance, item.fields["Importance"]?.value, default: "normal"))))
-        m.append(("sensitivity", .string(GraphEventMapping.graph(GraphEventMapping.sensitivity, item.fields["Sensitivity"]?.value, default: "normal"))))
+        m.append(
+            (
+                "importance",
+                .string(
+                    GraphEventMapping.graph(
+                        GraphEventMapping.importance, item.fields["Importance"]?.value, default: "normal"))
+            ))
+        m.append(
+            (
+                "sensitivity",
+                .string(
+                    GraphEventMapping.graph(
+                        GraphEventMapping.sensitivity, item.fields["Sensitivity"]?.value, default: "normal"))
+            ))
         m.append(("isAllDay", .bool(item.fields["IsAllDayEvent"]?.value == "true")))
         m.append(("isCancelled", .bool(item.fields["IsCancelled"]?.value == "true")))
         m.append(("isOrganizer", .bool(true)))
         m.append(("responseRequested", .bool(true)))
         m.append(("seriesMasterId", masterId.map(JSON.string) ?? .null))
-        m.append(("showAs", .string(GraphEventMapping.graph(GraphEventMapping.showAs, item.fields["LegacyFreeBusyStatus"]?.value, default: "busy"))))
+        m.append(
+            (
+                "showAs",
+                .string(
+                    GraphEventMapping.graph(
+                        GraphEventMapping.showAs, item.fields["LegacyFreeBusyStatus"]?.value, default: "busy"))
+            ))
         m.append(("type", .string(v.type)))
-        if v.master != nil { m.append(("occurrenceId", .string("OID.\(masterId!).\(String(FieldValue.formatDate(v.originalStart!).prefix(10)))"))) }
+        if v.master != nil {
+            m.append(
+                (
+                    "occurrenceId",
+                    .string("OID.\(masterId!).\(String(FieldValue.formatDate(v.originalStart!).prefix(10)))")
+                ))
+        }
         m.append(("onlineMeetingUrl", .null))
         m.append(("isOnlineMeeting", .bool(false)))
         m.append(("onlineMeetingProvider", .string("unknown")))
         m.append(("allowNewTimeProposals", .bool(true)))
         m.append(("isDraft", .bool(false)))
         m.append(("hideAttendees", .bool(false)))
-        m.append(("responseStatus", .object([("response", .string("organizer")), ("time", .string("0001-01-01T00:00:00Z"))])))
+        m.append(
+            (
+                "responseStatus",
+                .object([("response", .string("organizer")), ("time", .string("0001-01-01T00:00:00Z"))])
+            ))
         m.append(("body", GraphEventMapping.body(item.fields["Body"], prefer: ctx.prefs.bodyContentType)))
         m.append(("start", GraphEventMapping.dateTimeTimeZone(Self.startOf(item), zone)))
         m.append(("end", GraphEventMapping.dateTimeTimeZone(Self.endOf(item), zone)))
         let place = item.fields["Location"]?.text ?? ""
-        let location: [(String, JSON)] = [("displayName", .string(place)), ("locationType", .string("default")),
-                                          ("uniqueIdType", .string(place.isEmpty ? "unknown" : "private"))] + (place.isEmpty ? [] : [("uniqueId", .string(place))])
+        let location: [(String, JSON)] =
+            [
+                ("displayName", .string(place)), ("locationType", .string("default")),
+                ("uniqueIdType", .string(place.isEmpty ? "unknown" : "private")),
+            ] + (place.isEmpty ? [] : [("uniqueId", .string(place))])
         m.append(("location", .object(location)))
         m.append(("locations", .array(place.isEmpty ? [] : [.object(location)])))
-        m.append(("recurrence", item.fields["Recurrence"].map { GraphEventMapping.recurrence($0, zone: startZone) } ?? .null))
+        m.append(
+            ("recurrence", item.fields["Recurrence"].map { GraphEventMapping.recurrence($0, zone: startZone) } ?? .null)
+        )
         var attendees: [JSON] = []
         for (type, list) in GraphEventMapping.attendeeLists {
             for a in item.fields[list]?.children ?? [] {
-                attendees.append(.object([
-                    ("type", .string(type)),
-                    ("status", .object([("response", .string(GraphEventMapping.graph(GraphEventMapping.responses, a.child("ResponseType")?.value, default: "none"))),
-                                        ("time", .string("0001-01-01T00:00:00Z"))])),
-                    ("emailAddress", GraphEventMapping.emailAddress(a.child("Mailbox"))),
-                ]))
+                attendees.append(
+                    .object([
+                        ("type", .string(type)),
+                        (
+                            "status",
+                            .object([
+                                (
+                                    "response",
+                                    .string(
+                                        GraphEventMapping.graph(
+                                            GraphEventMapping.responses, a.child("ResponseType")?.value, default: "none"
+                                        ))
+                                ),
+                                ("time", .string("0001-01-01T00:00:00Z")),
+                            ])
+                        ),
+                        ("emailAddress", GraphEventMapping.emailAddress(a.child("Mailbox"))),
+                    ]))
             }
         }
         m.append(("attendees", .array(attendees)))
-        let organizer = item.fields["Organizer"]?.child("Mailbox")
-            ?? XElement("Mailbox", children: [XElement("Name", text: ctx.mailbox), XElement("EmailAddress", text: ctx.mailbox)])
+        let organizer =
+            item.fields["Organizer"]?.child("Mailbox")
+            ?? XElement(
+                "Mailbox", children: [XElement("Name", text: ctx.mailbox), XElement("EmailAddress", text: ctx.mailbox)])
         m.append(("organizer", .object([("emailAddress", GraphEventMapping.emailAddress(organizer))])))
         var out = try Self.select(m, ctx.query.select, known: Self.eventReadable, type: "microsoft.graph.event")
-        if ctx.query.select?.contains("occurrenceId") != true, v.master == nil { out.removeAll { $0.0 == "occurrenceId" } }
+        if ctx.query.select?.contains("occurrenceId") != true, v.master == nil {
+            out.removeAll { $0.0 == "occurrenceId" }
+        }
         if v.type == "seriesMaster", ctx.query.select?.contains("cancelledOccurrences") == true {
             let id = ctx.id(ctx.mailbox, item.number)
-            out.append(("cancelledOccurrences", .array(EWSService.deletedStartsList(item).map {
-                .string("OID.\(id).\(String(FieldValue.formatDate(Double($0)).prefix(10)))")
-            })))
+            out.append(
+                (
+                    "cancelledOccurrences",
+                    .array(
+                        EWSService.deletedStartsList(item).map {
+                            .string("OID.\(id).\(String(FieldValue.formatDate(Double($0)).prefix(10)))")
+                        })
+                ))
         }
         if withExpansions {
-            if let ext = try Self.expandedExtended(ctx, v.master ?? item), v.master == nil { out.append(("singleValueExtendedProperties", ext)) }
+            if let ext = try Self.expandedExtended(ctx, v.master ?? item), v.master == nil {
+                out.append(("singleValueExtendedProperties", ext))
+            }
             if v.type == "seriesMaster", Self.expands(ctx, "exceptionOccurrences") {
                 var exceptions: [JSON] = []
                 for o in Self.exceptions(of: item, mailbox: ctx.mailbox) {
@@ -227,8 +312,13 @@ extension GraphService {
         guard let r = master.fields["Recurrence"], let pattern = try? RecurrencePattern(r) else { return [] }
         let start = startOf(master), end = endOf(master)
         return (master.fields["ModifiedOccurrences"]?.children ?? []).compactMap { e in
-            guard let original = EWSService.originalStart(of: e), let index = pattern.index(ofDay: Int((Double(original) / 86_400).rounded(.down))) else { return nil }
-            return view(OccurrenceRef(mailbox: mailbox, master: master, index: index, originalStart: Double(original), duration: end - start))
+            guard let original = EWSService.originalStart(of: e),
+                let index = pattern.index(ofDay: Int((Double(original) / 86_400).rounded(.down)))
+            else { return nil }
+            return view(
+                OccurrenceRef(
+                    mailbox: mailbox, master: master, index: index, originalStart: Double(original),
+                    duration: end - start))
         }
     }
 
@@ -239,8 +329,11 @@ extension GraphService {
 
     func getEvent(_ id: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
         try Self.checkEventExpand(ctx)
-        let v = try store.withState { (s: inout StoreState) throws(GraphError) in try Self.lookupEvent(id, mailbox: ctx.mailbox, in: s) }
-        return GraphResponse(status: 200, body: try eventJSON(v, ctx, context: contextPath + Self.selectSuffix(ctx) + "/$entity"))
+        let v = try store.withState { (s: inout StoreState) throws(GraphError) in
+            try Self.lookupEvent(id, mailbox: ctx.mailbox, in: s)
+        }
+        return GraphResponse(
+            status: 200, body: try eventJSON(v, ctx, context: contextPath + Self.selectSuffix(ctx) + "/$entity"))
     }
 
     static func eventValue(_ item: StoredItem, _ property: String) -> String? {
@@ -254,34 +347,52 @@ extension GraphService {
 
     func listEvents(_ ctx: inout Context) throws(GraphError) -> GraphResponse {
         try Self.checkEventExpand(ctx)
-        let filter = try ctx.query.filter.map { f throws(GraphError) in try GraphFilter(f, properties: Self.eventFilterable) }
+        let filter = try ctx.query.filter.map { f throws(GraphError) in
+            try GraphFilter(f, properties: Self.eventFilterable)
+        }
         let order = try Self.orderBy(ctx, allowed: ["subject"])
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let (page, more) = store.withState { s -> ([StoredItem], Bool) in
             guard let f = s.mailbox(ctx.mailbox)?.folders["calendar"] else { return ([], false) }
-            var items = f.items.values.filter { $0.kind == .calendarItem && (filter?.matches($0, value: Self.eventValue) ?? true) }
+            var items = f.items.values.filter {
+                $0.kind == .calendarItem && (filter?.matches($0, value: Self.eventValue) ?? true)
+            }
             Self.sort(&items, order, value: Self.eventValue)
             return (Array(items.dropFirst(skip).prefix(size)), items.count > skip + size)
         }
         var values: [JSON] = []
         for item in page {
-            let v = EventView(item: item, id: "", type: item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
+            let v = EventView(
+                item: item, id: "", type: item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
             values.append(try eventJSON(v, ctx, context: nil))
         }
-        return Self.page(ctx, context: "\(ctx.userContext)/events" + Self.selectSuffix(ctx), values: values, nextSkip: more ? skip + size : nil,
-                         path: ctx.userPath + "/events")
+        return Self.page(
+            ctx, context: "\(ctx.userContext)/events" + Self.selectSuffix(ctx), values: values,
+            nextSkip: more ? skip + size : nil,
+            path: ctx.userPath + "/events")
     }
 
     /// `startDateTime` and `endDateTime` of a window (required), as instants.
     static func window(_ ctx: Context) throws(GraphError) -> (Double, Double) {
-        func value(_ name: String) -> String? { ctx.query.parameters.first { $0.key.lowercased() == name.lowercased() }?.value }
+        func value(_ name: String) -> String? {
+            ctx.query.parameters.first { $0.key.lowercased() == name.lowercased() }?.value
+        }
         guard let s = value("startDateTime"), let e = value("endDateTime") else {
-            throw GraphError(400, "ErrorInvalidParameter", "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.")
+            throw GraphError(
+                400, "ErrorInvalidParameter",
+                "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime."
+            )
         }
-        guard let from = GraphDates.parse(s, in: ctx.prefs.timeZone), let to = GraphDates.parse(e, in: ctx.prefs.timeZone) else {
-            throw GraphError(400, "ErrorInvalidParameter", "The value of startDateTime or endDateTime is not a valid date-time.")
+        guard let from = GraphDates.parse(s, in: ctx.prefs.timeZone),
+            let to = GraphDates.parse(e, in: ctx.prefs.timeZone)
+        else {
+            throw GraphError(
+                400, "ErrorInvalidParameter", "The value of startDateTime or endDateTime is not a valid date-time.")
         }
-        guard to > from else { throw GraphError(400, "ErrorInvalidParameter", "The parameter 'EndDateTime' must be later than 'StartDateTime'.") }
+        guard to > from else {
+            throw GraphError(
+                400, "ErrorInvalidParameter", "The parameter 'EndDateTime' must be later than 'StartDateTime'.")
+        }
         return (from, to)
     }
 
@@ -297,8 +408,9 @@ extension GraphService {
         var values: [JSON] = []
         for v in all.dropFirst(skip).prefix(size) { values.append(try eventJSON(v, ctx, context: nil)) }
         let key = id.removingPercentEncoding ?? id
-        return Self.page(ctx, context: "\(ctx.userContext)/events('\(key)')/instances" + Self.selectSuffix(ctx), values: values,
-                         nextSkip: all.count > skip + size ? skip + size : nil, path: ctx.userPath + "/events/\(id)/instances")
+        return Self.page(
+            ctx, context: "\(ctx.userContext)/events('\(key)')/instances" + Self.selectSuffix(ctx), values: values,
+            nextSkip: all.count > skip + size ? skip + size : nil, path: ctx.userPath + "/events/\(id)/instances")
     }
 
     /// Singles and occurrences overlapping [from, to), masters left out, by start.
@@ -318,18 +430,25 @@ extension GraphService {
         try Self.checkEventExpand(ctx)
         let (from, to) = try Self.window(ctx)
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
-        let all = store.withState { s in s.mailbox(ctx.mailbox)?.folders["calendar"].map { Self.calendarView($0, mailbox: ctx.mailbox, from: from, to: to) } ?? [] }
+        let all = store.withState { s in
+            s.mailbox(ctx.mailbox)?.folders["calendar"].map {
+                Self.calendarView($0, mailbox: ctx.mailbox, from: from, to: to)
+            } ?? []
+        }
         var values: [JSON] = []
         for v in all.dropFirst(skip).prefix(size) { values.append(try eventJSON(v, ctx, context: nil)) }
-        return Self.page(ctx, context: "\(ctx.userContext)/calendarView" + Self.selectSuffix(ctx), values: values,
-                         nextSkip: all.count > skip + size ? skip + size : nil, path: ctx.userPath + "/calendarView")
+        return Self.page(
+            ctx, context: "\(ctx.userContext)/calendarView" + Self.selectSuffix(ctx), values: values,
+            nextSkip: all.count > skip + size ? skip + size : nil, path: ctx.userPath + "/calendarView")
     }
 
     // MARK: writing
 
     /// Applies an event's Graph properties to `item`; returns the EWS fields changed. With `occurrence`, only what
     /// an occurrence may have of its own is accepted.
-    static func applyEvent(_ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone, occurrence: Bool) throws(GraphError) -> Set<String> {
+    static func applyEvent(
+        _ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone, occurrence: Bool
+    ) throws(GraphError) -> Set<String> {
         var changed = Set<String>()
         func set(_ field: String, _ e: XElement?) { item.fields[field] = e; changed.insert(field) }
         func t(_ n: String, _ s: String) -> XElement { XElement(n, text: s) }
@@ -337,69 +456,115 @@ extension GraphService {
             try GraphInput.closed(v, "recipient", ["emailAddress"])
             let e = v["emailAddress"] ?? .null
             try GraphInput.closed(e, "emailAddress", ["name", "address"])
-            guard let address = try GraphInput.string(e["address"] ?? .null, "address") else { throw GraphError.invalidRequest("\(name) needs an emailAddress.address.") }
+            guard let address = try GraphInput.string(e["address"] ?? .null, "address") else {
+                throw GraphError.invalidRequest("\(name) needs an emailAddress.address.")
+            }
             let display = try GraphInput.string(e["name"] ?? .null, "name") ?? address
-            return XElement("Mailbox", children: [t("Name", display), t("EmailAddress", address), t("RoutingType", "SMTP")])
+            return XElement(
+                "Mailbox", children: [t("Name", display), t("EmailAddress", address), t("RoutingType", "SMTP")])
         }
         for (name, value) in body {
             if name.hasPrefix("@odata.") { continue }
             if occurrence, !GraphEventMapping.occurrenceWritable.contains(name),
-               !["id", "changeKey", "type", "seriesMasterId", "createdDateTime", "lastModifiedDateTime"].contains(name) {
-                throw GraphError(400, "ErrorInvalidPropertyForOperation", "The property '\(name)' cannot be set on an occurrence of a series.")
+                !["id", "changeKey", "type", "seriesMasterId", "createdDateTime", "lastModifiedDateTime"].contains(name)
+            {
+                throw GraphError(
+                    400, "ErrorInvalidPropertyForOperation",
+                    "The property '\(name)' cannot be set on an occurrence of a series.")
             }
             switch name {
             case "subject": set("Subject", try GraphInput.string(value, name).map { t("Subject", $0) })
             case "body":
                 if value.isNull { set("Body", nil); continue }
                 try GraphInput.closed(value, "itemBody", ["content", "contentType"])
-                let type = try GraphInput.enumMember(value["contentType"] ?? .null, "contentType", ["text", "html"]) ?? "text"
-                set("Body", XElement("Body", attributes: [("BodyType", type == "html" ? "HTML" : "Text")], text: try GraphInput.string(value["content"] ?? .null, "content") ?? ""))
+                let type =
+                    try GraphInput.enumMember(value["contentType"] ?? .null, "contentType", ["text", "html"]) ?? "text"
+                set(
+                    "Body",
+                    XElement(
+                        "Body", attributes: [("BodyType", type == "html" ? "HTML" : "Text")],
+                        text: try GraphInput.string(value["content"] ?? .null, "content") ?? ""))
             case "start", "end":
-                guard let instant = try dateTimeTimeZone(value, name, zone: zone) else { throw GraphError.wrongType(name, expected: "microsoft.graph.dateTimeTimeZone") }
+                guard let instant = try dateTimeTimeZone(value, name, zone: zone) else {
+                    throw GraphError.wrongType(name, expected: "microsoft.graph.dateTimeTimeZone")
+                }
                 let field = name == "start" ? "Start" : "End"
                 set(field, t(field, FieldValue.formatDate(instant)))
                 if !occurrence {
                     let zoneName = value["timeZone"]?.string ?? zone.name
                     set(field + "TimeZone", XElement(field + "TimeZone", attributes: [("Id", zoneName)]))
                 }
-            case "isAllDay": set("IsAllDayEvent", try GraphInput.bool(value, name).map { t("IsAllDayEvent", $0 ? "true" : "false") })
+            case "isAllDay":
+                set("IsAllDayEvent", try GraphInput.bool(value, name).map { t("IsAllDayEvent", $0 ? "true" : "false") })
             case "location":
                 if value.isNull { set("Location", nil); continue }
-                try GraphInput.closed(value, "location", ["displayName", "locationType", "locationUri", "uniqueId", "uniqueIdType", "address", "coordinates", "locationEmailAddress"])
+                try GraphInput.closed(
+                    value, "location",
+                    [
+                        "displayName", "locationType", "locationUri", "uniqueId", "uniqueIdType", "address",
+                        "coordinates", "locationEmailAddress",
+                    ])
                 let display = try GraphInput.string(value["displayName"] ?? .null, "displayName") ?? ""
                 set("Location", display.isEmpty ? nil : t("Location", display))
             case "locations":
                 guard let list = try GraphInput.objects(value, name) else { continue }
                 if body.contains(where: { $0.0 == "location" }) { continue }
                 if let first = list.first {
-                    try GraphInput.closed(first, "location", ["displayName", "locationType", "locationUri", "uniqueId", "uniqueIdType", "address", "coordinates", "locationEmailAddress"])
-                    set("Location", try GraphInput.string(first["displayName"] ?? .null, "displayName").map { t("Location", $0) })
+                    try GraphInput.closed(
+                        first, "location",
+                        [
+                            "displayName", "locationType", "locationUri", "uniqueId", "uniqueIdType", "address",
+                            "coordinates", "locationEmailAddress",
+                        ])
+                    set(
+                        "Location",
+                        try GraphInput.string(first["displayName"] ?? .null, "displayName").map { t("Location", $0) })
                 } else {
                     set("Location", nil)
                 }
             case "showAs":
-                set("LegacyFreeBusyStatus", try GraphInput.enumMember(value, name, GraphEventMapping.showAs.map(\.graph)).map { g in
-                    t("LegacyFreeBusyStatus", GraphEventMapping.showAs.first { $0.graph == g }!.ews) })
+                set(
+                    "LegacyFreeBusyStatus",
+                    try GraphInput.enumMember(value, name, GraphEventMapping.showAs.map(\.graph)).map { g in
+                        t("LegacyFreeBusyStatus", GraphEventMapping.showAs.first { $0.graph == g }!.ews)
+                    })
             case "sensitivity":
-                set("Sensitivity", try GraphInput.enumMember(value, name, GraphEventMapping.sensitivity.map(\.graph)).map { g in
-                    t("Sensitivity", GraphEventMapping.sensitivity.first { $0.graph == g }!.ews) })
+                set(
+                    "Sensitivity",
+                    try GraphInput.enumMember(value, name, GraphEventMapping.sensitivity.map(\.graph)).map { g in
+                        t("Sensitivity", GraphEventMapping.sensitivity.first { $0.graph == g }!.ews)
+                    })
             case "importance":
-                set("Importance", try GraphInput.enumMember(value, name, GraphEventMapping.importance.map(\.graph)).map { g in
-                    t("Importance", GraphEventMapping.importance.first { $0.graph == g }!.ews) })
+                set(
+                    "Importance",
+                    try GraphInput.enumMember(value, name, GraphEventMapping.importance.map(\.graph)).map { g in
+                        t("Importance", GraphEventMapping.importance.first { $0.graph == g }!.ews)
+                    })
             case "categories":
-                set("Categories", try GraphInput.strings(value, name).map { XElement("Categories", children: $0.map { t("String", $0) }) })
-            case "isReminderOn": set("ReminderIsSet", try GraphInput.bool(value, name).map { t("ReminderIsSet", $0 ? "true" : "false") })
+                set(
+                    "Categories",
+                    try GraphInput.strings(value, name).map {
+                        XElement("Categories", children: $0.map { t("String", $0) })
+                    })
+            case "isReminderOn":
+                set("ReminderIsSet", try GraphInput.bool(value, name).map { t("ReminderIsSet", $0 ? "true" : "false") })
             case "reminderMinutesBeforeStart":
-                set("ReminderMinutesBeforeStart", try GraphInput.int(value, name).map { t("ReminderMinutesBeforeStart", String($0)) })
+                set(
+                    "ReminderMinutesBeforeStart",
+                    try GraphInput.int(value, name).map { t("ReminderMinutesBeforeStart", String($0)) })
             case "attendees":
                 var lists: [String: [XElement]] = [:]
                 for a in try GraphInput.objects(value, name) ?? [] {
                     try GraphInput.closed(a, "attendee", ["type", "emailAddress", "status", "proposedNewTime"])
-                    let type = try GraphInput.enumMember(a["type"] ?? .null, "type", GraphEventMapping.attendeeLists.map(\.graph)) ?? "required"
+                    let type =
+                        try GraphInput.enumMember(
+                            a["type"] ?? .null, "type", GraphEventMapping.attendeeLists.map(\.graph)) ?? "required"
                     var response = "Unknown"
                     if let st = a["status"], !st.isNull {
                         try GraphInput.closed(st, "responseStatus", ["response", "time"])
-                        if let r = try GraphInput.enumMember(st["response"] ?? .null, "response", GraphEventMapping.responses.map(\.graph)) {
+                        if let r = try GraphInput.enumMember(
+                            st["response"] ?? .null, "response", GraphEventMapping.responses.map(\.graph))
+                        {
                             response = GraphEventMapping.responses.first { $0.graph == r }!.ews
                         }
                     }
@@ -410,16 +575,20 @@ extension GraphService {
                     set(field, lists[type].map { XElement(field, children: $0) })
                 }
             case "organizer":
-                set("Organizer", value.isNull ? nil : XElement("Organizer", children: [try mailbox(value, "organizer")]))
+                set(
+                    "Organizer", value.isNull ? nil : XElement("Organizer", children: [try mailbox(value, "organizer")])
+                )
             case "recurrence":
                 set("Recurrence", value.isNull ? nil : try GraphEventMapping.recurrence(value))
             case "transactionId":
                 GraphItemMapping.setHidden(&item, "transactionId", try GraphInput.string(value, name))
             case "singleValueExtendedProperties":
                 try GraphExtendedProperty.apply(value, to: &item)
-            case "id", "changeKey", "createdDateTime", "lastModifiedDateTime", "iCalUId", "type", "seriesMasterId", "originalStartTimeZone",
-                 "originalEndTimeZone", "hasAttachments", "bodyPreview", "isOrganizer", "responseStatus", "isCancelled", "occurrenceId",
-                 "cancelledOccurrences", "webLink", "uid":
+            case "id", "changeKey", "createdDateTime", "lastModifiedDateTime", "iCalUId", "type", "seriesMasterId",
+                "originalStartTimeZone",
+                "originalEndTimeZone", "hasAttachments", "bodyPreview", "isOrganizer", "responseStatus", "isCancelled",
+                "occurrenceId",
+                "cancelledOccurrences", "webLink", "uid":
                 continue
             default:
                 throw GraphError.invalidProperty(name, type: "microsoft.graph.event")
@@ -430,26 +599,39 @@ extension GraphService {
 
     func createEvent(_ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let body = try Self.bodyObject(ctx.request)
-        var draft = StoredItem(number: 0, kind: .calendarItem, folder: "calendar", changeNumber: 0, fields: Dictionary(minimumCapacity: body.count + 16), fieldChanges: [:], extended: [],
-                               createdSeq: 0, lastSeq: 0)
+        var draft = StoredItem(
+            number: 0, kind: .calendarItem, folder: "calendar", changeNumber: 0,
+            fields: Dictionary(minimumCapacity: body.count + 16), fieldChanges: [:], extended: [],
+            createdSeq: 0, lastSeq: 0)
         _ = try Self.applyEvent(body, to: &draft, zone: ctx.prefs.timeZone, occurrence: false)
-        guard let start = draft.fields["Start"].flatMap({ FieldValue.parseDate($0.value) }), let end = draft.fields["End"].flatMap({ FieldValue.parseDate($0.value) }) else {
+        guard let start = draft.fields["Start"].flatMap({ FieldValue.parseDate($0.value) }),
+            let end = draft.fields["End"].flatMap({ FieldValue.parseDate($0.value) })
+        else {
             throw GraphError(400, "ErrorPropertyValidationFailure", "An event needs a start and an end.")
         }
-        guard end >= start else { throw GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate", "The end date is earlier than the start date.") }
+        guard end >= start else {
+            throw GraphError(
+                400, "ErrorCalendarEndDateIsEarlierThanStartDate", "The end date is earlier than the start date.")
+        }
         let transaction = GraphItemMapping.hidden(draft, "transactionId")
         let now = self.now()
         let mailbox = ctx.mailbox
         let (item, _) = store.withState { s -> (StoredItem, Bool) in
             if let transaction, let f = s.mailbox(mailbox)?.folders["calendar"],
-               let first = f.items.values.first(where: { GraphItemMapping.hidden($0, "transactionId") == transaction }) {
+                let first = f.items.values.first(where: { GraphItemMapping.hidden($0, "transactionId") == transaction })
+            {
                 return (first, false)
             }
             var fields: [String: XElement] = [:]
-            swap(&fields, &draft.fields)   // the store's copy is then the only one (see createContact)
-            return (s.insertItem(mailbox: mailbox, folder: "calendar", kind: .calendarItem, fields: fields, extended: draft.extended, now: now), true)
+            swap(&fields, &draft.fields)  // the store's copy is then the only one (see createContact)
+            return (
+                s.insertItem(
+                    mailbox: mailbox, folder: "calendar", kind: .calendarItem, fields: fields, extended: draft.extended,
+                    now: now), true
+            )
         }
-        let v = EventView(item: item, id: "", type: item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
+        let v = EventView(
+            item: item, id: "", type: item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
         return GraphResponse(status: 201, body: try eventJSON(v, ctx, context: "\(ctx.userContext)/events/$entity"))
     }
 
@@ -464,7 +646,9 @@ extension GraphService {
             if let master = v.master, let original = v.originalStart {
                 var occurrence = v.item
                 _ = try Self.applyEvent(body, to: &occurrence, zone: zone, occurrence: true)
-                let r = OccurrenceRef(mailbox: mailbox, master: master, index: 0, originalStart: original, duration: Self.endOf(master) - Self.startOf(master))
+                let r = OccurrenceRef(
+                    mailbox: mailbox, master: master, index: 0, originalStart: original,
+                    duration: Self.endOf(master) - Self.startOf(master))
                 do throws(EWSFailure) {
                     let stored = try EWSService.saveOccurrence(r, updated: occurrence, in: &s, now: now)
                     return Self.view(stored)
@@ -476,10 +660,12 @@ extension GraphService {
             let changed = try Self.applyEvent(body, to: &item, zone: zone, occurrence: false)
             if changed.contains("Recurrence") { EWSService.resetOccurrences(of: &item) }
             if Self.endOf(item) < Self.startOf(item) {
-                throw GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate", "The end date is earlier than the start date.")
+                throw GraphError(
+                    400, "ErrorCalendarEndDateIsEarlierThanStartDate", "The end date is earlier than the start date.")
             }
             let stored = s.replaceItem(mailbox: mailbox, item, changedFields: changed, now: now)
-            return EventView(item: stored, id: "", type: stored.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
+            return EventView(
+                item: stored, id: "", type: stored.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster")
         }
         return GraphResponse(status: 200, body: try eventJSON(v, ctx, context: "\(ctx.userContext)/events/$entity"))
     }
@@ -490,8 +676,10 @@ extension GraphService {
         try store.withState { (s: inout StoreState) throws(GraphError) in
             let v = try Self.lookupEvent(id, mailbox: mailbox, in: s)
             if let master = v.master, let original = v.originalStart {
-                EWSService.cancelOccurrence(OccurrenceRef(mailbox: mailbox, master: master, index: 0, originalStart: original,
-                                                          duration: Self.endOf(master) - Self.startOf(master)), in: &s, now: now)
+                EWSService.cancelOccurrence(
+                    OccurrenceRef(
+                        mailbox: mailbox, master: master, index: 0, originalStart: original,
+                        duration: Self.endOf(master) - Self.startOf(master)), in: &s, now: now)
             } else {
                 _ = s.moveItem(mailbox: mailbox, number: v.item.number, to: "deleteditems", now: now)
             }

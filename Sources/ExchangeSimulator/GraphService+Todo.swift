@@ -8,8 +8,10 @@ extension GraphService {
     static let taskStatuses = ["notStarted", "inProgress", "completed", "waitingOnOthers", "deferred"]
     static let importances = ["low", "normal", "high"]
     static let taskReadable: Set<String> = [
-        "id", "importance", "isReminderOn", "status", "title", "createdDateTime", "lastModifiedDateTime", "hasAttachments",
-        "categories", "body", "bodyLastModifiedDateTime", "dueDateTime", "startDateTime", "completedDateTime", "reminderDateTime",
+        "id", "importance", "isReminderOn", "status", "title", "createdDateTime", "lastModifiedDateTime",
+        "hasAttachments",
+        "categories", "body", "bodyLastModifiedDateTime", "dueDateTime", "startDateTime", "completedDateTime",
+        "reminderDateTime",
         "linkedResources",
     ]
     static let linkedResourcesKey = GraphItemMapping.hiddenPrefix + "linkedResources"
@@ -28,7 +30,10 @@ extension GraphService {
         if s.count == 3 {
             guard method == "GET" else { throw GraphError.methodNotAllowed() }
             let f = store.withState { $0.mailbox(ctx.mailbox)!.folders[folder]! }
-            return GraphResponse(status: 200, body: .object([("@odata.context", ctx.context("\(ctx.userContext)/todo/lists/$entity"))] + listJSON(f, ctx)))
+            return GraphResponse(
+                status: 200,
+                body: .object(
+                    [("@odata.context", ctx.context("\(ctx.userContext)/todo/lists/$entity"))] + listJSON(f, ctx)))
         }
         guard s[3] == "tasks" else { throw GraphError.resourceNotFound(s[3]) }
         let listPath = "\(ctx.userPath)/todo/lists/\(s[2])/tasks"
@@ -37,7 +42,8 @@ extension GraphService {
         case (4, "GET"): return try listTasks(folder: folder, contextPath: contextPath, path: listPath, &ctx)
         case (4, "POST"): return try createTask(folder: folder, contextPath: contextPath, &ctx)
         case (5, "GET") where s[4] == "delta":
-            return try folderDelta(folder: folder, kind: .task, type: "todoTask", path: listPath + "/delta", &ctx) { item, ctx throws(GraphError) in
+            return try folderDelta(folder: folder, kind: .task, type: "todoTask", path: listPath + "/delta", &ctx) {
+                item, ctx throws(GraphError) in
                 try taskJSON(item, ctx, withContext: nil)
             }
         case (5, "GET"): return try getTask(s[4], folder: folder, contextPath: contextPath, &ctx)
@@ -47,11 +53,15 @@ extension GraphService {
             return try deleteItem(s[4], kind: .task, &ctx)
         case (6, "GET") where s[5] == "linkedResources":
             let item = try taskInList(s[4], folder: folder, ctx)
-            return GraphResponse(status: 200, body: .object([
-                ("@odata.context", ctx.context("\(contextPath)('\(s[4])')/linkedResources")), ("value", .array(Self.linkedResources(item))),
-            ]))
+            return GraphResponse(
+                status: 200,
+                body: .object([
+                    ("@odata.context", ctx.context("\(contextPath)('\(s[4])')/linkedResources")),
+                    ("value", .array(Self.linkedResources(item))),
+                ]))
         case (6, "POST") where s[5] == "linkedResources":
-            return try addLinkedResource(s[4], folder: folder, contextPath: "\(contextPath)('\(s[4])')/linkedResources", &ctx)
+            return try addLinkedResource(
+                s[4], folder: folder, contextPath: "\(contextPath)('\(s[4])')/linkedResources", &ctx)
         case (4, _), (5, _), (6, _): throw GraphError.methodNotAllowed()
         default: throw GraphError.resourceNotFound(s.last ?? "")
         }
@@ -59,17 +69,24 @@ extension GraphService {
 
     /// The task folder a To Do list id names: the Tasks folder or one below it.
     func todoList(_ id: String, _ ctx: Context) throws(GraphError) -> String {
-        guard let folder = GraphIdentifier.parseFolder(id.removingPercentEncoding ?? id) else { throw GraphError.invalidId() }
+        guard let folder = GraphIdentifier.parseFolder(id.removingPercentEncoding ?? id) else {
+            throw GraphError.invalidId()
+        }
         let (mb, key) = folder
-        let ok = store.withState { s in mb == ctx.mailbox && (key == "tasks" || s.mailbox(mb)?.folders[key]?.parent == "tasks") }
+        let ok = store.withState { s in
+            mb == ctx.mailbox && (key == "tasks" || s.mailbox(mb)?.folders[key]?.parent == "tasks")
+        }
         guard ok else { throw GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.") }
         return key
     }
 
     func listJSON(_ f: StoredFolder, _ ctx: Context) -> [(String, JSON)] {
-        [("@odata.etag", .string(GraphIdentifier.etag(f.version))), ("displayName", .string(f.displayName)),
-         ("isOwner", .bool(true)), ("isShared", .bool(false)), ("wellknownListName", .string(f.key == "tasks" ? "defaultList" : "none")),
-         ("id", .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: f.key)))]
+        [
+            ("@odata.etag", .string(GraphIdentifier.etag(f.version))), ("displayName", .string(f.displayName)),
+            ("isOwner", .bool(true)), ("isShared", .bool(false)),
+            ("wellknownListName", .string(f.key == "tasks" ? "defaultList" : "none")),
+            ("id", .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: f.key))),
+        ]
     }
 
     func listTodoLists(_ ctx: inout Context) -> GraphResponse {
@@ -77,9 +94,12 @@ extension GraphService {
             (s.mailbox(ctx.mailbox)?.folders.values.filter { $0.key == "tasks" || $0.parent == "tasks" } ?? [])
                 .sorted { ($0.key == "tasks" ? 0 : 1, $0.displayName) < ($1.key == "tasks" ? 0 : 1, $1.displayName) }
         }
-        return GraphResponse(status: 200, body: .object([
-            ("@odata.context", ctx.context("\(ctx.userContext)/todo/lists")), ("value", .array(folders.map { .object(listJSON($0, ctx)) })),
-        ]))
+        return GraphResponse(
+            status: 200,
+            body: .object([
+                ("@odata.context", ctx.context("\(ctx.userContext)/todo/lists")),
+                ("value", .array(folders.map { .object(listJSON($0, ctx)) })),
+            ]))
     }
 
     func createTodoList(_ ctx: inout Context) throws(GraphError) -> GraphResponse {
@@ -90,20 +110,30 @@ extension GraphService {
         }
         guard let name, !name.isEmpty else { throw GraphError.invalidRequest("The list needs a displayName.") }
         let folder = try store.withState { (s: inout StoreState) throws(GraphError) -> StoredFolder in
-            try s.createFolder(mailbox: ctx.mailbox, parent: "tasks", displayName: name, folderClass: "IPF.Task", element: "TasksFolder")
+            try s.createFolder(
+                mailbox: ctx.mailbox, parent: "tasks", displayName: name, folderClass: "IPF.Task",
+                element: "TasksFolder")
         }
-        return GraphResponse(status: 201, body: .object([("@odata.context", ctx.context("\(ctx.userContext)/todo/lists/$entity"))] + listJSON(folder, ctx)))
+        return GraphResponse(
+            status: 201,
+            body: .object(
+                [("@odata.context", ctx.context("\(ctx.userContext)/todo/lists/$entity"))] + listJSON(folder, ctx)))
     }
 
     // MARK: tasks
 
     static func dateTimeTimeZone(_ item: StoredItem, _ field: String, _ ctx: Context) -> JSON? {
         guard let t = item.fields[field].flatMap({ FieldValue.parseDate($0.value) }) else { return nil }
-        return .object([("dateTime", .string(GraphDates.local(t, in: ctx.prefs.timeZone))), ("timeZone", .string(ctx.prefs.timeZone.name))])
+        return .object([
+            ("dateTime", .string(GraphDates.local(t, in: ctx.prefs.timeZone))),
+            ("timeZone", .string(ctx.prefs.timeZone.name)),
+        ])
     }
 
     static func linkedResources(_ item: StoredItem) -> [JSON] {
-        (item.extended.first { $0.key == linkedResourcesKey }?.values ?? []).compactMap { try? JSONParser.parse(Data($0.utf8)) }
+        (item.extended.first { $0.key == linkedResourcesKey }?.values ?? []).compactMap {
+            try? JSONParser.parse(Data($0.utf8))
+        }
     }
 
     func taskJSON(_ item: StoredItem, _ ctx: Context, withContext context: String?) throws(GraphError) -> JSON {
@@ -113,7 +143,8 @@ extension GraphService {
         v.append(("importance", .string((item.fields["Importance"]?.value ?? "Normal").lowercased())))
         v.append(("isReminderOn", .bool(item.fields["ReminderIsSet"]?.value == "true")))
         let status = item.fields["Status"]?.value ?? "NotStarted"
-        v.append(("status", .string(Self.taskStatuses.first { $0.lowercased() == status.lowercased() } ?? "notStarted")))
+        v.append(
+            ("status", .string(Self.taskStatuses.first { $0.lowercased() == status.lowercased() } ?? "notStarted")))
         v.append(("title", .string(item.fields["Subject"]?.text ?? "")))
         v.append(("createdDateTime", .string(item.fields["DateTimeCreated"]?.value ?? "")))
         v.append(("lastModifiedDateTime", .string(item.fields["LastModifiedTime"]?.value ?? "")))
@@ -121,9 +152,15 @@ extension GraphService {
         v.append(("categories", GraphItemMapping.strings(item, "Categories")))
         v.append(("id", .string(ctx.id(ctx.mailbox, item.number))))
         let bodyType = (item.fields["Body"]?.attr("BodyType") ?? "Text").lowercased() == "html" ? "html" : "text"
-        v.append(("body", .object([("content", .string(item.fields["Body"]?.text ?? "")), ("contentType", .string(bodyType))])))
-        for (graph, ews) in [("dueDateTime", "DueDate"), ("startDateTime", "StartDate"), ("completedDateTime", "CompleteDate"),
-                             ("reminderDateTime", "ReminderDueBy")] {
+        v.append(
+            (
+                "body",
+                .object([("content", .string(item.fields["Body"]?.text ?? "")), ("contentType", .string(bodyType))])
+            ))
+        for (graph, ews) in [
+            ("dueDateTime", "DueDate"), ("startDateTime", "StartDate"), ("completedDateTime", "CompleteDate"),
+            ("reminderDateTime", "ReminderDueBy"),
+        ] {
             if let d = Self.dateTimeTimeZone(item, ews, ctx) { v.append((graph, d)) }
         }
         try Self.checkExpand(ctx, allowed: ["linkedResources"])
@@ -132,12 +169,16 @@ extension GraphService {
     }
 
     func taskInList(_ id: String, folder: String, _ ctx: Context) throws(GraphError) -> StoredItem {
-        let item = try store.withState { (s: inout StoreState) throws(GraphError) in try Self.lookup(id, kind: .task, mailbox: ctx.mailbox, in: s) }
+        let item = try store.withState { (s: inout StoreState) throws(GraphError) in
+            try Self.lookup(id, kind: .task, mailbox: ctx.mailbox, in: s)
+        }
         guard item.folder == folder else { throw GraphError.itemNotFound() }
         return item
     }
 
-    func listTasks(folder: String, contextPath: String, path: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
+    func listTasks(
+        folder: String, contextPath: String, path: String, _ ctx: inout Context
+    ) throws(GraphError) -> GraphResponse {
         try Self.checkSelect(ctx, known: Self.taskReadable, type: "microsoft.graph.todoTask")
         try Self.checkExpand(ctx, allowed: ["linkedResources"])
         let filterable: Set<String> = ["title", "status", "importance"]
@@ -146,13 +187,17 @@ extension GraphService {
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let (page, more) = store.withState { s -> ([StoredItem], Bool) in
             guard let f = s.mailbox(ctx.mailbox)?.folders[folder] else { return ([], false) }
-            var items = f.items.values.filter { $0.kind == .task && (filter?.matches($0, value: Self.taskValue) ?? true) }
+            var items = f.items.values.filter {
+                $0.kind == .task && (filter?.matches($0, value: Self.taskValue) ?? true)
+            }
             Self.sort(&items, order, value: Self.taskValue)
             return (Array(items.dropFirst(skip).prefix(size)), items.count > skip + size)
         }
         var values: [JSON] = []
         for item in page { values.append(try taskJSON(item, ctx, withContext: nil)) }
-        return Self.page(ctx, context: contextPath + Self.selectSuffix(ctx), values: values, nextSkip: more ? skip + size : nil, path: path)
+        return Self.page(
+            ctx, context: contextPath + Self.selectSuffix(ctx), values: values, nextSkip: more ? skip + size : nil,
+            path: path)
     }
 
     static func taskValue(_ item: StoredItem, _ property: String) -> String? {
@@ -166,13 +211,18 @@ extension GraphService {
         }
     }
 
-    func getTask(_ id: String, folder: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
+    func getTask(
+        _ id: String, folder: String, contextPath: String, _ ctx: inout Context
+    ) throws(GraphError) -> GraphResponse {
         let item = try taskInList(id, folder: folder, ctx)
-        return GraphResponse(status: 200, body: try taskJSON(item, ctx, withContext: contextPath + Self.selectSuffix(ctx) + "/$entity"))
+        return GraphResponse(
+            status: 200, body: try taskJSON(item, ctx, withContext: contextPath + Self.selectSuffix(ctx) + "/$entity"))
     }
 
     /// Applies a todoTask's properties to `item`; returns the EWS fields changed.
-    static func applyTask(_ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone) throws(GraphError) -> Set<String> {
+    static func applyTask(
+        _ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone
+    ) throws(GraphError) -> Set<String> {
         var changed = Set<String>()
         func set(_ field: String, _ e: XElement?) { item.fields[field] = e; changed.insert(field) }
         for (name, value) in body {
@@ -180,30 +230,61 @@ extension GraphService {
             switch name {
             case "title": set("Subject", try GraphInput.string(value, name).map { XElement("Subject", text: $0) })
             case "importance":
-                set("Importance", try GraphInput.enumMember(value, name, importances).map { XElement("Importance", text: $0.prefix(1).uppercased() + $0.dropFirst()) })
+                set(
+                    "Importance",
+                    try GraphInput.enumMember(value, name, importances).map {
+                        XElement("Importance", text: $0.prefix(1).uppercased() + $0.dropFirst())
+                    })
             case "status":
-                guard let st = try GraphInput.enumMember(value, name, taskStatuses) else { throw GraphError.wrongType(name, expected: "microsoft.graph.taskStatus") }
+                guard let st = try GraphInput.enumMember(value, name, taskStatuses) else {
+                    throw GraphError.wrongType(name, expected: "microsoft.graph.taskStatus")
+                }
                 set("Status", XElement("Status", text: st.prefix(1).uppercased() + st.dropFirst()))
-                if st == "completed", item.fields["CompleteDate"] == nil { set("CompleteDate", XElement("CompleteDate", text: FieldValue.formatDate(Date().timeIntervalSince1970))) }
+                if st == "completed", item.fields["CompleteDate"] == nil {
+                    set(
+                        "CompleteDate",
+                        XElement("CompleteDate", text: FieldValue.formatDate(Date().timeIntervalSince1970)))
+                }
                 if st == "completed" { set("PercentComplete", XElement("PercentComplete", text: "100")) }
             case "isReminderOn":
-                set("ReminderIsSet", try GraphInput.bool(value, name).map { XElement("ReminderIsSet", text: $0 ? "true" : "false") })
+                set(
+                    "ReminderIsSet",
+                    try GraphInput.bool(value, name).map { XElement("ReminderIsSet", text: $0 ? "true" : "false") })
             case "categories":
-                set("Categories", try GraphInput.strings(value, name).map { XElement("Categories", children: $0.map { XElement("String", text: $0) }) })
+                set(
+                    "Categories",
+                    try GraphInput.strings(value, name).map {
+                        XElement("Categories", children: $0.map { XElement("String", text: $0) })
+                    })
             case "body":
                 if value.isNull { set("Body", nil); continue }
                 try GraphInput.closed(value, "itemBody", ["content", "contentType"])
-                let type = try GraphInput.enumMember(value["contentType"] ?? .null, "contentType", ["text", "html"]) ?? "text"
-                set("Body", XElement("Body", attributes: [("BodyType", type == "html" ? "HTML" : "Text")], text: try GraphInput.string(value["content"] ?? .null, "content") ?? ""))
+                let type =
+                    try GraphInput.enumMember(value["contentType"] ?? .null, "contentType", ["text", "html"]) ?? "text"
+                set(
+                    "Body",
+                    XElement(
+                        "Body", attributes: [("BodyType", type == "html" ? "HTML" : "Text")],
+                        text: try GraphInput.string(value["content"] ?? .null, "content") ?? ""))
             case "dueDateTime", "startDateTime", "completedDateTime", "reminderDateTime":
-                let field = ["dueDateTime": "DueDate", "startDateTime": "StartDate", "completedDateTime": "CompleteDate", "reminderDateTime": "ReminderDueBy"][name]!
-                set(field, try dateTimeTimeZone(value, name, zone: zone).map { XElement(field, text: FieldValue.formatDate($0)) })
+                let field = [
+                    "dueDateTime": "DueDate", "startDateTime": "StartDate", "completedDateTime": "CompleteDate",
+                    "reminderDateTime": "ReminderDueBy",
+                ][name]!
+                set(
+                    field,
+                    try dateTimeTimeZone(value, name, zone: zone).map {
+                        XElement(field, text: FieldValue.formatDate($0))
+                    })
             case "linkedResources":
                 guard let list = try GraphInput.objects(value, name) else { continue }
                 var stored: [String] = []
                 for o in list { stored.append(String(decoding: try linkedResource(o).bytes, as: UTF8.self)) }
                 item.extended.removeAll { $0.key == linkedResourcesKey }
-                if !stored.isEmpty { item.extended.append(ExtendedProperty(key: linkedResourcesKey, uri: [], values: stored, isMulti: true)) }
+                if !stored.isEmpty {
+                    item.extended.append(
+                        ExtendedProperty(key: linkedResourcesKey, uri: [], values: stored, isMulti: true))
+                }
             case "id", "createdDateTime", "lastModifiedDateTime", "hasAttachments", "bodyLastModifiedDateTime":
                 continue
             default:
@@ -218,11 +299,14 @@ extension GraphService {
         if value.isNull { return nil }
         try GraphInput.closed(value, "dateTimeTimeZone", ["dateTime", "timeZone"])
         let zoneName = try GraphInput.string(value["timeZone"] ?? .null, "timeZone")
-        let z = try zoneName.map { n throws(GraphError) -> GraphTimeZone in
-            guard let z = GraphTimeZone(n) else { throw GraphTimeZone.unsupported(n) }
-            return z
-        } ?? zone
-        guard let text = try GraphInput.string(value["dateTime"] ?? .null, "dateTime"), let t = GraphDates.parse(text, in: z) else {
+        let z =
+            try zoneName.map { n throws(GraphError) -> GraphTimeZone in
+                guard let z = GraphTimeZone(n) else { throw GraphTimeZone.unsupported(n) }
+                return z
+            } ?? zone
+        guard let text = try GraphInput.string(value["dateTime"] ?? .null, "dateTime"),
+            let t = GraphDates.parse(text, in: z)
+        else {
             throw GraphError.wrongType("\(name).dateTime", expected: "Edm.String (an ISO 8601 date-time)")
         }
         return t
@@ -241,22 +325,27 @@ extension GraphService {
 
     func createTask(folder: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
         let body = try Self.bodyObject(ctx.request)
-        var draft = StoredItem(number: 0, kind: .task, folder: folder, changeNumber: 0, fields: Dictionary(minimumCapacity: body.count + 12), fieldChanges: [:], extended: [],
-                               createdSeq: 0, lastSeq: 0)
+        var draft = StoredItem(
+            number: 0, kind: .task, folder: folder, changeNumber: 0,
+            fields: Dictionary(minimumCapacity: body.count + 12), fieldChanges: [:], extended: [],
+            createdSeq: 0, lastSeq: 0)
         _ = try Self.applyTask(body, to: &draft, zone: ctx.prefs.timeZone)
         guard draft.fields["Subject"] != nil else { throw GraphError.invalidRequest("A task needs a title.") }
         let now = self.now()
         let item = store.withState { s in
             var fields: [String: XElement] = [:]
-            swap(&fields, &draft.fields)   // the store's copy is then the only one (see createContact)
-            return s.insertItem(mailbox: ctx.mailbox, folder: folder, kind: .task, fields: fields, extended: draft.extended, now: now)
+            swap(&fields, &draft.fields)  // the store's copy is then the only one (see createContact)
+            return s.insertItem(
+                mailbox: ctx.mailbox, folder: folder, kind: .task, fields: fields, extended: draft.extended, now: now)
         }
         var c = ctx
         if body.contains(where: { $0.0 == "linkedResources" }) { c.query.expand = "linkedResources" }
         return GraphResponse(status: 201, body: try taskJSON(item, c, withContext: contextPath + "/$entity"))
     }
 
-    func updateTask(_ id: String, folder: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
+    func updateTask(
+        _ id: String, folder: String, contextPath: String, _ ctx: inout Context
+    ) throws(GraphError) -> GraphResponse {
         let body = try Self.bodyObject(ctx.request)
         let now = self.now()
         let ifMatch = ctx.request.header("if-match")
@@ -270,7 +359,9 @@ extension GraphService {
         return GraphResponse(status: 200, body: try taskJSON(item, ctx, withContext: contextPath + "/$entity"))
     }
 
-    func addLinkedResource(_ id: String, folder: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
+    func addLinkedResource(
+        _ id: String, folder: String, contextPath: String, _ ctx: inout Context
+    ) throws(GraphError) -> GraphResponse {
         let resource = try Self.linkedResource(.object(try Self.bodyObject(ctx.request)))
         let now = self.now()
         try store.withState { (s: inout StoreState) throws(GraphError) in

@@ -38,7 +38,9 @@ struct GraphRequest: Sendable {
             for pair in parts[1].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 let key = (kv[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? kv[0])
-                let value = kv.count > 1 ? (kv[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? kv[1]) : ""
+                let value =
+                    kv.count > 1
+                    ? (kv[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? kv[1]) : ""
                 query.append((key, value))
             }
         }
@@ -70,18 +72,22 @@ struct GraphPreferences: Sendable {
             let value = kv.count > 1 ? kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) : ""
             switch name {
             case "odata.maxpagesize":
-                if let n = Int(value), n > 0 { maxPageSize = min(n, 1000); applied.append("odata.maxpagesize=\(min(n, 1000))") }
+                if let n = Int(value), n > 0 {
+                    maxPageSize = min(n, 1000); applied.append("odata.maxpagesize=\(min(n, 1000))")
+                }
             case "outlook.timezone":
                 guard let z = GraphTimeZone(value) else { throw GraphTimeZone.unsupported(value) }
                 timeZone = z; timeZoneGiven = true
                 applied.append("outlook.timezone=\"\(value)\"")
             case "outlook.body-content-type":
                 let v = value.lowercased()
-                if v == "text" || v == "html" { bodyContentType = v; applied.append("outlook.body-content-type=\"\(v)\"") }
+                if v == "text" || v == "html" {
+                    bodyContentType = v; applied.append("outlook.body-content-type=\"\(v)\"")
+                }
             case "idtype":
                 immutableIds = value.lowercased() == "immutableid"
             default:
-                continue   // other preferences (return=minimal, odata.track-changes) are ignored, as by the service
+                continue  // other preferences (return=minimal, odata.track-changes) are ignored, as by the service
             }
         }
     }
@@ -111,7 +117,9 @@ struct GraphQuery: Sendable {
     var deltaToken: String?
     var parameters: [String: String] = [:]
 
-    static let known: Set<String> = ["$select", "$top", "$skip", "$filter", "$expand", "$orderby", "$skiptoken", "$deltatoken"]
+    static let known: Set<String> = [
+        "$select", "$top", "$skip", "$filter", "$expand", "$orderby", "$skiptoken", "$deltatoken",
+    ]
 
     init(_ options: [(String, String)]) throws(GraphError) {
         for (k, v) in options {
@@ -120,12 +128,17 @@ struct GraphQuery: Sendable {
                 throw GraphError.badRequest("Query option '\(k)' is not supported.")
             }
             switch key {
-            case "$select": select = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            case "$select":
+                select = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             case "$top":
-                guard let n = Int(v), n >= 0 else { throw GraphError.badRequest("Invalid value '\(v)' for query option '$top'.") }
+                guard let n = Int(v), n >= 0 else {
+                    throw GraphError.badRequest("Invalid value '\(v)' for query option '$top'.")
+                }
                 top = n
             case "$skip":
-                guard let n = Int(v), n >= 0 else { throw GraphError.badRequest("Invalid value '\(v)' for query option '$skip'.") }
+                guard let n = Int(v), n >= 0 else {
+                    throw GraphError.badRequest("Invalid value '\(v)' for query option '$skip'.")
+                }
                 skip = n
             case "$filter": filter = v
             case "$expand": expand = v
@@ -175,7 +188,8 @@ struct GraphService: Sendable {
             return s.mailboxes.keys.first { GraphIdentifier.userId($0) == decoded }
         }
         if let found { return found }
-        throw GraphError(404, "ErrorInvalidUser", "The requested user '\(segment.removingPercentEncoding ?? segment)' is invalid.")
+        throw GraphError(
+            404, "ErrorInvalidUser", "The requested user '\(segment.removingPercentEncoding ?? segment)' is invalid.")
     }
 
     /// The mailbox a request targets (its user segment resolved, nil when it names none), and the key it is
@@ -215,31 +229,40 @@ struct GraphService: Sendable {
     }
 
     static func failure(_ error: GraphError, _ request: GraphRequest) -> GraphResponse {
-        let body = try? JSONParser.parse(Data(error.body(requestId: request.requestId, clientRequestId: request.clientRequestId,
-                                                         date: Date().timeIntervalSince1970)))
+        let body = try? JSONParser.parse(
+            Data(
+                error.body(
+                    requestId: request.requestId, clientRequestId: request.clientRequestId,
+                    date: Date().timeIntervalSince1970)))
         return GraphResponse(status: error.status, headers: error.headers, body: body)
     }
 
     private func route(_ request: GraphRequest) throws(GraphError) -> GraphResponse {
         // Functions may be called with empty parentheses (`delta()`, as the SDKs write them).
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map { $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0) }
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
+            $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0)
+        }
         guard let first = segments.first else { throw GraphError.badRequest("Invalid request.") }
         switch first {
         case "me":
             throw GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
         case "users":
             guard segments.count >= 2 else {
-                throw GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+                throw GraphError(
+                    403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
             }
             let mailbox: String
             if let resolved = request.mailbox { mailbox = resolved } else { mailbox = try resolveUser(segments[1]) }
             try auth.authorize(clientId: request.clientId, mailbox: mailbox)
             if segments.count == 2 { return try getUser(mailbox, request) }
             let prefs = try GraphPreferences(request.header("prefer"))
-            var ctx = Context(request: request, mailbox: mailbox, user: GraphRequest.decoded(segments[1]),
-                              prefs: prefs, query: try GraphQuery(request.query))
+            var ctx = Context(
+                request: request, mailbox: mailbox, user: GraphRequest.decoded(segments[1]),
+                prefs: prefs, query: try GraphQuery(request.query))
             var response = try routeUser(Array(segments.dropFirst(2)), &ctx)
-            if !ctx.prefs.applied.isEmpty { response.headers.append(("Preference-Applied", ctx.prefs.applied.joined(separator: ", "))) }
+            if !ctx.prefs.applied.isEmpty {
+                response.headers.append(("Preference-Applied", ctx.prefs.applied.joined(separator: ", ")))
+            }
             return response
         default:
             throw GraphError.resourceNotFound(first)
@@ -267,11 +290,14 @@ struct GraphService: Sendable {
     func getUser(_ mailbox: String, _ request: GraphRequest) throws(GraphError) -> GraphResponse {
         guard request.method == "GET" else { throw GraphError.methodNotAllowed() }
         let name = store.withState { $0.mailbox(mailbox)?.displayName } ?? mailbox
-        return GraphResponse(status: 200, body: .object([
-            ("@odata.context", .string(request.base + "/v1.0/$metadata#users/$entity")),
-            ("id", .string(GraphIdentifier.userId(mailbox))), ("userPrincipalName", .string(mailbox)), ("mail", .string(mailbox)),
-            ("displayName", .string(name)),
-        ]))
+        return GraphResponse(
+            status: 200,
+            body: .object([
+                ("@odata.context", .string(request.base + "/v1.0/$metadata#users/$entity")),
+                ("id", .string(GraphIdentifier.userId(mailbox))), ("userPrincipalName", .string(mailbox)),
+                ("mail", .string(mailbox)),
+                ("displayName", .string(name)),
+            ]))
     }
 
     // MARK: shared pieces
@@ -285,17 +311,22 @@ struct GraphService: Sendable {
         guard !request.body.isEmpty else { throw GraphError.badRequest("Empty Payload. JSON content expected.") }
         let v: JSON
         do { v = try JSONParser.parse(request.body) } catch {
-            throw GraphError.badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. \(error.message)")
+            throw GraphError.badRequest(
+                "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. \(error.message)"
+            )
         }
         guard let m = v.members else { throw GraphError.badRequest("The request body must be a JSON object.") }
         return m
     }
 
     /// Applies `$select` to an entity's members: `id` and annotations stay, unknown names are a 400.
-    static func select(_ members: [(String, JSON)], _ select: [String]?, known: Set<String>, type: String) throws(GraphError) -> [(String, JSON)] {
+    static func select(
+        _ members: [(String, JSON)], _ select: [String]?, known: Set<String>, type: String
+    ) throws(GraphError) -> [(String, JSON)] {
         guard let select else { return members }
         for s in select where !known.contains(s) {
-            throw GraphError(400, "RequestBroker--ParseUri", "Could not find a property named '\(s)' on type '\(type)'.")
+            throw GraphError(
+                400, "RequestBroker--ParseUri", "Could not find a property named '\(s)' on type '\(type)'.")
         }
         let wanted = Set(select)
         return members.filter { $0.0.hasPrefix("@") || $0.0 == "id" || wanted.contains($0.0) }
@@ -326,26 +357,33 @@ struct GraphService: Sendable {
     static func encodeQuery(_ q: [(String, String)]) -> String {
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+#")
-        return q.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }
-            .joined(separator: "&")
+        return q.map {
+            "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)"
+        }
+        .joined(separator: "&")
     }
 
     /// Finds a stored item of `kind` in `mailbox` by Graph id; 400 for a malformed id, 404 for an unknown one.
-    static func lookup(_ id: String, kind: ExchangeItemType, mailbox: String, in s: StoreState) throws(GraphError) -> StoredItem {
+    static func lookup(
+        _ id: String, kind: ExchangeItemType, mailbox: String, in s: StoreState
+    ) throws(GraphError) -> StoredItem {
         guard let target = GraphIdentifier.parse(id.removingPercentEncoding ?? id) else { throw GraphError.invalidId() }
         guard case .item(let mb, let number) = target, mb == mailbox,
-              let m = s.mailbox(mailbox), let folder = m.locations[number], let item = m.folders[folder]?.items[number],
-              item.kind == kind, folder != "deleteditems" else { throw GraphError.itemNotFound() }
+            let m = s.mailbox(mailbox), let folder = m.locations[number], let item = m.folders[folder]?.items[number],
+            item.kind == kind, folder != "deleteditems"
+        else { throw GraphError.itemNotFound() }
         return item
     }
 
     /// Annotations and ids every item starts with.
     static func itemHeader(_ ctx: Context, _ item: StoredItem, mailbox: String) -> [(String, JSON)] {
         let changeKey = GraphIdentifier.changeKey(item.changeNumber)
-        return [("@odata.etag", .string("W/\"" + changeKey + "\"")), ("id", .string(ctx.id(mailbox, item.number))),
-                ("createdDateTime", item.fields["DateTimeCreated"].map { .string($0.value) } ?? .null),
-                ("lastModifiedDateTime", item.fields["LastModifiedTime"].map { .string($0.value) } ?? .null),
-                ("changeKey", .string(changeKey))]
+        return [
+            ("@odata.etag", .string("W/\"" + changeKey + "\"")), ("id", .string(ctx.id(mailbox, item.number))),
+            ("createdDateTime", item.fields["DateTimeCreated"].map { .string($0.value) } ?? .null),
+            ("lastModifiedDateTime", item.fields["LastModifiedTime"].map { .string($0.value) } ?? .null),
+            ("changeKey", .string(changeKey)),
+        ]
     }
 
     /// `$expand=singleValueExtendedProperties($filter=id eq '...')`: the expanded properties of `item`, or nil when
@@ -358,7 +396,9 @@ struct GraphService: Sendable {
             var ids: Set<String>?
             if let open = p.firstIndex(of: "(") {
                 let inner = String(p[p.index(after: open)..<(p.lastIndex(of: ")") ?? p.endIndex)])
-                guard inner.lowercased().hasPrefix("$filter=") else { throw GraphError.notSupported("The expand option '\(p)'") }
+                guard inner.lowercased().hasPrefix("$filter=") else {
+                    throw GraphError.notSupported("The expand option '\(p)'")
+                }
                 ids = try GraphFilter.extendedIds(String(inner.dropFirst(8)))
             }
             let keys = ids.map { Set($0.compactMap { GraphExtendedProperty.parse($0)?.key }) }
@@ -374,7 +414,10 @@ struct GraphService: Sendable {
         for part in GraphFilter.splitTopLevel(expand, ",") {
             let name = String(part.trimmingCharacters(in: .whitespaces).prefix { $0 != "(" })
             guard allowed.contains(name) else {
-                throw GraphError(400, "BadRequest", "Parsing OData Select and Expand failed: Could not find a property named '\(name)' on type 'microsoft.graph.\(allowed.contains("exceptionOccurrences") ? "event" : "contact")'.")
+                throw GraphError(
+                    400, "BadRequest",
+                    "Parsing OData Select and Expand failed: Could not find a property named '\(name)' on type 'microsoft.graph.\(allowed.contains("exceptionOccurrences") ? "event" : "contact")'."
+                )
             }
         }
     }
@@ -394,9 +437,12 @@ struct GraphService: Sendable {
         }
         let types = ["entryId", "ewsId", "immutableEntryId", "restId", "restImmutableEntryId"]
         guard types.contains(source), types.contains(target) else {
-            throw GraphError.badRequest("sourceIdType and targetIdType must be one of \(types.joined(separator: ", ")).")
+            throw GraphError.badRequest(
+                "sourceIdType and targetIdType must be one of \(types.joined(separator: ", ")).")
         }
-        guard !ids.isEmpty, ids.count <= 1000 else { throw GraphError.badRequest("inputIds must hold between 1 and 1000 ids.") }
+        guard !ids.isEmpty, ids.count <= 1000 else {
+            throw GraphError.badRequest("inputIds must hold between 1 and 1000 ids.")
+        }
         let mailbox = ctx.mailbox
         var values: [JSON] = []
         for id in ids {
@@ -406,7 +452,9 @@ struct GraphService: Sendable {
             case "restId", "restImmutableEntryId":
                 if case .item(let mb, let n) = GraphIdentifier.parse(id), mb == mailbox { number = n }
             case "entryId", "immutableEntryId":
-                if let d = Data(base64Encoded: GraphIdentifier.ews(fromREST: id)), d.count == 8 { number = d.reduce(0) { $0 << 8 | UInt64($1) } }
+                if let d = Data(base64Encoded: GraphIdentifier.ews(fromREST: id)), d.count == 8 {
+                    number = d.reduce(0) { $0 << 8 | UInt64($1) }
+                }
             default: break
             }
             var out: String?
@@ -425,8 +473,11 @@ struct GraphService: Sendable {
             if let out { m.append(("targetId", .string(out))) }
             values.append(.object(m))
         }
-        return GraphResponse(status: 200, body: .object([
-            ("@odata.context", ctx.context("Collection(microsoft.graph.convertIdResult)")), ("value", .array(values)),
-        ]))
+        return GraphResponse(
+            status: 200,
+            body: .object([
+                ("@odata.context", ctx.context("Collection(microsoft.graph.convertIdResult)")),
+                ("value", .array(values)),
+            ]))
     }
 }

@@ -4,9 +4,9 @@ import Foundation
 /// client can route with it and the simulator can tell a malformed id from an unknown one. ChangeKeys
 /// are base64 of a server-wide, monotonic change number.
 enum Identifier {
-    private static let itemTag: [UInt8] = [0x41, 0x41, 0x4D, 0x6B, 0x01]   // "AAMk\u{1}"
+    private static let itemTag: [UInt8] = [0x41, 0x41, 0x4D, 0x6B, 0x01]  // "AAMk\u{1}"
     private static let folderTag: [UInt8] = [0x41, 0x41, 0x4D, 0x6B, 0x02]
-    private static let changeTag: [UInt8] = [0x43, 0x51, 0x41, 0x41]        // "CQAA"
+    private static let changeTag: [UInt8] = [0x43, 0x51, 0x41, 0x41]  // "CQAA"
 
     static func itemId(mailbox: String, number: UInt64) -> String {
         var b = itemTag
@@ -35,8 +35,9 @@ enum Identifier {
         guard let d = Data(base64Encoded: id), d.count > 6, Array(d.prefix(5)) == folderTag else { return nil }
         let rest = Array(d.dropFirst(5))
         guard let z = rest.firstIndex(of: 0),
-              let key = String(bytes: rest[..<z], encoding: .utf8),
-              let mailbox = String(bytes: rest[(z + 1)...], encoding: .utf8) else { return nil }
+            let key = String(bytes: rest[..<z], encoding: .utf8),
+            let mailbox = String(bytes: rest[(z + 1)...], encoding: .utf8)
+        else { return nil }
         return (mailbox, key)
     }
 
@@ -61,7 +62,9 @@ enum Identifier {
     }
 
     static func parseSyncState(_ s: String) -> (epoch: UInt32, folder: String, seq: UInt64)? {
-        guard let d = Data(base64Encoded: s), d.count >= 16, Array(d.prefix(4)) == [0x53, 0x59, 0x4E, 0x01] else { return nil }
+        guard let d = Data(base64Encoded: s), d.count >= 16, Array(d.prefix(4)) == [0x53, 0x59, 0x4E, 0x01] else {
+            return nil
+        }
         let a = Array(d)
         let epoch = a[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         let seq = a[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

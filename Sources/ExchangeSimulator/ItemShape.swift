@@ -43,17 +43,25 @@ struct ItemShape: Sendable {
 extension EWSService {
     /// Writes `<t:Contact>` / `<t:CalendarItem>` / `<t:Task>` for `item` with the properties `shape` asks for,
     /// in schema order. `itemId` replaces the item's own id (an occurrence shown from its master).
-    static func writeItem(_ w: inout XMLWriter, _ item: StoredItem, mailbox: String, shape: ItemShape, itemId: String? = nil) {
+    static func writeItem(
+        _ w: inout XMLWriter, _ item: StoredItem, mailbox: String, shape: ItemShape, itemId: String? = nil
+    ) {
         let q = "t:" + item.kind.rawValue
         w.open(q)
         // Produced only when asked for by name, as Exchange does (AllProperties leaves it out); first in schema order.
         if shape.fields.contains("MimeContent") { MimeContent.write(&w, item) }
-        w.empty("t:ItemId", [("Id", itemId ?? Identifier.itemId(mailbox: mailbox, number: item.number)),
-                             ("ChangeKey", Identifier.changeKey(item.changeNumber))])
+        w.empty(
+            "t:ItemId",
+            [
+                ("Id", itemId ?? Identifier.itemId(mailbox: mailbox, number: item.number)),
+                ("ChangeKey", Identifier.changeKey(item.changeNumber)),
+            ])
         if shape.base == .idOnly && shape.fields.isEmpty && shape.extended.isEmpty { w.close(q); return }
         let rank = item.kind.elementRank
         if shape.includes("ParentFolderId") {
-            w.empty("t:ParentFolderId", [("Id", Identifier.folderId(mailbox: mailbox, key: item.folder)), ("ChangeKey", "AQAAAA==")])
+            w.empty(
+                "t:ParentFolderId",
+                [("Id", Identifier.folderId(mailbox: mailbox, key: item.folder)), ("ChangeKey", "AQAAAA==")])
         }
         // Each name's rank is looked up once (ranking inside the sort's comparator hashed every name about ten times
         // per item, a sixth of the simulator's time serving GetItem).
@@ -67,7 +75,9 @@ extension EWSService {
         var wroteExtended = false
         func writeExtended(_ w: inout XMLWriter) {
             wroteExtended = true
-            for p in item.extended where shape.extended.contains(p.key) && MAPIProperty.byKey[p.key] == nil { w.element(p.element) }
+            for p in item.extended where shape.extended.contains(p.key) && MAPIProperty.byKey[p.key] == nil {
+                w.element(p.element)
+            }
             for (property, uri) in shape.computed {
                 if let value = property.value(in: item) { w.element(MAPIProperty.element(uri, value)) }
             }

@@ -15,10 +15,10 @@ enum MAPIProperty: Sendable {
 
     /// By normalised extended property key (`ExtendedProperty.key(of:)`).
     static let byKey: [String: MAPIProperty] = [
-        "tag:26:String": .field("ItemClass", .text),                       // PR_MESSAGE_CLASS 0x001A
-        "tag:54:Integer": .field("Sensitivity", .sensitivity),             // PR_SENSITIVITY 0x0036
-        "tag:12296:SystemTime": .field("LastModifiedTime", .text),         // PR_LAST_MODIFICATION_TIME 0x3008
-        "id:00062002-0000-0000-c000-000000000046:33315:Boolean": .field("IsRecurring", .boolean),   // PidLidRecurring
+        "tag:26:String": .field("ItemClass", .text),  // PR_MESSAGE_CLASS 0x001A
+        "tag:54:Integer": .field("Sensitivity", .sensitivity),  // PR_SENSITIVITY 0x0036
+        "tag:12296:SystemTime": .field("LastModifiedTime", .text),  // PR_LAST_MODIFICATION_TIME 0x3008
+        "id:00062002-0000-0000-c000-000000000046:33315:Boolean": .field("IsRecurring", .boolean),  // PidLidRecurring
         "tag:3619:Integer": .articleNumber,
         "tag:4339:String": .urlCompName,
         "tag:13843:String": .containerClass,
@@ -58,6 +58,8 @@ enum MAPIProperty: Sendable {
 
     /// `<t:ExtendedProperty>` with the URI the client asked with.
     static func element(_ uri: XElement, _ value: String) -> XElement {
-        XElement("ExtendedProperty", children: [XElement("ExtendedFieldURI", attributes: uri.attributes), XElement("Value", text: value)])
+        XElement(
+            "ExtendedProperty",
+            children: [XElement("ExtendedFieldURI", attributes: uri.attributes), XElement("Value", text: value)])
     }
 }

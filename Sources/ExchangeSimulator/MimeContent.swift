@@ -25,29 +25,42 @@ enum MimeContent {
     static func vCard(_ item: StoredItem) -> String {
         func v(_ name: String) -> String { item.fields[name]?.value ?? "" }
         var lines = ["BEGIN:VCARD", "VERSION:3.0"]
-        let display = v("DisplayName").isEmpty ? [v("GivenName"), v("Surname")].filter { !$0.isEmpty }.joined(separator: " ") : v("DisplayName")
+        let display =
+            v("DisplayName").isEmpty
+            ? [v("GivenName"), v("Surname")].filter { !$0.isEmpty }.joined(separator: " ") : v("DisplayName")
         lines.append("FN:" + escape(display))
         lines.append("N:" + [v("Surname"), v("GivenName"), v("MiddleName"), "", ""].map(escape).joined(separator: ";"))
         if !v("Nickname").isEmpty { lines.append("NICKNAME:" + escape(v("Nickname"))) }
         if !v("CompanyName").isEmpty || !v("Department").isEmpty {
-            lines.append("ORG:" + escape(v("CompanyName")) + (v("Department").isEmpty ? "" : ";" + escape(v("Department"))))
+            lines.append(
+                "ORG:" + escape(v("CompanyName")) + (v("Department").isEmpty ? "" : ";" + escape(v("Department"))))
         }
         if !v("JobTitle").isEmpty { lines.append("TITLE:" + escape(v("JobTitle"))) }
         for e in item.fields["EmailAddresses"]?.children ?? [] where !e.value.isEmpty {
-            lines.append("EMAIL;TYPE=INTERNET" + (e.attr("Key") == "EmailAddress1" ? ",PREF" : "") + ":" + escape(e.value))
+            lines.append(
+                "EMAIL;TYPE=INTERNET" + (e.attr("Key") == "EmailAddress1" ? ",PREF" : "") + ":" + escape(e.value))
         }
-        let phoneTypes = ["BusinessPhone": "WORK,VOICE", "BusinessPhone2": "WORK,VOICE", "HomePhone": "HOME,VOICE", "HomePhone2": "HOME,VOICE",
-                          "MobilePhone": "CELL,VOICE", "BusinessFax": "WORK,FAX", "HomeFax": "HOME,FAX", "Pager": "PAGER"]
+        let phoneTypes = [
+            "BusinessPhone": "WORK,VOICE", "BusinessPhone2": "WORK,VOICE", "HomePhone": "HOME,VOICE",
+            "HomePhone2": "HOME,VOICE",
+            "MobilePhone": "CELL,VOICE", "BusinessFax": "WORK,FAX", "HomeFax": "HOME,FAX", "Pager": "PAGER",
+        ]
         for e in item.fields["PhoneNumbers"]?.children ?? [] where !e.value.isEmpty {
             lines.append("TEL;TYPE=" + (phoneTypes[e.attr("Key") ?? ""] ?? "VOICE") + ":" + escape(e.value))
         }
         let addressTypes = ["Business": "WORK", "Home": "HOME", "Other": "OTHER"]
         for e in item.fields["PhysicalAddresses"]?.children ?? [] {
-            let parts = ["", "", e.child("Street")?.value ?? "", e.child("City")?.value ?? "", e.child("State")?.value ?? "",
-                         e.child("PostalCode")?.value ?? "", e.child("CountryOrRegion")?.value ?? ""]
-            lines.append("ADR;TYPE=" + (addressTypes[e.attr("Key") ?? ""] ?? "OTHER") + ":" + parts.map(escape).joined(separator: ";"))
+            let parts = [
+                "", "", e.child("Street")?.value ?? "", e.child("City")?.value ?? "", e.child("State")?.value ?? "",
+                e.child("PostalCode")?.value ?? "", e.child("CountryOrRegion")?.value ?? "",
+            ]
+            lines.append(
+                "ADR;TYPE=" + (addressTypes[e.attr("Key") ?? ""] ?? "OTHER") + ":"
+                    + parts.map(escape).joined(separator: ";"))
         }
-        if let birthday = item.fields["Birthday"]?.value, birthday.count >= 10 { lines.append("BDAY:" + birthday.prefix(10)) }
+        if let birthday = item.fields["Birthday"]?.value, birthday.count >= 10 {
+            lines.append("BDAY:" + birthday.prefix(10))
+        }
         if let categories = item.fields["Categories"]?.children, !categories.isEmpty {
             lines.append("CATEGORIES:" + categories.map { escape($0.value) }.joined(separator: ","))
         }
@@ -60,8 +73,9 @@ enum MimeContent {
     // MARK: iCalendar
 
     static func iCalendar(_ components: [[String]]) -> String {
-        fold(["BEGIN:VCALENDAR", "METHOD:PUBLISH", "PRODID:Microsoft Exchange Server 2016", "VERSION:2.0"]
-             + components.flatMap { $0 } + ["END:VCALENDAR"])
+        fold(
+            ["BEGIN:VCALENDAR", "METHOD:PUBLISH", "PRODID:Microsoft Exchange Server 2016", "VERSION:2.0"]
+                + components.flatMap { $0 } + ["END:VCALENDAR"])
     }
 
     static func vEvent(_ item: StoredItem, recurrenceId: String? = nil) -> [String] {
@@ -71,9 +85,15 @@ enum MimeContent {
         if let recurrenceId { lines.append("RECURRENCE-ID:" + recurrenceId) }
         lines.append("SUMMARY:" + escape(v("Subject") ?? ""))
         let allDay = v("IsAllDayEvent") == "true"
-        if let start = v("Start").flatMap(FieldValue.parseDate) { lines.append(allDay ? "DTSTART;VALUE=DATE:" + date(start) : "DTSTART:" + stamp(start)) }
-        if let end = v("End").flatMap(FieldValue.parseDate) { lines.append(allDay ? "DTEND;VALUE=DATE:" + date(end) : "DTEND:" + stamp(end)) }
-        if recurrenceId == nil, let recurrence = item.fields["Recurrence"], let rule = rrule(recurrence, start: v("Start").flatMap(FieldValue.parseDate)) {
+        if let start = v("Start").flatMap(FieldValue.parseDate) {
+            lines.append(allDay ? "DTSTART;VALUE=DATE:" + date(start) : "DTSTART:" + stamp(start))
+        }
+        if let end = v("End").flatMap(FieldValue.parseDate) {
+            lines.append(allDay ? "DTEND;VALUE=DATE:" + date(end) : "DTEND:" + stamp(end))
+        }
+        if recurrenceId == nil, let recurrence = item.fields["Recurrence"],
+            let rule = rrule(recurrence, start: v("Start").flatMap(FieldValue.parseDate))
+        {
             lines.append("RRULE:" + rule)
             for deleted in EWSService.deletedStartsList(item) { lines.append("EXDATE:" + stamp(Double(deleted))) }
         }
@@ -84,20 +104,27 @@ enum MimeContent {
         if let categories = item.fields["Categories"]?.children, !categories.isEmpty {
             lines.append("CATEGORIES:" + categories.map { escape($0.value) }.joined(separator: ","))
         }
-        if let modified = v("LastModifiedTime").flatMap(FieldValue.parseDate) { lines.append("LAST-MODIFIED:" + stamp(modified)) }
-        if let created = v("DateTimeCreated").flatMap(FieldValue.parseDate) { lines.append("DTSTAMP:" + stamp(created)) }
+        if let modified = v("LastModifiedTime").flatMap(FieldValue.parseDate) {
+            lines.append("LAST-MODIFIED:" + stamp(modified))
+        }
+        if let created = v("DateTimeCreated").flatMap(FieldValue.parseDate) {
+            lines.append("DTSTAMP:" + stamp(created))
+        }
         lines.append("END:VEVENT")
         return lines
     }
 
     /// The exceptions of a series, each as a VEVENT with its RECURRENCE-ID.
     static func exceptions(_ master: StoredItem) -> [[String]] {
-        guard master.fields["Recurrence"] != nil, let modified = master.fields["ModifiedOccurrences"]?.children else { return [] }
+        guard master.fields["Recurrence"] != nil, let modified = master.fields["ModifiedOccurrences"]?.children else {
+            return []
+        }
         let start = master.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? 0
         let end = master.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start
         return modified.compactMap { entry -> [String]? in
             guard let original = EWSService.originalStart(of: entry) else { return nil }
-            let occurrence = OccurrenceRef(mailbox: "", master: master, index: 0, originalStart: Double(original), duration: end - start)
+            let occurrence = OccurrenceRef(
+                mailbox: "", master: master, index: 0, originalStart: Double(original), duration: end - start)
             return vEvent(EWSService.occurrenceItem(occurrence), recurrenceId: stamp(Double(original)))
         }
     }
@@ -108,8 +135,11 @@ enum MimeContent {
         if let start = v("StartDate").flatMap(FieldValue.parseDate) { lines.append("DTSTART:" + stamp(start)) }
         if let due = v("DueDate").flatMap(FieldValue.parseDate) { lines.append("DUE:" + stamp(due)) }
         if let done = v("CompleteDate").flatMap(FieldValue.parseDate) { lines.append("COMPLETED:" + stamp(done)) }
-        let status = ["NotStarted": "NEEDS-ACTION", "InProgress": "IN-PROCESS", "Completed": "COMPLETED", "WaitingOnOthers": "NEEDS-ACTION",
-                      "Deferred": "CANCELLED"]
+        let status = [
+            "NotStarted": "NEEDS-ACTION", "InProgress": "IN-PROCESS", "Completed": "COMPLETED",
+            "WaitingOnOthers": "NEEDS-ACTION",
+            "Deferred": "CANCELLED",
+        ]
         lines.append("STATUS:" + (status[v("Status") ?? ""] ?? "NEEDS-ACTION"))
         if let percent = v("PercentComplete") { lines.append("PERCENT-COMPLETE:" + String(Int(Double(percent) ?? 0))) }
         lines.append("PRIORITY:" + (["High": "1", "Low": "9"][v("Importance") ?? ""] ?? "5"))
@@ -129,9 +159,11 @@ enum MimeContent {
         case .daily: parts = ["FREQ=DAILY"]
         case .weekly(let list): parts = ["FREQ=WEEKLY", "BYDAY=" + byDay(list), "WKST=" + days[pattern.firstDayOfWeek]]
         case .absoluteMonthly(let day): parts = ["FREQ=MONTHLY", "BYMONTHDAY=\(day)"]
-        case .relativeMonthly(let list, let index): parts = ["FREQ=MONTHLY", "BYDAY=" + byDay(list), "BYSETPOS=\(index)"]
+        case .relativeMonthly(let list, let index):
+            parts = ["FREQ=MONTHLY", "BYDAY=" + byDay(list), "BYSETPOS=\(index)"]
         case .absoluteYearly(let day, let month): parts = ["FREQ=YEARLY", "BYMONTH=\(month)", "BYMONTHDAY=\(day)"]
-        case .relativeYearly(let list, let index, let month): parts = ["FREQ=YEARLY", "BYMONTH=\(month)", "BYDAY=" + byDay(list), "BYSETPOS=\(index)"]
+        case .relativeYearly(let list, let index, let month):
+            parts = ["FREQ=YEARLY", "BYMONTH=\(month)", "BYDAY=" + byDay(list), "BYSETPOS=\(index)"]
         }
         parts.insert("INTERVAL=\(pattern.interval)", at: 1)
         if let count = pattern.count { parts.append("COUNT=\(count)") }
@@ -143,7 +175,11 @@ enum MimeContent {
     }
 
     static func classification(_ sensitivity: String?) -> String {
-        switch sensitivity { case "Private", "Personal": "PRIVATE"; case "Confidential": "CONFIDENTIAL"; default: "PUBLIC" }
+        switch sensitivity {
+        case "Private", "Personal": "PRIVATE";
+        case "Confidential": "CONFIDENTIAL";
+        default: "PUBLIC"
+        }
     }
 
     /// `20260302T090000Z`.

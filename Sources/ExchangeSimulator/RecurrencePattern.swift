@@ -33,30 +33,42 @@ struct RecurrencePattern: Sendable {
     static let dayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
     static let dayGroups: [String: [Int]] = ["Day": Array(1...7), "Weekday": Array(1...5), "WeekendDay": [6, 7]]
     static let indexNames = ["First": 1, "Second": 2, "Third": 3, "Fourth": 4, "Last": -1]
-    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                             "October", "November", "December"]
+    static let monthNames = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ]
 
     /// Reads a stored `Recurrence` element; throws ErrorCalendarInvalidRecurrence when it is not one.
     init(_ recurrence: XElement) throws(EWSFailure) {
         let invalid = EWSFailure(code: "ErrorCalendarInvalidRecurrence", message: "The recurrence pattern is invalid.")
         guard let pattern = recurrence.children.first(where: { Self.patternNames.contains($0.name) }),
-              let range = recurrence.children.first(where: { ["NoEndRecurrence", "EndDateRecurrence", "NumberedRecurrence"].contains($0.name) }),
-              let start = range.child("StartDate").flatMap({ Self.day($0.value) }) else { throw invalid }
+            let range = recurrence.children.first(where: {
+                ["NoEndRecurrence", "EndDateRecurrence", "NumberedRecurrence"].contains($0.name)
+            }),
+            let start = range.child("StartDate").flatMap({ Self.day($0.value) })
+        else { throw invalid }
         func days(_ name: String) -> [Int]? {
             guard let text = pattern.child(name)?.value, !text.isEmpty else { return nil }
             var result: [Int] = []
             for word in text.split(separator: " ") {
-                if let i = Self.dayNames.firstIndex(of: String(word)) { result.append(i + 1) } else if let group = Self.dayGroups[String(word)] {
+                if let i = Self.dayNames.firstIndex(of: String(word)) {
+                    result.append(i + 1)
+                } else if let group = Self.dayGroups[String(word)] {
                     result += group
-                } else { return nil }
+                } else {
+                    return nil
+                }
             }
             return Array(Set(result)).sorted()
         }
         func int(_ name: String) -> Int? { pattern.child(name).flatMap { Int($0.value) } }
-        func month() -> Int? { pattern.child("Month").flatMap { Self.monthNames.firstIndex(of: $0.value) }.map { $0 + 1 } }
+        func month() -> Int? {
+            pattern.child("Month").flatMap { Self.monthNames.firstIndex(of: $0.value) }.map { $0 + 1 }
+        }
         func index() -> Int? { pattern.child("DayOfWeekIndex").flatMap { Self.indexNames[$0.value] } }
         interval = int("Interval") ?? 1
-        firstDayOfWeek = pattern.child("FirstDayOfWeek").flatMap { Self.dayNames.firstIndex(of: $0.value) }.map { $0 + 1 } ?? 1
+        firstDayOfWeek =
+            pattern.child("FirstDayOfWeek").flatMap { Self.dayNames.firstIndex(of: $0.value) }.map { $0 + 1 } ?? 1
         switch pattern.name {
         case "DailyRecurrence": rule = .daily
         case "WeeklyRecurrence":
@@ -152,7 +164,8 @@ struct RecurrencePattern: Sendable {
 
     private static func clamped(year: Int, month: Int, day: Int) -> Int {
         let first = dayNumber(year: year, month: month, day: 1)
-        let next = month == 12 ? dayNumber(year: year + 1, month: 1, day: 1) : dayNumber(year: year, month: month + 1, day: 1)
+        let next =
+            month == 12 ? dayNumber(year: year + 1, month: 1, day: 1) : dayNumber(year: year, month: month + 1, day: 1)
         return first + min(day, next - first) - 1
     }
 

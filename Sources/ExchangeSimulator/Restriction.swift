@@ -36,10 +36,13 @@ indirect enum Restriction: Sendable {
         case "Exists":
             return .exists(try path(e))
         case "Contains":
-            guard let c = e.child("Constant")?.attr("Value") else { throw .schemaValidation("Contains requires a Constant.") }
+            guard let c = e.child("Constant")?.attr("Value") else {
+                throw .schemaValidation("Contains requires a Constant.")
+            }
             let cmp = e.attr("ContainmentComparison") ?? "Exact"
-            return .contains(try path(e), c, mode: e.attr("ContainmentMode") ?? "FullString",
-                             ignoreCase: cmp.contains("IgnoreCase") || cmp == "Loose")
+            return .contains(
+                try path(e), c, mode: e.attr("ContainmentMode") ?? "FullString",
+                ignoreCase: cmp.contains("IgnoreCase") || cmp == "Loose")
         default:
             guard let op = Comparison(rawValue: e.name) else {
                 throw .schemaValidation("The restriction element '\(e.name)' is not supported.")

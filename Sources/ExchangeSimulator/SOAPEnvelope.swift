@@ -8,12 +8,19 @@ enum SOAPEnvelope {
     ]
 
     static func begin(_ w: inout XMLWriter) {
-        w.raw("<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Header>")
-        w.empty("h:ServerVersionInfo", serverVersion + [
-            ("xmlns:h", NS.types), ("xmlns", NS.types),
-            ("xmlns:xsd", "http://www.w3.org/2001/XMLSchema"), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
-        ])
-        w.raw("</s:Header><s:Body xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">")
+        w.raw(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Header>"
+        )
+        w.empty(
+            "h:ServerVersionInfo",
+            serverVersion + [
+                ("xmlns:h", NS.types), ("xmlns", NS.types),
+                ("xmlns:xsd", "http://www.w3.org/2001/XMLSchema"),
+                ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+            ])
+        w.raw(
+            "</s:Header><s:Body xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">"
+        )
     }
 
     static func end(_ w: inout XMLWriter) { w.raw("</s:Body></s:Envelope>") }

@@ -40,7 +40,9 @@ public final class Simulator: Sendable {
     /// The control-only port, when configured.
     public var controlPort: Int? { state.withLock { $0.controlServer?.localAddress?.port } }
     /// `http(s)://host:port/v1.0`: Graph's base URL.
-    public var graphEndpoint: String { "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/v1.0" }
+    public var graphEndpoint: String {
+        "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/v1.0"
+    }
     /// `http(s)://host:port/{tenant}/oauth2/v2.0/token`.
     public func tokenEndpoint(tenant: String = "common") -> String {
         "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/\(tenant)/oauth2/v2.0/token"
@@ -51,26 +53,34 @@ public final class Simulator: Sendable {
     }
 
     private init(configuration: SimulatorConfiguration, store: Store) throws {
-        let certificates = try configuration.graphAppCertificates.map { (clientId: $0.clientId, certificate: try RegisteredCertificate(pemFile: $0.certificatePath)) }
+        let certificates = try configuration.graphAppCertificates.map {
+            (clientId: $0.clientId, certificate: try RegisteredCertificate(pemFile: $0.certificatePath))
+        }
         self.configuration = configuration
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         self.control = SimulatorControl(store: store)
         self.service = EWSService(store: store, access: configuration.access)
-        let auth = GraphAuth(apps: configuration.graphApps, certificates: certificates, tokenSeconds: configuration.graphTokenSeconds)
+        let auth = GraphAuth(
+            apps: configuration.graphApps, certificates: certificates, tokenSeconds: configuration.graphTokenSeconds)
         self.graphAuth = auth
         self.graph = GraphService(store: store, auth: auth)
         self.state = Mutex(ListenerState(port: configuration.port))
         if let tls = configuration.tls {
-            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
             let key = try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem)
-            self.sslContext = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            self.sslContext = try NIOSSLContext(
+                configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         } else {
             self.sslContext = nil
         }
     }
 
     /// Starts a simulator and returns once it accepts connections.
-    public static func start(_ configuration: SimulatorConfiguration = SimulatorConfiguration()) async throws -> Simulator {
+    public static func start(
+        _ configuration: SimulatorConfiguration = SimulatorConfiguration()
+    ) async throws -> Simulator {
         let store = try Store.open(dataDirectory: configuration.dataDirectory, logger: configuration.logger)
         let sim = try Simulator(configuration: configuration, store: store)
         for user in configuration.accounts.keys where user.contains("@") { sim.control.createMailbox(user) }
@@ -118,11 +128,14 @@ public final class Simulator: Sendable {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(SimulatorHTTPHandler(sim: self, controlOnly: controlOnly))
+                    try channel.pipeline.syncOperations.addHandler(
+                        SimulatorHTTPHandler(sim: self, controlOnly: controlOnly))
                     if !controlOnly {
                         let id = ObjectIdentifier(channel)
                         self.connections.withLock { $0[id] = channel }
-                        channel.closeFuture.whenComplete { _ in _ = self.connections.withLock { $0.removeValue(forKey: id) } }
+                        channel.closeFuture.whenComplete { _ in
+                            _ = self.connections.withLock { $0.removeValue(forKey: id) }
+                        }
                     }
                 }
             }
@@ -131,11 +144,15 @@ public final class Simulator: Sendable {
     func bind() async throws {
         let port = state.withLock { $0.port }
         let ch = try await bootstrap(controlOnly: false).bind(host: configuration.host, port: port).get()
-        state.withLock { $0.server = ch; $0.port = ch.localAddress?.port ?? port }
+        state.withLock {
+            $0.server = ch; $0.port = ch.localAddress?.port ?? port
+        }
     }
 
     func goDown(seconds: Double?) async throws {
-        let server = state.withLock { s -> (any Channel)? in defer { s.server = nil }; s.upTask?.cancel(); return s.server }
+        let server = state.withLock { s -> (any Channel)? in
+            defer { s.server = nil }; s.upTask?.cancel(); return s.server
+        }
         try? await server?.close()
         for c in connections.withLock({ Array($0.values) }) { try? await c.close() }
         if let seconds {
@@ -148,7 +165,9 @@ public final class Simulator: Sendable {
     }
 
     func comeUp() async throws {
-        let isUp = state.withLock { s -> Bool in s.upTask?.cancel(); s.upTask = nil; return s.server != nil }
+        let isUp = state.withLock { s -> Bool in
+            s.upTask?.cancel(); s.upTask = nil; return s.server != nil
+        }
         if !isUp { try await bind() }
     }
 }

@@ -20,7 +20,11 @@ extension SimulatorControl {
     /// Turns REST (Graph) access to `mailbox` off or on; off answers 404 `MailboxNotEnabledForRESTAPI`.
     public func setRESTEnabled(mailbox: String, _ enabled: Bool) {
         _ = withGraphAuth { s in
-            if enabled { s.restDisabled.remove(mailbox.lowercased()) } else { s.restDisabled.insert(mailbox.lowercased()) }
+            if enabled {
+                s.restDisabled.remove(mailbox.lowercased())
+            } else {
+                s.restDisabled.insert(mailbox.lowercased())
+            }
         }
     }
 

@@ -36,9 +36,10 @@ public final class SimulatorControl: Sendable {
     public func mailboxes() -> [MailboxSummary] {
         store.withState { s in
             s.mailboxes.values.sorted { $0.address < $1.address }.map { m in
-                MailboxSummary(address: m.address, contacts: m.folders["contacts"]?.items.count ?? 0,
-                               calendar: m.folders["calendar"]?.items.count ?? 0, tasks: m.folders["tasks"]?.items.count ?? 0,
-                               deletedItems: m.folders["deleteditems"]?.items.count ?? 0)
+                MailboxSummary(
+                    address: m.address, contacts: m.folders["contacts"]?.items.count ?? 0,
+                    calendar: m.folders["calendar"]?.items.count ?? 0, tasks: m.folders["tasks"]?.items.count ?? 0,
+                    deletedItems: m.folders["deleteditems"]?.items.count ?? 0)
             }
         }
     }
@@ -67,7 +68,9 @@ public final class SimulatorControl: Sendable {
             guard let backup = s.backups[name] else { throw ControlError(code: "NoSuchBackup", detail: name) }
             var targets = Array(backup.values)
             if let mailbox {
-                guard let m = backup[StoreState.key(mailbox)] else { throw ControlError(code: "NoSuchMailbox", detail: mailbox) }
+                guard let m = backup[StoreState.key(mailbox)] else {
+                    throw ControlError(code: "NoSuchMailbox", detail: mailbox)
+                }
                 targets = [m]
             }
             for var m in targets {
@@ -88,7 +91,11 @@ public final class SimulatorControl: Sendable {
 
     public func setFaults(_ config: FaultConfiguration) { faults.withLock { $0.config = config } }
     public func currentFaults() -> FaultConfiguration { faults.withLock { $0.config } }
-    public func resetFaults() { faults.withLock { $0.config = FaultConfiguration(); $0.busyMatches = 0 } }
+    public func resetFaults() {
+        faults.withLock {
+            $0.config = FaultConfiguration(); $0.busyMatches = 0
+        }
+    }
 
     /// EWS requests received per operation since start or the last reset.
     public func counters() -> [String: Int] { faults.withLock { $0.counters } }

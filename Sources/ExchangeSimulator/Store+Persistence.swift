@@ -57,10 +57,12 @@ final class StorePersistence: @unchecked Sendable {
             }
             state.rebuildIndexes()
             try p.compact(state)
-            logger.info("exchange-sim data loaded", metadata: [
-                "sim.data.directory": "\(path)", "sim.data.mailboxes": "\(state.mailboxes.count)",
-                "sim.data.journal_entries": "\(replayed)",
-            ])
+            logger.info(
+                "exchange-sim data loaded",
+                metadata: [
+                    "sim.data.directory": "\(path)", "sim.data.mailboxes": "\(state.mailboxes.count)",
+                    "sim.data.journal_entries": "\(replayed)",
+                ])
             return (p, state)
         } catch {
             throw SimulatorControl.ControlError(code: "DataDirectoryUnusable", detail: "\(path): \(error)")
@@ -185,11 +187,17 @@ private struct Delta: Codable {
         headers = []; items = []
         for (address, numbers) in s.pending.items where !s.pending.mailboxes.contains(address) {
             guard let m = s.mailboxes[address] else { continue }
-            headers.append(MailboxHeader(address: address, seq: m.seq, invalidRanges: m.invalidRanges.map { [$0.lowerBound, $0.upperBound] }))
+            headers.append(
+                MailboxHeader(
+                    address: address, seq: m.seq, invalidRanges: m.invalidRanges.map { [$0.lowerBound, $0.upperBound] })
+            )
             for n in numbers {
                 var tombs: [String: [UInt64]] = [:]
                 for (key, f) in m.folders { if let t = f.tombstones[n] { tombs[key] = [t.created, t.deleted] } }
-                items.append(ItemState(mailbox: address, number: n, item: m.locations[n].flatMap { m.folders[$0]?.items[n] }, tombstones: tombs))
+                items.append(
+                    ItemState(
+                        mailbox: address, number: n, item: m.locations[n].flatMap { m.folders[$0]?.items[n] },
+                        tombstones: tombs))
             }
         }
         backups = [:]
@@ -207,7 +215,9 @@ private struct Delta: Codable {
             guard var m = s.mailboxes[i.mailbox] else { continue }
             for key in m.folders.keys {
                 m.folders[key]!.items[i.number] = nil
-                m.folders[key]!.tombstones[i.number] = i.tombstones[key].flatMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+                m.folders[key]!.tombstones[i.number] = i.tombstones[key].flatMap {
+                    $0.count == 2 ? ($0[0], $0[1]) : nil
+                }
             }
             if let item = i.item, m.folders[item.folder] != nil { m.folders[item.folder]!.items[i.number] = item }
             s.mailboxes[i.mailbox] = m
@@ -234,10 +244,13 @@ extension XElement: Codable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(try c.decode(String.self, forKey: .n), ns: try c.decodeIfPresent(String.self, forKey: .s) ?? NS.types,
-                  attributes: (try c.decodeIfPresent([[String]].self, forKey: .a) ?? []).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
-                  children: try c.decodeIfPresent([XElement].self, forKey: .c) ?? [],
-                  text: try c.decodeIfPresent(String.self, forKey: .t) ?? "")
+        self.init(
+            try c.decode(String.self, forKey: .n), ns: try c.decodeIfPresent(String.self, forKey: .s) ?? NS.types,
+            attributes: (try c.decodeIfPresent([[String]].self, forKey: .a) ?? []).compactMap {
+                $0.count == 2 ? ($0[0], $0[1]) : nil
+            },
+            children: try c.decodeIfPresent([XElement].self, forKey: .c) ?? [],
+            text: try c.decodeIfPresent(String.self, forKey: .t) ?? "")
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -258,8 +271,10 @@ extension ExtendedProperty: Codable {
         let uri = try c.decode([[String]].self, forKey: .uri).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
         // The key is derived again from the URI, so data written before a change of the key's form reads the same.
         let stored = try c.decode(String.self, forKey: .key)
-        self.init(key: uri.isEmpty ? stored : (Self.key(of: XElement("ExtendedFieldURI", attributes: uri)) ?? stored), uri: uri,
-                  values: try c.decode([String].self, forKey: .values), isMulti: try c.decode(Bool.self, forKey: .isMulti))
+        self.init(
+            key: uri.isEmpty ? stored : (Self.key(of: XElement("ExtendedFieldURI", attributes: uri)) ?? stored),
+            uri: uri,
+            values: try c.decode([String].self, forKey: .values), isMulti: try c.decode(Bool.self, forKey: .isMulti))
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -271,18 +286,22 @@ extension ExtendedProperty: Codable {
     }
 }
 
-
 extension StoredFolder: Codable {
-    private enum CodingKeys: String, CodingKey { case key, displayName, folderClass, parent, elementName, items, tombstones }
+    private enum CodingKeys: String, CodingKey {
+        case key, displayName, folderClass, parent, elementName, items, tombstones
+    }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(key: try c.decode(String.self, forKey: .key), displayName: try c.decode(String.self, forKey: .displayName),
-                  folderClass: try c.decodeIfPresent(String.self, forKey: .folderClass),
-                  parent: try c.decodeIfPresent(String.self, forKey: .parent),
-                  elementName: try c.decode(String.self, forKey: .elementName))
+        self.init(
+            key: try c.decode(String.self, forKey: .key), displayName: try c.decode(String.self, forKey: .displayName),
+            folderClass: try c.decodeIfPresent(String.self, forKey: .folderClass),
+            parent: try c.decodeIfPresent(String.self, forKey: .parent),
+            elementName: try c.decode(String.self, forKey: .elementName))
         for item in try c.decode([StoredItem].self, forKey: .items) { items[item.number] = item }
-        for t in try c.decode([[UInt64]].self, forKey: .tombstones) where t.count == 3 { tombstones[t[0]] = (t[1], t[2]) }
+        for t in try c.decode([[UInt64]].self, forKey: .tombstones) where t.count == 3 {
+            tombstones[t[0]] = (t[1], t[2])
+        }
         log = items.values.map { (seq: $0.lastSeq, item: $0.number) }.sorted { $0.seq < $1.seq }
     }
 
@@ -303,10 +322,14 @@ extension StoredMailbox: Codable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(address: try c.decode(String.self, forKey: .address), displayName: try c.decode(String.self, forKey: .displayName),
-                  epoch: try c.decode(UInt32.self, forKey: .epoch))
+        self.init(
+            address: try c.decode(String.self, forKey: .address),
+            displayName: try c.decode(String.self, forKey: .displayName),
+            epoch: try c.decode(UInt32.self, forKey: .epoch))
         seq = try c.decode(UInt64.self, forKey: .seq)
-        invalidRanges = try c.decode([[UInt64]].self, forKey: .invalidRanges).compactMap { $0.count == 2 ? $0[0]...$0[1] : nil }
+        invalidRanges = try c.decode([[UInt64]].self, forKey: .invalidRanges).compactMap {
+            $0.count == 2 ? $0[0]...$0[1] : nil
+        }
         folders = [:]
         for f in try c.decode([StoredFolder].self, forKey: .folders) { folders[f.key] = f }
         rebuildLocations()

@@ -61,8 +61,10 @@ extension StoreState {
     }
 
     /// Inserts a new item into `folder`; returns it.
-    mutating func insertItem(mailbox: String, folder: String, kind: ExchangeItemType, fields: consuming [String: XElement],
-                             extended: [ExtendedProperty], now: Double) -> StoredItem {
+    mutating func insertItem(
+        mailbox: String, folder: String, kind: ExchangeItemType, fields: consuming [String: XElement],
+        extended: [ExtendedProperty], now: Double
+    ) -> StoredItem {
         let mk = Self.key(mailbox)
         let number = nextItem; nextItem += 1
         let change = nextChange()
@@ -71,8 +73,9 @@ extension StoreState {
         var changes: [String: UInt64] = [:]
         for k in f.keys { changes[k] = change }
         let seq = mailboxes[mk]!.nextSeq()
-        let item = StoredItem(number: number, kind: kind, folder: folder, changeNumber: change, fields: f,
-                              fieldChanges: changes, extended: extended, createdSeq: seq, lastSeq: seq)
+        let item = StoredItem(
+            number: number, kind: kind, folder: folder, changeNumber: change, fields: f,
+            fieldChanges: changes, extended: extended, createdSeq: seq, lastSeq: seq)
         mailboxes[mk]!.folders[folder]!.items[number] = item
         mailboxes[mk]!.folders[folder]!.appendLog(seq: seq, item: number)
         mailboxes[mk]!.locations[number] = folder
@@ -81,7 +84,9 @@ extension StoreState {
     }
 
     /// Stores a changed item (new ChangeKey, new sequence).
-    mutating func replaceItem(mailbox: String, _ item: StoredItem, changedFields: Set<String>, now: Double) -> StoredItem {
+    mutating func replaceItem(
+        mailbox: String, _ item: StoredItem, changedFields: Set<String>, now: Double
+    ) -> StoredItem {
         let mk = Self.key(mailbox)
         var it = item
         let change = nextChange()
@@ -101,7 +106,8 @@ extension StoreState {
     mutating func removeItem(mailbox: String, number: UInt64) -> StoredItem? {
         let mk = Self.key(mailbox)
         guard let folder = mailboxes[mk]?.locations[number],
-              let item = mailboxes[mk]?.folders[folder]?.items.removeValue(forKey: number) else { return nil }
+            let item = mailboxes[mk]?.folders[folder]?.items.removeValue(forKey: number)
+        else { return nil }
         let seq = mailboxes[mk]!.nextSeq()
         mailboxes[mk]!.folders[folder]!.tombstones[number] = (item.createdSeq, seq)
         mailboxes[mk]!.folders[folder]!.version &+= 1
@@ -126,7 +132,9 @@ extension StoreState {
     }
 
     /// Server-computed properties Exchange maintains itself.
-    static func applyComputed(kind: ExchangeItemType, fields f: inout [String: XElement], created: Double, modified: Double) {
+    static func applyComputed(
+        kind: ExchangeItemType, fields f: inout [String: XElement], created: Double, modified: Double
+    ) {
         // Changes are collected first: writing to `f` while iterating it would copy the whole dictionary per write.
         var normalized: [(String, String)] = []
         for (k, v) in f where FieldValue.dateTimeFields.contains(k) && v.children.isEmpty {
@@ -138,18 +146,23 @@ extension StoreState {
         let createdText = FieldValue.formatDate(created)
         f["DateTimeCreated"] = XElement("DateTimeCreated", text: createdText)
         f["DateTimeReceived"] = XElement("DateTimeReceived", text: createdText)
-        f["LastModifiedTime"] = XElement("LastModifiedTime", text: modified == created ? createdText : FieldValue.formatDate(modified))
+        f["LastModifiedTime"] = XElement(
+            "LastModifiedTime", text: modified == created ? createdText : FieldValue.formatDate(modified))
         f["HasAttachments"] = XElement("HasAttachments", text: "false")
         if f["Sensitivity"] == nil { f["Sensitivity"] = XElement("Sensitivity", text: "Normal") }
         if f["Importance"] == nil { f["Importance"] = XElement("Importance", text: "Normal") }
-        if f["Subject"] == nil, kind == .contact, let dn = f["DisplayName"] { f["Subject"] = XElement("Subject", text: dn.text) }
+        if f["Subject"] == nil, kind == .contact, let dn = f["DisplayName"] {
+            f["Subject"] = XElement("Subject", text: dn.text)
+        }
         switch kind {
         case .calendarItem:
             let recurring = f["Recurrence"] != nil
             f["IsRecurring"] = XElement("IsRecurring", text: recurring ? "true" : "false")
             f["CalendarItemType"] = XElement("CalendarItemType", text: recurring ? "RecurringMaster" : "Single")
             if f["IsAllDayEvent"] == nil { f["IsAllDayEvent"] = XElement("IsAllDayEvent", text: "false") }
-            if f["LegacyFreeBusyStatus"] == nil { f["LegacyFreeBusyStatus"] = XElement("LegacyFreeBusyStatus", text: "Busy") }
+            if f["LegacyFreeBusyStatus"] == nil {
+                f["LegacyFreeBusyStatus"] = XElement("LegacyFreeBusyStatus", text: "Busy")
+            }
             let meeting = f["RequiredAttendees"] != nil || f["OptionalAttendees"] != nil || f["Resources"] != nil
             f["IsMeeting"] = XElement("IsMeeting", text: meeting ? "true" : "false")
             if f["UID"] == nil { f["UID"] = XElement("UID", text: UUID().uuidString.lowercased()) }
@@ -164,7 +177,8 @@ extension StoreState {
                 if !name.isEmpty { f["DisplayName"] = XElement("DisplayName", text: name) }
             }
             if f["FileAs"] == nil, let s = f["Surname"]?.value {
-                f["FileAs"] = XElement("FileAs", text: [s, f["GivenName"]?.value].compactMap { $0 }.joined(separator: ", "))
+                f["FileAs"] = XElement(
+                    "FileAs", text: [s, f["GivenName"]?.value].compactMap { $0 }.joined(separator: ", "))
             }
         }
     }

@@ -22,7 +22,8 @@ struct ExtendedProperty: Sendable, Equatable {
             guard let n else { return nil }
             return "tag:\(n):\(type)"
         }
-        let set = uri.attr("PropertySetId")?.lowercased()
+        let set =
+            uri.attr("PropertySetId")?.lowercased()
             ?? uri.attr("DistinguishedPropertySetId").map { distinguishedSets[$0]?.lowercased() ?? $0.lowercased() }
         guard let set else { return nil }
         if let name = uri.attr("PropertyName") { return "name:\(set):\(name):\(type)" }
@@ -95,7 +96,9 @@ struct StoredFolder: Sendable {
     /// At most `limit` changes after sequence `since`, in sequence order, as EWS SyncFolderItems and Graph delta
     /// read them: the change log with stale entries (superseded by a later change) skipped, and deletions of items
     /// that existed at `since` merged in. Also the sequence the changes reach and whether the log is exhausted.
-    func changes(since: UInt64, limit: Int, skip: (UInt64) -> Bool = { _ in false }) -> (changes: [Change], reached: UInt64, done: Bool) {
+    func changes(
+        since: UInt64, limit: Int, skip: (UInt64) -> Bool = { _ in false }
+    ) -> (changes: [Change], reached: UInt64, done: Bool) {
         var lo = 0, hi = log.count
         while lo < hi { let mid = (lo + hi) / 2; if log[mid].seq <= since { lo = mid + 1 } else { hi = mid } }
         let deletions = tombstones.filter { $0.value.deleted > since && $0.value.created <= since }
@@ -114,7 +117,9 @@ struct StoredFolder: Sendable {
             }
             let entry = log[i]
             i += 1; reached = entry.seq
-            guard let item = items[entry.item], item.lastSeq == entry.seq, seen.insert(item.number).inserted, !skip(item.number) else { continue }
+            guard let item = items[entry.item], item.lastSeq == entry.seq, seen.insert(item.number).inserted,
+                !skip(item.number)
+            else { continue }
             changes.append(.changed(item))
         }
         return (changes, reached, i >= log.count && d >= deletions.count)
@@ -160,7 +165,8 @@ struct StoredMailbox: Sendable {
         self.locations = [:]
         var folders: [String: StoredFolder] = [:]
         for f in Self.wellKnownFolders {
-            folders[f.key] = StoredFolder(key: f.key, displayName: f.name, folderClass: f.cls, parent: f.parent, elementName: f.element)
+            folders[f.key] = StoredFolder(
+                key: f.key, displayName: f.name, folderClass: f.cls, parent: f.parent, elementName: f.element)
         }
         self.folders = folders
     }

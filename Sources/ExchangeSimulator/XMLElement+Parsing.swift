@@ -18,7 +18,10 @@ struct XElement: Sendable, Equatable {
     var children: [XElement]
     var text: String
 
-    init(_ name: String, ns: String = NS.types, attributes: [(String, String)] = [], children: [XElement] = [], text: String = "") {
+    init(
+        _ name: String, ns: String = NS.types, attributes: [(String, String)] = [], children: [XElement] = [],
+        text: String = ""
+    ) {
         self.name = name; self.ns = ns; self.attributes = attributes; self.children = children; self.text = text
     }
 
@@ -48,7 +51,11 @@ struct XElement: Sendable, Equatable {
     var value: String { text.trimmedOfWhitespace }
 
     mutating func setAttr(_ name: String, _ value: String) {
-        if let i = attributes.firstIndex(where: { $0.0 == name }) { attributes[i].1 = value } else { attributes.append((name, value)) }
+        if let i = attributes.firstIndex(where: { $0.0 == name }) {
+            attributes[i].1 = value
+        } else {
+            attributes.append((name, value))
+        }
     }
 }
 
@@ -100,7 +107,8 @@ enum XMLTreeParser {
         func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
             var attrs = attributes.all.map { ($0.localName, $0.value) }
             attrs.sort { $0.0 < $1.0 }
-            stack.append((XElement(string(name.localName), ns: name.namespaceURI.map(string) ?? "", attributes: attrs), []))
+            stack.append(
+                (XElement(string(name.localName), ns: name.namespaceURI.map(string) ?? "", attributes: attrs), []))
         }
 
         func endElement(_ name: XMLName) throws {

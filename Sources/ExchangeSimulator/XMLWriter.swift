@@ -26,8 +26,10 @@ struct XMLWriter {
         var s = s
         s.withUTF8 { utf8 in
             var start = 0
-            for (index, b) in utf8.enumerated() where b < 0x20 || b == UInt8(ascii: "&") || b == UInt8(ascii: "<")
-                || b == UInt8(ascii: ">") || (attribute && b == UInt8(ascii: "\"")) {
+            for (index, b) in utf8.enumerated()
+            where b < 0x20 || b == UInt8(ascii: "&") || b == UInt8(ascii: "<")
+                || b == UInt8(ascii: ">") || (attribute && b == UInt8(ascii: "\""))
+            {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
                 start = index + 1
                 switch b {

@@ -18,8 +18,11 @@ public struct GraphRequest: Sendable {
     /// False for a create: sending it twice could create twice.
     public var isIdempotent: Bool
 
-    public init(_ method: HTTPMethod, _ target: String, body: GraphJSON? = nil, headers: [String: String] = [:], prefer: [String] = [],
-                operation: String, itemID: String? = nil, isIdempotent: Bool? = nil) {
+    public init(
+        _ method: HTTPMethod, _ target: String, body: GraphJSON? = nil, headers: [String: String] = [:],
+        prefer: [String] = [],
+        operation: String, itemID: String? = nil, isIdempotent: Bool? = nil
+    ) {
         self.method = method
         self.target = target
         self.body = body
@@ -74,10 +77,12 @@ public final class GraphClient: Sendable {
     let random: @Sendable () -> Double
     let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(configuration: Configuration, transport: any GraphTransport, logger: Logger,
-                limiter: GraphConcurrencyLimiter? = nil,
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    public init(
+        configuration: Configuration, transport: any GraphTransport, logger: Logger,
+        limiter: GraphConcurrencyLimiter? = nil,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
         self.configuration = configuration
         self.transport = transport
         self.logger = logger
@@ -93,7 +98,9 @@ public final class GraphClient: Sendable {
     /// An id as a path segment.
     public static func segment(_ id: String) -> String { GraphPath.segment(id) }
 
-    static let preferences = ["IdType=\"ImmutableId\"", "outlook.timezone=\"UTC\"", "outlook.body-content-type=\"text\""]
+    static let preferences = [
+        "IdType=\"ImmutableId\"", "outlook.timezone=\"UTC\"", "outlook.body-content-type=\"text\"",
+    ]
 
     // MARK: sending
 
@@ -119,50 +126,74 @@ public final class GraphClient: Sendable {
             } catch let failure {
                 error = failure
             }
-            switch configuration.retry.decide(error, attempt: attempt, isIdempotent: request.isIdempotent, random: random()) {
+            switch configuration.retry.decide(
+                error, attempt: attempt, isIdempotent: request.isIdempotent, random: random())
+            {
             case .fail:
                 if attempt > 1 {
-                    logger.warning("Graph request gave up after retrying",
-                                   metadata: ["graph.operation": "\(request.operation)", "graph.attempts": "\(attempt)", "graph.error": "\(error.code)"])
+                    logger.warning(
+                        "Graph request gave up after retrying",
+                        metadata: [
+                            "graph.operation": "\(request.operation)", "graph.attempts": "\(attempt)",
+                            "graph.error": "\(error.code)",
+                        ])
                 }
                 throw error
             case .retry(let wait, let reason):
-                logger.info("Graph request waits before retrying",
-                            metadata: ["graph.operation": "\(request.operation)", "graph.reason": "\(reason)",
-                                       "graph.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
-                do { try await sleep(wait) } catch { throw GraphError(.transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox) }
+                logger.info(
+                    "Graph request waits before retrying",
+                    metadata: [
+                        "graph.operation": "\(request.operation)", "graph.reason": "\(reason)",
+                        "graph.wait_ms":
+                            "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
+                    ])
+                do { try await sleep(wait) } catch {
+                    throw GraphError(
+                        .transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox)
+                }
             }
         }
     }
 
     func sendOnce(_ request: GraphRequest, token: String, mailbox: String) async throws(GraphError) -> GraphResponse {
-        let url = request.target.hasPrefix("https://") || request.target.hasPrefix("http://") ? request.target : configuration.baseURL + request.target
-        var headers: HTTPHeaders = ["Authorization": "Bearer \(token)", "Accept": "application/json",
-                                    "Prefer": (Self.preferences + request.prefer).joined(separator: ", ")]
+        let url =
+            request.target.hasPrefix("https://") || request.target.hasPrefix("http://")
+            ? request.target : configuration.baseURL + request.target
+        var headers: HTTPHeaders = [
+            "Authorization": "Bearer \(token)", "Accept": "application/json",
+            "Prefer": (Self.preferences + request.prefer).joined(separator: ", "),
+        ]
         for (name, value) in request.headers { headers.replaceOrAdd(name: name, value: value) }
         var body: [UInt8] = []
         if let json = request.body {
             body = json.bytes
             headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         }
-        let http = HTTPRequest(method: request.method, url: url, headers: headers, body: body, isIdempotent: request.isIdempotent)
+        let http = HTTPRequest(
+            method: request.method, url: url, headers: headers, body: body, isIdempotent: request.isIdempotent)
         let response: HTTPResponse
         do {
-            response = try await limiter.withSlot(mailbox) { () async throws(HTTPError) in try await transport.execute(http) }
+            response = try await limiter.withSlot(mailbox) { () async throws(HTTPError) in
+                try await transport.execute(http)
+            }
         } catch {
-            throw GraphError(Self.code(of: error), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
+            throw GraphError(
+                Self.code(of: error), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
         }
         var responseHeaders: [String: String] = [:]
         for field in response.headers { responseHeaders[field.name.lowercased()] = field.value }
         guard (200..<300).contains(response.status) else {
-            throw Self.error(status: response.status, body: try? GraphJSON.parse(response.body), headers: responseHeaders,
-                             request: request, mailbox: mailbox)
+            throw Self.error(
+                status: response.status, body: try? GraphJSON.parse(response.body), headers: responseHeaders,
+                request: request, mailbox: mailbox)
         }
         if response.body.isEmpty { return GraphResponse(status: response.status, headers: responseHeaders, body: nil) }
         do {
-            return GraphResponse(status: response.status, headers: responseHeaders, body: try GraphJSON.parse(response.body))
+            return GraphResponse(
+                status: response.status, headers: responseHeaders, body: try GraphJSON.parse(response.body))
         } catch {
-            throw GraphError(.decoding("malformed JSON"), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
+            throw GraphError(
+                .decoding("malformed JSON"), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
         }
     }
 
@@ -177,12 +208,18 @@ public final class GraphClient: Sendable {
     }
 
     /// The error of a failed answer: Graph's `error.code` and `error.message`, `Retry-After` in seconds.
-    static func error(status: Int, body: GraphJSON?, headers: [String: String], request: GraphRequest, mailbox: String) -> GraphError {
+    static func error(
+        status: Int, body: GraphJSON?, headers: [String: String], request: GraphRequest, mailbox: String
+    ) -> GraphError {
         let code = body?["error"]?["code"]?.string ?? "http \(status)"
         let message = body?["error"]?["message"]?.string ?? ""
-        let retryAfter = headers["retry-after"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { Duration.seconds(max($0, 0)) }
-        return GraphError(.service(status: status, code: code), operation: request.operation, mailbox: mailbox, itemID: request.itemID,
-                          message: String(message.prefix(300)), retryAfter: retryAfter)
+        let retryAfter = headers["retry-after"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map {
+            Duration.seconds(max($0, 0))
+        }
+        return GraphError(
+            .service(status: status, code: code), operation: request.operation, mailbox: mailbox,
+            itemID: request.itemID,
+            message: String(message.prefix(300)), retryAfter: retryAfter)
     }
 
     // MARK: batching
@@ -190,7 +227,9 @@ public final class GraphClient: Sendable {
     /// Sends requests in `$batch`es of up to ``Configuration/batchSize``: one result per request, in order. Requests
     /// that failed in a way worth retrying (429, 503, 504, other 5xx) are sent again in a later batch, after the
     /// longest `Retry-After` among them; the others keep their results. A thrown error means a whole batch failed.
-    public func batch(_ requests: [GraphRequest], mailbox: String) async throws(GraphError) -> [Result<GraphResponse, GraphError>] {
+    public func batch(
+        _ requests: [GraphRequest], mailbox: String
+    ) async throws(GraphError) -> [Result<GraphResponse, GraphError>] {
         var results = [Result<GraphResponse, GraphError>?](repeating: nil, count: requests.count)
         var start = 0
         while start < requests.count {
@@ -201,10 +240,14 @@ public final class GraphClient: Sendable {
                 attempt += 1
                 let inner: [GraphJSON] = pending.map { index in
                     let request = requests[index]
-                    var headers: [String: GraphJSON] = ["Prefer": .string((Self.preferences + request.prefer).joined(separator: ", "))]
+                    var headers: [String: GraphJSON] = [
+                        "Prefer": .string((Self.preferences + request.prefer).joined(separator: ", "))
+                    ]
                     for (name, value) in request.headers { headers[name] = .string(value) }
-                    var entry: [String: GraphJSON] = ["id": .string(String(index)), "method": .string(request.method.rawValue),
-                                                      "url": .string(request.target)]
+                    var entry: [String: GraphJSON] = [
+                        "id": .string(String(index)), "method": .string(request.method.rawValue),
+                        "url": .string(request.target),
+                    ]
                     if let body = request.body {
                         headers["Content-Type"] = "application/json"
                         entry["body"] = body
@@ -212,26 +255,34 @@ public final class GraphClient: Sendable {
                     entry["headers"] = .object(headers)
                     return .object(entry)
                 }
-                let outer = GraphRequest(.post, "/$batch", body: ["requests": .array(inner)], operation: "POST $batch",
-                                         isIdempotent: pending.allSatisfy { requests[$0].isIdempotent })
+                let outer = GraphRequest(
+                    .post, "/$batch", body: ["requests": .array(inner)], operation: "POST $batch",
+                    isIdempotent: pending.allSatisfy { requests[$0].isIdempotent })
                 let response = try await send(outer, mailbox: mailbox)
                 guard let answers = response.body?["responses"]?.array else {
-                    throw GraphError(.decoding("no responses in the $batch answer"), operation: outer.operation, mailbox: mailbox)
+                    throw GraphError(
+                        .decoding("no responses in the $batch answer"), operation: outer.operation, mailbox: mailbox)
                 }
                 var retry: [Int] = []
                 var wait = Duration.zero
                 let asked = Set(pending)
                 for answer in answers {
-                    guard let index = answer["id"]?.string.flatMap({ Int($0) }), asked.contains(index), results[index] == nil,
-                          let status = answer["status"]?.int else { continue }
+                    guard let index = answer["id"]?.string.flatMap({ Int($0) }), asked.contains(index),
+                        results[index] == nil,
+                        let status = answer["status"]?.int
+                    else { continue }
                     var headers: [String: String] = [:]
                     for (name, value) in answer["headers"]?.object ?? [:] { headers[name.lowercased()] = value.string }
                     if (200..<300).contains(status) {
                         results[index] = .success(GraphResponse(status: status, headers: headers, body: answer["body"]))
                         continue
                     }
-                    let error = Self.error(status: status, body: answer["body"], headers: headers, request: requests[index], mailbox: mailbox)
-                    switch configuration.retry.decide(error, attempt: attempt, isIdempotent: requests[index].isIdempotent, random: random()) {
+                    let error = Self.error(
+                        status: status, body: answer["body"], headers: headers, request: requests[index],
+                        mailbox: mailbox)
+                    switch configuration.retry.decide(
+                        error, attempt: attempt, isIdempotent: requests[index].isIdempotent, random: random())
+                    {
                     case .retry(let after, _):
                         retry.append(index)
                         wait = max(wait, after)
@@ -240,15 +291,24 @@ public final class GraphClient: Sendable {
                     }
                 }
                 for index in pending where results[index] == nil && !retry.contains(index) {
-                    results[index] = .failure(GraphError(.decoding("no answer for the request in the $batch answer"),
-                                                         operation: requests[index].operation, mailbox: mailbox, itemID: requests[index].itemID))
+                    results[index] = .failure(
+                        GraphError(
+                            .decoding("no answer for the request in the $batch answer"),
+                            operation: requests[index].operation, mailbox: mailbox, itemID: requests[index].itemID))
                 }
                 pending = retry
                 if !pending.isEmpty {
-                    logger.info("Graph batch requests wait before retrying",
-                                metadata: ["graph.requests": "\(pending.count)",
-                                           "graph.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
-                    do { try await sleep(wait) } catch { throw GraphError(.transport("cancelled", ambiguous: false), operation: "POST $batch", mailbox: mailbox) }
+                    logger.info(
+                        "Graph batch requests wait before retrying",
+                        metadata: [
+                            "graph.requests": "\(pending.count)",
+                            "graph.wait_ms":
+                                "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
+                        ])
+                    do { try await sleep(wait) } catch {
+                        throw GraphError(
+                            .transport("cancelled", ambiguous: false), operation: "POST $batch", mailbox: mailbox)
+                    }
                 }
             }
         }

@@ -34,7 +34,9 @@ public actor GraphConcurrencyLimiter {
     public func count(_ mailbox: String) -> Int { inFlight[mailbox.lowercased(), default: 0] }
 
     /// Runs `body` holding one of the mailbox's slots.
-    public nonisolated func withSlot<T: Sendable, E: Error>(_ mailbox: String, _ body: () async throws(E) -> T) async throws(E) -> T {
+    public nonisolated func withSlot<T: Sendable, E: Error>(
+        _ mailbox: String, _ body: () async throws(E) -> T
+    ) async throws(E) -> T {
         let key = mailbox.lowercased()
         await acquire(key)
         do {

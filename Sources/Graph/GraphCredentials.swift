@@ -12,8 +12,10 @@ public struct GraphCredentials: Sendable, Hashable, CustomStringConvertible {
     /// The resource's `.default` scope.
     public var scope: String
 
-    public init(tenant: String, clientID: String, clientSecret: String, authority: String = "https://login.microsoftonline.com",
-                scope: String = "https://graph.microsoft.com/.default") {
+    public init(
+        tenant: String, clientID: String, clientSecret: String, authority: String = "https://login.microsoftonline.com",
+        scope: String = "https://graph.microsoft.com/.default"
+    ) {
         self.tenant = tenant
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -32,24 +34,31 @@ public struct GraphCredentials: Sendable, Hashable, CustomStringConvertible {
 
     /// The client secret held in a file (its first line, trimmed); the error names the file, never its content.
     public static func secret(fromFile path: String) throws(GraphError) -> String {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw GraphError(.configuration("cannot read the Graph client secret file \(path)"), operation: "read secret")
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw GraphError(
+                .configuration("cannot read the Graph client secret file \(path)"), operation: "read secret")
         }
         let secret = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard !secret.isEmpty else { throw GraphError(.configuration("the Graph client secret file \(path) is empty"), operation: "read secret") }
+        guard !secret.isEmpty else {
+            throw GraphError(.configuration("the Graph client secret file \(path) is empty"), operation: "read secret")
+        }
         return secret
     }
 
     /// True when a file can be read by users other than its owner (a secret file should be mode 0600).
     public static func isReadableByOthers(_ path: String) -> Bool {
-        guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else { return false }
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else {
+            return false
+        }
         return mode & 0o044 != 0
     }
 }
 
 /// Paths and their encoding.
 enum GraphPath {
-    static let unreserved: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
+    static let unreserved: Set<UInt8> = Set(
+        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
 
     /// A path segment or query value, percent-encoded except for RFC 3986's unreserved characters.
     static func segment(_ text: String) -> String {

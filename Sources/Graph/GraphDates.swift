@@ -10,7 +10,10 @@ enum GraphDates {
         guard let timeZone = GraphTimeZones.timeZone(name) else {
             return ["dateTime": .string(local(instant, offset: 0)), "timeZone": "UTC"]
         }
-        return ["dateTime": .string(local(instant, offset: timeZone.secondsFromGMT(for: instant))), "timeZone": .string(name)]
+        return [
+            "dateTime": .string(local(instant, offset: timeZone.secondsFromGMT(for: instant))),
+            "timeZone": .string(name),
+        ]
     }
 
     static func local(_ instant: Date, offset: Int) -> String {
@@ -20,7 +23,8 @@ enum GraphDates {
         let s = seconds - days * 86_400
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let year = String(y)
-        return "\(String(repeating: "0", count: max(0, 4 - year.count)) + year)-\(two(m))-\(two(d))T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60)).0000000"
+        return
+            "\(String(repeating: "0", count: max(0, 4 - year.count)) + year)-\(two(m))-\(two(d))T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60)).0000000"
     }
 
     /// The instant of a `dateTimeTimeZone` value; nil when absent or unreadable.
@@ -65,20 +69,30 @@ enum GraphTimeZones {
         "UTC": "UTC", "GMT Standard Time": "Europe/London", "Greenwich Standard Time": "Atlantic/Reykjavik",
         "W. Europe Standard Time": "Europe/Berlin", "Central Europe Standard Time": "Europe/Budapest",
         "Romance Standard Time": "Europe/Paris", "Central European Standard Time": "Europe/Warsaw",
-        "E. Europe Standard Time": "Europe/Chisinau", "FLE Standard Time": "Europe/Kiev", "GTB Standard Time": "Europe/Bucharest",
-        "Russian Standard Time": "Europe/Moscow", "Turkey Standard Time": "Europe/Istanbul", "Israel Standard Time": "Asia/Jerusalem",
-        "South Africa Standard Time": "Africa/Johannesburg", "Arabian Standard Time": "Asia/Dubai", "India Standard Time": "Asia/Kolkata",
-        "China Standard Time": "Asia/Shanghai", "Singapore Standard Time": "Asia/Singapore", "Tokyo Standard Time": "Asia/Tokyo",
-        "Korea Standard Time": "Asia/Seoul", "AUS Eastern Standard Time": "Australia/Sydney", "New Zealand Standard Time": "Pacific/Auckland",
-        "Eastern Standard Time": "America/New_York", "Central Standard Time": "America/Chicago", "Mountain Standard Time": "America/Denver",
-        "US Mountain Standard Time": "America/Phoenix", "Pacific Standard Time": "America/Los_Angeles", "Alaskan Standard Time": "America/Anchorage",
-        "Hawaiian Standard Time": "Pacific/Honolulu", "Atlantic Standard Time": "America/Halifax", "E. South America Standard Time": "America/Sao_Paulo",
+        "E. Europe Standard Time": "Europe/Chisinau", "FLE Standard Time": "Europe/Kiev",
+        "GTB Standard Time": "Europe/Bucharest",
+        "Russian Standard Time": "Europe/Moscow", "Turkey Standard Time": "Europe/Istanbul",
+        "Israel Standard Time": "Asia/Jerusalem",
+        "South Africa Standard Time": "Africa/Johannesburg", "Arabian Standard Time": "Asia/Dubai",
+        "India Standard Time": "Asia/Kolkata",
+        "China Standard Time": "Asia/Shanghai", "Singapore Standard Time": "Asia/Singapore",
+        "Tokyo Standard Time": "Asia/Tokyo",
+        "Korea Standard Time": "Asia/Seoul", "AUS Eastern Standard Time": "Australia/Sydney",
+        "New Zealand Standard Time": "Pacific/Auckland",
+        "Eastern Standard Time": "America/New_York", "Central Standard Time": "America/Chicago",
+        "Mountain Standard Time": "America/Denver",
+        "US Mountain Standard Time": "America/Phoenix", "Pacific Standard Time": "America/Los_Angeles",
+        "Alaskan Standard Time": "America/Anchorage",
+        "Hawaiian Standard Time": "Pacific/Honolulu", "Atlantic Standard Time": "America/Halifax",
+        "E. South America Standard Time": "America/Sao_Paulo",
         "SA Pacific Standard Time": "America/Bogota", "Central America Standard Time": "America/Guatemala",
     ]
 
     /// The zone a Windows or IANA name stands for; nil when neither.
     static func timeZone(_ name: String) -> TimeZone? {
-        if name == "UTC" || name == "tzone://Microsoft/Utc" || name == "Coordinated Universal Time" { return TimeZone(secondsFromGMT: 0) }
+        if name == "UTC" || name == "tzone://Microsoft/Utc" || name == "Coordinated Universal Time" {
+            return TimeZone(secondsFromGMT: 0)
+        }
         if let iana = windows[name] { return TimeZone(identifier: iana) }
         return TimeZone(identifier: name)
     }

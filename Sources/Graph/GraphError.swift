@@ -37,8 +37,10 @@ public struct GraphError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The wait Graph asked for (`Retry-After`), if any.
     public var retryAfter: Duration?
 
-    public init(_ code: Code, operation: String, mailbox: String? = nil, itemID: String? = nil, message: String = "",
-                retryAfter: Duration? = nil) {
+    public init(
+        _ code: Code, operation: String, mailbox: String? = nil, itemID: String? = nil, message: String = "",
+        retryAfter: Duration? = nil
+    ) {
         self.code = code
         self.operation = operation
         self.mailbox = mailbox

@@ -62,7 +62,11 @@ public enum GraphJSON: Sendable, Hashable {
         case .null: out += Array("null".utf8)
         case .bool(let b): out += Array((b ? "true" : "false").utf8)
         case .number(let n):
-            if n == n.rounded(), abs(n) < 1e15 { out += Array(String(Int64(n)).utf8) } else { out += Array(String(n).utf8) }
+            if n == n.rounded(), abs(n) < 1e15 {
+                out += Array(String(Int64(n)).utf8)
+            } else {
+                out += Array(String(n).utf8)
+            }
         case .string(let s): Self.writeString(s, into: &out)
         case .array(let values):
             out.append(UInt8(ascii: "["))
@@ -94,7 +98,10 @@ public enum GraphJSON: Sendable, Hashable {
             case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
             case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                out += [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
+                    hex[Int(byte & 0xF)],
+                ]
             default: out.append(byte)
             }
         }
@@ -103,7 +110,8 @@ public enum GraphJSON: Sendable, Hashable {
 }
 
 extension GraphJSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByDictionaryLiteral,
-                     ExpressibleByArrayLiteral, ExpressibleByIntegerLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByIntegerLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }

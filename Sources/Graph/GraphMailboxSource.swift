@@ -45,8 +45,9 @@ public struct GraphMailboxSource: MailboxSource {
             }
             target = page.body?["@odata.nextLink"]?.string
         }
-        throw GraphError(.service(status: 404, code: "ErrorItemNotFound"), operation: "GET todo/lists", mailbox: mailbox,
-                         message: "the mailbox has no default To Do list")
+        throw GraphError(
+            .service(status: 404, code: "ErrorItemNotFound"), operation: "GET todo/lists", mailbox: mailbox,
+            message: "the mailbox has no default To Do list")
     }
 
     static func query(_ pairs: [(String, String)]) -> String {
@@ -62,10 +63,19 @@ public struct GraphMailboxSource: MailboxSource {
     static func itemQuery(_ kind: ItemKind) -> String {
         switch kind {
         case .contacts:
-            query([("$select", (GraphMappings.contact.select + ["changeKey"]).joined(separator: ",")), ("$expand", stampExpand)])
+            query([
+                ("$select", (GraphMappings.contact.select + ["changeKey"]).joined(separator: ",")),
+                ("$expand", stampExpand),
+            ])
         case .appointments:
-            query([("$select", (GraphMappings.appointment.select + ["changeKey", "type", "cancelledOccurrences"]).joined(separator: ",")),
-                   ("$expand", "exceptionOccurrences,\(eventExpand)")])
+            query([
+                (
+                    "$select",
+                    (GraphMappings.appointment.select + ["changeKey", "type", "cancelledOccurrences"]).joined(
+                        separator: ",")
+                ),
+                ("$expand", "exceptionOccurrences,\(eventExpand)"),
+            ])
         case .tasks:
             // No $select: a task is small, and a $select would have to name the expanded linkedResources as well.
             query([("$expand", "linkedResources")])
@@ -75,7 +85,8 @@ public struct GraphMailboxSource: MailboxSource {
     /// The ref of an item as Graph returned it: its id and version (`changeKey`, or a To Do task's etag).
     static func ref(_ item: GraphJSON?, kind: ItemKind) -> MailboxItemRef? {
         guard let id = item?["id"]?.string, !id.isEmpty else { return nil }
-        let version = kind == .tasks ? item?["@odata.etag"]?.string : (item?["changeKey"]?.string ?? item?["@odata.etag"]?.string)
+        let version =
+            kind == .tasks ? item?["@odata.etag"]?.string : (item?["changeKey"]?.string ?? item?["@odata.etag"]?.string)
         return MailboxItemRef(id: id, changeKey: version)
     }
 
@@ -90,32 +101,52 @@ public struct GraphMailboxSource: MailboxSource {
 
     // MARK: reading
 
-    public func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage {
+    public func itemRefs(
+        in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage {
         let target: String
         if let cursor {
-            guard isLink(cursor) else { throw MailboxSourceError(kind: .permanent, code: "InvalidCursor", message: "not a Graph next link") }
+            guard isLink(cursor) else {
+                throw MailboxSourceError(kind: .permanent, code: "InvalidCursor", message: "not a Graph next link")
+            }
             target = cursor
         } else {
             let select = kind == .tasks ? "id" : "id,changeKey"
-            target = try await collection(kind, mailbox) + Self.query([("$select", select), ("$top", String(min(max(pageSize, 1), 1000)))])
+            target =
+                try await collection(kind, mailbox)
+                + Self.query([("$select", select), ("$top", String(min(max(pageSize, 1), 1000)))])
         }
         let page = try await neutral { () async throws(GraphError) in
-            try await client.send(GraphRequest(.get, target, prefer: ["odata.maxpagesize=\(min(max(pageSize, 1), 1000))"],
-                                               operation: "GET \(kind.rawValue)"), mailbox: mailbox.smtpAddress)
+            try await client.send(
+                GraphRequest(
+                    .get, target, prefer: ["odata.maxpagesize=\(min(max(pageSize, 1), 1000))"],
+                    operation: "GET \(kind.rawValue)"), mailbox: mailbox.smtpAddress)
         }
         guard let values = page.body?["value"]?.array else {
-            throw MailboxSourceError(kind: .permanent, code: "UndecodableResponse", message: "Graph list of \(kind.rawValue) for \(mailbox.smtpAddress) without value")
+            throw MailboxSourceError(
+                kind: .permanent, code: "UndecodableResponse",
+                message: "Graph list of \(kind.rawValue) for \(mailbox.smtpAddress) without value")
         }
-        return MailboxPage(refs: values.compactMap { Self.ref($0, kind: kind) }, nextCursor: page.body?["@odata.nextLink"]?.string, totalCount: nil)
+        return MailboxPage(
+            refs: values.compactMap { Self.ref($0, kind: kind) }, nextCursor: page.body?["@odata.nextLink"]?.string,
+            totalCount: nil)
     }
 
-    public func items(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
-        -> [Result<MailboxItem, MailboxSourceError>] {
+    public func items(
+        _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError)
+        -> [Result<MailboxItem, MailboxSourceError>]
+    {
         if refs.isEmpty { return [] }
         let base = try await collection(kind, mailbox)
         let query = Self.itemQuery(kind)
-        let requests = refs.map { GraphRequest(.get, "\(base)/\(GraphPath.segment($0.id))\(query)", operation: "GET \(kind.rawValue)", itemID: $0.id) }
-        let results = try await neutral { () async throws(GraphError) in try await client.batch(requests, mailbox: mailbox.smtpAddress) }
+        let requests = refs.map {
+            GraphRequest(
+                .get, "\(base)/\(GraphPath.segment($0.id))\(query)", operation: "GET \(kind.rawValue)", itemID: $0.id)
+        }
+        let results = try await neutral { () async throws(GraphError) in
+            try await client.batch(requests, mailbox: mailbox.smtpAddress)
+        }
         let maxBytes = client.configuration.maxItemBytes
         return zip(refs, results).map { ref, result in
             result.mapError(Self.neutral).flatMap { response in
@@ -123,9 +154,12 @@ public struct GraphMailboxSource: MailboxSource {
                     return .failure(Self.invalid("an empty answer", kind: kind, mailbox: mailbox, id: ref.id))
                 }
                 if Self.textBytes(of: body) > maxBytes {
-                    return .failure(MailboxSourceError(kind: .permanent, code: "ItemTooLarge",
-                                                       message: "Graph \(kind.rawValue) for \(mailbox.smtpAddress) item \(ref.id) is over \(maxBytes) bytes",
-                                                       itemID: ref.id))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .permanent, code: "ItemTooLarge",
+                            message:
+                                "Graph \(kind.rawValue) for \(mailbox.smtpAddress) item \(ref.id) is over \(maxBytes) bytes",
+                            itemID: ref.id))
                 }
                 return Self.mailboxItem(body, kind: kind, owner: mailbox, requested: ref.id)
             }
@@ -138,13 +172,21 @@ public struct GraphMailboxSource: MailboxSource {
     }
 
     static func invalid(_ what: String, kind: ItemKind, mailbox: MailboxOwner, id: String) -> MailboxSourceError {
-        MailboxSourceError(kind: .permanent, code: "InvalidItem", message: "Graph \(kind.rawValue) for \(mailbox.smtpAddress) item \(id): \(what)", itemID: id)
+        MailboxSourceError(
+            kind: .permanent, code: "InvalidItem",
+            message: "Graph \(kind.rawValue) for \(mailbox.smtpAddress) item \(id): \(what)", itemID: id)
     }
 
     /// The CRM record of a Graph item, or why it cannot be one.
-    static func mailboxItem(_ body: GraphJSON, kind: ItemKind, owner: MailboxOwner, requested: String) -> Result<MailboxItem, MailboxSourceError> {
-        guard body.object != nil else { return .failure(invalid("not an object", kind: kind, mailbox: owner, id: requested)) }
-        guard let ref = ref(body, kind: kind) else { return .failure(invalid("no id", kind: kind, mailbox: owner, id: requested)) }
+    static func mailboxItem(
+        _ body: GraphJSON, kind: ItemKind, owner: MailboxOwner, requested: String
+    ) -> Result<MailboxItem, MailboxSourceError> {
+        guard body.object != nil else {
+            return .failure(invalid("not an object", kind: kind, mailbox: owner, id: requested))
+        }
+        guard let ref = ref(body, kind: kind) else {
+            return .failure(invalid("no id", kind: kind, mailbox: owner, id: requested))
+        }
         let modified = GraphDates.offsetDateTime(body["lastModifiedDateTime"])
         do {
             switch kind {
@@ -161,15 +203,19 @@ public struct GraphMailboxSource: MailboxSource {
                 return .success(MailboxItem(ref: ref, crmID: crmID, lastModified: modified, record: .task(record)))
             case .appointments:
                 if let type = body["type"]?.string, type != "singleInstance", type != "seriesMaster" {
-                    return .failure(MailboxSourceError(kind: .permanent, code: "UnexpectedItemType", message: "not a single event or series master",
-                                                       itemID: requested))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .permanent, code: "UnexpectedItemType",
+                            message: "not a single event or series master",
+                            itemID: requested))
                 }
                 let crmID = GraphMappings.stampedID(body)
                 var record = try GraphMappings.appointment.record(of: body, crmID: crmID)
                 if crmID == nil { record.id = UUID() }
                 record.ownerID = owner.userID
                 record.exceptions = GraphEvents.exceptions(of: body, master: record)
-                return .success(MailboxItem(ref: ref, crmID: crmID, lastModified: modified, record: .appointment(record)))
+                return .success(
+                    MailboxItem(ref: ref, crmID: crmID, lastModified: modified, record: .appointment(record)))
             }
         } catch {
             return .failure(invalid(error.what, kind: kind, mailbox: owner, id: ref.id))
@@ -178,8 +224,11 @@ public struct GraphMailboxSource: MailboxSource {
 
     // MARK: writing
 
-    public func create(_ records: [MailboxRecord], in mailbox: MailboxOwner) async throws(MailboxSourceError)
-        -> [Result<MailboxItemRef, MailboxSourceError>] {
+    public func create(
+        _ records: [MailboxRecord], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError)
+        -> [Result<MailboxItemRef, MailboxSourceError>]
+    {
         var results = [Result<MailboxItemRef, MailboxSourceError>?](repeating: nil, count: records.count)
         var requests: [GraphRequest] = []
         var indexes: [Int] = []
@@ -190,45 +239,67 @@ public struct GraphMailboxSource: MailboxSource {
                 switch record {
                 case .contact(let c):
                     body = try GraphMappings.contact.body(c, previous: nil)
-                    body["singleValueExtendedProperties"] = [["id": .string(GraphMappings.crmIDProperty), "value": .string(c.id.uuidString)]]
+                    body["singleValueExtendedProperties"] = [
+                        ["id": .string(GraphMappings.crmIDProperty), "value": .string(c.id.uuidString)]
+                    ]
                 case .task(let t):
                     body = try GraphMappings.task.body(t, previous: nil)
-                    body["linkedResources"] = [["applicationName": .string(GraphMappings.applicationName), "externalId": .string(t.id.uuidString),
-                                                "displayName": "CRM task"]]
+                    body["linkedResources"] = [
+                        [
+                            "applicationName": .string(GraphMappings.applicationName),
+                            "externalId": .string(t.id.uuidString),
+                            "displayName": "CRM task",
+                        ]
+                    ]
                 case .appointment(let a):
                     body = try GraphMappings.appointment.body(a, previous: nil)
                     body["singleValueExtendedProperties"] = GraphMappings.eventProperties(a, stamp: true)
                     body["transactionId"] = .string(a.id.uuidString)
                 }
                 // An event's transactionId makes a repeated POST return the first event: safe to resend.
-                requests.append(GraphRequest(.post, base, body: .object(body), operation: "POST \(record.kind.rawValue)",
-                                             isIdempotent: record.kind == .appointments))
+                requests.append(
+                    GraphRequest(
+                        .post, base, body: .object(body), operation: "POST \(record.kind.rawValue)",
+                        isIdempotent: record.kind == .appointments))
                 indexes.append(index)
             } catch {
-                results[index] = .failure(MailboxSourceError(kind: .permanent, code: "InvalidRecord",
-                                                             message: "CRM \(record.kind.rawValue) for \(mailbox.smtpAddress) cannot be written to Graph: \(error.what)"))
+                results[index] = .failure(
+                    MailboxSourceError(
+                        kind: .permanent, code: "InvalidRecord",
+                        message:
+                            "CRM \(record.kind.rawValue) for \(mailbox.smtpAddress) cannot be written to Graph: \(error.what)"
+                    ))
             }
         }
-        let answers = try await neutral { () async throws(GraphError) in try await client.batch(requests, mailbox: mailbox.smtpAddress) }
+        let answers = try await neutral { () async throws(GraphError) in
+            try await client.batch(requests, mailbox: mailbox.smtpAddress)
+        }
         for (index, answer) in zip(indexes, answers) {
             let kind = records[index].kind
             results[index] = answer.mapError(Self.neutral).flatMap { response in
                 guard let ref = Self.ref(response.body, kind: kind) else {
-                    return .failure(MailboxSourceError(kind: .permanent, code: "UndecodableResponse", message: "Graph create without id"))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .permanent, code: "UndecodableResponse", message: "Graph create without id"))
                 }
                 return .success(ref)
             }
         }
         // A series' exceptions go occurrence by occurrence once its master exists.
         for (index, record) in records.enumerated() {
-            guard case .appointment(let a) = record, !a.exceptions.isEmpty, a.recurrence != nil, case .success(let ref)? = results[index] else { continue }
+            guard case .appointment(let a) = record, !a.exceptions.isEmpty, a.recurrence != nil,
+                case .success(let ref)? = results[index]
+            else { continue }
             results[index] = await GraphEvents.apply(a, previous: nil, master: ref, source: self, mailbox: mailbox)
         }
         return results.map { $0! }
     }
 
-    public func update(_ updates: [MailboxUpdate], in mailbox: MailboxOwner) async throws(MailboxSourceError)
-        -> [Result<MailboxItemRef, MailboxSourceError>] {
+    public func update(
+        _ updates: [MailboxUpdate], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError)
+        -> [Result<MailboxItemRef, MailboxSourceError>]
+    {
         var results = [Result<MailboxItemRef, MailboxSourceError>?](repeating: nil, count: updates.count)
         var requests: [GraphRequest] = []
         var indexes: [Int] = []
@@ -242,32 +313,49 @@ public struct GraphMailboxSource: MailboxSource {
                 case (.contact(let c), _): body = try GraphMappings.contact.body(c, previous: nil)
                 case (.task(let t), .task(let p)?): body = try GraphMappings.task.body(t, previous: p)
                 case (.task(let t), _): body = try GraphMappings.task.body(t, previous: nil)
-                case (.appointment(let a), .appointment(let p)?): body = try GraphMappings.appointment.body(a, previous: p)
+                case (.appointment(let a), .appointment(let p)?):
+                    body = try GraphMappings.appointment.body(a, previous: p)
                 case (.appointment(let a), _): body = try GraphMappings.appointment.body(a, previous: nil)
                 }
                 if case .appointment(let a) = update.record {
                     var previousUID: String?
-                    if case .appointment(let p)? = update.previous { previousUID = p.icalUID } else { previousUID = nil }
-                    if update.previous == nil || previousUID != a.icalUID, let properties = GraphMappings.eventProperties(a, stamp: false) {
+                    if case .appointment(let p)? = update.previous {
+                        previousUID = p.icalUID
+                    } else {
+                        previousUID = nil
+                    }
+                    if update.previous == nil || previousUID != a.icalUID,
+                        let properties = GraphMappings.eventProperties(a, stamp: false)
+                    {
                         body["singleValueExtendedProperties"] = properties
                     }
                 }
-                requests.append(GraphRequest(.patch, "\(base)/\(GraphPath.segment(update.ref.id))", body: .object(body),
-                                             headers: Self.ifMatch(update.ref, kind: kind), operation: "PATCH \(kind.rawValue)", itemID: update.ref.id))
+                requests.append(
+                    GraphRequest(
+                        .patch, "\(base)/\(GraphPath.segment(update.ref.id))", body: .object(body),
+                        headers: Self.ifMatch(update.ref, kind: kind), operation: "PATCH \(kind.rawValue)",
+                        itemID: update.ref.id))
                 indexes.append(index)
             } catch {
-                results[index] = .failure(MailboxSourceError(kind: .permanent, code: "InvalidRecord",
-                                                             message: "CRM \(kind.rawValue) for \(mailbox.smtpAddress) cannot be written to Graph: \(error.what)",
-                                                             itemID: update.ref.id))
+                results[index] = .failure(
+                    MailboxSourceError(
+                        kind: .permanent, code: "InvalidRecord",
+                        message:
+                            "CRM \(kind.rawValue) for \(mailbox.smtpAddress) cannot be written to Graph: \(error.what)",
+                        itemID: update.ref.id))
             }
         }
-        let answers = try await neutral { () async throws(GraphError) in try await client.batch(requests, mailbox: mailbox.smtpAddress) }
+        let answers = try await neutral { () async throws(GraphError) in
+            try await client.batch(requests, mailbox: mailbox.smtpAddress)
+        }
         for (index, answer) in zip(indexes, answers) {
             let kind = updates[index].record.kind
             results[index] = answer.mapError(Self.neutral).map { Self.ref($0.body, kind: kind) ?? updates[index].ref }
         }
         for (index, update) in updates.enumerated() {
-            guard case .appointment(let a) = update.record, a.recurrence != nil, case .success(let ref)? = results[index] else { continue }
+            guard case .appointment(let a) = update.record, a.recurrence != nil,
+                case .success(let ref)? = results[index]
+            else { continue }
             var previous: CRMAppointment?
             if case .appointment(let p)? = update.previous { previous = p }
             if a.exceptions.isEmpty && (previous?.exceptions.isEmpty ?? true) { continue }
@@ -276,31 +364,51 @@ public struct GraphMailboxSource: MailboxSource {
         return results.map { $0! }
     }
 
-    public func delete(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
-        -> [Result<Void, MailboxSourceError>] {
+    public func delete(
+        _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError)
+        -> [Result<Void, MailboxSourceError>]
+    {
         if refs.isEmpty { return [] }
         let base = try await collection(kind, mailbox)
-        let requests = refs.map { GraphRequest(.delete, "\(base)/\(GraphPath.segment($0.id))", operation: "DELETE \(kind.rawValue)", itemID: $0.id) }
-        let answers = try await neutral { () async throws(GraphError) in try await client.batch(requests, mailbox: mailbox.smtpAddress) }
+        let requests = refs.map {
+            GraphRequest(
+                .delete, "\(base)/\(GraphPath.segment($0.id))", operation: "DELETE \(kind.rawValue)", itemID: $0.id)
+        }
+        let answers = try await neutral { () async throws(GraphError) in
+            try await client.batch(requests, mailbox: mailbox.smtpAddress)
+        }
         return answers.map { $0.map { _ in () }.mapError(Self.neutral) }
     }
 
     // MARK: stamps
 
-    public func findItems(crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: MailboxItemRef] {
+    public func findItems(
+        crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError) -> [UUID: MailboxItemRef] {
         if crmIDs.isEmpty { return [:] }
         if kind == .tasks {
             // To Do cannot filter by linked resource: the list's stamps are read whole.
             let wanted = Set(crmIDs)
-            return try await stampedItems(in: mailbox, kind: kind).filter { wanted.contains($0.key) }.compactMapValues(\.first)
+            return try await stampedItems(in: mailbox, kind: kind).filter { wanted.contains($0.key) }.compactMapValues(
+                \.first)
         }
         let base = try await collection(kind, mailbox)
         let requests = crmIDs.map { id in
-            GraphRequest(.get, base + Self.query([
-                ("$filter", "singleValueExtendedProperties/Any(ep: ep/id eq '\(GraphMappings.crmIDProperty)' and ep/value eq '\(id.uuidString)')"),
-                ("$select", "id,changeKey")]), operation: "GET \(kind.rawValue) by stamp")
+            GraphRequest(
+                .get,
+                base
+                    + Self.query([
+                        (
+                            "$filter",
+                            "singleValueExtendedProperties/Any(ep: ep/id eq '\(GraphMappings.crmIDProperty)' and ep/value eq '\(id.uuidString)')"
+                        ),
+                        ("$select", "id,changeKey"),
+                    ]), operation: "GET \(kind.rawValue) by stamp")
         }
-        let answers = try await neutral { () async throws(GraphError) in try await client.batch(requests, mailbox: mailbox.smtpAddress) }
+        let answers = try await neutral { () async throws(GraphError) in
+            try await client.batch(requests, mailbox: mailbox.smtpAddress)
+        }
         var found: [UUID: MailboxItemRef] = [:]
         for (id, answer) in zip(crmIDs, answers) {
             let response = try Self.neutralResult(answer)
@@ -309,20 +417,27 @@ public struct GraphMailboxSource: MailboxSource {
         return found
     }
 
-    public func stampedItems(in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]] {
+    public func stampedItems(
+        in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]] {
         let base = try await collection(kind, mailbox)
-        var target: String? = base + (kind == .tasks
-            ? Self.query([("$expand", "linkedResources"), ("$top", "1000")])
-            : Self.query([("$select", "id,changeKey"), ("$expand", Self.stampExpand), ("$top", "1000")]))
+        var target: String? =
+            base
+            + (kind == .tasks
+                ? Self.query([("$expand", "linkedResources"), ("$top", "1000")])
+                : Self.query([("$select", "id,changeKey"), ("$expand", Self.stampExpand), ("$top", "1000")]))
         var stamped: [UUID: [MailboxItemRef]] = [:]
         while let next = target {
             let page = try await neutral { () async throws(GraphError) in
-                try await client.send(GraphRequest(.get, next, prefer: ["odata.maxpagesize=1000"], operation: "GET \(kind.rawValue) stamps"),
-                                      mailbox: mailbox.smtpAddress)
+                try await client.send(
+                    GraphRequest(
+                        .get, next, prefer: ["odata.maxpagesize=1000"], operation: "GET \(kind.rawValue) stamps"),
+                    mailbox: mailbox.smtpAddress)
             }
             for item in page.body?["value"]?.array ?? [] {
                 guard let ref = Self.ref(item, kind: kind),
-                      let id = kind == .tasks ? GraphMappings.linkedID(item) : GraphMappings.stampedID(item) else { continue }
+                    let id = kind == .tasks ? GraphMappings.linkedID(item) : GraphMappings.stampedID(item)
+                else { continue }
                 stamped[id, default: []].append(ref)
             }
             target = page.body?["@odata.nextLink"]?.string
@@ -333,30 +448,43 @@ public struct GraphMailboxSource: MailboxSource {
 
     // MARK: changes
 
-    public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
-                        maxChanges: Int) async throws(MailboxSourceError) -> MailboxChanges {
+    public func changes(
+        in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
+        maxChanges: Int
+    ) async throws(MailboxSourceError) -> MailboxChanges {
         let target: String
         if let syncState {
             // A state of another protocol (an EWS SyncState) is no state here: the folder needs a new baseline.
             guard isLink(syncState) else {
-                throw MailboxSourceError(kind: .invalidSyncState, code: "SyncStateNotFound", message: "not a Graph delta link")
+                throw MailboxSourceError(
+                    kind: .invalidSyncState, code: "SyncStateNotFound", message: "not a Graph delta link")
             }
             target = syncState
         } else {
             switch kind {
-            case .contacts: target = GraphClient.user(mailbox.smtpAddress) + "/contacts/delta" + Self.query([("$select", "id,changeKey")])
+            case .contacts:
+                target =
+                    GraphClient.user(mailbox.smtpAddress) + "/contacts/delta"
+                    + Self.query([("$select", "id,changeKey")])
             case .tasks: target = try await collection(kind, mailbox) + "/delta"
             case .appointments:
-                target = GraphClient.user(mailbox.smtpAddress) + "/calendarView/delta"
-                    + Self.query([("startDateTime", ISO8601.format(window.start)), ("endDateTime", ISO8601.format(window.end))])
+                target =
+                    GraphClient.user(mailbox.smtpAddress) + "/calendarView/delta"
+                    + Self.query([
+                        ("startDateTime", ISO8601.format(window.start)), ("endDateTime", ISO8601.format(window.end)),
+                    ])
             }
         }
         let page = try await neutral { () async throws(GraphError) in
-            try await client.send(GraphRequest(.get, target, prefer: ["odata.maxpagesize=\(min(max(maxChanges, 1), 1000))"],
-                                               operation: "GET \(kind.rawValue) delta"), mailbox: mailbox.smtpAddress)
+            try await client.send(
+                GraphRequest(
+                    .get, target, prefer: ["odata.maxpagesize=\(min(max(maxChanges, 1), 1000))"],
+                    operation: "GET \(kind.rawValue) delta"), mailbox: mailbox.smtpAddress)
         }
         guard let values = page.body?["value"]?.array else {
-            throw MailboxSourceError(kind: .permanent, code: "UndecodableResponse", message: "Graph delta of \(kind.rawValue) for \(mailbox.smtpAddress) without value")
+            throw MailboxSourceError(
+                kind: .permanent, code: "UndecodableResponse",
+                message: "Graph delta of \(kind.rawValue) for \(mailbox.smtpAddress) without value")
         }
         var changes: [MailboxChange] = []
         var seen = Set<String>()  // delta may repeat an item within a page
@@ -368,38 +496,50 @@ public struct GraphMailboxSource: MailboxSource {
             }
             // An occurrence or exception stands for its series: the master is what the pipeline reads.
             if kind == .appointments, let type = value["type"]?.string, type == "occurrence" || type == "exception" {
-                if let master = value["seriesMasterId"]?.string, seen.insert(master).inserted { changes.append(.upserted(MailboxItemRef(id: master))) }
+                if let master = value["seriesMasterId"]?.string, seen.insert(master).inserted {
+                    changes.append(.upserted(MailboxItemRef(id: master)))
+                }
                 continue
             }
-            if seen.insert(id).inserted { changes.append(.upserted(Self.ref(value, kind: kind) ?? MailboxItemRef(id: id))) }
+            if seen.insert(id).inserted {
+                changes.append(.upserted(Self.ref(value, kind: kind) ?? MailboxItemRef(id: id)))
+            }
         }
         if kind == .appointments { changes = try await confirmRemovals(changes, in: mailbox) }
         if let next = page.body?["@odata.nextLink"]?.string {
             return MailboxChanges(changes: changes, syncState: next, isComplete: false)
         }
         guard let delta = page.body?["@odata.deltaLink"]?.string else {
-            throw MailboxSourceError(kind: .permanent, code: "UndecodableResponse", message: "Graph delta page without a next or delta link")
+            throw MailboxSourceError(
+                kind: .permanent, code: "UndecodableResponse", message: "Graph delta page without a next or delta link")
         }
         return MailboxChanges(changes: changes, syncState: delta, isComplete: true)
     }
 
     /// `calendarView/delta` also removes events that moved out of its window: an event it removed that still exists
     /// is a change, not a deletion (and an occurrence it removed is its series' change, reported with the series).
-    func confirmRemovals(_ changes: [MailboxChange], in mailbox: MailboxOwner) async throws(MailboxSourceError) -> [MailboxChange] {
+    func confirmRemovals(
+        _ changes: [MailboxChange], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> [MailboxChange] {
         let removed = changes.compactMap { if case .deleted(let id) = $0 { id } else { nil } }
         if removed.isEmpty { return changes }
         let base = try await collection(.appointments, mailbox)
         let requests = removed.map { id in
-            GraphRequest(.get, "\(base)/\(GraphPath.segment(id))" + Self.query([("$select", "id,changeKey,type")]),
-                         operation: "GET events", itemID: id)
+            GraphRequest(
+                .get, "\(base)/\(GraphPath.segment(id))" + Self.query([("$select", "id,changeKey,type")]),
+                operation: "GET events", itemID: id)
         }
-        let answers = try await neutral { () async throws(GraphError) in try await client.batch(requests, mailbox: mailbox.smtpAddress) }
+        let answers = try await neutral { () async throws(GraphError) in
+            try await client.batch(requests, mailbox: mailbox.smtpAddress)
+        }
         var existing: [String: MailboxChange?] = [:]
         for (id, answer) in zip(removed, answers) {
             switch answer {
             case .success(let response):
                 let type = response.body?["type"]?.string
-                existing[id] = type == "occurrence" || type == "exception" ? .some(nil)
+                existing[id] =
+                    type == "occurrence" || type == "exception"
+                    ? .some(nil)
                     : .some(.upserted(Self.ref(response.body, kind: .appointments) ?? MailboxItemRef(id: id)))
             case .failure(let error):
                 let neutral = Self.neutral(error)
@@ -422,7 +562,8 @@ public struct GraphMailboxSource: MailboxSource {
         case .service(let status, let graphCode):
             code = graphCode
             switch (status, graphCode) {
-            case (410, _), (_, "SyncStateNotFound"), (_, "resyncRequired"), (_, "SyncStateInvalid"), (_, "ErrorInvalidSyncStateData"):
+            case (410, _), (_, "SyncStateNotFound"), (_, "resyncRequired"), (_, "SyncStateInvalid"),
+                (_, "ErrorInvalidSyncStateData"):
                 kind = .invalidSyncState
             case (401, _), (403, _), (_, "MailboxNotEnabledForRESTAPI"), (_, "ErrorAccessDenied"): kind = .unauthorized
             case (404, _), (_, "ErrorItemNotFound"): kind = .notFound
@@ -435,7 +576,8 @@ public struct GraphMailboxSource: MailboxSource {
         case .tokenRefused(let what): kind = .unauthorized; code = what
         case .configuration: kind = .unauthorized; code = "configuration"
         }
-        return MailboxSourceError(kind: kind, code: code, message: error.description, itemID: error.itemID, retryAfter: error.retryAfter)
+        return MailboxSourceError(
+            kind: kind, code: code, message: error.description, itemID: error.itemID, retryAfter: error.retryAfter)
     }
 
     static func neutralResult<T>(_ result: Result<T, GraphError>) throws(MailboxSourceError) -> T {

@@ -31,13 +31,16 @@ enum GraphMappings {
     static func eventProperties(_ record: CRMAppointment, stamp: Bool) -> GraphJSON? {
         var properties: [GraphJSON] = []
         if stamp { properties.append(["id": .string(crmIDProperty), "value": .string(record.id.uuidString)]) }
-        if let uid = record.icalUID, !uid.isEmpty { properties.append(["id": .string(icalUIDProperty), "value": .string(uid)]) }
+        if let uid = record.icalUID, !uid.isEmpty {
+            properties.append(["id": .string(icalUIDProperty), "value": .string(uid)])
+        }
         return properties.isEmpty ? nil : .array(properties)
     }
 
     /// The stamp's value on a To Do task (its snapsync linkedResource), if any.
     static func linkedID(_ item: GraphJSON) -> UUID? {
-        for resource in item["linkedResources"]?.array ?? [] where resource["applicationName"]?.string == applicationName {
+        for resource in item["linkedResources"]?.array ?? []
+        where resource["applicationName"]?.string == applicationName {
             if let id = resource["externalId"]?.string.flatMap(UUID.init(uuidString:)) { return id }
         }
         return nil
@@ -66,13 +69,23 @@ enum GraphMappings {
                     record.email3 = addresses.count > 2 ? addresses[2] : nil
                 },
                 write: { record in
-                    [("emailAddresses", .array([record.email1, record.email2, record.email3].compactMap { $0?.isEmpty == false ? $0 : nil }
-                        .map { ["address": .string($0), "name": .string($0)] }))]
+                    [
+                        (
+                            "emailAddresses",
+                            .array(
+                                [record.email1, record.email2, record.email3].compactMap {
+                                    $0?.isEmpty == false ? $0 : nil
+                                }
+                                .map { ["address": .string($0), "name": .string($0)] })
+                        )
+                    ]
                 }),
             GraphFieldRule(
                 column: "business_phone", properties: ["businessPhones"],
                 read: { item, record throws(GraphMappingProblem) in
-                    record.businessPhone = item["businessPhones"]?.array?.first?.string.flatMap { $0.isEmpty ? nil : $0 }
+                    record.businessPhone = item["businessPhones"]?.array?.first?.string.flatMap {
+                        $0.isEmpty ? nil : $0
+                    }
                 },
                 write: { record in [("businessPhones", .array(record.businessPhone.map { [.string($0)] } ?? []))] }),
             GraphFieldRule(
@@ -93,26 +106,46 @@ enum GraphMappings {
                     record.country = part("countryOrRegion")
                 },
                 write: { record in
-                    [("businessAddress", ["street": .text(record.street), "city": .text(record.city), "state": .text(record.state),
-                                          "postalCode": .text(record.postalCode), "countryOrRegion": .text(record.country)])]
+                    [
+                        (
+                            "businessAddress",
+                            [
+                                "street": .text(record.street), "city": .text(record.city),
+                                "state": .text(record.state),
+                                "postalCode": .text(record.postalCode), "countryOrRegion": .text(record.country),
+                            ]
+                        )
+                    ]
                 }),
             GraphFieldRule(
                 column: "birthday", properties: ["birthday"],
                 read: { item, record throws(GraphMappingProblem) in
                     guard let value = item["birthday"], !value.isNull else { record.birthday = nil; return }
-                    guard let instant = GraphDates.offsetDateTime(value) else { throw GraphMappingProblem(what: "birthday is not a date-time") }
+                    guard let instant = GraphDates.offsetDateTime(value) else {
+                        throw GraphMappingProblem(what: "birthday is not a date-time")
+                    }
                     record.birthday = GraphDates.day(of: instant)
                 },
                 write: { record in
-                    [("birthday", record.birthday.map { .string(ISO8601.format($0.startOfDayUTC.addingTimeInterval(12 * 3600))) } ?? .null)]
+                    [
+                        (
+                            "birthday",
+                            record.birthday.map {
+                                .string(ISO8601.format($0.startOfDayUTC.addingTimeInterval(12 * 3600)))
+                            } ?? .null
+                        )
+                    ]
                 }),
         ],
-        makeRecord: { id, modified in CRMContact(id: id ?? nilUUID, displayName: "", updatedAt: modified ?? Date(), version: 0) })
+        makeRecord: { id, modified in
+            CRMContact(id: id ?? nilUUID, displayName: "", updatedAt: modified ?? Date(), version: 0)
+        })
 
     // MARK: tasks
 
     static let statuses: [(graph: String, crm: TaskStatus)] = [
-        ("notStarted", .notStarted), ("inProgress", .inProgress), ("completed", .completed), ("waitingOnOthers", .waiting),
+        ("notStarted", .notStarted), ("inProgress", .inProgress), ("completed", .completed),
+        ("waitingOnOthers", .waiting),
         ("deferred", .deferred),
     ]
 
@@ -126,7 +159,9 @@ enum GraphMappings {
             GraphFieldRule(
                 column: "status", properties: ["status"],
                 read: { item, record throws(GraphMappingProblem) in
-                    guard let text = item["status"]?.string, let status = statuses.first(where: { $0.graph == text })?.crm else {
+                    guard let text = item["status"]?.string,
+                        let status = statuses.first(where: { $0.graph == text })?.crm
+                    else {
                         throw GraphMappingProblem(what: "status missing or unknown")
                     }
                     record.status = status
@@ -155,14 +190,25 @@ enum GraphMappings {
                 column: "completed_at", properties: ["completedDateTime"],
                 read: { item, record throws(GraphMappingProblem) in
                     guard let value = item["completedDateTime"], !value.isNull else { record.completedAt = nil; return }
-                    guard let instant = GraphDates.instant(value) else { throw GraphMappingProblem(what: "completedDateTime unreadable") }
+                    guard let instant = GraphDates.instant(value) else {
+                        throw GraphMappingProblem(what: "completedDateTime unreadable")
+                    }
                     record.completedAt = instant
                 },
-                write: { record in [("completedDateTime", record.completedAt.map { GraphDates.dateTimeTimeZone($0, zone: "UTC") } ?? .null)] }),
+                write: { record in
+                    [
+                        (
+                            "completedDateTime",
+                            record.completedAt.map { GraphDates.dateTimeTimeZone($0, zone: "UTC") } ?? .null
+                        )
+                    ]
+                }),
         ],
         makeRecord: { id, modified in
-            CRMTask(id: id ?? nilUUID, ownerID: nilUUID, subject: "", status: .notStarted, percentComplete: 0, importance: .normal,
-                    updatedAt: modified ?? Date(), version: 0)
+            CRMTask(
+                id: id ?? nilUUID, ownerID: nilUUID, subject: "", status: .notStarted, percentComplete: 0,
+                importance: .normal,
+                updatedAt: modified ?? Date(), version: 0)
         })
 
     static func day(_ item: GraphJSON, _ property: String) throws(GraphMappingProblem) -> LocalDate? {
@@ -174,7 +220,9 @@ enum GraphMappings {
     // MARK: events
 
     static func attendee(_ attendee: CRMAttendee) -> GraphJSON {
-        let address: GraphJSON = .object(["address": .string(attendee.email), "name": .string(attendee.name ?? attendee.email)])
+        let address: GraphJSON = .object([
+            "address": .string(attendee.email), "name": .string(attendee.name ?? attendee.email),
+        ])
         let type: String = attendeeTypes.first { $0.crm == attendee.kind }?.graph ?? "required"
         return .object(["emailAddress": address, "type": .string(type)])
     }
@@ -200,7 +248,9 @@ enum GraphMappings {
         }
     }
 
-    static let attendeeTypes: [(graph: String, crm: AttendeeKind)] = [("required", .required), ("optional", .optional), ("resource", .resource)]
+    static let attendeeTypes: [(graph: String, crm: AttendeeKind)] = [
+        ("required", .required), ("optional", .optional), ("resource", .resource),
+    ]
 
     /// `crm.appointments` (+ attendees) ↔ Graph `event` (the default calendar). The series' exceptions and
     /// cancellations are read from `exceptionOccurrences` and `cancelledOccurrences` (``GraphEvents``) and written
@@ -219,7 +269,8 @@ enum GraphMappings {
             GraphFieldRule(
                 column: "starts_at", properties: ["start", "end", "originalStartTimeZone", "isAllDay"],
                 read: { item, record throws(GraphMappingProblem) in
-                    guard let start = GraphDates.instant(item["start"]), let end = GraphDates.instant(item["end"]) else {
+                    guard let start = GraphDates.instant(item["start"]), let end = GraphDates.instant(item["end"])
+                    else {
                         throw GraphMappingProblem(what: "start or end missing or unreadable")
                     }
                     record.startsAt = start
@@ -228,27 +279,45 @@ enum GraphMappings {
                     record.timeZone = item["originalStartTimeZone"]?.string.flatMap { $0.isEmpty ? nil : $0 }
                 },
                 write: { record in
-                    [("start", GraphDates.dateTimeTimeZone(record.startsAt, zone: record.isAllDay ? "UTC" : record.timeZone)),
-                     ("end", GraphDates.dateTimeTimeZone(record.endsAt, zone: record.isAllDay ? "UTC" : record.timeZone)),
-                     ("isAllDay", .bool(record.isAllDay))]
+                    [
+                        (
+                            "start",
+                            GraphDates.dateTimeTimeZone(
+                                record.startsAt, zone: record.isAllDay ? "UTC" : record.timeZone)
+                        ),
+                        (
+                            "end",
+                            GraphDates.dateTimeTimeZone(record.endsAt, zone: record.isAllDay ? "UTC" : record.timeZone)
+                        ),
+                        ("isAllDay", .bool(record.isAllDay)),
+                    ]
                 }),
             GraphFieldRule(
                 column: "is_private", properties: ["sensitivity"],
-                read: { item, record throws(GraphMappingProblem) in record.isPrivate = item["sensitivity"]?.string == "private" },
+                read: { item, record throws(GraphMappingProblem) in
+                    record.isPrivate = item["sensitivity"]?.string == "private"
+                },
                 write: { record in [("sensitivity", record.isPrivate ? "private" : "normal")] }),
             GraphFieldRule(
                 column: "ical_uid", properties: ["iCalUId"],
                 read: { item, record throws(GraphMappingProblem) in
-                    record.icalUID = (extendedProperty(icalUIDProperty, of: item) ?? item["iCalUId"]?.string).flatMap { $0.isEmpty ? nil : $0 }
+                    record.icalUID = (extendedProperty(icalUIDProperty, of: item) ?? item["iCalUId"]?.string).flatMap {
+                        $0.isEmpty ? nil : $0
+                    }
                 },
                 write: { _ in [] }),
             GraphFieldRule(
                 column: "appointment_attendees", properties: ["attendees"],
                 read: { item, record throws(GraphMappingProblem) in
                     record.attendees = (item["attendees"]?.array ?? []).compactMap { attendee in
-                        guard let address = attendee["emailAddress"]?["address"]?.string, !address.isEmpty else { return nil }
+                        guard let address = attendee["emailAddress"]?["address"]?.string, !address.isEmpty else {
+                            return nil
+                        }
                         let kind = attendeeTypes.first { $0.graph == attendee["type"]?.string }?.crm ?? .required
-                        return CRMAttendee(email: address, name: attendee["emailAddress"]?["name"]?.string.flatMap { $0.isEmpty ? nil : $0 }, kind: kind)
+                        return CRMAttendee(
+                            email: address,
+                            name: attendee["emailAddress"]?["name"]?.string.flatMap { $0.isEmpty ? nil : $0 },
+                            kind: kind)
                     }
                 },
                 write: { record in [("attendees", .array(record.attendees.map(attendee)))] }),
@@ -258,7 +327,8 @@ enum GraphMappings {
                 write: { record throws(GraphMappingProblem) in [("recurrence", try recurrence(of: record))] }),
         ],
         makeRecord: { id, modified in
-            CRMAppointment(id: id ?? nilUUID, ownerID: nilUUID, subject: "", startsAt: Date(timeIntervalSince1970: 0),
-                           endsAt: Date(timeIntervalSince1970: 0), updatedAt: modified ?? Date(), version: 0)
+            CRMAppointment(
+                id: id ?? nilUUID, ownerID: nilUUID, subject: "", startsAt: Date(timeIntervalSince1970: 0),
+                endsAt: Date(timeIntervalSince1970: 0), updatedAt: modified ?? Date(), version: 0)
         })
 }

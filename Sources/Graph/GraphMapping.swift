@@ -51,49 +51,62 @@ struct GraphMapping<Record>: Sendable {
 
 extension GraphFieldRule {
     /// A text property; "" and absent read as nil.
-    static func text(_ column: String, _ property: String, _ keyPath: any WritableKeyPath<Record, String?> & Sendable) -> Self {
-        Self(column: column, properties: [property],
-             read: { item, record throws(GraphMappingProblem) in
-                 let value = item[property]
-                 guard let value, !value.isNull else { record[keyPath: keyPath] = nil; return }
-                 guard let text = value.string else { throw GraphMappingProblem(what: "\(property) is not text") }
-                 record[keyPath: keyPath] = text.isEmpty ? nil : text
-             },
-             write: { record in [(property, .text(record[keyPath: keyPath]))] })
+    static func text(
+        _ column: String, _ property: String, _ keyPath: any WritableKeyPath<Record, String?> & Sendable
+    ) -> Self {
+        Self(
+            column: column, properties: [property],
+            read: { item, record throws(GraphMappingProblem) in
+                let value = item[property]
+                guard let value, !value.isNull else { record[keyPath: keyPath] = nil; return }
+                guard let text = value.string else { throw GraphMappingProblem(what: "\(property) is not text") }
+                record[keyPath: keyPath] = text.isEmpty ? nil : text
+            },
+            write: { record in [(property, .text(record[keyPath: keyPath]))] })
     }
 
     /// A text property the item must have.
-    static func requiredText(_ column: String, _ property: String, _ keyPath: any WritableKeyPath<Record, String> & Sendable) -> Self {
-        Self(column: column, properties: [property],
-             read: { item, record throws(GraphMappingProblem) in
-                 guard let text = item[property]?.string else { throw GraphMappingProblem(what: "\(property) missing or not text") }
-                 record[keyPath: keyPath] = text
-             },
-             write: { record in [(property, .string(record[keyPath: keyPath]))] })
+    static func requiredText(
+        _ column: String, _ property: String, _ keyPath: any WritableKeyPath<Record, String> & Sendable
+    ) -> Self {
+        Self(
+            column: column, properties: [property],
+            read: { item, record throws(GraphMappingProblem) in
+                guard let text = item[property]?.string else {
+                    throw GraphMappingProblem(what: "\(property) missing or not text")
+                }
+                record[keyPath: keyPath] = text
+            },
+            write: { record in [(property, .string(record[keyPath: keyPath]))] })
     }
 
     /// `categories`.
     static func categories(_ keyPath: any WritableKeyPath<Record, [String]> & Sendable) -> Self {
-        Self(column: "categories", properties: ["categories"],
-             read: { item, record throws(GraphMappingProblem) in
-                 guard let value = item["categories"], !value.isNull else { record[keyPath: keyPath] = []; return }
-                 guard let list = value.array else { throw GraphMappingProblem(what: "categories is not a list") }
-                 record[keyPath: keyPath] = list.compactMap(\.string)
-             },
-             write: { record in [("categories", .array(record[keyPath: keyPath].map(GraphJSON.string)))] })
+        Self(
+            column: "categories", properties: ["categories"],
+            read: { item, record throws(GraphMappingProblem) in
+                guard let value = item["categories"], !value.isNull else { record[keyPath: keyPath] = []; return }
+                guard let list = value.array else { throw GraphMappingProblem(what: "categories is not a list") }
+                record[keyPath: keyPath] = list.compactMap(\.string)
+            },
+            write: { record in [("categories", .array(record[keyPath: keyPath].map(GraphJSON.string)))] })
     }
 
     /// A text body (`itemBody`), or a plain text property when `property` is not `body`.
     static func body(_ column: String, _ keyPath: any WritableKeyPath<Record, String?> & Sendable) -> Self {
-        Self(column: column, properties: ["body"],
-             read: { item, record throws(GraphMappingProblem) in
-                 guard let body = item["body"], !body.isNull else { record[keyPath: keyPath] = nil; return }
-                 guard let content = body["content"], let text = content.isNull ? "" : content.string else {
-                     throw GraphMappingProblem(what: "body is not an itemBody")
-                 }
-                 record[keyPath: keyPath] = text.isEmpty ? nil : (body["contentType"]?.string == "html" ? GraphMapping<Record>.plainText(html: text) : text)
-             },
-             write: { record in [("body", ["contentType": "text", "content": .string(record[keyPath: keyPath] ?? "")])] })
+        Self(
+            column: column, properties: ["body"],
+            read: { item, record throws(GraphMappingProblem) in
+                guard let body = item["body"], !body.isNull else { record[keyPath: keyPath] = nil; return }
+                guard let content = body["content"], let text = content.isNull ? "" : content.string else {
+                    throw GraphMappingProblem(what: "body is not an itemBody")
+                }
+                record[keyPath: keyPath] =
+                    text.isEmpty
+                    ? nil : (body["contentType"]?.string == "html" ? GraphMapping<Record>.plainText(html: text) : text)
+            },
+            write: { record in [("body", ["contentType": "text", "content": .string(record[keyPath: keyPath] ?? "")])] }
+        )
     }
 }
 

@@ -13,16 +13,22 @@ enum GraphRecurrence {
 
     /// The `patternedRecurrence` of a rule for a series starting on `start` (its time zone `zone`).
     static func json(_ rule: RecurrenceRule, start: LocalDate, zone: String?) throws(Unsupported) -> GraphJSON {
-        var pattern: [String: GraphJSON] = ["interval": .number(Double(rule.interval)), "month": 0, "dayOfMonth": 0,
-                                             "firstDayOfWeek": "sunday", "index": "first", "daysOfWeek": []]
+        var pattern: [String: GraphJSON] = [
+            "interval": .number(Double(rule.interval)), "month": 0, "dayOfMonth": 0,
+            "firstDayOfWeek": "sunday", "index": "first", "daysOfWeek": [],
+        ]
         func relative() throws(Unsupported) -> Bool {
             if rule.byDay.isEmpty { return false }
-            if rule.byDay.count == 1, let ordinal = rule.byDay[0].ordinal, rule.bySetPosition == nil, let index = indexes[ordinal] {
+            if rule.byDay.count == 1, let ordinal = rule.byDay[0].ordinal, rule.bySetPosition == nil,
+                let index = indexes[ordinal]
+            {
                 pattern["daysOfWeek"] = [.string(days[rule.byDay[0].weekday]!)]
                 pattern["index"] = .string(index)
                 return true
             }
-            guard let position = rule.bySetPosition, rule.byDay.allSatisfy({ $0.ordinal == nil }), let index = indexes[position] else {
+            guard let position = rule.bySetPosition, rule.byDay.allSatisfy({ $0.ordinal == nil }),
+                let index = indexes[position]
+            else {
                 throw Unsupported(reason: "BYDAY combination")
             }
             pattern["daysOfWeek"] = .array(rule.byDay.map { .string(days[$0.weekday]!) })
@@ -37,13 +43,16 @@ enum GraphRecurrence {
         }
         switch rule.frequency {
         case .daily:
-            guard rule.byDay.isEmpty, rule.byMonthDay.isEmpty, rule.byMonth.isEmpty else { throw Unsupported(reason: "BY parts on DAILY") }
+            guard rule.byDay.isEmpty, rule.byMonthDay.isEmpty, rule.byMonth.isEmpty else {
+                throw Unsupported(reason: "BY parts on DAILY")
+            }
             pattern["type"] = "daily"
         case .weekly:
             guard rule.byDay.allSatisfy({ $0.ordinal == nil }), rule.byMonthDay.isEmpty, rule.byMonth.isEmpty else {
                 throw Unsupported(reason: "BY parts on WEEKLY")
             }
-            let weekdays = rule.byDay.isEmpty ? [RecurrenceRule.Weekday.allCases[start.isoWeekday - 1]] : rule.byDay.map(\.weekday)
+            let weekdays =
+                rule.byDay.isEmpty ? [RecurrenceRule.Weekday.allCases[start.isoWeekday - 1]] : rule.byDay.map(\.weekday)
             pattern["type"] = "weekly"
             pattern["daysOfWeek"] = .array(weekdays.map { .string(days[$0]!) })
             pattern["firstDayOfWeek"] = .string(days[rule.weekStart ?? .sunday]!)
@@ -67,8 +76,10 @@ enum GraphRecurrence {
                 pattern["dayOfMonth"] = .number(Double(try single(rule.byMonthDay, default: start.day)))
             }
         }
-        var range: [String: GraphJSON] = ["startDate": .string(start.description), "endDate": "0001-01-01",
-                                           "numberOfOccurrences": 0, "recurrenceTimeZone": .string(zone ?? "UTC")]
+        var range: [String: GraphJSON] = [
+            "startDate": .string(start.description), "endDate": "0001-01-01",
+            "numberOfOccurrences": 0, "recurrenceTimeZone": .string(zone ?? "UTC"),
+        ]
         switch rule.end {
         case .never: range["type"] = "noEnd"
         case .count(let n): range["type"] = "numbered"; range["numberOfOccurrences"] = .number(Double(n))
@@ -123,7 +134,9 @@ enum GraphRecurrence {
         case "noEnd": rule.end = .never
         case "numbered": rule.end = .count(range["numberOfOccurrences"]?.int ?? 1)
         case "endDate":
-            guard let end = range["endDate"]?.string.flatMap(LocalDate.init) else { throw Unsupported(reason: "range endDate") }
+            guard let end = range["endDate"]?.string.flatMap(LocalDate.init) else {
+                throw Unsupported(reason: "range endDate")
+            }
             rule.end = .until(end)
         default: throw Unsupported(reason: "range type")
         }

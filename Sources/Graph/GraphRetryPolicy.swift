@@ -13,8 +13,10 @@ public struct GraphRetryPolicy: Sendable, Hashable {
     /// Longest `Retry-After` the client waits.
     public var maxServerBackOff: Duration
 
-    public init(maxAttempts: Int = 6, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30),
-                maxServerBackOff: Duration = .seconds(120)) {
+    public init(
+        maxAttempts: Int = 6, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30),
+        maxServerBackOff: Duration = .seconds(120)
+    ) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay

@@ -42,13 +42,17 @@ actor GraphTokenProvider {
         return token.value
     }
 
-    static func fetch(_ credentials: GraphCredentials, transport: any GraphTransport) async -> Result<Token, GraphError> {
+    static func fetch(_ credentials: GraphCredentials, transport: any GraphTransport) async -> Result<Token, GraphError>
+    {
         let operation = "POST token"
-        let body = GraphPath.form([("grant_type", "client_credentials"), ("client_id", credentials.clientID),
-                                   ("client_secret", credentials.clientSecret), ("scope", credentials.scope)])
-        let request = HTTPRequest(method: .post, url: credentials.tokenEndpoint,
-                                  headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
-                                  body: body, isIdempotent: true)
+        let body = GraphPath.form([
+            ("grant_type", "client_credentials"), ("client_id", credentials.clientID),
+            ("client_secret", credentials.clientSecret), ("scope", credentials.scope),
+        ])
+        let request = HTTPRequest(
+            method: .post, url: credentials.tokenEndpoint,
+            headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
+            body: body, isIdempotent: true)
         let start = ContinuousClock.now
         let response: HTTPResponse
         do {
@@ -62,10 +66,13 @@ actor GraphTokenProvider {
             let error = json?["error"]?.string ?? "http \(response.status)"
             let aadsts = json?["error_description"]?.string?.split(separator: ":").first.map(String.init) ?? ""
             if response.status >= 500 || response.status == 429 {
-                return .failure(GraphError(.service(status: response.status, code: error), operation: operation, message: aadsts))
+                return .failure(
+                    GraphError(.service(status: response.status, code: error), operation: operation, message: aadsts))
             }
-            return .failure(GraphError(.tokenRefused(aadsts.isEmpty ? error : "\(error) \(aadsts)"), operation: operation,
-                                       message: "the token endpoint refused client \(credentials.clientID)"))
+            return .failure(
+                GraphError(
+                    .tokenRefused(aadsts.isEmpty ? error : "\(error) \(aadsts)"), operation: operation,
+                    message: "the token endpoint refused client \(credentials.clientID)"))
         }
         guard let value = json?["access_token"]?.string, !value.isEmpty else {
             return .failure(GraphError(.decoding("no access_token"), operation: operation))

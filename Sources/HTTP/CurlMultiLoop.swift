@@ -2,11 +2,11 @@ import CCurl
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A libcurl multi handle driven by one dedicated thread: requests are handed over through a locked inbox,
@@ -41,11 +41,13 @@ final class CurlMultiLoop: @unchecked Sendable {
 
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self)
-        let created = pthread_create(&thread, nil, { context in
-            let loop = Unmanaged<CurlMultiLoop>.fromOpaque(context!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, context.toOpaque())
+        let created = pthread_create(
+            &thread, nil,
+            { context in
+                let loop = Unmanaged<CurlMultiLoop>.fromOpaque(context!).takeRetainedValue()
+                loop.run()
+                return nil
+            }, context.toOpaque())
         guard created == 0 else {
             context.release()
             curl_multi_cleanup(multi)
@@ -144,7 +146,9 @@ final class CurlMultiLoop: @unchecked Sendable {
         }
     }
 
-    private func abortCancelled(_ active: inout [UnsafeMutableRawPointer: CurlTransfer], _ waiting: inout [CurlTransfer]) {
+    private func abortCancelled(
+        _ active: inout [UnsafeMutableRawPointer: CurlTransfer], _ waiting: inout [CurlTransfer]
+    ) {
         for (easy, transfer) in active where transfer.cancellation.withLock({ $0 }) {
             curl_multi_remove_handle(multi, easy)
             active.removeValue(forKey: easy)

@@ -32,7 +32,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// Set from any thread when the calling task is cancelled; read by the loop thread.
     let cancellation = Mutex(false)
 
-    private init(easy: UnsafeMutableRawPointer, share: CurlShare, url: String, secrets: [String], maxResponseBytes: Int) {
+    private init(easy: UnsafeMutableRawPointer, share: CurlShare, url: String, secrets: [String], maxResponseBytes: Int)
+    {
         self.easy = easy
         self.share = share
         self.url = url
@@ -52,7 +53,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// Builds a configured easy handle for `request`.
-    static func make(_ request: HTTPRequest, configuration: HTTPClient.Configuration, share: CurlShare)
+    static func make(
+        _ request: HTTPRequest, configuration: HTTPClient.Configuration, share: CurlShare
+    )
         throws(HTTPError) -> CurlTransfer
     {
         guard let easy = curl_easy_init() else {
@@ -78,9 +81,11 @@ final class CurlTransfer: @unchecked Sendable {
     func complete(_ code: CURLcode) {
         guard code == CURLE_OK else {
             if bodyTooLarge || code == CURLE_FILESIZE_EXCEEDED {
-                return finish(.failure(error(
-                    .responseTooLarge, curlCode: code,
-                    message: "response body exceeds the limit of \(maxResponseBytes) bytes")))
+                return finish(
+                    .failure(
+                        error(
+                            .responseTooLarge, curlCode: code,
+                            message: "response body exceeds the limit of \(maxResponseBytes) bytes")))
             }
             let detail = String(cString: errorBuffer)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
@@ -90,8 +95,10 @@ final class CurlTransfer: @unchecked Sendable {
         var connects = 0
         snapsync_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
         snapsync_curl_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
-        finish(.success(Completion(
-            response: HTTPResponse(status: status, headers: headers, body: body), connectionsOpened: connects)))
+        finish(
+            .success(
+                Completion(
+                    response: HTTPResponse(status: status, headers: headers, body: body), connectionsOpened: connects)))
     }
 
     func error(_ code: HTTPError.Code, curlCode: CURLcode? = nil, message: String) -> HTTPError {
@@ -185,7 +192,8 @@ final class CurlTransfer: @unchecked Sendable {
                 let empty: CChar = 0
                 return withUnsafePointer(to: empty) { emptyPointer in
                     snapsync_curl_setopt_pointer(
-                        easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(
+                        easy, CURLOPT_COPYPOSTFIELDS,
+                        UnsafeMutableRawPointer(
                             mutating: bytes.baseAddress ?? UnsafeRawPointer(emptyPointer)))
                 }
             }
@@ -217,15 +225,16 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"):
-                true
-            default:
-                "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        !name.isEmpty
+            && name.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    true
+                default:
+                    "!#$%&'*+-.^_`|~".utf8.contains(byte)
+                }
             }
-        }
     }
 
     private func configureCallbacks(maxResponseBytes: Int) throws(HTTPError) {
@@ -296,15 +305,15 @@ final class CurlTransfer: @unchecked Sendable {
     }
 }
 
-private let curlWriteBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int
-    = { data, size, count, context in
-        guard let context else { return 0 }
-        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-        return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
-    }
+private let curlWriteBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    data, size, count, context in
+    guard let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+}
 
-private let curlWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int
-    = { data, size, count, context in
+private let curlWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int =
+    { data, size, count, context in
         guard let context else { return 0 }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
         transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))

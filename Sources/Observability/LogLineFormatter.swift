@@ -82,7 +82,8 @@ struct LogLineFormatter {
             return jsonString(convertible.description)
         case .array(let values): return "[" + values.map(jsonValue).joined(separator: ",") + "]"
         case .dictionary(let nested):
-            return "{" + nested.keys.sorted().map { jsonString($0) + ":" + jsonValue(nested[$0]!) }
+            return "{"
+                + nested.keys.sorted().map { jsonString($0) + ":" + jsonValue(nested[$0]!) }
                 .joined(separator: ",") + "}"
         }
     }

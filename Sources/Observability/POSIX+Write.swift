@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes all of `bytes` to `descriptor`, retrying on `EINTR` and short writes. Returns `false` (with `errno`
@@ -14,11 +14,11 @@ func writeFully(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < buffer.count {
             #if canImport(Darwin)
-            let written = Darwin.write(descriptor, base + offset, buffer.count - offset)
+                let written = Darwin.write(descriptor, base + offset, buffer.count - offset)
             #elseif canImport(Musl)
-            let written = Musl.write(descriptor, base + offset, buffer.count - offset)
+                let written = Musl.write(descriptor, base + offset, buffer.count - offset)
             #else
-            let written = Glibc.write(descriptor, base + offset, buffer.count - offset)
+                let written = Glibc.write(descriptor, base + offset, buffer.count - offset)
             #endif
             if written < 0 {
                 if errno == EINTR { continue }

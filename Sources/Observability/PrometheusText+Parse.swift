@@ -23,34 +23,39 @@ extension PrometheusText {
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             if line.isEmpty { continue }
             if line.hasPrefix("#") {
-                let words = line.dropFirst().drop { $0 == " " }.split(separator: " ", maxSplits: 2,
-                                                                      omittingEmptySubsequences: true)
+                let words = line.dropFirst().drop { $0 == " " }.split(
+                    separator: " ", maxSplits: 2,
+                    omittingEmptySubsequences: true)
                 guard words.count >= 2, words[0] == "HELP" || words[0] == "TYPE" else { continue }  // a comment
                 let name = String(words[1])
                 let position = try family(name, lineNumber: lineNumber)
                 let argument = words.count > 2 ? String(words[2]) : ""
                 if words[0] == "HELP" {
                     guard helpSeen.insert(name).inserted else {
-                        throw ObservabilityError(code: .malformedMetricsText, name: name, line: lineNumber,
-                                                 message: "second HELP line")
+                        throw ObservabilityError(
+                            code: .malformedMetricsText, name: name, line: lineNumber,
+                            message: "second HELP line")
                     }
                     families[position].help = try unescape(argument, quotes: false, line: lineNumber)
                 } else {
                     guard typeSeen.insert(name).inserted else {
-                        throw ObservabilityError(code: .malformedMetricsText, name: name, line: lineNumber,
-                                                 message: "second TYPE line")
+                        throw ObservabilityError(
+                            code: .malformedMetricsText, name: name, line: lineNumber,
+                            message: "second TYPE line")
                     }
                     guard families[position].samples.isEmpty else {
-                        throw ObservabilityError(code: .malformedMetricsText, name: name, line: lineNumber,
-                                                 message: "TYPE after samples")
+                        throw ObservabilityError(
+                            code: .malformedMetricsText, name: name, line: lineNumber,
+                            message: "TYPE after samples")
                     }
                     switch argument {
                     case "counter": families[position].kind = .counter
                     case "gauge": families[position].kind = .gauge
                     case "untyped", "histogram", "summary": families[position].kind = .untyped
                     default:
-                        throw ObservabilityError(code: .malformedMetricsText, name: name, line: lineNumber,
-                                                 message: "unknown TYPE")
+                        throw ObservabilityError(
+                            code: .malformedMetricsText, name: name, line: lineNumber,
+                            message: "unknown TYPE")
                     }
                 }
                 continue
@@ -58,8 +63,9 @@ extension PrometheusText {
             let (name, sample) = try parseSample(line, line: lineNumber)
             let position = try family(name, lineNumber: lineNumber)
             guard !families[position].samples.contains(where: { $0.hasSameLabels(as: sample) }) else {
-                throw ObservabilityError(code: .conflictingFamily, name: name, line: lineNumber,
-                                         message: "label set repeated")
+                throw ObservabilityError(
+                    code: .conflictingFamily, name: name, line: lineNumber,
+                    message: "label set repeated")
             }
             families[position].samples.append(sample)
         }
@@ -101,13 +107,17 @@ extension PrometheusText {
                 guard closed else { throw malformed("unterminated label value") }
                 labels.append(MetricLabel(name: labelName, value: try unescape(raw, quotes: true, line: lineNumber)))
                 rest = rest.drop { $0 == " " }
-                if rest.first == "," { rest = rest.dropFirst() } else if rest.first != "}" {
+                if rest.first == "," {
+                    rest = rest.dropFirst()
+                } else if rest.first != "}" {
                     throw malformed("expected ',' or '}' after a label")
                 }
             }
         }
         let fields = rest.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard fields.count == 1 || fields.count == 2 else { throw malformed("expected a value and an optional timestamp") }
+        guard fields.count == 1 || fields.count == 2 else {
+            throw malformed("expected a value and an optional timestamp")
+        }
         guard let value = parseValue(fields[0]) else { throw malformed("value is not a number") }
         if fields.count == 2, Int64(fields[1]) == nil { throw malformed("timestamp is not an integer") }
         return (name, MetricSample(labels: labels, value: value))

@@ -31,7 +31,8 @@ public final class RunMetrics: Sendable {
             case .runs: "Finished runs, by command and exit code (see the README's exit-code table)."
             case .stageDuration: "Duration of the stage in its latest run, in seconds."
             case .runDuration: "Duration of the latest run, in seconds."
-            case .runItems: "Items of the latest run by what happened to them (read, created, updated, deleted, unchanged, quarantined), each counted once."
+            case .runItems:
+                "Items of the latest run by what happened to them (read, created, updated, deleted, unchanged, quarantined), each counted once."
             case .lastExitCode: "Exit code of the latest run."
             case .lastRun: "Unix time the latest run finished."
             case .lastSuccess: "Unix time the latest run that exited 0 finished."
@@ -122,12 +123,19 @@ public final class RunMetrics: Sendable {
             }
         }
         current[.runItems] = items.map {
-            MetricSample(labels: [commandLabel, MetricLabel(name: "change", value: $0.change)], value: Double($0.count))
+            MetricSample(
+                labels: [commandLabel, MetricLabel(name: "change", value: $0.change)], value: Double($0.count))
         }
-        current[.runs] = [MetricSample(labels: [commandLabel, MetricLabel(name: "exit_code", value: "\(exitCode)")],
-                                       value: 1)]
-        current[.runDuration] = [MetricSample(labels: [commandLabel],
-                                              value: max(0, finishedAt.timeIntervalSince(startedAt)))]
+        current[.runs] = [
+            MetricSample(
+                labels: [commandLabel, MetricLabel(name: "exit_code", value: "\(exitCode)")],
+                value: 1)
+        ]
+        current[.runDuration] = [
+            MetricSample(
+                labels: [commandLabel],
+                value: max(0, finishedAt.timeIntervalSince(startedAt)))
+        ]
         current[.lastExitCode] = [MetricSample(labels: [commandLabel], value: Double(exitCode))]
         current[.lastRun] = [MetricSample(labels: [commandLabel], value: finished)]
         if exitCode == 0 {
@@ -139,14 +147,17 @@ public final class RunMetrics: Sendable {
             var samples = previous.first { $0.name == family.rawValue }?.samples ?? []
             for sample in current[family] ?? [] {
                 if let position = samples.firstIndex(where: { $0.hasSameLabels(as: sample) }) {
-                    samples[position].value = family.kind == .counter ? samples[position].value + sample.value
-                                                                      : sample.value
+                    samples[position].value =
+                        family.kind == .counter
+                        ? samples[position].value + sample.value
+                        : sample.value
                 } else {
                     samples.append(sample)
                 }
             }
             if !samples.isEmpty {
-                result.append(MetricFamily(name: family.rawValue, help: family.help, kind: family.kind, samples: samples))
+                result.append(
+                    MetricFamily(name: family.rawValue, help: family.help, kind: family.kind, samples: samples))
             }
         }
         let ours = Set(Family.allCases.map(\.rawValue))

@@ -61,8 +61,10 @@ extension StructuredLogHandler {
         metadataProvider: Logger.MetadataProvider? = nil
     ) {
         let resolved = format.resolvedForStandardError()
-        LoggingSystem.bootstrap({ label, provider in
-            StructuredLogHandler(label: label, format: resolved, level: level, sink: sink, metadataProvider: provider)
-        }, metadataProvider: metadataProvider)
+        LoggingSystem.bootstrap(
+            { label, provider in
+                StructuredLogHandler(
+                    label: label, format: resolved, level: level, sink: sink, metadataProvider: provider)
+            }, metadataProvider: metadataProvider)
     }
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 import Synchronization
@@ -83,7 +83,6 @@ public final class TerminalStatusArea: LogLineSink, Sendable {
             if !bytes.isEmpty { _ = writeFully(descriptor, bytes) }
         }
     }
-
 
     /// `line` cut to `columns` characters (the cut marked with an ellipsis), control characters removed.
     public static func fitted(_ line: String, to columns: Int) -> String {

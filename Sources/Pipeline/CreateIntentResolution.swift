@@ -11,8 +11,10 @@ import SyncStore
 enum CreateIntentResolution {
     /// Call holding the folder's lock (``SyncStoreConnection/withFolderLock(mailbox:kind:_:)``). Returns the items
     /// found, by CRM id (empty when no intent was open: one query).
-    static func resolve(_ owner: MailboxOwner, kind: ItemKind, source: any MailboxSource, store: any SyncStoreConnection,
-                        logger: Logger) async throws -> [UUID: MailboxItemRef] {
+    static func resolve(
+        _ owner: MailboxOwner, kind: ItemKind, source: any MailboxSource, store: any SyncStoreConnection,
+        logger: Logger
+    ) async throws -> [UUID: MailboxItemRef] {
         let address = owner.smtpAddress
         let intents = try await store.createIntents(mailbox: address, kind: kind)
         guard !intents.isEmpty else { return [:] }
@@ -20,10 +22,12 @@ enum CreateIntentResolution {
         let found = try await source.findItems(crmIDs: ids, in: owner, kind: kind)
         let links = found.map { LinkStore.Link(crmID: $0.key, ref: $0.value, version: LinkStore.unknownVersion) }
         try await store.resolveCreateIntents(intents.map(\.id), links: links, mailbox: address, kind: kind)
-        logger.notice("creates of unknown outcome resolved by their stamped CRM ids", metadata: [
-            "mailbox": "\(address)", "item.kind": "\(kind.rawValue)", "intent.batches": "\(intents.count)",
-            "intent.items": "\(ids.count)", "intent.found": "\(found.count)",
-        ])
+        logger.notice(
+            "creates of unknown outcome resolved by their stamped CRM ids",
+            metadata: [
+                "mailbox": "\(address)", "item.kind": "\(kind.rawValue)", "intent.batches": "\(intents.count)",
+                "intent.items": "\(ids.count)", "intent.found": "\(found.count)",
+            ])
         return found
     }
 }

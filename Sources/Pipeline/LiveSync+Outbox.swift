@@ -27,8 +27,10 @@ extension LiveSync {
         }
     }
 
-    func deliver(_ entries: [LiveSyncStore.Entry], kind: ItemKind, disabled: Set<String>, store: any SyncStoreConnection,
-                 report: inout LiveSyncReport) async throws {
+    func deliver(
+        _ entries: [LiveSyncStore.Entry], kind: ItemKind, disabled: Set<String>, store: any SyncStoreConnection,
+        report: inout LiveSyncReport
+    ) async throws {
         let (placed, links) = try await store.placedWithLinks(kind, ids: entries.map(\.crmID))
         // Plan: per mailbox, the writes of each entry.
         var plan: [String: (owner: MailboxOwner, writes: [(entry: LiveSyncStore.Entry, write: Write)])] = [:]
@@ -37,15 +39,20 @@ extension LiveSync {
             let desired = (row?.mailboxes ?? []).filter { !disabled.contains($0.smtpAddress.lowercased()) }
             let linked = links[entry.crmID] ?? []
             for owner in desired {
-                let write: Write = if let link = linked.first(where: { $0.mailbox == owner.smtpAddress }) {
-                    .update(link.ref, row!.record, version: row!.version)
-                } else {
-                    .create(row!.record, version: row!.version)
-                }
+                let write: Write =
+                    if let link = linked.first(where: { $0.mailbox == owner.smtpAddress }) {
+                        .update(link.ref, row!.record, version: row!.version)
+                    } else {
+                        .create(row!.record, version: row!.version)
+                    }
                 plan[owner.smtpAddress, default: (owner, [])].writes.append((entry, write))
             }
-            for link in linked where !desired.contains(where: { $0.smtpAddress == link.mailbox }) && !disabled.contains(link.mailbox.lowercased()) {
-                let owner = MailboxOwner(smtpAddress: link.mailbox, userID: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+            for link in linked
+            where !desired.contains(where: { $0.smtpAddress == link.mailbox })
+                && !disabled.contains(link.mailbox.lowercased())
+            {
+                let owner = MailboxOwner(
+                    smtpAddress: link.mailbox, userID: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
                 plan[link.mailbox, default: (owner, [])].writes.append((entry, .delete(link.ref)))
             }
         }
@@ -59,13 +66,16 @@ extension LiveSync {
                 continue
             }
             do {
-                try await write(batch.writes, to: batch.owner, kind: kind, store: store, failures: &failures,
-                                upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []], intents: &intents)
+                try await write(
+                    batch.writes, to: batch.owner, kind: kind, store: store, failures: &failures,
+                    upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []],
+                    intents: &intents)
             } catch let error as MailboxSourceError {
                 if error.kind == .transient { report.exchangeUnavailable = true }
                 if error.kind == .unauthorized || error.kind == .wrongEndpoint { report.exchangeRefused = error }
                 for (entry, _) in batch.writes { failures[entry.id] = error }
-                logger.warning("outbox delivery failed", metadata: ["mailbox": "\(mailbox)", "item.error": "\(error.code)"])
+                logger.warning(
+                    "outbox delivery failed", metadata: ["mailbox": "\(mailbox)", "item.error": "\(error.code)"])
             }
         }
         var outcomes: [(entry: LiveSyncStore.Entry, outcome: OutboxDeliveries.Outcome)] = []
@@ -74,23 +84,35 @@ extension LiveSync {
             if let error = failures[entry.id] {
                 // Exchange down or refusing the account is no fault of the entry: retried, never parked.
                 let transient = error.isSourceWide
-                outcomes.append((entry, .failed(transient: transient, code: error.code, message: error.message,
-                                                backoff: options.backoff(attempts: entry.attempts))))
-                if !transient && entry.attempts + 1 >= options.permanentFailureLimit { parkedNow += 1 } else { retried += 1 }
+                outcomes.append(
+                    (
+                        entry,
+                        .failed(
+                            transient: transient, code: error.code, message: error.message,
+                            backoff: options.backoff(attempts: entry.attempts))
+                    ))
+                if !transient && entry.attempts + 1 >= options.permanentFailureLimit {
+                    parkedNow += 1
+                } else {
+                    retried += 1
+                }
             } else {
                 outcomes.append((entry, .delivered))
                 done += 1
             }
         }
-        try await store.commitDeliveries(OutboxDeliveries(kind: kind, upserts: upserts, removals: removals, answeredIntents: intents,
-                                                          outcomes: outcomes, limit: options.permanentFailureLimit))
+        try await store.commitDeliveries(
+            OutboxDeliveries(
+                kind: kind, upserts: upserts, removals: removals, answeredIntents: intents,
+                outcomes: outcomes, limit: options.permanentFailureLimit))
         report.delivered += done
         report.retried += retried
         report.parked += parkedNow
     }
 
     private var unavailable: MailboxSourceError {
-        MailboxSourceError(kind: .transient, code: "ExchangeUnavailable", message: "Exchange did not answer earlier in this pass")
+        MailboxSourceError(
+            kind: .transient, code: "ExchangeUnavailable", message: "Exchange did not answer earlier in this pass")
     }
 
     /// Sends one mailbox's writes: creates (holding the folder's create lock: the folder's creates of unknown
@@ -98,9 +120,12 @@ extension LiveSync {
     /// duplicates; the creates sent are recorded as an intent, whose id goes to `intents` to be cleared with the
     /// links), updates (a vanished item is recreated; a conflicting change key is overwritten: the CRM change is
     /// newer than what Exchange last told us), deletes (gone is fine).
-    func write(_ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind, store: any SyncStoreConnection,
-               failures: inout [Int64: MailboxSourceError], upserts: inout [LinkStore.Link], removals: inout [UUID],
-               intents: inout [Int64]) async throws {
+    func write(
+        _ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind,
+        store: any SyncStoreConnection,
+        failures: inout [Int64: MailboxSourceError], upserts: inout [LinkStore.Link], removals: inout [UUID],
+        intents: inout [Int64]
+    ) async throws {
         var creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)] = []
         var updates: [(LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64)] = []
         var deletes: [(LiveSyncStore.Entry, MailboxItemRef)] = []
@@ -113,7 +138,8 @@ extension LiveSync {
         }
         UnstorableTextNotice.warn(creates.map(\.1) + updates.map(\.2), logger: logger)
         if !updates.isEmpty {
-            let results = try await source.update(updates.map { MailboxUpdate(ref: MailboxItemRef(id: $0.1.id), record: $0.2) }, in: owner)
+            let results = try await source.update(
+                updates.map { MailboxUpdate(ref: MailboxItemRef(id: $0.1.id), record: $0.2) }, in: owner)
             for (update, result) in zip(updates, results) {
                 switch result {
                 case .success(let ref): upserts.append(.init(crmID: update.0.crmID, ref: ref, version: update.3))
@@ -144,17 +170,27 @@ extension LiveSync {
 
     /// The creates of one mailbox folder; call holding its create lock. Returns the links to commit, the failures and
     /// the intent to clear with them (nil when none was sent, or when a failed create may have left an item).
-    private func create(_ creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)], in owner: MailboxOwner, kind: ItemKind,
-                        store: any SyncStoreConnection) async throws -> ([LinkStore.Link], [Int64: MailboxSourceError], Int64?) {
+    private func create(
+        _ creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)], in owner: MailboxOwner, kind: ItemKind,
+        store: any SyncStoreConnection
+    ) async throws -> ([LinkStore.Link], [Int64: MailboxSourceError], Int64?) {
         var links: [LinkStore.Link] = []
         var failures: [Int64: MailboxSourceError] = [:]
-        var found = try await CreateIntentResolution.resolve(owner, kind: kind, source: source, store: store, logger: logger)
+        var found = try await CreateIntentResolution.resolve(
+            owner, kind: kind, source: source, store: store, logger: logger)
         let retried = creates.filter { $0.0.attempts > 0 && found[$0.1.id] == nil }.map(\.1.id)
-        if !retried.isEmpty { found.merge(try await source.findItems(crmIDs: retried, in: owner, kind: kind)) { first, _ in first } }
-        for create in creates { if let ref = found[create.1.id] { links.append(.init(crmID: create.0.crmID, ref: ref, version: create.2 - 1)) } }
+        if !retried.isEmpty {
+            found.merge(try await source.findItems(crmIDs: retried, in: owner, kind: kind)) { first, _ in first }
+        }
+        for create in creates {
+            if let ref = found[create.1.id] {
+                links.append(.init(crmID: create.0.crmID, ref: ref, version: create.2 - 1))
+            }
+        }
         let pending = creates.filter { found[$0.1.id] == nil }
         guard !pending.isEmpty else { return (links, failures, nil) }
-        let intent = try await store.recordCreateIntent(mailbox: owner.smtpAddress, kind: kind, crmIDs: pending.map(\.1.id), runID: nil)
+        let intent = try await store.recordCreateIntent(
+            mailbox: owner.smtpAddress, kind: kind, crmIDs: pending.map(\.1.id), runID: nil)
         for (create, result) in zip(pending, try await source.create(pending.map(\.1), in: owner)) {
             switch result {
             case .success(let ref): links.append(.init(crmID: create.0.crmID, ref: ref, version: create.2))

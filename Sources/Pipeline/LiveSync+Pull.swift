@@ -21,24 +21,32 @@ extension LiveSync {
                 do {
                     try await pull(owner, kind: kind, from: state.state!, store: store, report: &report)
                 } catch let error as MailboxSourceError where error.kind == .invalidSyncState {
-                    try await store.markNeedsSnapshot(mailbox: address, kind: kind,
-                                                      reason: "Exchange rejected the sync state (\(error.code)): restored from a backup?")
+                    try await store.markNeedsSnapshot(
+                        mailbox: address, kind: kind,
+                        reason: "Exchange rejected the sync state (\(error.code)): restored from a backup?")
                     report.foldersNeedingSnapshot.append("\(address) \(kind.rawValue)")
-                    logger.info("folder needs an inbound snapshot", metadata: ["mailbox": "\(address)", "item.kind": "\(kind.rawValue)"])
+                    logger.info(
+                        "folder needs an inbound snapshot",
+                        metadata: ["mailbox": "\(address)", "item.kind": "\(kind.rawValue)"])
                 } catch let error as MailboxSourceError where error.kind == .transient {
                     report.exchangeUnavailable = true
-                    logger.info("Exchange unavailable; changes stay in Exchange until the next pass", metadata: ["item.error": "\(error.code)"])
+                    logger.info(
+                        "Exchange unavailable; changes stay in Exchange until the next pass",
+                        metadata: ["item.error": "\(error.code)"])
                 }
             }
         }
     }
 
-    func pull(_ owner: MailboxOwner, kind: ItemKind, from start: String, store: any SyncStoreConnection,
-              report: inout LiveSyncReport) async throws {
+    func pull(
+        _ owner: MailboxOwner, kind: ItemKind, from start: String, store: any SyncStoreConnection,
+        report: inout LiveSyncReport
+    ) async throws {
         let address = owner.smtpAddress
         var state = start
         while true {
-            let changes = try await source.changes(in: owner, kind: kind, since: state, window: .rolling(around: Date()), maxChanges: 512)
+            let changes = try await source.changes(
+                in: owner, kind: kind, since: state, window: .rolling(around: Date()), maxChanges: 512)
             var upserted: [MailboxItemRef] = []
             var deleted: [String] = []
             for change in changes.changes {
@@ -68,13 +76,18 @@ extension LiveSync {
             let linkedIDs = items.compactMap { links[$0.ref.id]?.crmID } + deleted.compactMap { links[$0]?.crmID }
             let rows = try await store.versions(kind, ids: linkedIDs)
             let policy = options.policy(kind)
-            let decision = LiveSyncPullPlan.decide(items: items, deleted: deleted, links: links, rows: rows, policy: policy)
-            let quarantined = failures.map { QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message) }
-            try await store.apply(PulledChanges(mailbox: owner, kind: kind, items: decision.items, deleting: decision.deleting,
-                                                relinking: decision.relinking,
-                                                crmWins: decision.crmWins.map { ($0.crmID, $0.itemID) },
-                                                exchangeWins: decision.exchangeWins.map { ($0.crmID, $0.itemID) },
-                                                policy: policy.rawValue, quarantined: quarantined, syncState: changes.syncState))
+            let decision = LiveSyncPullPlan.decide(
+                items: items, deleted: deleted, links: links, rows: rows, policy: policy)
+            let quarantined = failures.map {
+                QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message)
+            }
+            try await store.apply(
+                PulledChanges(
+                    mailbox: owner, kind: kind, items: decision.items, deleting: decision.deleting,
+                    relinking: decision.relinking,
+                    crmWins: decision.crmWins.map { ($0.crmID, $0.itemID) },
+                    exchangeWins: decision.exchangeWins.map { ($0.crmID, $0.itemID) },
+                    policy: policy.rawValue, quarantined: quarantined, syncState: changes.syncState))
             report.pulled += decision.items.count + decision.deleting.count
             report.conflicts += decision.crmWins.count + decision.exchangeWins.count
             state = changes.syncState

@@ -10,8 +10,11 @@ extension ConflictPolicy {
         guard let text, !text.isEmpty else { return result }
         for part in text.split(separator: ",") {
             let pair = part.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2, let kind = ItemKind(rawValue: pair[0]), let policy = ConflictPolicy(rawValue: pair[1]) else {
-                throw PipelineError(.invalidRequest, "conflict policy '\(part)': expected KIND=crm-wins|exchange-wins|newest-wins")
+            guard pair.count == 2, let kind = ItemKind(rawValue: pair[0]),
+                let policy = ConflictPolicy(rawValue: pair[1])
+            else {
+                throw PipelineError(
+                    .invalidRequest, "conflict policy '\(part)': expected KIND=crm-wins|exchange-wins|newest-wins")
             }
             result[kind] = policy
         }

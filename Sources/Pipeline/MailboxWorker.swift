@@ -43,17 +43,22 @@ struct MailboxWorker: Sendable {
         while true {
             if options.window.hasEnded(at: Date()) { return .windowEnded }
             if let error = outage.current { return .sourceUnavailable(error) }
-            guard let claim = try await store.claimMailbox(runID: runID, worker: name, lease: options.lease, mailbox: only) else {
+            guard
+                let claim = try await store.claimMailbox(
+                    runID: runID, worker: name, lease: options.lease, mailbox: only)
+            else {
                 return .done
             }
             var logger = self.logger
             logger[metadataKey: "mailbox"] = "\(claim.owner.smtpAddress)"
-            let context = StageContext(runID: runID, request: request, options: options, claim: claim, source: source,
-                                       store: store, logger: logger, progress: progress)
+            let context = StageContext(
+                runID: runID, request: request, options: options, claim: claim, source: source,
+                store: store, logger: logger, progress: progress)
             do {
                 let failures = try await context.processMailbox()
-                try await store.releaseMailbox(claim, status: failures == 0 ? .done : .failed,
-                                               error: failures == 0 ? nil : "\(failures) stage(s) failed")
+                try await store.releaseMailbox(
+                    claim, status: failures == 0 ? .done : .failed,
+                    error: failures == 0 ? nil : "\(failures) stage(s) failed")
             } catch is WindowEnded {
                 try await store.releaseMailbox(claim, status: .pending, error: nil)
                 logger.info("window ended; mailbox released for the next run")
@@ -97,27 +102,34 @@ struct StageContext: Sendable {
             var logger = self.logger
             logger[metadataKey: "stage.name"] = "\(stage.stage.rawValue)"
             logger[metadataKey: "item.kind"] = "\(stage.kind.rawValue)"
-            let (cursor, resumed, attempt) = try await store.startStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage)
+            let (cursor, resumed, attempt) = try await store.startStage(
+                runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage)
             let started = ContinuousClock.now
             do {
-                try await perform(stage.stage, kind: stage.kind, cursor: cursor, resumed: resumed, attempt: attempt, logger: logger)
-                try await store.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .done, error: nil)
-                logger.info("stage done", metadata: ["stage.seconds": "\((ContinuousClock.now - started).components.seconds)"])
+                try await perform(
+                    stage.stage, kind: stage.kind, cursor: cursor, resumed: resumed, attempt: attempt, logger: logger)
+                try await store.finishStage(
+                    runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .done, error: nil)
+                logger.info(
+                    "stage done", metadata: ["stage.seconds": "\((ContinuousClock.now - started).components.seconds)"])
             } catch let error as WindowEnded {
                 throw error
             } catch let error as PipelineError where error.code == .leaseLost {
                 throw error
             } catch let error as MailboxSourceError where error.isSourceWide {
                 // Not the stage's fault: it stays where its last batch left it, like after a kill, for the next run.
-                try await store.recordEvent(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, event: "interrupted",
-                                            message: "Exchange: \(error.code); the stage resumes at its last committed batch", data: [:])
-                logger.error("stage interrupted: Exchange unavailable or refusing", metadata: ["stage.error": "\(error)"])
+                try await store.recordEvent(
+                    runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, event: "interrupted",
+                    message: "Exchange: \(error.code); the stage resumes at its last committed batch", data: [:])
+                logger.error(
+                    "stage interrupted: Exchange unavailable or refusing", metadata: ["stage.error": "\(error)"])
                 throw error
             } catch {
                 failed += 1
                 failedKinds.insert(stage.kind)
-                try await store.finishStage(runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .failed,
-                                            error: "\(error)")
+                try await store.finishStage(
+                    runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .failed,
+                    error: "\(error)")
                 logger.error("stage failed", metadata: ["stage.error": "\(error)"])
             }
             try await analyzeIfNeeded(after: stage.stage)
@@ -125,7 +137,9 @@ struct StageContext: Sendable {
         return failed
     }
 
-    func perform(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, resumed: Bool, attempt: Int, logger: Logger) async throws {
+    func perform(
+        _ stage: SnapshotStage, kind: ItemKind, cursor: String?, resumed: Bool, attempt: Int, logger: Logger
+    ) async throws {
         switch stage {
         case .baseline: try await baseline(kind, cursor: cursor)
         case .extract: try await extract(kind, cursor: cursor)
@@ -142,9 +156,12 @@ struct StageContext: Sendable {
 
     /// Commits a batch: its writes, then the stage checkpoint and a lease renewal in the same transaction. Losing the
     /// lease rolls the batch back.
-    func commit(_ stage: SnapshotStage, kind: ItemKind, cursor: String?, total: Int64? = nil, _ writes: StageWrites) async throws {
+    func commit(
+        _ stage: SnapshotStage, kind: ItemKind, cursor: String?, total: Int64? = nil, _ writes: StageWrites
+    ) async throws {
         let checkpoint = StageCheckpoint(kind: kind, stage: stage, cursor: cursor, total: total)
-        guard let counts = try await store.commit(writes, checkpoint: checkpoint, claim: claim, lease: options.lease) else {
+        guard let counts = try await store.commit(writes, checkpoint: checkpoint, claim: claim, lease: options.lease)
+        else {
             throw PipelineError(.leaseLost, "mailbox \(address) was taken over by another worker")
         }
         activity.add(counts.changedRows)
@@ -154,7 +171,9 @@ struct StageContext: Sendable {
         guard let progress else { return }
         let record = try await store.stages(runID: runID, mailbox: address)
             .first { $0.kind == kind && $0.stage == stage }
-        if let record { progress.report(mailbox: address, kind: kind, stage: stage, done: record.items, total: record.total) }
+        if let record {
+            progress.report(mailbox: address, kind: kind, stage: stage, done: record.items, total: record.total)
+        }
     }
 
     func checkWindow() throws {
@@ -162,7 +181,8 @@ struct StageContext: Sendable {
     }
 
     func analyzeIfNeeded(after stage: SnapshotStage) async throws {
-        try await store.recordActivityAndAnalyze(activity.drain(), policy: options.analyzePolicy, runID: runID, mailbox: address,
-                                                 after: stage, logger: logger)
+        try await store.recordActivityAndAnalyze(
+            activity.drain(), policy: options.analyzePolicy, runID: runID, mailbox: address,
+            after: stage, logger: logger)
     }
 }

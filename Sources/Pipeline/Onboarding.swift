@@ -71,7 +71,8 @@ public struct Onboarding: Sendable {
                 report.skipped.append(RowOutcome(mailbox: row.mailbox, attempts: attempts, error: error))
                 continue
             case .deactivate:
-                try await store.setSyncEnabled(false, mailbox: row.mailbox, actor: actor, note: SwitchTransition.deactivatedNote)
+                try await store.setSyncEnabled(
+                    false, mailbox: row.mailbox, actor: actor, note: SwitchTransition.deactivatedNote)
                 try await store.deleteOnboardingRow(mailbox: row.mailbox)
                 report.deactivated.append(row.mailbox)
             case .activate:
@@ -82,11 +83,15 @@ public struct Onboarding: Sendable {
                 } catch is SnapshotWindowEnded {
                     report.windowEnded = true
                     break rows
-                } catch let error where error is OnboardingFailure || error is MailboxSourceError || error is PipelineError {
+                } catch let error
+                    where error is OnboardingFailure || error is MailboxSourceError || error is PipelineError
+                {
                     let reason = (error as? OnboardingFailure)?.reason ?? "\(error)"
                     try await store.recordOnboardingFailure(mailbox: row.mailbox, error: reason)
                     report.failed.append(RowOutcome(mailbox: row.mailbox, attempts: row.attempts + 1, error: reason))
-                    logger.error("onboarding failed", metadata: ["mailbox": "\(row.mailbox)", "onboarding.attempt": "\(row.attempts + 1)"])
+                    logger.error(
+                        "onboarding failed",
+                        metadata: ["mailbox": "\(row.mailbox)", "onboarding.attempt": "\(row.attempts + 1)"])
                 }
             }
         }
@@ -119,14 +124,19 @@ public struct Onboarding: Sendable {
         guard let snapshotRange else { return }
         let runner = SnapshotRunner(database: database, source: source, logger: logger)
         for direction in [SnapshotDirection.inbound, .outbound] {
-            let request = RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: [owner.smtpAddress],
-                                     dateRange: snapshotRange, requestedBy: actor)
+            let request = RunRequest(
+                direction: direction, kinds: direction.supportedKinds, mailboxes: [owner.smtpAddress],
+                dateRange: snapshotRange, requestedBy: actor)
             var options = snapshotOptions(request)
             options.window = window
             let result = try await runner.run(options)
-            if result.outcome == .windowEnded { throw SnapshotWindowEnded() }  // resumed by the next pass, no attempt counted
+            // resumed by the next pass, no attempt counted
+            if result.outcome == .windowEnded { throw SnapshotWindowEnded() }
             guard result.outcome == .completed else {
-                throw OnboardingFailure(reason: "the initial \(direction.rawValue) snapshot ended \(result.outcome.rawValue) (snapsync runs show \(result.runID))")
+                throw OnboardingFailure(
+                    reason:
+                        "the initial \(direction.rawValue) snapshot ended \(result.outcome.rawValue) (snapsync runs show \(result.runID))"
+                )
             }
         }
     }

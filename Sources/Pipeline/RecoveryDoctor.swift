@@ -43,7 +43,9 @@ public struct RecoveryDoctor: Sendable {
 
     func gatherFacts(mailbox: String?, now: Date, store: any SyncStoreConnection) async throws -> RecoveryFacts {
         let owners = try await store.mailboxOwners(mailbox.map { [$0] })
-        if let mailbox, owners.isEmpty { throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(mailbox)") }
+        if let mailbox, owners.isEmpty {
+            throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(mailbox)")
+        }
         var facts = try await store.recoveryFacts(owners: owners, now: now)
         var down: String?
         for (index, owner) in owners.enumerated() {
@@ -62,9 +64,12 @@ public struct RecoveryDoctor: Sendable {
             facts.mailboxes[index].exchange = result
             if case .answered = result {
                 do {
-                    facts.mailboxes[index].duplicateItems = try await Deduplicator(source: source, logger: logger).count(owner)
+                    facts.mailboxes[index].duplicateItems = try await Deduplicator(source: source, logger: logger)
+                        .count(owner)
                 } catch {
-                    logger.info("Exchange did not list the mailbox's stamped items", metadata: ["mailbox": "\(address)", "doctor.error": "\(error.code)"])
+                    logger.info(
+                        "Exchange did not list the mailbox's stamped items",
+                        metadata: ["mailbox": "\(address)", "doctor.error": "\(error.code)"])
                 }
             }
         }
@@ -83,14 +88,17 @@ public struct RecoveryDoctor: Sendable {
             }
             for kind in states.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
                 do {
-                    _ = try await source.changes(in: owner, kind: kind, since: states[kind], window: .rolling(around: Date()), maxChanges: 1)
-                } catch where error.kind == .invalidSyncState {
+                    _ = try await source.changes(
+                        in: owner, kind: kind, since: states[kind], window: .rolling(around: Date()), maxChanges: 1)
+                } catch  where error.kind == .invalidSyncState {
                     rejected.append(kind)
                 }
             }
         } catch {
-            logger.info("Exchange probe failed", metadata: ["mailbox": "\(owner.smtpAddress)", "doctor.error": "\(error.code)"])
-            return error.kind == .transient ? .unreachable("\(error.code)") : .refused("\(error.code): \(error.message)")
+            logger.info(
+                "Exchange probe failed", metadata: ["mailbox": "\(owner.smtpAddress)", "doctor.error": "\(error.code)"])
+            return error.kind == .transient
+                ? .unreachable("\(error.code)") : .refused("\(error.code): \(error.message)")
         }
         return .answered(itemCounts: counts, rejectedSyncStates: rejected)
     }
@@ -108,8 +116,11 @@ public struct RecoveryDoctor: Sendable {
 
     /// Carries the steps out in order (``RecoveryDiagnosis/plan`` is in the contract's order), stopping at the
     /// first step that does not succeed. `actor` is journaled with switch transitions.
-    public func fix(_ steps: [RecoveryStep], actor: String, options: (RunRequest) -> SnapshotOptions = { SnapshotOptions(request: $0) },
-                    report: (StepOutcome) -> Void = { _ in }) async throws -> [StepOutcome] {
+    public func fix(
+        _ steps: [RecoveryStep], actor: String,
+        options: (RunRequest) -> SnapshotOptions = { SnapshotOptions(request: $0) },
+        report: (StepOutcome) -> Void = { _ in }
+    ) async throws -> [StepOutcome] {
         let runner = SnapshotRunner(database: database, source: source, logger: logger)
         var outcomes: [StepOutcome] = []
         for step in steps {
@@ -119,23 +130,30 @@ public struct RecoveryDoctor: Sendable {
                 try await database.withConnection { store in
                     try await store.setSyncEnabled(true, mailbox: mailbox, actor: actor, note: "snapsync doctor --fix")
                 }
-                outcome = StepOutcome(step: step, run: nil, message: "sync switched on" + (mailbox.map { " for \($0)" } ?? ""), succeeded: true)
+                outcome = StepOutcome(
+                    step: step, run: nil, message: "sync switched on" + (mailbox.map { " for \($0)" } ?? ""),
+                    succeeded: true)
             case .snapshot(let direction, let mailboxes):
-                let request = RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: mailboxes, dateRange: nil,
-                                         requestedBy: actor)
+                let request = RunRequest(
+                    direction: direction, kinds: direction.supportedKinds, mailboxes: mailboxes, dateRange: nil,
+                    requestedBy: actor)
                 outcome = Self.outcome(step, try await runner.run(options(request)))
             case .resume(let runID):
-                let resumeOptions = options(RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: actor))
+                let resumeOptions = options(
+                    RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: actor))
                 outcome = Self.outcome(step, try await runner.resume(runID: runID, options: resumeOptions))
             case .retryParked:
                 let count = try await database.withConnection { store in try await store.requeueParked() }
-                outcome = StepOutcome(step: step, run: nil, message: "\(count) parked outbox entr\(count == 1 ? "y" : "ies") queued again", succeeded: true)
+                outcome = StepOutcome(
+                    step: step, run: nil,
+                    message: "\(count) parked outbox entr\(count == 1 ? "y" : "ies") queued again", succeeded: true)
             case .removeDuplicates(let mailboxes):
                 outcome = try await removeDuplicates(step, mailboxes: mailboxes)
             case .none, .manual:
                 continue
             }
-            logger.info("doctor step done", metadata: ["doctor.step": "\(step)", "doctor.succeeded": "\(outcome.succeeded)"])
+            logger.info(
+                "doctor step done", metadata: ["doctor.step": "\(step)", "doctor.succeeded": "\(outcome.succeeded)"])
             outcomes.append(outcome)
             report(outcome)
             if !outcome.succeeded { break }
@@ -155,12 +173,15 @@ public struct RecoveryDoctor: Sendable {
             }
             return (deleted, failed)
         }
-        return StepOutcome(step: step, run: nil, message: "\(deleted) extra cop\(deleted == 1 ? "y" : "ies") deleted"
-                           + (failed > 0 ? ", \(failed) refused by Exchange" : ""), succeeded: failed == 0)
+        return StepOutcome(
+            step: step, run: nil,
+            message: "\(deleted) extra cop\(deleted == 1 ? "y" : "ies") deleted"
+                + (failed > 0 ? ", \(failed) refused by Exchange" : ""), succeeded: failed == 0)
     }
 
     static func outcome(_ step: RecoveryStep, _ result: SnapshotResult) -> StepOutcome {
-        StepOutcome(step: step, run: result, message: "run \(result.runID): \(result.outcome.rawValue)",
-                    succeeded: result.outcome == .completed || result.outcome == .completedWithErrors)
+        StepOutcome(
+            step: step, run: result, message: "run \(result.runID): \(result.outcome.rawValue)",
+            succeeded: result.outcome == .completed || result.outcome == .completedWithErrors)
     }
 }

@@ -32,11 +32,15 @@ public struct SnapshotDryRun: Sendable {
                 case .outbound, .fullFromCRM:
                     let counts = try await store.outboundPending(mailbox: owner, kind: kind)
                     if request.direction == .outbound {
-                        lines.append(DryRunLine(mailbox: owner.smtpAddress, kind: kind, create: counts.create, update: counts.update, delete: counts.delete))
+                        lines.append(
+                            DryRunLine(
+                                mailbox: owner.smtpAddress, kind: kind, create: counts.create, update: counts.update,
+                                delete: counts.delete))
                     } else {
                         let rows = try await store.records(kind, mailbox: owner).count
                         let items = try await itemRefs(owner, kind).count
-                        lines.append(DryRunLine(mailbox: owner.smtpAddress, kind: kind, create: rows, update: 0, delete: items))
+                        lines.append(
+                            DryRunLine(mailbox: owner.smtpAddress, kind: kind, create: rows, update: 0, delete: items))
                     }
                 case .inbound, .fullFromExchange:
                     let address = owner.smtpAddress
@@ -44,17 +48,23 @@ public struct SnapshotDryRun: Sendable {
                     let refs = try await itemRefs(owner, kind)
                     if request.direction == .fullFromExchange {
                         let rows = try await store.records(kind, mailbox: owner).count
-                        lines.append(DryRunLine(mailbox: address, kind: kind, create: refs.count, update: 0, delete: rows))
+                        lines.append(
+                            DryRunLine(mailbox: address, kind: kind, create: refs.count, update: 0, delete: rows))
                         continue
                     }
                     var create = 0, update = 0
                     var present = Set<String>()
                     for ref in refs {
                         present.insert(ref.id)
-                        if let link = links[ref.id] { if link.changeKey != ref.changeKey { update += 1 } } else { create += 1 }
+                        if let link = links[ref.id] {
+                            if link.changeKey != ref.changeKey { update += 1 }
+                        } else {
+                            create += 1
+                        }
                     }
                     let delete = links.keys.filter { !present.contains($0) }.count
-                    lines.append(DryRunLine(mailbox: address, kind: kind, create: create, update: update, delete: delete))
+                    lines.append(
+                        DryRunLine(mailbox: address, kind: kind, create: create, update: update, delete: delete))
                 }
             }
         }

@@ -11,8 +11,10 @@ public struct SnapshotRunner: Sendable {
     public let logger: Logger
     public let progress: (any StageProgressReporting)?
 
-    public init(database: any SyncStoreDatabase, source: any MailboxSource, logger: Logger,
-                progress: (any StageProgressReporting)? = nil) {
+    public init(
+        database: any SyncStoreDatabase, source: any MailboxSource, logger: Logger,
+        progress: (any StageProgressReporting)? = nil
+    ) {
         self.database = database
         self.source = source
         self.logger = logger
@@ -20,8 +22,12 @@ public struct SnapshotRunner: Sendable {
     }
 
     /// A runner on the PostgreSQL database of `conninfo`.
-    public init(conninfo: String, source: any MailboxSource, logger: Logger, progress: (any StageProgressReporting)? = nil) {
-        self.init(database: SyncDatabase(conninfo: conninfo, logger: logger), source: source, logger: logger, progress: progress)
+    public init(
+        conninfo: String, source: any MailboxSource, logger: Logger, progress: (any StageProgressReporting)? = nil
+    ) {
+        self.init(
+            database: SyncDatabase(conninfo: conninfo, logger: logger), source: source, logger: logger,
+            progress: progress)
     }
 
     /// Starts the run `options.request` describes, or resumes the unfinished run of the same command.
@@ -55,8 +61,10 @@ public struct SnapshotRunner: Sendable {
     /// stages after it back to pending and carries them out, for `mailbox` only when given (no other mailbox of the
     /// run is touched, whatever state its stages are in) and the kinds given (all when nil). `allowMassDelete` is an
     /// approval for that mailbox and those kinds, so it needs a mailbox. `onReset` receives the number of stages reset.
-    public func rerun(runID: Int64, stage: SnapshotStage, mailbox: String?, kinds: [ItemKind]? = nil, allowMassDelete: Bool,
-                      options: SnapshotOptions, onReset: @Sendable (Int) -> Void = { _ in }) async throws -> SnapshotResult {
+    public func rerun(
+        runID: Int64, stage: SnapshotStage, mailbox: String?, kinds: [ItemKind]? = nil, allowMassDelete: Bool,
+        options: SnapshotOptions, onReset: @Sendable (Int) -> Void = { _ in }
+    ) async throws -> SnapshotResult {
         let address = mailbox?.lowercased()
         if allowMassDelete && address == nil {
             throw PipelineError(.invalidRequest, "an approval to delete names the mailbox it approves: add --mailbox")
@@ -66,35 +74,45 @@ public struct SnapshotRunner: Sendable {
             guard let run = try await store.run(runID) else { throw PipelineError(.unknownRun, "no run \(runID)") }
             let reset = try await store.resetStages(runID: runID, mailbox: address, kinds: kinds, from: stage)
             if allowMassDelete, let address, reset > 0 {
-                try await store.approveMassDelete(runID: runID, mailboxes: [address], kinds: kinds ?? run.request.kinds, approvedBy: approvedBy)
-                try await store.recordEvent(runID: runID, mailbox: address, kind: nil, stage: stage, event: "mass-delete-approved",
-                                            message: "mass deletion approved for \((kinds ?? run.request.kinds).map(\.rawValue).joined(separator: ", "))"
-                                                + " by \(approvedBy)", data: [:])
+                try await store.approveMassDelete(
+                    runID: runID, mailboxes: [address], kinds: kinds ?? run.request.kinds, approvedBy: approvedBy)
+                try await store.recordEvent(
+                    runID: runID, mailbox: address, kind: nil, stage: stage, event: "mass-delete-approved",
+                    message:
+                        "mass deletion approved for \((kinds ?? run.request.kinds).map(\.rawValue).joined(separator: ", "))"
+                        + " by \(approvedBy)", data: [:])
             }
             return (run, reset)
         }
         guard reset > 0 else {
-            throw PipelineError(.unknownRun, "run \(runID) has no stage \(stage.rawValue)\(mailbox.map { " for \($0)" } ?? "")")
+            throw PipelineError(
+                .unknownRun, "run \(runID) has no stage \(stage.rawValue)\(mailbox.map { " for \($0)" } ?? "")")
         }
         onReset(reset)
         return try await execute(runID: runID, request: run.request, resumed: true, options: options, only: address)
     }
 
     /// Carries the run out; with `only`, workers claim that mailbox of the run and no other.
-    func execute(runID: Int64, request: RunRequest, resumed: Bool, options: SnapshotOptions,
-                 only mailbox: String? = nil) async throws -> SnapshotResult {
+    func execute(
+        runID: Int64, request: RunRequest, resumed: Bool, options: SnapshotOptions,
+        only mailbox: String? = nil
+    ) async throws -> SnapshotResult {
         var logger = self.logger
         logger[metadataKey: "run.id"] = "\(runID)"
-        logger.info("snapshot run \(resumed ? "resumed" : "started")", metadata: [
-            "run.direction": "\(request.direction.rawValue)", "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
-        ])
+        logger.info(
+            "snapshot run \(resumed ? "resumed" : "started")",
+            metadata: [
+                "run.direction": "\(request.direction.rawValue)",
+                "run.kinds": "\(request.kinds.map(\.rawValue).joined(separator: ","))",
+            ])
         try await releaseLeasesOfDeadProcesses(runID: runID, options: options, logger: logger)
         progress?.runStarted(runID: runID)
         let outage = SourceOutage()
         let stops = try await withThrowingTaskGroup(of: MailboxWorker.Stop.self) { group in
             for index in 0..<max(options.workers, 1) {
-                let worker = MailboxWorker(runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
-                                           only: mailbox, source: source, logger: logger, progress: progress, outage: outage)
+                let worker = MailboxWorker(
+                    runID: runID, request: request, options: options, name: "\(options.workerName)#\(index)",
+                    only: mailbox, source: source, logger: logger, progress: progress, outage: outage)
                 group.addTask { try await database.withConnection { store in try await worker.run(store: store) } }
             }
             var stops: [MailboxWorker.Stop] = []
@@ -108,13 +126,18 @@ public struct SnapshotRunner: Sendable {
         }.first
         let outcome = try await database.withConnection { [logger] store in
             if let unavailable {
-                try await store.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "unavailable",
-                                            message: "Exchange \(unavailable.code): the run stopped; the next run resumes at the last committed batch",
-                                            data: [:])
-                logger.error("snapshot run stopped: Exchange unavailable or refusing; the run stays unfinished",
-                             metadata: ["run.error": "\(unavailable)"])
-                throw PipelineError(.sourceUnavailable, "run \(runID) stopped at its last committed batch and stays unfinished: \(unavailable)",
-                                    runID: runID, sourceError: unavailable)
+                try await store.recordEvent(
+                    runID: runID, mailbox: nil, kind: nil, stage: nil, event: "unavailable",
+                    message:
+                        "Exchange \(unavailable.code): the run stopped; the next run resumes at the last committed batch",
+                    data: [:])
+                logger.error(
+                    "snapshot run stopped: Exchange unavailable or refusing; the run stays unfinished",
+                    metadata: ["run.error": "\(unavailable)"])
+                throw PipelineError(
+                    .sourceUnavailable,
+                    "run \(runID) stopped at its last committed batch and stays unfinished: \(unavailable)",
+                    runID: runID, sourceError: unavailable)
             }
             // The ANALYZEs between stages were interim ones: full statistics for the CRM's own queries before the run ends.
             try await store.completeInterimStatistics(runID: runID, logger: logger)
@@ -125,8 +148,9 @@ public struct SnapshotRunner: Sendable {
             }
             let outcome = SnapshotOutcome(status, windowEnded: windowEnded)
             if outcome == .windowEnded {
-                try await store.recordEvent(runID: runID, mailbox: nil, kind: nil, stage: nil, event: "window",
-                                            message: "the window ended; the next run resumes at the last committed batch", data: [:])
+                try await store.recordEvent(
+                    runID: runID, mailbox: nil, kind: nil, stage: nil, event: "window",
+                    message: "the window ended; the next run resumes at the last committed batch", data: [:])
             }
             return outcome
         }
@@ -148,7 +172,9 @@ extension SnapshotRunner {
             for lease in try await store.leasesOnHost(runID: runID, host: host)
             where lease.pid != ProcessInfo.processInfo.processIdentifier && kill(lease.pid, 0) != 0 && errno == ESRCH {
                 try await store.releaseDeadLease(runID: runID, mailbox: lease.mailbox)
-                logger.info("mailbox released from a process that died", metadata: ["mailbox": "\(lease.mailbox)", "run.dead_pid": "\(lease.pid)"])
+                logger.info(
+                    "mailbox released from a process that died",
+                    metadata: ["mailbox": "\(lease.mailbox)", "run.dead_pid": "\(lease.pid)"])
             }
         }
     }

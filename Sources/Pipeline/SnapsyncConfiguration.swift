@@ -49,7 +49,8 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
     static let keys: [String: String] = [
         "database_url": "SNAPSYNC_DATABASE_URL", "ews_url": "SNAPSYNC_EWS_URL", "ews_user": "SNAPSYNC_EWS_USER",
         "ews_password_file": "SNAPSYNC_EWS_PASSWORD_FILE", "ews_password": "SNAPSYNC_EWS_PASSWORD",
-        "ews_token_file": "SNAPSYNC_EWS_TOKEN_FILE", "ews_auth": "SNAPSYNC_EWS_AUTH", "ews_access": "SNAPSYNC_EWS_ACCESS",
+        "ews_token_file": "SNAPSYNC_EWS_TOKEN_FILE", "ews_auth": "SNAPSYNC_EWS_AUTH",
+        "ews_access": "SNAPSYNC_EWS_ACCESS",
         "ews_ca_file": "SNAPSYNC_EWS_CA_FILE", "ews_insecure": "SNAPSYNC_EWS_INSECURE",
         "exchange_protocol": "SNAPSYNC_EXCHANGE_PROTOCOL", "graph_tenant": "SNAPSYNC_GRAPH_TENANT",
         "graph_client_id": "SNAPSYNC_GRAPH_CLIENT_ID", "graph_client_secret_file": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE",
@@ -64,8 +65,12 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
     public static func load(environment: [String: String], file path: String?) throws(Error) -> SnapsyncConfiguration {
         var values: [String: String] = [:]
         if let path {
-            guard let data = FileManager.default.contents(atPath: path) else { throw Error("cannot read the config file \(path)") }
-            guard let text = String(data: data, encoding: .utf8) else { throw Error("the config file \(path) is not UTF-8") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw Error("cannot read the config file \(path)")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw Error("the config file \(path) is not UTF-8")
+            }
             for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let line = raw.trimmingCharacters(in: .whitespaces)
                 if line.isEmpty || line.hasPrefix("#") { continue }
@@ -74,7 +79,9 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
                 }
                 let key = line[..<equals].trimmingCharacters(in: .whitespaces)
                 var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-                if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+                if value.count >= 2, value.first == "\"", value.last == "\"" {
+                    value = String(value.dropFirst().dropLast())
+                }
                 guard let variable = keys[key.lowercased()] ?? (keys.values.contains(key) ? key : nil) else {
                     throw Error("\(path) line \(number + 1): unknown key '\(key)'")
                 }
@@ -87,8 +94,11 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         configuration.databaseURL = values["SNAPSYNC_DATABASE_URL"]
         configuration.ewsURL = values["SNAPSYNC_EWS_URL"]
         if let url = configuration.ewsURL {
-            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme), parsed.host != nil else {
-                throw Error("SNAPSYNC_EWS_URL must be an http(s) URL such as https://mail.example.com/EWS/Exchange.asmx")
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+                ["http", "https"].contains(scheme), parsed.host != nil
+            else {
+                throw Error(
+                    "SNAPSYNC_EWS_URL must be an http(s) URL such as https://mail.example.com/EWS/Exchange.asmx")
             }
         }
         if let access = values["SNAPSYNC_EWS_ACCESS"]?.lowercased() {
@@ -108,12 +118,21 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         configuration.graphTenant = values["SNAPSYNC_GRAPH_TENANT"]
         configuration.graphClientID = values["SNAPSYNC_GRAPH_CLIENT_ID"]
         configuration.graphClientSecretFile = values["SNAPSYNC_GRAPH_CLIENT_SECRET_FILE"]
-        for (variable, example) in [("SNAPSYNC_GRAPH_URL", "https://graph.microsoft.com/v1.0"), ("SNAPSYNC_GRAPH_AUTHORITY", "https://login.microsoftonline.com")] {
+        for (variable, example) in [
+            ("SNAPSYNC_GRAPH_URL", "https://graph.microsoft.com/v1.0"),
+            ("SNAPSYNC_GRAPH_AUTHORITY", "https://login.microsoftonline.com"),
+        ] {
             guard let url = values[variable] else { continue }
-            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme), parsed.host != nil else {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+                ["http", "https"].contains(scheme), parsed.host != nil
+            else {
                 throw Error("\(variable) must be an http(s) URL such as \(example)")
             }
-            if variable == "SNAPSYNC_GRAPH_URL" { configuration.graphURL = url } else { configuration.graphAuthority = url }
+            if variable == "SNAPSYNC_GRAPH_URL" {
+                configuration.graphURL = url
+            } else {
+                configuration.graphAuthority = url
+            }
         }
         configuration.graphCAFile = try readableFile(values, "SNAPSYNC_GRAPH_CA_FILE")
         configuration.graphInsecure = try flag(values, "SNAPSYNC_GRAPH_INSECURE")
@@ -123,29 +142,41 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
 
     static func readableFile(_ values: [String: String], _ variable: String) throws(Error) -> String? {
         guard let path = values[variable] else { return nil }
-        guard FileManager.default.isReadableFile(atPath: path) else { throw Error("\(variable) (\(path)) is not readable") }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw Error("\(variable) (\(path)) is not readable")
+        }
         return path
     }
 
     static func flag(_ values: [String: String], _ variable: String) throws(Error) -> Bool {
         guard let text = values[variable]?.lowercased() else { return false }
-        guard ["true", "false", "1", "0", "yes", "no"].contains(text) else { throw Error("\(variable) must be true or false") }
+        guard ["true", "false", "1", "0", "yes", "no"].contains(text) else {
+            throw Error("\(variable) must be true or false")
+        }
         return ["true", "1", "yes"].contains(text)
     }
 
     /// The Graph app's tenant, client id and secret file, or an error naming the missing setting.
     public func requireGraph() throws(Error) -> (tenant: String, clientID: String, secretFile: String) {
-        guard let graphTenant else { throw Error("no Graph tenant: set SNAPSYNC_GRAPH_TENANT (or graph_tenant in --config)") }
-        guard let graphClientID else { throw Error("no Graph client id: set SNAPSYNC_GRAPH_CLIENT_ID (or graph_client_id in --config)") }
+        guard let graphTenant else {
+            throw Error("no Graph tenant: set SNAPSYNC_GRAPH_TENANT (or graph_tenant in --config)")
+        }
+        guard let graphClientID else {
+            throw Error("no Graph client id: set SNAPSYNC_GRAPH_CLIENT_ID (or graph_client_id in --config)")
+        }
         guard let graphClientSecretFile else {
-            throw Error("no Graph client secret: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE (or graph_client_secret_file in --config)")
+            throw Error(
+                "no Graph client secret: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE (or graph_client_secret_file in --config)"
+            )
         }
         return (graphTenant, graphClientID, graphClientSecretFile)
     }
 
     /// The database URL, or an error saying how to set it.
     public func requireDatabase() throws(Error) -> String {
-        guard let databaseURL else { throw Error("no database: set SNAPSYNC_DATABASE_URL (or database_url in --config)") }
+        guard let databaseURL else {
+            throw Error("no database: set SNAPSYNC_DATABASE_URL (or database_url in --config)")
+        }
         return databaseURL
     }
 

@@ -11,7 +11,8 @@ extension StageContext {
             try checkWindow()
             let changes: MailboxChanges
             do {
-                changes = try await source.changes(in: mailbox, kind: kind, since: state, window: .rolling(around: Date()), maxChanges: 512)
+                changes = try await source.changes(
+                    in: mailbox, kind: kind, since: state, window: .rolling(around: Date()), maxChanges: 512)
             } catch {
                 // A checkpointed state from before a mailbox restore is rejected: start over from nothing.
                 guard error.kind == .invalidSyncState, state != nil else { throw error }
@@ -19,7 +20,8 @@ extension StageContext {
                 continue
             }
             state = changes.syncState
-            try await commit(.baseline, kind: kind, cursor: state, .counts(StageCounts(items: Int64(changes.changes.count))))
+            try await commit(
+                .baseline, kind: kind, cursor: state, .counts(StageCounts(items: Int64(changes.changes.count))))
             if changes.isComplete { return }
         }
     }
@@ -62,11 +64,16 @@ extension StageContext {
                 }
             }
             let next = page.nextCursor
-            let quarantined = failures.map { QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message) }
-            try await commit(.extract, kind: kind, cursor: next ?? Self.extractFinished, total: page.totalCount.map(Int64.init),
-                             .extracted(items, quarantined: quarantined, directLoad: options.directLoad))
+            let quarantined = failures.map {
+                QuarantinedItem(itemID: $0.itemID, crmID: nil, code: $0.code, reason: $0.message)
+            }
+            try await commit(
+                .extract, kind: kind, cursor: next ?? Self.extractFinished, total: page.totalCount.map(Int64.init),
+                .extracted(items, quarantined: quarantined, directLoad: options.directLoad))
             for failure in failures {
-                logger.warning("item quarantined", metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
+                logger.warning(
+                    "item quarantined",
+                    metadata: ["item.id": "\(failure.itemID ?? "?")", "item.error": "\(failure.code)"])
             }
             try await reportProgress(kind, .extract)
             guard let next else { return }
@@ -78,9 +85,13 @@ extension StageContext {
     static var extractFinished: String { "" }
 
     /// GetItem with one more try for items that failed transiently (the client already retried whole calls).
-    func fetchWithRetry(_ refs: [MailboxItemRef], kind: ItemKind) async throws -> [Result<MailboxItem, MailboxSourceError>] {
+    func fetchWithRetry(
+        _ refs: [MailboxItemRef], kind: ItemKind
+    ) async throws -> [Result<MailboxItem, MailboxSourceError>] {
         var results = try await source.items(refs, in: mailbox, kind: kind)
-        let transient = results.indices.filter { if case .failure(let e) = results[$0], e.kind == .transient { true } else { false } }
+        let transient = results.indices.filter {
+            if case .failure(let e) = results[$0], e.kind == .transient { true } else { false }
+        }
         guard !transient.isEmpty else { return results }
         try await Task.sleep(for: .seconds(1))
         let retried = try await source.items(transient.map { refs[$0] }, in: mailbox, kind: kind)
@@ -116,14 +127,17 @@ extension StageContext {
             return kind == .appointments ? range.overlaps(start: start, end: row.seriesEnd) : range.contains(start)
         }
         let approved = try await store.massDeleteApproved(runID: runID, mailbox: address, kind: kind)
-        let decision = options.massDeleteGuard.decide(linked: linked, present: present, wouldDelete: doomed.count,
-                                                      allowMassDelete: approved)
+        let decision = options.massDeleteGuard.decide(
+            linked: linked, present: present, wouldDelete: doomed.count,
+            allowMassDelete: approved)
         if case .refuse(let linked, let present, let wouldDelete) = decision {
-            let message = "Exchange returned \(present) \(kind.rawValue) for \(linked) linked CRM rows; deleting \(wouldDelete) "
+            let message =
+                "Exchange returned \(present) \(kind.rawValue) for \(linked) linked CRM rows; deleting \(wouldDelete) "
                 + "CRM rows was refused (mailbox restored from a backup?). Check the mailbox, then approve its deletions: "
                 + "snapsync rerun \(runID) --stage reconcile --mailbox \(address) --kind \(kind.rawValue) --allow-mass-delete"
-            try await store.recordEvent(runID: runID, mailbox: address, kind: kind, stage: .reconcile, event: "mass-delete-refused",
-                                        message: message, data: [:])
+            try await store.recordEvent(
+                runID: runID, mailbox: address, kind: kind, stage: .reconcile, event: "mass-delete-refused",
+                message: message, data: [:])
             throw PipelineError(.massDeleteRefused, message)
         }
         try await commit(.reconcile, kind: kind, cursor: nil, .reconcile(deleting: doomed.map(\.crmID)))

@@ -24,7 +24,8 @@ extension StageContext {
                 if action != .none { batch.append((candidate, action)) }
                 if batch.count == options.batchSize || index == page.count - 1 {
                     try checkWindow()
-                    try await pushBatch(batch, read: read, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
+                    try await pushBatch(
+                        batch, read: read, kind: kind, cursor: candidate.record.id, verifyCreates: verifyCreates)
                     verifyCreates = false
                     batch = []
                     read = 0
@@ -39,15 +40,20 @@ extension StageContext {
     /// Writes a batch holding the folder's create lock: creates of unknown outcome left by any earlier command are
     /// resolved first, and this batch's creates are recorded as an intent before they are sent. `read` is the number of
     /// CRM rows the batch covers, those needing no write included (counted as the stage's items).
-    func pushBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID, verifyCreates: Bool) async throws {
+    func pushBatch(
+        _ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID, verifyCreates: Bool
+    ) async throws {
         try await store.withFolderLock(mailbox: address, kind: kind) {
             try await writeBatch(batch, read: read, kind: kind, cursor: cursor, verifyCreates: verifyCreates)
         }
     }
 
-    private func writeBatch(_ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID,
-                            verifyCreates: Bool) async throws {
-        let unknown = try await CreateIntentResolution.resolve(mailbox, kind: kind, source: source, store: store, logger: logger)
+    private func writeBatch(
+        _ batch: [(OutboundCandidate, OutboundAction)], read: Int, kind: ItemKind, cursor: UUID,
+        verifyCreates: Bool
+    ) async throws {
+        let unknown = try await CreateIntentResolution.resolve(
+            mailbox, kind: kind, source: source, store: store, logger: logger)
         var links: [LinkStore.Link] = []
         var failures: [(UUID, MailboxSourceError)] = []
         var creates: [OutboundCandidate] = []
@@ -63,7 +69,9 @@ extension StageContext {
         var found = unknown
         if verifyCreates, !creates.isEmpty {
             // A stage resumed after a crash of a build without create intents: its batch in flight is looked up too.
-            found.merge(try await source.findItems(crmIDs: creates.map(\.record.id), in: mailbox, kind: kind)) { first, _ in first }
+            found.merge(try await source.findItems(crmIDs: creates.map(\.record.id), in: mailbox, kind: kind)) {
+                first, _ in first
+            }
         }
         if !found.isEmpty, !creates.isEmpty {
             // Created by a request whose answer never arrived, maybe only in part (a series without all its
@@ -73,20 +81,30 @@ extension StageContext {
         }
         try await noteUnstorableText(creates.map(\.record) + updates.map(\.0.record), kind: kind, stage: .push)
         if !updates.isEmpty {
-            let results = try await source.update(updates.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox)
+            let results = try await source.update(
+                updates.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox)
             var retry: [(OutboundCandidate, MailboxItemRef)] = []
             for ((candidate, ref), result) in zip(updates, results) {
                 switch result {
-                case .success(let newRef): links.append(.init(crmID: candidate.record.id, ref: newRef, version: candidate.version)); updated += 1
-                case .failure(let error) where error.kind == .notFound: creates.append(candidate)  // deleted in Exchange: recreate
-                case .failure(let error) where error.kind == .conflict: retry.append((candidate, MailboxItemRef(id: ref.id)))
+                case .success(let newRef):
+                    links.append(.init(crmID: candidate.record.id, ref: newRef, version: candidate.version));
+                    updated += 1
+                // deleted in Exchange: recreate
+                case .failure(let error) where error.kind == .notFound: creates.append(candidate)
+                case .failure(let error) where error.kind == .conflict:
+                    retry.append((candidate, MailboxItemRef(id: ref.id)))
                 case .failure(let error): failures.append((candidate.record.id, error))
                 }
             }
             if !retry.isEmpty {  // changed in Exchange since last synced: the CRM wins in an outbound snapshot
-                for ((candidate, _), result) in zip(retry, try await source.update(retry.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox)) {
+                for ((candidate, _), result) in zip(
+                    retry,
+                    try await source.update(retry.map { MailboxUpdate(ref: $0.1, record: $0.0.record) }, in: mailbox))
+                {
                     switch result {
-                    case .success(let newRef): links.append(.init(crmID: candidate.record.id, ref: newRef, version: candidate.version)); updated += 1
+                    case .success(let newRef):
+                        links.append(.init(crmID: candidate.record.id, ref: newRef, version: candidate.version));
+                        updated += 1
                     case .failure(let error): failures.append((candidate.record.id, error))
                     }
                 }
@@ -94,40 +112,54 @@ extension StageContext {
         }
         var intent: Int64?
         if !creates.isEmpty {
-            intent = try await store.recordCreateIntent(mailbox: address, kind: kind, crmIDs: creates.map(\.record.id), runID: runID)
+            intent = try await store.recordCreateIntent(
+                mailbox: address, kind: kind, crmIDs: creates.map(\.record.id), runID: runID)
             let results = try await source.create(creates.map(\.record), in: mailbox)
             for (candidate, result) in zip(creates, results) {
                 switch result {
-                case .success(let ref): links.append(.init(crmID: candidate.record.id, ref: ref, version: candidate.version)); created += 1
+                case .success(let ref):
+                    links.append(.init(crmID: candidate.record.id, ref: ref, version: candidate.version)); created += 1
                 case .failure(let error): failures.append((candidate.record.id, error))
                 }
             }
         }
         let answered = failures.contains { $0.1.mayHaveLeftAnItem } ? nil : intent
-        if failures.contains(where: { $0.1.kind == .transient }), let transient = failures.first(where: { $0.1.kind == .transient }) {
+        if failures.contains(where: { $0.1.kind == .transient }),
+            let transient = failures.first(where: { $0.1.kind == .transient })
+        {
             // Exchange is throttling or failing: keep what succeeded, stop the stage so a rerun retries the rest.
             // The batch is read again by the rerun: only what was written counts now.
-            try await commitPush(links, failures: [], read: links.count, kind: kind, cursor: nil, created: created, updated: updated,
-                                 intent: answered)
+            try await commitPush(
+                links, failures: [], read: links.count, kind: kind, cursor: nil, created: created, updated: updated,
+                intent: answered)
             throw transient.1
         }
-        try await commitPush(links, failures: failures, read: read, kind: kind, cursor: cursor.uuidString, created: created,
-                             updated: updated, intent: answered)
+        try await commitPush(
+            links, failures: failures, read: read, kind: kind, cursor: cursor.uuidString, created: created,
+            updated: updated, intent: answered)
         for (id, error) in failures {
             logger.warning("item quarantined", metadata: ["crm.id": "\(id)", "item.error": "\(error.code)"])
         }
     }
 
     /// Commits the batch's links, quarantined items and checkpoint, and clears the batch's create intent.
-    private func commitPush(_ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], read: Int, kind: ItemKind,
-                            cursor: String?, created: Int, updated: Int, intent: Int64?) async throws {
-        let previousCursor = cursor == nil
-            ? try await store.stages(runID: runID, mailbox: address).first { $0.kind == kind && $0.stage == .push }?.cursor
+    private func commitPush(
+        _ links: [LinkStore.Link], failures: [(UUID, MailboxSourceError)], read: Int, kind: ItemKind,
+        cursor: String?, created: Int, updated: Int, intent: Int64?
+    ) async throws {
+        let previousCursor =
+            cursor == nil
+            ? try await store.stages(runID: runID, mailbox: address).first { $0.kind == kind && $0.stage == .push }?
+                .cursor
             : cursor
-        let quarantined = failures.map { QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message) }
-        try await commit(.push, kind: kind, cursor: previousCursor,
-                         .pushed(links: links, read: read, created: created, updated: updated, clearingIntent: intent,
-                                 quarantined: quarantined))
+        let quarantined = failures.map {
+            QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message)
+        }
+        try await commit(
+            .push, kind: kind, cursor: previousCursor,
+            .pushed(
+                links: links, read: read, created: created, updated: updated, clearingIntent: intent,
+                quarantined: quarantined))
     }
 
     /// Deletes the items whose CRM row is gone or no longer belongs in the mailbox, in batches.
@@ -149,8 +181,11 @@ extension StageContext {
                 case .failure(let error): failures.append((orphan.crmID, error))
                 }
             }
-            let quarantined = failures.map { QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message) }
-            try await commit(.delete, kind: kind, cursor: last.crmID.uuidString, .deletedOrphans(gone, quarantined: quarantined))
+            let quarantined = failures.map {
+                QuarantinedItem(itemID: $0.1.itemID, crmID: $0.0, code: $0.1.code, reason: $0.1.message)
+            }
+            try await commit(
+                .delete, kind: kind, cursor: last.crmID.uuidString, .deletedOrphans(gone, quarantined: quarantined))
             after = last.crmID
         }
     }
@@ -168,8 +203,12 @@ extension StageContext {
                 let chunk = Array(refs[start..<min(start + options.batchSize, refs.count)])
                 start += chunk.count
                 let results = try await source.delete(chunk, in: owner, kind: kind)
-                let deleted = results.filter { if case .failure(let e) = $0, e.kind != .notFound { false } else { true } }.count
-                try await commit(.cleanExchange, kind: kind, cursor: nil, .counts(StageCounts(items: Int64(chunk.count), deleted: Int64(deleted))))
+                let deleted = results.filter {
+                    if case .failure(let e) = $0, e.kind != .notFound { false } else { true }
+                }.count
+                try await commit(
+                    .cleanExchange, kind: kind, cursor: nil,
+                    .counts(StageCounts(items: Int64(chunk.count), deleted: Int64(deleted))))
             }
         } else {
             // Deletions shift the pages, so each round reads from the first page again, past the items that could not
@@ -178,7 +217,8 @@ extension StageContext {
             var pageCursor: String?
             while true {
                 try checkWindow()
-                let page = try await source.itemRefs(in: owner, kind: kind, after: pageCursor, pageSize: options.batchSize)
+                let page = try await source.itemRefs(
+                    in: owner, kind: kind, after: pageCursor, pageSize: options.batchSize)
                 let refs = page.refs.filter { !undeletable.contains($0.id) }
                 if refs.isEmpty {
                     guard let next = page.nextCursor else { break }
@@ -191,8 +231,11 @@ extension StageContext {
                 }
                 undeletable.formUnion(kept)
                 let failed = kept.count
-                try await commit(.cleanExchange, kind: kind, cursor: nil,
-                                 .counts(StageCounts(items: Int64(refs.count), deleted: Int64(refs.count - failed), failed: Int64(failed))))
+                try await commit(
+                    .cleanExchange, kind: kind, cursor: nil,
+                    .counts(
+                        StageCounts(
+                            items: Int64(refs.count), deleted: Int64(refs.count - failed), failed: Int64(failed))))
                 if page.nextCursor == nil && failed == 0 && page.refs.count < options.batchSize { break }
                 pageCursor = nil
             }

@@ -15,9 +15,12 @@ enum UnstorableTextNotice {
             let fields = record.fieldsWithUnstorableText
             guard !fields.isEmpty else { continue }
             count += 1
-            logger.warning("control characters removed: Exchange cannot store them", metadata: [
-                "crm.id": "\(record.id)", "item.kind": "\(record.kind.rawValue)", "item.fields": "\(fields.joined(separator: ","))",
-            ])
+            logger.warning(
+                "control characters removed: Exchange cannot store them",
+                metadata: [
+                    "crm.id": "\(record.id)", "item.kind": "\(record.kind.rawValue)",
+                    "item.fields": "\(fields.joined(separator: ","))",
+                ])
         }
         return count
     }
@@ -28,8 +31,9 @@ extension StageContext {
     func noteUnstorableText(_ records: [MailboxRecord], kind: ItemKind, stage: SnapshotStage) async throws {
         let count = UnstorableTextNotice.warn(records, logger: logger)
         guard count > 0 else { return }
-        try await store.recordEvent(runID: runID, mailbox: address, kind: kind, stage: stage, event: "control-characters",
-                                    message: "\(count) item(s) had control characters Exchange cannot store; written without them",
-                                    data: ["items": count])
+        try await store.recordEvent(
+            runID: runID, mailbox: address, kind: kind, stage: stage, event: "control-characters",
+            message: "\(count) item(s) had control characters Exchange cannot store; written without them",
+            data: ["items": count])
     }
 }

@@ -25,13 +25,14 @@ public struct VerifyDifference: Sendable, Hashable, CustomStringConvertible {
     public var problem: Problem
 
     public var description: String {
-        let what: String = switch problem {
-        case .missingInExchange: "missing in Exchange"
-        case .missingInCRM: "missing in the CRM"
-        case .duplicateInExchange: "duplicate item in Exchange"
-        case .fieldsDiffer(let fields): "fields differ: \(fields.joined(separator: ", "))"
-        case .unreadable(let code): "item unreadable in Exchange (\(code))"
-        }
+        let what: String =
+            switch problem {
+            case .missingInExchange: "missing in Exchange"
+            case .missingInCRM: "missing in the CRM"
+            case .duplicateInExchange: "duplicate item in Exchange"
+            case .fieldsDiffer(let fields): "fields differ: \(fields.joined(separator: ", "))"
+            case .unreadable(let code): "item unreadable in Exchange (\(code))"
+            }
         let ids = [crmID.map { "crm \($0.lowercasedString)" }, itemID.map { "item \($0)" }]
             .compactMap { $0 }.joined(separator: ", ")
         return "\(mailbox) \(kind.rawValue): \(what) (\(ids))"
@@ -51,8 +52,10 @@ public struct Verifier: Sendable {
     }
 
     /// Every difference of the mailbox's folders of `kinds`; empty when in sync.
-    public func verify(_ mailbox: MailboxOwner, kinds: [ItemKind] = ItemKind.allCases,
-                       store: any SyncStoreConnection) async throws -> [VerifyDifference] {
+    public func verify(
+        _ mailbox: MailboxOwner, kinds: [ItemKind] = ItemKind.allCases,
+        store: any SyncStoreConnection
+    ) async throws -> [VerifyDifference] {
         var differences: [VerifyDifference] = []
         for kind in kinds {
             let address = mailbox.smtpAddress
@@ -75,13 +78,17 @@ public struct Verifier: Sendable {
                             // Named as what it is, not as its CRM row missing in Exchange.
                             let crmID = links[ref.id]?.crmID
                             if let crmID { seen.insert(crmID) }
-                            differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: crmID, itemID: ref.id,
-                                                                problem: .unreadable(error.code)))
+                            differences.append(
+                                VerifyDifference(
+                                    mailbox: address, kind: kind, crmID: crmID, itemID: ref.id,
+                                    problem: .unreadable(error.code)))
                             continue
                         }
                         let crmID = links[item.ref.id]?.crmID ?? item.crmID
                         func report(_ problem: VerifyDifference.Problem) {
-                            differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: crmID, itemID: item.ref.id, problem: problem))
+                            differences.append(
+                                VerifyDifference(
+                                    mailbox: address, kind: kind, crmID: crmID, itemID: item.ref.id, problem: problem))
                         }
                         guard let crmID else {
                             if kind != .contacts { report(.missingInCRM) }  // a user's own contacts are not synced
@@ -103,9 +110,14 @@ public struct Verifier: Sendable {
                 cursor = next
             }
             for (id, _) in records where !seen.contains(id) {
-                differences.append(VerifyDifference(mailbox: address, kind: kind, crmID: id, itemID: nil, problem: .missingInExchange))
+                differences.append(
+                    VerifyDifference(mailbox: address, kind: kind, crmID: id, itemID: nil, problem: .missingInExchange))
             }
         }
-        return differences.sorted { ($0.kind.rawValue, $0.crmID?.uuidString ?? "", $0.itemID ?? "") < ($1.kind.rawValue, $1.crmID?.uuidString ?? "", $1.itemID ?? "") }
+        return differences.sorted {
+            ($0.kind.rawValue, $0.crmID?.uuidString ?? "", $0.itemID ?? "") < (
+                $1.kind.rawValue, $1.crmID?.uuidString ?? "", $1.itemID ?? ""
+            )
+        }
     }
 }

@@ -67,7 +67,9 @@ extension Bool: PostgresBinaryArrayElement {
 
 extension UUID: PostgresBinaryArrayElement {
     public static var postgresBinaryType: PostgresTypeOID { 2950 }
-    public func encodePostgresBinary(into buffer: inout [UInt8]) { withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) } }
+    public func encodePostgresBinary(into buffer: inout [UInt8]) {
+        withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) }
+    }
 }
 
 /// PostgreSQL's binary dates and timestamps count from 2000-01-01.

@@ -95,7 +95,9 @@ extension Int32: PostgresEncodable, PostgresDecodable {
     public func encodePostgresText(into buffer: inout [UInt8]) { appendDecimal(Int64(self), to: &buffer) }
     public static func decodePostgres(_ text: UnsafeRawBufferPointer?) throws(PostgresError) -> Int32 {
         let wide = try Int64.decodePostgres(text)
-        guard let value = Int32(exactly: wide) else { throw PostgresError(code: .decoding, message: "integer out of Int32 range") }
+        guard let value = Int32(exactly: wide) else {
+            throw PostgresError(code: .decoding, message: "integer out of Int32 range")
+        }
         return value
     }
 }
@@ -104,9 +106,13 @@ extension Double: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresTypeOID { 701 }
     public static var postgresArrayType: PostgresTypeOID { 1022 }
     public func encodePostgresText(into buffer: inout [UInt8]) {
-        if isNaN { buffer.append(contentsOf: "NaN".utf8) } else if isInfinite {
+        if isNaN {
+            buffer.append(contentsOf: "NaN".utf8)
+        } else if isInfinite {
             buffer.append(contentsOf: (self < 0 ? "-Infinity" : "Infinity").utf8)
-        } else { buffer.append(contentsOf: description.utf8) }
+        } else {
+            buffer.append(contentsOf: description.utf8)
+        }
     }
     public static func decodePostgres(_ text: UnsafeRawBufferPointer?) throws(PostgresError) -> Double {
         guard let text else { throw nullError(Double.self) }
@@ -127,7 +133,9 @@ extension Double: PostgresEncodable, PostgresDecodable {
 extension Bool: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresTypeOID { 16 }
     public static var postgresArrayType: PostgresTypeOID { 1000 }
-    public func encodePostgresText(into buffer: inout [UInt8]) { buffer.append(self ? UInt8(ascii: "t") : UInt8(ascii: "f")) }
+    public func encodePostgresText(into buffer: inout [UInt8]) {
+        buffer.append(self ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+    }
     public static func decodePostgres(_ text: UnsafeRawBufferPointer?) throws(PostgresError) -> Bool {
         guard let text else { throw nullError(Bool.self) }
         guard text.count == 1 else { throw invalidText(Bool.self, text) }
@@ -155,7 +163,9 @@ extension UUID: PostgresEncodable, PostgresDecodable {
     public static func decodePostgres(_ text: UnsafeRawBufferPointer?) throws(PostgresError) -> UUID {
         guard let text else { throw nullError(UUID.self) }
         if let value = fromCanonicalText(text) { return value }
-        guard let value = UUID(uuidString: String(decoding: text, as: UTF8.self)) else { throw invalidText(UUID.self, text) }
+        guard let value = UUID(uuidString: String(decoding: text, as: UTF8.self)) else {
+            throw invalidText(UUID.self, text)
+        }
         return value
     }
 
@@ -247,7 +257,8 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
         if Element.self == UInt8.self {
             return try decodeBytea(text) as! [Element]
         }
-        return try PostgresArrayParser.parse(text) { (element: UnsafeRawBufferPointer?) throws(PostgresError) -> Element in
+        return try PostgresArrayParser.parse(text) {
+            (element: UnsafeRawBufferPointer?) throws(PostgresError) -> Element in
             try Element.decodePostgres(element)
         }
     }
@@ -281,8 +292,10 @@ private func decodeBytea(_ text: UnsafeRawBufferPointer) throws(PostgresError) -
 
 /// Parses the text form of a one-dimensional PostgreSQL array (`{a,"b c",NULL}`).
 enum PostgresArrayParser {
-    static func parse<Element>(_ text: UnsafeRawBufferPointer,
-                               _ decode: (UnsafeRawBufferPointer?) throws(PostgresError) -> Element) throws(PostgresError) -> [Element] {
+    static func parse<Element>(
+        _ text: UnsafeRawBufferPointer,
+        _ decode: (UnsafeRawBufferPointer?) throws(PostgresError) -> Element
+    ) throws(PostgresError) -> [Element] {
         var index = 0
         // Skip an optional dimension decoration such as `[0:2]=`.
         if text.first == UInt8(ascii: "[") {
@@ -335,9 +348,12 @@ enum PostgresArrayParser {
 func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
     if value == 0 { buffer.append(UInt8(ascii: "0")); return }
     var magnitude = value.magnitude
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var digits:
+        (
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+        ) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     var count = 0
     withUnsafeMutableBytes(of: &digits) { storage in
         while magnitude > 0 {
@@ -364,8 +380,10 @@ func parseDecimal(_ text: UnsafeRawBufferPointer) -> Int64? {
         let digit = text[index] &- UInt8(ascii: "0")
         guard digit < 10 else { return nil }
         let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-        let (next, overflow2) = negative ? times.subtractingReportingOverflow(Int64(digit))
-                                         : times.addingReportingOverflow(Int64(digit))
+        let (next, overflow2) =
+            negative
+            ? times.subtractingReportingOverflow(Int64(digit))
+            : times.addingReportingOverflow(Int64(digit))
         guard !overflow1, !overflow2 else { return nil }
         value = next
         index += 1

@@ -4,34 +4,44 @@ extension PostgresConnection {
     /// Bulk-loads rows with `COPY table (columns) FROM STDIN` (text format): `body` appends fields and ends
     /// rows on the writer, which streams them to the server in 64 KiB chunks. Returns the number of rows
     /// copied. When `body` throws, the COPY is aborted (nothing is loaded) and the error rethrown.
-    public func copy(into table: PostgresIdentifier, columns: [String],
-                     _ body: (inout PostgresCopyWriter) throws -> Void) throws -> Int {
+    public func copy(
+        into table: PostgresIdentifier, columns: [String],
+        _ body: (inout PostgresCopyWriter) throws -> Void
+    ) throws -> Int {
         let columnList = columns.map(PostgresIdentifier.quote).joined(separator: ", ")
         return try copy(sql: "COPY \(table) (\(columnList)) FROM STDIN", body)
     }
 
     /// Runs a `COPY ... FROM STDIN` statement (text format) and feeds it through the writer `body` fills.
     public func copy(sql: String, _ body: (inout PostgresCopyWriter) throws -> Void) throws -> Int {
-        try runCopy(sql: sql, writer: PostgresCopyWriter.init(connection:), body, finish: { writer throws(PostgresError) in
-            try writer.stream.flush()
-        })
+        try runCopy(
+            sql: sql, writer: PostgresCopyWriter.init(connection:), body,
+            finish: { writer throws(PostgresError) in
+                try writer.stream.flush()
+            })
     }
 
     /// Bulk-loads rows with `COPY table (columns) FROM STDIN (FORMAT binary)`: as ``copy(into:columns:_:)``, with
     /// every value in its column type's binary form (see ``PostgresBinaryEncodable``), which the server stores
     /// without parsing text.
-    public func copyBinary(into table: PostgresIdentifier, columns: [String],
-                           _ body: (inout PostgresBinaryCopyWriter) throws -> Void) throws -> Int {
+    public func copyBinary(
+        into table: PostgresIdentifier, columns: [String],
+        _ body: (inout PostgresBinaryCopyWriter) throws -> Void
+    ) throws -> Int {
         let columnList = columns.map(PostgresIdentifier.quote).joined(separator: ", ")
-        return try runCopy(sql: "COPY \(table) (\(columnList)) FROM STDIN (FORMAT binary)",
-                           writer: PostgresBinaryCopyWriter.init(connection:), body, finish: { writer throws(PostgresError) in
-            try writer.finish()
-        })
+        return try runCopy(
+            sql: "COPY \(table) (\(columnList)) FROM STDIN (FORMAT binary)",
+            writer: PostgresBinaryCopyWriter.init(connection:), body,
+            finish: { writer throws(PostgresError) in
+                try writer.finish()
+            })
     }
 
     /// Starts the COPY, lets `body` fill the writer, `finish` flush it, and ends the COPY (aborts it when either throws).
-    private func runCopy<Writer>(sql: String, writer makeWriter: (OpaquePointer) -> Writer, _ body: (inout Writer) throws -> Void,
-                                 finish: (inout Writer) throws(PostgresError) -> Void) throws -> Int {
+    private func runCopy<Writer>(
+        sql: String, writer makeWriter: (OpaquePointer) -> Writer, _ body: (inout Writer) throws -> Void,
+        finish: (inout Writer) throws(PostgresError) -> Void
+    ) throws -> Int {
         let pointer = try connection()
         guard let start = PQexec(pointer, sql) else { throw lastError(code: .copyFailed) }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
@@ -142,7 +152,8 @@ public struct PostgresBinaryCopyWriter {
 
     init(connection: OpaquePointer) {
         stream = PostgresCopyStream(connection: connection)
-        stream.buffer.append(contentsOf: [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00])  // PGCOPY\n\377\r\n\0
+        // PGCOPY\n\377\r\n\0
+        stream.buffer.append(contentsOf: [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00])
         Int32(0).appendBigEndian(to: &stream.buffer)  // flags
         Int32(0).appendBigEndian(to: &stream.buffer)  // header extension length
     }
@@ -196,7 +207,8 @@ struct PostgresCopyStream {
             bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(connection, $0.baseAddress, Int32($0.count)) }
         }
         guard status == 1 else {
-            throw PostgresError(code: .copyFailed, message: PostgresConnection.trimmedMessage(PQerrorMessage(connection)))
+            throw PostgresError(
+                code: .copyFailed, message: PostgresConnection.trimmedMessage(PQerrorMessage(connection)))
         }
         buffer.removeAll(keepingCapacity: true)
     }

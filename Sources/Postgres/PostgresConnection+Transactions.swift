@@ -53,7 +53,9 @@ extension PostgresConnection {
     }
 
     /// Waits for the session advisory lock `key`, runs `body`, and releases the lock on every path.
-    public func withAdvisoryLock<T: Sendable>(_ key: Int64, _ body: @Sendable (isolated PostgresConnection) throws -> T) throws -> T {
+    public func withAdvisoryLock<T: Sendable>(
+        _ key: Int64, _ body: @Sendable (isolated PostgresConnection) throws -> T
+    ) throws -> T {
         _ = try query("SELECT pg_advisory_lock($1)", [key])
         defer {
             do { try advisoryUnlock(key) } catch {

@@ -56,29 +56,40 @@ public actor PostgresConnection {
         try string.validate()
         // PQconnectdb returns a handle even on failure: it is freed on every path below.
         guard let pointer = PQconnectdb(conninfo) else {
-            throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection", connectionFailure: .unreachable)
+            throw PostgresError(
+                code: .connectionFailed, message: "libpq could not allocate a connection",
+                connectionFailure: .unreachable)
         }
         guard PQstatus(pointer) == CONNECTION_OK else {
             let message = string.clean(Self.trimmedMessage(PQerrorMessage(pointer)))
-            let failure = PostgresConnectionString.failure(of: message, needsPassword: PQconnectionNeedsPassword(pointer) != 0)
+            let failure = PostgresConnectionString.failure(
+                of: message, needsPassword: PQconnectionNeedsPassword(pointer) != 0)
             PQfinish(pointer)
-            throw PostgresError(code: .connectionFailed, message: message.isEmpty ? "connection failed" : message, connectionFailure: failure)
+            throw PostgresError(
+                code: .connectionFailed, message: message.isEmpty ? "connection failed" : message,
+                connectionFailure: failure)
         }
         handle = pointer
-        PQsetNoticeProcessor(pointer, { context, message in
-            guard let context, let message else { return }
-            Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue().receive(message)
-        }, Unmanaged.passUnretained(noticeSink).toOpaque())
+        PQsetNoticeProcessor(
+            pointer,
+            { context, message in
+                guard let context, let message else { return }
+                Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue().receive(message)
+            }, Unmanaged.passUnretained(noticeSink).toOpaque())
         do {
-            try executeScript("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'")
+            try executeScript(
+                "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"
+            )
         } catch {
             close()
             throw error
         }
-        logger.debug("postgres connected", metadata: [
-            "db.host": "\(String(cString: PQhost(pointer)))", "db.name": "\(String(cString: PQdb(pointer)))",
-            "db.server_version": "\(PQserverVersion(pointer))",
-        ])
+        logger.debug(
+            "postgres connected",
+            metadata: [
+                "db.host": "\(String(cString: PQhost(pointer)))", "db.name": "\(String(cString: PQdb(pointer)))",
+                "db.server_version": "\(PQserverVersion(pointer))",
+            ])
     }
 
     /// Closes the connection. Idempotent; the connection also closes when released.
@@ -135,10 +146,13 @@ public actor PostgresConnection {
     }
 
     /// Runs a prepared statement and returns its rows.
-    public func query(_ statement: PostgresStatement, _ binds: [any PostgresEncodable] = []) throws(PostgresError) -> PostgresRows {
+    public func query(
+        _ statement: PostgresStatement, _ binds: [any PostgresEncodable] = []
+    ) throws(PostgresError) -> PostgresRows {
         let pointer = try connection()
         guard statements[statement.sql] == statement else {
-            throw PostgresError(code: .usage, message: "statement \(statement.name) was not prepared on this connection")
+            throw PostgresError(
+                code: .usage, message: "statement \(statement.name) was not prepared on this connection")
         }
         let parameters = PostgresParameters(binds)
         let result = parameters.withCParameters { values, lengths, _ in
@@ -149,7 +163,9 @@ public actor PostgresConnection {
 
     /// Runs a prepared statement and returns the number of rows it affected.
     @discardableResult
-    public func execute(_ statement: PostgresStatement, _ binds: [any PostgresEncodable] = []) throws(PostgresError) -> Int {
+    public func execute(
+        _ statement: PostgresStatement, _ binds: [any PostgresEncodable] = []
+    ) throws(PostgresError) -> Int {
         Self.affectedRows(try query(statement, binds))
     }
 
@@ -181,9 +197,10 @@ public actor PostgresConnection {
         }
         let sqlState = field("C")
         let message = field("M") ?? trimmedMessage(PQresultErrorMessage(result))
-        return PostgresError(code: connectionAlive || sqlState != nil ? .server : .connectionLost,
-                             sqlState: sqlState, message: message.isEmpty ? "statement failed" : message,
-                             detail: field("D"), hint: field("H"), constraint: field("n"))
+        return PostgresError(
+            code: connectionAlive || sqlState != nil ? .server : .connectionLost,
+            sqlState: sqlState, message: message.isEmpty ? "statement failed" : message,
+            detail: field("D"), hint: field("H"), constraint: field("n"))
     }
 
     static func trimmedMessage(_ message: UnsafePointer<CChar>?) -> String {
@@ -248,7 +265,9 @@ struct PostgresParameters {
         }
     }
 
-    func withCParameters<T>(_ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Oid>?) -> T) -> T {
+    func withCParameters<T>(
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Oid>?) -> T
+    ) -> T {
         storage.withUnsafeBufferPointer { bytes in
             let base = UnsafeRawPointer(bytes.baseAddress)
             let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in

@@ -22,7 +22,9 @@ struct PostgresConnectionString {
     /// is malformed, names an unknown option, or has a `sslmode` or `port` libpq would refuse.
     func validate() throws(PostgresError) {
         if isURL, let authority = authority, authority.filter({ $0 == "@" }).count > 1 {
-            throw invalid("the URL has more than one '@' before its host: a user name or password containing '@' must be written %40")
+            throw invalid(
+                "the URL has more than one '@' before its host: a user name or password containing '@' must be written %40"
+            )
         }
         var message: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(text, &message) else {
@@ -57,8 +59,10 @@ struct PostgresConnectionString {
     /// Classifies libpq's message of a failed connection attempt.
     static func failure(of message: String, needsPassword: Bool) -> PostgresError.ConnectionFailure {
         let lowered = message.lowercased()
-        let rejected = ["password authentication failed", "no password supplied", "authentication failed",
-                        "does not exist", "pg_hba.conf", "permission denied for database", "password is required"]
+        let rejected = [
+            "password authentication failed", "no password supplied", "authentication failed",
+            "does not exist", "pg_hba.conf", "permission denied for database", "password is required",
+        ]
         if needsPassword || rejected.contains(where: { lowered.contains($0) }) { return .rejected }
         // libpq's own checks of option values ("invalid sslmode value", "invalid integer value ... for connection option").
         if lowered.hasPrefix("invalid ") { return .invalidConnectionString }
@@ -66,7 +70,9 @@ struct PostgresConnectionString {
     }
 
     private func invalid(_ reason: String) -> PostgresError {
-        PostgresError(code: .connectionFailed, message: "invalid connection string: \(reason)", connectionFailure: .invalidConnectionString)
+        PostgresError(
+            code: .connectionFailed, message: "invalid connection string: \(reason)",
+            connectionFailure: .invalidConnectionString)
     }
 
     /// A URL's authority (between `://` and the first `/`, `?` or `#`).
@@ -82,7 +88,8 @@ struct PostgresConnectionString {
         var found: [String] = []
         let string = PostgresConnectionString(unchecked: text)
         if string.isURL, let authority = string.authority, let at = authority.lastIndex(of: "@"),
-           let colon = authority[..<at].firstIndex(of: ":") {
+            let colon = authority[..<at].firstIndex(of: ":")
+        {
             found.append(String(authority[authority.index(after: colon)..<at]))
         }
         var rest = Substring(text)

@@ -34,7 +34,8 @@ extension PostgresDate: PostgresEncodable, PostgresDecodable {
     public static func decodePostgres(_ text: UnsafeRawBufferPointer?) throws(PostgresError) -> PostgresDate {
         guard let text else { throw nullError(PostgresDate.self) }
         guard text.count == 10, let year = PostgresCalendar.digits(text, 0, 4),
-              let month = PostgresCalendar.digits(text, 5, 2), let day = PostgresCalendar.digits(text, 8, 2) else {
+            let month = PostgresCalendar.digits(text, 5, 2), let day = PostgresCalendar.digits(text, 8, 2)
+        else {
             throw invalidText(PostgresDate.self, text)
         }
         return PostgresDate(year: year, month: month, day: day)
@@ -137,9 +138,10 @@ enum PostgresCalendar {
         if text.count >= 8, text[0] == UInt8(ascii: "i") { return .distantFuture }
         if text.count >= 9, text[0] == UInt8(ascii: "-"), text[1] == UInt8(ascii: "i") { return .distantPast }
         guard text.count >= 19, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"),
-              text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"),
-              let year = digits(text, 0, 4), let month = digits(text, 5, 2), let day = digits(text, 8, 2),
-              let hour = digits(text, 11, 2), let minute = digits(text, 14, 2), let second = digits(text, 17, 2) else {
+            text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"),
+            let year = digits(text, 0, 4), let month = digits(text, 5, 2), let day = digits(text, 8, 2),
+            let hour = digits(text, 11, 2), let minute = digits(text, 14, 2), let second = digits(text, 17, 2)
+        else {
             return nil
         }
         var index = 19
@@ -157,7 +159,8 @@ enum PostgresCalendar {
         if index < text.count {
             let sign = text[index] == UInt8(ascii: "-") ? -1 : 1
             guard text[index] == UInt8(ascii: "+") || text[index] == UInt8(ascii: "-"),
-                  let hours = digits(text, index + 1, 2) else { return nil }
+                let hours = digits(text, index + 1, 2)
+            else { return nil }
             offsetSeconds = hours * 3600
             index += 3
             if index < text.count, text[index] == UInt8(ascii: ":"), let minutes = digits(text, index + 1, 2) {

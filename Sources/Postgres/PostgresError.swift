@@ -54,8 +54,10 @@ public struct PostgresError: Error, Sendable, Hashable, CustomStringConvertible 
     }
 
     /// Makes an error.
-    public init(code: Code, sqlState: String? = nil, message: String, detail: String? = nil,
-                hint: String? = nil, constraint: String? = nil, connectionFailure: ConnectionFailure? = nil) {
+    public init(
+        code: Code, sqlState: String? = nil, message: String, detail: String? = nil,
+        hint: String? = nil, constraint: String? = nil, connectionFailure: ConnectionFailure? = nil
+    ) {
         self.code = code
         self.sqlState = sqlState
         self.message = message

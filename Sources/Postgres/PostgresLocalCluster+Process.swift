@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Child processes of the local cluster (`initdb`, `pg_ctl`, the watchdog), spawned with `posix_spawn`.
@@ -77,7 +77,10 @@ enum LocalClusterProcess {
     }
 
     /// Runs a command to its end and returns its exit status.
-    static func run(_ executable: String, _ arguments: [String], output: String?, directory: String?) async
+    static func run(
+        _ executable: String, _ arguments: [String], output: String?, directory: String?
+    )
+        async
         throws(PostgresLocalClusterError) -> Int32
     {
         let pid = try spawn(executable, arguments, output: output, directory: directory)
@@ -88,7 +91,8 @@ enum LocalClusterProcess {
     /// time: the Glibc module does not import GNU extensions.
     private struct GNUExtensions: @unchecked Sendable {
         typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        typealias Chdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+        typealias Chdir =
+            @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
         var addCloseFrom: CloseFrom?
         var addChdir: Chdir?
     }

@@ -2,11 +2,11 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A throwaway PostgreSQL cluster in a temporary directory, for the tests and for `snapsync demo`.
@@ -96,7 +96,9 @@ public final class PostgresLocalCluster: Sendable {
 
     /// Creates and starts a cluster. Throws when the binaries are missing, `initdb` fails or the server does not
     /// start; the temporary directory is removed on every failure path.
-    public static func start(options: Options = Options()) async throws(PostgresLocalClusterError)
+    public static func start(
+        options: Options = Options()
+    ) async throws(PostgresLocalClusterError)
         -> PostgresLocalCluster
     {
         let binaries = try Binaries.locate()
@@ -123,10 +125,12 @@ public final class PostgresLocalCluster: Sendable {
     }
 
     private func initialize(options: Options) async throws(PostgresLocalClusterError) {
-        let status = try await run(binaries.initdb, [
-            "-D", dataDirectory, "-U", Self.superuser, "--auth=trust", "-E", "UTF8", "--locale=C",
-            "--no-sync", "--no-instructions",
-        ], log: directory + "/initdb.log")
+        let status = try await run(
+            binaries.initdb,
+            [
+                "-D", dataDirectory, "-U", Self.superuser, "--auth=trust", "-E", "UTF8", "--locale=C",
+                "--no-sync", "--no-instructions",
+            ], log: directory + "/initdb.log")
         guard status == 0 else {
             throw PostgresLocalClusterError(
                 code: .initdbFailed, message: "initdb exited with \(status): \(tail(of: directory + "/initdb.log"))")
@@ -149,7 +153,8 @@ public final class PostgresLocalCluster: Sendable {
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDirectory + "/postgresql.conf"))
             defer { try? handle.close() }
             try handle.seekToEnd()
-            try handle.write(contentsOf: Data(("\n# snapsync throwaway cluster\n" + settings.joined(separator: "\n") + "\n").utf8))
+            try handle.write(
+                contentsOf: Data(("\n# snapsync throwaway cluster\n" + settings.joined(separator: "\n") + "\n").utf8))
             try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
             if let runAs { try chown(socketDirectory, to: runAs) }
         } catch let error as PostgresLocalClusterError {
@@ -160,13 +165,16 @@ public final class PostgresLocalCluster: Sendable {
     }
 
     private func startServer(options: Options) async throws(PostgresLocalClusterError) {
-        let status = try await run(binaries.pgCtl, [
-            "-D", dataDirectory, "-l", logFile, "-w", "-t", String(options.startTimeoutSeconds), "start",
-        ], log: directory + "/pg_ctl.log")
+        let status = try await run(
+            binaries.pgCtl,
+            [
+                "-D", dataDirectory, "-l", logFile, "-w", "-t", String(options.startTimeoutSeconds), "start",
+            ], log: directory + "/pg_ctl.log")
         guard status == 0 else {
             throw PostgresLocalClusterError(
                 code: .startFailed,
-                message: "pg_ctl start exited with \(status): \(tail(of: logFile)) \(tail(of: directory + "/pg_ctl.log"))")
+                message:
+                    "pg_ctl start exited with \(status): \(tail(of: logFile)) \(tail(of: directory + "/pg_ctl.log"))")
         }
     }
 
@@ -232,7 +240,7 @@ public final class PostgresLocalCluster: Sendable {
     /// The postmaster's process id, read from `postmaster.pid`; nil when the server is not running.
     public func postmasterPID() -> pid_t? {
         guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
-              let first = text.split(separator: "\n").first, let pid = pid_t(first.trimmingCharacters(in: .whitespaces))
+            let first = text.split(separator: "\n").first, let pid = pid_t(first.trimmingCharacters(in: .whitespaces))
         else { return nil }
         return pid
     }
@@ -241,7 +249,9 @@ public final class PostgresLocalCluster: Sendable {
 
     /// Runs a server binary (as `runAs` through `runuser` when set) with stdout and stderr appended to `log`,
     /// and returns its exit status without blocking a thread of the cooperative pool.
-    private func run(_ executable: String, _ arguments: [String], log: String) async throws(PostgresLocalClusterError)
+    private func run(
+        _ executable: String, _ arguments: [String], log: String
+    ) async throws(PostgresLocalClusterError)
         -> Int32
     {
         let command = runAs.map { [binaries.runuser, "-u", $0, "--", executable] } ?? [executable]
@@ -264,7 +274,8 @@ public final class PostgresLocalCluster: Sendable {
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
         guard created else {
             throw PostgresLocalClusterError(
-                code: .startFailed, message: "cannot create a directory in \(base): \(String(cString: strerror(errno)))")
+                code: .startFailed, message: "cannot create a directory in \(base): \(String(cString: strerror(errno)))"
+            )
         }
         let directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         if let owner { try chown(directory, to: owner) }
@@ -290,9 +301,9 @@ public final class PostgresLocalCluster: Sendable {
     /// A TCP port on 127.0.0.1 that nothing listens on right now (bound to port 0, then released).
     static func freePort() throws(PostgresLocalClusterError) -> Int {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else {
             throw PostgresLocalClusterError(code: .startFailed, message: "cannot create a socket to find a free port")
@@ -328,15 +339,19 @@ public final class PostgresLocalCluster: Sendable {
                 .sorted { $0.0 > $1.0 }
             candidates += versions.map { "/usr/lib/postgresql/\($0.1)/bin" }
             candidates += (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
-            guard let bin = candidates.first(where: {
-                fileManager.isExecutableFile(atPath: $0 + "/initdb") && fileManager.isExecutableFile(atPath: $0 + "/pg_ctl")
-            }) else {
+            guard
+                let bin = candidates.first(where: {
+                    fileManager.isExecutableFile(atPath: $0 + "/initdb")
+                        && fileManager.isExecutableFile(atPath: $0 + "/pg_ctl")
+                })
+            else {
                 throw PostgresLocalClusterError(
                     code: .binariesNotFound,
                     message: "initdb and pg_ctl not found (SNAPSYNC_PG_BIN, /usr/lib/postgresql/*/bin, PATH); "
                         + "install the postgresql package")
             }
-            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
+            let runuser =
+                ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
                 .first { fileManager.isExecutableFile(atPath: $0) } ?? "runuser"
             return Binaries(initdb: bin + "/initdb", pgCtl: bin + "/pg_ctl", runuser: runuser)
         }

@@ -23,7 +23,9 @@ public final class PostgresRows: @unchecked Sendable, RandomAccessCollection {
     public subscript(position: Int) -> PostgresRow { PostgresRow(rows: self, index: position) }
 
     /// The raw text of a cell, nil for NULL. The buffer is valid while `self` lives.
-    func withCell<T>(row: Int, column: Int, _ body: (UnsafeRawBufferPointer?) throws(PostgresError) -> T) throws(PostgresError) -> T {
+    func withCell<T>(
+        row: Int, column: Int, _ body: (UnsafeRawBufferPointer?) throws(PostgresError) -> T
+    ) throws(PostgresError) -> T {
         guard column >= 0, column < columnCount else {
             throw PostgresError(code: .usage, message: "column \(column) out of range (the result has \(columnCount))")
         }

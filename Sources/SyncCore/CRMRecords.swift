@@ -44,13 +44,15 @@ public struct CRMContact: Sendable, Hashable, Codable, Identifiable {
     public var updatedAt: Date
     public var version: Int64
 
-    public init(id: UUID, givenName: String? = nil, surname: String? = nil, displayName: String,
-                company: String? = nil, jobTitle: String? = nil,
-                email1: String? = nil, email2: String? = nil, email3: String? = nil,
-                businessPhone: String? = nil, mobilePhone: String? = nil, homePhone: String? = nil,
-                street: String? = nil, city: String? = nil, state: String? = nil, postalCode: String? = nil,
-                country: String? = nil, notes: String? = nil, birthday: LocalDate? = nil, categories: [String] = [],
-                updatedAt: Date, version: Int64) {
+    public init(
+        id: UUID, givenName: String? = nil, surname: String? = nil, displayName: String,
+        company: String? = nil, jobTitle: String? = nil,
+        email1: String? = nil, email2: String? = nil, email3: String? = nil,
+        businessPhone: String? = nil, mobilePhone: String? = nil, homePhone: String? = nil,
+        street: String? = nil, city: String? = nil, state: String? = nil, postalCode: String? = nil,
+        country: String? = nil, notes: String? = nil, birthday: LocalDate? = nil, categories: [String] = [],
+        updatedAt: Date, version: Int64
+    ) {
         self.id = id
         self.givenName = givenName
         self.surname = surname
@@ -107,8 +109,10 @@ public struct CRMAppointmentException: Sendable, Hashable, Codable {
     public var startsAt: Date?
     public var endsAt: Date?
 
-    public init(originalStart: Date, isCancelled: Bool, subject: String? = nil, location: String? = nil,
-                startsAt: Date? = nil, endsAt: Date? = nil) {
+    public init(
+        originalStart: Date, isCancelled: Bool, subject: String? = nil, location: String? = nil,
+        startsAt: Date? = nil, endsAt: Date? = nil
+    ) {
         self.originalStart = originalStart
         self.isCancelled = isCancelled
         self.subject = subject
@@ -142,11 +146,13 @@ public struct CRMAppointment: Sendable, Hashable, Codable, Identifiable {
     public var exceptions: [CRMAppointmentException]
     public var attendees: [CRMAttendee]
 
-    public init(id: UUID, ownerID: UUID, subject: String, location: String? = nil, body: String? = nil,
-                startsAt: Date, endsAt: Date, isAllDay: Bool = false, timeZone: String? = nil, isPrivate: Bool = false,
-                categories: [String] = [], icalUID: String? = nil, recurrence: String? = nil,
-                updatedAt: Date, version: Int64,
-                exceptions: [CRMAppointmentException] = [], attendees: [CRMAttendee] = []) {
+    public init(
+        id: UUID, ownerID: UUID, subject: String, location: String? = nil, body: String? = nil,
+        startsAt: Date, endsAt: Date, isAllDay: Bool = false, timeZone: String? = nil, isPrivate: Bool = false,
+        categories: [String] = [], icalUID: String? = nil, recurrence: String? = nil,
+        updatedAt: Date, version: Int64,
+        exceptions: [CRMAppointmentException] = [], attendees: [CRMAttendee] = []
+    ) {
         self.id = id
         self.ownerID = ownerID
         self.subject = subject
@@ -194,10 +200,12 @@ public struct CRMTask: Sendable, Hashable, Codable, Identifiable {
     public var updatedAt: Date
     public var version: Int64
 
-    public init(id: UUID, ownerID: UUID, subject: String, body: String? = nil, startsOn: LocalDate? = nil,
-                dueOn: LocalDate? = nil, status: TaskStatus = .notStarted, percentComplete: Int = 0,
-                importance: TaskImportance = .normal, completedAt: Date? = nil, categories: [String] = [],
-                updatedAt: Date, version: Int64) {
+    public init(
+        id: UUID, ownerID: UUID, subject: String, body: String? = nil, startsOn: LocalDate? = nil,
+        dueOn: LocalDate? = nil, status: TaskStatus = .notStarted, percentComplete: Int = 0,
+        importance: TaskImportance = .normal, completedAt: Date? = nil, categories: [String] = [],
+        updatedAt: Date, version: Int64
+    ) {
         self.id = id
         self.ownerID = ownerID
         self.subject = subject

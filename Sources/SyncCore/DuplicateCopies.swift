@@ -23,7 +23,8 @@ public enum DuplicateCopies {
             guard refs.count > 1, crmID != noRecord else { return nil }
             let linked = refs.first { linkedItems[$0.id] == crmID }
             let kept = linked ?? refs[0]
-            return Group(crmID: crmID, kept: kept, keptIsLinked: linked != nil, extras: refs.filter { $0.id != kept.id })
+            return Group(
+                crmID: crmID, kept: kept, keptIsLinked: linked != nil, extras: refs.filter { $0.id != kept.id })
         }.sorted { $0.crmID.uuidString < $1.crmID.uuidString }
     }
 }

@@ -37,7 +37,8 @@ extension MailboxRecord {
         switch self {
         case .contact(let c):
             return check([
-                ("display_name", [c.displayName]), ("given_name", [c.givenName]), ("surname", [c.surname]), ("company", [c.company]),
+                ("display_name", [c.displayName]), ("given_name", [c.givenName]), ("surname", [c.surname]),
+                ("company", [c.company]),
                 ("job_title", [c.jobTitle]), ("email1", [c.email1]), ("email2", [c.email2]), ("email3", [c.email3]),
                 ("business_phone", [c.businessPhone]), ("mobile_phone", [c.mobilePhone]), ("home_phone", [c.homePhone]),
                 ("street", [c.street]), ("city", [c.city]), ("state", [c.state]), ("postal_code", [c.postalCode]),

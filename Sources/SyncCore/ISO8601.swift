@@ -13,9 +13,10 @@ public enum ISO8601 {
     public static func parseDateTime(_ text: UnsafeBufferPointer<UInt8>) -> Date? {
         let n = text.count
         guard n >= 19, let date = parseDateFields(text), text[10] == UInt8(ascii: "T") || text[10] == UInt8(ascii: " "),
-              text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"),
-              let hour = twoDigits(text, 11), let minute = twoDigits(text, 14), let second = twoDigits(text, 17),
-              hour <= 24, minute <= 59, second <= 60 else { return nil }
+            text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"),
+            let hour = twoDigits(text, 11), let minute = twoDigits(text, 14), let second = twoDigits(text, 17),
+            hour <= 24, minute <= 59, second <= 60
+        else { return nil }
         var index = 19
         var fraction = 0.0
         if index < n, text[index] == UInt8(ascii: ".") || text[index] == UInt8(ascii: ",") {
@@ -96,8 +97,9 @@ public enum ISO8601 {
     @inlinable
     static func parseDateFields(_ text: UnsafeBufferPointer<UInt8>) -> LocalDate? {
         guard text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"),
-              let y1 = twoDigits(text, 0), let y2 = twoDigits(text, 2),
-              let month = twoDigits(text, 5), let day = twoDigits(text, 8) else { return nil }
+            let y1 = twoDigits(text, 0), let y2 = twoDigits(text, 2),
+            let month = twoDigits(text, 5), let day = twoDigits(text, 8)
+        else { return nil }
         return LocalDate(year: y1 * 100 + y2, month: month, day: day)
     }
 
@@ -109,12 +111,15 @@ public enum ISO8601 {
         let sign = text[index]
         if sign == UInt8(ascii: "Z") || sign == UInt8(ascii: "z") { return index + 1 == n ? 0 : nil }
         guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"), index + 3 <= n,
-              let hours = twoDigits(text, index + 1), hours <= 14 else { return nil }
+            let hours = twoDigits(text, index + 1), hours <= 14
+        else { return nil }
         var minutes = 0
         switch n - (index + 3) {
         case 0: break
         case 2: guard let m = twoDigits(text, index + 3) else { return nil }; minutes = m
-        case 3: guard text[index + 3] == UInt8(ascii: ":"), let m = twoDigits(text, index + 4) else { return nil }; minutes = m
+        case 3:
+            guard text[index + 3] == UInt8(ascii: ":"), let m = twoDigits(text, index + 4) else { return nil };
+            minutes = m
         default: return nil
         }
         guard minutes <= 59 else { return nil }

@@ -15,8 +15,10 @@ public struct ItemTally: Sendable, Hashable {
     public var unchanged: Int64
     public var quarantined: Int64
 
-    public init(read: Int64 = 0, created: Int64 = 0, updated: Int64 = 0, deleted: Int64 = 0, unchanged: Int64 = 0,
-                quarantined: Int64 = 0) {
+    public init(
+        read: Int64 = 0, created: Int64 = 0, updated: Int64 = 0, deleted: Int64 = 0, unchanged: Int64 = 0,
+        quarantined: Int64 = 0
+    ) {
         self.read = read
         self.created = created
         self.updated = updated
@@ -27,8 +29,9 @@ public struct ItemTally: Sendable, Hashable {
 
     /// The figures of one stage from its stored counts.
     public init(stage: SnapshotStage, items: Int64, created: Int64, updated: Int64, deleted: Int64, failed: Int64) {
-        self.init(read: stage.readsSourceItems ? items : 0, created: created, updated: updated, deleted: deleted,
-                  unchanged: stage.comparesItems ? max(items - created - updated - failed, 0) : 0, quarantined: failed)
+        self.init(
+            read: stage.readsSourceItems ? items : 0, created: created, updated: updated, deleted: deleted,
+            unchanged: stage.comparesItems ? max(items - created - updated - failed, 0) : 0, quarantined: failed)
     }
 
     /// Items written to the target side: created, updated and deleted.
@@ -36,14 +39,17 @@ public struct ItemTally: Sendable, Hashable {
 
     /// The figures by name, in the order a report shows them.
     public var named: [(name: String, count: Int64)] {
-        [("read", read), ("created", created), ("updated", updated), ("deleted", deleted), ("unchanged", unchanged),
-         ("quarantined", quarantined)]
+        [
+            ("read", read), ("created", created), ("updated", updated), ("deleted", deleted), ("unchanged", unchanged),
+            ("quarantined", quarantined),
+        ]
     }
 
     public static func + (left: ItemTally, right: ItemTally) -> ItemTally {
-        ItemTally(read: left.read + right.read, created: left.created + right.created, updated: left.updated + right.updated,
-                  deleted: left.deleted + right.deleted, unchanged: left.unchanged + right.unchanged,
-                  quarantined: left.quarantined + right.quarantined)
+        ItemTally(
+            read: left.read + right.read, created: left.created + right.created, updated: left.updated + right.updated,
+            deleted: left.deleted + right.deleted, unchanged: left.unchanged + right.unchanged,
+            quarantined: left.quarantined + right.quarantined)
     }
 
     public static func += (left: inout ItemTally, right: ItemTally) { left = left + right }

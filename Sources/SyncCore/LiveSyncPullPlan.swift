@@ -36,8 +36,10 @@ public enum LiveSyncPullPlan {
 
     /// Decides a batch: `items` read from the folder, `deleted` item ids, their `links`, and the current `rows` of the
     /// linked CRM rows.
-    public static func decide(items: [MailboxItem], deleted: [String], links: [String: Link], rows: [UUID: Row],
-                              policy: ConflictPolicy) -> Decision {
+    public static func decide(
+        items: [MailboxItem], deleted: [String], links: [String: Link], rows: [UUID: Row],
+        policy: ConflictPolicy
+    ) -> Decision {
         var decision = Decision()
         for item in items {
             guard let link = links[item.ref.id], let row = rows[link.crmID], row.version != link.version else {

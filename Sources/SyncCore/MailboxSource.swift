@@ -99,8 +99,9 @@ public struct MailboxChangeWindow: Sendable, Hashable {
     public static func rolling(around now: Date, daysPast: Int = 365, daysFuture: Int = 730) -> MailboxChangeWindow {
         let day: TimeInterval = 86_400
         let today = (now.timeIntervalSince1970 / day).rounded(.down) * day
-        return MailboxChangeWindow(start: Date(timeIntervalSince1970: today - Double(daysPast) * day),
-                                   end: Date(timeIntervalSince1970: today + Double(daysFuture) * day))
+        return MailboxChangeWindow(
+            start: Date(timeIntervalSince1970: today - Double(daysPast) * day),
+            end: Date(timeIntervalSince1970: today + Double(daysFuture) * day))
     }
 }
 
@@ -178,7 +179,9 @@ public struct MailboxSourceError: Error, Sendable, Hashable, CustomStringConvert
 
 extension MailboxSource {
     /// The refs of every item of `kind` in the mailbox's folder, paged through `pageSize` at a time.
-    public func allItemRefs(in mailbox: MailboxOwner, kind: ItemKind, pageSize: Int) async throws(MailboxSourceError) -> [MailboxItemRef] {
+    public func allItemRefs(
+        in mailbox: MailboxOwner, kind: ItemKind, pageSize: Int
+    ) async throws(MailboxSourceError) -> [MailboxItemRef] {
         var refs: [MailboxItemRef] = []
         var cursor: String?
         while true {
@@ -195,35 +198,51 @@ extension MailboxSource {
 public protocol MailboxSource: Sendable {
     /// One page of the ids of every item of `kind` in the mailbox's folder for that kind: the first page for a nil
     /// `cursor`, else the page a previous page's ``MailboxPage/nextCursor`` named (`pageSize` applies to the first).
-    func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage
+    func itemRefs(
+        in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage
 
     /// The items with these refs, mapped to CRM records.
-    func items(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
+    func items(
+        _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError)
         -> [Result<MailboxItem, MailboxSourceError>]
 
     /// Creates items; each is stamped with its record's CRM id so that a create whose response was lost
     /// is found again (``findItems(crmIDs:in:kind:)``) instead of created twice.
-    func create(_ records: [MailboxRecord], in mailbox: MailboxOwner) async throws(MailboxSourceError)
+    func create(
+        _ records: [MailboxRecord], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError)
         -> [Result<MailboxItemRef, MailboxSourceError>]
 
     /// Updates items; a stale change key gives a `.conflict` result for that item.
-    func update(_ updates: [MailboxUpdate], in mailbox: MailboxOwner) async throws(MailboxSourceError)
+    func update(
+        _ updates: [MailboxUpdate], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError)
         -> [Result<MailboxItemRef, MailboxSourceError>]
 
     /// Deletes items; an item already gone gives a `.notFound` result.
-    func delete(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
+    func delete(
+        _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError)
         -> [Result<Void, MailboxSourceError>]
 
     /// The items stamped with these CRM ids (at most one each; missing ids are absent from the result).
-    func findItems(crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: MailboxItemRef]
+    func findItems(
+        crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError) -> [UUID: MailboxItemRef]
 
     /// Every item of the folder of `kind` that carries a stamped CRM id, by that id: more than one item for an id
     /// is a record created more than once. Reads ids and stamps only.
-    func stampedItems(in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]]
+    func stampedItems(
+        in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]]
 
     /// Changes in the folder of `kind` since `syncState` (nil: from the beginning), at most `maxChanges`; a new state
     /// tracks the calendar over `window` where the protocol needs one (a stored state keeps its own window).
     /// Throws `.invalidSyncState` when the state is no longer accepted.
-    func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
-                 maxChanges: Int) async throws(MailboxSourceError) -> MailboxChanges
+    func changes(
+        in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
+        maxChanges: Int
+    ) async throws(MailboxSourceError) -> MailboxChanges
 }

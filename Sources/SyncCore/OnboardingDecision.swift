@@ -9,7 +9,8 @@ public struct OnboardingRow: Sendable, Hashable {
     public var attempts: Int
     public var lastError: String?
 
-    public init(mailbox: String, userLogin: String, activate: Bool = true, attempts: Int = 0, lastError: String? = nil) {
+    public init(mailbox: String, userLogin: String, activate: Bool = true, attempts: Int = 0, lastError: String? = nil)
+    {
         self.mailbox = mailbox
         self.userLogin = userLogin
         self.activate = activate
@@ -74,7 +75,8 @@ public enum OnboardingDecision: Sendable, Hashable {
     public static func window(now: Date, daysPast: Int?, daysFuture: Int?) -> SnapshotDateRange? {
         guard daysPast != nil || daysFuture != nil else { return nil }
         let today = now.timeIntervalSince1970 - now.timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400)
-        return SnapshotDateRange(from: daysPast.map { Date(timeIntervalSince1970: today - Double($0) * 86_400) },
-                                 to: daysFuture.map { Date(timeIntervalSince1970: today + Double($0 + 1) * 86_400) })
+        return SnapshotDateRange(
+            from: daysPast.map { Date(timeIntervalSince1970: today - Double($0) * 86_400) },
+            to: daysFuture.map { Date(timeIntervalSince1970: today + Double($0 + 1) * 86_400) })
     }
 }

@@ -73,10 +73,13 @@ extension RecordDifference {
         .value("is_private", \.isPrivate),
         .categories(\.categories),
         .text("ical_uid", \.icalUID),
-        Field("recurrence") { sameRecurrence($0.recurrence, seriesStart: $0.startsAt, $1.recurrence, seriesStart: $1.startsAt) },
+        Field("recurrence") {
+            sameRecurrence($0.recurrence, seriesStart: $0.startsAt, $1.recurrence, seriesStart: $1.startsAt)
+        },
         Field("appointment_exceptions") {
-            sameExceptions($0.exceptions, duration: second($0.endsAt) - second($0.startsAt),
-                           $1.exceptions, duration: second($1.endsAt) - second($1.startsAt))
+            sameExceptions(
+                $0.exceptions, duration: second($0.endsAt) - second($0.startsAt),
+                $1.exceptions, duration: second($1.endsAt) - second($1.startsAt))
         },
         Field("appointment_attendees") { sameAttendees($0.attendees, $1.attendees) },
     ]
@@ -139,7 +142,8 @@ extension RecordDifference {
         guard Set(left.keys) == Set(right.keys) else { return false }
         return left.allSatisfy { email, entry in
             let other = right[email]!
-            return entry.kinds == other.kinds && (entry.names.isEmpty || other.names.isEmpty || entry.names == other.names)
+            return entry.kinds == other.kinds
+                && (entry.names.isEmpty || other.names.isEmpty || entry.names == other.names)
         }
     }
 
@@ -147,8 +151,10 @@ extension RecordDifference {
     /// alike, and moved occurrences at the same times. An exception without its own start keeps its
     /// original start, one without its own end lasts as long as the series (`duration`, seconds), as
     /// Exchange reads them back.
-    static func sameExceptions(_ lhs: [CRMAppointmentException], duration lhsDuration: Int64,
-                               _ rhs: [CRMAppointmentException], duration rhsDuration: Int64) -> Bool {
+    static func sameExceptions(
+        _ lhs: [CRMAppointmentException], duration lhsDuration: Int64,
+        _ rhs: [CRMAppointmentException], duration rhsDuration: Int64
+    ) -> Bool {
         struct Occurrence: Hashable {
             var isCancelled: Bool
             var start: Int64?
@@ -159,9 +165,11 @@ extension RecordDifference {
             for exception in exceptions {
                 let original = second(exception.originalStart)
                 let start = second(exception.startsAt ?? exception.originalStart)
-                result[original] = exception.isCancelled
+                result[original] =
+                    exception.isCancelled
                     ? Occurrence(isCancelled: true)
-                    : Occurrence(isCancelled: false, start: start, end: exception.endsAt.map(second) ?? start + duration)
+                    : Occurrence(
+                        isCancelled: false, start: start, end: exception.endsAt.map(second) ?? start + duration)
             }
             return result
         }
@@ -170,10 +178,14 @@ extension RecordDifference {
 
     /// Recurrences as the rules Exchange would store for each series start; unparsable rules compare as
     /// text.
-    public static func sameRecurrence(_ lhs: String?, seriesStart lhsStart: Date, _ rhs: String?, seriesStart rhsStart: Date) -> Bool {
+    public static func sameRecurrence(
+        _ lhs: String?, seriesStart lhsStart: Date, _ rhs: String?, seriesStart rhsStart: Date
+    ) -> Bool {
         let left = normalizedText(lhs)?.trimmingCharacters(in: .whitespacesAndNewlines)
         let right = normalizedText(rhs)?.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let left, let right, !left.isEmpty, !right.isEmpty else { return (left ?? "").isEmpty && (right ?? "").isEmpty }
+        guard let left, let right, !left.isEmpty, !right.isEmpty else {
+            return (left ?? "").isEmpty && (right ?? "").isEmpty
+        }
         guard let leftRule = try? RecurrenceRule(rrule: left), let rightRule = try? RecurrenceRule(rrule: right) else {
             return left == right
         }

@@ -56,7 +56,8 @@ public struct RecordDifference: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        isEmpty ? "\(kind.rawValue): no mapped field differs" : "\(kind.rawValue): \(fields.joined(separator: ", ")) differ"
+        isEmpty
+            ? "\(kind.rawValue): no mapped field differs" : "\(kind.rawValue): \(fields.joined(separator: ", ")) differ"
     }
 
     static func differing<R>(_ table: [Field<R>], _ lhs: R, _ rhs: R) -> [String] {

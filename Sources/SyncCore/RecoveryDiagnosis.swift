@@ -110,8 +110,10 @@ public struct RecoveryFinding: Sendable, Hashable {
     /// Steps after switching sync on must wait until Exchange answers again.
     public var waitsForExchange: Bool
 
-    public init(scenario: RecoveryScenario, mailboxes: [String] = [], details: [String] = [], steps: [RecoveryStep],
-                waitsForExchange: Bool = false) {
+    public init(
+        scenario: RecoveryScenario, mailboxes: [String] = [], details: [String] = [], steps: [RecoveryStep],
+        waitsForExchange: Bool = false
+    ) {
         self.scenario = scenario
         self.mailboxes = mailboxes
         self.details = details
@@ -133,7 +135,9 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
     /// The steps `doctor --fix` carries out now, merged over the findings in the contract's order: switch sync
     /// on, resume unfinished runs, full snapshots, outbound before inbound snapshots, then requeue parked
     /// entries. Snapshots of findings waiting for Exchange are left out (see ``deferred``).
-    public var plan: [RecoveryStep] { Self.merge(findings.flatMap { $0.waitsForExchange ? $0.steps.filter(Self.isEnable) : $0.steps }) }
+    public var plan: [RecoveryStep] {
+        Self.merge(findings.flatMap { $0.waitsForExchange ? $0.steps.filter(Self.isEnable) : $0.steps })
+    }
 
     /// The steps that wait until Exchange answers again.
     public var deferred: [RecoveryStep] {
@@ -146,14 +150,26 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
     public init(_ facts: RecoveryFacts) {
         guard facts.postgresReachable else {
             if facts.exchangeWhilePostgresDown == false {
-                findings = [RecoveryFinding(scenario: .bothDown, details: ["PostgreSQL and Exchange did not answer"], steps: [
-                    .none("both sides catch up from the outbox and the folder sync states once they are back; run snapsync doctor again then"),
-                ])]
+                findings = [
+                    RecoveryFinding(
+                        scenario: .bothDown, details: ["PostgreSQL and Exchange did not answer"],
+                        steps: [
+                            .none(
+                                "both sides catch up from the outbox and the folder sync states once they are back; run snapsync doctor again then"
+                            )
+                        ])
+                ]
             } else {
-                findings = [RecoveryFinding(scenario: .crmDown, details: ["PostgreSQL did not answer"], steps: [
-                    .none("Exchange changes are pulled from the folder sync states kept in PostgreSQL once it is back; "
-                          + "run snapsync doctor again then (if sync had been switched off it prescribes scenario 6)"),
-                ])]
+                findings = [
+                    RecoveryFinding(
+                        scenario: .crmDown, details: ["PostgreSQL did not answer"],
+                        steps: [
+                            .none(
+                                "Exchange changes are pulled from the folder sync states kept in PostgreSQL once it is back; "
+                                    + "run snapsync doctor again then (if sync had been switched off it prescribes scenario 6)"
+                            )
+                        ])
+                ]
             }
             return
         }
@@ -177,40 +193,53 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
                 switch shape {
                 case .enable:
                     if !facts.globalSyncEnabled { steps.append(.enableSync(mailbox: nil)) }
-                    steps += members.filter { $0.0.ownSwitch == false }.map { .enableSync(mailbox: $0.0.mailbox) }.sorted { $0.description < $1.description }
+                    steps += members.filter { $0.0.ownSwitch == false }.map { .enableSync(mailbox: $0.0.mailbox) }
+                        .sorted { $0.description < $1.description }
                 case .snapshot(let direction): steps.append(.snapshot(direction, mailboxes: addresses))
                 case .none(let why): steps.append(.none(why))
                 case .manual(let what): steps.append(.manual(what))
                 }
             }
-            found.append(RecoveryFinding(scenario: key.scenario, mailboxes: addresses,
-                                         details: members.map { "\($0.0.mailbox): \($0.1.detail)" }, steps: steps,
-                                         waitsForExchange: key.waits))
+            found.append(
+                RecoveryFinding(
+                    scenario: key.scenario, mailboxes: addresses,
+                    details: members.map { "\($0.0.mailbox): \($0.1.detail)" }, steps: steps,
+                    waitsForExchange: key.waits))
         }
         if facts.outbox.parked > 0 {
-            found.append(RecoveryFinding(scenario: .parkedItems,
-                                         details: ["\(facts.outbox.parked) parked outbox entr\(facts.outbox.parked == 1 ? "y" : "ies")"]
-                                             + facts.outbox.parkedReasons.map { "rejected: \($0)" },
-                                         steps: [.manual("correct the rejected CRM records (reasons above)"), .retryParked]))
+            found.append(
+                RecoveryFinding(
+                    scenario: .parkedItems,
+                    details: ["\(facts.outbox.parked) parked outbox entr\(facts.outbox.parked == 1 ? "y" : "ies")"]
+                        + facts.outbox.parkedReasons.map { "rejected: \($0)" },
+                    steps: [.manual("correct the rejected CRM records (reasons above)"), .retryParked]))
         }
         let duplicated = facts.mailboxes.filter { !$0.duplicateItems.isEmpty }
         if !duplicated.isEmpty {
-            found.append(RecoveryFinding(
-                scenario: .duplicates, mailboxes: duplicated.map(\.mailbox).sorted(),
-                details: duplicated.sorted { $0.mailbox < $1.mailbox }.map { m in
-                    "\(m.mailbox): " + m.duplicateItems.sorted { $0.key.rawValue < $1.key.rawValue }
-                        .map { "\($0.value) extra \($0.key.rawValue) item(s)" }.joined(separator: ", ")
-                        + " carry the CRM id of another item of the folder; the linked copy is kept"
-                },
-                steps: [.removeDuplicates(mailboxes: duplicated.map(\.mailbox).sorted())]))
+            found.append(
+                RecoveryFinding(
+                    scenario: .duplicates, mailboxes: duplicated.map(\.mailbox).sorted(),
+                    details: duplicated.sorted { $0.mailbox < $1.mailbox }.map { m in
+                        "\(m.mailbox): "
+                            + m.duplicateItems.sorted { $0.key.rawValue < $1.key.rawValue }
+                            .map { "\($0.value) extra \($0.key.rawValue) item(s)" }.joined(separator: ", ")
+                            + " carry the CRM id of another item of the folder; the linked copy is kept"
+                    },
+                    steps: [.removeDuplicates(mailboxes: duplicated.map(\.mailbox).sorted())]))
         }
         for run in facts.unfinishedRuns.sorted(by: { $0.id < $1.id }) {
-            let detail = "run \(run.id) (\(run.direction.rawValue)) started \(ISO8601.format(run.createdAt)) is still marked running"
+            let detail =
+                "run \(run.id) (\(run.direction.rawValue)) started \(ISO8601.format(run.createdAt)) is still marked running"
             if run.activeMailboxes > 0 {
-                found.append(RecoveryFinding(scenario: .unfinishedRun, details: [detail],
-                                             steps: [.none("another process holds \(run.activeMailboxes) of its mailboxes: it is in progress")]))
+                found.append(
+                    RecoveryFinding(
+                        scenario: .unfinishedRun, details: [detail],
+                        steps: [
+                            .none("another process holds \(run.activeMailboxes) of its mailboxes: it is in progress")
+                        ]))
             } else {
-                found.append(RecoveryFinding(scenario: .unfinishedRun, details: [detail], steps: [.resume(runID: run.id)]))
+                found.append(
+                    RecoveryFinding(scenario: .unfinishedRun, details: [detail], steps: [.resume(runID: run.id)]))
             }
         }
         findings = found
@@ -241,15 +270,18 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
 
     /// The verdict for one mailbox; nil when it is in step.
     static func verdict(_ m: MailboxFacts, facts: RecoveryFacts) -> Verdict? {
-        let history = SwitchHistory(mailbox: m.mailbox, journal: facts.journal, globalNow: facts.globalSyncEnabled, ownNow: m.ownSwitch)
+        let history = SwitchHistory(
+            mailbox: m.mailbox, journal: facts.journal, globalNow: facts.globalSyncEnabled, ownNow: m.ownSwitch)
         let enable: [Shape] = history.isOn ? [] : [.enable]
         let offText = history.lastSwitchedOff.map { "sync switched off \(ISO8601.format($0))" } ?? "sync off"
         if history.deactivated {
-            return Verdict(.syncNotOn, [.none("deactivated by bulk onboarding")], detail: "sync switched off for the mailbox")
+            return Verdict(
+                .syncNotOn, [.none("deactivated by bulk onboarding")], detail: "sync switched off for the mailbox")
         }
         if !history.isOn && !history.wasEverOn {
-            return Verdict(.syncNotOn, [.none("sync was never switched on: snapsync sync enable, then snapsync doctor")],
-                           detail: "sync never switched on")
+            return Verdict(
+                .syncNotOn, [.none("sync was never switched on: snapsync sync enable, then snapsync doctor")],
+                detail: "sync never switched on")
         }
         // Changes made while sync was off are missing on the other side until a snapshot taken after switching back on.
         let wasOff = history.lastSwitchedOff != nil
@@ -264,16 +296,20 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
         switch m.exchange {
         case .unreachable(let reason):
             if outboundStale {
-                return Verdict(.exchangeDownSyncWasOff, enable + [.snapshot(.outbound)], waits: true,
-                               detail: "Exchange did not answer (\(reason)); \(offText): CRM changes since were not queued")
+                return Verdict(
+                    .exchangeDownSyncWasOff, enable + [.snapshot(.outbound)], waits: true,
+                    detail: "Exchange did not answer (\(reason)); \(offText): CRM changes since were not queued")
             }
             let outbox = facts.outbox
-            return Verdict(.exchangeDown, [.none("CRM changes wait in the outbox and are retried item by item until Exchange accepts them")],
-                           detail: "Exchange did not answer (\(reason)); sync is on; outbox \(outbox.pending) pending"
-                               + (outbox.oldest.map { ", oldest queued \(ISO8601.format($0))" } ?? ""))
+            return Verdict(
+                .exchangeDown,
+                [.none("CRM changes wait in the outbox and are retried item by item until Exchange accepts them")],
+                detail: "Exchange did not answer (\(reason)); sync is on; outbox \(outbox.pending) pending"
+                    + (outbox.oldest.map { ", oldest queued \(ISO8601.format($0))" } ?? ""))
         case .refused(let reason):
-            return Verdict(.mailboxRefused, [.manual("check that the mailbox exists and the service account may access it")],
-                           detail: "Exchange refused the mailbox (\(reason))")
+            return Verdict(
+                .mailboxRefused, [.manual("check that the mailbox exists and the service account may access it")],
+                detail: "Exchange refused the mailbox (\(reason))")
         case .notProbed, .answered:
             break
         }
@@ -286,48 +322,63 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
         let invalid = Set(m.foldersNeedingSnapshot.map(\.kind) + rejected)
         let crmChanged = (m.crmChangesSinceOff ?? 1) > 0
         if !invalid.isEmpty {
-            let reasons = m.foldersNeedingSnapshot.compactMap(\.reason) + (rejected.isEmpty ? [] : ["Exchange rejects the stored sync state"])
+            let reasons =
+                m.foldersNeedingSnapshot.compactMap(\.reason)
+                + (rejected.isEmpty ? [] : ["Exchange rejects the stored sync state"])
             let folders = invalid.map(\.rawValue).sorted().joined(separator: ", ")
-            return Verdict(.exchangeRestored, enable + (outboundStale ? [.snapshot(.outbound)] : []) + [.snapshot(.inbound)],
-                           detail: "\(folders) need an inbound snapshot (\(Set(reasons).sorted().joined(separator: "; ")))"
-                               + (outboundStale ? "; \(offText) as well" : ""))
+            return Verdict(
+                .exchangeRestored, enable + (outboundStale ? [.snapshot(.outbound)] : []) + [.snapshot(.inbound)],
+                detail: "\(folders) need an inbound snapshot (\(Set(reasons).sorted().joined(separator: "; ")))"
+                    + (outboundStale ? "; \(offText) as well" : ""))
         }
         if outboundStale || inboundStale {
             if outboundStale && crmChanged {
-                return Verdict(.syncWasOff, enable + [.snapshot(.outbound)] + (inboundStale ? [.snapshot(.inbound)] : []),
-                               detail: "\(offText)" + (history.isOn ? ", switched back on without snapshots" : "")
-                                   + (m.crmChangesSinceOff.map { "; \($0) CRM change(s) since" } ?? ""))
+                return Verdict(
+                    .syncWasOff, enable + [.snapshot(.outbound)] + (inboundStale ? [.snapshot(.inbound)] : []),
+                    detail: "\(offText)" + (history.isOn ? ", switched back on without snapshots" : "")
+                        + (m.crmChangesSinceOff.map { "; \($0) CRM change(s) since" } ?? ""))
             }
             if inboundStale || !history.isOn {
-                return Verdict(.crmDownSyncWasOff, enable + (inboundStale ? [.snapshot(.inbound)] : []),
-                               detail: "\(offText); no CRM change since")
+                return Verdict(
+                    .crmDownSyncWasOff, enable + (inboundStale ? [.snapshot(.inbound)] : []),
+                    detail: "\(offText); no CRM change since")
             }
         }
         if history.isOn && m.lastInbound == nil && m.lastOutbound == nil {
             if m.crmRows == 0 {
-                return Verdict(.newEmptyCRM, [.snapshot(.inbound)],
-                               detail: "no snapshot yet and no CRM records for the mailbox (large mailboxes run in stages with ANALYZE between them)")
+                return Verdict(
+                    .newEmptyCRM, [.snapshot(.inbound)],
+                    detail:
+                        "no snapshot yet and no CRM records for the mailbox (large mailboxes run in stages with ANALYZE between them)"
+                )
             }
             // Outbound first, as in scenario 8 (CRM records first, then Exchange's), so that what is printed is what
             // `--fix` does when findings are merged; either order converges for a first switch-on.
-            return Verdict(.firstSync, [.snapshot(.outbound), .snapshot(.inbound)],
-                           detail: "no snapshot yet; \(m.crmRows) CRM record(s) belong in the mailbox (run it in a low-traffic window)")
+            return Verdict(
+                .firstSync, [.snapshot(.outbound), .snapshot(.inbound)],
+                detail:
+                    "no snapshot yet; \(m.crmRows) CRM record(s) belong in the mailbox (run it in a low-traffic window)"
+            )
         }
         // Data lost: most links point at CRM rows that are gone (and not queued), or at items Exchange no longer has.
         for kind in [ItemKind.appointments, .tasks] {
             let links = m.links[kind] ?? 0, orphans = m.orphanLinks[kind] ?? 0
             if orphans > 0 && orphans * 2 >= links {
-                return Verdict(.dataLost, [.snapshot(.fullFromExchange)],
-                               detail: "\(orphans) of \(links) \(kind.rawValue) links point at CRM rows that are gone: the CRM lost them; "
-                                   + "clean the CRM side and restore it from Exchange (explicit direction, confirmation)")
+                return Verdict(
+                    .dataLost, [.snapshot(.fullFromExchange)],
+                    detail:
+                        "\(orphans) of \(links) \(kind.rawValue) links point at CRM rows that are gone: the CRM lost them; "
+                        + "clean the CRM side and restore it from Exchange (explicit direction, confirmation)")
             }
         }
         for kind in ItemKind.allCases {
             let links = m.links[kind] ?? 0
             if let count = counts[kind], links > 0, count * 2 < links {
-                return Verdict(.dataLost, [.snapshot(.fullFromCRM)],
-                               detail: "Exchange holds \(count) \(kind.rawValue) item(s) for \(links) links: the mailbox lost them; "
-                                   + "clean the Exchange side and restore it from the CRM (explicit direction, confirmation)")
+                return Verdict(
+                    .dataLost, [.snapshot(.fullFromCRM)],
+                    detail:
+                        "Exchange holds \(count) \(kind.rawValue) item(s) for \(links) links: the mailbox lost them; "
+                        + "clean the Exchange side and restore it from the CRM (explicit direction, confirmation)")
             }
         }
         return nil
@@ -353,15 +404,19 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
             case .none, .manual: continue
             }
         }
-        enables.sort { ($0 == .enableSync(mailbox: nil) ? "" : $0.description) < ($1 == .enableSync(mailbox: nil) ? "" : $1.description) }
+        enables.sort {
+            ($0 == .enableSync(mailbox: nil) ? "" : $0.description)
+                < ($1 == .enableSync(mailbox: nil) ? "" : $1.description)
+        }
         var plan = enables + resumes
         // Extra copies go before any snapshot writes to their folders (and their kept copies get linked first).
         if !duplicated.isEmpty { plan.append(.removeDuplicates(mailboxes: Array(Set(duplicated)).sorted())) }
         for direction in [SnapshotDirection.fullFromExchange, .fullFromCRM, .outbound, .inbound] {
-            if let mailboxes = snapshots[direction] { plan.append(.snapshot(direction, mailboxes: Array(Set(mailboxes)).sorted())) }
+            if let mailboxes = snapshots[direction] {
+                plan.append(.snapshot(direction, mailboxes: Array(Set(mailboxes)).sorted()))
+            }
         }
         if retry { plan.append(.retryParked) }
         return plan
     }
 }
-

@@ -17,8 +17,10 @@ public struct RecoveryFacts: Sendable, Hashable {
     /// Snapshot runs still marked running.
     public var unfinishedRuns: [UnfinishedRun]
 
-    public init(now: Date, postgresReachable: Bool = true, globalSyncEnabled: Bool, journal: [SwitchTransition] = [],
-                mailboxes: [MailboxFacts] = [], outbox: OutboxFacts = OutboxFacts(), unfinishedRuns: [UnfinishedRun] = []) {
+    public init(
+        now: Date, postgresReachable: Bool = true, globalSyncEnabled: Bool, journal: [SwitchTransition] = [],
+        mailboxes: [MailboxFacts] = [], outbox: OutboxFacts = OutboxFacts(), unfinishedRuns: [UnfinishedRun] = []
+    ) {
         self.now = now
         self.postgresReachable = postgresReachable
         self.globalSyncEnabled = globalSyncEnabled
@@ -69,7 +71,8 @@ public struct OutboxFacts: Sendable, Hashable {
     /// Reasons of (some) parked entries, for the report.
     public var parkedReasons: [String]
 
-    public init(pending: Int = 0, retrying: Int = 0, parked: Int = 0, oldest: Date? = nil, parkedReasons: [String] = []) {
+    public init(pending: Int = 0, retrying: Int = 0, parked: Int = 0, oldest: Date? = nil, parkedReasons: [String] = [])
+    {
         self.pending = pending
         self.retrying = retrying
         self.parked = parked
@@ -150,9 +153,12 @@ public struct MailboxFacts: Sendable, Hashable {
     /// Extra copies per kind: items carrying the same stamped CRM id as another item of the folder.
     public var duplicateItems: [ItemKind: Int] = [:]
 
-    public init(mailbox: String, ownSwitch: Bool? = nil, lastInbound: CompletedSnapshot? = nil, lastOutbound: CompletedSnapshot? = nil,
-                foldersNeedingSnapshot: [FolderNeedingSnapshot] = [], crmRows: Int = 0, links: [ItemKind: Int] = [:],
-                orphanLinks: [ItemKind: Int] = [:], crmChangesSinceOff: Int? = nil, exchange: ExchangeProbe = .notProbed) {
+    public init(
+        mailbox: String, ownSwitch: Bool? = nil, lastInbound: CompletedSnapshot? = nil,
+        lastOutbound: CompletedSnapshot? = nil,
+        foldersNeedingSnapshot: [FolderNeedingSnapshot] = [], crmRows: Int = 0, links: [ItemKind: Int] = [:],
+        orphanLinks: [ItemKind: Int] = [:], crmChangesSinceOff: Int? = nil, exchange: ExchangeProbe = .notProbed
+    ) {
         self.mailbox = mailbox.lowercased()
         self.ownSwitch = ownSwitch
         self.lastInbound = lastInbound
@@ -190,7 +196,9 @@ public struct SwitchHistory: Sendable, Hashable {
         var back: Date?
         var deactivated = false
         for entry in journal.sorted(by: { $0.at < $1.at }) where entry.mailbox == nil || entry.mailbox == address {
-            if entry.mailbox == nil { global = entry.enabled } else {
+            if entry.mailbox == nil {
+                global = entry.enabled
+            } else {
                 own = entry.enabled
                 deactivated = !entry.enabled && entry.note == SwitchTransition.deactivatedNote
             }
@@ -207,7 +215,11 @@ public struct SwitchHistory: Sendable, Hashable {
         // The settings are authoritative over an incomplete journal.
         let current = globalNow && (ownNow ?? true)
         if current != on {
-            if current { everOn = true; if off != nil { back = back ?? off } } else if on { off = off ?? .distantPast; back = nil }
+            if current {
+                everOn = true; if off != nil { back = back ?? off }
+            } else if on {
+                off = off ?? .distantPast; back = nil
+            }
         }
         self.isOn = current
         self.wasEverOn = everOn

@@ -6,11 +6,14 @@ import Foundation
 /// equal rules give equal text. `UNTIL` is kept as a date (Exchange stores a series end as a date).
 public struct RecurrenceRule: Sendable, Hashable, Codable {
     /// `FREQ`.
-    public enum Frequency: String, Sendable, Hashable, Codable { case daily = "DAILY", weekly = "WEEKLY", monthly = "MONTHLY", yearly = "YEARLY" }
+    public enum Frequency: String, Sendable, Hashable, Codable {
+        case daily = "DAILY", weekly = "WEEKLY", monthly = "MONTHLY", yearly = "YEARLY"
+    }
 
     /// A day of the week (`MO`…`SU`).
     public enum Weekday: String, Sendable, Hashable, Codable, CaseIterable {
-        case monday = "MO", tuesday = "TU", wednesday = "WE", thursday = "TH", friday = "FR", saturday = "SA", sunday = "SU"
+        case monday = "MO", tuesday = "TU", wednesday = "WE", thursday = "TH", friday = "FR", saturday = "SA", sunday =
+            "SU"
     }
 
     /// A `BYDAY` entry: a weekday, optionally with an ordinal (`2TU` = second Tuesday, `-1FR` = last Friday).
@@ -39,8 +42,10 @@ public struct RecurrenceRule: Sendable, Hashable, Codable {
     public var weekStart: Weekday?
     public var end: End
 
-    public init(frequency: Frequency, interval: Int = 1, byDay: [WeekdayNumber] = [], byMonthDay: [Int] = [],
-                byMonth: [Int] = [], bySetPosition: Int? = nil, weekStart: Weekday? = nil, end: End = .never) {
+    public init(
+        frequency: Frequency, interval: Int = 1, byDay: [WeekdayNumber] = [], byMonthDay: [Int] = [],
+        byMonth: [Int] = [], bySetPosition: Int? = nil, weekStart: Weekday? = nil, end: End = .never
+    ) {
         self.frequency = frequency
         self.interval = interval
         self.byDay = byDay
@@ -112,7 +117,9 @@ public struct RecurrenceRule: Sendable, Hashable, Codable {
         if !byMonth.isEmpty { parts.append("BYMONTH=" + byMonth.map(String.init).joined(separator: ",")) }
         if !byMonthDay.isEmpty { parts.append("BYMONTHDAY=" + byMonthDay.map(String.init).joined(separator: ",")) }
         if !byDay.isEmpty {
-            parts.append("BYDAY=" + byDay.map { ($0.ordinal.map(String.init) ?? "") + $0.weekday.rawValue }.joined(separator: ","))
+            parts.append(
+                "BYDAY="
+                    + byDay.map { ($0.ordinal.map(String.init) ?? "") + $0.weekday.rawValue }.joined(separator: ","))
         }
         if let bySetPosition { parts.append("BYSETPOS=\(bySetPosition)") }
         if let weekStart { parts.append("WKST=\(weekStart.rawValue)") }
@@ -139,7 +146,9 @@ public struct RecurrenceRule: Sendable, Hashable, Codable {
         guard item.count >= 2, let day = Weekday(rawValue: String(item.suffix(2))) else { return nil }
         let prefix = item.dropLast(2)
         if prefix.isEmpty { return WeekdayNumber(day) }
-        guard let ordinal = Int(prefix.hasPrefix("+") ? prefix.dropFirst() : prefix), (-1...4).contains(ordinal), ordinal != 0 else {
+        guard let ordinal = Int(prefix.hasPrefix("+") ? prefix.dropFirst() : prefix), (-1...4).contains(ordinal),
+            ordinal != 0
+        else {
             return nil
         }
         return WeekdayNumber(day, ordinal: ordinal)

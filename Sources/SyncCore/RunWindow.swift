@@ -19,7 +19,9 @@ public struct RunWindow: Sendable, Hashable {
 
     /// The window from `--until HH:MM` (the next such wall-clock time in `timeZone`, today or tomorrow)
     /// and/or `--max-duration` (`2h`, `90m`, `1h30m`, `45s`); the earlier deadline wins.
-    public static func parse(until: String?, maxDuration: String?, now: Date, timeZone: TimeZone = .current) throws(ParseError) -> RunWindow {
+    public static func parse(
+        until: String?, maxDuration: String?, now: Date, timeZone: TimeZone = .current
+    ) throws(ParseError) -> RunWindow {
         var deadlines: [Date] = []
         if let until {
             deadlines.append(try nextWallClock(until, after: now, timeZone: timeZone))
@@ -39,7 +41,8 @@ public struct RunWindow: Sendable, Hashable {
     static func nextWallClock(_ text: String, after now: Date, timeZone: TimeZone) throws(ParseError) -> Date {
         let parts = text.split(separator: ":")
         guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
-              (0..<24).contains(hour), (0..<60).contains(minute) else {
+            (0..<24).contains(hour), (0..<60).contains(minute)
+        else {
             throw ParseError(value: text, expected: "HH:MM (24-hour clock)")
         }
         var calendar = Calendar(identifier: .gregorian)
@@ -51,7 +54,9 @@ public struct RunWindow: Sendable, Hashable {
         guard var candidate = calendar.date(from: components) else {
             throw ParseError(value: text, expected: "HH:MM (24-hour clock)")
         }
-        if candidate <= now, let tomorrow = calendar.date(byAdding: .day, value: 1, to: candidate) { candidate = tomorrow }
+        if candidate <= now, let tomorrow = calendar.date(byAdding: .day, value: 1, to: candidate) {
+            candidate = tomorrow
+        }
         return candidate
     }
 

@@ -99,12 +99,13 @@ extension RecurrenceRule {
             return day.startOfDayUTC.addingTimeInterval(86_400 * 2 + max(duration, 0))
         case .count(let count):
             let periods = Double(max(count, 1) * max(interval, 1))
-            let days: Double = switch frequency {
-            case .daily: periods
-            case .weekly: periods * 7
-            case .monthly: periods * 31
-            case .yearly: periods * 366
-            }
+            let days: Double =
+                switch frequency {
+                case .daily: periods
+                case .weekly: periods * 7
+                case .monthly: periods * 31
+                case .yearly: periods * 366
+                }
             return seriesStart.addingTimeInterval(days * 86_400 + max(duration, 0) + 86_400)
         }
     }

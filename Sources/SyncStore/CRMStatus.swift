@@ -15,10 +15,12 @@ public enum CRMStatus {
     public static func rowCounts(on connection: PostgresConnection) async throws(SyncStoreError) -> [TableCount] {
         do {
             return try await connection.run { connection in
-                let tables = try connection.query("""
+                let tables = try connection.query(
+                    """
                     select table_name from information_schema.tables
                     where table_schema = 'crm' and table_type = 'BASE TABLE' order by table_name
-                    """).map { row in try row.decode(String.self, at: 0) }
+                    """
+                ).map { row in try row.decode(String.self, at: 0) }
                 return try tables.map { table in
                     let count = try connection.query("select count(*) from \(PostgresIdentifier(schema: "crm", table))")
                     return TableCount(table: table, rows: try count.first?.decode(Int64.self, at: 0) ?? 0)

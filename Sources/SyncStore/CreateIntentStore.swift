@@ -26,9 +26,12 @@ public enum CreateIntentStore {
 
     /// Records that the batch of these CRM ids is about to be created in the mailbox folder; commits at once (call
     /// it outside a transaction). Returns the intent's id, for ``clear(_:db:)``.
-    public static func record(mailbox: String, kind: ItemKind, crmIDs: [UUID], runID: Int64?,
-                              db: isolated PostgresConnection) throws(PostgresError) -> Int64 {
-        try db.query("""
+    public static func record(
+        mailbox: String, kind: ItemKind, crmIDs: [UUID], runID: Int64?,
+        db: isolated PostgresConnection
+    ) throws(PostgresError) -> Int64 {
+        try db.query(
+            """
             INSERT INTO sync.create_intents (mailbox, kind, crm_ids, run_id) VALUES ($1, $2, $3, $4) RETURNING id
             """, [mailbox.lowercased(), kind.rawValue, crmIDs, runID])[0].decode(Int64.self, at: 0)
     }
@@ -40,9 +43,13 @@ public enum CreateIntentStore {
     }
 
     /// The open intents of a mailbox folder, oldest first.
-    public static func intents(mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> [Intent] {
-        try db.query("SELECT id, crm_ids FROM sync.create_intents WHERE mailbox = $1 AND kind = $2 ORDER BY id",
-                     [mailbox.lowercased(), kind.rawValue]).map { (row) throws(PostgresError) in
+    public static func intents(
+        mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> [Intent] {
+        try db.query(
+            "SELECT id, crm_ids FROM sync.create_intents WHERE mailbox = $1 AND kind = $2 ORDER BY id",
+            [mailbox.lowercased(), kind.rawValue]
+        ).map { (row) throws(PostgresError) in
             Intent(id: try row.decode(at: 0), crmIDs: try row.decode(at: 1))
         }
     }
@@ -50,7 +57,9 @@ public enum CreateIntentStore {
     /// The number of CRM ids of open intents per mailbox folder (for `snapsync doctor`).
     public static func openCounts(db: isolated PostgresConnection) throws(PostgresError) -> [String: [ItemKind: Int]] {
         var result: [String: [ItemKind: Int]] = [:]
-        for row in try db.query("SELECT mailbox, kind, sum(cardinality(crm_ids))::int FROM sync.create_intents GROUP BY mailbox, kind") {
+        for row in try db.query(
+            "SELECT mailbox, kind, sum(cardinality(crm_ids))::int FROM sync.create_intents GROUP BY mailbox, kind")
+        {
             guard let kind = ItemKind(rawValue: try row.decode(at: 1)) else { continue }
             result[try row.decode(String.self, at: 0), default: [:]][kind] = try row.decode(Int.self, at: 2)
         }
@@ -58,8 +67,10 @@ public enum CreateIntentStore {
     }
 
     /// Runs `body` holding the folder's create lock (a session advisory lock; waits for another holder).
-    public static func withFolderLock<T: Sendable>(mailbox: String, kind: ItemKind, db: PostgresConnection,
-                                                   _ body: () async throws -> T) async throws -> T {
+    public static func withFolderLock<T: Sendable>(
+        mailbox: String, kind: ItemKind, db: PostgresConnection,
+        _ body: () async throws -> T
+    ) async throws -> T {
         let key = "\(mailbox.lowercased())/\(kind.rawValue)"
         _ = try await db.query("SELECT pg_advisory_lock(hashtext('sync.create_intents'), hashtext($1))", [key])
         do {

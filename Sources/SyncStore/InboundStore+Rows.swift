@@ -21,18 +21,22 @@ extension InboundStore {
     /// Appends the task's ``mergedColumns(_:)`` fields.
     static func appendMergedFields(of t: CRMTask, to writer: inout PostgresBinaryCopyWriter) {
         writer.append(t.ownerID); writer.append(t.subject); writer.append(t.body); writer.append(t.startsOn?.postgres)
-        writer.append(t.dueOn?.postgres); writer.append(t.status.rawValue); writer.append(Int32(clamping: t.percentComplete))
+        writer.append(t.dueOn?.postgres); writer.append(t.status.rawValue);
+        writer.append(Int32(clamping: t.percentComplete))
         writer.append(t.importance.rawValue); writer.append(t.completedAt); writer.append(t.categories)
     }
 
     /// Writes a row for each exception of the appointment whose original start came first (one per occurrence):
     /// `key`, then the ``exceptionColumns`` fields.
-    static func forEachException(of a: CRMAppointment, to writer: inout PostgresBinaryCopyWriter,
-                                 key: (inout PostgresBinaryCopyWriter) -> Void) throws {
+    static func forEachException(
+        of a: CRMAppointment, to writer: inout PostgresBinaryCopyWriter,
+        key: (inout PostgresBinaryCopyWriter) -> Void
+    ) throws {
         var seen = Set<Date>()
         for e in a.exceptions where seen.insert(e.originalStart).inserted {
             key(&writer)
-            writer.append(e.originalStart); writer.append(e.isCancelled); writer.append(e.subject); writer.append(e.location)
+            writer.append(e.originalStart); writer.append(e.isCancelled); writer.append(e.subject);
+            writer.append(e.location)
             writer.append(e.startsAt); writer.append(e.endsAt)
             try writer.endRow()
         }
@@ -40,9 +44,11 @@ extension InboundStore {
 
     /// Writes a row for each attendee of the appointment whose address (case-insensitively) came first: `key`, the
     /// ``attendeeColumns`` fields, then `rest` (nothing for staging, the contact for the CRM row).
-    static func forEachAttendee(of a: CRMAppointment, to writer: inout PostgresBinaryCopyWriter,
-                                key: (inout PostgresBinaryCopyWriter) -> Void,
-                                rest: (CRMAttendee, inout PostgresBinaryCopyWriter) -> Void = { _, _ in }) throws {
+    static func forEachAttendee(
+        of a: CRMAppointment, to writer: inout PostgresBinaryCopyWriter,
+        key: (inout PostgresBinaryCopyWriter) -> Void,
+        rest: (CRMAttendee, inout PostgresBinaryCopyWriter) -> Void = { _, _ in }
+    ) throws {
         var seen = Set<String>()
         for attendee in a.attendees where seen.insert(attendee.email.lowercased()).inserted {
             key(&writer)

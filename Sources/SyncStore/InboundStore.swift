@@ -15,19 +15,24 @@ public enum InboundStore {
     }
 
     /// The item ids of `candidates` already staged for this run and mailbox.
-    static func alreadyStaged(_ candidates: [String], runID: Int64, mailbox: String, kind: ItemKind,
-                              db: isolated PostgresConnection) throws(PostgresError) -> Set<String> {
+    static func alreadyStaged(
+        _ candidates: [String], runID: Int64, mailbox: String, kind: ItemKind,
+        db: isolated PostgresConnection
+    ) throws(PostgresError) -> Set<String> {
         guard !candidates.isEmpty else { return [] }
-        let rows = try db.query(try db.prepare("""
-            SELECT item_id FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2 AND item_id = ANY($3::text[])
-            """), [runID, mailbox, candidates])
+        let rows = try db.query(
+            try db.prepare(
+                """
+                SELECT item_id FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2 AND item_id = ANY($3::text[])
+                """), [runID, mailbox, candidates])
         return Set(try rows.map { (row) throws(PostgresError) in try row.decode(String.self, at: 0) })
     }
 
     /// The staging tables of `kind`, parent first.
     static func stagingTables(_ kind: ItemKind) -> [String] {
         switch kind {
-        case .appointments: ["sync.stage_appointments", "sync.stage_appointment_exceptions", "sync.stage_appointment_attendees"]
+        case .appointments:
+            ["sync.stage_appointments", "sync.stage_appointment_exceptions", "sync.stage_appointment_attendees"]
         case .tasks: ["sync.stage_tasks"]
         case .contacts: []
         }
@@ -38,10 +43,13 @@ public enum InboundStore {
     /// and the vacuum clears the rows of the folders merged before it, which every scan read until autovacuum came
     /// by (at most once a minute). Statistics left from another mailbox planned the attendee merge and the match by
     /// link at four to six times their cost. Runs outside a transaction; each ANALYZE is journaled in the run log.
-    public static func refreshStagingStatistics(_ kind: ItemKind, runID: Int64, mailbox: String, logger: Logger,
-                                                db: isolated PostgresConnection) throws {
+    public static func refreshStagingStatistics(
+        _ kind: ItemKind, runID: Int64, mailbox: String, logger: Logger,
+        db: isolated PostgresConnection
+    ) throws {
         for table in stagingTables(kind) {
-            try TableActivityStore.vacuumAnalyze(table, runID: runID, mailbox: mailbox, stage: .match, logger: logger, db: db)
+            try TableActivityStore.vacuumAnalyze(
+                table, runID: runID, mailbox: mailbox, stage: .match, logger: logger, db: db)
         }
     }
 
@@ -52,19 +60,24 @@ public enum InboundStore {
     /// A page read again (after the folder shifted under offset paging) holds items already staged: they are skipped,
     /// never staged twice. Such pages are rare, so the page is first loaded as it is, in a savepoint, and the staged
     /// ids are only looked up when the staging key refuses it, instead of one index probe per item on every page.
-    public static func stage(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
-                             db: isolated PostgresConnection) throws -> Int {
+    public static func stage(
+        _ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
+        db: isolated PostgresConnection
+    ) throws -> Int {
         do {
             return try db.withTransaction { db in try copy(items, runID: runID, mailbox: mailbox, kind: kind, db: db) }
         } catch let error as PostgresError where error.hasSQLState("23505") {
             let seen = try alreadyStaged(items.map(\.ref.id), runID: runID, mailbox: mailbox, kind: kind, db: db)
-            return try copy(items.filter { !seen.contains($0.ref.id) }, runID: runID, mailbox: mailbox, kind: kind, db: db)
+            return try copy(
+                items.filter { !seen.contains($0.ref.id) }, runID: runID, mailbox: mailbox, kind: kind, db: db)
         }
     }
 
     /// COPYs `items` into staging; returns how many.
-    static func copy(_ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
-                     db: isolated PostgresConnection) throws -> Int {
+    static func copy(
+        _ items: [MailboxItem], runID: Int64, mailbox: String, kind: ItemKind,
+        db: isolated PostgresConnection
+    ) throws -> Int {
         guard !items.isEmpty else { return 0 }
         // The id a row gets in the CRM unless the match finds it one there: time-ordered (see `UUID.timeOrdered`).
         let now = Date()
@@ -74,25 +87,34 @@ public enum InboundStore {
             var appointments: [(MailboxItem, CRMAppointment)] = []
             for item in items { if case .appointment(let a) = item.record { appointments.append((item, a)) } }
             let key = ["run_id", "mailbox", "item_id"]
-            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointments"),
-                                  columns: key + ["change_key", "stamped_id"] + mergedColumns(.appointments) + ["recurrence_end", "crm_id"]) { writer in
+            _ = try db.copyBinary(
+                into: PostgresIdentifier(schema: "sync", "stage_appointments"),
+                columns: key + ["change_key", "stamped_id"] + mergedColumns(.appointments) + [
+                    "recurrence_end", "crm_id",
+                ]
+            ) { writer in
                 for (item, a) in appointments {
-                    writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
+                    writer.append(runID); writer.append(mailbox); writer.append(item.ref.id);
+                    writer.append(item.ref.changeKey)
                     writer.append(item.crmID); appendMergedFields(of: a, to: &writer)
                     writer.append(seriesEnd(a)); writer.append(UUID.timeOrdered(at: now, using: &random))
                     try writer.endRow()
                 }
             }
-            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_exceptions"),
-                                  columns: key + exceptionColumns) { writer in
+            _ = try db.copyBinary(
+                into: PostgresIdentifier(schema: "sync", "stage_appointment_exceptions"),
+                columns: key + exceptionColumns
+            ) { writer in
                 for (item, a) in appointments {
                     try forEachException(of: a, to: &writer) { writer in
                         writer.append(runID); writer.append(mailbox); writer.append(item.ref.id)
                     }
                 }
             }
-            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_appointment_attendees"),
-                                  columns: key + attendeeColumns) { writer in
+            _ = try db.copyBinary(
+                into: PostgresIdentifier(schema: "sync", "stage_appointment_attendees"),
+                columns: key + attendeeColumns
+            ) { writer in
                 for (item, a) in appointments {
                     try forEachAttendee(of: a, to: &writer) { writer in
                         writer.append(runID); writer.append(mailbox); writer.append(item.ref.id)
@@ -103,11 +125,15 @@ public enum InboundStore {
         case .tasks:
             var tasks: [(MailboxItem, CRMTask)] = []
             for item in items { if case .task(let t) = item.record { tasks.append((item, t)) } }
-            _ = try db.copyBinary(into: PostgresIdentifier(schema: "sync", "stage_tasks"), columns: [
-                "run_id", "mailbox", "item_id", "change_key", "stamped_id",
-            ] + mergedColumns(.tasks) + ["crm_id"]) { writer in
+            _ = try db.copyBinary(
+                into: PostgresIdentifier(schema: "sync", "stage_tasks"),
+                columns: [
+                    "run_id", "mailbox", "item_id", "change_key", "stamped_id",
+                ] + mergedColumns(.tasks) + ["crm_id"]
+            ) { writer in
                 for (item, t) in tasks {
-                    writer.append(runID); writer.append(mailbox); writer.append(item.ref.id); writer.append(item.ref.changeKey)
+                    writer.append(runID); writer.append(mailbox); writer.append(item.ref.id);
+                    writer.append(item.ref.changeKey)
                     writer.append(item.crmID); appendMergedFields(of: t, to: &writer)
                     writer.append(UUID.timeOrdered(at: now, using: &random))
                     try writer.endRow()
@@ -123,7 +149,8 @@ public enum InboundStore {
     public static func seriesEnd(_ appointment: CRMAppointment) -> Date? {
         guard let text = appointment.recurrence else { return appointment.endsAt }
         guard let rule = try? RecurrenceRule(rrule: text) else { return nil }
-        return rule.latestEnd(seriesStart: appointment.startsAt, duration: appointment.endsAt.timeIntervalSince(appointment.startsAt))
+        return rule.latestEnd(
+            seriesStart: appointment.startsAt, duration: appointment.endsAt.timeIntervalSince(appointment.startsAt))
     }
 
     /// Matches staged items to CRM rows: the existing link first, then the CRM id snapsync stamped on the
@@ -131,15 +158,19 @@ public enum InboundStore {
     /// row's id and is marked `matched`; the others keep the new, time-ordered id staged with them (`stage`).
     /// "Not already claimed by a matched row" is a hashed `NOT IN`, since `crm_id` has no index on staging and
     /// an anti-join planned from a one-row estimate rescanned the mailbox's staging per candidate.
-    public static func match(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
+    public static func match(
+        runID: Int64, mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> StageCounts {
         let table = stageTable(kind)
         let address = mailbox.smtpAddress
-        let byLink = try db.execute("""
+        let byLink = try db.execute(
+            """
             UPDATE \(table) s SET crm_id = l.crm_id, matched = true FROM sync.links l
             WHERE s.run_id = $1 AND s.mailbox = $2 AND NOT s.matched
               AND l.mailbox = s.mailbox AND l.kind = $3 AND l.item_id = s.item_id
             """, [runID, address, kind.rawValue])
-        let byStamp = try db.execute("""
+        let byStamp = try db.execute(
+            """
             UPDATE \(table) s SET crm_id = x.stamped_id, matched = true
             FROM (SELECT DISTINCT ON (stamped_id) item_id, stamped_id FROM \(table)
                   WHERE run_id = $1 AND mailbox = $2 AND NOT matched AND stamped_id IS NOT NULL
@@ -152,7 +183,8 @@ public enum InboundStore {
         let copies = try quarantineCopies(runID: runID, mailbox: address, kind: kind, db: db)
         var byUID = 0
         if kind == .appointments {
-            byUID = try db.execute("""
+            byUID = try db.execute(
+                """
                 UPDATE sync.stage_appointments s SET crm_id = a.id, matched = true
                 FROM (SELECT DISTINCT ON (ical_uid) item_id, ical_uid FROM sync.stage_appointments
                       WHERE run_id = $1 AND mailbox = $2 AND NOT matched AND ical_uid IS NOT NULL
@@ -164,8 +196,9 @@ public enum InboundStore {
                                    WHERE t.run_id = $1 AND t.mailbox = $2 AND t.matched)
                 """, [runID, address, mailbox.userID])
         }
-        let fresh = try db.query("SELECT count(*) FROM \(table) WHERE run_id = $1 AND mailbox = $2 AND NOT matched",
-                                 [runID, address])[0].decode(Int.self, at: 0)
+        let fresh = try db.query(
+            "SELECT count(*) FROM \(table) WHERE run_id = $1 AND mailbox = $2 AND NOT matched",
+            [runID, address])[0].decode(Int.self, at: 0)
         // The merge creates and updates the rows: the match only counts the items it considered.
         return StageCounts(items: Int64(byLink + byStamp + byUID + fresh), failed: Int64(copies))
     }
@@ -177,18 +210,22 @@ public enum InboundStore {
     /// quarantines it again (code `DuplicateCRMId`, naming the item that holds the record), and `verify` lists it as a
     /// duplicate item in Exchange, until one of the two is deleted in the mailbox. The quarantine row names the run
     /// when there is one (live sync's staging has none).
-    static func quarantineCopies(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
+    static func quarantineCopies(
+        runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> Int {
         let table = stageTable(kind)
         // This match reports the copies it sees anew: the entries reported before are resolved (the copy was deleted
         // since, or is reported again), all of the folder's for a snapshot, which read the folder, and those of the
         // items it staged for live sync, which reads changed items only.
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE sync.quarantine q SET resolved_at = now()
             WHERE q.mailbox = $1 AND q.kind = $2 AND q.resolved_at IS NULL AND q.code = 'DuplicateCRMId'
               AND (EXISTS (SELECT 1 FROM sync.runs r WHERE r.id = $3)
                    OR q.item_id IN (SELECT s.item_id FROM \(table) s WHERE s.run_id = $3 AND s.mailbox = $1))
             """, [mailbox, kind.rawValue, runID])
-        return try db.execute("""
+        return try db.execute(
+            """
             WITH copies AS (
                 DELETE FROM \(table) s WHERE s.run_id = $1 AND s.mailbox = $2 AND NOT s.matched AND s.stamped_id IS NOT NULL
                 RETURNING s.item_id, s.stamped_id)
@@ -220,10 +257,16 @@ public enum InboundStore {
     /// The CRM columns of `kind` a merge copies from staging (besides `id`, `updated_at` and `version`).
     static func mergedColumns(_ kind: ItemKind) -> [String] {
         switch kind {
-        case .appointments: ["owner_id", "subject", "location", "body", "starts_at", "ends_at", "is_all_day", "time_zone",
-                             "is_private", "categories", "ical_uid", "recurrence"]
-        case .tasks: ["owner_id", "subject", "body", "starts_on", "due_on", "status", "percent_complete", "importance",
-                      "completed_at", "categories"]
+        case .appointments:
+            [
+                "owner_id", "subject", "location", "body", "starts_at", "ends_at", "is_all_day", "time_zone",
+                "is_private", "categories", "ical_uid", "recurrence",
+            ]
+        case .tasks:
+            [
+                "owner_id", "subject", "body", "starts_on", "due_on", "status", "percent_complete", "importance",
+                "completed_at", "categories",
+            ]
         case .contacts: []
         }
     }
@@ -246,7 +289,8 @@ public enum InboundStore {
         let columns = mergedColumns(kind)
         let set = columns.map { column in
             let crm = comparedValue(column, of: "r"), exchange = comparedValue(column, of: "EXCLUDED")
-            return crm == "r.\(column)" ? "\(column) = EXCLUDED.\(column)"
+            return crm == "r.\(column)"
+                ? "\(column) = EXCLUDED.\(column)"
                 : "\(column) = CASE WHEN \(crm) IS NOT DISTINCT FROM \(exchange) THEN r.\(column) ELSE EXCLUDED.\(column) END"
         }
         return """
@@ -294,8 +338,10 @@ public enum InboundStore {
     /// or a `LATERAL` subquery kept apart from the join planning by `OFFSET 0`) or, for attendees' contacts, the
     /// e-mail indexes; never by a join the planner may turn into a scan of the whole table per mailbox: those scans
     /// made each mailbox cost more than the last as the CRM grew.
-    public static func merge(runID: Int64, mailbox: MailboxOwner, kind: ItemKind, unmatchedAreNew: Bool = false,
-                             db: isolated PostgresConnection) throws(PostgresError) -> StageCounts {
+    public static func merge(
+        runID: Int64, mailbox: MailboxOwner, kind: ItemKind, unmatchedAreNew: Bool = false,
+        db: isolated PostgresConnection
+    ) throws(PostgresError) -> StageCounts {
         guard kind != .contacts else { return StageCounts() }  // contacts only go CRM → Exchange
         let address = mailbox.smtpAddress
         let table = crmTable(kind)
@@ -306,13 +352,18 @@ public enum InboundStore {
         if !unmatchedAreNew {
             existing = .all
         } else {
-            existing = try db.query("SELECT EXISTS (SELECT 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2 AND matched)",
-                                    [runID, address])[0].decode(Bool.self, at: 0) ? .matched : nil
+            existing =
+                try db.query(
+                    "SELECT EXISTS (SELECT 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2 AND matched)",
+                    [runID, address])[0].decode(Bool.self, at: 0) ? .matched : nil
         }
         var inserted: Int64 = 0, updated: Int64 = 0
-        let staged = try db.query("SELECT count(*) FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2",
-                                  [runID, address])[0].decode(Int64.self, at: 0)
-        if unmatchedAreNew { inserted += Int64(try db.execute(insertFromStaging(kind, rows: .unmatched), [runID, address])) }
+        let staged = try db.query(
+            "SELECT count(*) FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2",
+            [runID, address])[0].decode(Int64.self, at: 0)
+        if unmatchedAreNew {
+            inserted += Int64(try db.execute(insertFromStaging(kind, rows: .unmatched), [runID, address]))
+        }
         if let existing {
             let counts = try db.query(upsertFromStaging(kind, rows: existing), [runID, address])[0]
             inserted += try counts.decode(Int64.self, at: 0)
@@ -322,17 +373,21 @@ public enum InboundStore {
         if kind == .appointments {
             var removedExceptions = 0, removedAttendees = 0
             if let existing {
-                removedExceptions = try db.execute(deleteChildren(in: "crm.appointment_exceptions", rows: existing), [runID, address])
-                removedAttendees = try db.execute(deleteChildren(in: "crm.appointment_attendees", rows: existing), [runID, address])
+                removedExceptions = try db.execute(
+                    deleteChildren(in: "crm.appointment_exceptions", rows: existing), [runID, address])
+                removedAttendees = try db.execute(
+                    deleteChildren(in: "crm.appointment_attendees", rows: existing), [runID, address])
             }
-            let exceptions = try db.execute("""
+            let exceptions = try db.execute(
+                """
                 INSERT INTO crm.appointment_exceptions (appointment_id, original_start, is_cancelled, subject, location, starts_at, ends_at)
                 SELECT s.crm_id, x.original_start, x.is_cancelled, x.subject, x.location, x.starts_at, x.ends_at
                 FROM sync.stage_appointment_exceptions x
                 JOIN sync.stage_appointments s ON s.run_id = x.run_id AND s.mailbox = x.mailbox AND s.item_id = x.item_id
                 WHERE x.run_id = $1 AND x.mailbox = $2
                 """, [runID, address])
-            let attendees = try db.execute("""
+            let attendees = try db.execute(
+                """
                 INSERT INTO crm.appointment_attendees (appointment_id, email, name, kind, contact_id)
                 SELECT s.crm_id, x.email, x.name, x.kind,
                        coalesce((SELECT c.id FROM crm.contacts c WHERE lower(c.email1) = lower(x.email) ORDER BY c.id LIMIT 1),
@@ -346,7 +401,9 @@ public enum InboundStore {
             changed["crm.appointment_attendees"] = removedAttendees + attendees
         }
         var links = 0
-        if let existing { links += try db.execute(linksFromStaging(kind, rows: existing), [runID, address, kind.rawValue]) }
+        if let existing {
+            links += try db.execute(linksFromStaging(kind, rows: existing), [runID, address, kind.rawValue])
+        }
         if unmatchedAreNew { links += try db.execute(newLinksFromStaging(kind), [runID, address, kind.rawValue]) }
         changed["sync.links"] = links
         // Every staged item is merged: those neither inserted nor updated are unchanged (``ItemTally``).
@@ -406,7 +463,9 @@ public enum InboundStore {
     /// looked up by primary key, as in ``merge(runID:mailbox:kind:unmatchedAreNew:db:)``). Call after the folder's
     /// merge. A link was seen when the run wrote it (`seen_by_run`: created as paged, or merged) or its item is staged
     /// (a merge an earlier version of snapsync committed for the run, before `seen_by_run` existed).
-    public static func vanished(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> [Vanished] {
+    public static func vanished(
+        runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> [Vanished] {
         let rows: PostgresRows
         // The links whose item was not seen (usually none) first, then their CRM rows.
         let gone = """
@@ -417,13 +476,15 @@ public enum InboundStore {
             """
         switch kind {
         case .appointments:
-            rows = try db.query("""
+            rows = try db.query(
+                """
                 \(gone)
                 SELECT v.crm_id, a.starts_at, a.ends_at, a.recurrence, a.updated_at FROM v
                 LEFT JOIN LATERAL (SELECT * FROM crm.appointments a WHERE a.id = v.crm_id OFFSET 0) a ON true
                 """, [runID, mailbox])
         case .tasks:
-            rows = try db.query("""
+            rows = try db.query(
+                """
                 \(gone)
                 SELECT v.crm_id, coalesce(t.starts_on, t.due_on)::timestamptz, NULL::timestamptz, NULL::text, t.updated_at FROM v
                 LEFT JOIN LATERAL (SELECT * FROM crm.tasks t WHERE t.id = v.crm_id OFFSET 0) t ON true
@@ -435,14 +496,18 @@ public enum InboundStore {
             let start: Date? = try row.decode(at: 1)
             var end: Date? = try row.decode(at: 2)
             if let recurrence = try row.decode(String?.self, at: 3), let start, let ends = end {
-                end = (try? RecurrenceRule(rrule: recurrence))?.latestEnd(seriesStart: start, duration: ends.timeIntervalSince(start))
+                end = (try? RecurrenceRule(rrule: recurrence))?.latestEnd(
+                    seriesStart: start, duration: ends.timeIntervalSince(start))
             }
-            return Vanished(crmID: try row.decode(at: 0), startsAt: start, seriesEnd: end, modifiedAt: try row.decode(at: 4))
+            return Vanished(
+                crmID: try row.decode(at: 0), startsAt: start, seriesEnd: end, modifiedAt: try row.decode(at: 4))
         }
     }
 
     /// Deletes CRM rows (children cascade) and their links in the mailbox folder. Returns rows deleted.
-    public static func deleteRows(_ ids: [UUID], mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
+    public static func deleteRows(
+        _ ids: [UUID], mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> Int {
         guard !ids.isEmpty else { return 0 }
         let table = crmTable(kind)
         let deleted = try db.execute("DELETE FROM \(table) WHERE id = ANY($1::uuid[])", [ids])
@@ -452,21 +517,30 @@ public enum InboundStore {
     }
 
     /// Whether the run staged any item of the mailbox folder (every item may have been created directly: ``load(_:runID:mailbox:kind:db:)``).
-    public static func hasStaged(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Bool {
-        try db.query("SELECT EXISTS (SELECT 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2)", [runID, mailbox])[0].decode(Bool.self, at: 0)
+    public static func hasStaged(
+        runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> Bool {
+        try db.query(
+            "SELECT EXISTS (SELECT 1 FROM \(stageTable(kind)) WHERE run_id = $1 AND mailbox = $2)", [runID, mailbox])[0]
+            .decode(Bool.self, at: 0)
     }
 
     /// The mailbox folder's links, and how many of them the run wrote (created or merged them): after the merge, as
     /// many as the links means no link lost its item.
-    public static func linkCounts(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> (linked: Int, seen: Int) {
-        let row = try db.query("""
+    public static func linkCounts(
+        runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> (linked: Int, seen: Int) {
+        let row = try db.query(
+            """
             SELECT count(*), count(*) FILTER (WHERE seen_by_run = $3) FROM sync.links WHERE mailbox = $1 AND kind = $2
             """, [mailbox, kind.rawValue, runID])[0]
         return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1))
     }
 
     /// Removes the run's staging rows of the mailbox folder.
-    public static func clearStaging(runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) {
+    public static func clearStaging(
+        runID: Int64, mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) {
         for table in stagingTables(kind) {
             try db.execute("DELETE FROM \(table) WHERE run_id = $1 AND mailbox = $2", [runID, mailbox])
         }
@@ -474,7 +548,9 @@ public enum InboundStore {
 
     /// Deletes every CRM row of `kind` owned by the mailbox's user and their links (a full snapshot's
     /// clean step). Returns rows deleted.
-    public static func cleanCRM(mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection) throws(PostgresError) -> Int {
+    public static func cleanCRM(
+        mailbox: MailboxOwner, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> Int {
         let table = crmTable(kind)
         let deleted = try db.execute("DELETE FROM \(table) WHERE owner_id = $1", [mailbox.userID])
         try LinkStore.deleteAll(mailbox: mailbox.smtpAddress, kind: kind, db: db)

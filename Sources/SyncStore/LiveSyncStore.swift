@@ -7,19 +7,23 @@ public enum LiveSyncStore {
     // MARK: Switch
 
     /// Switches sync on or off, globally (`mailbox` nil) or for one mailbox, and journals the transition.
-    public static func setEnabled(_ enabled: Bool, mailbox: String?, actor: String, note: String?,
-                                  db: isolated PostgresConnection) throws {
+    public static func setEnabled(
+        _ enabled: Bool, mailbox: String?, actor: String, note: String?,
+        db: isolated PostgresConnection
+    ) throws {
         try db.withTransaction { db in
             if let mailbox {
-                try db.execute("""
+                try db.execute(
+                    """
                     INSERT INTO sync.mailbox_settings (mailbox, enabled, changed_at) VALUES (lower($1), $2, now())
                     ON CONFLICT (mailbox) DO UPDATE SET enabled = EXCLUDED.enabled, changed_at = now()
                     """, [mailbox, enabled])
             } else {
                 try db.execute("UPDATE sync.settings SET enabled = $1, changed_at = now()", [enabled])
             }
-            try db.execute("INSERT INTO sync.journal (actor, mailbox, enabled, note) VALUES ($1, lower($2), $3, $4)",
-                           [actor, mailbox, enabled, note])
+            try db.execute(
+                "INSERT INTO sync.journal (actor, mailbox, enabled, note) VALUES ($1, lower($2), $3, $4)",
+                [actor, mailbox, enabled, note])
         }
     }
 
@@ -30,9 +34,11 @@ public enum LiveSyncStore {
 
     /// The mailboxes whose sync is switched off on their own.
     public static func disabledMailboxes(db: isolated PostgresConnection) throws(PostgresError) -> Set<String> {
-        Set(try db.query("SELECT mailbox FROM sync.mailbox_settings WHERE NOT enabled").map { (row) throws(PostgresError) in
-            try row.decode(String.self, at: 0)
-        })
+        Set(
+            try db.query("SELECT mailbox FROM sync.mailbox_settings WHERE NOT enabled").map {
+                (row) throws(PostgresError) in
+                try row.decode(String.self, at: 0)
+            })
     }
 
     /// One journaled transition.
@@ -48,8 +54,9 @@ public enum LiveSyncStore {
     public static func journal(limit: Int, db: isolated PostgresConnection) throws(PostgresError) -> [JournalEntry] {
         try db.query("SELECT at, actor, mailbox, enabled, note FROM sync.journal ORDER BY id DESC LIMIT $1", [limit])
             .map { (row) throws(PostgresError) in
-                JournalEntry(at: try row.decode(at: 0), actor: try row.decode(at: 1), mailbox: try row.decode(at: 2),
-                             enabled: try row.decode(at: 3), note: try row.decode(at: 4))
+                JournalEntry(
+                    at: try row.decode(at: 0), actor: try row.decode(at: 1), mailbox: try row.decode(at: 2),
+                    enabled: try row.decode(at: 3), note: try row.decode(at: 4))
             }
     }
 
@@ -74,16 +81,21 @@ public enum LiveSyncStore {
 
     /// Claims up to `limit` due entries (oldest first) for `lease`: concurrent senders skip them, and a
     /// crashed sender's entries become due again when the lease ends.
-    public static func claimDue(limit: Int, lease: Duration, db: isolated PostgresConnection) throws(PostgresError) -> [Entry] {
-        try db.query("""
+    public static func claimDue(
+        limit: Int, lease: Duration, db: isolated PostgresConnection
+    ) throws(PostgresError) -> [Entry] {
+        try db.query(
+            """
             UPDATE sync.outbox o SET next_attempt_at = now() + $2 * interval '1 second'
             FROM (SELECT id FROM sync.outbox WHERE NOT parked AND next_attempt_at <= now()
                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) c
             WHERE o.id = c.id
             RETURNING o.id, o.kind, o.crm_id, o.seq, o.attempts
-            """, [limit, Double(lease.components.seconds)]).map { (row) throws(PostgresError) in
-            Entry(id: try row.decode(at: 0), kind: ItemKind(rawValue: try row.decode(at: 1)) ?? .tasks,
-                  crmID: try row.decode(at: 2), seq: try row.decode(at: 3), attempts: try row.decode(at: 4))
+            """, [limit, Double(lease.components.seconds)]
+        ).map { (row) throws(PostgresError) in
+            Entry(
+                id: try row.decode(at: 0), kind: ItemKind(rawValue: try row.decode(at: 1)) ?? .tasks,
+                crmID: try row.decode(at: 2), seq: try row.decode(at: 3), attempts: try row.decode(at: 4))
         }.sorted { $0.id < $1.id }
     }
 
@@ -94,14 +106,21 @@ public enum LiveSyncStore {
 
     /// Records a failed delivery: a transient failure (Exchange down, throttled) is retried with exponential
     /// backoff and jitter forever; a permanent one (item rejected) up to `limit` attempts, then parked.
-    public static func fail(_ entry: Entry, transient: Bool, code: String, message: String, limit: Int, backoff: TimeInterval,
-                            db: isolated PostgresConnection) throws(PostgresError) {
-        try db.execute("""
+    public static func fail(
+        _ entry: Entry, transient: Bool, code: String, message: String, limit: Int, backoff: TimeInterval,
+        db: isolated PostgresConnection
+    ) throws(PostgresError) {
+        try db.execute(
+            """
             UPDATE sync.outbox SET attempts = attempts + 1, last_error = $3, last_error_kind = $4,
                 next_attempt_at = now() + $5 * interval '1 second',
                 parked = NOT $6 AND attempts + 1 >= $7
             WHERE id = $1 AND seq = $2
-            """, [entry.id, entry.seq, "\(code): \(message)", transient ? "transient" : "permanent", backoff, transient, limit])
+            """,
+            [
+                entry.id, entry.seq, "\(code): \(message)", transient ? "transient" : "permanent", backoff, transient,
+                limit,
+            ])
     }
 
     /// Outbox figures for status and doctor.
@@ -113,26 +132,38 @@ public enum LiveSyncStore {
     }
 
     public static func outboxSummary(db: isolated PostgresConnection) throws(PostgresError) -> OutboxSummary {
-        let row = try db.query("""
+        let row = try db.query(
+            """
             SELECT count(*) FILTER (WHERE NOT parked), count(*) FILTER (WHERE NOT parked AND attempts > 0),
                    count(*) FILTER (WHERE parked), min(enqueued_at) FILTER (WHERE NOT parked)
             FROM sync.outbox
             """)[0]
-        return OutboxSummary(pending: try row.decode(at: 0), retrying: try row.decode(at: 1), parked: try row.decode(at: 2),
-                             oldest: try row.decode(at: 3))
+        return OutboxSummary(
+            pending: try row.decode(at: 0), retrying: try row.decode(at: 1), parked: try row.decode(at: 2),
+            oldest: try row.decode(at: 3))
     }
 
     /// Parked entries with their reasons.
-    public static func parked(limit: Int, db: isolated PostgresConnection) throws(PostgresError) -> [(kind: String, crmID: UUID, error: String?)] {
+    public static func parked(
+        limit: Int, db: isolated PostgresConnection
+    ) throws(PostgresError) -> [(kind: String, crmID: UUID, error: String?)] {
         try db.query("SELECT kind, crm_id, last_error FROM sync.outbox WHERE parked ORDER BY id LIMIT $1", [limit])
-            .map { (row) throws(PostgresError) in (try row.decode(String.self, at: 0), try row.decode(UUID.self, at: 1), try row.decode(String?.self, at: 2)) }
+            .map { (row) throws(PostgresError) in
+                (
+                    try row.decode(String.self, at: 0), try row.decode(UUID.self, at: 1),
+                    try row.decode(String?.self, at: 2)
+                )
+            }
     }
 
     /// Records a conflict and its resolution.
-    public static func recordConflict(mailbox: String, kind: ItemKind, crmID: UUID, itemID: String, policy: String, winner: String,
-                                      db: isolated PostgresConnection) throws(PostgresError) {
-        try db.execute("INSERT INTO sync.conflicts (mailbox, kind, crm_id, item_id, policy, winner) VALUES ($1, $2, $3, $4, $5, $6)",
-                       [mailbox, kind.rawValue, crmID, itemID, policy, winner])
+    public static func recordConflict(
+        mailbox: String, kind: ItemKind, crmID: UUID, itemID: String, policy: String, winner: String,
+        db: isolated PostgresConnection
+    ) throws(PostgresError) {
+        try db.execute(
+            "INSERT INTO sync.conflicts (mailbox, kind, crm_id, item_id, policy, winner) VALUES ($1, $2, $3, $4, $5, $6)",
+            [mailbox, kind.rawValue, crmID, itemID, policy, winner])
     }
 
     /// Marks this transaction's CRM writes as coming from Exchange, so the capture triggers do not queue

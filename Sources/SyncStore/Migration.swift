@@ -38,12 +38,12 @@ public struct Migration: Sendable, Hashable {
         let stem = fileName.dropLast(4)
         let digits = stem.prefix(4)
         guard digits.count == 4, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
-              let version = Int(digits), version > 0,
-              stem.dropFirst(4).first == "_"
+            let version = Int(digits), version > 0,
+            stem.dropFirst(4).first == "_"
         else { return nil }
         let name = stem.dropFirst(5)
         guard !name.isEmpty,
-              name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+            name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
         else { return nil }
         return (version, String(name))
     }

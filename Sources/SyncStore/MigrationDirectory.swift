@@ -40,7 +40,9 @@ public enum MigrationDirectory {
             let share = executable.deletingLastPathComponent().standardizedFileURL.deletingLastPathComponent()
                 .appendingPathComponent("share/snapsync/sql").path
             tried.append(share)
-            if fileManager.fileExists(atPath: share + "/" + marker) { return URL(fileURLWithPath: share, isDirectory: true) }
+            if fileManager.fileExists(atPath: share + "/" + marker) {
+                return URL(fileURLWithPath: share, isDirectory: true)
+            }
         }
         for executable in executables {
             let binDirectory = executable.deletingLastPathComponent().standardizedFileURL
@@ -58,7 +60,9 @@ public enum MigrationDirectory {
         }
         for system in systemDirectories {
             tried.append(system)
-            if fileManager.fileExists(atPath: system + "/" + marker) { return URL(fileURLWithPath: system, isDirectory: true) }
+            if fileManager.fileExists(atPath: system + "/" + marker) {
+                return URL(fileURLWithPath: system, isDirectory: true)
+            }
         }
         let local = URL(fileURLWithPath: currentDirectory).appendingPathComponent("sql").path
         tried.append(local)
@@ -81,16 +85,17 @@ public enum MigrationDirectory {
                 urls.append(URL(fileURLWithPath: invoked).standardizedFileURL)
             } else if let found = (environment["PATH"] ?? "").split(separator: ":").lazy
                 .map({ URL(fileURLWithPath: String($0)).appendingPathComponent(invoked) })
-                .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) {
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) })
+            {
                 urls.append(found.standardizedFileURL)
             }
         }
         #if os(Linux)
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            urls.append(URL(fileURLWithPath: path))
-        }
+            if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+                urls.append(URL(fileURLWithPath: path))
+            }
         #else
-        if let resolved = Bundle.main.executableURL?.resolvingSymlinksInPath() { urls.append(resolved) }
+            if let resolved = Bundle.main.executableURL?.resolvingSymlinksInPath() { urls.append(resolved) }
         #endif
         return urls.reduce(into: []) { unique, url in if !unique.contains(url) { unique.append(url) } }
     }

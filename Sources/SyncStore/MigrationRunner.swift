@@ -69,7 +69,8 @@ public struct MigrationRunner: Sendable {
         let logger = self.logger
         do {
             return try await connection.withAdvisoryLock(Self.lockKey) { connection in
-                try connection.executeScript("""
+                try connection.executeScript(
+                    """
                     create schema if not exists sync;
                     create table if not exists sync.schema_migrations (
                         version    integer primary key,
@@ -81,9 +82,11 @@ public struct MigrationRunner: Sendable {
                 let applied = try Self.readApplied(connection)
                 let pending = try Self.pending(migrations, applied: applied)
                 for migration in pending {
-                    logger.info("applying migration", metadata: [
-                        "migration.file": "\(migration.fileName)", "migration.checksum": "\(migration.checksum)",
-                    ])
+                    logger.info(
+                        "applying migration",
+                        metadata: [
+                            "migration.file": "\(migration.fileName)", "migration.checksum": "\(migration.checksum)",
+                        ])
                     do {
                         try connection.withTransaction { connection in
                             try connection.executeScript(migration.sql)
@@ -120,7 +123,9 @@ public struct MigrationRunner: Sendable {
         try Self.pending(migrations, applied: applied)
     }
 
-    static func pending(_ migrations: [Migration], applied: [AppliedMigration]) throws(SyncStoreError)
+    static func pending(
+        _ migrations: [Migration], applied: [AppliedMigration]
+    ) throws(SyncStoreError)
         -> [Migration]
     {
         let byVersion = Dictionary(migrations.map { ($0.version, $0) }, uniquingKeysWith: { first, _ in first })

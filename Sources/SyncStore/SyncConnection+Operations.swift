@@ -10,7 +10,9 @@ extension SyncConnection {
         try await CRMStore.mailboxOwners(addresses, db: connection)
     }
 
-    public func outboundPage(_ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int) async throws -> [OutboundCandidate] {
+    public func outboundPage(
+        _ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int
+    ) async throws -> [OutboundCandidate] {
         try await CRMStore.outboundPage(kind, mailbox: mailbox, after: after, limit: limit, db: connection)
     }
 
@@ -18,8 +20,11 @@ extension SyncConnection {
         try await CRMStore.records(kind, mailbox: mailbox, db: connection)
     }
 
-    public func placedWithLinks(_ kind: ItemKind, ids: [UUID]) async throws
-        -> (placed: [UUID: CRMStore.Placed], links: [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]]) {
+    public func placedWithLinks(
+        _ kind: ItemKind, ids: [UUID]
+    ) async throws
+        -> (placed: [UUID: CRMStore.Placed], links: [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]])
+    {
         try await connection.run { db in
             (try CRMStore.placed(kind, ids: ids, db: db), try LinkStore.links(kind: kind, crmIDs: ids, db: db))
         }
@@ -45,23 +50,30 @@ extension SyncConnection {
         try await RunStore.latestUnfinishedRun(db: connection)
     }
 
-    public func resetStages(runID: Int64, mailbox: String?, kinds: [ItemKind]?, from stage: SnapshotStage) async throws -> Int {
+    public func resetStages(
+        runID: Int64, mailbox: String?, kinds: [ItemKind]?, from stage: SnapshotStage
+    ) async throws -> Int {
         try await RunStore.resetStages(runID: runID, mailbox: mailbox, kinds: kinds, from: stage, db: connection)
     }
 
-    public func approveMassDelete(runID: Int64, mailboxes: [String], kinds: [ItemKind], approvedBy: String) async throws {
-        try await RunStore.approveMassDelete(runID: runID, mailboxes: mailboxes, kinds: kinds, approvedBy: approvedBy, db: connection)
+    public func approveMassDelete(runID: Int64, mailboxes: [String], kinds: [ItemKind], approvedBy: String) async throws
+    {
+        try await RunStore.approveMassDelete(
+            runID: runID, mailboxes: mailboxes, kinds: kinds, approvedBy: approvedBy, db: connection)
     }
 
     public func massDeleteApproved(runID: Int64, mailbox: String, kind: ItemKind) async throws -> Bool {
         try await RunStore.massDeleteApproved(runID: runID, mailbox: mailbox, kind: kind, db: connection)
     }
 
-    public func recordEvent(runID: Int64?, mailbox: String?, kind: ItemKind?, stage: SnapshotStage?, event: String, message: String,
-                            data: [String: Int]) async throws {
+    public func recordEvent(
+        runID: Int64?, mailbox: String?, kind: ItemKind?, stage: SnapshotStage?, event: String, message: String,
+        data: [String: Int]
+    ) async throws {
         try await connection.run { db in
-            try RunStore.recordEvent(runID: runID, mailbox: mailbox, kind: kind, stage: stage, event: event, message: message,
-                                     data: data, db: db)
+            try RunStore.recordEvent(
+                runID: runID, mailbox: mailbox, kind: kind, stage: stage, event: event, message: message,
+                data: data, db: db)
         }
     }
 
@@ -81,7 +93,9 @@ extension SyncConnection {
         try await RunStore.releaseDeadLease(runID: runID, mailbox: mailbox, db: connection)
     }
 
-    public func claimMailbox(runID: Int64, worker: String, lease: Duration, mailbox: String?) async throws -> ClaimedMailbox? {
+    public func claimMailbox(
+        runID: Int64, worker: String, lease: Duration, mailbox: String?
+    ) async throws -> ClaimedMailbox? {
         try await RunStore.claimMailbox(runID: runID, worker: worker, lease: lease, mailbox: mailbox, db: connection)
     }
 
@@ -93,28 +107,37 @@ extension SyncConnection {
         try await RunStore.stages(runID: runID, mailbox: mailbox, db: connection)
     }
 
-    public func startStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage) async throws
-        -> (cursor: String?, resumed: Bool, attempt: Int) {
+    public func startStage(
+        runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage
+    ) async throws
+        -> (cursor: String?, resumed: Bool, attempt: Int)
+    {
         try await RunStore.startStage(runID: runID, mailbox: mailbox, kind: kind, stage: stage, db: connection)
     }
 
-    public func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
-                            error: String?) async throws {
-        try await RunStore.finishStage(runID: runID, mailbox: mailbox, kind: kind, stage: stage, status: status, error: error,
-                                       db: connection)
+    public func finishStage(
+        runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
+        error: String?
+    ) async throws {
+        try await RunStore.finishStage(
+            runID: runID, mailbox: mailbox, kind: kind, stage: stage, status: status, error: error,
+            db: connection)
     }
 
     /// Thrown inside a batch's transaction when the lease is gone, to roll it back.
     private struct LeaseLost: Error {}
 
-    public func commit(_ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration) async throws -> StageCounts? {
+    public func commit(
+        _ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration
+    ) async throws -> StageCounts? {
         do {
             return try await connection.withTransaction { db in
                 try LiveSyncStore.markOriginExchange(db: db)  // snapshot writes are not queued back to Exchange
                 let counts = try Self.write(writes, kind: checkpoint.kind, claim: claim, db: db)
                 guard try RunStore.renewLease(claim, lease: lease, db: db) else { throw LeaseLost() }
-                try RunStore.checkpoint(runID: claim.runID, mailbox: claim.owner.smtpAddress, kind: checkpoint.kind,
-                                        stage: checkpoint.stage, cursor: checkpoint.cursor, counts: counts, total: checkpoint.total, db: db)
+                try RunStore.checkpoint(
+                    runID: claim.runID, mailbox: claim.owner.smtpAddress, kind: checkpoint.kind,
+                    stage: checkpoint.stage, cursor: checkpoint.cursor, counts: counts, total: checkpoint.total, db: db)
                 return counts
             }
         } catch is LeaseLost {
@@ -123,29 +146,35 @@ extension SyncConnection {
     }
 
     /// A batch's writes, inside its transaction; returns the counts its checkpoint adds.
-    static func write(_ writes: StageWrites, kind: ItemKind, claim: ClaimedMailbox, db: isolated PostgresConnection) throws -> StageCounts {
+    static func write(
+        _ writes: StageWrites, kind: ItemKind, claim: ClaimedMailbox, db: isolated PostgresConnection
+    ) throws -> StageCounts {
         let runID = claim.runID, owner = claim.owner, address = claim.owner.smtpAddress
         func quarantine(_ items: [QuarantinedItem], _ direction: QuarantineDirection) throws {
             for item in items {
-                try RunStore.quarantine(runID: runID, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
-                                        direction: direction, code: item.code, reason: item.reason, payload: nil, db: db)
+                try RunStore.quarantine(
+                    runID: runID, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
+                    direction: direction, code: item.code, reason: item.reason, payload: nil, db: db)
             }
         }
         switch writes {
         case .counts(let counts):
             return counts
         case .extracted(let items, let quarantined, let directLoad):
-            var counts = directLoad
+            var counts =
+                directLoad
                 ? try InboundStore.load(items, runID: runID, mailbox: owner, kind: kind, db: db)
-                : StageCounts(items: Int64(try InboundStore.stage(items, runID: runID, mailbox: address, kind: kind, db: db)))
+                : StageCounts(
+                    items: Int64(try InboundStore.stage(items, runID: runID, mailbox: address, kind: kind, db: db)))
             try quarantine(quarantined, .inbound)
-            counts.items += Int64(quarantined.count)   // read, then quarantined: the stage's items are the items it read
+            counts.items += Int64(quarantined.count)  // read, then quarantined: the stage's items are the items it read
             counts.failed = Int64(quarantined.count)
             return counts
         case .match:
             return try InboundStore.match(runID: runID, mailbox: owner, kind: kind, db: db)
         case .merge(let unmatchedAreNew):
-            return try InboundStore.merge(runID: runID, mailbox: owner, kind: kind, unmatchedAreNew: unmatchedAreNew, db: db)
+            return try InboundStore.merge(
+                runID: runID, mailbox: owner, kind: kind, unmatchedAreNew: unmatchedAreNew, db: db)
         case .reconcile(let ids):
             let deleted = try InboundStore.deleteRows(ids, mailbox: address, kind: kind, db: db)
             return StageCounts(items: Int64(ids.count), deleted: Int64(deleted))
@@ -160,28 +189,36 @@ extension SyncConnection {
             try LinkStore.upsert(links, mailbox: address, kind: kind, db: db)
             if let intent { try CreateIntentStore.clear([intent], db: db) }
             try quarantine(quarantined, .outbound)
-            return StageCounts(items: Int64(read), created: Int64(created), updated: Int64(updated),
-                               failed: Int64(quarantined.count), changedRows: ["sync.links": links.count])
+            return StageCounts(
+                items: Int64(read), created: Int64(created), updated: Int64(updated),
+                failed: Int64(quarantined.count), changedRows: ["sync.links": links.count])
         case .deletedOrphans(let gone, let quarantined):
             try LinkStore.delete(crmIDs: gone, mailbox: address, kind: kind, db: db)
             try quarantine(quarantined, .outbound)
-            return StageCounts(items: Int64(gone.count + quarantined.count), deleted: Int64(gone.count), failed: Int64(quarantined.count))
+            return StageCounts(
+                items: Int64(gone.count + quarantined.count), deleted: Int64(gone.count),
+                failed: Int64(quarantined.count))
         case .forgetLinks:
             try LinkStore.deleteAll(mailbox: address, kind: kind, db: db)
             return StageCounts()
         }
     }
 
-    public func recordActivityAndAnalyze(_ changedRows: [String: Int], policy: AnalyzePolicy, runID: Int64, mailbox: String,
-                                         after stage: SnapshotStage, logger: Logger) async throws {
+    public func recordActivityAndAnalyze(
+        _ changedRows: [String: Int], policy: AnalyzePolicy, runID: Int64, mailbox: String,
+        after stage: SnapshotStage, logger: Logger
+    ) async throws {
         _ = try await connection.run { db in
             try TableActivityStore.record(changedRows, db: db)
-            return try TableActivityStore.analyzeIfNeeded(policy: policy, runID: runID, mailbox: mailbox, after: stage, logger: logger, db: db)
+            return try TableActivityStore.analyzeIfNeeded(
+                policy: policy, runID: runID, mailbox: mailbox, after: stage, logger: logger, db: db)
         }
     }
 
     public func completeInterimStatistics(runID: Int64, logger: Logger) async throws {
-        _ = try await connection.run { db in try TableActivityStore.completeInterimStatistics(runID: runID, logger: logger, db: db) }
+        _ = try await connection.run { db in
+            try TableActivityStore.completeInterimStatistics(runID: runID, logger: logger, db: db)
+        }
     }
 }
 
@@ -200,14 +237,18 @@ extension SyncConnection {
         }
     }
 
-    public func reconcileCandidates(runID: Int64, mailbox: String, kind: ItemKind) async throws
-        -> (vanished: [InboundStore.Vanished], linked: Int) {
+    public func reconcileCandidates(
+        runID: Int64, mailbox: String, kind: ItemKind
+    ) async throws
+        -> (vanished: [InboundStore.Vanished], linked: Int)
+    {
         try await connection.run { db in
             // After the merge every item the run read has its link, written by the run, and an item has one link, so
             // as many links as written ones means no link lost its item (a first snapshot, or nothing deleted): the
             // search is skipped.
             let (linked, written) = try InboundStore.linkCounts(runID: runID, mailbox: mailbox, kind: kind, db: db)
-            let vanished = linked == written ? [] : try InboundStore.vanished(runID: runID, mailbox: mailbox, kind: kind, db: db)
+            let vanished =
+                linked == written ? [] : try InboundStore.vanished(runID: runID, mailbox: mailbox, kind: kind, db: db)
             return (vanished, linked)
         }
     }
@@ -216,20 +257,29 @@ extension SyncConnection {
 // MARK: Links and create intents
 
 extension SyncConnection {
-    public func links(mailbox: String, kind: ItemKind) async throws -> [String: (crmID: UUID, changeKey: String?, version: Int64)] {
+    public func links(
+        mailbox: String, kind: ItemKind
+    ) async throws -> [String: (crmID: UUID, changeKey: String?, version: Int64)] {
         try await LinkStore.links(mailbox: mailbox, kind: kind, db: connection)
     }
 
-    public func links(mailbox: String, kind: ItemKind, itemIDs: [String]) async throws
-        -> [String: (crmID: UUID, changeKey: String?, version: Int64)] {
+    public func links(
+        mailbox: String, kind: ItemKind, itemIDs: [String]
+    ) async throws
+        -> [String: (crmID: UUID, changeKey: String?, version: Int64)]
+    {
         try await LinkStore.links(mailbox: mailbox, kind: kind, itemIDs: itemIDs, db: connection)
     }
 
-    public func orphanPage(mailbox: MailboxOwner, kind: ItemKind, after: UUID?, limit: Int) async throws -> [(crmID: UUID, ref: MailboxItemRef)] {
+    public func orphanPage(
+        mailbox: MailboxOwner, kind: ItemKind, after: UUID?, limit: Int
+    ) async throws -> [(crmID: UUID, ref: MailboxItemRef)] {
         try await LinkStore.orphanPage(mailbox: mailbox, kind: kind, after: after, limit: limit, db: connection)
     }
 
-    public func outboundPending(mailbox: MailboxOwner, kind: ItemKind) async throws -> (create: Int, update: Int, delete: Int) {
+    public func outboundPending(
+        mailbox: MailboxOwner, kind: ItemKind
+    ) async throws -> (create: Int, update: Int, delete: Int) {
         try await LinkStore.outboundPending(mailbox: mailbox, kind: kind, db: connection)
     }
 
@@ -237,7 +287,9 @@ extension SyncConnection {
         try await LinkStore.insertMissing(links, mailbox: mailbox, kind: kind, db: connection)
     }
 
-    public func withFolderLock<T: Sendable>(mailbox: String, kind: ItemKind, _ body: () async throws -> T) async throws -> T {
+    public func withFolderLock<T: Sendable>(
+        mailbox: String, kind: ItemKind, _ body: () async throws -> T
+    ) async throws -> T {
         try await CreateIntentStore.withFolderLock(mailbox: mailbox, kind: kind, db: connection, body)
     }
 
@@ -245,11 +297,14 @@ extension SyncConnection {
         try await CreateIntentStore.intents(mailbox: mailbox, kind: kind, db: connection)
     }
 
-    public func recordCreateIntent(mailbox: String, kind: ItemKind, crmIDs: [UUID], runID: Int64?) async throws -> Int64 {
+    public func recordCreateIntent(mailbox: String, kind: ItemKind, crmIDs: [UUID], runID: Int64?) async throws -> Int64
+    {
         try await CreateIntentStore.record(mailbox: mailbox, kind: kind, crmIDs: crmIDs, runID: runID, db: connection)
     }
 
-    public func resolveCreateIntents(_ intents: [Int64], links: [LinkStore.Link], mailbox: String, kind: ItemKind) async throws {
+    public func resolveCreateIntents(
+        _ intents: [Int64], links: [LinkStore.Link], mailbox: String, kind: ItemKind
+    ) async throws {
         try await connection.withTransaction { db in
             try LinkStore.insertMissing(links, mailbox: mailbox, kind: kind, db: db)
             try CreateIntentStore.clear(intents, db: db)
@@ -279,16 +334,21 @@ extension SyncConnection {
     public func commitDeliveries(_ deliveries: OutboxDeliveries) async throws {
         try await connection.withTransaction { db in
             let kind = deliveries.kind
-            for (mailbox, links) in deliveries.upserts { try LinkStore.upsert(links, mailbox: mailbox, kind: kind, db: db) }
+            for (mailbox, links) in deliveries.upserts {
+                try LinkStore.upsert(links, mailbox: mailbox, kind: kind, db: db)
+            }
             try CreateIntentStore.clear(deliveries.answeredIntents, db: db)
-            for (mailbox, ids) in deliveries.removals { try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db) }
+            for (mailbox, ids) in deliveries.removals {
+                try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db)
+            }
             for (entry, outcome) in deliveries.outcomes {
                 switch outcome {
                 case .delivered:
                     try LiveSyncStore.complete(entry, db: db)
                 case .failed(let transient, let code, let message, let backoff):
-                    try LiveSyncStore.fail(entry, transient: transient, code: code, message: message, limit: deliveries.limit,
-                                           backoff: backoff, db: db)
+                    try LiveSyncStore.fail(
+                        entry, transient: transient, code: code, message: message, limit: deliveries.limit,
+                        backoff: backoff, db: db)
                 }
             }
         }
@@ -318,25 +378,31 @@ extension SyncConnection {
             if !changes.items.isEmpty {
                 _ = try InboundStore.stage(changes.items, runID: namespace, mailbox: address, kind: kind, db: db)
                 _ = try InboundStore.match(runID: namespace, mailbox: owner, kind: kind, db: db)
-                try TableActivityStore.record(try InboundStore.merge(runID: namespace, mailbox: owner, kind: kind, unmatchedAreNew: true,
-                                                                     db: db).changedRows, db: db)
+                try TableActivityStore.record(
+                    try InboundStore.merge(
+                        runID: namespace, mailbox: owner, kind: kind, unmatchedAreNew: true,
+                        db: db
+                    ).changedRows, db: db)
                 try InboundStore.clearStaging(runID: namespace, mailbox: address, kind: kind, db: db)
             }
             _ = try InboundStore.deleteRows(changes.deleting, mailbox: address, kind: kind, db: db)
             try LinkStore.delete(crmIDs: changes.relinking, mailbox: address, kind: kind, db: db)
             try LiveSyncStore.enqueue(kind: kind, crmIDs: changes.crmWins.map(\.crmID), db: db)
             for (crmID, itemID) in changes.crmWins {
-                try LiveSyncStore.recordConflict(mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: changes.policy,
-                                                 winner: "crm", db: db)
+                try LiveSyncStore.recordConflict(
+                    mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: changes.policy,
+                    winner: "crm", db: db)
             }
             for (crmID, itemID) in changes.exchangeWins {
-                try LiveSyncStore.recordConflict(mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: changes.policy,
-                                                 winner: "exchange", db: db)
+                try LiveSyncStore.recordConflict(
+                    mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: changes.policy,
+                    winner: "exchange", db: db)
             }
             for item in changes.quarantined {
-                try RunStore.quarantine(runID: nil, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
-                                        direction: .inbound, code: item.code, reason: item.reason,
-                                        payload: nil, db: db)
+                try RunStore.quarantine(
+                    runID: nil, mailbox: address, kind: kind, itemID: item.itemID, crmID: item.crmID,
+                    direction: .inbound, code: item.code, reason: item.reason,
+                    payload: nil, db: db)
             }
             try FolderStateStore.store(changes.syncState, mailbox: address, kind: kind, db: db)
         }
@@ -366,8 +432,11 @@ extension SyncConnection {
         try await OnboardingStore.recordFailure(mailbox: mailbox, error: error, db: connection)
     }
 
-    public func onboardingUsers(login: String, mailbox: String) async throws
-        -> (user: OnboardingDecision.CRMUser?, holder: OnboardingDecision.CRMUser?) {
+    public func onboardingUsers(
+        login: String, mailbox: String
+    ) async throws
+        -> (user: OnboardingDecision.CRMUser?, holder: OnboardingDecision.CRMUser?)
+    {
         try await OnboardingStore.users(login: login, mailbox: mailbox, db: connection)
     }
 

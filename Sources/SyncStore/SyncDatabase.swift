@@ -22,7 +22,9 @@ public struct SyncDatabase: SyncStoreDatabase {
         try await withPostgres { connection in try await body(SyncConnection(connection, logger: logger)) }
     }
 
-    public func withConnectionIfReachable<T: Sendable>(_ body: (any SyncStoreConnection) async throws -> T) async throws -> Reachability<T> {
+    public func withConnectionIfReachable<T: Sendable>(
+        _ body: (any SyncStoreConnection) async throws -> T
+    ) async throws -> Reachability<T> {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(conninfo, logger: logger)
@@ -39,7 +41,9 @@ public struct SyncDatabase: SyncStoreDatabase {
         try await Self.closing(try await PostgresConnection.connect(conninfo, logger: logger), body)
     }
 
-    private static func closing<T: Sendable>(_ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private static func closing<T: Sendable>(
+        _ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let value: T
         do {
             value = try await body(connection)
@@ -63,7 +67,9 @@ public struct SyncConnection: SyncStoreConnection {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    public func withTransaction<T: Sendable>(_ body: @Sendable (isolated PostgresConnection) throws -> T) async throws -> T {
+    public func withTransaction<T: Sendable>(
+        _ body: @Sendable (isolated PostgresConnection) throws -> T
+    ) async throws -> T {
         try await connection.withTransaction(body)
     }
 }

@@ -41,7 +41,8 @@ extension RawRepresentable where RawValue == String {
     /// The value a text column holds, or a ``SyncStoreError`` naming the column when it holds none of the known ones.
     static func decoded(_ text: String, column: String) throws(SyncStoreError) -> Self {
         guard let value = Self(rawValue: text) else {
-            throw SyncStoreError(code: .unknownValue, message: "\(column) holds '\(text)', which this version of snapsync does not know")
+            throw SyncStoreError(
+                code: .unknownValue, message: "\(column) holds '\(text)', which this version of snapsync does not know")
         }
         return value
     }

@@ -9,7 +9,9 @@ public protocol SyncStoreDatabase: Sendable {
 
     /// Like ``withConnection(_:)``, but answers `.unreachable` instead of throwing when the database does not answer
     /// (a wrong connection setting is still thrown: it is a configuration error, not an outage).
-    func withConnectionIfReachable<T: Sendable>(_ body: (any SyncStoreConnection) async throws -> T) async throws -> Reachability<T>
+    func withConnectionIfReachable<T: Sendable>(
+        _ body: (any SyncStoreConnection) async throws -> T
+    ) async throws -> Reachability<T>
 }
 
 /// The answer of ``SyncStoreDatabase/withConnectionIfReachable(_:)``.
@@ -28,11 +30,15 @@ public protocol SyncStoreConnection: Sendable {
     /// The mailbox owners among CRM users (all with a mailbox when `addresses` is nil), by address.
     func mailboxOwners(_ addresses: [String]?) async throws -> [MailboxOwner]
     /// One keyset page of the rows of `kind` that belong in the mailbox, with their links.
-    func outboundPage(_ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int) async throws -> [OutboundCandidate]
+    func outboundPage(
+        _ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int
+    ) async throws -> [OutboundCandidate]
     /// Every row of `kind` that belongs in the mailbox, by CRM id.
     func records(_ kind: ItemKind, mailbox: MailboxOwner) async throws -> [UUID: OutboundCandidate]
     /// The rows with these ids with the mailboxes they belong in (deleted rows are absent), and their links in every mailbox.
-    func placedWithLinks(_ kind: ItemKind, ids: [UUID]) async throws
+    func placedWithLinks(
+        _ kind: ItemKind, ids: [UUID]
+    ) async throws
         -> (placed: [UUID: CRMStore.Placed], links: [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]])
     /// The version and last change of these rows.
     func versions(_ kind: ItemKind, ids: [UUID]) async throws -> [UUID: (version: Int64, updatedAt: Date)]
@@ -48,8 +54,9 @@ public protocol SyncStoreConnection: Sendable {
     func approveMassDelete(runID: Int64, mailboxes: [String], kinds: [ItemKind], approvedBy: String) async throws
     func massDeleteApproved(runID: Int64, mailbox: String, kind: ItemKind) async throws -> Bool
     /// Appends an event to the run log (`runID` nil: live sync's).
-    func recordEvent(runID: Int64?, mailbox: String?, kind: ItemKind?, stage: SnapshotStage?, event: String, message: String,
-                     data: [String: Int]) async throws
+    func recordEvent(
+        runID: Int64?, mailbox: String?, kind: ItemKind?, stage: SnapshotStage?, event: String, message: String,
+        data: [String: Int]) async throws
     /// Marks the run finished when no mailbox is left pending or running; its final status, nil while unfinished.
     func finishRunIfDone(_ runID: Int64) async throws -> RunStatus?
     /// How one mailbox of a run ended (`completed` or `completed_with_errors`), nil while pending or running.
@@ -67,16 +74,22 @@ public protocol SyncStoreConnection: Sendable {
     /// The stages of a mailbox in a run (every mailbox when nil), in order.
     func stages(runID: Int64, mailbox: String?) async throws -> [StageRecord]
     /// Marks a stage running; its checkpoint, whether it was running before (resumed) and which attempt this is.
-    func startStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage) async throws
+    func startStage(
+        runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage
+    ) async throws
         -> (cursor: String?, resumed: Bool, attempt: Int)
-    func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
-                     error: String?) async throws
+    func finishStage(
+        runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
+        error: String?) async throws
     /// Commits a batch of a stage in one transaction: its writes, a renewal of the claim's lease and the checkpoint.
     /// Returns the batch's counts, or nil (and writes nothing) when another worker took the mailbox over.
-    func commit(_ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration) async throws -> StageCounts?
+    func commit(
+        _ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration
+    ) async throws -> StageCounts?
     /// Adds a stage's rows written per table to the activity counts, then runs the ANALYZEs the policy asks for.
-    func recordActivityAndAnalyze(_ changedRows: [String: Int], policy: AnalyzePolicy, runID: Int64, mailbox: String,
-                                  after stage: SnapshotStage, logger: Logger) async throws
+    func recordActivityAndAnalyze(
+        _ changedRows: [String: Int], policy: AnalyzePolicy, runID: Int64, mailbox: String,
+        after stage: SnapshotStage, logger: Logger) async throws
     /// Full statistics of the tables a run analyzed only in part, before it ends.
     func completeInterimStatistics(runID: Int64, logger: Logger) async throws
 
@@ -87,18 +100,26 @@ public protocol SyncStoreConnection: Sendable {
     /// Whether the run staged items of the folder; when it did, the staging tables' statistics are refreshed for the match.
     func prepareMatch(runID: Int64, mailbox: String, kind: ItemKind, logger: Logger) async throws -> Bool
     /// The folder's linked CRM rows whose item the run did not see, and the number of links.
-    func reconcileCandidates(runID: Int64, mailbox: String, kind: ItemKind) async throws
+    func reconcileCandidates(
+        runID: Int64, mailbox: String, kind: ItemKind
+    ) async throws
         -> (vanished: [InboundStore.Vanished], linked: Int)
 
     // MARK: Links
 
     /// Every link of a mailbox folder, keyed by item id.
-    func links(mailbox: String, kind: ItemKind) async throws -> [String: (crmID: UUID, changeKey: String?, version: Int64)]
+    func links(
+        mailbox: String, kind: ItemKind
+    ) async throws -> [String: (crmID: UUID, changeKey: String?, version: Int64)]
     /// The links of these items of a mailbox folder, keyed by item id.
-    func links(mailbox: String, kind: ItemKind, itemIDs: [String]) async throws
+    func links(
+        mailbox: String, kind: ItemKind, itemIDs: [String]
+    ) async throws
         -> [String: (crmID: UUID, changeKey: String?, version: Int64)]
     /// A keyset page of links whose CRM row is gone or no longer belongs in the mailbox.
-    func orphanPage(mailbox: MailboxOwner, kind: ItemKind, after: UUID?, limit: Int) async throws -> [(crmID: UUID, ref: MailboxItemRef)]
+    func orphanPage(
+        mailbox: MailboxOwner, kind: ItemKind, after: UUID?, limit: Int
+    ) async throws -> [(crmID: UUID, ref: MailboxItemRef)]
     /// What an outbound snapshot would create, update and delete in the folder.
     func outboundPending(mailbox: MailboxOwner, kind: ItemKind) async throws -> (create: Int, update: Int, delete: Int)
     /// Links items to CRM rows that have no link in the folder yet.
@@ -145,7 +166,9 @@ public protocol SyncStoreConnection: Sendable {
     func deleteOnboardingRow(mailbox: String) async throws
     func recordOnboardingFailure(mailbox: String, error: String) async throws
     /// The CRM user with this login, and the one holding this mailbox.
-    func onboardingUsers(login: String, mailbox: String) async throws
+    func onboardingUsers(
+        login: String, mailbox: String
+    ) async throws
         -> (user: OnboardingDecision.CRMUser?, holder: OnboardingDecision.CRMUser?)
     /// Sets the user's mailbox when it has none; false when it got one meanwhile.
     func setUserMailbox(_ mailbox: String, userID: UUID) async throws -> Bool
@@ -199,7 +222,9 @@ public enum StageWrites: Sendable {
     case cleanCRM
     /// A pushed batch: its links, the CRM rows it covers (`read`, those needing no write included), the create intent
     /// it answered, its quarantined items.
-    case pushed(links: [LinkStore.Link], read: Int, created: Int, updated: Int, clearingIntent: Int64?, quarantined: [QuarantinedItem])
+    case pushed(
+        links: [LinkStore.Link], read: Int, created: Int, updated: Int, clearingIntent: Int64?,
+        quarantined: [QuarantinedItem])
     /// Orphans deleted in Exchange (or gone already): their links go; the others are quarantined.
     case deletedOrphans([UUID], quarantined: [QuarantinedItem])
     /// Forgets every link of the folder (full snapshot from the CRM).
@@ -224,8 +249,10 @@ public struct OutboxDeliveries: Sendable {
     public var outcomes: [(entry: LiveSyncStore.Entry, outcome: Outcome)]
     /// Permanent failures after which an entry is parked.
     public var limit: Int
-    public init(kind: ItemKind, upserts: [String: [LinkStore.Link]], removals: [String: [UUID]], answeredIntents: [Int64],
-                outcomes: [(entry: LiveSyncStore.Entry, outcome: Outcome)], limit: Int) {
+    public init(
+        kind: ItemKind, upserts: [String: [LinkStore.Link]], removals: [String: [UUID]], answeredIntents: [Int64],
+        outcomes: [(entry: LiveSyncStore.Entry, outcome: Outcome)], limit: Int
+    ) {
         self.kind = kind
         self.upserts = upserts
         self.removals = removals
@@ -254,9 +281,11 @@ public struct PulledChanges: Sendable {
     public var quarantined: [QuarantinedItem]
     /// The folder's sync state after these changes.
     public var syncState: String
-    public init(mailbox: MailboxOwner, kind: ItemKind, items: [MailboxItem], deleting: [UUID], relinking: [UUID],
-                crmWins: [(crmID: UUID, itemID: String)], exchangeWins: [(crmID: UUID, itemID: String)], policy: String,
-                quarantined: [QuarantinedItem], syncState: String) {
+    public init(
+        mailbox: MailboxOwner, kind: ItemKind, items: [MailboxItem], deleting: [UUID], relinking: [UUID],
+        crmWins: [(crmID: UUID, itemID: String)], exchangeWins: [(crmID: UUID, itemID: String)], policy: String,
+        quarantined: [QuarantinedItem], syncState: String
+    ) {
         self.mailbox = mailbox
         self.kind = kind
         self.items = items

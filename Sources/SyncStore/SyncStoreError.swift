@@ -53,7 +53,8 @@ public struct SyncStoreError: Error, Sendable, CustomStringConvertible {
     static func wrapping(_ error: any Error, _ message: String, file: String? = nil) -> SyncStoreError {
         if let error = error as? SyncStoreError { return error }
         if let error = error as? PostgresError {
-            return SyncStoreError(code: file == nil ? .database : .migrationFailed, message: message, file: file, postgres: error)
+            return SyncStoreError(
+                code: file == nil ? .database : .migrationFailed, message: message, file: file, postgres: error)
         }
         return SyncStoreError(code: .database, message: "\(message): \(error)", file: file)
     }

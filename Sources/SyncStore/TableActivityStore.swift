@@ -35,28 +35,35 @@ public enum TableActivityStore {
     /// ``InboundStore/refreshStagingStatistics(_:runID:mailbox:logger:db:)``), and journals it as an ANALYZE. The table
     /// keeps its length (`TRUNCATE false`): shortening it takes a lock that would stall every worker using it. A second
     /// worker on the same table waits for the first.
-    public static func vacuumAnalyze(_ table: String, runID: Int64?, mailbox: String?, stage: SnapshotStage?, logger: Logger,
-                                     db: isolated PostgresConnection) throws {
+    public static func vacuumAnalyze(
+        _ table: String, runID: Int64?, mailbox: String?, stage: SnapshotStage?, logger: Logger,
+        db: isolated PostgresConnection
+    ) throws {
         guard let statement = analyzeStatement(table, vacuum: true) else { return }
         let started = ContinuousClock.now
         try db.executeScript(statement)
         let elapsed = ContinuousClock.now - started
-        let rows = try db.query("SELECT greatest(coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0), 0)::float8",
-                                [table])[0].decode(Double.self, at: 0)
-        try journal(table, message: "VACUUM and ANALYZE \(table)", changed: nil, rows: rows, elapsed: elapsed, runID: runID,
-                    mailbox: mailbox, stage: stage, logger: logger, db: db)
+        let rows = try db.query(
+            "SELECT greatest(coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0), 0)::float8",
+            [table])[0].decode(Double.self, at: 0)
+        try journal(
+            table, message: "VACUUM and ANALYZE \(table)", changed: nil, rows: rows, elapsed: elapsed, runID: runID,
+            mailbox: mailbox, stage: stage, logger: logger, db: db)
     }
 
     /// Records an ANALYZE that took `elapsed` and left `rows` as the table's estimate in the run log and the log.
-    static func journal(_ table: String, message: String, changed: Int64?, rows: Double, elapsed: Duration,
-                        statisticsTarget: Int? = nil, runID: Int64?, mailbox: String?, stage: SnapshotStage?, logger: Logger,
-                        db: isolated PostgresConnection) throws {
+    static func journal(
+        _ table: String, message: String, changed: Int64?, rows: Double, elapsed: Duration,
+        statisticsTarget: Int? = nil, runID: Int64?, mailbox: String?, stage: SnapshotStage?, logger: Logger,
+        db: isolated PostgresConnection
+    ) throws {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var data: [String: any Sendable] = ["table": table, "rows": rows, "seconds": seconds]
         if let changed { data["changed"] = changed }
         if let statisticsTarget { data["statistics_target"] = statisticsTarget }
-        try RunStore.recordEvent(runID: runID, mailbox: mailbox, kind: nil, stage: stage, event: "analyze",
-                                 message: "\(message) (now \(Int(rows)) rows)", data: data, db: db)
+        try RunStore.recordEvent(
+            runID: runID, mailbox: mailbox, kind: nil, stage: stage, event: "analyze",
+            message: "\(message) (now \(Int(rows)) rows)", data: data, db: db)
         var metadata: Logger.Metadata = ["db.table": "\(table)", "db.rows": "\(Int(rows))"]
         if let changed { metadata["db.changed"] = "\(changed)" }
         if let statisticsTarget { metadata["db.statistics_target"] = "\(statisticsTarget)" }
@@ -72,21 +79,26 @@ public enum TableActivityStore {
     /// Adds `rows` changed rows to a table's count. Call in the transaction that changed them.
     public static func record(_ rows: Int, in table: String, db: isolated PostgresConnection) throws(PostgresError) {
         guard rows > 0 else { return }
-        try db.execute(try db.prepare("""
-            INSERT INTO sync.table_activity (table_name, changed_since) VALUES ($1, $2)
-            ON CONFLICT (table_name) DO UPDATE SET changed_since = sync.table_activity.changed_since + EXCLUDED.changed_since
-            """), [table, rows])
+        try db.execute(
+            try db.prepare(
+                """
+                INSERT INTO sync.table_activity (table_name, changed_since) VALUES ($1, $2)
+                ON CONFLICT (table_name) DO UPDATE SET changed_since = sync.table_activity.changed_since + EXCLUDED.changed_since
+                """), [table, rows])
     }
 
     /// The counts with the row estimate each table's last ANALYZE left.
     public static func activities(db: isolated PostgresConnection) throws(PostgresError) -> [TableActivity] {
-        try db.query("""
+        try db.query(
+            """
             SELECT a.table_name, coalesce(c.reltuples::float8, -1), a.changed_since
             FROM sync.table_activity a
             LEFT JOIN pg_class c ON c.oid = to_regclass(a.table_name)
             ORDER BY a.table_name
-            """).map { (row) throws(PostgresError) in
-            TableActivity(table: try row.decode(at: 0), rowsAtAnalyze: try row.decode(at: 1), changedSince: try row.decode(at: 2))
+            """
+        ).map { (row) throws(PostgresError) in
+            TableActivity(
+                table: try row.decode(at: 0), rowsAtAnalyze: try row.decode(at: 1), changedSince: try row.decode(at: 2))
         }
     }
 
@@ -95,13 +107,18 @@ public enum TableActivityStore {
     /// says; ``completeInterimStatistics(runID:logger:db:)`` analyzes those tables again when the run ends. Returns the
     /// tables analyzed.
     @discardableResult
-    public static func analyzeIfNeeded(policy: AnalyzePolicy, runID: Int64?, mailbox: String?, after stage: SnapshotStage?,
-                                       logger: Logger, db: isolated PostgresConnection) throws -> [String] {
+    public static func analyzeIfNeeded(
+        policy: AnalyzePolicy, runID: Int64?, mailbox: String?, after stage: SnapshotStage?,
+        logger: Logger, db: isolated PostgresConnection
+    ) throws -> [String] {
         var analyzed: [String] = []
         for activity in try activities(db: db) where policy.shouldAnalyze(activity) {
-            let message = "ANALYZE \(activity.table): \(activity.changedSince) rows changed since the last one (estimate was \(Int(activity.rowsAtAnalyze)))"
-            if try analyze(activity.table, changed: activity.changedSince, statisticsTarget: policy.interimStatisticsTarget,
-                           message: message, runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db) {
+            let message =
+                "ANALYZE \(activity.table): \(activity.changedSince) rows changed since the last one (estimate was \(Int(activity.rowsAtAnalyze)))"
+            if try analyze(
+                activity.table, changed: activity.changedSince, statisticsTarget: policy.interimStatisticsTarget,
+                message: message, runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db)
+            {
                 analyzed.append(activity.table)
             }
         }
@@ -113,14 +130,23 @@ public enum TableActivityStore {
     /// queries are planned from full statistics. A table another process is analyzing keeps its mark for the next
     /// run. Returns the tables analyzed.
     @discardableResult
-    public static func completeInterimStatistics(runID: Int64?, logger: Logger, db: isolated PostgresConnection) throws -> [String] {
-        let coarse = try db.query("SELECT table_name, changed_since FROM sync.table_activity WHERE coarse ORDER BY table_name")
-            .map { (row) throws(PostgresError) in (table: try row.decode(String.self, at: 0), changed: try row.decode(Int64.self, at: 1)) }
+    public static func completeInterimStatistics(
+        runID: Int64?, logger: Logger, db: isolated PostgresConnection
+    ) throws -> [String] {
+        let coarse = try db.query(
+            "SELECT table_name, changed_since FROM sync.table_activity WHERE coarse ORDER BY table_name"
+        )
+        .map { (row) throws(PostgresError) in
+            (table: try row.decode(String.self, at: 0), changed: try row.decode(Int64.self, at: 1))
+        }
         var analyzed: [String] = []
         for (table, changed) in coarse {
-            let message = "ANALYZE \(table) at the server's statistics target (the run's ANALYZEs of it were interim ones)"
-            if try analyze(table, changed: changed, statisticsTarget: nil, message: message, runID: runID, mailbox: nil,
-                           stage: nil, logger: logger, db: db) {
+            let message =
+                "ANALYZE \(table) at the server's statistics target (the run's ANALYZEs of it were interim ones)"
+            if try analyze(
+                table, changed: changed, statisticsTarget: nil, message: message, runID: runID, mailbox: nil,
+                stage: nil, logger: logger, db: db)
+            {
                 analyzed.append(table)
             }
         }
@@ -129,11 +155,15 @@ public enum TableActivityStore {
 
     /// Analyzes `table` unless another process is analyzing it (then returns false): at `statisticsTarget` when given
     /// (and marks the table `coarse`), else at the server's. Takes `changed` rows off its count and journals the ANALYZE.
-    static func analyze(_ table: String, changed: Int64, statisticsTarget: Int?, message: String, runID: Int64?,
-                        mailbox: String?, stage: SnapshotStage?, logger: Logger, db: isolated PostgresConnection) throws -> Bool {
+    static func analyze(
+        _ table: String, changed: Int64, statisticsTarget: Int?, message: String, runID: Int64?,
+        mailbox: String?, stage: SnapshotStage?, logger: Logger, db: isolated PostgresConnection
+    ) throws -> Bool {
         guard let statement = analyzeStatement(table) else { return false }
         let lockKey = "snapsync.analyze:\(table)"
-        guard try db.query("SELECT pg_try_advisory_lock(hashtext($1))", [lockKey])[0].decode(Bool.self, at: 0) else { return false }
+        guard try db.query("SELECT pg_try_advisory_lock(hashtext($1))", [lockKey])[0].decode(Bool.self, at: 0) else {
+            return false
+        }
         defer { _ = try? db.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]) }
         let started = ContinuousClock.now
         if let statisticsTarget {
@@ -145,13 +175,15 @@ public enum TableActivityStore {
             try db.executeScript(statement)
         }
         let elapsed = ContinuousClock.now - started
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             UPDATE sync.table_activity SET rows_at_analyze = greatest((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0),
                 changed_since = greatest(changed_since - $2, 0), analyzed_at = now(), coarse = $3
             WHERE table_name = $1 RETURNING rows_at_analyze
             """, [table, changed, statisticsTarget != nil])[0].decode(Double.self, at: 0)
-        try journal(table, message: message, changed: changed, rows: rows, elapsed: elapsed, statisticsTarget: statisticsTarget,
-                    runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db)
+        try journal(
+            table, message: message, changed: changed, rows: rows, elapsed: elapsed, statisticsTarget: statisticsTarget,
+            runID: runID, mailbox: mailbox, stage: stage, logger: logger, db: db)
         return true
     }
 }

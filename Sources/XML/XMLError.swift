@@ -29,7 +29,8 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     public var underlying: (any Error & Sendable)?
 
     /// Creates an error.
-    public init(code: Code, message: String, line: Int = 0, column: Int = 0, underlying: (any Error & Sendable)? = nil) {
+    public init(code: Code, message: String, line: Int = 0, column: Int = 0, underlying: (any Error & Sendable)? = nil)
+    {
         self.code = code
         self.message = message
         self.line = line

@@ -69,7 +69,8 @@ public struct XMLAttributes {
         for i in 0..<count {
             let entry = base + i * 5
             guard let name = entry[0], XMLName.equal(name, localName),
-                  let begin = entry[3], let end = entry[4] else { continue }
+                let begin = entry[3], let end = entry[4]
+            else { continue }
             return XMLAttributes.withResolvedValue(UnsafeBufferPointer(start: begin, count: end - begin), body)
         }
         return nil
@@ -77,7 +78,8 @@ public struct XMLAttributes {
 
     /// Calls `body` with the value bytes, references resolved (copied only when the value has one).
     @usableFromInline
-    static func withResolvedValue<R>(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    static func withResolvedValue<R>(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
+    {
         if !raw.contains(UInt8(ascii: "&")) { return body(raw) }
         return resolvingReferences(raw).withUnsafeBufferPointer(body)
     }
@@ -100,8 +102,11 @@ public struct XMLAttributes {
             case "quot": scalar = "\""
             case "apos": scalar = "'"
             default:
-                if reference.hasPrefix("#x") { scalar = UInt32(reference.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init) }
-                else if reference.hasPrefix("#") { scalar = UInt32(reference.dropFirst()).flatMap(Unicode.Scalar.init) }
+                if reference.hasPrefix("#x") {
+                    scalar = UInt32(reference.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init)
+                } else if reference.hasPrefix("#") {
+                    scalar = UInt32(reference.dropFirst()).flatMap(Unicode.Scalar.init)
+                }
             }
             guard let scalar else { out.append(raw[i]); i += 1; continue }
             UTF8.encode(scalar) { out.append($0) }

@@ -24,7 +24,9 @@ public final class XMLStreamParser {
             let parser = Unmanaged<XMLStreamParser>.fromOpaque(context).takeUnretainedValue()
             parser.depth += 1
             let name = XMLName(localName: localName, namespaceURI: uri)
-            parser.call { try $0.startElement(name, attributes: XMLAttributes(base: attributes, count: Int(attributeCount))) }
+            parser.call {
+                try $0.startElement(name, attributes: XMLAttributes(base: attributes, count: Int(attributeCount)))
+            }
         }
         saxHandler.endElementNs = { context, localName, _, uri in
             guard let context, let localName else { return }
@@ -43,8 +45,10 @@ public final class XMLStreamParser {
         saxHandler.internalSubset = { context, _, _, _ in
             guard let context else { return }
             let parser = Unmanaged<XMLStreamParser>.fromOpaque(context).takeUnretainedValue()
-            parser.stop(with: XMLError(code: .doctypeRefused,
-                                       message: "documents with a DOCTYPE (DTDs, entity declarations) are not accepted"))
+            parser.stop(
+                with: XMLError(
+                    code: .doctypeRefused,
+                    message: "documents with a DOCTYPE (DTDs, entity declarations) are not accepted"))
         }
         // Structured errors are read from the context after each call; keep libxml2 from printing them.
         saxHandler.serror = { _, _ in }
@@ -59,7 +63,9 @@ public final class XMLStreamParser {
     public static func parse(_ bytes: [UInt8], handler: any XMLEventHandler) throws(XMLError) {
         let parser = XMLStreamParser(handler: handler)
         guard !bytes.isEmpty else { throw parser.makeError(code: .malformed, message: "no root element") }
-        guard bytes.count <= Int(Int32.max) else { throw parser.makeError(code: .malformed, message: "document larger than 2 GB") }
+        guard bytes.count <= Int(Int32.max) else {
+            throw parser.makeError(code: .malformed, message: "document larger than 2 GB")
+        }
         let status = bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars -> Int32? in
                 guard let context = xmlCreateMemoryParserCtxt(chars.baseAddress, Int32(chars.count)) else { return nil }
@@ -95,8 +101,9 @@ public final class XMLStreamParser {
     /// Fails when the document ended before its root element closed (or had none).
     private func requireRootClosed() throws(XMLError) {
         if !rootClosed {
-            throw makeError(code: depth > 0 ? .truncated : .malformed,
-                            message: depth > 0 ? "the document ended inside an element" : "no root element")
+            throw makeError(
+                code: depth > 0 ? .truncated : .malformed,
+                message: depth > 0 ? "the document ended inside an element" : "no root element")
         }
     }
 
@@ -127,7 +134,9 @@ public final class XMLStreamParser {
     private static let noContext = XMLError(code: .malformed, message: "libxml2 could not create a parser context")
 
     /// No XML_PARSE_NOENT (no entity substitution), no DTDLOAD/DTDATTR/DTDVALID; no network.
-    private var options: Int32 { Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOERROR.rawValue) }
+    private var options: Int32 {
+        Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOERROR.rawValue)
+    }
 
     private func libxmlError(_ context: xmlParserCtxtPtr, atEnd: Bool) -> XMLError {
         let last = context.pointee.lastError
@@ -135,8 +144,9 @@ public final class XMLStreamParser {
         let code: XMLError.Code
         switch Int(last.code) {
         case Int(XML_ERR_INVALID_CHAR.rawValue), Int(XML_ERR_INVALID_ENCODING.rawValue),
-             Int(XML_ERR_UNKNOWN_ENCODING.rawValue), Int(XML_ERR_UNSUPPORTED_ENCODING.rawValue):
-            code = message.contains("UTF-8") || last.code != XML_ERR_INVALID_CHAR.rawValue ? .invalidEncoding : .malformed
+            Int(XML_ERR_UNKNOWN_ENCODING.rawValue), Int(XML_ERR_UNSUPPORTED_ENCODING.rawValue):
+            code =
+                message.contains("UTF-8") || last.code != XML_ERR_INVALID_CHAR.rawValue ? .invalidEncoding : .malformed
         default:
             code = atEnd && depth > 0 ? .truncated : .malformed
         }
@@ -155,7 +165,8 @@ public final class XMLStreamParser {
         if let context { xmlStopParser(context) }
     }
 
-    private func makeError(code: XMLError.Code, message: String, underlying: (any Error & Sendable)? = nil) -> XMLError {
+    private func makeError(code: XMLError.Code, message: String, underlying: (any Error & Sendable)? = nil) -> XMLError
+    {
         var line = 0, column = 0
         if let input = context?.pointee.input {
             line = Int(input.pointee.line)

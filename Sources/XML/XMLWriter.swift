@@ -64,7 +64,9 @@ public struct XMLWriter: Sendable {
     }
 
     /// Writes an element with content produced by `body`.
-    public mutating func element(_ name: String, attributes: KeyValuePairs<String, String> = [:], _ body: (inout XMLWriter) -> Void) {
+    public mutating func element(
+        _ name: String, attributes: KeyValuePairs<String, String> = [:], _ body: (inout XMLWriter) -> Void
+    ) {
         startElement(name, attributes: attributes)
         body(&self)
         endElement()
@@ -105,8 +107,10 @@ public struct XMLWriter: Sendable {
                 let byte = utf8[index]
                 // Bytes that may need work: markup characters, control characters, and the lead byte 0xEF of
                 // U+FFFE and U+FFFF (the characters XML 1.0 excludes above the control range).
-                guard byte < 0x20 || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
-                        || byte == UInt8(ascii: "\"") || byte == 0xEF else {
+                guard
+                    byte < 0x20 || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
+                        || byte == UInt8(ascii: "\"") || byte == 0xEF
+                else {
                     index += 1
                     continue
                 }

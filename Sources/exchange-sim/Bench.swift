@@ -2,14 +2,15 @@ import ArgumentParser
 import ExchangeSimulator
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Measures what the simulator serves over loopback HTTP: EWS CreateItem and GetItem in 1,000-item batches, and the
 /// same contacts through Graph: POST in `$batch` requests of 20 (Graph's most per request) and GET in pages of 1,000.
 /// CPU per item is the process's user and system time per phase (the client's share included, the same for both).
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print EWS CreateItem/GetItem and Graph POST/GET items/s and CPU per item.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print EWS CreateItem/GetItem and Graph POST/GET items/s and CPU per item.")
 
     @Option(help: "Batches per operation.") var batches = 10
     @Option(help: "Items per batch.") var batchSize = 1000
@@ -29,7 +30,9 @@ struct Bench: AsyncParsableCommand {
             req.setValue(auth, forHTTPHeaderField: "Authorization")
             req.httpBody = Data(body.utf8)
             let (data, response) = try await session.data(for: req)
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw ValidationError("HTTP error from simulator") }
+            guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+                throw ValidationError("HTTP error from simulator")
+            }
             return data
         }
         func envelope(_ op: String) -> String {
@@ -47,27 +50,34 @@ struct Bench: AsyncParsableCommand {
             var items = ""
             for i in 0..<batchSize {
                 let n = b * batchSize + i
-                items += "<t:Contact><t:Subject>Contact \(n)</t:Subject><t:Body BodyType=\"Text\">Notes for contact \(n) — Zoë &amp; Łukasz</t:Body>"
+                items +=
+                    "<t:Contact><t:Subject>Contact \(n)</t:Subject><t:Body BodyType=\"Text\">Notes for contact \(n) — Zoë &amp; Łukasz</t:Body>"
                     + "<t:GivenName>Given\(n)</t:GivenName><t:CompanyName>Contoso</t:CompanyName>"
                     + "<t:EmailAddresses><t:Entry Key=\"EmailAddress1\">c\(n)@example.org</t:Entry></t:EmailAddresses>"
                     + "<t:PhoneNumbers><t:Entry Key=\"BusinessPhone\">+1 555 \(n)</t:Entry></t:PhoneNumbers>"
                     + "<t:JobTitle>Buyer</t:JobTitle><t:Surname>Surname\(n)</t:Surname></t:Contact>"
             }
-            let body = envelope("<m:CreateItem><m:SavedItemFolderId><t:DistinguishedFolderId Id=\"contacts\"/></m:SavedItemFolderId><m:Items>\(items)</m:Items></m:CreateItem>")
+            let body = envelope(
+                "<m:CreateItem><m:SavedItemFolderId><t:DistinguishedFolderId Id=\"contacts\"/></m:SavedItemFolderId><m:Items>\(items)</m:Items></m:CreateItem>"
+            )
             let t0 = Date()
             let data = try await post(body)
             createSeconds += Date().timeIntervalSince(t0)
             let bytes = Array(data)
-            ids.append(Self.matches(data, "<t:ItemId Id=\"").map { start in
-                String(decoding: bytes[start..<(bytes[start...].firstIndex(of: UInt8(ascii: "\"")) ?? start)], as: UTF8.self)
-            })
+            ids.append(
+                Self.matches(data, "<t:ItemId Id=\"").map { start in
+                    String(
+                        decoding: bytes[start..<(bytes[start...].firstIndex(of: UInt8(ascii: "\"")) ?? start)],
+                        as: UTF8.self)
+                })
         }
         let createCPU = cpu.lap(), createServer = cpu.server
         var getSeconds = 0.0
         var fetched = 0
         for batch in ids {
-            let body = envelope("<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds>"
-                + batch.map { "<t:ItemId Id=\"\($0)\"/>" }.joined() + "</m:ItemIds></m:GetItem>")
+            let body = envelope(
+                "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds>"
+                    + batch.map { "<t:ItemId Id=\"\($0)\"/>" }.joined() + "</m:ItemIds></m:GetItem>")
             let t0 = Date()
             let data = try await post(body)
             getSeconds += Date().timeIntervalSince(t0)
@@ -79,8 +89,13 @@ struct Bench: AsyncParsableCommand {
         print("exchange-sim bench: \(batches) batches of \(batchSize) contacts over loopback HTTP")
         func line(_ name: String, _ items: Int, _ seconds: Double, _ cpuSeconds: Double, _ server: Double?) {
             let perItem = 1e6 / Double(max(items, 1))
-            print(String(format: "%@ %6.0f items/s (%d items in %.2f s), %5.1f us CPU per item (process), %@", name, Double(items) / seconds, items,
-                         seconds, cpuSeconds * perItem, server.map { String(format: "%5.1f us in the simulator", $0 * perItem) } ?? "simulator's share not measured"))
+            print(
+                String(
+                    format: "%@ %6.0f items/s (%d items in %.2f s), %5.1f us CPU per item (process), %@", name,
+                    Double(items) / seconds, items,
+                    seconds, cpuSeconds * perItem,
+                    server.map { String(format: "%5.1f us in the simulator", $0 * perItem) }
+                        ?? "simulator's share not measured"))
         }
         line("EWS CreateItem:               ", created, createSeconds, createCPU, createServer)
         line("EWS GetItem:                  ", fetched, getSeconds, getCPU, getServer)
@@ -90,13 +105,23 @@ struct Bench: AsyncParsableCommand {
     }
 
     /// Creates `count` contacts through Graph `$batch` requests of 20, then reads them in pages of 1,000.
-    func graphBench(_ sim: Simulator, session: URLSession, count: Int) async throws
-        -> (posted: Int, postSeconds: Double, postCPU: Double, postServer: Double?, fetched: Int, getSeconds: Double, getCPU: Double, getServer: Double?) {
+    func graphBench(
+        _ sim: Simulator, session: URLSession, count: Int
+    ) async throws
+        -> (
+            posted: Int, postSeconds: Double, postCPU: Double, postServer: Double?, fetched: Int, getSeconds: Double,
+            getCPU: Double, getServer: Double?
+        )
+    {
         var tokenRequest = URLRequest(url: URL(string: sim.tokenEndpoint())!)
         tokenRequest.httpMethod = "POST"
-        tokenRequest.httpBody = Data("grant_type=client_credentials&client_id=\(GraphApp.demo.clientId)&client_secret=\(GraphApp.demo.secret)&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default".utf8)
+        tokenRequest.httpBody = Data(
+            "grant_type=client_credentials&client_id=\(GraphApp.demo.clientId)&client_secret=\(GraphApp.demo.secret)&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+                .utf8)
         let (tokenData, _) = try await session.data(for: tokenRequest)
-        guard let tokenJSON = try JSONSerialization.jsonObject(with: tokenData) as? [String: Any], let token = tokenJSON["access_token"] as? String else {
+        guard let tokenJSON = try JSONSerialization.jsonObject(with: tokenData) as? [String: Any],
+            let token = tokenJSON["access_token"] as? String
+        else {
             throw ValidationError("no token from the simulator")
         }
         func send(_ method: String, _ url: String, _ body: Data?) async throws -> Data {
@@ -107,7 +132,9 @@ struct Bench: AsyncParsableCommand {
             if body != nil { req.setValue("application/json", forHTTPHeaderField: "Content-Type") }
             req.httpBody = body
             let (data, response) = try await session.data(for: req)
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw ValidationError("HTTP error from the simulator's Graph") }
+            guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+                throw ValidationError("HTTP error from the simulator's Graph")
+            }
             return data
         }
         let contacts = "/users/bench@example.com/contacts"
@@ -116,13 +143,17 @@ struct Bench: AsyncParsableCommand {
         for start in stride(from: 0, to: count, by: 20) {
             var requests: [String] = []
             for n in start..<min(start + 20, count) {
-                let contact = "{\"givenName\":\"Given\(n)\",\"surname\":\"Surname\(n)\",\"companyName\":\"Contoso\",\"jobTitle\":\"Buyer\","
+                let contact =
+                    "{\"givenName\":\"Given\(n)\",\"surname\":\"Surname\(n)\",\"companyName\":\"Contoso\",\"jobTitle\":\"Buyer\","
                     + "\"personalNotes\":\"Notes for contact \(n) — Zoë & Łukasz\",\"emailAddresses\":[{\"address\":\"c\(n)@example.org\"}],"
                     + "\"businessPhones\":[\"+1 555 \(n)\"]}"
-                requests.append("{\"id\":\"\(n)\",\"method\":\"POST\",\"url\":\"\(contacts)\",\"headers\":{\"Content-Type\":\"application/json\"},\"body\":\(contact)}")
+                requests.append(
+                    "{\"id\":\"\(n)\",\"method\":\"POST\",\"url\":\"\(contacts)\",\"headers\":{\"Content-Type\":\"application/json\"},\"body\":\(contact)}"
+                )
             }
             let t0 = Date()
-            let data = try await send("POST", sim.graphEndpoint + "/$batch", Data("{\"requests\":[\(requests.joined(separator: ","))]}".utf8))
+            let data = try await send(
+                "POST", sim.graphEndpoint + "/$batch", Data("{\"requests\":[\(requests.joined(separator: ","))]}".utf8))
             postSeconds += Date().timeIntervalSince(t0)
             posted += Self.count(data, "\"status\":201")
         }
@@ -184,21 +215,27 @@ struct CPUClock {
 
     static func serverNow() -> Double? {
         #if os(Linux)
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return nil }
-        var total = 0.0
-        for task in tasks {
-            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8), comm.hasPrefix("NIO-ELT"),
-                  let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // Fields after the command: state is the 3rd field of the line, utime and stime the 14th and 15th.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            total += (user + system) / ticks
-        }
-        return total
+            let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+            guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else {
+                return nil
+            }
+            var total = 0.0
+            for task in tasks {
+                guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+                    comm.hasPrefix("NIO-ELT"),
+                    let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")")
+                else { continue }
+                // Fields after the command: state is the 3rd field of the line, utime and stime the 14th and 15th.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+                    continue
+                }
+                total += (user + system) / ticks
+            }
+            return total
         #else
-        return nil
+            return nil
         #endif
     }
 

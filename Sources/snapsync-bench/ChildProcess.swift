@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process the benchmarks measure on its own: spawned with `posix_spawn`, its output appended to a log
@@ -62,15 +62,17 @@ final class ChildProcess: @unchecked Sendable {
         reaped = true
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        return Usage(status: exit, peakRSSMB: Double(peakKB) * 1024 / 1_000_000,
-                     cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-                     seconds: Benchmark.seconds(ContinuousClock.now - started))
+        return Usage(
+            status: exit, peakRSSMB: Double(peakKB) * 1024 / 1_000_000,
+            cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+            seconds: Benchmark.seconds(ContinuousClock.now - started))
     }
 
     /// `VmHWM` of a running process in KiB (0 once it has exited).
     static func highWaterMarkKB(of pid: pid_t) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
     }
 
@@ -93,7 +95,8 @@ final class ChildProcess: @unchecked Sendable {
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         func fields(_ pid: String) -> [Substring]? {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
             // After "pid (comm)": field 3 (state) onwards.
             return stat[stat.index(after: close)...].split(separator: " ")
         }

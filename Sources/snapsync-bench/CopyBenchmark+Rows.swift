@@ -3,7 +3,7 @@ import Postgres
 import SyncCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Deterministic contact-like rows (the columns of crm.contacts, about 700 bytes of COPY text each), with
@@ -54,19 +54,31 @@ struct CopyBenchmarkRows: Sendable {
         rows = (0..<count).map(Self.row)
     }
 
-    private static let givenNames = ["Anna", "Bernd", "Chloé", "Dmitri", "Eva", "Fatima", "Giovanni", "Hana", "Ingrid",
-                                     "Jürgen", "Kenji", "Lucía", "Mohammed", "Nora", "Olaf", "Priya", "Quentin", "Ruth"]
-    private static let surnames = ["Müller", "Schmidt", "O'Brien", "Nakamura", "García", "Kowalski", "Dubois", "Rossi",
-                                   "Johansson", "Novák", "Smith", "Yılmaz", "Żukowski", "van der Berg", "Ng", "Costa"]
-    private static let companies = ["Acme GmbH", "Globex, Inc.", "Initech \"Solutions\"", "Umbrella AG", "Hooli", "東京商事",
-                                    "Vandelay Industries", "Stark Industries", "Wayne Enterprises", "Tyrell Corp."]
-    private static let cities = [("Berlin", "BE", "Germany"), ("Zürich", "ZH", "Switzerland"), ("Lyon", "ARA", "France"),
-                                 ("Kraków", "MA", "Poland"), ("Osaka", "27", "Japan"), ("Austin", "TX", "United States")]
-    private static let words = ["meeting", "follow-up", "contract", "renewal", "pricing", "quarterly", "review",
-                                "shipment", "invoice", "support", "escalation", "workshop", "onboarding", "Straße",
-                                "café", "naïve", "résumé", "budget", "forecast", "pipeline", "prospect", "partner"]
-    private static let categoryNames = ["Customer", "Partner", "VIP", "Press", "Supplier, preferred", "Former \"gold\"",
-                                        "back\\slash", "Ünïcödé"]
+    private static let givenNames = [
+        "Anna", "Bernd", "Chloé", "Dmitri", "Eva", "Fatima", "Giovanni", "Hana", "Ingrid",
+        "Jürgen", "Kenji", "Lucía", "Mohammed", "Nora", "Olaf", "Priya", "Quentin", "Ruth",
+    ]
+    private static let surnames = [
+        "Müller", "Schmidt", "O'Brien", "Nakamura", "García", "Kowalski", "Dubois", "Rossi",
+        "Johansson", "Novák", "Smith", "Yılmaz", "Żukowski", "van der Berg", "Ng", "Costa",
+    ]
+    private static let companies = [
+        "Acme GmbH", "Globex, Inc.", "Initech \"Solutions\"", "Umbrella AG", "Hooli", "東京商事",
+        "Vandelay Industries", "Stark Industries", "Wayne Enterprises", "Tyrell Corp.",
+    ]
+    private static let cities = [
+        ("Berlin", "BE", "Germany"), ("Zürich", "ZH", "Switzerland"), ("Lyon", "ARA", "France"),
+        ("Kraków", "MA", "Poland"), ("Osaka", "27", "Japan"), ("Austin", "TX", "United States"),
+    ]
+    private static let words = [
+        "meeting", "follow-up", "contract", "renewal", "pricing", "quarterly", "review",
+        "shipment", "invoice", "support", "escalation", "workshop", "onboarding", "Straße",
+        "café", "naïve", "résumé", "budget", "forecast", "pipeline", "prospect", "partner",
+    ]
+    private static let categoryNames = [
+        "Customer", "Partner", "VIP", "Press", "Supplier, preferred", "Former \"gold\"",
+        "back\\slash", "Ünïcödé",
+    ]
 
     private static func row(_ index: Int) -> Row {
         var random = SplitMix64(seed: UInt64(index))
@@ -93,13 +105,16 @@ struct CopyBenchmarkRows: Sendable {
             businessPhone: "+49 30 \(1_000_000 + random.below(8_999_999))",
             mobilePhone: "+49 170 \(1_000_000 + random.below(8_999_999))",
             homePhone: random.below(2) == 0 ? "+49 30 \(1_000_000 + random.below(8_999_999))" : nil,
-            street: "\(random.below(200) + 1) \(["Hauptstraße", "Rue de la Paix", "Main Street", "Via Roma"][random.below(4)])",
+            street:
+                "\(random.below(200) + 1) \(["Hauptstraße", "Rue de la Paix", "Main Street", "Via Roma"][random.below(4)])",
             city: city, state: state, postalCode: String(10000 + random.below(89999)), country: country,
             notes: notes,
-            birthday: random.below(4) == 0 ? nil
+            birthday: random.below(4) == 0
+                ? nil
                 : PostgresDate(year: 1950 + random.below(55), month: 1 + random.below(12), day: 1 + random.below(28)),
             categories: categories,
-            updatedAtMicroseconds: 1_700_000_000_000_000 + Int64(random.below(1 << 30)) * 1_000 + Int64(random.below(1000)),
+            updatedAtMicroseconds: 1_700_000_000_000_000 + Int64(random.below(1 << 30)) * 1_000
+                + Int64(random.below(1000)),
             version: Int64(random.below(1000) + 1))
     }
 
@@ -191,9 +206,11 @@ struct CopyBenchmarkRows: Sendable {
     }
 
     private static func arrayLiteral(_ values: [String]) -> String {
-        "{" + values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }.joined(separator: ",") + "}"
+        "{"
+            + values.map { value in
+                "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }.joined(separator: ",") + "}"
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -4,7 +4,7 @@ import Logging
 import Postgres
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `snapsync-bench copy`: COPY throughput of the Postgres module next to `psql \copy` of the same rows.
@@ -57,8 +57,10 @@ struct CopyBenchmark: AsyncParsableCommand {
         clock = .now
         let bytes = try data.writeCopyText(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        print("generated \(rows) rows in \(Benchmark.seconds(generated), digits: 2) s; COPY text \(bytes / 1_000_000) MB "
-            + "(\(bytes / rows) bytes/row) written in \(Benchmark.seconds(ContinuousClock.now - clock), digits: 2) s")
+        print(
+            "generated \(rows) rows in \(Benchmark.seconds(generated), digits: 2) s; COPY text \(bytes / 1_000_000) MB "
+                + "(\(bytes / rows) bytes/row) written in \(Benchmark.seconds(ContinuousClock.now - clock), digits: 2) s"
+        )
 
         let connection = try await PostgresConnection.connect(conninfo, logger: logger)
         let version = try await connection.query("show server_version").first?.decode(String.self, at: 0) ?? "?"
@@ -88,7 +90,9 @@ struct CopyBenchmark: AsyncParsableCommand {
                             try data.write(to: &writer)
                         }
                     }
-                    guard copied == rows else { throw BenchmarkFailure("module copied \(copied) rows, expected \(rows)") }
+                    guard copied == rows else {
+                        throw BenchmarkFailure("module copied \(copied) rows, expected \(rows)")
+                    }
                 case .psql:
                     try runPsql(conninfo: conninfo, table: table, file: file)
                 }
@@ -103,7 +107,8 @@ struct CopyBenchmark: AsyncParsableCommand {
                     psqlCPU.append(cpu)
                 }
                 line += "  \(path) \(Int(rate)) rows/s (\(seconds, digits: 2) s, client CPU \(cpu, digits: 2) s)"
-                let check = try await connection.query("""
+                let check = try await connection.query(
+                    """
                     select count(*), md5(string_agg(md5(t::text), '' order by t.id)) from \(table) t
                     """)
                 let count = try check.first?.decode(Int64.self, at: 0) ?? 0
@@ -113,7 +118,9 @@ struct CopyBenchmark: AsyncParsableCommand {
             print(line)
         }
         try await connection.run { connection in
-            for path in [Path.module, .psql] { try connection.execute("drop table if exists \(PostgresIdentifier("bench_copy_\(path)"))") }
+            for path in [Path.module, .psql] {
+                try connection.execute("drop table if exists \(PostgresIdentifier("bench_copy_\(path)"))")
+            }
         }
         await connection.close()
         guard checksums.count == 1 else { throw BenchmarkFailure("the module and psql stored different rows") }
@@ -121,10 +128,12 @@ struct CopyBenchmark: AsyncParsableCommand {
         let module = Benchmark.median(moduleRates)
         let baseline = Benchmark.median(psqlRates)
         let ratio = module / baseline
-        print("median: module \(Int(module)) rows/s, psql \\copy \(Int(baseline)) rows/s, module/psql = \(ratio, digits: 3) "
-            + (ratio >= 0.8 ? "(target >= 0.80 met)" : "(BELOW the 0.80 target)"))
-        print("client CPU (median): module process \(Benchmark.median(moduleCPU), digits: 2) s, psql \(Benchmark.median(psqlCPU), digits: 2) s "
-            + "for \(rows) rows; the rest of each load is the server's COPY (CPU-bound in the backend)")
+        print(
+            "median: module \(Int(module)) rows/s, psql \\copy \(Int(baseline)) rows/s, module/psql = \(ratio, digits: 3) "
+                + (ratio >= 0.8 ? "(target >= 0.80 met)" : "(BELOW the 0.80 target)"))
+        print(
+            "client CPU (median): module process \(Benchmark.median(moduleCPU), digits: 2) s, psql \(Benchmark.median(psqlCPU), digits: 2) s "
+                + "for \(rows) rows; the rest of each load is the server's COPY (CPU-bound in the backend)")
         print("rows identical on both paths (md5 \(checksums.first!)); peak RSS \(Int(Benchmark.peakRSS())) MB")
     }
 

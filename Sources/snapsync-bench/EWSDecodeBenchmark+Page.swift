@@ -21,15 +21,19 @@ extension EWSDecodeBenchmark {
             var w = XMLWriter(reservingCapacity: contacts * 2048)
             w.startElement("s:Envelope", attributes: ["xmlns:s": EWSNamespace.soap])
             w.element("s:Header") { w in
-                w.startElement("h:ServerVersionInfo", attributes: [
-                    "MajorVersion": "15", "MinorVersion": "1", "MajorBuildNumber": "2507", "MinorBuildNumber": "6",
-                    "Version": "V2017_07_11", "xmlns:h": EWSNamespace.types, "xmlns": EWSNamespace.types,
-                    "xmlns:xsd": "http://www.w3.org/2001/XMLSchema", "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
-                ])
+                w.startElement(
+                    "h:ServerVersionInfo",
+                    attributes: [
+                        "MajorVersion": "15", "MinorVersion": "1", "MajorBuildNumber": "2507", "MinorBuildNumber": "6",
+                        "Version": "V2017_07_11", "xmlns:h": EWSNamespace.types, "xmlns": EWSNamespace.types,
+                        "xmlns:xsd": "http://www.w3.org/2001/XMLSchema",
+                        "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+                    ])
                 w.endElement()
             }
             w.element("s:Body") { w in
-                w.startElement("m:GetItemResponse", attributes: ["xmlns:m": EWSNamespace.messages, "xmlns:t": EWSNamespace.types])
+                w.startElement(
+                    "m:GetItemResponse", attributes: ["xmlns:m": EWSNamespace.messages, "xmlns:t": EWSNamespace.types])
                 w.element("m:ResponseMessages") { w in
                     for index in 0..<contacts {
                         w.startElement("m:GetItemResponseMessage", attributes: ["ResponseClass": "Success"])
@@ -46,17 +50,27 @@ extension EWSDecodeBenchmark {
             expectedDisplayNames = names
         }
 
-        static let givenNames = ["Anna", "Zoë", "José", "Łukasz", "Søren", "Mei", "Oluwaseun", "François", "Ingrid", "Mateo",
-                                 "Aiko", "Björn", "Chloé", "Dmitri", "Eşref", "Fatima"]
-        static let surnames = ["Müller", "O'Brien", "García", "Nowak", "Andersen", "Wang", "Adeyemi", "Dubois", "Lindqvist",
-                               "Rossi", "Yamada", "Kowalczyk", "van der Berg", "Öztürk", "Ivanova", "Smith"]
-        static let companies = ["Acme & Söhne GmbH", "Northwind Traders", "Contoso Ltd.", "Fabrikam, Inc.", "Tailspin <Toys>",
-                                "Wide World Importers", "Adventure Works", "Litware \"Labs\""]
-        static let titles = ["Chief Executive Officer", "Head of Procurement", "Sales Manager EMEA", "Account Executive",
-                             "Software Engineer", "Office Manager"]
-        static let cities = [("Berlin", "BE", "10115", "Germany"), ("München", "BY", "80331", "Germany"),
-                             ("Lyon", "ARA", "69002", "France"), ("Kraków", "MA", "30-001", "Poland"),
-                             ("Seattle", "WA", "98101", "United States"), ("Osaka", "27", "530-0001", "Japan")]
+        static let givenNames = [
+            "Anna", "Zoë", "José", "Łukasz", "Søren", "Mei", "Oluwaseun", "François", "Ingrid", "Mateo",
+            "Aiko", "Björn", "Chloé", "Dmitri", "Eşref", "Fatima",
+        ]
+        static let surnames = [
+            "Müller", "O'Brien", "García", "Nowak", "Andersen", "Wang", "Adeyemi", "Dubois", "Lindqvist",
+            "Rossi", "Yamada", "Kowalczyk", "van der Berg", "Öztürk", "Ivanova", "Smith",
+        ]
+        static let companies = [
+            "Acme & Söhne GmbH", "Northwind Traders", "Contoso Ltd.", "Fabrikam, Inc.", "Tailspin <Toys>",
+            "Wide World Importers", "Adventure Works", "Litware \"Labs\"",
+        ]
+        static let titles = [
+            "Chief Executive Officer", "Head of Procurement", "Sales Manager EMEA", "Account Executive",
+            "Software Engineer", "Office Manager",
+        ]
+        static let cities = [
+            ("Berlin", "BE", "10115", "Germany"), ("München", "BY", "80331", "Germany"),
+            ("Lyon", "ARA", "69002", "France"), ("Kraków", "MA", "30-001", "Poland"),
+            ("Seattle", "WA", "98101", "United States"), ("Osaka", "27", "530-0001", "Japan"),
+        ]
         static let categories = ["Customer", "VIP", "Supplier", "Press", "Partner", "Newsletter"]
         static let sentences = [
             "Met at the trade fair in Hannover; interested in the enterprise plan.",
@@ -78,28 +92,41 @@ extension EWSDecodeBenchmark {
             let display = "\(given) \(surname)"
             let login = "\(given).\(surname)".lowercased().filter { $0.isASCII && ($0.isLetter || $0 == ".") }
             w.element("t:Contact") { w in
-                w.startElement("t:ItemId", attributes: [
-                    "Id": "AAMkADk0N2E4ZjM1LTI1OGItNGFkNy05ZmI2LWU2ZmNhMmMwZDdlNwBGAAAAAAC1x3KGd9tURIpHN7yp0jKqBwCjh2" + random.base64(64) + "AAA=",
-                    "ChangeKey": "EQAAABYAAACjh2Ue" + random.base64(24),
-                ])
+                w.startElement(
+                    "t:ItemId",
+                    attributes: [
+                        "Id":
+                            "AAMkADk0N2E4ZjM1LTI1OGItNGFkNy05ZmI2LWU2ZmNhMmMwZDdlNwBGAAAAAAC1x3KGd9tURIpHN7yp0jKqBwCjh2"
+                            + random.base64(64) + "AAA=",
+                        "ChangeKey": "EQAAABYAAACjh2Ue" + random.base64(24),
+                    ])
                 w.endElement()
                 var body: [String] = []
                 for _ in 0..<(6 + random.below(5)) { body.append(sentences[random.below(sentences.count)]) }
                 w.element("t:Body", attributes: ["BodyType": "Text"], text: body.joined(separator: "\r\n"))
                 w.element("t:Categories") { w in
-                    for c in 0..<(1 + random.below(3)) { w.element("t:String", text: categories[(index + c) % categories.count]) }
+                    for c in 0..<(1 + random.below(3)) {
+                        w.element("t:String", text: categories[(index + c) % categories.count])
+                    }
                 }
                 w.element("t:ExtendedProperty") { w in
                     EWSFieldURI.extended(.snapsyncCRMId).write(into: &w)
                     w.element("t:Value", text: random.uuid().lowercasedString)
                 }
-                w.element("t:LastModifiedTime", text: "2024-0\(1 + random.below(9))-1\(random.below(10))T0\(random.below(10)):1\(random.below(10)):4\(random.below(10))Z")
+                w.element(
+                    "t:LastModifiedTime",
+                    text:
+                        "2024-0\(1 + random.below(9))-1\(random.below(10))T0\(random.below(10)):1\(random.below(10)):4\(random.below(10))Z"
+                )
                 w.element("t:DisplayName", text: display)
                 w.element("t:GivenName", text: given)
                 w.element("t:CompanyName", text: company)
                 w.element("t:EmailAddresses") { w in
-                    w.element("t:Entry", attributes: ["Key": "EmailAddress1"], text: "\(login)@\(company.prefix(4).lowercased().filter(\.isLetter)).example.com")
-                    w.element("t:Entry", attributes: ["Key": "EmailAddress2"], text: "\(login)\(index)@mail.example.org")
+                    w.element(
+                        "t:Entry", attributes: ["Key": "EmailAddress1"],
+                        text: "\(login)@\(company.prefix(4).lowercased().filter(\.isLetter)).example.com")
+                    w.element(
+                        "t:Entry", attributes: ["Key": "EmailAddress2"], text: "\(login)\(index)@mail.example.org")
                 }
                 w.element("t:PhysicalAddresses") { w in
                     w.element("t:Entry", attributes: ["Key": "Business"]) { w in
@@ -115,7 +142,9 @@ extension EWSDecodeBenchmark {
                     w.element("t:Entry", attributes: ["Key": "HomePhone"], text: "+49 30 \(random.digits(7))")
                     w.element("t:Entry", attributes: ["Key": "MobilePhone"], text: "+49 170 \(random.digits(7))")
                 }
-                w.element("t:Birthday", text: "19\(60 + random.below(40))-0\(1 + random.below(9))-1\(random.below(10))T12:00:00Z")
+                w.element(
+                    "t:Birthday",
+                    text: "19\(60 + random.below(40))-0\(1 + random.below(9))-1\(random.below(10))T12:00:00Z")
                 w.element("t:JobTitle", text: titles[random.below(titles.count)])
                 w.element("t:Surname", text: surname)
             }

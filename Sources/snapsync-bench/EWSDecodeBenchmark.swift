@@ -4,7 +4,7 @@ import Foundation
 import SyncCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `snapsync-bench ews-decode`: decodes an in-memory GetItem page of contacts with the EWS decoder
@@ -34,48 +34,58 @@ struct EWSDecodeBenchmark: ParsableCommand {
     var writePage: String?
 
     func validate() throws {
-        guard contacts > 0, iterations > 0, rounds > 0 else { throw ValidationError("contacts, iterations and rounds must be positive") }
+        guard contacts > 0, iterations > 0, rounds > 0 else {
+            throw ValidationError("contacts, iterations and rounds must be positive")
+        }
     }
 
     func run() throws {
         let page = ContactPage(contacts: contacts, seed: seed)
         let megabytes = Double(page.bytes.count) / 1_000_000
         if let writePage { try Data(page.bytes).write(to: URL(fileURLWithPath: writePage)) }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-bench-getitem-\(getpid()).xml")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "snapsync-bench-getitem-\(getpid()).xml")
         try Data(page.bytes).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        print("ews-decode: GetItem page of \(contacts) contacts, \(String(format: "%.2f", megabytes)) MB "
-              + "(\(page.bytes.count / contacts) bytes a contact); \(rounds) rounds of \(iterations) decodes")
+        print(
+            "ews-decode: GetItem page of \(contacts) contacts, \(String(format: "%.2f", megabytes)) MB "
+                + "(\(page.bytes.count / contacts) bytes a contact); \(rounds) rounds of \(iterations) decodes")
         try check(try EWSResponseDecoder.decode(page.bytes), page)  // warm-up, and the decoder must be right
 
         var decode: [Double] = [], decodeAndMap: [Double] = [], baseline: [Double] = []
         for _ in 0..<rounds {
             decode.append(try measure { _ = try decodePage(page) })
-            decodeAndMap.append(try measure {
-                var mapped = 0
-                for message in try decodePage(page).messages {
-                    if case .contact(let contact)? = message.items.first {
-                        mapped += EWSMappings.contact.record(of: contact).displayName.isEmpty ? 0 : 1
+            decodeAndMap.append(
+                try measure {
+                    var mapped = 0
+                    for message in try decodePage(page).messages {
+                        if case .contact(let contact)? = message.items.first {
+                            mapped += EWSMappings.contact.record(of: contact).displayName.isEmpty ? 0 : 1
+                        }
                     }
-                }
-                guard mapped == contacts else { throw BenchmarkFailure("mapped \(mapped) of \(contacts) contacts") }
-            })
+                    guard mapped == contacts else { throw BenchmarkFailure("mapped \(mapped) of \(contacts) contacts") }
+                })
             baseline.append(try xmllintSeconds(file))
         }
 
         func row(_ name: String, _ seconds: [Double]) {
             let perPage = seconds.sorted()[seconds.count / 2] / Double(iterations)
             let label = name.padding(toLength: 40, withPad: " ", startingAt: 0)
-            print("  \(label)" + String(format: "%9.0f contacts/s %8.1f MB/s  (%.2f ms a page)",
-                                         Double(contacts) / perPage, megabytes / perPage, perPage * 1000))
+            print(
+                "  \(label)"
+                    + String(
+                        format: "%9.0f contacts/s %8.1f MB/s  (%.2f ms a page)",
+                        Double(contacts) / perPage, megabytes / perPage, perPage * 1000))
         }
         row("EWS decoder (EWSResponseDecoder, SAX2)", decode)
         row("EWS decoder + mapping to CRMContact", decodeAndMap)
         row("xmllint --stream --noout (same bytes)", baseline)
         let decodeMedian = decode.sorted()[decode.count / 2], baselineMedian = baseline.sorted()[baseline.count / 2]
-        print(String(format: "  EWS decoder at %.2fx xmllint --stream; target ~120000 contacts/s (performance-notes.md)",
-                     baselineMedian / decodeMedian))
+        print(
+            String(
+                format: "  EWS decoder at %.2fx xmllint --stream; target ~120000 contacts/s (performance-notes.md)",
+                baselineMedian / decodeMedian))
         // Only this process: a child's ru_maxrss on Linux includes the parent's pages at spawn time.
         print(String(format: "  peak RSS of the benchmark process: %.1f MB", Benchmark.peakRSS()))
     }
@@ -95,9 +105,11 @@ struct EWSDecodeBenchmark: ParsableCommand {
             if case .contact(let contact)? = message.items.first { contact } else { nil }
         }
         guard decoded.map(\.displayName) == page.expectedDisplayNames,
-              decoded.allSatisfy({ $0.crmID != nil && $0.itemId != nil && $0.lastModified != nil && $0.birthday != nil
-                  && $0.body?.isEmpty == false && $0.emailAddresses.count == 2 && $0.phoneNumbers.count == 3
-                  && $0.businessAddress.city != nil })
+            decoded.allSatisfy({
+                $0.crmID != nil && $0.itemId != nil && $0.lastModified != nil && $0.birthday != nil
+                    && $0.body?.isEmpty == false && $0.emailAddresses.count == 2 && $0.phoneNumbers.count == 3
+                    && $0.businessAddress.city != nil
+            })
         else { throw BenchmarkFailure("the decoder did not return the contacts of the page") }
     }
 
@@ -124,14 +136,16 @@ struct EWSDecodeBenchmark: ParsableCommand {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         let start = ContinuousClock.now
-        do { try process.run() } catch { throw BenchmarkFailure("cannot run \(xmllint): \(error) (apt-get install libxml2-utils)") }
+        do { try process.run() } catch {
+            throw BenchmarkFailure("cannot run \(xmllint): \(error) (apt-get install libxml2-utils)")
+        }
         let output = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let elapsed = Benchmark.seconds(ContinuousClock.now - start)
         guard process.terminationStatus == 0, output.isEmpty else {
-            throw BenchmarkFailure("xmllint failed (\(process.terminationStatus)): \(String(decoding: output.prefix(500), as: UTF8.self))")
+            throw BenchmarkFailure(
+                "xmllint failed (\(process.terminationStatus)): \(String(decoding: output.prefix(500), as: UTF8.self))")
         }
         return elapsed
     }
 }
-

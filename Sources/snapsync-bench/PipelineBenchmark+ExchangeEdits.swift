@@ -16,20 +16,26 @@ struct PipelineExchangeEdits {
         configuration.proxy = .direct
         let client = try HTTPClient(configuration: configuration, logger: logger)
         defer { client.shutdown() }
-        let source = EWSMailboxSource(client: EWSClient(configuration: EWSClient.Configuration(endpoint: endpoint),
-                                                        transport: client, logger: logger))
+        let source = EWSMailboxSource(
+            client: EWSClient(
+                configuration: EWSClient.Configuration(endpoint: endpoint),
+                transport: client, logger: logger))
         for owner in owners {
             let page = try await source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 1000)
             let count = max(1, Int((Double(page.totalCount ?? page.refs.count) * fraction).rounded()))
             var updates: [MailboxUpdate] = []
-            for (index, result) in try await source.items(Array(page.refs.prefix(count)), in: owner, kind: .tasks).enumerated() {
+            for (index, result) in try await source.items(Array(page.refs.prefix(count)), in: owner, kind: .tasks)
+                .enumerated()
+            {
                 guard case .success(let item) = result, case .task(var task) = item.record else { continue }
                 let previous = item.record
                 task.subject = "\(subject) \(index)"
                 updates.append(MailboxUpdate(ref: item.ref, record: .task(task), previous: previous))
             }
             for result in try await source.update(updates, in: owner) {
-                if case .failure(let error) = result { throw BenchmarkFailure("renaming a task in \(owner.smtpAddress): \(error)") }
+                if case .failure(let error) = result {
+                    throw BenchmarkFailure("renaming a task in \(owner.smtpAddress): \(error)")
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ import SyncCore
 import SyncStore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `snapsync-bench pipeline`: the real `snapsync` binary end to end against a throwaway PostgreSQL and an
@@ -35,18 +35,29 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(help: "Multiplies items per mailbox and contacts.") var scale = 1.0
     @Option(help: "snapsync --workers.") var workers = 4
     @Option(help: "exchange-sim --threads.") var simulatorThreads = 2
-    @Option(help: ArgumentHelp("An extra option for both snapshot steps (repeatable), e.g. --snapshot-option=--analyze-threshold=0.5.",
-                               valueName: "option"))
+    @Option(
+        help: ArgumentHelp(
+            "An extra option for both snapshot steps (repeatable), e.g. --snapshot-option=--analyze-threshold=0.5.",
+            valueName: "option"))
     var snapshotOption: [String] = []
-    @Option(help: ArgumentHelp("A postgresql.conf line for the benchmark's cluster (repeatable), e.g. --postgres-setting \"shared_buffers = '1GB'\".",
-                               valueName: "setting"))
+    @Option(
+        help: ArgumentHelp(
+            "A postgresql.conf line for the benchmark's cluster (repeatable), e.g. --postgres-setting \"shared_buffers = '1GB'\".",
+            valueName: "setting"))
     var postgresSetting: [String] = []
-    @Option(help: "Directory with the snapsync and exchange-sim binaries (default: this binary's).") var binaries: String?
+    @Option(help: "Directory with the snapsync and exchange-sim binaries (default: this binary's).") var binaries:
+        String?
     @Option(help: "The psql binary (the COPY baseline).") var psql = "psql"
     @Flag(help: "Keep the work directory (logs of every process).") var keep = false
-    @Option(help: "Profile PostgreSQL: print the N statements that took the most server time in each step (pg_stat_statements).")
+    @Option(
+        help:
+            "Profile PostgreSQL: print the N statements that took the most server time in each step (pg_stat_statements)."
+    )
     var statements = 0
-    @Option(help: "Profile PostgreSQL: log the plan of every statement slower than this many milliseconds (auto_explain) to postgres.log in the work directory (use with --keep).")
+    @Option(
+        help:
+            "Profile PostgreSQL: log the plan of every statement slower than this many milliseconds (auto_explain) to postgres.log in the work directory (use with --keep)."
+    )
     var explainSlowerThan: Int?
 
     func validate() throws {
@@ -59,15 +70,24 @@ struct PipelineBenchmark: AsyncParsableCommand {
     var contactCount: Int { Int((Double(contacts) * scale).rounded()) }
 
     func run() async throws {
-        let directory = binaries ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-bench-pipeline-\(getpid())").path
+        let directory =
+            binaries
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-bench-pipeline-\(getpid())")
+            .path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         say("work directory \(work) (process logs)")
-        var profiling = statements > 0 ? ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = all",
-                                             "pg_stat_statements.track_planning = on"] : []
+        var profiling =
+            statements > 0
+            ? [
+                "shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = all",
+                "pg_stat_statements.track_planning = on",
+            ] : []
         if let explainSlowerThan {
-            profiling += ["session_preload_libraries = 'auto_explain'", "auto_explain.log_min_duration = \(explainSlowerThan)",
-                          "auto_explain.log_nested_statements = on"]
+            profiling += [
+                "session_preload_libraries = 'auto_explain'", "auto_explain.log_min_duration = \(explainSlowerThan)",
+                "auto_explain.log_nested_statements = on",
+            ]
         }
         let cluster = try await PostgresLocalCluster.start(options: .init(extraSettings: profiling + postgresSetting))
         var bench = PipelineRun(benchmark: self, binaries: directory, work: work, cluster: cluster)
@@ -98,9 +118,11 @@ struct PipelineFigures {
 
     var line: String {
         let total = usage.cpuSeconds + postgresCPU + simulatorCPU
-        return String(format: "%-9@ %9d items %8.1f s %9.0f items/s   peak RSS %6.1f MB   CPU s: snapsync %6.1f  postgres %6.1f (%3.0f%% of CPU, %3.0f%% of wall)  exchange-sim %6.1f",
-                      name as NSString, items, usage.seconds, rate, usage.peakRSSMB, usage.cpuSeconds,
-                      postgresCPU, 100 * postgresCPU / max(total, 0.001), 100 * postgresCPU / usage.seconds, simulatorCPU)
+        return String(
+            format:
+                "%-9@ %9d items %8.1f s %9.0f items/s   peak RSS %6.1f MB   CPU s: snapsync %6.1f  postgres %6.1f (%3.0f%% of CPU, %3.0f%% of wall)  exchange-sim %6.1f",
+            name as NSString, items, usage.seconds, rate, usage.peakRSSMB, usage.cpuSeconds,
+            postgresCPU, 100 * postgresCPU / max(total, 0.001), 100 * postgresCPU / usage.seconds, simulatorCPU)
     }
 }
 
@@ -135,8 +157,9 @@ struct PipelineRun {
 
     mutating func measure() async throws {
         let perMailbox = benchmark.itemsPerMailbox
-        say("data: \(addresses.count) mailboxes x \(perMailbox) items (\(perMailbox / 2) appointments, \(perMailbox - perMailbox / 2) tasks), "
-            + "\(benchmark.contactCount) contacts x 5 covering users; snapsync --workers \(benchmark.workers)")
+        say(
+            "data: \(addresses.count) mailboxes x \(perMailbox) items (\(perMailbox / 2) appointments, \(perMailbox - perMailbox / 2) tasks), "
+                + "\(benchmark.contactCount) contacts x 5 covering users; snapsync --workers \(benchmark.workers)")
         try await snapsync(["migrate"], log: "migrate")
         if benchmark.statements > 0 { try await sql("CREATE EXTENSION pg_stat_statements") }
         try await startSimulator(log: "exchange-sim-1")
@@ -145,41 +168,64 @@ struct PipelineRun {
         say(String(format: "seeded exchange-sim in %.1f s", Benchmark.seconds(ContinuousClock.now - clock)))
         clock = .now
         try await seedCRM()
-        say(String(format: "seeded the CRM (users, contacts, coverage) in %.1f s", Benchmark.seconds(ContinuousClock.now - clock)))
+        say(
+            String(
+                format: "seeded the CRM (users, contacts, coverage) in %.1f s",
+                Benchmark.seconds(ContinuousClock.now - clock)))
 
         var figures: [PipelineFigures] = []
-        figures.append(try await step("inbound", ["snapshot", "inbound"], items: {
-            try await $0.count("SELECT (SELECT count(*) FROM crm.appointments) + (SELECT count(*) FROM crm.tasks)")
-        }))
+        figures.append(
+            try await step(
+                "inbound", ["snapshot", "inbound"],
+                items: {
+                    try await $0.count(
+                        "SELECT (SELECT count(*) FROM crm.appointments) + (SELECT count(*) FROM crm.tasks)")
+                }))
         say(figures.last!.line)
 
         // Live sync from the states the inbound snapshot stored: 1% changed on each side.
         try await snapsync(["sync", "enable", "--note", "benchmark"], log: "sync-enable")
         try await changeOnePercent()
         let queued = try await count("SELECT count(*) FROM sync.outbox")
-        figures.append(try await step("live-sync", ["sync", "run", "--once"], items: { db in
-            let left = try await db.count("SELECT count(*) FROM sync.outbox")
-            return queued - left + (try await db.count("SELECT count(*) FROM crm.tasks WHERE subject LIKE 'bench: changed in Exchange%'"))
-        }))
+        figures.append(
+            try await step(
+                "live-sync", ["sync", "run", "--once"],
+                items: { db in
+                    let left = try await db.count("SELECT count(*) FROM sync.outbox")
+                    return queued - left
+                        + (try await db.count(
+                            "SELECT count(*) FROM crm.tasks WHERE subject LIKE 'bench: changed in Exchange%'"))
+                }))
         say(figures.last!.line)
 
         // Outbound into empty mailboxes: a fresh simulator, and the CRM no longer linked to anything.
         await simulator?.terminate()
         try await startSimulator(log: "exchange-sim-2")
         try await sql("DELETE FROM sync.links; DELETE FROM sync.folder_states")
-        figures.append(try await step("outbound", ["snapshot", "outbound"], items: {
-            try await $0.count("SELECT count(*) FROM sync.links")
-        }))
+        figures.append(
+            try await step(
+                "outbound", ["snapshot", "outbound"],
+                items: {
+                    try await $0.count("SELECT count(*) FROM sync.links")
+                }))
         say(figures.last!.line)
 
         let baseline = try await copyBaseline()
         say("")
         say("baseline: psql COPY of the same rows into copies of the same tables (same indexes), same run")
-        say(String(format: "  inbound rows (appointments, exceptions, attendees, tasks): %d rows in %.1f s = %.0f rows/s; inbound snapshot / COPY = %.2f (items/s vs rows/s: %.0f / %.0f)",
-                     baseline.inboundRows, baseline.inboundSeconds, Double(baseline.inboundRows) / baseline.inboundSeconds,
-                     figures[0].rate / (Double(baseline.inboundItems) / baseline.inboundSeconds), figures[0].rate, Double(baseline.inboundItems) / baseline.inboundSeconds))
-        say(String(format: "  outbound rows read (COPY TO of contacts x coverage, appointments, tasks): %d rows in %.1f s = %.0f rows/s",
-                     baseline.outboundRows, baseline.outboundSeconds, Double(baseline.outboundRows) / baseline.outboundSeconds))
+        say(
+            String(
+                format:
+                    "  inbound rows (appointments, exceptions, attendees, tasks): %d rows in %.1f s = %.0f rows/s; inbound snapshot / COPY = %.2f (items/s vs rows/s: %.0f / %.0f)",
+                baseline.inboundRows, baseline.inboundSeconds, Double(baseline.inboundRows) / baseline.inboundSeconds,
+                figures[0].rate / (Double(baseline.inboundItems) / baseline.inboundSeconds), figures[0].rate,
+                Double(baseline.inboundItems) / baseline.inboundSeconds))
+        say(
+            String(
+                format:
+                    "  outbound rows read (COPY TO of contacts x coverage, appointments, tasks): %d rows in %.1f s = %.0f rows/s",
+                baseline.outboundRows, baseline.outboundSeconds,
+                Double(baseline.outboundRows) / baseline.outboundSeconds))
         say("")
         for figure in figures { say(figure.line) }
     }
@@ -187,33 +233,43 @@ struct PipelineRun {
     // MARK: Steps
 
     /// Runs `snapsync ARGUMENTS` as one measured step; `items` counts what it did.
-    func step(_ name: String, _ arguments: [String], items: (PostgresConnection) async throws -> Int) async throws -> PipelineFigures {
+    func step(
+        _ name: String, _ arguments: [String], items: (PostgresConnection) async throws -> Int
+    ) async throws -> PipelineFigures {
         guard let simulatorPID = simulator?.pid, let postmaster = cluster.postmasterPID() else {
             throw BenchmarkFailure("the simulator or PostgreSQL is not running")
         }
         if benchmark.statements > 0 { try await sql("SELECT pg_stat_statements_reset()") }
         let postgresBefore = ChildProcess.cpuSeconds(of: postmaster, withLiveChildren: true)
         let simulatorBefore = ChildProcess.cpuSeconds(of: simulatorPID)
-        let workers = arguments.first == "snapshot" ? ["--workers", "\(benchmark.workers)"] + benchmark.snapshotOption : []
+        let workers =
+            arguments.first == "snapshot" ? ["--workers", "\(benchmark.workers)"] + benchmark.snapshotOption : []
         let usage = try await snapsync(arguments + workers, log: name)
         let postgres = ChildProcess.cpuSeconds(of: postmaster, withLiveChildren: true) - postgresBefore
         let sim = ChildProcess.cpuSeconds(of: simulatorPID) - simulatorBefore
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         let count = try await items(db)
         if benchmark.statements > 0 {
-            let totals = try await db.query("""
+            let totals = try await db.query(
+                """
                 SELECT round(sum(total_exec_time))::bigint, round(sum(total_plan_time))::bigint, sum(calls)::bigint
                 FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
                 """)[0]
-            say("  \(name): \(try totals.decode(Int64.self, at: 2)) statements, \(try totals.decode(Int64.self, at: 0)) ms executing, "
-                + "\(try totals.decode(Int64.self, at: 1)) ms planning")
+            say(
+                "  \(name): \(try totals.decode(Int64.self, at: 2)) statements, \(try totals.decode(Int64.self, at: 0)) ms executing, "
+                    + "\(try totals.decode(Int64.self, at: 1)) ms planning")
             say("  \(name): the \(benchmark.statements) statements with the most server time")
-            for row in try await db.query("""
+            for row in try await db.query(
+                """
                 SELECT round(total_exec_time)::bigint, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
                 FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT $1
-                """, [Int64(benchmark.statements)]) {
-                say(String(format: "  %8d ms %8d calls %9d rows  ", try row.decode(Int64.self, at: 0), try row.decode(Int64.self, at: 1),
-                           try row.decode(Int64.self, at: 2)) + (try row.decode(String.self, at: 3)))
+                """, [Int64(benchmark.statements)])
+            {
+                say(
+                    String(
+                        format: "  %8d ms %8d calls %9d rows  ", try row.decode(Int64.self, at: 0),
+                        try row.decode(Int64.self, at: 1),
+                        try row.decode(Int64.self, at: 2)) + (try row.decode(String.self, at: 3)))
             }
         }
         await db.close()
@@ -223,11 +279,13 @@ struct PipelineRun {
     /// Runs the snapsync binary; a failure exit throws with the end of its log.
     @discardableResult
     func snapsync(_ arguments: [String], log: String) async throws -> ChildProcess.Usage {
-        let child = try ChildProcess(binaries + "/snapsync", arguments + ["--log-format", "json", "--log-level", "warning"],
-                                     environment: environment, logFile: "\(work)/\(log).log")
+        let child = try ChildProcess(
+            binaries + "/snapsync", arguments + ["--log-format", "json", "--log-level", "warning"],
+            environment: environment, logFile: "\(work)/\(log).log")
         let usage = try await child.wait()
         guard usage.status == 0 else {
-            throw BenchmarkFailure("snapsync \(arguments.joined(separator: " ")) exited \(usage.status):\n\(child.logTail())")
+            throw BenchmarkFailure(
+                "snapsync \(arguments.joined(separator: " ")) exited \(usage.status):\n\(child.logTail())")
         }
         return usage
     }
@@ -235,8 +293,11 @@ struct PipelineRun {
     /// Starts `exchange-sim serve` on a free port with every mailbox created and waits for its EWS line.
     mutating func startSimulator(log: String) async throws {
         let logFile = "\(work)/\(log).log"
-        let arguments = ["serve", "--port", "0", "--threads", "\(benchmark.simulatorThreads)"] + addresses.flatMap { ["--mailbox", $0] }
-        let child = try ChildProcess(binaries + "/exchange-sim", arguments, environment: ProcessInfo.processInfo.environment, logFile: logFile)
+        let arguments =
+            ["serve", "--port", "0", "--threads", "\(benchmark.simulatorThreads)"]
+            + addresses.flatMap { ["--mailbox", $0] }
+        let child = try ChildProcess(
+            binaries + "/exchange-sim", arguments, environment: ProcessInfo.processInfo.environment, logFile: logFile)
         simulator = child
         for _ in 0..<600 {
             let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
@@ -251,7 +312,10 @@ struct PipelineRun {
 
     /// Seeds every mailbox through the control API (deterministic items, a seed per mailbox).
     func seedExchange() async throws {
-        let client = try HTTPClient(configuration: { var c = HTTPClient.Configuration(); c.proxy = .direct; return c }(), logger: logger)
+        let client = try HTTPClient(
+            configuration: {
+                var c = HTTPClient.Configuration(); c.proxy = .direct; return c
+            }(), logger: logger)
         defer { client.shutdown() }
         let control = endpoint.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/sim/seed")
         let appointments = benchmark.itemsPerMailbox / 2
@@ -260,10 +324,15 @@ struct PipelineRun {
             for (index, address) in addresses.enumerated() {
                 if index >= 4 { try await group.next() }
                 group.addTask {
-                    let body = #"{"mailbox":"\#(address)","seed":\#(index + 1),"appointments":\#(appointments),"tasks":\#(tasks)}"#
-                    let response = try await client.execute(HTTPRequest(method: .post, url: control, headers: ["Content-Type": "application/json"],
-                                                                        body: Array(body.utf8), timeout: .seconds(600)))
-                    guard response.status == 200 else { throw BenchmarkFailure("seeding \(address): HTTP \(response.status)") }
+                    let body =
+                        #"{"mailbox":"\#(address)","seed":\#(index + 1),"appointments":\#(appointments),"tasks":\#(tasks)}"#
+                    let response = try await client.execute(
+                        HTTPRequest(
+                            method: .post, url: control, headers: ["Content-Type": "application/json"],
+                            body: Array(body.utf8), timeout: .seconds(600)))
+                    guard response.status == 200 else {
+                        throw BenchmarkFailure("seeding \(address): HTTP \(response.status)")
+                    }
                 }
             }
             try await group.waitForAll()
@@ -274,7 +343,8 @@ struct PipelineRun {
     func seedCRM() async throws {
         var sample = SampleRecords(seed: 2026)
         let users = addresses.enumerated().map { index, address in
-            CRMUser(id: sample.uuid(), login: "bench\(index + 1)", displayName: "Bench User \(index + 1)", mailbox: address)
+            CRMUser(
+                id: sample.uuid(), login: "bench\(index + 1)", displayName: "Bench User \(index + 1)", mailbox: address)
         }
         let people = (0..<benchmark.contactCount).map { sample.contact(index: $0) }
         let coverage = SampleRecords.coverage(of: people, by: users.map(\.id), perContact: 5)
@@ -291,7 +361,8 @@ struct PipelineRun {
     /// 1% of the CRM's appointments and tasks change (queued by the outbox triggers), and 1% of each mailbox's
     /// tasks change in Exchange (through EWS, as Outlook would), for the pull.
     func changeOnePercent() async throws {
-        try await sql("""
+        try await sql(
+            """
             UPDATE crm.appointments SET location = 'bench: changed in the CRM', version = version + 1, updated_at = now()
               WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT (SELECT count(*) / 100 FROM crm.appointments));
             UPDATE crm.tasks SET body = 'bench: changed in the CRM', version = version + 1, updated_at = now()
@@ -319,8 +390,10 @@ struct PipelineRun {
     func copyBaseline() async throws -> Baseline {
         var baseline = Baseline()
         let tables = ["appointments", "appointment_exceptions", "appointment_attendees", "tasks"]
-        try await sql("CREATE SCHEMA bench_baseline; "
-            + tables.map { "CREATE TABLE bench_baseline.\($0) (LIKE crm.\($0) INCLUDING ALL);" }.joined(separator: " "))
+        try await sql(
+            "CREATE SCHEMA bench_baseline; "
+                + tables.map { "CREATE TABLE bench_baseline.\($0) (LIKE crm.\($0) INCLUDING ALL);" }.joined(
+                    separator: " "))
         for table in tables {
             try psqlRun("\\copy crm.\(table) to '\(work)/\(table).copy'")
         }
@@ -329,17 +402,23 @@ struct PipelineRun {
             try psqlRun("\\copy bench_baseline.\(table) from '\(work)/\(table).copy'")
         }
         baseline.inboundSeconds = Benchmark.seconds(ContinuousClock.now - start)
-        baseline.inboundRows = try await count("SELECT " + tables.map { "(SELECT count(*) FROM bench_baseline.\($0))" }.joined(separator: " + "))
-        baseline.inboundItems = try await count("SELECT (SELECT count(*) FROM bench_baseline.appointments) + (SELECT count(*) FROM bench_baseline.tasks)")
+        baseline.inboundRows = try await count(
+            "SELECT " + tables.map { "(SELECT count(*) FROM bench_baseline.\($0))" }.joined(separator: " + "))
+        baseline.inboundItems = try await count(
+            "SELECT (SELECT count(*) FROM bench_baseline.appointments) + (SELECT count(*) FROM bench_baseline.tasks)")
         try await sql("DROP SCHEMA bench_baseline CASCADE")
         for table in tables { try? FileManager.default.removeItem(atPath: "\(work)/\(table).copy") }
 
         let read = ContinuousClock.now
-        try psqlRun("\\copy (SELECT c.*, v.user_id FROM crm.coverage v JOIN crm.contacts c ON c.id = v.contact_id) to '/dev/null'")
+        try psqlRun(
+            "\\copy (SELECT c.*, v.user_id FROM crm.coverage v JOIN crm.contacts c ON c.id = v.contact_id) to '/dev/null'"
+        )
         try psqlRun("\\copy crm.appointments to '/dev/null'")
         try psqlRun("\\copy crm.tasks to '/dev/null'")
         baseline.outboundSeconds = Benchmark.seconds(ContinuousClock.now - read)
-        baseline.outboundRows = try await count("SELECT (SELECT count(*) FROM crm.coverage) + (SELECT count(*) FROM crm.appointments) + (SELECT count(*) FROM crm.tasks)")
+        baseline.outboundRows = try await count(
+            "SELECT (SELECT count(*) FROM crm.coverage) + (SELECT count(*) FROM crm.appointments) + (SELECT count(*) FROM crm.tasks)"
+        )
         return baseline
     }
 

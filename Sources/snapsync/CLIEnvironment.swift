@@ -21,14 +21,20 @@ struct CLIEnvironment {
 
     /// Bootstraps logging and loads the configuration; a bad configuration exits with 78. With a `statusArea` (a
     /// run's live display) log lines go through it, above the status, from `notice` up unless `--log-level` says.
-    static func start(_ options: GlobalOptions, command: String, statusArea: TerminalStatusArea? = nil) throws -> CLIEnvironment {
+    static func start(
+        _ options: GlobalOptions, command: String, statusArea: TerminalStatusArea? = nil
+    ) throws -> CLIEnvironment {
         let level = options.logLevel ?? (statusArea == nil ? .info : .notice)
-        StructuredLogHandler.bootstrap(format: options.logFormat, level: level, sink: statusArea ?? FileDescriptorLogSink())
+        StructuredLogHandler.bootstrap(
+            format: options.logFormat, level: level, sink: statusArea ?? FileDescriptorLogSink())
         var logger = Logger(label: "snapsync")
         logger[metadataKey: "command"] = "\(command)"
-        let metrics = options.metricsFile.map { _ in RunMetrics(command: command.replacingOccurrences(of: " ", with: "-")) }
+        let metrics = options.metricsFile.map { _ in
+            RunMetrics(command: command.replacingOccurrences(of: " ", with: "-"))
+        }
         do {
-            let configuration = try SnapsyncConfiguration.load(environment: ProcessInfo.processInfo.environment, file: options.config)
+            let configuration = try SnapsyncConfiguration.load(
+                environment: ProcessInfo.processInfo.environment, file: options.config)
             return CLIEnvironment(options: options, configuration: configuration, logger: logger, metrics: metrics)
         } catch {
             writeError("\(error)")
@@ -78,7 +84,9 @@ struct CLIEnvironment {
             throw ExitCode(78)
         }
         for (variable, path) in EWSCredentials.filesReadableByOthers(in: configuration.credentialEnvironment) {
-            logger.warning("the EWS secret file is readable by other users: chmod 600 it", metadata: ["setting": "\(variable)", "file": "\(path)"])
+            logger.warning(
+                "the EWS secret file is readable by other users: chmod 600 it",
+                metadata: ["setting": "\(variable)", "file": "\(path)"])
         }
         http.caFile = configuration.ewsCAFile
         http.allowInsecureTLS = configuration.ewsInsecure
@@ -90,7 +98,9 @@ struct CLIEnvironment {
 
     /// The Graph mailbox source: the app's client credentials (secret read from its file), the Graph root and TLS.
     func graph() throws -> (source: any MailboxSource, http: HTTPClient) {
-        let (tenant, clientID, secretFile) = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireGraph() }
+        let (tenant, clientID, secretFile) = try configured { () throws(SnapsyncConfiguration.Error) in
+            try configuration.requireGraph()
+        }
         let secret: String
         do {
             secret = try GraphCredentials.secret(fromFile: secretFile)
@@ -99,16 +109,20 @@ struct CLIEnvironment {
             throw ExitCode(78)
         }
         if GraphCredentials.isReadableByOthers(secretFile) {
-            logger.warning("the Graph secret file is readable by other users: chmod 600 it",
-                           metadata: ["setting": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE", "file": "\(secretFile)"])
+            logger.warning(
+                "the Graph secret file is readable by other users: chmod 600 it",
+                metadata: ["setting": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE", "file": "\(secretFile)"])
         }
         var http = HTTPClient.Configuration()
         http.caFile = configuration.graphCAFile
         http.allowInsecureTLS = configuration.graphInsecure
         let client = try HTTPClient(configuration: http, logger: logger)
-        let credentials = GraphCredentials(tenant: tenant, clientID: clientID, clientSecret: secret, authority: configuration.graphAuthority)
+        let credentials = GraphCredentials(
+            tenant: tenant, clientID: clientID, clientSecret: secret, authority: configuration.graphAuthority)
         let graph = GraphClient.Configuration(baseURL: configuration.graphURL, credentials: credentials)
-        return (GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client)
+        return (
+            GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client
+        )
     }
 
     func configured<T>(_ body: () throws(SnapsyncConfiguration.Error) -> T) throws -> T {
@@ -140,7 +154,9 @@ struct CLIEnvironment {
             code = reportSourceFailure(error, run: nil)
         } catch let error as PipelineError where error.code == .sourceUnavailable && error.sourceError != nil {
             code = reportSourceFailure(error.sourceError!, run: error.runID)
-        } catch let error as PipelineError where error.code == .unknownMailbox || error.code == .invalidRequest || error.code == .unknownRun {
+        } catch let error as PipelineError
+            where error.code == .unknownMailbox || error.code == .invalidRequest || error.code == .unknownRun
+        {
             report("\(error)")
             code = 64
         } catch {
@@ -169,19 +185,27 @@ struct CLIEnvironment {
     /// Exchange is unavailable (69: the next run retries, a snapshot run resumes), refuses the account or is not at
     /// the configured URL (78, naming the setting).
     func reportSourceFailure(_ error: MailboxSourceError, run: Int64?) -> Int32 {
-        let resume = run.map { "; run \($0) stays unfinished: the next run of the same command, or snapsync resume, continues it" } ?? ""
+        let resume =
+            run.map {
+                "; run \($0) stays unfinished: the next run of the same command, or snapsync resume, continues it"
+            } ?? ""
         switch error.kind {
         case .unauthorized:
             // The secret in use, in EWSCredentials' order: a token wins over a password, a password over its file.
             let settings = configuration.credentialEnvironment
-            let secret = settings["SNAPSYNC_EWS_TOKEN"] != nil || settings["SNAPSYNC_EWS_TOKEN_FILE"] != nil
+            let secret =
+                settings["SNAPSYNC_EWS_TOKEN"] != nil || settings["SNAPSYNC_EWS_TOKEN_FILE"] != nil
                 ? "SNAPSYNC_EWS_TOKEN or SNAPSYNC_EWS_TOKEN_FILE (ews_token_file)"
-                : settings["SNAPSYNC_EWS_PASSWORD"] != nil ? "SNAPSYNC_EWS_PASSWORD" : "SNAPSYNC_EWS_PASSWORD_FILE (ews_password_file)"
-            report("configuration error: Exchange refused the credentials: check SNAPSYNC_EWS_USER (ews_user) and \(secret), "
-                   + "and the account's impersonation rights: \(error)\(resume)")
+                : settings["SNAPSYNC_EWS_PASSWORD"] != nil
+                    ? "SNAPSYNC_EWS_PASSWORD" : "SNAPSYNC_EWS_PASSWORD_FILE (ews_password_file)"
+            report(
+                "configuration error: Exchange refused the credentials: check SNAPSYNC_EWS_USER (ews_user) and \(secret), "
+                    + "and the account's impersonation rights: \(error)\(resume)")
             return 78
         case .wrongEndpoint:
-            report("configuration error: SNAPSYNC_EWS_URL (ews_url) is not an EWS endpoint (\(configuration.ewsURL ?? "")): \(error)\(resume)")
+            report(
+                "configuration error: SNAPSYNC_EWS_URL (ews_url) is not an EWS endpoint (\(configuration.ewsURL ?? "")): \(error)\(resume)"
+            )
             return 78
         default:
             report("Exchange is unavailable (SNAPSYNC_EWS_URL \(configuration.ewsURL ?? "")): \(error)\(resume)")

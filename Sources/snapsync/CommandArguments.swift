@@ -37,7 +37,8 @@ enum FullSnapshotSource: String, CaseInsensitiveArgument, CaseIterable {
 /// `--until` / `--max-duration`: when a run stops cleanly, to be continued by the next one.
 struct RunWindowOptions: ParsableArguments {
     @Option(help: "Stop cleanly at this wall-clock time (HH:MM); the next run goes on from there.") var until: String?
-    @Option(help: "Stop cleanly after this long (e.g. 2h, 90m); the next run goes on from there.") var maxDuration: String?
+    @Option(help: "Stop cleanly after this long (e.g. 2h, 90m); the next run goes on from there.") var maxDuration:
+        String?
 
     func validate() throws { _ = try window(now: Date()) }
 

@@ -27,10 +27,13 @@ struct DedupeCommand: AsyncParsableCommand {
             let deduplicator = Deduplicator(source: source, logger: environment.logger)
             var deleted = 0, failed = 0
             for owner in owners {
-                for removal in try await deduplicator.remove(owner, kinds: kinds, store: SyncConnection(db, logger: environment.logger)) {
-                    print("\(owner.smtpAddress) \(removal.kind.rawValue): \(removal.records) record(s) held more than once, "
-                          + "\(removal.deleted) extra cop\(removal.deleted == 1 ? "y" : "ies") deleted"
-                          + (removal.failed > 0 ? ", \(removal.failed) refused by Exchange" : ""))
+                for removal in try await deduplicator.remove(
+                    owner, kinds: kinds, store: SyncConnection(db, logger: environment.logger))
+                {
+                    print(
+                        "\(owner.smtpAddress) \(removal.kind.rawValue): \(removal.records) record(s) held more than once, "
+                            + "\(removal.deleted) extra cop\(removal.deleted == 1 ? "y" : "ies") deleted"
+                            + (removal.failed > 0 ? ", \(removal.failed) refused by Exchange" : ""))
                     deleted += removal.deleted
                     failed += removal.failed
                 }

@@ -29,10 +29,12 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var migrations: MigrationOptions
     @Option(help: "Mailboxes to seed.") var mailboxes: Int = 10
-    @Option(help: "Appointments and tasks per mailbox in Exchange (each), and CRM-only ones per user.") var items: Int = 200
+    @Option(help: "Appointments and tasks per mailbox in Exchange (each), and CRM-only ones per user.") var items: Int =
+        200
     @Option(help: "CRM contacts, each covered by two users.") var contacts: Int = 500
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
-    @Flag(help: "Leave PostgreSQL and the simulator running after the demo, and print how to use them.") var keep = false
+    @Flag(help: "Leave PostgreSQL and the simulator running after the demo, and print how to use them.") var keep =
+        false
     @Flag(help: "Stop the PostgreSQL and simulator a `demo --keep` left running.") var stop = false
     @OptionGroup var display: RunDisplayOptions
 
@@ -46,14 +48,16 @@ struct DemoCommand: AsyncParsableCommand {
         try await environment.run {
             if stop { return try await stopKept() }
             if let running = DemoState.running() {
-                environment.report("a kept demo is running (PostgreSQL \(running.databaseURL)); stop it first: snapsync demo --stop")
+                environment.report(
+                    "a kept demo is running (PostgreSQL \(running.databaseURL)); stop it first: snapsync demo --stop")
                 return 64
             }
             let runner = try migrations.runner(logger: environment.logger)
             try FileManager.default.createDirectory(at: DemoState.directory, withIntermediateDirectories: true)
             let addresses = (1...max(mailboxes, 1)).map { String(format: "user%02d@demo.example", $0) }
-            let simulator = try await DemoSimulator.start(mailboxes: addresses,
-                                                          log: DemoState.directory.appendingPathComponent("exchange-sim.log"))
+            let simulator = try await DemoSimulator.start(
+                mailboxes: addresses,
+                log: DemoState.directory.appendingPathComponent("exchange-sim.log"))
             print("Exchange: simulator at \(simulator.endpoint)")
             do {
                 var options = PostgresLocalCluster.Options()
@@ -63,8 +67,9 @@ struct DemoCommand: AsyncParsableCommand {
                 print("PostgreSQL: throwaway cluster in \(cluster.directory), port \(cluster.port)")
                 let code: Int32
                 do {
-                    code = try await demo(cluster: cluster, runner: runner, simulator: simulator, addresses: addresses,
-                                          environment: environment, statusArea: area)
+                    code = try await demo(
+                        cluster: cluster, runner: runner, simulator: simulator, addresses: addresses,
+                        environment: environment, statusArea: area)
                 } catch {
                     try? await cluster.stop()
                     throw error
@@ -87,11 +92,13 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// Records what keeps running for `--stop` and prints how to use it.
     func keepRunning(cluster: PostgresLocalCluster, simulator: DemoSimulator) throws {
-        let state = DemoState(simulatorPID: simulator.pid, clusterDirectory: cluster.directory,
-                              databaseURL: cluster.url(), ewsURL: simulator.endpoint)
+        let state = DemoState(
+            simulatorPID: simulator.pid, clusterDirectory: cluster.directory,
+            databaseURL: cluster.url(), ewsURL: simulator.endpoint)
         try state.save()
         cluster.leaveRunning()
-        print("""
+        print(
+            """
 
             PostgreSQL and the Exchange simulator keep running. To use them:
               export SNAPSYNC_DATABASE_URL='\(state.databaseURL)'
@@ -117,8 +124,10 @@ struct DemoCommand: AsyncParsableCommand {
         return 0
     }
 
-    func demo(cluster: PostgresLocalCluster, runner: MigrationRunner, simulator: DemoSimulator, addresses: [String],
-              environment: CLIEnvironment, statusArea: TerminalStatusArea?) async throws -> Int32 {
+    func demo(
+        cluster: PostgresLocalCluster, runner: MigrationRunner, simulator: DemoSimulator, addresses: [String],
+        environment: CLIEnvironment, statusArea: TerminalStatusArea?
+    ) async throws -> Int32 {
         let logger = environment.logger
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         print(MigrationText.summary(try await runner.migrate(on: db)))
@@ -135,7 +144,8 @@ struct DemoCommand: AsyncParsableCommand {
         // CRM: one user per mailbox, covered contacts, and CRM-only appointments and tasks.
         var sample = SampleRecords(seed: 2026)
         let users = addresses.enumerated().map { index, address in
-            CRMUser(id: sample.uuid(), login: "user\(index + 1)", displayName: "Demo User \(index + 1)", mailbox: address)
+            CRMUser(
+                id: sample.uuid(), login: "user\(index + 1)", displayName: "Demo User \(index + 1)", mailbox: address)
         }
         let people = (0..<contacts).map { sample.contact(index: $0) }
         let coverage = SampleRecords.coverage(of: people, by: users.map(\.id), perContact: 2)
@@ -143,7 +153,9 @@ struct DemoCommand: AsyncParsableCommand {
         var tasks: [CRMTask] = []
         for user in users {
             for index in 0..<max(items / 10, 1) {
-                appointments.append(sample.appointment(ownerID: user.id, index: index, attendeeEmails: [people[index % max(people.count, 1)].email1!]))
+                appointments.append(
+                    sample.appointment(
+                        ownerID: user.id, index: index, attendeeEmails: [people[index % max(people.count, 1)].email1!]))
                 tasks.append(sample.task(ownerID: user.id, index: index))
             }
         }
@@ -156,22 +168,28 @@ struct DemoCommand: AsyncParsableCommand {
             try CRMWriter.insert(tasks: t, db: db)
         }
         await db.close()
-        print("seeded: \(addresses.count) mailboxes with \(items) appointments and \(items) tasks each; "
-              + "CRM: \(people.count) contacts, \(appointments.count) appointments, \(tasks.count) tasks")
+        print(
+            "seeded: \(addresses.count) mailboxes with \(items) appointments and \(items) tasks each; "
+                + "CRM: \(people.count) contacts, \(appointments.count) appointments, \(tasks.count) tasks")
 
-        let source = EWSMailboxSource(client: EWSClient(configuration: EWSClient.Configuration(endpoint: simulator.endpoint),
-                                                        transport: client, logger: logger))
+        let source = EWSMailboxSource(
+            client: EWSClient(
+                configuration: EWSClient.Configuration(endpoint: simulator.endpoint),
+                transport: client, logger: logger))
         let live = LiveRunDisplay.make(statusArea, conninfo: cluster.conninfo, logger: logger)
         let snapshots = SnapshotRunner(conninfo: cluster.conninfo, source: source, logger: logger, progress: live)
         var worst: Int32 = 0
         for direction in [SnapshotDirection.inbound, .outbound] {
-            var options = SnapshotOptions(request: RunRequest(direction: direction, kinds: direction.supportedKinds, mailboxes: nil,
-                                                              dateRange: nil, requestedBy: "demo"))
+            var options = SnapshotOptions(
+                request: RunRequest(
+                    direction: direction, kinds: direction.supportedKinds, mailboxes: nil,
+                    dateRange: nil, requestedBy: "demo"))
             options.workers = workers
             let started = Date()
             print("\n== \(direction.rawValue) snapshot")
             let result = try await LiveRunDisplay.around(live) { try await snapshots.run(options) }
-            let code = try await RunReport.finish(result, environment: environment, conninfo: cluster.conninfo, verbose: display.verbose)
+            let code = try await RunReport.finish(
+                result, environment: environment, conninfo: cluster.conninfo, verbose: display.verbose)
             print(String(format: "   %.1f s", Date().timeIntervalSince(started)))
             worst = max(worst, code)
         }
@@ -179,7 +197,8 @@ struct DemoCommand: AsyncParsableCommand {
         let check = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         var differences: [VerifyDifference] = []
         for owner in try await CRMStore.mailboxOwners(nil, db: check) {
-            differences += try await Verifier(source: source, logger: logger).verify(owner, store: SyncConnection(check, logger: logger))
+            differences += try await Verifier(source: source, logger: logger).verify(
+                owner, store: SyncConnection(check, logger: logger))
         }
         await check.close()
         for difference in differences.prefix(20) { print("  \(difference)") }

@@ -25,9 +25,10 @@ struct DemoSimulator {
             $0.deletingLastPathComponent().appendingPathComponent("exchange-sim")
         }
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw Failure(description: "exchange-sim not found beside snapsync (looked in "
-                + candidates.map { $0.deletingLastPathComponent().path }.joined(separator: ", ")
-                + "); build it with `swift build --product exchange-sim`")
+            throw Failure(
+                description: "exchange-sim not found beside snapsync (looked in "
+                    + candidates.map { $0.deletingLastPathComponent().path }.joined(separator: ", ")
+                    + "); build it with `swift build --product exchange-sim`")
         }
         return found
     }
@@ -59,8 +60,9 @@ struct DemoSimulator {
     /// Seeds a mailbox with deterministic appointments (with recurring series) and tasks.
     func seed(_ mailbox: String, seed: Int, appointments: Int, tasks: Int, http: HTTPClient) async throws {
         let body: [String: Any] = ["mailbox": mailbox, "seed": seed, "appointments": appointments, "tasks": tasks]
-        let request = HTTPRequest(method: .post, url: base + "/sim/seed", headers: ["Content-Type": "application/json"],
-                                  body: Array(try JSONSerialization.data(withJSONObject: body)), isIdempotent: true)
+        let request = HTTPRequest(
+            method: .post, url: base + "/sim/seed", headers: ["Content-Type": "application/json"],
+            body: Array(try JSONSerialization.data(withJSONObject: body)), isIdempotent: true)
         let response = try await http.execute(request)
         guard response.status == 200 else {
             throw Failure(description: "exchange-sim refused to seed \(mailbox): HTTP \(response.status)")
@@ -78,7 +80,7 @@ struct DemoSimulator {
     /// Whether `pid` is a running (not zombie) exchange-sim process.
     static func isSimulator(_ pid: pid_t) -> Bool {
         guard let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         else { return false }
         return command.contains("exchange-sim") && !status.contains(/State:\s*Z/)
     }

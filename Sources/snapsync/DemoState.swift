@@ -12,7 +12,8 @@ struct DemoState: Codable {
         if let path = ProcessInfo.processInfo.environment["SNAPSYNC_DEMO_DIR"], !path.isEmpty {
             return URL(fileURLWithPath: path, isDirectory: true)
         }
-        return FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-demo-\(getuid())", isDirectory: true)
+        return FileManager.default.temporaryDirectory.appendingPathComponent(
+            "snapsync-demo-\(getuid())", isDirectory: true)
     }
 
     static var file: URL { directory.appendingPathComponent("state.json") }
@@ -20,7 +21,8 @@ struct DemoState: Codable {
     /// The kept demo, when one is still running.
     static func running() -> DemoState? {
         guard let data = try? Data(contentsOf: file), let state = try? JSONDecoder().decode(DemoState.self, from: data),
-              DemoSimulator.isSimulator(state.simulatorPID) || FileManager.default.fileExists(atPath: state.clusterDirectory)
+            DemoSimulator.isSimulator(state.simulatorPID)
+                || FileManager.default.fileExists(atPath: state.clusterDirectory)
         else { return nil }
         return state
     }

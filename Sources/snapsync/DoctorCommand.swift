@@ -8,7 +8,8 @@ import SyncCore
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Recognise the recovery scenario (journal, outbox, sync states, runs, Exchange) and print the prescribed action.",
+        abstract:
+            "Recognise the recovery scenario (journal, outbox, sync states, runs, Exchange) and print the prescribed action.",
         discussion: """
             Exit 0 when nothing needs doing, 4 when something does (with --fix: 0 when fixed), 69 when PostgreSQL \
             did not answer. --fix carries the steps out in the contract's order and asks first unless --yes.
@@ -23,7 +24,9 @@ struct DoctorCommand: AsyncParsableCommand {
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
-            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
+            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in
+                try environment.configuration.requireDatabase()
+            }
             let doctor = RecoveryDoctor(conninfo: url, source: source, logger: environment.logger)
             let facts = try await doctor.gatherFacts(mailbox: mailbox)
             let diagnosis = RecoveryDiagnosis(facts)
@@ -32,15 +35,22 @@ struct DoctorCommand: AsyncParsableCommand {
             guard fix, !diagnosis.plan.isEmpty else { return diagnosis.isHealthy ? 0 : 4 }
             if !yes {
                 guard isatty(STDIN_FILENO) == 1 else {
-                    throw ValidationError("doctor --fix runs the steps above (snapshots included): pass --yes to confirm (no terminal to ask on)")
+                    throw ValidationError(
+                        "doctor --fix runs the steps above (snapshots included): pass --yes to confirm (no terminal to ask on)"
+                    )
                 }
-                Swift.print("Carry out the \(diagnosis.plan.count) step(s) above? Type 'yes' to go on: ", terminator: "")
+                Swift.print(
+                    "Carry out the \(diagnosis.plan.count) step(s) above? Type 'yes' to go on: ", terminator: "")
                 guard readLine()?.lowercased() == "yes" else { throw ExitCode(1) }
             }
-            let actor = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "snapsync"
-            _ = try await doctor.fix(diagnosis.plan, actor: actor, report: { outcome in
-                Swift.print("\(outcome.succeeded ? "done" : "NOT DONE"): \(outcome.step) (\(outcome.message))")
-            })
+            let actor =
+                ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"]
+                ?? "snapsync"
+            _ = try await doctor.fix(
+                diagnosis.plan, actor: actor,
+                report: { outcome in
+                    Swift.print("\(outcome.succeeded ? "done" : "NOT DONE"): \(outcome.step) (\(outcome.message))")
+                })
             let after = RecoveryDiagnosis(try await doctor.gatherFacts(mailbox: mailbox))
             if after.isHealthy {
                 Swift.print("after the fix: nothing left to do")
@@ -56,8 +66,9 @@ struct DoctorCommand: AsyncParsableCommand {
     static func print(_ diagnosis: RecoveryDiagnosis, facts: RecoveryFacts?) {
         if let facts, facts.postgresReachable {
             let answered = facts.mailboxes.filter { if case .answered = $0.exchange { true } else { false } }.count
-            Swift.print("sync \(facts.globalSyncEnabled ? "on" : "off"); \(facts.mailboxes.count) mailbox(es), Exchange answered for \(answered); "
-                        + "outbox \(facts.outbox.pending) pending, \(facts.outbox.parked) parked")
+            Swift.print(
+                "sync \(facts.globalSyncEnabled ? "on" : "off"); \(facts.mailboxes.count) mailbox(es), Exchange answered for \(answered); "
+                    + "outbox \(facts.outbox.pending) pending, \(facts.outbox.parked) parked")
         }
         for finding in diagnosis.findings {
             Swift.print("\(finding.scenario.label): \(finding.scenario.title)")

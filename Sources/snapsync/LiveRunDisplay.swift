@@ -99,8 +99,9 @@ final class LiveRunDisplay: StageProgressReporting, Sendable {
             while !Task.isCancelled {
                 let now = try await RunStore.progress(runID: runID, db: db)
                 let elapsed = ContinuousClock.now - started
-                let view = RunProgressView(runID: runID, direction: direction, now: now, first: first ?? now,
-                                           elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                let view = RunProgressView(
+                    runID: runID, direction: direction, now: now, first: first ?? now,
+                    elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                 first = first ?? now
                 if Task.isCancelled { break }
                 area.update(view.lines(width: TerminalStatusArea.columns(of: STDERR_FILENO)))

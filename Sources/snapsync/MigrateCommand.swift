@@ -33,9 +33,13 @@ struct MigrateCommand: AsyncParsableCommand {
 
 /// Where the migration files are.
 struct MigrationOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "The directory of NNNN_name.sql migration files.",
-        discussion: "Default: SNAPSYNC_SQL_DIR, <bin>/../share/snapsync/sql, the sql/ of the repository the binary was built in, ./sql."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The directory of NNNN_name.sql migration files.",
+            discussion:
+                "Default: SNAPSYNC_SQL_DIR, <bin>/../share/snapsync/sql, the sql/ of the repository the binary was built in, ./sql."
+        ))
     var sqlDir: String?
 
     func runner(logger: Logger) throws -> MigrationRunner {
@@ -55,8 +59,9 @@ enum MigrationText {
         var lines = ["migrations:"]
         if applied.isEmpty { lines.append("  (none applied)") }
         for migration in applied {
-            lines.append("  \(migration.fileName)  applied \(migration.appliedAt.formatted(.iso8601))  "
-                + "sha256 \(migration.checksum.prefix(12))")
+            lines.append(
+                "  \(migration.fileName)  applied \(migration.appliedAt.formatted(.iso8601))  "
+                    + "sha256 \(migration.checksum.prefix(12))")
         }
         if let runner {
             for migration in try runner.pending(applied: applied) { lines.append("  \(migration.fileName)  pending") }

@@ -25,7 +25,9 @@ struct OnboardCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-        guard (daysPast ?? 0) >= 0, (daysFuture ?? 0) >= 0 else { throw ValidationError("--days-past and --days-future must not be negative") }
+        guard (daysPast ?? 0) >= 0, (daysFuture ?? 0) >= 0 else {
+            throw ValidationError("--days-past and --days-future must not be negative")
+        }
     }
 
     func run() async throws {
@@ -33,16 +35,23 @@ struct OnboardCommand: AsyncParsableCommand {
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
-            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
+            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in
+                try environment.configuration.requireDatabase()
+            }
             var onboarding = Onboarding(conninfo: url, source: source, logger: environment.logger)
             onboarding.maxAttempts = maxAttempts
-            onboarding.snapshotRange = OnboardingDecision.window(now: Date(), daysPast: daysPast, daysFuture: daysFuture)
+            onboarding.snapshotRange = OnboardingDecision.window(
+                now: Date(), daysPast: daysPast, daysFuture: daysFuture)
             onboarding.window = try window.window(now: Date())
             let report = try await onboarding.run()
             for mailbox in report.activated { print("activated \(mailbox)") }
             for mailbox in report.deactivated { print("deactivated \(mailbox)") }
-            for row in report.failed { print("failed \(row.mailbox) (attempt \(row.attempts) of \(maxAttempts)): \(row.error ?? "")") }
-            for row in report.skipped { print("skipped \(row.mailbox): \(row.attempts) failed attempts, last: \(row.error ?? "")") }
+            for row in report.failed {
+                print("failed \(row.mailbox) (attempt \(row.attempts) of \(maxAttempts)): \(row.error ?? "")")
+            }
+            for row in report.skipped {
+                print("skipped \(row.mailbox): \(row.attempts) failed attempts, last: \(row.error ?? "")")
+            }
             if report.windowEnded { print("the window ended with rows left; the next run goes on") }
             return report.windowEnded ? 3 : (report.failed.isEmpty && report.skipped.isEmpty ? 0 : 4)
         }

@@ -7,8 +7,9 @@ import SyncStore
 
 /// `snapsync resume [RUN]`: continues an unfinished run.
 struct ResumeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "resume",
-                                                    abstract: "Continue an unfinished run (the newest when no id is given).")
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue an unfinished run (the newest when no id is given).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The run id.") var run: Int64?
     @Option(help: "Mailboxes processed in parallel by this process.") var workers: Int = 4
@@ -22,8 +23,11 @@ struct ResumeCommand: AsyncParsableCommand {
         try await environment.run {
             let (source, http) = try environment.exchange()
             defer { http.shutdown() }
-            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in try environment.configuration.requireDatabase() }
-            var options = SnapshotOptions(request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: ""))
+            let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in
+                try environment.configuration.requireDatabase()
+            }
+            var options = SnapshotOptions(
+                request: RunRequest(direction: .inbound, kinds: [], mailboxes: nil, dateRange: nil, requestedBy: ""))
             options.workers = workers
             options.window = window
             let live = LiveRunDisplay.make(area, conninfo: url, logger: environment.logger)

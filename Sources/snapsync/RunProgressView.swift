@@ -46,7 +46,8 @@ struct RunProgressView {
     }
 
     func lines(width: Int) -> [String] {
-        var head = "\(direction.map { "\($0.rawValue) " } ?? "")run \(runID): mailboxes \(now.done)/\(now.mailboxes) done, "
+        var head =
+            "\(direction.map { "\($0.rawValue) " } ?? "")run \(runID): mailboxes \(now.done)/\(now.mailboxes) done, "
             + "\(now.running) in flight"
         if now.failed > 0 { head += ", \(now.failed) failed" }
         let quarantined = now.kinds.reduce(0) { $0 + $1.quarantined }
@@ -69,8 +70,9 @@ struct RunProgressView {
             if kind.quarantined > 0 { line += " · \(kind.quarantined) quarantined" }
             lines.append(line)
         }
-        lines += Self.packed(now.stages.map { "\($0.mailbox) \($0.stage.rawValue) \($0.kind.rawValue)" }, width: width,
-                             lines: min(Self.inFlightLines, Self.maxLines - lines.count))
+        lines += Self.packed(
+            now.stages.map { "\($0.mailbox) \($0.stage.rawValue) \($0.kind.rawValue)" }, width: width,
+            lines: min(Self.inFlightLines, Self.maxLines - lines.count))
         return Array(lines.prefix(Self.maxLines))
     }
 

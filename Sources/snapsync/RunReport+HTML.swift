@@ -18,8 +18,12 @@ extension RunReport {
             ("Scope", request.mailboxes?.joined(separator: ", ") ?? "all mailboxes"),
         ]
         if let range = request.dateRange {
-            header.append(("Date range", "\(range.field.rawValue) from \(range.from.map(ISO8601.format) ?? "any") "
-                           + "to \(range.to.map(ISO8601.format) ?? "any")"))
+            header.append(
+                (
+                    "Date range",
+                    "\(range.field.rawValue) from \(range.from.map(ISO8601.format) ?? "any") "
+                        + "to \(range.to.map(ISO8601.format) ?? "any")"
+                ))
         }
         header += [
             ("Requested by", request.requestedBy.isEmpty ? "unknown" : request.requestedBy),
@@ -34,7 +38,8 @@ extension RunReport {
             <dl>
             """
         for (name, value) in header { page += "<dt>\(name)</dt><dd>\(escape(value))</dd>\n" }
-        page += "<dt>Outcome</dt><dd><span class=\"badge \(outcomeClass(run.status.rawValue))\">\(escape(run.status.rawValue))</span></dd>\n"
+        page +=
+            "<dt>Outcome</dt><dd><span class=\"badge \(outcomeClass(run.status.rawValue))\">\(escape(run.status.rawValue))</span></dd>\n"
         page += "<dt>Stages</dt><dd>\(escape(summary(stages)))</dd>\n</dl>\n"
         if !stages.isEmpty { page += itemTable(stages) }
         let mailboxes = orderedMailboxes(stages)
@@ -49,23 +54,28 @@ extension RunReport {
             let featured = featuredMailboxes(stages, now: now)
             let shown = stages.filter { featured.contains($0.mailbox) }
             let axis = timeAxis(stages, now: now)
-            page += "<h2>Stage timeline</h2>\n<p class=\"legend\">\(mailboxes.count) mailboxes: each stage over all of them (from "
+            page +=
+                "<h2>Stage timeline</h2>\n<p class=\"legend\">\(mailboxes.count) mailboxes: each stage over all of them (from "
                 + "its first start to its last finish), then the \(featured.count) slowest and failed mailboxes in full.</p>\n"
             page += stageSpans(stages, now: now, axis: axis)
             page += timeline(shown, now: now, axis: axis)
             page += "<h2>Throughput</h2>\n" + throughput(shown, stageTotals: stages, now: now)
             page += "<h2>Stages</h2>\n" + stageTotals(stages, now: now)
-            page += "<p class=\"legend\">The stages of the slowest and failed mailboxes; those of the other \(mailboxes.count - featured.count): "
+            page +=
+                "<p class=\"legend\">The stages of the slowest and failed mailboxes; those of the other \(mailboxes.count - featured.count): "
                 + "<code>snapsync runs show \(run.id) --mailbox ADDRESS</code>.</p>\n" + stageTable(shown, now: now)
         }
         if !events.isEmpty { page += "<h2>Run log</h2>\n" + eventTable(events) }
-        return page + "<footer>Written by snapsync runs show \(run.id) --html at \(ISO8601.format(now)).</footer>\n</body></html>\n"
+        return page
+            + "<footer>Written by snapsync runs show \(run.id) --html at \(ISO8601.format(now)).</footer>\n</body></html>\n"
     }
 
     // MARK: Sections
 
     /// One row per mailbox, one bar per started stage, on a time axis from the first start.
-    static func timeline(_ stages: [StageRecord], now: Date, axis: (origin: Date, length: TimeInterval)? = nil) -> String {
+    static func timeline(
+        _ stages: [StageRecord], now: Date, axis: (origin: Date, length: TimeInterval)? = nil
+    ) -> String {
         guard let axis = axis ?? timeAxis(stages, now: now) else {
             return "<p class=\"empty\">No stage has started yet.</p>\n"
         }
@@ -75,25 +85,29 @@ extension RunReport {
         let scale = HTMLPage.plotWidth / seconds
         let top = 8.0, row = 26.0
         let height = top + Double(mailboxes.count) * row + 26
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" "
+        var svg =
+            "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" "
             + "aria-label=\"stage timeline\">\n"
         let step = tickStep(seconds)
         var tick = 0.0
         while tick <= seconds {
             let x = HTMLPage.labelWidth + tick * scale
-            svg += "<line class=\"grid\" x1=\"\(number(x))\" y1=\"\(number(top))\" x2=\"\(number(x))\" y2=\"\(number(height - 20))\"/>"
+            svg +=
+                "<line class=\"grid\" x1=\"\(number(x))\" y1=\"\(number(top))\" x2=\"\(number(x))\" y2=\"\(number(height - 20))\"/>"
                 + "<text class=\"tick\" x=\"\(number(x))\" y=\"\(number(height - 6))\">\(escape(duration(tick)))</text>\n"
             tick += step
         }
         let byMailbox = Dictionary(grouping: stages, by: \.mailbox)
         for (index, mailbox) in mailboxes.enumerated() {
             let y = top + Double(index) * row
-            svg += "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 17))\">"
+            svg +=
+                "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 17))\">"
                 + "\(escape(shortened(mailbox)))<title>\(escape(mailbox))</title></text>\n"
             for stage in byMailbox[mailbox] ?? [] {
                 guard let start = stage.startedAt, let elapsed = elapsed(stage, now: now) else { continue }
                 let x = HTMLPage.labelWidth + max(start.timeIntervalSince(origin), 0) * scale
-                svg += "<rect class=\"bar \(statusClass(stage.status.rawValue))\" x=\"\(number(x))\" y=\"\(number(y + 4))\" "
+                svg +=
+                    "<rect class=\"bar \(statusClass(stage.status.rawValue))\" x=\"\(number(x))\" y=\"\(number(y + 4))\" "
                     + "width=\"\(number(max(elapsed * scale, 2)))\" height=\"18\" rx=\"2\"><title>\(escape(tooltip(stage, now: now)))</title></rect>\n"
             }
         }
@@ -106,7 +120,9 @@ extension RunReport {
 
     /// The time axis of stages: from the first start, as long as their span (stages running until `now`).
     static func timeAxis(_ stages: [StageRecord], now: Date) -> (origin: Date, length: TimeInterval)? {
-        guard let origin = stages.compactMap(\.startedAt).min(), let length = span(stages, runningUntil: now) else { return nil }
+        guard let origin = stages.compactMap(\.startedAt).min(), let length = span(stages, runningUntil: now) else {
+            return nil
+        }
         return (origin, length)
     }
 
@@ -114,9 +130,11 @@ extension RunReport {
     /// and the ``HTMLPage/slowestInFull`` slowest (from their first start to their last finish).
     static func featuredMailboxes(_ stages: [StageRecord], now: Date) -> Set<String> {
         let byMailbox = Dictionary(grouping: stages, by: \.mailbox)
-        let failed = byMailbox.filter { $0.value.contains { $0.status == .failed } }.keys.sorted().prefix(HTMLPage.failedInFull)
-        let slowest = byMailbox.compactMap { mailbox, records in span(records, runningUntil: now).map { (mailbox, $0) } }
-            .sorted { ($0.1, $1.0) > ($1.1, $0.0) }.prefix(HTMLPage.slowestInFull).map(\.0)
+        let failed = byMailbox.filter { $0.value.contains { $0.status == .failed } }.keys.sorted().prefix(
+            HTMLPage.failedInFull)
+        let slowest = byMailbox.compactMap { mailbox, records in span(records, runningUntil: now).map { (mailbox, $0) }
+        }
+        .sorted { ($0.1, $1.0) > ($1.1, $0.0) }.prefix(HTMLPage.slowestInFull).map(\.0)
         return Set(failed).union(slowest)
     }
 
@@ -137,34 +155,47 @@ extension RunReport {
         let peak = max(load.flatMap { $0 }.max() ?? 0, 0.001)
         let top = 8.0, row = 26.0
         let height = top + Double(rows.count) * row + 8
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" aria-label=\"stages over all mailboxes\">\n"
+        var svg =
+            "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" aria-label=\"stages over all mailboxes\">\n"
         for (index, (stage, records)) in rows.enumerated() {
             let y = top + Double(index) * row
-            svg += "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 17))\">stage \(escape(stage.rawValue))</text>\n"
-            guard let start = records.compactMap(\.startedAt).min(), let spanned = span(records, runningUntil: now) else { continue }
+            svg +=
+                "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 17))\">stage \(escape(stage.rawValue))</text>\n"
+            guard let start = records.compactMap(\.startedAt).min(), let spanned = span(records, runningUntil: now)
+            else { continue }
             var statuses: [String: Int] = [:]
             for record in records { statuses[record.status.rawValue, default: 0] += 1 }
-            let status = statuses["failed"] != nil ? "failed" : statuses["running"] != nil ? "running"
-                : statuses.keys.allSatisfy { $0 == "done" || $0 == "skipped" } ? "done" : "pending"
+            let status =
+                statuses["failed"] != nil
+                ? "failed"
+                : statuses["running"] != nil
+                    ? "running"
+                    : statuses.keys.allSatisfy { $0 == "done" || $0 == "skipped" } ? "done" : "pending"
             let items = records.reduce(Int64(0)) { $0 + $1.items }
             let busy = records.reduce(0.0) { $0 + (elapsed($1, now: now) ?? 0) }
-            let title = "\(stage.rawValue): \(records.count) mailbox folders ("
-                + statuses.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "), \(items) items, "
+            let title =
+                "\(stage.rawValue): \(records.count) mailbox folders ("
+                + statuses.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                + "), \(items) items, "
                 + "\(duration(spanned)) from first start to last finish, \(duration(busy)) of worker time"
                 + (busy > 0 ? String(format: ", %.1f items/s per worker", Double(items) / busy) : "")
             let x = HTMLPage.labelWidth + max(start.timeIntervalSince(origin), 0) * scale
-            svg += "<rect class=\"bar \(status) span\" x=\"\(number(x))\" y=\"\(number(y + 4))\" width=\"\(number(max(spanned * scale, 2)))\" "
+            svg +=
+                "<rect class=\"bar \(status) span\" x=\"\(number(x))\" y=\"\(number(y + 4))\" width=\"\(number(max(spanned * scale, 2)))\" "
                 + "height=\"18\" rx=\"2\"><title>\(escape(title))</title></rect>\n"
             for (position, average) in load[index].enumerated() where average > 0 {
                 let from = Double(position) * cell
                 let opacity = String(format: "%.2f", 0.15 + 0.85 * average / peak)
-                let title = "\(stage.rawValue), \(duration(from)) to \(duration(from + cell)): "
+                let title =
+                    "\(stage.rawValue), \(duration(from)) to \(duration(from + cell)): "
                     + String(format: "%.1f", average) + " mailbox folders in the stage on average"
-                svg += "<rect class=\"bar \(status) heat\" x=\"\(number(HTMLPage.labelWidth + from * scale))\" y=\"\(number(y + 4))\" "
+                svg +=
+                    "<rect class=\"bar \(status) heat\" x=\"\(number(HTMLPage.labelWidth + from * scale))\" y=\"\(number(y + 4))\" "
                     + "width=\"\(number(cell * scale))\" height=\"18\" fill-opacity=\"\(opacity)\"><title>\(escape(title))</title></rect>\n"
             }
         }
-        return svg + "</svg>\n<p class=\"legend\">Darker: more mailbox folders in the stage at that time (a cell's title says how many).</p>\n"
+        return svg
+            + "</svg>\n<p class=\"legend\">Darker: more mailbox folders in the stage at that time (a cell's title says how many).</p>\n"
     }
 
     /// How many of `records` were running on average in each cell of `cell` seconds from `origin` (stages still
@@ -187,7 +218,8 @@ extension RunReport {
 
     /// One row per stage over every mailbox: folders by status, the items by what happened to them, worker time and rate.
     static func stageTotals(_ stages: [StageRecord], now: Date) -> String {
-        var table = "<div class=\"wide\"><table class=\"totals\"><thead><tr><th>Stage</th><th>Folders</th><th>Done</th><th>Failed</th><th>Other</th>"
+        var table =
+            "<div class=\"wide\"><table class=\"totals\"><thead><tr><th>Stage</th><th>Folders</th><th>Done</th><th>Failed</th><th>Other</th>"
             + "<th>Items</th>" + ItemTally().named.map { "<th>\(escape($0.name))</th>" }.joined()
             + "<th>Worker time</th><th>Items/s</th></tr></thead><tbody>\n"
         for stage in SnapshotStage.allCases {
@@ -197,7 +229,11 @@ extension RunReport {
             let failed = records.filter { $0.status == .failed }.count
             let items = records.reduce(Int64(0)) { $0 + $1.items }
             let busy = records.reduce(0.0) { $0 + (elapsed($1, now: now) ?? 0) }
-            let cells = [stage.rawValue, "\(records.count)", "\(done)", "\(failed)", "\(records.count - done - failed)", "\(items)"]
+            let cells =
+                [
+                    stage.rawValue, "\(records.count)", "\(done)", "\(failed)", "\(records.count - done - failed)",
+                    "\(items)",
+                ]
                 + records.reduce(ItemTally()) { $0 + $1.tally }.named.map { "\($0.count)" }
                 + [duration(busy), busy > 0 ? String(format: "%.1f", Double(items) / busy) : ""]
             table += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
@@ -218,21 +254,29 @@ extension RunReport {
         let rates = groups.enumerated().map { index, group in
             let (name, records) = group
             // A mailbox's items are those it read; a stage's, those it handled.
-            let items = index < mailboxCount ? records.reduce(ItemTally()) { $0 + $1.tally }.read : records.reduce(Int64(0)) { $0 + $1.items }
+            let items =
+                index < mailboxCount
+                ? records.reduce(ItemTally()) { $0 + $1.tally }.read : records.reduce(Int64(0)) { $0 + $1.items }
             let seconds = span(records, runningUntil: now)
-            return (name: name, items: items, seconds: seconds, rate: seconds.flatMap { $0 > 0 ? Double(items) / $0 : nil })
+            return (
+                name: name, items: items, seconds: seconds, rate: seconds.flatMap { $0 > 0 ? Double(items) / $0 : nil }
+            )
         }
         let fastest = max(rates.compactMap(\.rate).max() ?? 0, 1)
         let row = 22.0
         let height = Double(groups.count) * row + 18
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" aria-label=\"items per second\">\n"
+        var svg =
+            "<svg class=\"chart\" viewBox=\"0 0 \(HTMLPage.width) \(number(height))\" role=\"img\" aria-label=\"items per second\">\n"
         for (index, entry) in rates.enumerated() {
             // A gap between the mailboxes and the stages.
             let y = 4 + Double(index) * row + (index >= mailboxCount ? 14 : 0)
             let width = (entry.rate ?? 0) / fastest * (HTMLPage.plotWidth - 220)
             let detail = "\(entry.items) items in " + (entry.seconds.map(duration) ?? "no time")
-            let text = entry.items == 0 ? detail : entry.rate.map { String(format: "%.1f items/s (", $0) + detail + ")" } ?? detail
-            svg += "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 14))\">"
+            let text =
+                entry.items == 0
+                ? detail : entry.rate.map { String(format: "%.1f items/s (", $0) + detail + ")" } ?? detail
+            svg +=
+                "<text class=\"label\" x=\"\(number(HTMLPage.labelWidth - 8))\" y=\"\(number(y + 14))\">"
                 + "\(escape(shortened(entry.name)))<title>\(escape(entry.name))</title></text>"
                 + "<rect class=\"rate\" x=\"\(number(HTMLPage.labelWidth))\" y=\"\(number(y + 2))\" width=\"\(number(max(width, 1)))\" "
                 + "height=\"16\"><title>\(escape("\(entry.name): \(text)"))</title></rect>"
@@ -243,19 +287,25 @@ extension RunReport {
     }
 
     static func stageTable(_ stages: [StageRecord], now: Date) -> String {
-        var table = "<div class=\"wide\"><table class=\"stages\"><thead><tr><th>Mailbox</th><th>Kind</th><th>Stage</th><th>Status</th><th>Items</th><th>Created</th>"
+        var table =
+            "<div class=\"wide\"><table class=\"stages\"><thead><tr><th>Mailbox</th><th>Kind</th><th>Stage</th><th>Status</th><th>Items</th><th>Created</th>"
             + "<th>Updated</th><th>Deleted</th><th>Quarantined</th><th>Total</th><th>Attempts</th><th>Started</th>"
             + "<th>Finished</th><th>Duration</th><th>Items/s</th><th>Error</th></tr></thead><tbody>\n"
         for stage in stages {
             let elapsed = elapsed(stage, now: now)
             let rate = elapsed.flatMap { $0 > 0 ? String(format: "%.1f", Double(stage.items) / $0) : nil }
             let cells: [String] = [
-                stage.mailbox, stage.kind.rawValue, stage.stage.rawValue, stage.status.rawValue, "\(stage.items)", "\(stage.created)",
+                stage.mailbox, stage.kind.rawValue, stage.stage.rawValue, stage.status.rawValue, "\(stage.items)",
+                "\(stage.created)",
                 "\(stage.updated)", "\(stage.deleted)", "\(stage.failed)", stage.total.map { "\($0)" } ?? "",
-                "\(stage.attempts)", stage.startedAt.map(ISO8601.format) ?? "", stage.finishedAt.map(ISO8601.format) ?? "",
-                elapsed.map { duration($0) + (stage.finishedAt == nil ? " so far" : "") } ?? "", rate ?? "", stage.error ?? "",
+                "\(stage.attempts)", stage.startedAt.map(ISO8601.format) ?? "",
+                stage.finishedAt.map(ISO8601.format) ?? "",
+                elapsed.map { duration($0) + (stage.finishedAt == nil ? " so far" : "") } ?? "", rate ?? "",
+                stage.error ?? "",
             ]
-            table += "<tr class=\"\(statusClass(stage.status.rawValue))\">" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+            table +=
+                "<tr class=\"\(statusClass(stage.status.rawValue))\">" + cells.map { "<td>\(escape($0))</td>" }.joined()
+                + "</tr>\n"
         }
         return table + "</tbody></table></div>\n"
     }
@@ -263,7 +313,8 @@ extension RunReport {
     /// The run's items by what happened to them, per kind and in total, each item counted once (``ItemTally``): the
     /// figures of the end-of-run summary, `runs show` and the metrics.
     static func itemTable(_ stages: [StageRecord]) -> String {
-        var table = "<div class=\"wide\"><table class=\"items\"><thead><tr><th>Items</th>"
+        var table =
+            "<div class=\"wide\"><table class=\"items\"><thead><tr><th>Items</th>"
             + ItemTally().named.map { "<th>\(escape($0.name))</th>" }.joined() + "</tr></thead><tbody>\n"
         var rows: [(String, ItemTally)] = ItemKind.allCases.compactMap { kind in
             let records = stages.filter { $0.kind == kind }
@@ -284,11 +335,15 @@ extension RunReport {
         if events.count > HTMLPage.eventsInFull {
             var counts: [String: Int] = [:]
             for event in events { counts[event.event, default: 0] += 1 }
-            table += "<p class=\"legend\">\(events.count) events (" + counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
-                .map { "\($0.value) \(escape($0.key))" }.joined(separator: ", ") + "); the first \(HTMLPage.eventsInFull):</p>\n"
+            table +=
+                "<p class=\"legend\">\(events.count) events ("
+                + counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+                .map { "\($0.value) \(escape($0.key))" }.joined(separator: ", ")
+                + "); the first \(HTMLPage.eventsInFull):</p>\n"
             listed = Array(events.prefix(HTMLPage.eventsInFull))
         }
-        table += "<div class=\"wide\"><table><thead><tr><th>At</th><th>Event</th><th>Mailbox</th><th>Stage</th><th>Message</th></tr></thead><tbody>\n"
+        table +=
+            "<div class=\"wide\"><table><thead><tr><th>At</th><th>Event</th><th>Mailbox</th><th>Stage</th><th>Message</th></tr></thead><tbody>\n"
         for event in listed {
             let cells = [ISO8601.format(event.at), event.event, event.mailbox ?? "", event.stage ?? "", event.message]
             table += "<tr>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
@@ -300,7 +355,10 @@ extension RunReport {
 
     /// The tooltip of a stage's bar: stage, status, items, duration and the kind of its error.
     static func tooltip(_ stage: StageRecord, now: Date) -> String {
-        var parts = ["\(stage.mailbox) \(stage.kind.rawValue) \(stage.stage.rawValue)", stage.status.rawValue, "\(stage.items) items"]
+        var parts = [
+            "\(stage.mailbox) \(stage.kind.rawValue) \(stage.stage.rawValue)", stage.status.rawValue,
+            "\(stage.items) items",
+        ]
         if let elapsed = elapsed(stage, now: now) {
             parts.append(duration(elapsed) + (stage.finishedAt == nil ? " so far" : ""))
         }
@@ -317,7 +375,8 @@ extension RunReport {
     /// The kind of a stored stage error: what precedes its first colon (`mass delete refused`, `transient
     /// mailbox error ErrorServerBusy`), at most 80 characters.
     static func errorKind(_ error: String) -> String {
-        let head = error.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? error
+        let head =
+            error.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? error
         return shortened(head.trimmingCharacters(in: .whitespaces), to: 80)
     }
 
@@ -326,7 +385,8 @@ extension RunReport {
         var counts: [String: Int] = [:]
         for stage in stages { counts[stage.status.rawValue, default: 0] += 1 }
         let parts = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.value) \($0.key)" }
-        return "\(stages.count) stage\(stages.count == 1 ? "" : "s")" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+        return "\(stages.count) stage\(stages.count == 1 ? "" : "s")"
+            + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
             + "; \(stages.reduce(ItemTally()) { $0 + $1.tally }.read) items read"
     }
 

@@ -10,22 +10,29 @@ import SyncStore
 enum RunReport {
     /// Prints the run's summary (``RunSummary``: a screen at most) and, with `verbose` or for a few mailboxes, the
     /// per-mailbox table above it; records the run's figures in the metrics; returns the exit code of its outcome.
-    static func finish(_ result: SnapshotResult, environment: CLIEnvironment, conninfo: String? = nil, verbose: Bool = false) async throws -> Int32 {
-        let db = if let conninfo { try await PostgresConnection.connect(conninfo, logger: environment.logger) } else { try await environment.database() }
+    static func finish(
+        _ result: SnapshotResult, environment: CLIEnvironment, conninfo: String? = nil, verbose: Bool = false
+    ) async throws -> Int32 {
+        let db =
+            if let conninfo { try await PostgresConnection.connect(conninfo, logger: environment.logger) } else {
+                try await environment.database()
+            }
         let run = try await RunStore.run(result.runID, db: db)
         let stages = try await RunStore.stages(runID: result.runID, mailbox: nil, db: db)
         let events = try await RunStore.events(runID: result.runID, db: db)
         let quarantine = try await RunStore.quarantineGroups(runID: result.runID, db: db)
         await db.close()
-        let summary = RunSummary(runID: result.runID, direction: run?.request.direction, outcome: result.outcome.rawValue,
-                                 resumed: result.resumed, stages: stages, quarantine: quarantine, events: events)
+        let summary = RunSummary(
+            runID: result.runID, direction: run?.request.direction, outcome: result.outcome.rawValue,
+            resumed: result.resumed, stages: stages, quarantine: quarantine, events: events)
         if summary.showsMailboxTable(verbose: verbose) { printStages(stages) }
         for line in summary.lines() { print(line) }
-        let code: Int32 = switch result.outcome {
-        case .completed, .inProgressElsewhere: 0
-        case .windowEnded: 3
-        case .completedWithErrors: 4
-        }
+        let code: Int32 =
+            switch result.outcome {
+            case .completed, .inProgressElsewhere: 0
+            case .windowEnded: 3
+            case .completedWithErrors: 4
+            }
         if let metrics = environment.metrics { record(stages, into: metrics) }
         return code
     }
@@ -35,11 +42,13 @@ enum RunReport {
     /// run's items by what happened to them (``ItemTally``), the figures of its summary.
     static func record(_ stages: [StageRecord], into metrics: RunMetrics) {
         for (name, records) in Dictionary(grouping: stages, by: \.stage.rawValue) {
-            metrics.record(stage: name, items: Int(records.reduce(0) { $0 + $1.tally.written }),
-                           errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == .failed ? 1 : 0) }),
-                           retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span(records))
+            metrics.record(
+                stage: name, items: Int(records.reduce(0) { $0 + $1.tally.written }),
+                errors: Int(records.reduce(0) { $0 + $1.failed + ($1.status == .failed ? 1 : 0) }),
+                retries: records.reduce(0) { $0 + max($1.attempts - 1, 0) }, seconds: span(records))
         }
-        metrics.setRunItems(stages.reduce(ItemTally()) { $0 + $1.tally }.named.map { (change: $0.name, count: $0.count) })
+        metrics.setRunItems(
+            stages.reduce(ItemTally()) { $0 + $1.tally }.named.map { (change: $0.name, count: $0.count) })
     }
 
     /// The wall-clock span of stages from the first start to the last finish; with `now`, a stage still running
@@ -66,9 +75,13 @@ enum RunReport {
             if stage.deleted > 0 { parts.append("-\(stage.deleted)") }
             if stage.tally.unchanged > 0 { parts.append("=\(stage.tally.unchanged) unchanged") }
             if stage.failed > 0 { parts.append("\(stage.failed) quarantined") }
-            if let start = stage.startedAt, let end = stage.finishedAt { parts.append(String(format: "%.1fs", end.timeIntervalSince(start))) }
+            if let start = stage.startedAt, let end = stage.finishedAt {
+                parts.append(String(format: "%.1fs", end.timeIntervalSince(start)))
+            }
             if let error = stage.error { parts.append("error: \(LogRedaction.scrub(error))") }
-            print("    \(stage.stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))")
+            print(
+                "    \(stage.stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(parts.joined(separator: ", "))"
+            )
         }
     }
 }

@@ -56,8 +56,11 @@ struct RunSummary {
     var moreFailureGroups: Int
     var analyzes: Int
 
-    init(runID: Int64, direction: SnapshotDirection?, outcome: String, resumed: Bool = false, stages records: [StageRecord],
-         quarantine: [RunStore.QuarantineGroup] = [], events: [RunStore.Event] = [], now: Date = Date()) {
+    init(
+        runID: Int64, direction: SnapshotDirection?, outcome: String, resumed: Bool = false,
+        stages records: [StageRecord],
+        quarantine: [RunStore.QuarantineGroup] = [], events: [RunStore.Event] = [], now: Date = Date()
+    ) {
         self.runID = runID
         self.direction = direction
         self.outcome = outcome
@@ -75,35 +78,44 @@ struct RunSummary {
         stages = SnapshotStage.allCases.compactMap { stage in
             let stageRecords = records.filter { $0.stage == stage }
             guard !stageRecords.isEmpty else { return nil }
-            return StageFigure(stage: stage, items: stageRecords.reduce(0) { $0 + $1.items },
-                               seconds: stageRecords.reduce(0) { $0 + (RunReport.elapsed($1, now: now) ?? 0) })
+            return StageFigure(
+                stage: stage, items: stageRecords.reduce(0) { $0 + $1.items },
+                seconds: stageRecords.reduce(0) { $0 + (RunReport.elapsed($1, now: now) ?? 0) })
         }
-        slowest = Array(byMailbox.compactMap { mailbox, records in
-            RunReport.span(records, runningUntil: now).map {
-                MailboxTime(mailbox: mailbox, seconds: $0, read: records.reduce(ItemTally()) { $0 + $1.tally }.read)
-            }
-        }.sorted { ($0.seconds, $1.mailbox) > ($1.seconds, $0.mailbox) }.prefix(Self.slowestShown))
+        slowest = Array(
+            byMailbox.compactMap { mailbox, records in
+                RunReport.span(records, runningUntil: now).map {
+                    MailboxTime(mailbox: mailbox, seconds: $0, read: records.reduce(ItemTally()) { $0 + $1.tally }.read)
+                }
+            }.sorted { ($0.seconds, $1.mailbox) > ($1.seconds, $0.mailbox) }.prefix(Self.slowestShown))
         var failures: [FailureGroup] = quarantine.map { group in
-            FailureGroup(kind: .quarantined, reason: group.code, count: group.count,
-                         example: "\(group.mailbox) \(group.kind.rawValue)" + (group.itemID.map { " item \($0)" } ?? "")
-                            + ": " + RunReport.shortened(group.reason, to: 80),
-                         command: "snapsync runs show \(runID) --mailbox \(group.mailbox)")
+            FailureGroup(
+                kind: .quarantined, reason: group.code, count: group.count,
+                example: "\(group.mailbox) \(group.kind.rawValue)" + (group.itemID.map { " item \($0)" } ?? "")
+                    + ": " + RunReport.shortened(group.reason, to: 80),
+                command: "snapsync runs show \(runID) --mailbox \(group.mailbox)")
         }
         let failedStages = records.filter { $0.status == .failed }
         for (reason, group) in Dictionary(grouping: failedStages, by: { RunReport.errorKind($0.error ?? "failed") }) {
             let first = group.min { ($0.mailbox, $0.kind.rawValue) < ($1.mailbox, $1.kind.rawValue) }!
-            failures.append(FailureGroup(kind: .stageFailed, reason: reason, count: Int64(group.count),
-                                         example: "\(first.mailbox) \(first.kind.rawValue) \(first.stage.rawValue)",
-                                         command: "snapsync rerun \(runID) --stage \(first.stage.rawValue) --mailbox \(first.mailbox)"
-                                            + (Set(group.map(\.kind)).count == 1 && byKind.count > 1 ? " --kind \(first.kind.rawValue)" : "")))
+            failures.append(
+                FailureGroup(
+                    kind: .stageFailed, reason: reason, count: Int64(group.count),
+                    example: "\(first.mailbox) \(first.kind.rawValue) \(first.stage.rawValue)",
+                    command: "snapsync rerun \(runID) --stage \(first.stage.rawValue) --mailbox \(first.mailbox)"
+                        + (Set(group.map(\.kind)).count == 1 && byKind.count > 1
+                            ? " --kind \(first.kind.rawValue)" : "")))
         }
         // What the run log says beyond ANALYZEs and the stage failures above (a mass deletion refused is such a failure).
         let notes = events.filter { !["analyze", "mass-delete-refused"].contains($0.event) }
         for (event, group) in Dictionary(grouping: notes, by: \.event) {
             let first = group[0]
-            failures.append(FailureGroup(kind: .event(event), reason: event, count: Int64(group.count),
-                                         example: "\(first.mailbox ?? "-") \(first.stage ?? "-"): " + RunReport.shortened(first.message, to: 100),
-                                         command: nil))
+            failures.append(
+                FailureGroup(
+                    kind: .event(event), reason: event, count: Int64(group.count),
+                    example: "\(first.mailbox ?? "-") \(first.stage ?? "-"): "
+                        + RunReport.shortened(first.message, to: 100),
+                    command: nil))
         }
         failures.sort { ($0.count, $1.reason) > ($1.count, $0.reason) }
         moreFailureGroups = max(failures.count - Self.failureGroupsShown, 0)
@@ -133,9 +145,11 @@ struct RunSummary {
         var lines: [String] = []
         var head = "run \(runID)\(resumed ? " (resumed)" : ""): \(outcome), "
         if let direction { head += "\(direction.rawValue), " }
-        head += "\(mailboxes) mailbox\(mailboxes == 1 ? "" : "es") (\(mailboxesDone) done"
+        head +=
+            "\(mailboxes) mailbox\(mailboxes == 1 ? "" : "es") (\(mailboxesDone) done"
             + (mailboxesFailed > 0 ? ", \(mailboxesFailed) failed" : "")
-            + (mailboxes - mailboxesDone - mailboxesFailed > 0 ? ", \(mailboxes - mailboxesDone - mailboxesFailed) unfinished" : "") + ")"
+            + (mailboxes - mailboxesDone - mailboxesFailed > 0
+                ? ", \(mailboxes - mailboxesDone - mailboxesFailed) unfinished" : "") + ")"
         if let seconds { head += " in " + RunReport.duration(seconds) }
         lines.append(head)
         let columns = ItemTally().named.map { $0.name }
@@ -146,29 +160,35 @@ struct RunSummary {
         if !stages.isEmpty {
             var rows = [["stage", "items", "time", "items/s"]]
             for figure in stages {
-                rows.append([figure.stage.rawValue, "\(figure.items)", RunReport.duration(figure.seconds),
-                             figure.rate.map { String(format: "%.1f", $0) } ?? "-"])
+                rows.append([
+                    figure.stage.rawValue, "\(figure.items)", RunReport.duration(figure.seconds),
+                    figure.rate.map { String(format: "%.1f", $0) } ?? "-",
+                ])
             }
             lines += Self.aligned(rows)
             lines.append("  (time: summed over the mailboxes; items/s: per worker)")
         }
         if slowest.count > 1 {
             lines.append("slowest mailboxes:")
-            lines += Self.aligned(slowest.map { [$0.mailbox, RunReport.duration($0.seconds), "\($0.read) items read"] })
+            lines += Self.aligned(
+                slowest.map { [$0.mailbox, RunReport.duration($0.seconds), "\($0.read) items read"] })
         }
         if !failures.isEmpty {
             lines.append("failures:")
             for failure in failures {
-                let what = switch failure.kind {
-                case .quarantined: "item\(failure.count == 1 ? "" : "s") quarantined"
-                case .stageFailed: "stage\(failure.count == 1 ? "" : "s") failed"
-                case .event: "event\(failure.count == 1 ? "" : "s")"
-                }
+                let what =
+                    switch failure.kind {
+                    case .quarantined: "item\(failure.count == 1 ? "" : "s") quarantined"
+                    case .stageFailed: "stage\(failure.count == 1 ? "" : "s") failed"
+                    case .event: "event\(failure.count == 1 ? "" : "s")"
+                    }
                 lines.append("  \(failure.count) \(what): \(failure.reason)")
                 lines.append("    e.g. \(failure.example)")
             }
             if moreFailureGroups > 0 {
-                lines.append("  and \(moreFailureGroups) more reason\(moreFailureGroups == 1 ? "" : "s"): snapsync runs show \(runID)")
+                lines.append(
+                    "  and \(moreFailureGroups) more reason\(moreFailureGroups == 1 ? "" : "s"): snapsync runs show \(runID)"
+                )
             }
         }
         if analyzes > 0 { lines.append("\(analyzes) ANALYZE(s) between stages") }
@@ -182,10 +202,12 @@ struct RunSummary {
         guard let count = rows.map(\.count).max() else { return [] }
         let widths = (0..<count).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
         return rows.map { row in
-            var line = "  " + row.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
-                return column == 0 ? cell + pad : pad + cell
-            }.joined(separator: "  ")
+            var line =
+                "  "
+                + row.enumerated().map { column, cell in
+                    let pad = String(repeating: " ", count: widths[column] - cell.count)
+                    return column == 0 ? cell + pad : pad + cell
+                }.joined(separator: "  ")
             while line.hasSuffix(" ") { line.removeLast() }
             return line
         }

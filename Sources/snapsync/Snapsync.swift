@@ -8,7 +8,8 @@ import Observability
 struct Snapsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapsync",
-        abstract: "Keeps a PostgreSQL CRM and Exchange mailboxes in sync, and brings them back in line when they drift.",
+        abstract:
+            "Keeps a PostgreSQL CRM and Exchange mailboxes in sync, and brings them back in line when they drift.",
         discussion: """
             Exit codes: 0 success, 1 failure, 3 window ended with work left (the next run resumes), 4 finished with \
             quarantined items or failed stages, 64 usage, 69 PostgreSQL or Exchange unreachable, 75 locked, \

@@ -6,7 +6,8 @@ import SyncStore
 /// `snapsync status`: the applied (and pending) migrations and the row counts of the crm tables.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Print the applied and pending migrations and the row counts of the crm tables.")
+        commandName: "status",
+        abstract: "Print the applied and pending migrations and the row counts of the crm tables.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var migrations: MigrationOptions

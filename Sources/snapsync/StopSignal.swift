@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 
 /// Set by SIGTERM or SIGINT, so a looping command stops cleanly between passes.
-final class StopSignal: @unchecked Sendable {   // `sources` is never changed after init; Dispatch's sources are not marked Sendable
+// `sources` is never changed after init; Dispatch's sources are not marked Sendable
+final class StopSignal: @unchecked Sendable {
     private let stopRequested = Mutex(false)
     /// Kept for the life of the object: a signal source that is released stops delivering.
     private let sources: [any DispatchSourceSignal]

@@ -20,14 +20,18 @@ final class ItemEchoTransport: EWSTransport {
             #"ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task><t:ItemId Id="\#(id)" ChangeKey="ck"/>"#
                 + #"<t:Subject>\#(id == "bad" ? "<t:Broken>" : "task")</t:Subject><t:Status>NotStarted</t:Status></t:Task></m:Items>"#
         }
-        return HTTPResponse(status: 200, headers: ["Content-Type": "text/xml; charset=utf-8"], body: Responses.envelope("GetItem", messages))
+        return HTTPResponse(
+            status: 200, headers: ["Content-Type": "text/xml; charset=utf-8"],
+            body: Responses.envelope("GetItem", messages))
     }
 }
 
 @Suite struct EWSItemProblemTests {
     func client(_ transport: ItemEchoTransport) -> EWSClient {
-        EWSClient(configuration: EWSClient.Configuration(endpoint: "http://127.0.0.1:1/EWS/Exchange.asmx"), transport: transport,
-                  logger: Logger(label: "test"), sleeper: RecordingSleeper(), random: { 0.5 })
+        EWSClient(
+            configuration: EWSClient.Configuration(endpoint: "http://127.0.0.1:1/EWS/Exchange.asmx"),
+            transport: transport,
+            logger: Logger(label: "test"), sleeper: RecordingSleeper(), random: { 0.5 })
     }
 
     @Test func aBatchWithAnUnreadableItemIsHalvedDownToThatItem() async throws {
@@ -51,7 +55,8 @@ final class ItemEchoTransport: EWSTransport {
 
     @Test func aBatchWithoutBadItemsIsOneRequest() async throws {
         let transport = ItemEchoTransport()
-        let results = try await client(transport).getItems((0..<100).map { ItemId("item\($0)") }, mapping: EWSMappings.task, mailbox: "kim@example.com")
+        let results = try await client(transport).getItems(
+            (0..<100).map { ItemId("item\($0)") }, mapping: EWSMappings.task, mailbox: "kim@example.com")
         #expect(results.allSatisfy { if case .success = $0 { true } else { false } })
         #expect(transport.requests.count == 1)
     }
@@ -65,8 +70,10 @@ final class ItemEchoTransport: EWSTransport {
         ]
         let response = try EWSResponseDecoder.decode(Responses.envelope("GetItem", messages))
         let items = response.messages.compactMap(\.items.first)
-        guard items.count == 4, case .task(let a) = items[0], case .task(let b) = items[1], case .task(let c) = items[2],
-              case .calendarItem(let d) = items[3] else {
+        guard items.count == 4, case .task(let a) = items[0], case .task(let b) = items[1],
+            case .task(let c) = items[2],
+            case .calendarItem(let d) = items[3]
+        else {
             Issue.record("decoded \(items)")
             return
         }
@@ -83,13 +90,19 @@ final class ItemEchoTransport: EWSTransport {
         series.location = "Room 1"
         series.start = Date(timeIntervalSince1970: 1_767_600_000)
         series.end = series.start?.addingTimeInterval(1800)
-        let moved = Date(timeIntervalSince1970: 1_767_600_000 + 7 * 86_400), renamed = Date(timeIntervalSince1970: 1_767_600_000 + 14 * 86_400)
+        let moved = Date(timeIntervalSince1970: 1_767_600_000 + 7 * 86_400),
+            renamed = Date(timeIntervalSince1970: 1_767_600_000 + 14 * 86_400)
         series.modifiedOccurrences = [
-            EWSOccurrence(start: moved.addingTimeInterval(3600), end: moved.addingTimeInterval(5400), originalStart: moved,
-                          subject: "Weekly (moved)", location: "Room 1"),
-            EWSOccurrence(start: renamed, end: renamed.addingTimeInterval(1800), originalStart: renamed, subject: "Weekly", location: "Room 2"),
+            EWSOccurrence(
+                start: moved.addingTimeInterval(3600), end: moved.addingTimeInterval(5400), originalStart: moved,
+                subject: "Weekly (moved)", location: "Room 1"),
+            EWSOccurrence(
+                start: renamed, end: renamed.addingTimeInterval(1800), originalStart: renamed, subject: "Weekly",
+                location: "Room 2"),
         ]
-        let exceptions = EWSMappings.appointment.record(of: series).exceptions.sorted { $0.originalStart < $1.originalStart }
+        let exceptions = EWSMappings.appointment.record(of: series).exceptions.sorted {
+            $0.originalStart < $1.originalStart
+        }
         #expect(exceptions.map(\.subject) == ["Weekly (moved)", nil])
         #expect(exceptions.map(\.location) == [nil, "Room 2"])
     }

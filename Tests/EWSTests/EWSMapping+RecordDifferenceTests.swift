@@ -9,9 +9,11 @@ extension EWSMappingTests {
     /// The CRM fields a table maps (attendee and exception rules by their table, the CRM id left out:
     /// it identifies the record, it is not compared).
     func mappedFields<Record, Model>(_ mapping: EWSMapping<Record, Model>) -> Set<String> {
-        Set(mapping.rules.map { rule in
-            rule.column.hasPrefix("appointment_attendees") ? "appointment_attendees" : rule.column
-        }).subtracting(["id"])
+        Set(
+            mapping.rules.map { rule in
+                rule.column.hasPrefix("appointment_attendees") ? "appointment_attendees" : rule.column
+            }
+        ).subtracting(["id"])
     }
 
     @Test func recordDifferenceComparesExactlyTheMappedFields() {
@@ -21,7 +23,8 @@ extension EWSMappingTests {
     }
 
     @Test(arguments: [
-        "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20240630", "FREQ=WEEKLY;COUNT=10", "FREQ=MONTHLY;COUNT=6", "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1",
+        "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20240630", "FREQ=WEEKLY;COUNT=10", "FREQ=MONTHLY;COUNT=6",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1",
         "FREQ=YEARLY", "FREQ=DAILY;INTERVAL=2;WKST=SU",
     ])
     func aTripThroughExchangeIsNoRecordDifference(recurrence: String) throws {
@@ -39,10 +42,13 @@ extension EWSMappingTests {
         #expect(difference.isEmpty, "\(difference)")
 
         guard case .contact(let contact) = try roundTrip(EWSMappings.contact, Fixtures.contact).1,
-              case .task(let task) = try roundTrip(EWSMappings.task, Fixtures.task).1 else {
+            case .task(let task) = try roundTrip(EWSMappings.task, Fixtures.task).1
+        else {
             Issue.record("expected a contact and a task"); return
         }
-        #expect(MailboxRecord.contact(Fixtures.contact).difference(from: .contact(EWSMappings.contact.record(of: contact))).isEmpty)
+        #expect(
+            MailboxRecord.contact(Fixtures.contact).difference(from: .contact(EWSMappings.contact.record(of: contact)))
+                .isEmpty)
         #expect(MailboxRecord.task(Fixtures.task).difference(from: .task(EWSMappings.task.record(of: task))).isEmpty)
     }
 }

@@ -25,14 +25,19 @@ import XML
             EWSRequests.getFolder([.distinguished(.contacts), .distinguished(.calendar)], context: impersonated),
             EWSRequests.getFolder([.distinguished(.tasks)], context: delegated),
             EWSRequests.findItem(in: .distinguished(.contacts), offset: 2000, maxEntries: 1000, context: impersonated),
-            EWSRequests.findItem(in: .distinguished(.calendar), offset: 0, maxEntries: 1000,
-                                 restriction: .and([.isGreaterThanOrEqualTo(.field("calendar:Start"), "2024-01-01T00:00:00Z"),
-                                                    .isLessThan(.field("calendar:Start"), "2025-01-01T00:00:00Z")]),
-                                 context: delegated),
-            EWSRequests.findItem(in: .distinguished(.tasks), offset: 0, maxEntries: 100,
-                                 restriction: .crmIDs([Fixtures.task.id, Fixtures.contact.id]),
-                                 additionalProperties: [.extended(.snapsyncCRMId)], context: impersonated),
-            EWSRequests.getItem([id, ItemId("AAMkB")], additionalProperties: EWSMappings.contact.fieldURIs, context: impersonated),
+            EWSRequests.findItem(
+                in: .distinguished(.calendar), offset: 0, maxEntries: 1000,
+                restriction: .and([
+                    .isGreaterThanOrEqualTo(.field("calendar:Start"), "2024-01-01T00:00:00Z"),
+                    .isLessThan(.field("calendar:Start"), "2025-01-01T00:00:00Z"),
+                ]),
+                context: delegated),
+            EWSRequests.findItem(
+                in: .distinguished(.tasks), offset: 0, maxEntries: 100,
+                restriction: .crmIDs([Fixtures.task.id, Fixtures.contact.id]),
+                additionalProperties: [.extended(.snapsyncCRMId)], context: impersonated),
+            EWSRequests.getItem(
+                [id, ItemId("AAMkB")], additionalProperties: EWSMappings.contact.fieldURIs, context: impersonated),
             EWSRequests.getItem([id], additionalProperties: EWSMappings.appointment.fieldURIs, context: delegated),
             EWSRequests.getItem([id], additionalProperties: EWSMappings.task.fieldURIs, context: impersonated),
             EWSRequests.createItem(count: 2, in: .distinguished(.contacts), context: impersonated) { _, w in
@@ -44,30 +49,41 @@ import XML
             EWSRequests.createItem(count: 1, in: .distinguished(.tasks), context: impersonated) { _, w in
                 EWSMappings.task.writeItem(taskModel, into: &w)
             },
-            EWSRequests.updateItem([
-                (id, try EWSMappings.contact.updates(from: Fixtures.contact, to: changed)),
-                (ItemId("AAMkB", changeKey: "CQ2"), try EWSMappings.contact.updates(from: nil, to: changed)),
-            ], context: impersonated),
-            EWSRequests.updateItem([(id, try EWSMappings.appointment.updates(from: Fixtures.appointment, to: changedAppointment))],
-                                   conflictResolution: .neverOverwrite, context: delegated),
-            EWSRequests.updateItem([(id, try EWSMappings.task.updates(from: nil, to: Fixtures.task))], context: impersonated),
+            EWSRequests.updateItem(
+                [
+                    (id, try EWSMappings.contact.updates(from: Fixtures.contact, to: changed)),
+                    (ItemId("AAMkB", changeKey: "CQ2"), try EWSMappings.contact.updates(from: nil, to: changed)),
+                ], context: impersonated),
+            EWSRequests.updateItem(
+                [(id, try EWSMappings.appointment.updates(from: Fixtures.appointment, to: changedAppointment))],
+                conflictResolution: .neverOverwrite, context: delegated),
+            EWSRequests.updateItem(
+                [(id, try EWSMappings.task.updates(from: nil, to: Fixtures.task))], context: impersonated),
             EWSRequests.deleteItem([id, ItemId("AAMkB")], context: impersonated),
-            EWSRequests.updateItem(targets: try EWSExceptionPlan.operations(for: EWSExceptionPlanTests.series).compactMap { operation in
-                guard case .modify(let index, let updates) = operation else { return nil }
-                return (.occurrence(master: id, instanceIndex: index), updates)
-            } + [(.item(id), try EWSMappings.appointment.updates(from: nil, to: EWSExceptionPlanTests.series))], context: delegated),
-            EWSRequests.deleteItem(targets: [.occurrence(master: id, instanceIndex: 3), .occurrence(master: ItemId("AAMkB"), instanceIndex: 1),
-                                             .item(ItemId("AAMkC"))], context: impersonated),
-            EWSRequests.syncFolderItems(.distinguished(.calendar), syncState: nil, maxChanges: 512, context: impersonated),
-            EWSRequests.syncFolderItems(.id(FolderId("AQMkA==", changeKey: "AQAAAA==")), syncState: "H4sIAAAAAAAEAO29B2AcSZY==",
-                                        maxChanges: 100, context: delegated),
+            EWSRequests.updateItem(
+                targets: try EWSExceptionPlan.operations(for: EWSExceptionPlanTests.series).compactMap { operation in
+                    guard case .modify(let index, let updates) = operation else { return nil }
+                    return (.occurrence(master: id, instanceIndex: index), updates)
+                } + [(.item(id), try EWSMappings.appointment.updates(from: nil, to: EWSExceptionPlanTests.series))],
+                context: delegated),
+            EWSRequests.deleteItem(
+                targets: [
+                    .occurrence(master: id, instanceIndex: 3), .occurrence(master: ItemId("AAMkB"), instanceIndex: 1),
+                    .item(ItemId("AAMkC")),
+                ], context: impersonated),
+            EWSRequests.syncFolderItems(
+                .distinguished(.calendar), syncState: nil, maxChanges: 512, context: impersonated),
+            EWSRequests.syncFolderItems(
+                .id(FolderId("AQMkA==", changeKey: "AQAAAA==")), syncState: "H4sIAAAAAAAEAO29B2AcSZY==",
+                maxChanges: 100, context: delegated),
             EWSRequests.convertId(["AAMkLegacy"], sourceFormat: "EwsLegacyId", context: impersonated),
         ]
     }
 
     @Test func everyOperationValidatesAgainstTheOfficialSchema() async throws {
         let validate = try Fixtures.sharedDirectory.appendingPathComponent("ews-schema/validate")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ews-requests-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ews-requests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var files: [String] = []
@@ -84,11 +100,17 @@ import XML
     @Test func impersonationAndDelegateAddressTheMailbox() throws {
         let requests = try Self.allRequests()
         let impersonated = String(decoding: requests[0].body, as: UTF8.self)
-        #expect(impersonated.contains("<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>anna@example.com</t:PrimarySmtpAddress>"))
+        #expect(
+            impersonated.contains(
+                "<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>anna@example.com</t:PrimarySmtpAddress>"
+            ))
         #expect(impersonated.contains(#"<t:RequestServerVersion Version="Exchange2013_SP1"/>"#))
         let delegated = String(decoding: requests[1].body, as: UTF8.self)
         #expect(!delegated.contains("ExchangeImpersonation"))
-        #expect(delegated.contains(#"<t:DistinguishedFolderId Id="tasks"><t:Mailbox><t:EmailAddress>ben@example.com</t:EmailAddress></t:Mailbox>"#))
+        #expect(
+            delegated.contains(
+                #"<t:DistinguishedFolderId Id="tasks"><t:Mailbox><t:EmailAddress>ben@example.com</t:EmailAddress></t:Mailbox>"#
+            ))
         #expect(delegated.contains(#"Version="Exchange2016""#))
     }
 
@@ -96,10 +118,14 @@ import XML
         var changed = Fixtures.contact
         changed.email2 = nil
         changed.city = "Hamburg"
-        let updates = String(decoding: try EWSMappings.contact.updates(from: Fixtures.contact, to: changed), as: UTF8.self)
-        #expect(updates == #"<t:DeleteItemField><t:IndexedFieldURI FieldURI="contacts:EmailAddress" FieldIndex="EmailAddress2"/></t:DeleteItemField>"#
-            + #"<t:SetItemField><t:IndexedFieldURI FieldURI="contacts:PhysicalAddress:City" FieldIndex="Business"/><t:Contact>"#
-            + #"<t:PhysicalAddresses><t:Entry Key="Business"><t:City>Hamburg</t:City></t:Entry></t:PhysicalAddresses></t:Contact></t:SetItemField>"#)
+        let updates = String(
+            decoding: try EWSMappings.contact.updates(from: Fixtures.contact, to: changed), as: UTF8.self)
+        #expect(
+            updates
+                == #"<t:DeleteItemField><t:IndexedFieldURI FieldURI="contacts:EmailAddress" FieldIndex="EmailAddress2"/></t:DeleteItemField>"#
+                + #"<t:SetItemField><t:IndexedFieldURI FieldURI="contacts:PhysicalAddress:City" FieldIndex="Business"/><t:Contact>"#
+                + #"<t:PhysicalAddresses><t:Entry Key="Business"><t:City>Hamburg</t:City></t:Entry></t:PhysicalAddresses></t:Contact></t:SetItemField>"#
+        )
         #expect(try EWSMappings.contact.updates(from: Fixtures.contact, to: Fixtures.contact).isEmpty)
     }
 
@@ -107,6 +133,9 @@ import XML
         let model = try EWSMappings.task.model(of: Fixtures.task)
         var writer = XMLWriter(declaration: false)
         EWSMappings.task.writeItem(model, into: &writer)
-        #expect(writer.string.contains(#"PropertySetId="5C1B9E4A-3F0D-4C55-9B6E-5D7A2E8C1F30" PropertyName="SnapsyncCrmId" PropertyType="String"/><t:Value>c0ffee00-1234-4567-89ab-cdef01234567</t:Value>"#))
+        #expect(
+            writer.string.contains(
+                #"PropertySetId="5C1B9E4A-3F0D-4C55-9B6E-5D7A2E8C1F30" PropertyName="SnapsyncCrmId" PropertyType="String"/><t:Value>c0ffee00-1234-4567-89ab-cdef01234567</t:Value>"#
+            ))
     }
 }

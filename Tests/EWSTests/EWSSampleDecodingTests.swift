@@ -9,14 +9,25 @@ import SyncCore
 
     @Test func findItemIndexedPaging() throws {
         let response = try decode("01_FindItem_IndexedPaging_page1_response.xml")
-        #expect(response.serverVersion == ServerVersionInfo(majorVersion: 15, minorVersion: 0, majorBuildNumber: 775, minorBuildNumber: 35, version: "V2_4"))
+        #expect(
+            response.serverVersion
+                == ServerVersionInfo(
+                    majorVersion: 15, minorVersion: 0, majorBuildNumber: 775, minorBuildNumber: 35, version: "V2_4"))
         #expect(response.messages.count == 1)
         let message = response.messages[0]
         #expect(message.isSuccess && message.responseCode == "NoError")
-        #expect(message.paging == EWSPaging(indexedPagingOffset: 6, totalItemsInView: 8, includesLastItemInRange: false))
-        #expect(message.items.map(\.subject) == ["Query", "Update", "Planning resources", "Timeline", "For your perusal", "meeting notes"])
+        #expect(
+            message.paging == EWSPaging(indexedPagingOffset: 6, totalItemsInView: 8, includesLastItemInRange: false))
+        #expect(
+            message.items.map(\.subject) == [
+                "Query", "Update", "Planning resources", "Timeline", "For your perusal", "meeting notes",
+            ])
         #expect(message.items.allSatisfy { $0.itemId == ItemId("AAMkAGM2...", changeKey: "CQAAABYA...") })
-        if case .other(let item) = message.items[0] { #expect(item.elementName == "Message") } else { Issue.record("expected a message") }
+        if case .other(let item) = message.items[0] {
+            #expect(item.elementName == "Message")
+        } else {
+            Issue.record("expected a message")
+        }
     }
 
     @Test func getItemCalendarBatch() throws {
@@ -27,14 +38,26 @@ import SyncCore
         }
         #expect(response.messages.count == 3 && items.count == 3)
         #expect(items.map(\.subject) == ["Review current quarterly deliverables", "Food bank delivery", "Code Blast"])
-        #expect(items.map(\.start) == [Fixtures.date("2014-01-19T18:59:07Z"), Fixtures.date("2014-01-18T18:59:07Z"), Fixtures.date("2014-01-20T18:59:08Z")])
-        #expect(items.map(\.end) == [Fixtures.date("2014-01-19T21:59:07Z"), Fixtures.date("2014-01-18T19:59:07Z"), Fixtures.date("2014-01-21T00:59:08Z")])
+        #expect(
+            items.map(\.start) == [
+                Fixtures.date("2014-01-19T18:59:07Z"), Fixtures.date("2014-01-18T18:59:07Z"),
+                Fixtures.date("2014-01-20T18:59:08Z"),
+            ])
+        #expect(
+            items.map(\.end) == [
+                Fixtures.date("2014-01-19T21:59:07Z"), Fixtures.date("2014-01-18T19:59:07Z"),
+                Fixtures.date("2014-01-21T00:59:08Z"),
+            ])
         #expect(items.map(\.location) == ["Local food bank", nil, "The lounge"])
         #expect(items.map(\.calendarItemType) == ["Single", "RecurringMaster", "Single"])
         #expect(items.map(\.reminderMinutesBeforeStart) == [30, 15, 30])
-        #expect(items[0].body?.contains("&lt;html&gt;") == true)  // the sample escapes twice: &amp;lt; is the text "&lt;"
+        // the sample escapes twice: &amp;lt; is the text "&lt;"
+        #expect(items[0].body?.contains("&lt;html&gt;") == true)
         #expect(items[0].body?.contains("Wrap up all outstanding deliverables") == true)
-        #expect(items[2].requiredAttendees.map(\.emailAddress) == ["Mack@contoso.com", "Sadie@contoso.com", "Magdalena@contoso.com"])
+        #expect(
+            items[2].requiredAttendees.map(\.emailAddress) == [
+                "Mack@contoso.com", "Sadie@contoso.com", "Magdalena@contoso.com",
+            ])
         #expect(items[2].requiredAttendees.allSatisfy { $0.responseType == "Unknown" && $0.name == $0.emailAddress })
         #expect(items[0].itemId == ItemId("AAMkA", changeKey: "DwAAA"))
 
@@ -48,7 +71,10 @@ import SyncCore
         let response = try decode("03_CreateItem_CalendarItem_batch_response.xml")
         #expect(response.serverVersion?.minorBuildNumber == 12)
         #expect(response.messages.count == 3)
-        #expect(response.messages.allSatisfy { $0.isSuccess && $0.items.map(\.itemId) == [ItemId("AAMkA", changeKey: "DwAAA")] })
+        #expect(
+            response.messages.allSatisfy {
+                $0.isSuccess && $0.items.map(\.itemId) == [ItemId("AAMkA", changeKey: "DwAAA")]
+            })
     }
 
     @Test func updateItemConflictResults() throws {
@@ -64,9 +90,13 @@ import SyncCore
             #expect(!message.isSuccess)
             #expect(message.responseCode == "ErrorItemNotFound")
             #expect(message.messageText == "The specified object was not found in the store.")
-            let error = try #require(message.error(operation: "DeleteItem", mailbox: "anna@example.com", itemID: "AAMk1"))
+            let error = try #require(
+                message.error(operation: "DeleteItem", mailbox: "anna@example.com", itemID: "AAMk1"))
             #expect(error.code == .responseCode("ErrorItemNotFound"))
-            #expect(error.description == "EWS DeleteItem for anna@example.com item AAMk1 failed: ErrorItemNotFound: The specified object was not found in the store.")
+            #expect(
+                error.description
+                    == "EWS DeleteItem for anna@example.com item AAMk1 failed: ErrorItemNotFound: The specified object was not found in the store."
+            )
         }
     }
 
@@ -79,7 +109,8 @@ import SyncCore
         #expect(message.changes.count == 5)
         guard message.changes.count == 5 else { return }
         guard case .update(let updated) = message.changes[0], case .create(let created) = message.changes[1],
-              case .create(let created2) = message.changes[2] else { Issue.record("unexpected change kinds"); return }
+            case .create(let created2) = message.changes[2]
+        else { Issue.record("unexpected change kinds"); return }
         #expect(updated.itemId == ItemId("q04QAAAA==", changeKey: "CQAAABYAAADZGACZQpSgSpyNkexYe2b7AAAAird/"))
         #expect(updated.subject == "RE: Company Soccer Team")
         #expect(created.itemId == ItemId("AQMkAD+"))
@@ -91,7 +122,10 @@ import SyncCore
 
     @Test func syncFolderItemsInvalidSyncState() throws {
         let response = try decode("07_SyncFolderItems_ErrorInvalidSyncStateData_response.xml")
-        #expect(response.serverVersion == ServerVersionInfo(majorVersion: 8, minorVersion: 0, majorBuildNumber: 628, minorBuildNumber: 0, version: nil))
+        #expect(
+            response.serverVersion
+                == ServerVersionInfo(
+                    majorVersion: 8, minorVersion: 0, majorBuildNumber: 628, minorBuildNumber: 0, version: nil))
         let message = try #require(response.messages.first)
         #expect(message.responseCode == "ErrorInvalidSyncStateData")
         #expect(message.messageText == "Synchronization state data is corrupt or otherwise invalid.")
@@ -102,7 +136,11 @@ import SyncCore
 
     @Test func serverBusyAsMessage() throws {
         let response = try decode("08_SyncFolderItems_ErrorServerBusy_BackOff_response.xml")
-        #expect(response.serverVersion == ServerVersionInfo(majorVersion: 15, minorVersion: 20, majorBuildNumber: 8769, minorBuildNumber: 35, version: "V2018_01_08"))
+        #expect(
+            response.serverVersion
+                == ServerVersionInfo(
+                    majorVersion: 15, minorVersion: 20, majorBuildNumber: 8769, minorBuildNumber: 35,
+                    version: "V2018_01_08"))
         let message = try #require(response.messages.first)
         #expect(message.backOffMilliseconds == 5000)
         #expect(message.messageText?.hasSuffix("Suggested backoff time 5000 ms.") == true)
@@ -125,7 +163,11 @@ import SyncCore
 
     @Test func convertIdErrorWithServerVersion() throws {
         let response = try decode("10_ConvertId_error_with_ServerVersionInfo_response.xml")
-        #expect(response.serverVersion == ServerVersionInfo(majorVersion: 15, minorVersion: 1, majorBuildNumber: 2345, minorBuildNumber: 6789, version: "V2017_07_11"))
+        #expect(
+            response.serverVersion
+                == ServerVersionInfo(
+                    majorVersion: 15, minorVersion: 1, majorBuildNumber: 2345, minorBuildNumber: 6789,
+                    version: "V2017_07_11"))
         let message = try #require(response.messages.first)
         #expect(message.responseClass == "Error" && message.responseCode == "ErrorInvalidSmtpAddress")
         #expect(message.messageText == "The SMTP address format is invalid.")

@@ -27,20 +27,24 @@ final class TimestampingTransport: EWSTransport {
 @Suite(.serialized) struct EWSSimulatorTests {
     static let mailbox = "anna@example.com"
 
-    func withSimulator(batchSize: Int = 100, _ body: (Simulator, EWSClient, TimestampingTransport) async throws -> Void) async throws {
+    func withSimulator(
+        batchSize: Int = 100, _ body: (Simulator, EWSClient, TimestampingTransport) async throws -> Void
+    ) async throws {
         var simConfiguration = SimulatorConfiguration()
         simConfiguration.mailboxes = [Self.mailbox]
         let sim = try await Simulator.start(simConfiguration)
         var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
-                                                  password: SimulatorConfiguration.defaultAccount.password)
+        httpConfiguration.authentication = .basic(
+            username: SimulatorConfiguration.defaultAccount.user,
+            password: SimulatorConfiguration.defaultAccount.password)
         httpConfiguration.proxy = .direct
         let http = try HTTPClient(configuration: httpConfiguration, logger: Logger(label: "ews-sim-test"))
         let transport = TimestampingTransport(http)
         var configuration = EWSClient.Configuration(endpoint: sim.endpoint)
         configuration.batchSize = batchSize
         configuration.retry = EWSRetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(50), maxDelay: .seconds(1))
-        let client = EWSClient(configuration: configuration, transport: transport, logger: Logger(label: "ews-sim-test"))
+        let client = EWSClient(
+            configuration: configuration, transport: transport, logger: Logger(label: "ews-sim-test"))
         do {
             try await body(sim, client, transport)
         } catch {
@@ -70,7 +74,8 @@ final class TimestampingTransport: EWSTransport {
             var offset = 0
             var pages = 0
             while true {
-                let page = try await client.findItems(in: .distinguished(.contacts), mailbox: Self.mailbox, offset: offset)
+                let page = try await client.findItems(
+                    in: .distinguished(.contacts), mailbox: Self.mailbox, offset: offset)
                 pages += 1
                 returned += page.items.count
                 ids.formUnion(page.items.compactMap { $0.itemId?.id })
@@ -86,25 +91,32 @@ final class TimestampingTransport: EWSTransport {
 
     @Test func oneBadItemDoesNotFailItsBatch() async throws {
         try await withSimulator { _, client, _ in
-            let created = try await client.createItems(tasks(3), mapping: EWSMappings.task, mailbox: Self.mailbox).map { try $0.get() }
+            let created = try await client.createItems(tasks(3), mapping: EWSMappings.task, mailbox: Self.mailbox).map {
+                try $0.get()
+            }
             var changed = tasks(3)
             for i in changed.indices { changed[i].subject = "Renamed \(i)" }
             let bogus = ItemId("AAMkNoSuchItem", changeKey: "CQAAAA==")
-            let results = try await client.updateItems([
-                (created[0], nil, changed[0]), (bogus, nil, changed[1]), (created[2], nil, changed[2]),
-            ], mapping: EWSMappings.task, mailbox: Self.mailbox)
+            let results = try await client.updateItems(
+                [
+                    (created[0], nil, changed[0]), (bogus, nil, changed[1]), (created[2], nil, changed[2]),
+                ], mapping: EWSMappings.task, mailbox: Self.mailbox)
             #expect((try? results[0].get()) != nil && (try? results[2].get()) != nil)
             guard case .failure(let error) = results[1] else { Issue.record("the bogus item should fail"); return }
             #expect(error.responseCode?.hasPrefix("Error") == true && error.itemID == bogus.id)
-            let read = try await client.getItems([created[0], created[2]], mapping: EWSMappings.task, mailbox: Self.mailbox)
+            let read = try await client.getItems(
+                [created[0], created[2]], mapping: EWSMappings.task, mailbox: Self.mailbox)
             #expect(read.map { (try? $0.get())?.subject } == ["Renamed 0", "Renamed 2"])
         }
     }
 
     @Test(arguments: [false, true]) func serverBusyBackOffIsHonoured(asFault: Bool) async throws {
         try await withSimulator { sim, client, transport in
-            sim.control.setFaults(FaultConfiguration(serverBusy: .init(everyNth: 2, backOffMilliseconds: 200, asFault: asFault,
-                                                                       operations: ["GetFolder"])))
+            sim.control.setFaults(
+                FaultConfiguration(
+                    serverBusy: .init(
+                        everyNth: 2, backOffMilliseconds: 200, asFault: asFault,
+                        operations: ["GetFolder"])))
             _ = try await client.getFolder(.contacts, mailbox: Self.mailbox)  // 1st: served
             let folder = try await client.getFolder(.contacts, mailbox: Self.mailbox)  // 2nd: busy, retried
             #expect(folder.totalCount == 0)
@@ -112,7 +124,9 @@ final class TimestampingTransport: EWSTransport {
             let log = transport.log.filter { $0.operation == "GetFolder" }
             #expect(log.count == 3)
             if log.count == 3 {
-                #expect(log[2].at - log[1].at >= .milliseconds(200), "the retry came \(log[2].at - log[1].at) after the busy answer")
+                #expect(
+                    log[2].at - log[1].at >= .milliseconds(200),
+                    "the retry came \(log[2].at - log[1].at) after the busy answer")
             }
         }
     }
@@ -133,8 +147,14 @@ final class TimestampingTransport: EWSTransport {
 
     @Test func mappedItemsRoundTripThroughTheSimulator() async throws {
         try await withSimulator { _, client, _ in
-            let contactID = try #require(try await client.createItems([Fixtures.contact], mapping: EWSMappings.contact, mailbox: Self.mailbox).first?.get())
-            guard case .contact(let contact)? = try await client.getItems([contactID], mapping: EWSMappings.contact, mailbox: Self.mailbox).first?.get() else {
+            let contactID = try #require(
+                try await client.createItems([Fixtures.contact], mapping: EWSMappings.contact, mailbox: Self.mailbox)
+                    .first?.get())
+            guard
+                case .contact(let contact)? = try await client.getItems(
+                    [contactID], mapping: EWSMappings.contact, mailbox: Self.mailbox
+                ).first?.get()
+            else {
                 Issue.record("expected a contact"); return
             }
             var back = EWSMappings.contact.record(of: contact)

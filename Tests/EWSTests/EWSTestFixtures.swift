@@ -9,7 +9,8 @@ enum Fixtures {
     static var sharedDirectory: URL {
         get throws {
             let shared = SharedDirectory.url
-            guard FileManager.default.fileExists(atPath: shared.appendingPathComponent("ews-schema/validate").path) else {
+            guard FileManager.default.fileExists(atPath: shared.appendingPathComponent("ews-schema/validate").path)
+            else {
                 throw MissingShared(path: shared.path)
             }
             return shared
@@ -37,13 +38,16 @@ enum Fixtures {
         email1: "zoe@example.com", email2: "zoe.private@example.org", email3: nil,
         businessPhone: "+49 30 1234", mobilePhone: "+49 170 5678", homePhone: nil,
         street: "Hauptstraße 1\nHinterhaus", city: "Berlin", state: nil, postalCode: "10115", country: "Germany",
-        notes: "Met at fair.\r\nLikes tea 🍵", birthday: LocalDate(year: 1980, month: 5, day: 4), categories: ["VIP", "Berlin"],
+        notes: "Met at fair.\r\nLikes tea 🍵", birthday: LocalDate(year: 1980, month: 5, day: 4),
+        categories: ["VIP", "Berlin"],
         updatedAt: date("2024-01-01T00:00:00Z"), version: 3)
 
     static let appointment = CRMAppointment(
         id: UUID(uuidString: "1B2C3D4E-5F60-4172-8394-A5B6C7D8E9F0")!, ownerID: owner, subject: "Weekly sync",
-        location: "Room 4", body: "Agenda: <none>", startsAt: date("2024-03-04T09:00:00Z"), endsAt: date("2024-03-04T09:30:00Z"),
-        isAllDay: false, timeZone: "W. Europe Standard Time", isPrivate: true, categories: ["Team"], icalUID: "uid-123@example.com",
+        location: "Room 4", body: "Agenda: <none>", startsAt: date("2024-03-04T09:00:00Z"),
+        endsAt: date("2024-03-04T09:30:00Z"),
+        isAllDay: false, timeZone: "W. Europe Standard Time", isPrivate: true, categories: ["Team"],
+        icalUID: "uid-123@example.com",
         recurrence: "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20240630", updatedAt: date("2024-01-01T00:00:00Z"), version: 1,
         attendees: [
             CRMAttendee(email: "anna@example.com", name: "Anna", kind: .required),
@@ -52,10 +56,13 @@ enum Fixtures {
         ])
 
     static let task = CRMTask(
-        id: UUID(uuidString: "C0FFEE00-1234-4567-89AB-CDEF01234567")!, ownerID: owner, subject: "Send offer", body: "Draft first",
-        startsOn: LocalDate(year: 2024, month: 3, day: 1), dueOn: LocalDate(year: 2024, month: 3, day: 8), status: .inProgress,
+        id: UUID(uuidString: "C0FFEE00-1234-4567-89AB-CDEF01234567")!, ownerID: owner, subject: "Send offer",
+        body: "Draft first",
+        startsOn: LocalDate(year: 2024, month: 3, day: 1), dueOn: LocalDate(year: 2024, month: 3, day: 8),
+        status: .inProgress,
         percentComplete: 50, importance: .high, completedAt: nil, categories: ["Sales"],
         updatedAt: date("2024-01-01T00:00:00Z"), version: 2)
 
-    static let context = EWSRequestContext(mailbox: "anna@example.com", access: .impersonation, version: .exchange2013SP1)
+    static let context = EWSRequestContext(
+        mailbox: "anna@example.com", access: .impersonation, version: .exchange2013SP1)
 }

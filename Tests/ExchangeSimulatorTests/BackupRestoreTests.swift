@@ -14,23 +14,33 @@ import Testing
 
     static func contacts(_ c: SimClient, _ mailbox: String) async throws -> Folder {
         let r = try await c.ews(Req.findItem(Req.folder("contacts", mailbox: mailbox)))
-        return Folder(ids: Scrape.all(r.text, attribute: "Id", of: "t:ItemId"), keys: Scrape.all(r.text, attribute: "ChangeKey", of: "t:ItemId"))
+        return Folder(
+            ids: Scrape.all(r.text, attribute: "Id", of: "t:ItemId"),
+            keys: Scrape.all(r.text, attribute: "ChangeKey", of: "t:ItemId"))
     }
 
-    static func syncState(_ c: SimClient, _ mailbox: String, from state: String? = nil) async throws -> (code: String, state: String?, text: String) {
+    static func syncState(
+        _ c: SimClient, _ mailbox: String, from state: String? = nil
+    ) async throws -> (code: String, state: String?, text: String) {
         let r = try await c.ews(Req.sync(Req.folder("contacts", mailbox: mailbox), state: state))
         return (FaultControlTests.responseCodes(r).first ?? "", Scrape.first(r.text, element: "m:SyncState"), r.text)
     }
 
-    static func subject(_ c: SimClient, _ id: String) async throws -> (code: String, subject: String?, changeKey: String?) {
-        let r = try await c.ews(Req.getItem([id], shape: "IdOnly", additional: "<t:FieldURI FieldURI=\"item:Subject\"/>"))
-        return (FaultControlTests.responseCodes(r).first ?? "", Scrape.first(r.text, element: "t:Subject"),
-                Scrape.all(r.text, attribute: "ChangeKey", of: "t:ItemId").first)
+    static func subject(
+        _ c: SimClient, _ id: String
+    ) async throws -> (code: String, subject: String?, changeKey: String?) {
+        let r = try await c.ews(
+            Req.getItem([id], shape: "IdOnly", additional: "<t:FieldURI FieldURI=\"item:Subject\"/>"))
+        return (
+            FaultControlTests.responseCodes(r).first ?? "", Scrape.first(r.text, element: "t:Subject"),
+            Scrape.all(r.text, attribute: "ChangeKey", of: "t:ItemId").first
+        )
     }
 
     /// Changes a mailbox after the backup: renames its first contact and adds one.
     static func changeAfterBackup(_ c: SimClient, _ mailbox: String, _ before: Folder) async throws -> String {
-        let renamed = try await c.ews(Req.setSubject(id: before.ids[0], changeKey: before.keys[0], subject: "Renamed after backup"))
+        let renamed = try await c.ews(
+            Req.setSubject(id: before.ids[0], changeKey: before.keys[0], subject: "Renamed after backup"))
         #expect(FaultControlTests.responseCodes(renamed) == ["NoError"])
         let created = try await c.ews(Req.createItem(Req.contact(9), folder: Req.folder("contacts", mailbox: mailbox)))
         return try #require(Scrape.all(created.text, attribute: "Id", of: "t:ItemId").first)
@@ -41,7 +51,7 @@ import Testing
             for m in [Self.alice, Self.bob] { try sim.control.seed(SeedRequest(mailbox: m, seed: 3, contacts: 4)) }
             let before = try await Self.contacts(c, Self.alice)
             let beforeSubject = try await Self.subject(c, before.ids[0])
-            let early = try #require(try await Self.syncState(c, Self.alice).state)   // issued before the backup
+            let early = try #require(try await Self.syncState(c, Self.alice).state)  // issued before the backup
 
             let backup = try await c.control("POST", "/sim/backups", #"{"name":"b1","mailbox":"alice@example.com"}"#)
             #expect(backup.status == 200)
@@ -50,7 +60,8 @@ import Testing
             let added = try await Self.changeAfterBackup(c, Self.alice, before)
             let bobBefore = try await Self.contacts(c, Self.bob)
             _ = try await Self.changeAfterBackup(c, Self.bob, bobBefore)
-            let late = try #require(try await Self.syncState(c, Self.alice, from: early).state)   // issued after the backup
+            // issued after the backup
+            let late = try #require(try await Self.syncState(c, Self.alice, from: early).state)
             #expect(try await Self.subject(c, before.ids[0]).changeKey != before.keys[0])
 
             let restore = try await c.control("POST", "/sim/restore", #"{"name":"b1","mailbox":"alice@example.com"}"#)
@@ -68,16 +79,23 @@ import Testing
             #expect(refused.code == "ErrorInvalidSyncStateData")
             let resumed = try await Self.syncState(c, Self.alice, from: early)
             #expect(resumed.code == "NoError")
-            #expect(Scrape.count(resumed.text, "<t:Create>") + Scrape.count(resumed.text, "<t:Update>") + Scrape.count(resumed.text, "<t:Delete>") == 0)
+            #expect(
+                Scrape.count(resumed.text, "<t:Create>") + Scrape.count(resumed.text, "<t:Update>")
+                    + Scrape.count(resumed.text, "<t:Delete>") == 0)
             // A full resync after the refusal sees the restored content.
             let full = try await Self.syncState(c, Self.alice)
             #expect(Scrape.count(full.text, "<t:Create>") == 4)
-            #expect(try await Self.syncState(c, Self.alice, from: full.state).code == "NoError", "states issued after the restore are valid")
+            #expect(
+                try await Self.syncState(c, Self.alice, from: full.state).code == "NoError",
+                "states issued after the restore are valid")
 
             // Only alice was restored: bob keeps the change made after the backup.
             #expect(try await Self.contacts(c, Self.bob).ids.count == 5)
             // An old ChangeKey is current again: an update with it succeeds without conflict.
-            let update = try await c.ews(Req.setSubject(id: before.ids[0], changeKey: before.keys[0], subject: "After restore", resolution: "NeverOverwrite"))
+            let update = try await c.ews(
+                Req.setSubject(
+                    id: before.ids[0], changeKey: before.keys[0], subject: "After restore", resolution: "NeverOverwrite"
+                ))
             #expect(FaultControlTests.responseCodes(update) == ["NoError"])
             // ... and the next change gets a ChangeKey never handed out before.
             let newKey = try #require(Scrape.all(update.text, attribute: "ChangeKey", of: "t:ItemId").first)

@@ -12,15 +12,21 @@ enum ExchangelibPython {
         .appendingPathComponent("Python/exchangelib_checks.py").path
 
     /// Runs one scenario of exchangelib_checks.py against `sim` acting on `mailbox` as a delegate; returns its JSON.
-    static func scenario(_ name: String, sim: Simulator, mailbox: String, environment: [String: String] = [:]) async throws -> [String: Any] {
+    static func scenario(
+        _ name: String, sim: Simulator, mailbox: String, environment: [String: String] = [:]
+    ) async throws -> [String: Any] {
         guard let python = path else {
-            Issue.record("SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs exchangelib 5.6.0).")
+            Issue.record(
+                "SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs exchangelib 5.6.0).")
             throw CancellationError()
         }
         let account = SimulatorConfiguration.defaultAccount
-        let r = try await TestPython.run(python, script: script, [name], environment: [
-            "SIM_ENDPOINT": sim.endpoint, "SIM_USER": account.user, "SIM_PASSWORD": account.password, "SIM_MAILBOX": mailbox,
-        ].merging(environment) { $1 })
+        let r = try await TestPython.run(
+            python, script: script, [name],
+            environment: [
+                "SIM_ENDPOINT": sim.endpoint, "SIM_USER": account.user, "SIM_PASSWORD": account.password,
+                "SIM_MAILBOX": mailbox,
+            ].merging(environment) { $1 })
         guard r.status == 0 else {
             Issue.record("exchangelib scenario \(name) failed (exit \(r.status)):\n\(r.stderr.suffix(6000))")
             throw CancellationError()
@@ -36,10 +42,14 @@ struct ExchangelibTests {
     static let mailbox = "alice@example.com"
 
     /// A simulator with alice's mailbox seeded (the service account acts on it as a delegate).
-    func withSeeded<T>(contacts: Int = 12, appointments: Int = 15, tasks: Int = 10,
-                       _ body: (Simulator) async throws -> T) async throws -> T {
+    func withSeeded<T>(
+        contacts: Int = 12, appointments: Int = 15, tasks: Int = 10,
+        _ body: (Simulator) async throws -> T
+    ) async throws -> T {
         try await withSimulator { sim, _ in
-            try sim.control.seed(SeedRequest(mailbox: Self.mailbox, seed: 7, contacts: contacts, appointments: appointments, tasks: tasks))
+            try sim.control.seed(
+                SeedRequest(
+                    mailbox: Self.mailbox, seed: 7, contacts: contacts, appointments: appointments, tasks: tasks))
             return try await body(sim)
         }
     }
@@ -63,8 +73,12 @@ struct ExchangelibTests {
 
             for item in Self.stored(sim, "contacts") {
                 let given = item.fields["GivenName"]?.value, surname = item.fields["Surname"]?.value
-                let c = try #require(contacts.first { $0["given_name"] as? String == given && $0["surname"] as? String == surname
-                    && ($0["emails"] as? [String])?.contains(item.fields["EmailAddresses"]!.children[0].value) == true })
+                let c = try #require(
+                    contacts.first {
+                        $0["given_name"] as? String == given && $0["surname"] as? String == surname
+                            && ($0["emails"] as? [String])?.contains(item.fields["EmailAddresses"]!.children[0].value)
+                                == true
+                    })
                 #expect(c["company_name"] as? String == item.fields["CompanyName"]?.value)
                 #expect(c["job_title"] as? String == item.fields["JobTitle"]?.value)
                 #expect(c["display_name"] as? String == item.fields["DisplayName"]?.value)
@@ -82,7 +96,9 @@ struct ExchangelibTests {
                 if item.fields["IsAllDayEvent"]?.value == "true" {
                     // exchangelib turns all-day start/end into dates (the end date inclusive, one day before End).
                     #expect(e["start"] as? String == String(item.fields["Start"]!.value.prefix(10)))
-                    #expect(e["end"] as? String == String(FieldValue.formatDate(Self.epoch(item, "End")! - 86_400).prefix(10)))
+                    #expect(
+                        e["end"] as? String
+                            == String(FieldValue.formatDate(Self.epoch(item, "End")! - 86_400).prefix(10)))
                 } else {
                     #expect(e["start"] as? Double == Self.epoch(item, "Start"))
                     #expect(e["end"] as? Double == Self.epoch(item, "End"))
@@ -92,9 +108,12 @@ struct ExchangelibTests {
                 #expect(e["recurring"] as? Bool == (item.fields["Recurrence"] != nil))
                 #expect(e["modified_occurrences"] as? Int == item.fields["ModifiedOccurrences"]?.children.count ?? 0)
                 #expect(e["deleted_occurrences"] as? Int == item.fields["DeletedOccurrences"]?.children.count ?? 0)
-                #expect((e["required_attendees"] as? [String])?.count == item.fields["RequiredAttendees"]?.children.count ?? 0)
+                #expect(
+                    (e["required_attendees"] as? [String])?.count == item.fields["RequiredAttendees"]?.children.count
+                        ?? 0)
             }
-            #expect(calendar.contains { $0["recurring"] as? Bool == true && ($0["modified_occurrences"] as? Int ?? 0) > 0 })
+            #expect(
+                calendar.contains { $0["recurring"] as? Bool == true && ($0["modified_occurrences"] as? Int ?? 0) > 0 })
             for item in Self.stored(sim, "tasks") {
                 let t = try #require(tasks.first { $0["subject"] as? String == item.fields["Subject"]?.value })
                 #expect(t["status"] as? String == item.fields["Status"]?.value)
@@ -111,7 +130,9 @@ struct ExchangelibTests {
             let out = try await ExchangelibPython.scenario("bulk", sim: sim, mailbox: Self.mailbox)
             #expect(out["deleted"] as? Int == 7)
             // Back to the seeded state: the round trip left nothing behind.
-            #expect(Self.stored(sim, "contacts").count == 2 && Self.stored(sim, "calendar").count == 2 && Self.stored(sim, "tasks").count == 2)
+            #expect(
+                Self.stored(sim, "contacts").count == 2 && Self.stored(sim, "calendar").count == 2
+                    && Self.stored(sim, "tasks").count == 2)
             let counters = sim.control.counters()
             #expect(counters["CreateItem"] == 3 && counters["DeleteItem"] == 1 && counters["UpdateItem"] == 1)
         }
@@ -133,10 +154,14 @@ struct ExchangelibTests {
             let tasks = Self.stored(sim, "tasks")
             let subjects = tasks.compactMap { $0.fields["Subject"]?.value }
             #expect(out["ordered_tasks"] as? [String] == subjects.sorted { FieldValue.compare($0, $1) < 0 })
-            #expect(out["high_importance"] as? [String] == tasks.filter { $0.fields["Importance"]?.value == "High" }
-                .compactMap { $0.fields["Subject"]?.value }.sorted())
+            #expect(
+                out["high_importance"] as? [String]
+                    == tasks.filter { $0.fields["Importance"]?.value == "High" }
+                    .compactMap { $0.fields["Subject"]?.value }.sorted())
             let june = FieldValue.parseDate("2026-06-01T00:00:00Z")!
-            #expect(out["calendar_from_june"] as? Int == Self.stored(sim, "calendar").filter { Self.epoch($0, "Start")! >= june }.count)
+            #expect(
+                out["calendar_from_june"] as? Int
+                    == Self.stored(sim, "calendar").filter { Self.epoch($0, "Start")! >= june }.count)
             #expect(out["counts"] as? [String: Int] == ["tasks": 10, "contacts": 12])
         }
     }
@@ -155,14 +180,19 @@ struct ExchangelibTests {
             let view = try #require(out["view"] as? [[String: Any]])
             let day = 86_400.0, first = try #require(FieldValue.parseDate("2026-03-02T09:00:00Z"))
             #expect(view.map { $0["type"] as? String } == ["Occurrence", "Occurrence", "Exception", "Occurrence"])
-            #expect(view.map { $0["start"] as? Double } == [first + 2 * day, first + 3 * day, first + 4 * day + 3600, first + 6 * day])
+            #expect(
+                view.map { $0["start"] as? Double } == [
+                    first + 2 * day, first + 3 * day, first + 4 * day + 3600, first + 6 * day,
+                ])
             #expect(view.allSatisfy { $0["subject"] as? String == "Daily standup" })
             let master = try #require(out["master"] as? [String: Any])
             #expect(master["id_matches"] as? Bool == true && master["type"] as? String == "RecurringMaster")
             #expect(out["single_as_occurrence"] as? String == "ErrorCalendarCannotUseIdForRecurringMasterId")
             // The store holds the move and the cancellation on the master.
             let stored = try #require(Self.stored(sim, "calendar").first { $0.fields["Recurrence"] != nil })
-            #expect(stored.fields["ModifiedOccurrences"]?.children.count == 1 && stored.fields["DeletedOccurrences"]?.children.count == 1)
+            #expect(
+                stored.fields["ModifiedOccurrences"]?.children.count == 1
+                    && stored.fields["DeletedOccurrences"]?.children.count == 1)
         }
     }
 
@@ -172,8 +202,10 @@ struct ExchangelibTests {
             $0.accounts["bob@example.com"] = "bob-pw"
             $0.accounts["carol@example.com"] = "carol-pw"
             $0.accounts["dave@example.com"] = "dave-pw"
-            $0.access = ["bob@example.com": AccountAccess(), "carol@example.com": AccountAccess(impersonation: true),
-                         "dave@example.com": AccountAccess(fullAccess: [Self.mailbox])]
+            $0.access = [
+                "bob@example.com": AccountAccess(), "carol@example.com": AccountAccess(impersonation: true),
+                "dave@example.com": AccountAccess(fullAccess: [Self.mailbox]),
+            ]
         }) { sim, _ in
             try sim.control.seed(SeedRequest(mailbox: Self.mailbox, seed: 3, contacts: 4, appointments: 0, tasks: 0))
             let cases: [[String]] = [
@@ -184,13 +216,20 @@ struct ExchangelibTests {
                 ["carol@example.com", "carol-pw", "delegate", Self.mailbox],
                 ["dave@example.com", "dave-pw", "delegate", Self.mailbox],
                 ["dave@example.com", "dave-pw", "impersonation", Self.mailbox],
-                [SimulatorConfiguration.defaultAccount.user, SimulatorConfiguration.defaultAccount.password, "impersonation", Self.mailbox],
+                [
+                    SimulatorConfiguration.defaultAccount.user, SimulatorConfiguration.defaultAccount.password,
+                    "impersonation", Self.mailbox,
+                ],
             ]
             let json = String(decoding: try JSONSerialization.data(withJSONObject: cases), as: UTF8.self)
-            let out = try await ExchangelibPython.scenario("access", sim: sim, mailbox: Self.mailbox, environment: ["SIM_ACCESS": json])
+            let out = try await ExchangelibPython.scenario(
+                "access", sim: sim, mailbox: Self.mailbox, environment: ["SIM_ACCESS": json])
             let results = try #require(out["results"] as? [Any])
-            #expect(results.map { "\($0)" } == ["ErrorAccessDenied", "ErrorImpersonateUserDenied", "0", "4", "ErrorAccessDenied", "4",
-                                                "ErrorImpersonateUserDenied", "4"])
+            #expect(
+                results.map { "\($0)" } == [
+                    "ErrorAccessDenied", "ErrorImpersonateUserDenied", "0", "4", "ErrorAccessDenied", "4",
+                    "ErrorImpersonateUserDenied", "4",
+                ])
         }
     }
 
@@ -204,7 +243,8 @@ struct ExchangelibTests {
                 #expect(lines.first == "BEGIN:VCARD" && lines.contains("VERSION:3.0"))
                 #expect(lines.contains("FN:" + MimeContent.escape(item.fields["DisplayName"]!.value)))
                 for email in item.fields["EmailAddresses"]?.children ?? [] {
-                    #expect(lines.contains { $0.hasPrefix("EMAIL;") && $0.hasSuffix(":" + email.value) }, "\(email.value)")
+                    #expect(
+                        lines.contains { $0.hasPrefix("EMAIL;") && $0.hasSuffix(":" + email.value) }, "\(email.value)")
                 }
                 #expect(lines.filter { $0.hasPrefix("TEL;") }.count == item.fields["PhoneNumbers"]?.children.count ?? 0)
             }
@@ -214,7 +254,9 @@ struct ExchangelibTests {
                 let lines = ics.replacingOccurrences(of: "\r\n ", with: "").components(separatedBy: "\r\n")
                 #expect(lines.first == "BEGIN:VCALENDAR" && lines.contains("BEGIN:VEVENT"))
                 #expect(lines.contains("UID:" + MimeContent.escape(item.fields["UID"]!.value)))
-                #expect(lines.contains("DTSTART:" + MimeContent.stamp(Self.epoch(item, "Start")!)) || item.fields["IsAllDayEvent"]?.value == "true")
+                #expect(
+                    lines.contains("DTSTART:" + MimeContent.stamp(Self.epoch(item, "Start")!))
+                        || item.fields["IsAllDayEvent"]?.value == "true")
                 #expect(lines.contains { $0.hasPrefix("RRULE:") } == (item.fields["Recurrence"] != nil))
             }
             let tasks = try #require(out["tasks"] as? [String: String])
@@ -222,4 +264,3 @@ struct ExchangelibTests {
         }
     }
 }
-

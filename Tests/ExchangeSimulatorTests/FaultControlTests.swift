@@ -15,7 +15,9 @@ import Testing
 
     static func responseCodes(_ r: SimResponse) -> [String] {
         let re = try! NSRegularExpression(pattern: "<(?:m|e):ResponseCode[^>]*>([^<]*)<")
-        return re.matches(in: r.text, range: NSRange(r.text.startIndex..., in: r.text)).map { String(r.text[Range($0.range(at: 1), in: r.text)!]) }
+        return re.matches(in: r.text, range: NSRange(r.text.startIndex..., in: r.text)).map {
+            String(r.text[Range($0.range(at: 1), in: r.text)!])
+        }
     }
 
     @Test func downRefusesConnectionsUntilUpAndComesBackAfterItsSeconds() async throws {
@@ -24,9 +26,12 @@ import Testing
             let controlPort = try #require(sim.controlPort)
             let down = try await c.post(path: "/sim/down", port: controlPort, body: Data("{}".utf8), auth: false)
             #expect(down.status == 200)
-            await #expect(throws: (any Error).self, "connection refused while down") { _ = try await SimClient(sim).ews(Req.getItem([id])) }
+            await #expect(throws: (any Error).self, "connection refused while down") {
+                _ = try await SimClient(sim).ews(Req.getItem([id]))
+            }
             // The control port stays up: a client can be told the server is back.
-            let health = try await c.post(path: "/sim/health", port: controlPort, body: Data(), auth: false, method: "GET")
+            let health = try await c.post(
+                path: "/sim/health", port: controlPort, body: Data(), auth: false, method: "GET")
             #expect(health.status == 200)
             _ = try await c.post(path: "/sim/up", port: controlPort, body: Data(), auth: false)
             #expect(try await SimClient(sim).ews(Req.getItem([id])).status == 200)
@@ -61,12 +66,14 @@ import Testing
 
     /// The first answer of `request`, retried while the connection is refused: the simulator coming back up by
     /// itself. Fails after `limit` (far longer than any down time here).
-    static func servedAgain(limit: Duration = .seconds(20), _ request: () async throws -> SimResponse) async throws -> SimResponse {
+    static func servedAgain(
+        limit: Duration = .seconds(20), _ request: () async throws -> SimResponse
+    ) async throws -> SimResponse {
         let deadline = ContinuousClock.now + limit
         while true {
             do {
                 return try await request()
-            } catch where ContinuousClock.now < deadline {
+            } catch  where ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -91,14 +98,18 @@ import Testing
     @Test func serverBusyAsSOAPFaultEveryNthRequest() async throws {
         try await withSimulator { sim, c in
             let id = try await Self.seededContact(sim, c)
-            _ = try await c.control("POST", "/sim/faults", #"{"serverBusy":{"everyNth":3,"backOffMilliseconds":1500,"asFault":true}}"#)
+            _ = try await c.control(
+                "POST", "/sim/faults", #"{"serverBusy":{"everyNth":3,"backOffMilliseconds":1500,"asFault":true}}"#)
             var busy: [Int] = []
             for n in 1...9 {
                 let r = try await c.ews(Req.getItem([id]))
                 if r.status == 500 {
                     busy.append(n)
                     #expect(r.headers["content-type"] == "text/xml; charset=utf-8")
-                    #expect(r.text.contains("<faultcode xmlns:a=\"http://schemas.microsoft.com/exchange/services/2006/types\">a:ErrorServerBusy</faultcode>"))
+                    #expect(
+                        r.text.contains(
+                            "<faultcode xmlns:a=\"http://schemas.microsoft.com/exchange/services/2006/types\">a:ErrorServerBusy</faultcode>"
+                        ))
                     #expect(Self.responseCodes(r) == ["ErrorServerBusy"])
                     #expect(r.text.contains("<t:Value Name=\"BackOffMilliseconds\">1500</t:Value>"))
                     #expect(r.text.contains("ServerVersionInfo"))
@@ -113,12 +124,16 @@ import Testing
     @Test func serverBusyPerMessageOnlyForTheNamedOperations() async throws {
         try await withSimulator { sim, c in
             let id = try await Self.seededContact(sim, c)
-            _ = try await c.control("POST", "/sim/faults",
-                                    #"{"serverBusy":{"everyNth":2,"backOffMilliseconds":250,"asFault":false,"operations":["GetItem"]}}"#)
+            _ = try await c.control(
+                "POST", "/sim/faults",
+                #"{"serverBusy":{"everyNth":2,"backOffMilliseconds":250,"asFault":false,"operations":["GetItem"]}}"#)
             let first = try await c.ews(Req.getItem([id, id, id]))
             #expect(Self.responseCodes(first) == ["NoError", "NoError", "NoError"])
             // FindItem is not named: never busy, and it does not count towards GetItem's every-2nd.
-            #expect(Self.responseCodes(try await c.ews(Req.findItem(Req.folder("contacts", mailbox: Self.alice)))) == ["NoError"])
+            #expect(
+                Self.responseCodes(try await c.ews(Req.findItem(Req.folder("contacts", mailbox: Self.alice)))) == [
+                    "NoError"
+                ])
             let second = try await c.ews(Req.getItem([id, id, id]))
             #expect(second.status == 200)
             #expect(Self.responseCodes(second) == ["ErrorServerBusy", "ErrorServerBusy", "ErrorServerBusy"])
@@ -142,13 +157,16 @@ import Testing
         try await withSimulator({ $0.threads = 4 }) { sim, c in
             let id = try await Self.seededContact(sim, c)
             sim.control.createMailbox("bob@example.com")
-            _ = try await c.control("POST", "/sim/faults", #"{"maxConcurrentRequestsPerMailbox":2,"latencyMilliseconds":600}"#)
+            _ = try await c.control(
+                "POST", "/sim/faults", #"{"maxConcurrentRequestsPerMailbox":2,"latencyMilliseconds":600}"#)
             let codes = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<5 { group.addTask { Self.responseCodes(try await SimClient(sim).ews(Req.getItem([id]))) } }
                 // Another mailbox has its own allowance.
                 group.addTask {
-                    Self.responseCodes(try await SimClient(sim).ews(Req.findItem(Req.folder("contacts", mailbox: "bob@example.com"))))
-                        .map { "bob:" + $0 }
+                    Self.responseCodes(
+                        try await SimClient(sim).ews(Req.findItem(Req.folder("contacts", mailbox: "bob@example.com")))
+                    )
+                    .map { "bob:" + $0 }
                 }
                 var all: [String] = []
                 for try await c in group { all += c }
@@ -184,13 +202,18 @@ import Testing
         try await withSimulator { sim, c in
             sim.control.createMailbox(Self.alice)
             _ = try await c.control("POST", "/sim/faults", #"{"dropAfterCommit":{"operation":"CreateItem","count":1}}"#)
-            let create = Req.createItem(Req.contact(1, crmId: "crm-dropped"), folder: Req.folder("contacts", mailbox: Self.alice))
-            await #expect(throws: (any Error).self, "the client sees a broken connection") { _ = try await SimClient(sim).ews(create) }
+            let create = Req.createItem(
+                Req.contact(1, crmId: "crm-dropped"), folder: Req.folder("contacts", mailbox: Self.alice))
+            await #expect(throws: (any Error).self, "the client sees a broken connection") {
+                _ = try await SimClient(sim).ews(create)
+            }
             // ... but the item was created.
-            let find = try await c.ews(Req.findItem(Req.folder("contacts", mailbox: Self.alice), shape: "IdOnly", additional: Req.crmIdURI))
+            let find = try await c.ews(
+                Req.findItem(Req.folder("contacts", mailbox: Self.alice), shape: "IdOnly", additional: Req.crmIdURI))
             #expect(Scrape.count(find.text, "crm-dropped") == 1)
             // Only the next `count` requests are dropped.
-            let again = try await c.ews(Req.createItem(Req.contact(2), folder: Req.folder("contacts", mailbox: Self.alice)))
+            let again = try await c.ews(
+                Req.createItem(Req.contact(2), folder: Req.folder("contacts", mailbox: Self.alice)))
             #expect(again.status == 200 && Self.responseCodes(again) == ["NoError"])
             #expect(sim.control.mailboxes().first { $0.address == Self.alice }?.contacts == 2)
         }
@@ -198,10 +221,11 @@ import Testing
 
     @Test func requestCountersPerOperation() async throws {
         try await withSimulator { sim, c in
-            let id = try await Self.seededContact(sim, c)   // one FindItem
+            let id = try await Self.seededContact(sim, c)  // one FindItem
             for _ in 0..<3 { _ = try await c.ews(Req.getItem([id])) }
             _ = try await c.ews(Req.sync(Req.folder("contacts", mailbox: Self.alice)))
-            let counters = try JSONDecoder().decode([String: Int].self, from: try await c.control("GET", "/sim/counters").body)
+            let counters = try JSONDecoder().decode(
+                [String: Int].self, from: try await c.control("GET", "/sim/counters").body)
             #expect(counters == ["FindItem": 1, "GetItem": 3, "SyncFolderItems": 1])
             _ = try await c.control("DELETE", "/sim/counters")
             _ = try await c.ews(Req.getItem([id]))

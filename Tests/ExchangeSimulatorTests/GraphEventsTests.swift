@@ -7,15 +7,38 @@ import Testing
 @Suite struct GraphEventsTests {
     static let alice = "alice@example.com"
     static let series = json([
-        ("subject", .string("Weekly sync")), ("body", .object([("contentType", .string("html")), ("content", .string("<p>Agenda &amp; notes</p>"))])),
+        ("subject", .string("Weekly sync")),
+        ("body", .object([("contentType", .string("html")), ("content", .string("<p>Agenda &amp; notes</p>"))])),
         ("start", .object([("dateTime", .string("2026-03-02T09:00:00")), ("timeZone", .string("UTC"))])),
         ("end", .object([("dateTime", .string("2026-03-02T09:30:00")), ("timeZone", .string("UTC"))])),
         ("location", .object([("displayName", .string("Room 4.12"))])),
-        ("attendees", .array([.object([("type", .string("required")), ("emailAddress", .object([("address", .string("bob@example.org")), ("name", .string("Bob"))]))])])),
-        ("recurrence", .object([
-            ("pattern", .object([("type", .string("weekly")), ("interval", .int(1)), ("daysOfWeek", .array([.string("monday")]))])),
-            ("range", .object([("type", .string("numbered")), ("startDate", .string("2026-03-02")), ("numberOfOccurrences", .int(6))])),
-        ])),
+        (
+            "attendees",
+            .array([
+                .object([
+                    ("type", .string("required")),
+                    ("emailAddress", .object([("address", .string("bob@example.org")), ("name", .string("Bob"))])),
+                ])
+            ])
+        ),
+        (
+            "recurrence",
+            .object([
+                (
+                    "pattern",
+                    .object([
+                        ("type", .string("weekly")), ("interval", .int(1)), ("daysOfWeek", .array([.string("monday")])),
+                    ])
+                ),
+                (
+                    "range",
+                    .object([
+                        ("type", .string("numbered")), ("startDate", .string("2026-03-02")),
+                        ("numberOfOccurrences", .int(6)),
+                    ])
+                ),
+            ])
+        ),
         ("transactionId", .string("7E163156-7762-4BEB-A1C6-729EA81755A7")),
     ])
 
@@ -27,38 +50,69 @@ import Testing
             #expect(created.status == 201, "\(created.text)")
             let masterId = try #require(created.json["id"]?.string)
             #expect(created.json["type"]?.string == "seriesMaster")
-            #expect(created.json["recurrence"]?["pattern"]?["dayOfMonth"] == .int(0) && created.json["recurrence"]?["range"]?["endDate"]?.string == "0001-01-01")
+            #expect(
+                created.json["recurrence"]?["pattern"]?["dayOfMonth"] == .int(0)
+                    && created.json["recurrence"]?["range"]?["endDate"]?.string == "0001-01-01")
             // The same transactionId: the first event again, nothing new.
             let again = try await g.post(events, Self.series)
             #expect(again.json["id"]?.string == masterId)
-            let single = try await g.post(events, json([
-                ("subject", .string("One-off")),
-                ("start", .object([("dateTime", .string("2026-03-03T10:00:00")), ("timeZone", .string("W. Europe Standard Time"))])),
-                ("end", .object([("dateTime", .string("2026-03-03T11:00:00")), ("timeZone", .string("W. Europe Standard Time"))])),
-            ]))
-            #expect(single.json["start"]?["dateTime"]?.string == "2026-03-03T09:00:00.0000000" && single.json["originalStartTimeZone"]?.string == "W. Europe Standard Time")
+            let single = try await g.post(
+                events,
+                json([
+                    ("subject", .string("One-off")),
+                    (
+                        "start",
+                        .object([
+                            ("dateTime", .string("2026-03-03T10:00:00")),
+                            ("timeZone", .string("W. Europe Standard Time")),
+                        ])
+                    ),
+                    (
+                        "end",
+                        .object([
+                            ("dateTime", .string("2026-03-03T11:00:00")),
+                            ("timeZone", .string("W. Europe Standard Time")),
+                        ])
+                    ),
+                ]))
+            #expect(
+                single.json["start"]?["dateTime"]?.string == "2026-03-03T09:00:00.0000000"
+                    && single.json["originalStartTimeZone"]?.string == "W. Europe Standard Time")
             let listed = try await g.get(events)
-            #expect(listed.values.count == 2 && Set(listed.values.compactMap { $0["type"]?.string }) == ["seriesMaster", "singleInstance"])
+            #expect(
+                listed.values.count == 2
+                    && Set(listed.values.compactMap { $0["type"]?.string }) == ["seriesMaster", "singleInstance"])
 
             let window = "startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-30T00:00:00Z"
             let instances = try await g.get("\(events)/\(seg(masterId))/instances?\(window)")
-            #expect(instances.values.count == 6 && instances.values.allSatisfy { $0["type"]?.string == "occurrence" && $0["seriesMasterId"]?.string == masterId })
+            #expect(
+                instances.values.count == 6
+                    && instances.values.allSatisfy {
+                        $0["type"]?.string == "occurrence" && $0["seriesMasterId"]?.string == masterId
+                    })
             let uids = Set(instances.values.compactMap { $0["iCalUId"]?.string })
             #expect(uids.count == 6)
-            let second = try #require(instances.values[1]["id"]?.string), third = try #require(instances.values[2]["id"]?.string)
+            let second = try #require(instances.values[1]["id"]?.string),
+                third = try #require(instances.values[2]["id"]?.string)
             let masterKey = try #require(created.json["changeKey"]?.string)
 
-            let moved = try await g.patch("\(events)/\(seg(second))", json([
-                ("subject", .string("Moved sync")),
-                ("start", .object([("dateTime", .string("2026-03-09T11:00:00")), ("timeZone", .string("UTC"))])),
-                ("end", .object([("dateTime", .string("2026-03-09T11:30:00")), ("timeZone", .string("UTC"))])),
-            ]))
-            #expect(moved.status == 200 && moved.json["type"]?.string == "exception" && moved.json["subject"]?.string == "Moved sync")
+            let moved = try await g.patch(
+                "\(events)/\(seg(second))",
+                json([
+                    ("subject", .string("Moved sync")),
+                    ("start", .object([("dateTime", .string("2026-03-09T11:00:00")), ("timeZone", .string("UTC"))])),
+                    ("end", .object([("dateTime", .string("2026-03-09T11:30:00")), ("timeZone", .string("UTC"))])),
+                ]))
+            #expect(
+                moved.status == 200 && moved.json["type"]?.string == "exception"
+                    && moved.json["subject"]?.string == "Moved sync")
             #expect(try await g.patch("\(events)/\(seg(second))", json([("recurrence", .null)])).status == 400)
             #expect(try await g.delete("\(events)/\(seg(third))").status == 204)
             #expect(try await g.get("\(events)/\(seg(third))").status == 404)
 
-            let master = try await g.get("\(events)/\(seg(masterId))?$select=subject,start,end,cancelledOccurrences,exceptionOccurrences&$expand=exceptionOccurrences")
+            let master = try await g.get(
+                "\(events)/\(seg(masterId))?$select=subject,start,end,cancelledOccurrences,exceptionOccurrences&$expand=exceptionOccurrences"
+            )
             #expect(master.json["changeKey"] == nil)
             #expect(master.json["cancelledOccurrences"] == .array([.string("OID.\(masterId).2026-03-16")]))
             let exceptions = master.json["exceptionOccurrences"]?.elements ?? []
@@ -66,28 +120,52 @@ import Testing
             let full = try await g.get("\(events)/\(seg(masterId))")
             #expect(full.json["cancelledOccurrences"] == nil && full.json["changeKey"]?.string != masterKey)
             let view = try await g.get("/users/\(Self.alice)/calendarView?\(window)&$top=50")
-            #expect(view.values.count == 6)   // 5 of the series (one cancelled) and the single
+            #expect(view.values.count == 6)  // 5 of the series (one cancelled) and the single
             #expect(view.values.filter { $0["type"]?.string == "exception" }.count == 1)
 
             // EWS sees the series as Graph left it.
             let ewsId = GraphIdentifier.ews(fromREST: masterId)
             let ews = try await c.ews(Req.getItem([ewsId]))
             #expect(ews.text.contains("<t:ModifiedOccurrences>") && ews.text.contains("<t:DeletedOccurrences>"))
-            #expect(ews.text.contains("<t:Subject>Weekly sync</t:Subject>") && ews.text.contains("<t:Location>Room 4.12</t:Location>"))
+            #expect(
+                ews.text.contains("<t:Subject>Weekly sync</t:Subject>")
+                    && ews.text.contains("<t:Location>Room 4.12</t:Location>"))
             #expect(ews.text.contains("bob@example.org"))
             let occurrence = try await c.ews(Req.getItem([GraphIdentifier.ews(fromREST: second)]))
-            #expect(occurrence.text.contains("<t:Subject>Moved sync</t:Subject>") && occurrence.text.contains("<t:CalendarItemType>Exception</t:CalendarItemType>"))
+            #expect(
+                occurrence.text.contains("<t:Subject>Moved sync</t:Subject>")
+                    && occurrence.text.contains("<t:CalendarItemType>Exception</t:CalendarItemType>"))
 
             // An EWS change shows through Graph: text body preferred, time zone applied.
-            _ = try await c.ews(Req.setSubject(id: ewsId, changeKey: nil, subject: "Weekly sync (EWS)", kind: "CalendarItem"))
-            let afterEWS = try await g.get("\(events)/\(seg(masterId))", headers: ["Prefer": "outlook.timezone=\"Pacific Standard Time\", outlook.body-content-type=\"text\""])
+            _ = try await c.ews(
+                Req.setSubject(id: ewsId, changeKey: nil, subject: "Weekly sync (EWS)", kind: "CalendarItem"))
+            let afterEWS = try await g.get(
+                "\(events)/\(seg(masterId))",
+                headers: ["Prefer": "outlook.timezone=\"Pacific Standard Time\", outlook.body-content-type=\"text\""])
             #expect(afterEWS.json["subject"]?.string == "Weekly sync (EWS)")
-            #expect(afterEWS.json["body"]?["contentType"]?.string == "text" && afterEWS.json["body"]?["content"]?.string == "Agenda & notes")
-            #expect(afterEWS.json["start"]?["timeZone"]?.string == "Pacific Standard Time" && afterEWS.json["start"]?["dateTime"]?.string == "2026-03-02T01:00:00.0000000")
+            #expect(
+                afterEWS.json["body"]?["contentType"]?.string == "text"
+                    && afterEWS.json["body"]?["content"]?.string == "Agenda & notes")
+            #expect(
+                afterEWS.json["start"]?["timeZone"]?.string == "Pacific Standard Time"
+                    && afterEWS.json["start"]?["dateTime"]?.string == "2026-03-02T01:00:00.0000000")
             #expect(afterEWS.headers["preference-applied"]?.contains("outlook.timezone") == true)
 
             #expect(try await g.get("/users/\(Self.alice)/calendarView").status == 400)
-            #expect(try await g.post(events, json([("subject", .string("x")), ("recurrence", .object([("pattern", .object([("type", .string("weekly"))])), ("range", .object([("type", .string("noEnd")), ("startDate", .string("2026-01-01"))]))]))])).status == 400)
+            #expect(
+                try await g.post(
+                    events,
+                    json([
+                        ("subject", .string("x")),
+                        (
+                            "recurrence",
+                            .object([
+                                ("pattern", .object([("type", .string("weekly"))])),
+                                ("range", .object([("type", .string("noEnd")), ("startDate", .string("2026-01-01"))])),
+                            ])
+                        ),
+                    ])
+                ).status == 400)
             #expect(try await g.delete("\(events)/\(seg(masterId))").status == 204)
             #expect(try await g.get("\(events)/\(seg(second))").status == 404)
             try await g.expectSchemaValid()
@@ -99,17 +177,25 @@ import Testing
             try sim.control.seed(SeedRequest(mailbox: Self.alice, seed: 3, contacts: 0, appointments: 12, tasks: 0))
             let g = try await GraphClient.signedIn(sim)
             let all = try await g.all("/users/\(Self.alice)/events?$top=5").values
-            let stored = sim.control.store.withState { s in Array(s.mailbox(Self.alice)!.folders["calendar"]!.items.values) }
+            let stored = sim.control.store.withState { s in
+                Array(s.mailbox(Self.alice)!.folders["calendar"]!.items.values)
+            }
             #expect(all.count == stored.count)
             for item in stored {
-                let e = try #require(all.first { $0["id"]?.string == GraphIdentifier.id(mailbox: Self.alice, number: item.number, immutable: false) })
+                let e = try #require(
+                    all.first {
+                        $0["id"]?.string
+                            == GraphIdentifier.id(mailbox: Self.alice, number: item.number, immutable: false)
+                    })
                 #expect(e["subject"]?.string == item.fields["Subject"]?.text)
                 #expect(e["iCalUId"]?.string == item.fields["UID"]?.value)
                 #expect(e["isAllDay"] == .bool(item.fields["IsAllDayEvent"]?.value == "true"))
                 #expect(e["start"]?["dateTime"]?.string == String(item.fields["Start"]!.value.dropLast()) + ".0000000")
                 #expect(e["location"]?["displayName"]?.string == item.fields["Location"]?.text)
                 #expect(e["type"]?.string == (item.fields["Recurrence"] == nil ? "singleInstance" : "seriesMaster"))
-                let attendees = ["RequiredAttendees", "OptionalAttendees", "Resources"].reduce(0) { $0 + (item.fields[$1]?.children.count ?? 0) }
+                let attendees = ["RequiredAttendees", "OptionalAttendees", "Resources"].reduce(0) {
+                    $0 + (item.fields[$1]?.children.count ?? 0)
+                }
                 #expect(e["attendees"]?.elements?.count == attendees)
                 if let deleted = item.fields["DeletedOccurrences"] {
                     let id = try #require(e["id"]?.string)

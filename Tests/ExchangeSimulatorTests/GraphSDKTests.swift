@@ -8,28 +8,42 @@ enum GraphSDKPython {
     static let path: String? = TestPython.interpreter(importing: "msgraph, azure.identity, deprecated")
     static var enabled: Bool { TestPython.enabled(path) }
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Python/msgraph_checks.py").path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Python/msgraph_checks.py"
+    ).path
 
     /// Runs every scenario of msgraph_checks.py (`all`, in one interpreter) against `sim` on `mailbox`; returns each
     /// scenario's JSON by name.
-    static func scenarios(sim: Simulator, mailbox: String, ca: TestCertificateAuthority, certificateClientId: String,
-                          certificate: String, otherCertificate: String) async throws -> [String: [String: Any]] {
+    static func scenarios(
+        sim: Simulator, mailbox: String, ca: TestCertificateAuthority, certificateClientId: String,
+        certificate: String, otherCertificate: String
+    ) async throws -> [String: [String: Any]] {
         guard let python = path else {
-            Issue.record("SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs msgraph-sdk 1.65.0).")
+            Issue.record(
+                "SNAPSYNC_TEST_PYTHON is not set and CI=true: run jobs/dev/test.sh (it installs msgraph-sdk 1.65.0).")
             throw CancellationError()
         }
-        let r = try await TestPython.run(python, script: script, ["all"], environment: [
-            "SIM_GRAPH": sim.graphEndpoint, "SIM_TOKEN_URL": sim.tokenEndpoint(tenant: "contoso.onmicrosoft.com"),
-            "SIM_CONTROL": "https://127.0.0.1:\(sim.port)", "SIM_CLIENT_ID": GraphApp.demo.clientId,
-            "SIM_CLIENT_SECRET": GraphApp.demo.secret, "SIM_MAILBOX": mailbox,
-            "SIM_CERT_CLIENT_ID": certificateClientId, "SIM_CERT_PEM": certificate, "SIM_OTHER_CERT_PEM": otherCertificate,
-            "SSL_CERT_FILE": ca.caFile, "REQUESTS_CA_BUNDLE": ca.caFile,
-        ])
+        let r = try await TestPython.run(
+            python, script: script, ["all"],
+            environment: [
+                "SIM_GRAPH": sim.graphEndpoint, "SIM_TOKEN_URL": sim.tokenEndpoint(tenant: "contoso.onmicrosoft.com"),
+                "SIM_CONTROL": "https://127.0.0.1:\(sim.port)", "SIM_CLIENT_ID": GraphApp.demo.clientId,
+                "SIM_CLIENT_SECRET": GraphApp.demo.secret, "SIM_MAILBOX": mailbox,
+                "SIM_CERT_CLIENT_ID": certificateClientId, "SIM_CERT_PEM": certificate,
+                "SIM_OTHER_CERT_PEM": otherCertificate,
+                "SSL_CERT_FILE": ca.caFile, "REQUESTS_CA_BUNDLE": ca.caFile,
+            ])
         var results: [String: [String: Any]] = [:]
         var current = ""
         for line in String(decoding: r.stdout, as: UTF8.self).split(separator: "\n") {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            if let name = object["scenario"] as? String, object.count == 1 { current = name } else { results[current] = object }
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
+            if let name = object["scenario"] as? String, object.count == 1 {
+                current = name
+            } else {
+                results[current] = object
+            }
         }
         guard r.status == 0 else {
             Issue.record("msgraph-sdk scenario \(current) failed (exit \(r.status)):\n\(r.stderr.suffix(6000))")
@@ -57,10 +71,13 @@ struct GraphSDKTests {
             $0.tls = .init(certificatePath: ca.certificateFile, privateKeyPath: ca.keyFile)
             $0.graphAppCertificates = [GraphAppCertificate(clientId: "crm-sync-app", certificatePath: app.certificate)]
         }) { sim, _ in
-            let results = try await GraphSDKPython.scenarios(sim: sim, mailbox: Self.mailbox, ca: ca, certificateClientId: "crm-sync-app",
-                                                             certificate: app.both, otherCertificate: stranger.both)
+            let results = try await GraphSDKPython.scenarios(
+                sim: sim, mailbox: Self.mailbox, ca: ca, certificateClientId: "crm-sync-app",
+                certificate: app.both, otherCertificate: stranger.both)
             let contacts = try #require(results["contacts"])
-            #expect((contacts["created"] as? [String])?.count == 12 && contacts["pages"] as? Int == 3 && contacts["seen"] as? Int == 12)
+            #expect(
+                (contacts["created"] as? [String])?.count == 12 && contacts["pages"] as? Int == 3
+                    && contacts["seen"] as? Int == 12)
             #expect(contacts["tokens"] as? Int == 1)
             // 12 created, 1 deleted; delta: 1 created, 1 deleted; batch: 1 created.
             #expect(sim.control.mailboxes().first { $0.address == Self.mailbox }?.contacts == 12)
@@ -75,10 +92,13 @@ struct GraphSDKTests {
                 guard case .item(_, let n) = GraphIdentifier.parse(taskId) else { return nil }
                 return s.mailbox(Self.mailbox)?.folders["tasks"]?.items[n]
             }
-            #expect(stored?.fields["Subject"]?.text == "Call back Zoë" && stored?.fields["Status"]?.value == "Completed")
+            #expect(
+                stored?.fields["Subject"]?.text == "Call back Zoë" && stored?.fields["Status"]?.value == "Completed")
 
             let events = try #require(results["events"])
-            #expect(events["instances"] as? Int == 4 && events["cancelled"] as? [String] != nil && events["exceptions"] as? Int == 1)
+            #expect(
+                events["instances"] as? Int == 4 && events["cancelled"] as? [String] != nil
+                    && events["exceptions"] as? Int == 1)
 
             let batch = try #require(results["batch"])
             #expect(batch["statuses"] as? [String: Int] == ["1": 201, "2": 200, "3": 404])

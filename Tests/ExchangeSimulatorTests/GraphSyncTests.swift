@@ -20,18 +20,25 @@ import Testing
             try sim.control.backup(name: "before")
             let ids = first.values.compactMap { $0["id"]?.string }
             let created = try await g.post("/users/\(Self.alice)/contacts", json([("givenName", .string("New"))]))
-            _ = try await g.patch("/users/\(Self.alice)/contacts/\(seg(ids[0]))", json([("jobTitle", .string("Changed"))]))
-            _ = try await c.ews(Req.deleteItem([GraphIdentifier.ews(fromREST: ids[1])]))   // through EWS: Graph sees it too
+            _ = try await g.patch(
+                "/users/\(Self.alice)/contacts/\(seg(ids[0]))", json([("jobTitle", .string("Changed"))]))
+            // through EWS: Graph sees it too
+            _ = try await c.ews(Req.deleteItem([GraphIdentifier.ews(fromREST: ids[1])]))
             let second = try await g.get(link)
             let removed = second.values.filter { $0["@removed"] != nil }
-            #expect(Set(second.values.filter { $0["@removed"] == nil }.compactMap { $0["id"]?.string }) == [ids[0], try #require(created.json["id"]?.string)])
-            #expect(removed.map { $0["id"]?.string } == [ids[1]] && removed.first?["@removed"]?["reason"]?.string == "deleted")
+            #expect(
+                Set(second.values.filter { $0["@removed"] == nil }.compactMap { $0["id"]?.string }) == [
+                    ids[0], try #require(created.json["id"]?.string),
+                ])
+            #expect(
+                removed.map { $0["id"]?.string } == [ids[1]]
+                    && removed.first?["@removed"]?["reason"]?.string == "deleted")
             let next = try #require(second.json["@odata.deltaLink"]?.string)
 
             try sim.control.restore(name: "before")
             let gone = try await g.get(next)
             #expect(gone.status == 410 && gone.errorCode == "SyncStateNotFound")
-            #expect(try await g.get(link).status == 200)   // issued before the backup: still valid
+            #expect(try await g.get(link).status == 200)  // issued before the backup: still valid
             try sim.control.expireSyncStates(mailbox: Self.alice)
             #expect(try await g.get(link).status == 410)
             #expect(try await g.get(delta + "?$deltatoken=garbage").status == 410)
@@ -47,19 +54,25 @@ import Testing
             let series = try await g.post(events, GraphEventsTests.series)
             let masterId = try #require(series.json["id"]?.string)
             func single(_ subject: String, _ day: String) -> String {
-                json([("subject", .string(subject)), ("start", .object([("dateTime", .string("\(day)T10:00:00")), ("timeZone", .string("UTC"))])),
-                      ("end", .object([("dateTime", .string("\(day)T11:00:00")), ("timeZone", .string("UTC"))]))])
+                json([
+                    ("subject", .string(subject)),
+                    ("start", .object([("dateTime", .string("\(day)T10:00:00")), ("timeZone", .string("UTC"))])),
+                    ("end", .object([("dateTime", .string("\(day)T11:00:00")), ("timeZone", .string("UTC"))])),
+                ])
             }
             let inside = try #require(try await g.post(events, single("Inside", "2026-03-10")).json["id"]?.string)
             let leaving = try #require(try await g.post(events, single("Leaving", "2026-03-11")).json["id"]?.string)
             _ = try await g.post(events, single("Outside", "2026-07-01"))
 
-            let delta = "/users/\(Self.alice)/calendarView/delta?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z"
+            let delta =
+                "/users/\(Self.alice)/calendarView/delta?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z"
             let first = try await g.all(delta, headers: ["Prefer": "odata.maxpagesize=3"])
             // The master, its 5 occurrences in March (6 weekly from 2 March: 2, 9, 16, 23, 30 March; 6 April is outside), 2 singles.
             #expect(first.values.count == 8 && first.pages == 3)
             let occurrences = first.values.filter { $0["type"]?.string == "occurrence" }
-            #expect(occurrences.count == 5 && occurrences.allSatisfy { $0["subject"] == nil && $0["seriesMasterId"]?.string == masterId })
+            #expect(
+                occurrences.count == 5
+                    && occurrences.allSatisfy { $0["subject"] == nil && $0["seriesMasterId"]?.string == masterId })
             #expect(!first.values.contains { $0["subject"]?.string == "Outside" })
             let link = try #require(first.last.json["@odata.deltaLink"]?.string)
 
@@ -82,10 +95,24 @@ import Testing
             let t1 = try await g.all(tasks + "/delta")
             #expect(t1.values.count == 1)
             let taskLink = try #require(t1.last.json["@odata.deltaLink"]?.string)
-            let added = try await g.post(tasks, json([("title", .string("Second")), ("linkedResources", .array([.object([
-                ("applicationName", .string("snapsync")), ("externalId", .string("crm-1")), ("displayName", .string("CRM"))])]))]))
+            let added = try await g.post(
+                tasks,
+                json([
+                    ("title", .string("Second")),
+                    (
+                        "linkedResources",
+                        .array([
+                            .object([
+                                ("applicationName", .string("snapsync")), ("externalId", .string("crm-1")),
+                                ("displayName", .string("CRM")),
+                            ])
+                        ])
+                    ),
+                ]))
             #expect(added.json["linkedResources"]?.elements?.first?["externalId"]?.string == "crm-1")
-            #expect(try await g.post(tasks, json([("title", .string("x")), ("singleValueExtendedProperties", .array([]))])).status == 400)
+            #expect(
+                try await g.post(tasks, json([("title", .string("x")), ("singleValueExtendedProperties", .array([]))]))
+                    .status == 400)
             #expect(try await g.get(taskLink).values.map { $0["title"]?.string } == ["Second"])
             try await g.expectSchemaValid()
         }
@@ -95,19 +122,28 @@ import Testing
         try await withSimulator({ $0.mailboxes = [Self.alice] }) { sim, _ in
             let g = try await GraphClient.signedIn(sim)
             let contacts = "/users/\(Self.alice)/contacts"
-            func request(_ id: String, _ method: String, _ url: String, body: JSON? = nil, dependsOn: [String] = []) -> JSON {
+            func request(
+                _ id: String, _ method: String, _ url: String, body: JSON? = nil, dependsOn: [String] = []
+            ) -> JSON {
                 var m: [(String, JSON)] = [("id", .string(id)), ("method", .string(method)), ("url", .string(url))]
-                if let body { m += [("body", body), ("headers", .object([("Content-Type", .string("application/json"))]))] }
+                if let body {
+                    m += [("body", body), ("headers", .object([("Content-Type", .string("application/json"))]))]
+                }
                 if !dependsOn.isEmpty { m.append(("dependsOn", .array(dependsOn.map(JSON.string)))) }
                 return .object(m)
             }
-            let batch = json([("requests", .array([
-                request("1", "POST", contacts, body: .object([("givenName", .string("Batched"))])),
-                request("2", "GET", contacts, dependsOn: ["1"]),
-                request("3", "POST", contacts, body: .object([("givenName", .int(5))])),
-                request("4", "GET", contacts, dependsOn: ["3"]),
-                request("5", "GET", "/users/\(Self.alice)/contacts/not-an-id"),
-            ]))])
+            let batch = json([
+                (
+                    "requests",
+                    .array([
+                        request("1", "POST", contacts, body: .object([("givenName", .string("Batched"))])),
+                        request("2", "GET", contacts, dependsOn: ["1"]),
+                        request("3", "POST", contacts, body: .object([("givenName", .int(5))])),
+                        request("4", "GET", contacts, dependsOn: ["3"]),
+                        request("5", "GET", "/users/\(Self.alice)/contacts/not-an-id"),
+                    ])
+                )
+            ])
             let r = try await g.post("/$batch", batch)
             #expect(r.status == 200)
             var status: [String: Int] = [:]
@@ -122,10 +158,13 @@ import Testing
             #expect(try await g.post("/$batch", duplicate).status == 400)
 
             sim.control.setFaults(FaultConfiguration(graphThrottle: .init(count: 1, retryAfterSeconds: 3)))
-            let throttled = try await g.post("/$batch", json([("requests", .array([request("a", "GET", contacts), request("b", "GET", contacts)]))]))
+            let throttled = try await g.post(
+                "/$batch", json([("requests", .array([request("a", "GET", contacts), request("b", "GET", contacts)]))]))
             let inner = throttled.json["responses"]?.elements ?? []
             let limited = try #require(inner.first { $0["status"] == .int(429) })
-            #expect(limited["headers"]?["Retry-After"]?.string == "3" && limited["body"]?["error"]?["code"]?.string == "ApplicationThrottled")
+            #expect(
+                limited["headers"]?["Retry-After"]?.string == "3"
+                    && limited["body"]?["error"]?["code"]?.string == "ApplicationThrottled")
             #expect(inner.contains { $0["status"] == .int(200) })
             try await g.expectSchemaValid()
         }
@@ -145,14 +184,18 @@ import Testing
             }
             #expect(statuses.filter { $0.status == 200 }.count >= 4)
             let limited = statuses.filter { $0.status == 429 }
-            #expect(!limited.isEmpty && limited.allSatisfy { $0.errorCode == "ApplicationThrottled" && $0.headers["retry-after"] != nil })
+            #expect(
+                !limited.isEmpty
+                    && limited.allSatisfy { $0.errorCode == "ApplicationThrottled" && $0.headers["retry-after"] != nil }
+            )
 
             sim.control.setFaults(FaultConfiguration(graphRequestBudget: .init(requests: 3, windowSeconds: 600)))
             for _ in 0..<3 { #expect(try await g.get(contacts).status == 200) }
             let over = try await g.get(contacts)
             #expect(over.status == 429 && Int(over.headers["retry-after"] ?? "") ?? 0 > 500)
 
-            sim.control.setFaults(FaultConfiguration(unavailable: .init(count: 1, retryAfterSeconds: 7), gatewayTimeout: .init(count: 1)))
+            sim.control.setFaults(
+                FaultConfiguration(unavailable: .init(count: 1, retryAfterSeconds: 7), gatewayTimeout: .init(count: 1)))
             let unavailable = try await g.get(contacts)
             #expect(unavailable.status == 503 && unavailable.headers["retry-after"] == "7")
             #expect(try await g.get(contacts).status == 504)
@@ -160,9 +203,12 @@ import Testing
 
             // The change is applied, the response lost.
             sim.control.setFaults(FaultConfiguration(dropAfterCommit: .init(operation: "POST contacts")))
-            var fresh = GraphClient(sim)   // a connection of its own: a reused one that breaks is retried by libcurl until it times out
+            // a connection of its own: a reused one that breaks is retried by libcurl until it times out
+            var fresh = GraphClient(sim)
             fresh.token = g.token
-            await #expect(throws: (any Error).self) { try await fresh.call("POST", contacts, json: json([("givenName", .string("Committed"))]), record: false) }
+            await #expect(throws: (any Error).self) {
+                try await fresh.call("POST", contacts, json: json([("givenName", .string("Committed"))]), record: false)
+            }
             sim.control.resetFaults()
             #expect(try await g.get(contacts + "?$filter=" + seg("givenName eq 'Committed'")).values.count == 1)
             #expect(sim.control.counters()["Graph GET contacts"] ?? 0 >= 10)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 @testable import ExchangeSimulator
 import TestSupport
@@ -18,7 +18,7 @@ struct GraphReply {
 }
 
 /// Every Graph response body a test received, kept to be checked against Microsoft's schema in one run.
-final class GraphDocuments: @unchecked Sendable {   // @unchecked: `list` is only touched under `lock`
+final class GraphDocuments: @unchecked Sendable {  // @unchecked: `list` is only touched under `lock`
     enum Kind: String, Sendable { case document, error, batch }
     private let lock = NSLock()
     private var list: [(name: String, data: Data, kind: Kind)] = []
@@ -30,7 +30,8 @@ final class GraphDocuments: @unchecked Sendable {   // @unchecked: `list` is onl
     func validate() async throws -> (ok: Bool, output: String) {
         let validator = SharedDirectory.fixtures.appendingPathComponent("graph-schema/validate")
         guard FileManager.default.isExecutableFile(atPath: validator.path) else {
-            Issue.record("Graph schema validator missing at \(validator.path): it is part of the repository (Tests/Fixtures).")
+            Issue.record(
+                "Graph schema validator missing at \(validator.path): it is part of the repository (Tests/Fixtures).")
             throw CancellationError()
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("graph-schema-\(UUID().uuidString)")
@@ -65,12 +66,17 @@ struct GraphClient {
     init(_ sim: Simulator) { self.sim = sim }
 
     /// Posts the client-credentials form to the token endpoint (not a Graph response: not recorded).
-    func requestToken(clientId: String = GraphApp.demo.clientId, secret: String? = GraphApp.demo.secret,
-                      scope: String = "https://graph.microsoft.com/.default", grantType: String = "client_credentials") async throws -> GraphReply {
-        var form = "grant_type=\(grantType)&client_id=\(clientId)&scope=" + scope.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+    func requestToken(
+        clientId: String = GraphApp.demo.clientId, secret: String? = GraphApp.demo.secret,
+        scope: String = "https://graph.microsoft.com/.default", grantType: String = "client_credentials"
+    ) async throws -> GraphReply {
+        var form =
+            "grant_type=\(grantType)&client_id=\(clientId)&scope=" + scope.addingPercentEncoding(
+                withAllowedCharacters: .alphanumerics)!
         if let secret { form += "&client_secret=\(secret)" }
-        return try await raw("POST", base + "/contoso.onmicrosoft.com/oauth2/v2.0/token", body: Data(form.utf8),
-                             headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        return try await raw(
+            "POST", base + "/contoso.onmicrosoft.com/oauth2/v2.0/token", body: Data(form.utf8),
+            headers: ["Content-Type": "application/x-www-form-urlencoded"])
     }
 
     /// A client holding a fresh token.
@@ -82,7 +88,9 @@ struct GraphClient {
         return c
     }
 
-    func raw(_ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> GraphReply {
+    func raw(
+        _ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:]
+    ) async throws -> GraphReply {
         var req = URLRequest(url: URL(string: url)!)
         req.httpMethod = method
         req.timeoutInterval = 30
@@ -94,8 +102,10 @@ struct GraphClient {
 
     /// A Graph call on `/v1.0` + `path` (or an absolute link); its body is recorded for schema validation.
     @discardableResult
-    func call(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:], auth: Bool = true,
-              record: Bool = true) async throws -> GraphReply {
+    func call(
+        _ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:], auth: Bool = true,
+        record: Bool = true
+    ) async throws -> GraphReply {
         var h = headers
         if auth { h["Authorization"] = "Bearer \(token)" }
         if json != nil { h["Content-Type"] = "application/json" }
@@ -108,7 +118,9 @@ struct GraphClient {
         return r
     }
 
-    func get(_ path: String, headers: [String: String] = [:]) async throws -> GraphReply { try await call("GET", path, headers: headers) }
+    func get(_ path: String, headers: [String: String] = [:]) async throws -> GraphReply {
+        try await call("GET", path, headers: headers)
+    }
     func post(_ path: String, _ json: String, headers: [String: String] = [:]) async throws -> GraphReply {
         try await call("POST", path, json: json, headers: headers)
     }
@@ -118,7 +130,9 @@ struct GraphClient {
     func delete(_ path: String) async throws -> GraphReply { try await call("DELETE", path) }
 
     /// Every page of a collection, following `@odata.nextLink`.
-    func all(_ path: String, headers: [String: String] = [:]) async throws -> (values: [JSON], pages: Int, last: GraphReply) {
+    func all(
+        _ path: String, headers: [String: String] = [:]
+    ) async throws -> (values: [JSON], pages: Int, last: GraphReply) {
         var r = try await get(path, headers: headers)
         var values = r.values, pages = 1
         while let next = r.json["@odata.nextLink"]?.string {
@@ -141,4 +155,6 @@ struct GraphClient {
 func json(_ members: [(String, JSON)]) -> String { String(decoding: JSON.object(members).bytes, as: UTF8.self) }
 
 /// Percent-encodes an id for a path segment.
-func seg(_ id: String) -> String { id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? id }
+func seg(_ id: String) -> String {
+    id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? id
+}

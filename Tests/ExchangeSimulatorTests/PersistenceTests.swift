@@ -17,10 +17,13 @@ import TestSupport
 
     /// What a client can see of alice's contacts: ids with ChangeKeys and subjects, in order.
     static func view(_ c: SimClient) async throws -> [String] {
-        let r = try await c.ews(Req.findItem(Req.folder("contacts", mailbox: alice), shape: "IdOnly",
-                                             additional: "<t:FieldURI FieldURI=\"item:Subject\"/>"))
+        let r = try await c.ews(
+            Req.findItem(
+                Req.folder("contacts", mailbox: alice), shape: "IdOnly",
+                additional: "<t:FieldURI FieldURI=\"item:Subject\"/>"))
         #expect(r.status == 200)
-        let ids = Scrape.all(r.text, attribute: "Id", of: "t:ItemId"), keys = Scrape.all(r.text, attribute: "ChangeKey", of: "t:ItemId")
+        let ids = Scrape.all(r.text, attribute: "Id", of: "t:ItemId"),
+            keys = Scrape.all(r.text, attribute: "ChangeKey", of: "t:ItemId")
         let subjects = r.text.components(separatedBy: "<t:Subject>").dropFirst().map { String($0.prefix { $0 != "<" }) }
         return zip(zip(ids, keys), subjects).map { "\($0.0) \($0.1) \($1)" }
     }
@@ -28,13 +31,20 @@ import TestSupport
     /// Seeds, creates, updates and deletes through EWS, takes a sync state and a backup; returns the state.
     static func makeHistory(_ sim: Simulator, _ c: SimClient) async throws -> String {
         try sim.control.seed(SeedRequest(mailbox: alice, seed: 11, contacts: 5, appointments: 3, tasks: 2))
-        let created = try await c.ews(Req.createItem(Req.contact(1, crmId: "crm-77"), folder: Req.folder("contacts", mailbox: alice)))
+        let created = try await c.ews(
+            Req.createItem(Req.contact(1, crmId: "crm-77"), folder: Req.folder("contacts", mailbox: alice)))
         let id = try #require(Scrape.all(created.text, attribute: "Id", of: "t:ItemId").first)
         _ = try await c.ews(Req.setSubject(id: id, changeKey: nil, subject: "Updated before restart"))
-        let first = try #require(Scrape.all(try await c.ews(Req.findItem(Req.folder("contacts", mailbox: alice))).text, attribute: "Id", of: "t:ItemId").first)
+        let first = try #require(
+            Scrape.all(
+                try await c.ews(Req.findItem(Req.folder("contacts", mailbox: alice))).text, attribute: "Id",
+                of: "t:ItemId"
+            ).first)
         _ = try await c.ews(Req.deleteItem([first]))
         try sim.control.backup(name: "before-restart")
-        return try #require(Scrape.first(try await c.ews(Req.sync(Req.folder("contacts", mailbox: alice))).text, element: "m:SyncState"))
+        return try #require(
+            Scrape.first(try await c.ews(Req.sync(Req.folder("contacts", mailbox: alice))).text, element: "m:SyncState")
+        )
     }
 
     /// After a restart: same items and ChangeKeys, the old sync state still valid, backups kept, new ids fresh.
@@ -42,9 +52,13 @@ import TestSupport
         #expect(try await view(c) == before)
         let sync = try await c.ews(Req.sync(Req.folder("contacts", mailbox: alice), state: state))
         #expect(FaultControlTests.responseCodes(sync) == ["NoError"])
-        #expect(!sync.text.contains("<t:Create>") && !sync.text.contains("<t:Update>") && !sync.text.contains("<t:Delete>"))
+        #expect(
+            !sync.text.contains("<t:Create>") && !sync.text.contains("<t:Update>") && !sync.text.contains("<t:Delete>"))
         #expect(sim.control.backups() == ["before-restart"])
-        #expect(sim.control.mailboxes().first { $0.address == alice }.map { [$0.contacts, $0.calendar, $0.tasks] } == [5, 3, 2])
+        #expect(
+            sim.control.mailboxes().first { $0.address == alice }.map { [$0.contacts, $0.calendar, $0.tasks] } == [
+                5, 3, 2,
+            ])
         let more = try await c.ews(Req.createItem(Req.contact(2), folder: Req.folder("contacts", mailbox: alice)))
         let newId = try #require(Scrape.all(more.text, attribute: "Id", of: "t:ItemId").first)
         #expect(!before.contains { $0.hasPrefix(newId + " ") }, "item numbers continue, never reused")
@@ -99,27 +113,38 @@ import TestSupport
         defer { ca.remove() }
         var config = HTTPClient.Configuration()
         config.caFile = ca.caFile
-        config.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user, password: SimulatorConfiguration.defaultAccount.password)
+        config.authentication = .basic(
+            username: SimulatorConfiguration.defaultAccount.user,
+            password: SimulatorConfiguration.defaultAccount.password)
         config.proxy = .direct
         let client = try HTTPClient(configuration: config, logger: Logger(label: "test"))
         defer { client.shutdown() }
-        let args = ["serve", "--port", "0", "--data", dir.path, "--tls-cert", ca.certificateFile, "--tls-key", ca.keyFile,
-                    "--mailbox", Self.alice]
+        let args = [
+            "serve", "--port", "0", "--data", dir.path, "--tls-cert", ca.certificateFile, "--tls-key", ca.keyFile,
+            "--mailbox", Self.alice,
+        ]
 
         func ews(_ endpoint: String, _ op: String) async throws -> String {
-            let r = try await client.execute(HTTPRequest(method: .post, url: endpoint, headers: ["Content-Type": "text/xml; charset=utf-8"],
-                                                         body: Array(SimClient.envelope(op).utf8)))
+            let r = try await client.execute(
+                HTTPRequest(
+                    method: .post, url: endpoint, headers: ["Content-Type": "text/xml; charset=utf-8"],
+                    body: Array(SimClient.envelope(op).utf8)))
             #expect(r.status == 200)
             return String(decoding: r.body, as: UTF8.self)
         }
 
         let first = try await ExchangeSimProcess.start(args)
         #expect(first.endpoint.hasPrefix("https://127.0.0.1:"))
-        let created = try await ews(first.endpoint, Req.createItem(Req.contact(1) + Req.contact(2), folder: Req.folder("contacts", mailbox: Self.alice)))
-        let ids = Scrape.all(created, attribute: "Id", of: "t:ItemId"), keys = Scrape.all(created, attribute: "ChangeKey", of: "t:ItemId")
+        let created = try await ews(
+            first.endpoint,
+            Req.createItem(Req.contact(1) + Req.contact(2), folder: Req.folder("contacts", mailbox: Self.alice)))
+        let ids = Scrape.all(created, attribute: "Id", of: "t:ItemId"),
+            keys = Scrape.all(created, attribute: "ChangeKey", of: "t:ItemId")
         #expect(ids.count == 2)
-        let seeded = try await client.execute(HTTPRequest(method: .post, url: first.base + "/sim/seed",
-                                                          body: Array(#"{"mailbox":"alice@example.com","seed":9,"tasks":4}"#.utf8)))
+        let seeded = try await client.execute(
+            HTTPRequest(
+                method: .post, url: first.base + "/sim/seed",
+                body: Array(#"{"mailbox":"alice@example.com","seed":9,"tasks":4}"#.utf8)))
         #expect(seeded.status == 200)
         first.kill()
 
@@ -131,8 +156,10 @@ import TestSupport
         #expect(Scrape.all(tasks, attribute: "Id", of: "t:ItemId").count == 4)
         // Plain HTTP is not served on the TLS port.
         await #expect(throws: (any Error).self) {
-            _ = try await client.execute(HTTPRequest(method: .post, url: second.endpoint.replacingOccurrences(of: "https:", with: "http:"),
-                                                     body: Array(SimClient.envelope(Req.getItem(ids)).utf8), timeout: .seconds(3)))
+            _ = try await client.execute(
+                HTTPRequest(
+                    method: .post, url: second.endpoint.replacingOccurrences(of: "https:", with: "http:"),
+                    body: Array(SimClient.envelope(Req.getItem(ids)).utf8), timeout: .seconds(3)))
         }
     }
 }

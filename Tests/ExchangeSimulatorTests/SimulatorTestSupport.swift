@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 @testable import ExchangeSimulator
 import TestSupport
@@ -16,7 +16,9 @@ enum Paths {
     static func validator() throws -> URL {
         let v = shared.appendingPathComponent("ews-schema/validate")
         guard FileManager.default.isExecutableFile(atPath: v.path) else {
-            Issue.record("EWS schema validator missing at \(v.path): set SNAPSYNC_SHARED_DIR (docs/development.md says where to get the EWS schema).")
+            Issue.record(
+                "EWS schema validator missing at \(v.path): set SNAPSYNC_SHARED_DIR (docs/development.md says where to get the EWS schema)."
+            )
             throw CancellationError()
         }
         return v
@@ -40,13 +42,18 @@ struct SimClient {
 
     init(_ sim: Simulator) { self.sim = sim }
 
-    func post(path: String = "/EWS/Exchange.asmx", port: Int? = nil, body: Data, auth: Bool = true,
-              headers: [String: String] = [:], method: String = "POST") async throws -> SimResponse {
+    func post(
+        path: String = "/EWS/Exchange.asmx", port: Int? = nil, body: Data, auth: Bool = true,
+        headers: [String: String] = [:], method: String = "POST"
+    ) async throws -> SimResponse {
         var req = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? sim.port)\(path)")!)
         req.httpMethod = method
         req.timeoutInterval = 30
         if path.hasPrefix("/EWS") { req.setValue("text/xml; charset=utf-8", forHTTPHeaderField: "Content-Type") }
-        if auth { req.setValue("Basic " + Data("\(user):\(password)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization") }
+        if auth {
+            req.setValue(
+                "Basic " + Data("\(user):\(password)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+        }
         for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
         req.httpBody = body
         let (status, h, data) = try await Self.send(session, req)
@@ -63,12 +70,16 @@ struct SimClient {
     }
 
     /// Sends `<m:Op ...>` inside a SOAP envelope.
-    func ews(_ operation: String, header: String = "<t:RequestServerVersion Version=\"Exchange2016\"/>",
-             extraHeaders: [String: String] = [:]) async throws -> SimResponse {
+    func ews(
+        _ operation: String, header: String = "<t:RequestServerVersion Version=\"Exchange2016\"/>",
+        extraHeaders: [String: String] = [:]
+    ) async throws -> SimResponse {
         try await post(body: Data(Self.envelope(operation, header: header).utf8), headers: extraHeaders)
     }
 
-    static func envelope(_ operation: String, header: String = "<t:RequestServerVersion Version=\"Exchange2016\"/>") -> String {
+    static func envelope(
+        _ operation: String, header: String = "<t:RequestServerVersion Version=\"Exchange2016\"/>"
+    ) -> String {
         """
         <?xml version="1.0" encoding="utf-8"?>
         <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" \
@@ -102,7 +113,9 @@ enum Scrape {
     }
 
     static func first(_ text: String, element: String) -> String? {
-        guard let s = text.range(of: "<\(element)>"), let e = text.range(of: "</\(element)>", range: s.upperBound..<text.endIndex) else { return nil }
+        guard let s = text.range(of: "<\(element)>"),
+            let e = text.range(of: "</\(element)>", range: s.upperBound..<text.endIndex)
+        else { return nil }
         return String(text[s.upperBound..<e.lowerBound])
     }
 
@@ -128,8 +141,10 @@ enum SchemaValidator {
 }
 
 /// Starts a simulator for one test and always shuts it down.
-func withSimulator<T>(_ configure: (inout SimulatorConfiguration) -> Void = { _ in },
-                      _ body: (Simulator, SimClient) async throws -> T) async throws -> T {
+func withSimulator<T>(
+    _ configure: (inout SimulatorConfiguration) -> Void = { _ in },
+    _ body: (Simulator, SimClient) async throws -> T
+) async throws -> T {
     var config = SimulatorConfiguration()
     configure(&config)
     let sim = try await Simulator.start(config)
@@ -146,14 +161,20 @@ func withSimulator<T>(_ configure: (inout SimulatorConfiguration) -> Void = { _ 
 /// Request fragments shared by tests.
 enum Req {
     static func folder(_ id: String, mailbox: String? = nil) -> String {
-        if let mailbox { return "<t:DistinguishedFolderId Id=\"\(id)\"><t:Mailbox><t:EmailAddress>\(mailbox)</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>" }
+        if let mailbox {
+            return
+                "<t:DistinguishedFolderId Id=\"\(id)\"><t:Mailbox><t:EmailAddress>\(mailbox)</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"
+        }
         return "<t:DistinguishedFolderId Id=\"\(id)\"/>"
     }
 
-    static func findItem(_ folder: String, shape: String = "IdOnly", offset: Int = 0, max: Int = 1000, restriction: String = "",
-                         sort: String = "", additional: String = "") -> String {
+    static func findItem(
+        _ folder: String, shape: String = "IdOnly", offset: Int = 0, max: Int = 1000, restriction: String = "",
+        sort: String = "", additional: String = ""
+    ) -> String {
         "<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>\(shape)</t:BaseShape>"
-            + (additional.isEmpty ? "" : "<t:AdditionalProperties>\(additional)</t:AdditionalProperties>") + "</m:ItemShape>"
+            + (additional.isEmpty ? "" : "<t:AdditionalProperties>\(additional)</t:AdditionalProperties>")
+            + "</m:ItemShape>"
             + "<m:IndexedPageItemView MaxEntriesReturned=\"\(max)\" Offset=\"\(offset)\" BasePoint=\"Beginning\"/>"
             + (restriction.isEmpty ? "" : "<m:Restriction>\(restriction)</m:Restriction>")
             + (sort.isEmpty ? "" : "<m:SortOrder>\(sort)</m:SortOrder>")
@@ -162,7 +183,8 @@ enum Req {
 
     static func getItem(_ ids: [String], shape: String = "AllProperties", additional: String = "") -> String {
         "<m:GetItem><m:ItemShape><t:BaseShape>\(shape)</t:BaseShape>"
-            + (additional.isEmpty ? "" : "<t:AdditionalProperties>\(additional)</t:AdditionalProperties>") + "</m:ItemShape><m:ItemIds>"
+            + (additional.isEmpty ? "" : "<t:AdditionalProperties>\(additional)</t:AdditionalProperties>")
+            + "</m:ItemShape><m:ItemIds>"
             + ids.map { "<t:ItemId Id=\"\($0)\"/>" }.joined() + "</m:ItemIds></m:GetItem>"
     }
 
@@ -172,7 +194,9 @@ enum Req {
             + "<m:Items>\(items)</m:Items></m:CreateItem>"
     }
 
-    static func setSubject(id: String, changeKey: String?, subject: String, kind: String = "Contact", resolution: String = "AutoResolve") -> String {
+    static func setSubject(
+        id: String, changeKey: String?, subject: String, kind: String = "Contact", resolution: String = "AutoResolve"
+    ) -> String {
         "<m:UpdateItem ConflictResolution=\"\(resolution)\" MessageDisposition=\"SaveOnly\" SendMeetingInvitationsOrCancellations=\"SendToNone\"><m:ItemChanges><t:ItemChange>"
             + "<t:ItemId Id=\"\(id)\"" + (changeKey.map { " ChangeKey=\"\($0)\"" } ?? "") + "/>"
             + "<t:Updates><t:SetItemField><t:FieldURI FieldURI=\"item:Subject\"/><t:\(kind)><t:Subject>\(subject)</t:Subject></t:\(kind)></t:SetItemField></t:Updates>"
@@ -190,7 +214,8 @@ enum Req {
             + "<m:MaxChangesReturned>\(max)</m:MaxChangesReturned><m:SyncScope>NormalItems</m:SyncScope></m:SyncFolderItems>"
     }
 
-    static let crmIdURI = "<t:ExtendedFieldURI PropertySetId=\"c11ff724-aa03-4555-9952-8fa248a11c3e\" PropertyName=\"CrmId\" PropertyType=\"String\"/>"
+    static let crmIdURI =
+        "<t:ExtendedFieldURI PropertySetId=\"c11ff724-aa03-4555-9952-8fa248a11c3e\" PropertyName=\"CrmId\" PropertyType=\"String\"/>"
 
     static func contact(_ n: Int, crmId: String? = nil) -> String {
         "<t:Contact><t:Subject>Contact \(n)</t:Subject><t:Body BodyType=\"Text\">Notes \(n) &amp; more</t:Body>"

@@ -25,8 +25,12 @@ enum TestPython {
     static func enabled(_ path: String?) -> Bool { path != nil || ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Runs `script` with `arguments` under `python`.
-    static func run(_ python: String, script: String, _ arguments: [String], environment: [String: String]) async throws -> ChildProcess.Result {
+    static func run(
+        _ python: String, script: String, _ arguments: [String], environment: [String: String]
+    ) async throws -> ChildProcess.Result {
         let args = python == "/usr/bin/env" ? ["python3", script] + arguments : [script] + arguments
-        return try await ChildProcess.run(URL(fileURLWithPath: python), args, environment: environment.merging(["PYTHONIOENCODING": "utf-8"]) { a, _ in a })
+        return try await ChildProcess.run(
+            URL(fileURLWithPath: python), args,
+            environment: environment.merging(["PYTHONIOENCODING": "utf-8"]) { a, _ in a })
     }
 }

@@ -23,15 +23,24 @@ import Testing
             if request.url.hasSuffix("/oauth2/v2.0/token") {
                 issued += 1
                 #expect(String(decoding: request.body, as: UTF8.self).contains("client_secret=s%2Fecret"))
-                return HTTPResponse(status: 200, body: Array(#"{"token_type":"Bearer","expires_in":\#(lifetime),"access_token":"token-\#(issued)"}"#.utf8))
+                return HTTPResponse(
+                    status: 200,
+                    body: Array(
+                        #"{"token_type":"Bearer","expires_in":\#(lifetime),"access_token":"token-\#(issued)"}"#.utf8))
             }
             let token = String(request.headers["Authorization"]?.dropFirst("Bearer ".count) ?? "")
             #expect(request.headers["Prefer"]?.contains("IdType=\"ImmutableId\"") == true)
             if refusedTokens.contains(token) {
-                return HTTPResponse(status: 401, body: Array(#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired."}}"#.utf8))
+                return HTTPResponse(
+                    status: 401,
+                    body: Array(
+                        #"{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired."}}"#.utf8))
             }
             if graphStatus == 403 {
-                return HTTPResponse(status: 403, body: Array(#"{"error":{"code":"ErrorAccessDenied","message":"Access to OData is disabled."}}"#.utf8))
+                return HTTPResponse(
+                    status: 403,
+                    body: Array(
+                        #"{"error":{"code":"ErrorAccessDenied","message":"Access to OData is disabled."}}"#.utf8))
             }
             return HTTPResponse(status: 200, body: Array(#"{"value":[{"id":"a","changeKey":"k"}]}"#.utf8))
         }
@@ -40,9 +49,12 @@ import Testing
     static func source(_ graph: TokenGraph) -> GraphMailboxSource {
         let configuration = GraphClient.Configuration(
             baseURL: "https://graph.example/v1.0",
-            credentials: GraphCredentials(tenant: "t", clientID: "c", clientSecret: "s/ecret", authority: "https://login.example"))
-        return GraphMailboxSource(client: GraphClient(configuration: configuration, transport: graph, logger: Logger(label: "graph-test"),
-                                                      sleep: { _ in }))
+            credentials: GraphCredentials(
+                tenant: "t", clientID: "c", clientSecret: "s/ecret", authority: "https://login.example"))
+        return GraphMailboxSource(
+            client: GraphClient(
+                configuration: configuration, transport: graph, logger: Logger(label: "graph-test"),
+                sleep: { _ in }))
     }
 
     static let owner = MailboxOwner(smtpAddress: "anna@example.com", userID: UUID())
@@ -55,7 +67,9 @@ import Testing
         _ = try await (first, second)
         #expect(graph.issued == 1, "concurrent requests share one token request")
         graph.lock.withLock { graph.refusedTokens = ["token-1"] }
-        #expect(try await source.itemRefs(in: Self.owner, kind: .contacts, after: nil, pageSize: 10).refs.map(\.id) == ["a"])
+        #expect(
+            try await source.itemRefs(in: Self.owner, kind: .contacts, after: nil, pageSize: 10).refs.map(\.id) == ["a"]
+        )
         #expect(graph.issued == 2)
 
         // A token Graph keeps refusing: one replacement, then the mailbox's configuration error.
@@ -83,12 +97,15 @@ import Testing
         let graph = TokenGraph()
         graph.graphStatus = 403
         do {
-            _ = try await Self.source(graph).changes(in: Self.owner, kind: .contacts, since: nil,
-                                                    window: .rolling(around: Date()), maxChanges: 10)
+            _ = try await Self.source(graph).changes(
+                in: Self.owner, kind: .contacts, since: nil,
+                window: .rolling(around: Date()), maxChanges: 10)
             Issue.record("a 403 was accepted")
         } catch {
             #expect(error.kind == .unauthorized && error.isSourceWide)
-            #expect(error.code == "ErrorAccessDenied" && error.message.contains("anna@example.com") && error.message.contains("OData"))
+            #expect(
+                error.code == "ErrorAccessDenied" && error.message.contains("anna@example.com")
+                    && error.message.contains("OData"))
         }
     }
 }

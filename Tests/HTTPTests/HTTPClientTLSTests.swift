@@ -5,7 +5,8 @@ import Testing
 
 @Suite struct HTTPClientTLSTests {
     /// Runs `body` against an HTTPS loopback server whose certificate a fresh test CA signed.
-    private func withTLSServer(_ body: (LoopbackHTTPServer, TestCertificateAuthority) async throws -> Void) async throws {
+    private func withTLSServer(_ body: (LoopbackHTTPServer, TestCertificateAuthority) async throws -> Void) async throws
+    {
         let authority = try TestCertificateAuthority()
         defer { authority.remove() }
         let server = try await LoopbackHTTPServer(tls: (authority.certificateFile, authority.keyFile)) { _ in

@@ -21,13 +21,15 @@ func withServerAndClient(
 @Suite struct HTTPClientTests {
     @Test func postSendsMethodHeadersAndBodyAndReturnsTheResponse() async throws {
         try await withServerAndClient(handler: { request in
-            .init(status: 201, headers: [("X-Reply", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
-                  body: Array("got \(request.body.count) bytes".utf8))
+            .init(
+                status: 201, headers: [("X-Reply", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+                body: Array("got \(request.body.count) bytes".utf8))
         }) { server, client in
             let body = Array("<soap:Envelope>ünïcode</soap:Envelope>".utf8)
-            let response = try await client.execute(HTTPRequest(
-                method: .post, url: server.baseURL + "/EWS/Exchange.asmx",
-                headers: ["Content-Type": "text/xml; charset=utf-8", "X-Empty": ""], body: body))
+            let response = try await client.execute(
+                HTTPRequest(
+                    method: .post, url: server.baseURL + "/EWS/Exchange.asmx",
+                    headers: ["Content-Type": "text/xml; charset=utf-8", "X-Empty": ""], body: body))
             #expect(response.status == 201)
             #expect(response.headers["x-reply"] == "yes")
             #expect(response.headers.values("Set-Cookie") == ["a=1", "b=2"])
@@ -78,11 +80,14 @@ func withServerAndClient(
     func cookiesSetByTheServerAreSentBackUnlessDisabled(keepsCookies: Bool) async throws {
         var configuration = HTTPClient.Configuration()
         configuration.keepsCookies = keepsCookies
-        try await withServerAndClient(configuration: configuration, handler: { request in
-            request.uri == "/login"
-                ? .init(headers: [("Set-Cookie", "X-BackEndCookie=mbx-42; path=/; HttpOnly")])
-                : .init(text: "ok")
-        }) { server, client in
+        try await withServerAndClient(
+            configuration: configuration,
+            handler: { request in
+                request.uri == "/login"
+                    ? .init(headers: [("Set-Cookie", "X-BackEndCookie=mbx-42; path=/; HttpOnly")])
+                    : .init(text: "ok")
+            }
+        ) { server, client in
             _ = try await client.execute(HTTPRequest(url: server.baseURL + "/login"))
             // Concurrent requests run on several easy handles and connections: all share the jar.
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -115,9 +120,12 @@ func withServerAndClient(
     @Test func maxConcurrentRequestsBoundsRequestsOnTheWire() async throws {
         var configuration = HTTPClient.Configuration()
         configuration.maxConcurrentRequests = 2
-        try await withServerAndClient(configuration: configuration, handler: { _ in
-            .init(text: "slow", delay: .milliseconds(100))
-        }) { server, client in
+        try await withServerAndClient(
+            configuration: configuration,
+            handler: { _ in
+                .init(text: "slow", delay: .milliseconds(100))
+            }
+        ) { server, client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<6 {
                     group.addTask { _ = try await client.execute(HTTPRequest(url: server.baseURL + "/\(index)")) }
@@ -154,20 +162,24 @@ func withServerAndClient(
         var configuration = HTTPClient.Configuration()
         configuration.authentication = .ntlm(username: "CONTOSO\\alice", password: "ntlm-secret")
         let authenticated = Mutex<Set<Int>>([])  // connections that completed the handshake, as IIS keeps them
-        try await withServerAndClient(configuration: configuration, handler: { request in
-            let authorization = request.header("Authorization") ?? ""
-            if authorization.hasPrefix("NTLM TlRMTVNTUAAB") {  // type 1 (negotiate): send a type 2 challenge
-                return .init(status: 401, headers: [("WWW-Authenticate", "NTLM " + ntlmChallenge)])
+        try await withServerAndClient(
+            configuration: configuration,
+            handler: { request in
+                let authorization = request.header("Authorization") ?? ""
+                if authorization.hasPrefix("NTLM TlRMTVNTUAAB") {  // type 1 (negotiate): send a type 2 challenge
+                    return .init(status: 401, headers: [("WWW-Authenticate", "NTLM " + ntlmChallenge)])
+                }
+                if authorization.hasPrefix("NTLM TlRMTVNTUAAD") {  // type 3 (authenticate)
+                    authenticated.withLock { _ = $0.insert(request.connectionID) }
+                    return .init(text: "welcome")
+                }
+                if authenticated.withLock({ $0.contains(request.connectionID) }) { return .init(text: "again") }
+                return .init(status: 401, headers: [("WWW-Authenticate", "NTLM")])
             }
-            if authorization.hasPrefix("NTLM TlRMTVNTUAAD") {  // type 3 (authenticate)
-                authenticated.withLock { _ = $0.insert(request.connectionID) }
-                return .init(text: "welcome")
-            }
-            if authenticated.withLock({ $0.contains(request.connectionID) }) { return .init(text: "again") }
-            return .init(status: 401, headers: [("WWW-Authenticate", "NTLM")])
-        }) { server, client in
+        ) { server, client in
             let body = Array("<Envelope/>".utf8)
-            let response = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/EWS", body: body))
+            let response = try await client.execute(
+                HTTPRequest(method: .post, url: server.baseURL + "/EWS", body: body))
             #expect(response.status == 200)
             #expect(String(decoding: response.body, as: UTF8.self) == "welcome")
             let seen = server.requests
@@ -189,9 +201,12 @@ func withServerAndClient(
     @Test func totalTimeoutFailsWithTimedOut() async throws {
         var configuration = HTTPClient.Configuration()
         configuration.totalTimeout = .milliseconds(300)
-        try await withServerAndClient(configuration: configuration, handler: { _ in
-            .init(text: "late", delay: .seconds(3))
-        }) { server, client in
+        try await withServerAndClient(
+            configuration: configuration,
+            handler: { _ in
+                .init(text: "late", delay: .seconds(3))
+            }
+        ) { server, client in
             let error = await #expect(throws: HTTPError.self) {
                 try await client.execute(HTTPRequest(url: server.baseURL + "/slow?token=abc"))
             }
@@ -261,10 +276,13 @@ func withServerAndClient(
     func bodyOverTheLimitFailsWithResponseTooLarge(sendsContentLength: Bool) async throws {
         var configuration = HTTPClient.Configuration()
         configuration.maxResponseBytes = 100_000
-        try await withServerAndClient(configuration: configuration, handler: { request in
-            let size = request.uri == "/big" ? 300_000 : 100_000
-            return .init(body: Array(repeating: 0x61, count: size), sendsContentLength: sendsContentLength)
-        }) { server, client in
+        try await withServerAndClient(
+            configuration: configuration,
+            handler: { request in
+                let size = request.uri == "/big" ? 300_000 : 100_000
+                return .init(body: Array(repeating: 0x61, count: size), sendsContentLength: sendsContentLength)
+            }
+        ) { server, client in
             let error = await #expect(throws: HTTPError.self) {
                 try await client.execute(HTTPRequest(url: server.baseURL + "/big"))
             }
@@ -276,10 +294,13 @@ func withServerAndClient(
 
     @Test func largeBodiesArriveWhole() async throws {
         let payload = (0..<5_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        try await withServerAndClient(handler: { request in .init(body: request.uri == "/echo" ? request.body : payload) }) {
-            server, client in
+        let handler: LoopbackHTTPServer.Handler = { request in
+            .init(body: request.uri == "/echo" ? request.body : payload)
+        }
+        try await withServerAndClient(handler: handler) { server, client in
             #expect(try await client.execute(HTTPRequest(url: server.baseURL + "/")).body == payload)
-            let echoed = try await client.execute(HTTPRequest(method: .post, url: server.baseURL + "/echo", body: payload))
+            let echoed = try await client.execute(
+                HTTPRequest(method: .post, url: server.baseURL + "/echo", body: payload))
             #expect(echoed.body == payload)
         }
     }
@@ -329,8 +350,9 @@ func withServerAndClient(
             }
             #expect(malformed?.code == .invalidURL)
             let injected = await #expect(throws: HTTPError.self) {
-                try await client.execute(HTTPRequest(
-                    url: server.baseURL + "/", headers: ["X-Bad": "a\r\nInjected: yes"]))
+                try await client.execute(
+                    HTTPRequest(
+                        url: server.baseURL + "/", headers: ["X-Bad": "a\r\nInjected: yes"]))
             }
             #expect(injected?.code == .invalidRequest)
             let getWithBody = await #expect(throws: HTTPError.self) {
@@ -368,7 +390,8 @@ func withServerAndClient(
             let client = try HTTPClient(configuration: configuration, logger: logs.logger())
             defer { client.shutdown() }
             let error = await #expect(throws: HTTPError.self) {
-                try await client.execute(HTTPRequest(url: "http://user:\(secret)@127.0.0.1:\(closed.port)/x?key=\(secret)"))
+                try await client.execute(
+                    HTTPRequest(url: "http://user:\(secret)@127.0.0.1:\(closed.port)/x?key=\(secret)"))
             }
             #expect(error?.code == .couldNotConnect)
             #expect(!(error.map { "\($0)" } ?? secret).contains(secret))

@@ -28,7 +28,9 @@ import Testing
     }
 
     @Test func authenticationDescriptionsRedactSecrets() {
-        #expect("\(HTTPAuthentication.basic(username: "alice", password: "pw"))" == "basic(username: alice, password: <redacted>)")
+        #expect(
+            "\(HTTPAuthentication.basic(username: "alice", password: "pw"))"
+                == "basic(username: alice, password: <redacted>)")
         #expect("\(HTTPAuthentication.bearer(token: "t0k"))" == "bearer(token: <redacted>)")
         #expect(!String(reflecting: HTTPAuthentication.ntlm(username: "D\\u", password: "pw9")).contains("pw9"))
     }

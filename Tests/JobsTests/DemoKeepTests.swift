@@ -7,14 +7,17 @@ import Testing
 @Suite struct DemoKeepTests {
     @Test func aKeptDemoCanBeExploredAndStopped() async throws {
         let snapsync = try CLIObservabilityTests.snapsyncBinary()
-        let demoDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-demo-test-\(UUID().uuidString)")
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-demo-work-\(UUID().uuidString)")
+        let demoDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "snapsync-demo-test-\(UUID().uuidString)")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "snapsync-demo-work-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let isolated = ["SNAPSYNC_DEMO_DIR": demoDirectory.path]
 
-        let kept = try await ChildProcess.run(snapsync, ["demo", "--keep", "--mailboxes", "2", "--items", "10", "--contacts", "10"],
-                                              environment: isolated)
+        let kept = try await ChildProcess.run(
+            snapsync, ["demo", "--keep", "--mailboxes", "2", "--items", "10", "--contacts", "10"],
+            environment: isolated)
         let stateFile = demoDirectory.appendingPathComponent("state.json")
         defer {
             // Whatever failed above, end what the demo left running.
@@ -48,7 +51,8 @@ import Testing
         #expect([0, 4].contains(doctor.status), "\(doctor.output)")
         #expect(doctor.output.contains("2 mailbox(es)"), "\(doctor.output)")
         let report = work.appendingPathComponent("r.html")
-        let runs = try await ChildProcess.run(snapsync, ["runs", "show", "1", "--html", report.path], environment: environment)
+        let runs = try await ChildProcess.run(
+            snapsync, ["runs", "show", "1", "--html", report.path], environment: environment)
         #expect(runs.status == 0, "\(runs.output)")
         #expect(((try? Data(contentsOf: report))?.count ?? 0) > 1_000)
         let verify = try await ChildProcess.run(snapsync, ["verify"], environment: environment)
@@ -61,9 +65,13 @@ import Testing
         let stop = try await ChildProcess.run(snapsync, ["demo", "--stop"], environment: isolated)
         #expect(stop.status == 0, "\(stop.output)")
         #expect(!FileManager.default.fileExists(atPath: clusterDirectory))
-        #expect(!FileManager.default.fileExists(atPath: "/proc/\(simulatorPID)/cmdline")
-                || !((try? String(contentsOfFile: "/proc/\(simulatorPID)/cmdline", encoding: .utf8)) ?? "").contains("exchange-sim"))
-        let postmasters = try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["pgrep", "-f", "postgres -D \(clusterDirectory)"])
+        #expect(
+            !FileManager.default.fileExists(atPath: "/proc/\(simulatorPID)/cmdline")
+                || !((try? String(contentsOfFile: "/proc/\(simulatorPID)/cmdline", encoding: .utf8)) ?? "").contains(
+                    "exchange-sim")
+        )
+        let postmasters = try await ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["pgrep", "-f", "postgres -D \(clusterDirectory)"])
         #expect(postmasters.stdout.isEmpty, "a postmaster of \(clusterDirectory) is still running")
         #expect(!FileManager.default.fileExists(atPath: demoDirectory.path))
     }

@@ -40,8 +40,9 @@ struct JobScriptRunner {
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("locks"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("locks"),
+            withIntermediateDirectories: true)
     }
 
     func removeDirectory() {
@@ -49,8 +50,10 @@ struct JobScriptRunner {
     }
 
     /// Runs `jobs/NAME.sh ARGUMENTS` with a minimal environment plus `environment`; the fake exits `fakeExit`.
-    func run(_ job: String, _ arguments: [String] = [], fakeExit: Int32 = 0,
-             environment: [String: String] = [:]) async throws -> Result {
+    func run(
+        _ job: String, _ arguments: [String] = [], fakeExit: Int32 = 0,
+        environment: [String: String] = [:]
+    ) async throws -> Result {
         var env = [
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": directory.path,
@@ -61,9 +64,11 @@ struct JobScriptRunner {
             "FAKE_SNAPSYNC_EXIT": "\(fakeExit)",
         ]
         env.merge(environment) { $1 }
-        let result = try await ChildProcess.run(Self.jobsDirectory.appendingPathComponent("\(job).sh"), arguments,
-                                                environment: env, inheritingEnvironment: false)
-        return Result(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr)
+        let result = try await ChildProcess.run(
+            Self.jobsDirectory.appendingPathComponent("\(job).sh"), arguments,
+            environment: env, inheritingEnvironment: false)
+        return Result(
+            status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr)
     }
 
     /// The argument lists of every call the fake received, in order.
@@ -71,7 +76,9 @@ struct JobScriptRunner {
         guard FileManager.default.fileExists(atPath: record.path) else { return [] }
         var calls: [[String]] = []
         var current: [String] = []
-        for line in try String(contentsOf: record, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in try String(contentsOf: record, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        {
             if line == "--end--" {
                 calls.append(current)
                 current = []

@@ -45,15 +45,22 @@ import TestSupport
     @Test func windowAndOptionsFromArgumentsReachSnapsync() async throws {
         let runner = try JobScriptRunner()
         defer { runner.removeDirectory() }
-        let result = try await runner.run("nightly-inbound", [
-            "--until", "05:30", "--max-duration=2h", "--mailbox", "anna@example.com", "--mailbox", "bob@example.com",
-            "--workers", "3", "--log-format", "json", "--", "--folder", "calendar",
-        ], environment: ["SNAPSYNC_WINDOW_UNTIL": "23:15", "SNAPSYNC_MAX_DURATION": "45m"])
+        let result = try await runner.run(
+            "nightly-inbound",
+            [
+                "--until", "05:30", "--max-duration=2h", "--mailbox", "anna@example.com", "--mailbox",
+                "bob@example.com",
+                "--workers", "3", "--log-format", "json", "--", "--folder", "calendar",
+            ], environment: ["SNAPSYNC_WINDOW_UNTIL": "23:15", "SNAPSYNC_MAX_DURATION": "45m"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try runner.calls() == [[
-            "snapshot", "inbound", "--log-format", "json", "--until", "05:30", "--max-duration", "2h",
-            "--mailbox", "anna@example.com", "--mailbox", "bob@example.com", "--workers", "3", "--folder", "calendar",
-        ]])
+        #expect(
+            try runner.calls() == [
+                [
+                    "snapshot", "inbound", "--log-format", "json", "--until", "05:30", "--max-duration", "2h",
+                    "--mailbox", "anna@example.com", "--mailbox", "bob@example.com", "--workers", "3", "--folder",
+                    "calendar",
+                ]
+            ])
     }
 
     @Test func windowFormsSnapsyncAcceptsPassTheScripts() async throws {
@@ -61,7 +68,8 @@ import TestSupport
         defer { runner.removeDirectory() }
         let result = try await runner.run("onboard", ["--until", "5:30", "--max-duration", "1d2H"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try runner.calls() == [["onboard", "--log-format", "auto", "--until", "5:30", "--max-duration", "1d2H"]])
+        #expect(
+            try runner.calls() == [["onboard", "--log-format", "auto", "--until", "5:30", "--max-duration", "1d2H"]])
     }
 
     @Test func windowConfigAndMetricsFromEnvironmentReachSnapsync() async throws {
@@ -84,16 +92,23 @@ import TestSupport
         // A crontab-wide window or mailbox list does not reach the jobs that take none (live-sync above too).
         let doctor = try await runner.run("doctor-report", environment: environment)
         #expect(doctor.status == 0, "\(doctor.stderr)")
-        #expect(try runner.calls() == [
-            ["snapshot", "outbound", "--config", config.path, "--log-format", "text",
-             "--metrics-file", metrics.appendingPathComponent("snapsync-outbound.prom").path,
-             "--until", "23:15", "--max-duration", "45m",
-             "--mailbox", "anna@example.com", "--mailbox", "bob@example.com", "--workers", "2"],
-            ["sync", "run", "--once", "--config", config.path, "--log-format", "text",
-             "--metrics-file", metrics.appendingPathComponent("snapsync-live-sync.prom").path],
-            ["doctor", "--config", config.path, "--log-format", "text",
-             "--metrics-file", metrics.appendingPathComponent("snapsync-doctor-report.prom").path],
-        ])
+        #expect(
+            try runner.calls() == [
+                [
+                    "snapshot", "outbound", "--config", config.path, "--log-format", "text",
+                    "--metrics-file", metrics.appendingPathComponent("snapsync-outbound.prom").path,
+                    "--until", "23:15", "--max-duration", "45m",
+                    "--mailbox", "anna@example.com", "--mailbox", "bob@example.com", "--workers", "2",
+                ],
+                [
+                    "sync", "run", "--once", "--config", config.path, "--log-format", "text",
+                    "--metrics-file", metrics.appendingPathComponent("snapsync-live-sync.prom").path,
+                ],
+                [
+                    "doctor", "--config", config.path, "--log-format", "text",
+                    "--metrics-file", metrics.appendingPathComponent("snapsync-doctor-report.prom").path,
+                ],
+            ])
     }
 
     @Test func secondConcurrentRunExitsLockedWithoutCallingSnapsync() async throws {
@@ -101,9 +116,11 @@ import TestSupport
         defer { runner.removeDirectory() }
         let started = runner.directory.appendingPathComponent("started")
         let release = runner.directory.appendingPathComponent("release")
-        async let first = runner.run("nightly-inbound", environment: [
-            "FAKE_SNAPSYNC_STARTED": started.path, "FAKE_SNAPSYNC_RELEASE": release.path,
-        ])
+        async let first = runner.run(
+            "nightly-inbound",
+            environment: [
+                "FAKE_SNAPSYNC_STARTED": started.path, "FAKE_SNAPSYNC_RELEASE": release.path,
+            ])
         try await runner.waitFor(started)
 
         // The first run holds the lock until the release file appears, which only happens below: a second run that
@@ -162,14 +179,18 @@ import TestSupport
         try FileManager.default.createDirectory(at: reports, withIntermediateDirectories: true)
         let report = "database: ok\nexchange: unreachable"
 
-        let healthy = try await runner.run("doctor-report", ["--only-problems", "--report-dir", reports.path],
-                                           environment: ["FAKE_SNAPSYNC_STDOUT": report])
+        let healthy = try await runner.run(
+            "doctor-report", ["--only-problems", "--report-dir", reports.path],
+            environment: ["FAKE_SNAPSYNC_STDOUT": report])
         #expect(healthy.status == 0)
         #expect(healthy.stdout.isEmpty)  // nothing for cron to mail
 
-        let failing = try await runner.run("doctor-report", ["--only-problems"], fakeExit: 69,
-                                           environment: ["FAKE_SNAPSYNC_STDOUT": report,
-                                                         "SNAPSYNC_REPORT_DIR": reports.path])
+        let failing = try await runner.run(
+            "doctor-report", ["--only-problems"], fakeExit: 69,
+            environment: [
+                "FAKE_SNAPSYNC_STDOUT": report,
+                "SNAPSYNC_REPORT_DIR": reports.path,
+            ])
         #expect(failing.status == 69)
         #expect(failing.stdout == report + "\n")
         let latest = try String(contentsOf: reports.appendingPathComponent("doctor-latest.txt"), encoding: .utf8)
@@ -204,15 +225,17 @@ import TestSupport
             #expect(scripts.contains(jobs.appendingPathComponent("\(job).sh").path), "jobs/\(job).sh missing")
         }
 
-        let result = try await ChildProcess.run(URL(fileURLWithPath: shellcheck), ["--external-sources", "--severity=style"] + scripts,
-                                               currentDirectory: JobScriptRunner.repositoryRoot)
+        let result = try await ChildProcess.run(
+            URL(fileURLWithPath: shellcheck), ["--external-sources", "--severity=style"] + scripts,
+            currentDirectory: JobScriptRunner.repositoryRoot)
         #expect(result.status == 0, "\(result.output)")
     }
 
     @Test func everyJobUsesStrictMode() throws {
         for job in JobScriptRunner.jobs {
-            let text = try String(contentsOf: JobScriptRunner.jobsDirectory.appendingPathComponent("\(job).sh"),
-                                  encoding: .utf8)
+            let text = try String(
+                contentsOf: JobScriptRunner.jobsDirectory.appendingPathComponent("\(job).sh"),
+                encoding: .utf8)
             #expect(text.hasPrefix("#!/usr/bin/env bash\n"))
             #expect(text.contains("\nset -euo pipefail\n"), "jobs/\(job).sh")
         }

@@ -13,7 +13,9 @@ import Testing
     static var statusHead: Regex<(Substring, Substring)> { #/(inbound|outbound) run \d+: mailboxes \d+/\d+ done/# }
 
     @Test func aDemoOnATerminalRedrawsItsStatusInPlaceWithLogLinesAboveIt() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.tmux.path), "tmux is missing: jobs/dev/install-deps.sh installs it")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.tmux.path),
+            "tmux is missing: jobs/dev/install-deps.sh installs it")
         let snapsync = try CLIObservabilityTests.snapsyncBinary()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-tmux-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -23,19 +25,24 @@ import Testing
         let configuration = work.appendingPathComponent("tmux.conf")
         try Data("set -g remain-on-exit on\nset -g history-limit 50000\n".utf8).write(to: configuration)
         // Enough items that each run lasts several status refreshes, on a loaded machine too.
-        let command = "SNAPSYNC_DEMO_DIR='\(work.path)/demo' '\(snapsync.path)' demo --mailboxes 50 --items 600 --contacts 50 "
+        let command =
+            "SNAPSYNC_DEMO_DIR='\(work.path)/demo' '\(snapsync.path)' demo --mailboxes 50 --items 600 --contacts 50 "
             + "--workers 4 --log-level info; echo snapsync-exit=$?"
         // The tmux server outlives the client that starts it and keeps its descriptors, so the client is not awaited:
         // the session is polled for instead. It starts with the signals the test process blocks or ignores back to
         // their defaults (through python3), or it would never reap the pane's shell nor end on kill-server.
         let client = Process()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        client.arguments = ["-c", """
+        client.arguments = [
+            "-c",
+            """
             import os, signal, sys
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
             for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE): signal.signal(s, signal.SIG_DFL)
             os.execv(sys.argv[1], sys.argv[1:])
-            """, Self.tmux.path, "-S", socket, "-f", configuration.path, "new-session", "-d", "-s", "demo", "-x", "180", "-y", "45", command]
+            """, Self.tmux.path, "-S", socket, "-f", configuration.path, "new-session", "-d", "-s", "demo", "-x", "180",
+            "-y", "45", command,
+        ]
         client.standardInput = FileHandle.nullDevice
         client.standardOutput = FileHandle.nullDevice
         client.standardError = FileHandle.nullDevice
@@ -58,19 +65,25 @@ import Testing
         var screens: [String] = []
         let deadline = Date().addingTimeInterval(900)
         while Date() < deadline {
-            let capture = try await ChildProcess.run(Self.tmux, ["-S", socket, "capture-pane", "-p", "-J", "-t", "demo"])
+            let capture = try await ChildProcess.run(
+                Self.tmux, ["-S", socket, "capture-pane", "-p", "-J", "-t", "demo"])
             let screen = String(decoding: capture.stdout, as: UTF8.self)
             screens.append(screen)
             if screen.contains("snapsync-exit=") { break }
             try await Task.sleep(for: .milliseconds(250))
         }
-        let history = String(decoding: try await ChildProcess.run(Self.tmux, ["-S", socket, "capture-pane", "-p", "-J", "-S", "-", "-t", "demo"]).stdout,
-                             as: UTF8.self)
+        let history = String(
+            decoding: try await ChildProcess.run(
+                Self.tmux, ["-S", socket, "capture-pane", "-p", "-J", "-S", "-", "-t", "demo"]
+            ).stdout,
+            as: UTF8.self)
         let lines = history.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         try #require(history.contains("snapsync-exit=0"), "\(history.suffix(3000))")
 
         // The status area was shown and changed while the runs went on ...
-        let heads = screens.flatMap { $0.split(separator: "\n").map(String.init).filter { $0.contains(Self.statusHead) } }
+        let heads = screens.flatMap {
+            $0.split(separator: "\n").map(String.init).filter { $0.contains(Self.statusHead) }
+        }
         #expect(Set(heads).count >= 2, "\(heads)")
         // ... redrawn in place: one at a time on the screen, and none left behind in the scrollback once a run ended.
         for screen in screens {
@@ -89,7 +102,8 @@ import Testing
         #expect(logLines > 50)
         // Each run ends with its summary: at most 40 lines for 50 mailboxes, down to the commands to run next.
         for direction in ["inbound", "outbound"] {
-            let start = try #require(lines.firstIndex { $0.hasPrefix("run ") && $0.contains(", \(direction), ") }, "\(history.suffix(3000))")
+            let start = try #require(
+                lines.firstIndex { $0.hasPrefix("run ") && $0.contains(", \(direction), ") }, "\(history.suffix(3000))")
             let next = try #require(lines[start...].firstIndex { $0 == "next:" })
             let end = lines[(next + 1)...].firstIndex { !$0.hasPrefix("  snapsync ") } ?? lines.endIndex
             #expect(end - start <= 40, "\(lines[start..<end].joined(separator: "\n"))")

@@ -9,8 +9,9 @@ import Testing
 
     /// The first line of `text` that contains `needle`.
     private func line(containing needle: String, in text: String) throws -> String {
-        try #require(text.split(separator: "\n").first { $0.contains(needle) }.map(String.init),
-                     "no line with \(needle)")
+        try #require(
+            text.split(separator: "\n").first { $0.contains(needle) }.map(String.init),
+            "no line with \(needle)")
     }
 
     /// The keys of a JSON Lines object in the order written (every value snapsync writes is a string or number).
@@ -34,18 +35,22 @@ import Testing
 
         var written: [String: String] = [:]
         for format in ["json", "text"] {
-            let run = try await ChildProcess.run(try CLIObservabilityTests.snapsyncBinary(), [
-                "demo", "--mailboxes", "1", "--items", "2", "--contacts", "2", "--log-format", format,
-            ])
+            let run = try await ChildProcess.run(
+                try CLIObservabilityTests.snapsyncBinary(),
+                [
+                    "demo", "--mailboxes", "1", "--items", "2", "--contacts", "2", "--log-format", format,
+                ])
             #expect(run.status == 0, "\(run.stderr)")
-            written[format] = try line(containing: format == "json" ? #""message":"\#(message)""# : " \(message) ",
-                                       in: run.stderr)
+            written[format] = try line(
+                containing: format == "json" ? #""message":"\#(message)""# : " \(message) ",
+                in: run.stderr)
         }
 
         let realJSON = try #require(written["json"])
         #expect(jsonKeys(realJSON) == jsonKeys(documentedJSON), "\(realJSON)")
         let fields = try #require(try JSONSerialization.jsonObject(with: Data(realJSON.utf8)) as? [String: Any])
-        let documentedFields = try #require(try JSONSerialization.jsonObject(with: Data(documentedJSON.utf8)) as? [String: Any])
+        let documentedFields = try #require(
+            try JSONSerialization.jsonObject(with: Data(documentedJSON.utf8)) as? [String: Any])
         for key in ["level", "label", "message", "source"] {
             #expect(fields[key] as? String == documentedFields[key] as? String, "\(key)")
         }

@@ -26,12 +26,15 @@ import Testing
         ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? .distantPast
     }
 
-    private func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ChildProcess.Result {
+    private func run(
+        _ tool: String, _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> ChildProcess.Result {
         try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), [tool] + arguments, environment: environment)
     }
 
     private func requirePackage() throws -> URL {
-        try #require(Self.package, "no package: run jobs/dev/package.sh (jobs/dev/test.sh does) or set SNAPSYNC_TEST_PACKAGE")
+        try #require(
+            Self.package, "no package: run jobs/dev/package.sh (jobs/dev/test.sh does) or set SNAPSYNC_TEST_PACKAGE")
     }
 
     /// The version the snapsync of this build prints.
@@ -57,7 +60,9 @@ import Testing
         let contents = try await run("dpkg-deb", ["--contents", deb.path])
         #expect(contents.status == 0)
         let entries = contents.output.split(separator: "\n").map(String.init)
-        func entry(_ path: String) -> String? { entries.first { $0.hasSuffix(" ./" + path) || $0.contains(" ./" + path + " -> ") } }
+        func entry(_ path: String) -> String? {
+            entries.first { $0.hasSuffix(" ./" + path) || $0.contains(" ./" + path + " -> ") }
+        }
         for binary in ["snapsync", "exchange-sim"] {
             #expect(entry("opt/snapsync/bin/\(binary)")?.hasPrefix("-rwxr-xr-x root/root") == true)
             #expect(entry("usr/bin/\(binary)")?.hasSuffix("-> /opt/snapsync/bin/\(binary)") == true)
@@ -94,43 +99,55 @@ import Testing
         try #require(Self.isRoot, "installing the package needs root")
         let installed = try await run("dpkg", ["--install", deb.path])
         #expect(installed.status == 0, "\(installed.output)")
-        defer { _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/dpkg"), arguments: ["--purge", "snapsync"]).waitUntilExit() }
+        defer {
+            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/dpkg"), arguments: ["--purge", "snapsync"])
+                .waitUntilExit()
+        }
         try #require(installed.status == 0)
 
         let snapsync = URL(fileURLWithPath: "/usr/bin/snapsync")
         let version = try await ChildProcess.run(snapsync, ["--version"])
         #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == (try await builtVersion()))
 
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-package-\(UUID().uuidString)")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "snapsync-package-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
 
-        let simulator = try InstalledSimulator.start(mailbox: "anna@example.com", output: work.appendingPathComponent("sim.out"))
+        let simulator = try InstalledSimulator.start(
+            mailbox: "anna@example.com", output: work.appendingPathComponent("sim.out"))
         defer { simulator.stop() }
-        let seeded = try await run("curl", ["-sf", "-X", "POST", "-d",
-                                            #"{"mailbox":"anna@example.com","seed":7,"appointments":30,"tasks":20}"#,
-                                            simulator.base + "/sim/seed"])
+        let seeded = try await run(
+            "curl",
+            [
+                "-sf", "-X", "POST", "-d",
+                #"{"mailbox":"anna@example.com","seed":7,"appointments":30,"tasks":20}"#,
+                simulator.base + "/sim/seed",
+            ])
         #expect(seeded.status == 0, "\(seeded.output)")
 
         try await TestDatabase.with(migrated: false) { conninfo in
             // `migrate` with no --sql-dir: the installed /usr/share/snapsync/sql is found through /usr/bin/snapsync.
-            let migrate = try await ChildProcess.run(snapsync, ["migrate", "--log-format", "json"],
-                                                     environment: ["SNAPSYNC_DATABASE_URL": conninfo, "SNAPSYNC_SQL_DIR": ""],
-                                                     currentDirectory: work)
+            let migrate = try await ChildProcess.run(
+                snapsync, ["migrate", "--log-format", "json"],
+                environment: ["SNAPSYNC_DATABASE_URL": conninfo, "SNAPSYNC_SQL_DIR": ""],
+                currentDirectory: work)
             #expect(migrate.status == 0, "\(migrate.output)")
             let connection = try await PostgresConnection.connect(conninfo, logger: TestDatabase.quietLogger)
             do {
-                try await connection.execute("INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, 'anna', 'Anna', 'anna@example.com')",
-                                             [UUID()])
-                let job = try await ChildProcess.run(URL(fileURLWithPath: "/opt/snapsync/jobs/nightly-inbound.sh"), ["--max-duration", "10m"],
-                                                     environment: [
-                                                        "SNAPSYNC_DATABASE_URL": conninfo,
-                                                        "SNAPSYNC_EWS_URL": simulator.base + "/EWS/Exchange.asmx",
-                                                        "SNAPSYNC_EWS_USER": "snapsync@example.com",
-                                                        "SNAPSYNC_EWS_PASSWORD": "snapsync-demo",
-                                                        "SNAPSYNC_LOCK_DIR": work.path,
-                                                        "PATH": "/usr/bin:/bin",
-                                                     ])
+                try await connection.execute(
+                    "INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, 'anna', 'Anna', 'anna@example.com')",
+                    [UUID()])
+                let job = try await ChildProcess.run(
+                    URL(fileURLWithPath: "/opt/snapsync/jobs/nightly-inbound.sh"), ["--max-duration", "10m"],
+                    environment: [
+                        "SNAPSYNC_DATABASE_URL": conninfo,
+                        "SNAPSYNC_EWS_URL": simulator.base + "/EWS/Exchange.asmx",
+                        "SNAPSYNC_EWS_USER": "snapsync@example.com",
+                        "SNAPSYNC_EWS_PASSWORD": "snapsync-demo",
+                        "SNAPSYNC_LOCK_DIR": work.path,
+                        "PATH": "/usr/bin:/bin",
+                    ])
                 #expect(job.status == 0, "\(job.output)")
                 let counts = try await connection.query(
                     "SELECT (SELECT count(*) FROM crm.appointments)::bigint, (SELECT count(*) FROM crm.tasks)::bigint")

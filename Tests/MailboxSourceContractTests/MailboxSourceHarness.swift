@@ -29,7 +29,8 @@ struct MailboxSourceHarness {
         return logger
     }
 
-    static func with(_ sourceProtocol: SourceProtocol, _ body: (MailboxSourceHarness) async throws -> Void) async throws {
+    static func with(_ sourceProtocol: SourceProtocol, _ body: (MailboxSourceHarness) async throws -> Void) async throws
+    {
         var configuration = SimulatorConfiguration()
         configuration.mailboxes = [address]
         let simulator = try await Simulator.start(configuration)
@@ -41,8 +42,9 @@ struct MailboxSourceHarness {
             try await simulator.shutdown()
             throw error
         }
-        let harness = MailboxSourceHarness(simulator: simulator, source: source,
-                                           owner: MailboxOwner(smtpAddress: address, userID: UUID()))
+        let harness = MailboxSourceHarness(
+            simulator: simulator, source: source,
+            owner: MailboxOwner(smtpAddress: address, userID: UUID()))
         do {
             try await body(harness)
         } catch {
@@ -54,26 +56,33 @@ struct MailboxSourceHarness {
         try await simulator.shutdown()
     }
 
-    static func makeSource(_ sourceProtocol: SourceProtocol, simulator: Simulator) throws -> (any MailboxSource, HTTPClient) {
+    static func makeSource(
+        _ sourceProtocol: SourceProtocol, simulator: Simulator
+    ) throws -> (any MailboxSource, HTTPClient) {
         var http = HTTPClient.Configuration()
         http.proxy = .direct
         switch sourceProtocol {
         case .ews:
-            http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
-                                         password: SimulatorConfiguration.defaultAccount.password)
+            http.authentication = .basic(
+                username: SimulatorConfiguration.defaultAccount.user,
+                password: SimulatorConfiguration.defaultAccount.password)
             let client = try HTTPClient(configuration: http, logger: logger)
             var ews = EWSClient.Configuration(endpoint: simulator.endpoint)
             ews.retry = EWSRetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
             return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: logger)), client)
         case .graph:
             let client = try HTTPClient(configuration: http, logger: logger)
-            let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: "")
+            let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(
+                of: "/t/oauth2/v2.0/token", with: "")
             var graph = GraphClient.Configuration(
                 baseURL: simulator.graphEndpoint,
-                credentials: GraphCredentials(tenant: "contoso.example", clientID: GraphApp.demo.clientId,
-                                              clientSecret: GraphApp.demo.secret, authority: authority))
+                credentials: GraphCredentials(
+                    tenant: "contoso.example", clientID: GraphApp.demo.clientId,
+                    clientSecret: GraphApp.demo.secret, authority: authority))
             graph.retry = GraphRetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
-            return (GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client)
+            return (
+                GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client
+            )
         }
     }
 }

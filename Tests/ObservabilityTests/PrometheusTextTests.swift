@@ -8,7 +8,8 @@ func checkExpositionFormat(_ text: String) throws {
     #expect(text.hasSuffix("\n"))
     let metricName = try Regex("^[a-zA-Z_:][a-zA-Z0-9_:]*$")
     let sampleLine = try Regex(
-        #"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\\\|\\"|\\n)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\\\|\\"|\\n)*")*\})? (\+Inf|-Inf|NaN|-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?)$"#)
+        #"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\\\|\\"|\\n)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\\\|\\"|\\n)*")*\})? (\+Inf|-Inf|NaN|-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?)$"#
+    )
     var typed: [String: String] = [:]
     var helped = Set<String>()
     var sampled = Set<String>()
@@ -37,38 +38,45 @@ func checkExpositionFormat(_ text: String) throws {
 
 @Suite struct PrometheusTextTests {
     static let families = [
-        MetricFamily(name: "snapsync_items_total", help: "Items written.\nSecond line with a \\ backslash.",
-                     kind: .counter, samples: [
-                         MetricSample(["command": "snapshot-inbound", "stage": "contacts"], value: 20_000),
-                         MetricSample(["command": "snapshot-inbound", "stage": "say \"hi\"\\\nbye"], value: 0),
-                     ]),
-        MetricFamily(name: "snapsync_stage_duration_seconds", help: "Seconds.", kind: .gauge, samples: [
-            MetricSample(["stage": "tasks"], value: 1.25),
-            MetricSample(["stage": "inf"], value: .infinity),
-            MetricSample(["stage": "nan"], value: .nan),
-        ]),
-        MetricFamily(name: "snapsync:last_success_timestamp_seconds", help: "Unix time.", kind: .gauge, samples: [
-            MetricSample(value: 1_795_608_713.5),
-        ]),
+        MetricFamily(
+            name: "snapsync_items_total", help: "Items written.\nSecond line with a \\ backslash.",
+            kind: .counter,
+            samples: [
+                MetricSample(["command": "snapshot-inbound", "stage": "contacts"], value: 20_000),
+                MetricSample(["command": "snapshot-inbound", "stage": "say \"hi\"\\\nbye"], value: 0),
+            ]),
+        MetricFamily(
+            name: "snapsync_stage_duration_seconds", help: "Seconds.", kind: .gauge,
+            samples: [
+                MetricSample(["stage": "tasks"], value: 1.25),
+                MetricSample(["stage": "inf"], value: .infinity),
+                MetricSample(["stage": "nan"], value: .nan),
+            ]),
+        MetricFamily(
+            name: "snapsync:last_success_timestamp_seconds", help: "Unix time.", kind: .gauge,
+            samples: [
+                MetricSample(value: 1_795_608_713.5)
+            ]),
     ]
 
     @Test func rendersTheGoldenText() throws {
         let text = try PrometheusText.render(Self.families)
-        #expect(text == #"""
-            # HELP snapsync_items_total Items written.\nSecond line with a \\ backslash.
-            # TYPE snapsync_items_total counter
-            snapsync_items_total{command="snapshot-inbound",stage="contacts"} 20000
-            snapsync_items_total{command="snapshot-inbound",stage="say \"hi\"\\\nbye"} 0
-            # HELP snapsync_stage_duration_seconds Seconds.
-            # TYPE snapsync_stage_duration_seconds gauge
-            snapsync_stage_duration_seconds{stage="tasks"} 1.25
-            snapsync_stage_duration_seconds{stage="inf"} +Inf
-            snapsync_stage_duration_seconds{stage="nan"} NaN
-            # HELP snapsync:last_success_timestamp_seconds Unix time.
-            # TYPE snapsync:last_success_timestamp_seconds gauge
-            snapsync:last_success_timestamp_seconds 1795608713.5
+        #expect(
+            text == #"""
+                # HELP snapsync_items_total Items written.\nSecond line with a \\ backslash.
+                # TYPE snapsync_items_total counter
+                snapsync_items_total{command="snapshot-inbound",stage="contacts"} 20000
+                snapsync_items_total{command="snapshot-inbound",stage="say \"hi\"\\\nbye"} 0
+                # HELP snapsync_stage_duration_seconds Seconds.
+                # TYPE snapsync_stage_duration_seconds gauge
+                snapsync_stage_duration_seconds{stage="tasks"} 1.25
+                snapsync_stage_duration_seconds{stage="inf"} +Inf
+                snapsync_stage_duration_seconds{stage="nan"} NaN
+                # HELP snapsync:last_success_timestamp_seconds Unix time.
+                # TYPE snapsync:last_success_timestamp_seconds gauge
+                snapsync:last_success_timestamp_seconds 1795608713.5
 
-            """#)
+                """#)
         try checkExpositionFormat(text)
     }
 
@@ -91,18 +99,27 @@ func checkExpositionFormat(_ text: String) throws {
         }
         for label in ["stage.name", "__reserved", "", "1x"] {
             #expect(throws: ObservabilityError.self) {
-                try PrometheusText.render([MetricFamily(name: "items", help: "", kind: .gauge,
-                                                        samples: [MetricSample(labels: [MetricLabel(name: label, value: "v")], value: 1)])])
+                try PrometheusText.render([
+                    MetricFamily(
+                        name: "items", help: "", kind: .gauge,
+                        samples: [MetricSample(labels: [MetricLabel(name: label, value: "v")], value: 1)])
+                ])
             }
         }
         #expect(throws: ObservabilityError.self) {
-            try PrometheusText.render([MetricFamily(name: "items", help: "", kind: .gauge),
-                                       MetricFamily(name: "items", help: "", kind: .counter)])
+            try PrometheusText.render([
+                MetricFamily(name: "items", help: "", kind: .gauge),
+                MetricFamily(name: "items", help: "", kind: .counter),
+            ])
         }
         #expect(throws: ObservabilityError.self) {
-            try PrometheusText.render([MetricFamily(name: "items", help: "", kind: .gauge, samples: [
-                MetricSample(["a": "1", "b": "2"], value: 1), MetricSample(["b": "2", "a": "1"], value: 2),
-            ])])
+            try PrometheusText.render([
+                MetricFamily(
+                    name: "items", help: "", kind: .gauge,
+                    samples: [
+                        MetricSample(["a": "1", "b": "2"], value: 1), MetricSample(["b": "2", "a": "1"], value: 2),
+                    ])
+            ])
         }
     }
 

@@ -35,18 +35,24 @@ import Testing
         #expect(value(families, "snapsync_items_total", ["command": "snapshot-inbound", "stage": "tasks"]) == 0)
         #expect(value(families, "snapsync_errors_total", ["command": "snapshot-inbound", "stage": "contacts"]) == 2)
         #expect(value(families, "snapsync_retries_total", ["command": "snapshot-inbound", "stage": "tasks"]) == 3)
-        #expect(value(families, "snapsync_stage_duration_seconds",
-                      ["command": "snapshot-inbound", "stage": "contacts"]) == 12.5)
+        #expect(
+            value(
+                families, "snapsync_stage_duration_seconds",
+                ["command": "snapshot-inbound", "stage": "contacts"]) == 12.5)
         #expect(value(families, "snapsync_run_duration_seconds", ["command": "snapshot-inbound"]) == 60)
-        #expect(value(families, "snapsync_last_success_timestamp_seconds", ["command": "snapshot-inbound"])
+        #expect(
+            value(families, "snapsync_last_success_timestamp_seconds", ["command": "snapshot-inbound"])
                 == 1_795_608_060)
         #expect(value(families, "snapsync_runs_total", ["command": "snapshot-inbound", "exit_code": "0"]) == 1)
 
         // A second run that ends with a partial failure: counters add up, last success stays, other commands' and
         // foreign samples are kept.
         try MetricsTextfile(path: file.path).update { previous in
-            previous + [MetricFamily(name: "node_custom", help: "Foreign.", kind: .gauge,
-                                     samples: [MetricSample(value: 7)])]
+            previous + [
+                MetricFamily(
+                    name: "node_custom", help: "Foreign.", kind: .gauge,
+                    samples: [MetricSample(value: 7)])
+            ]
         }
         let second = RunMetrics(command: "snapshot-inbound", startedAt: start.addingTimeInterval(3600))
         second.record(stage: "contacts", items: 10, errors: 1, seconds: 2)
@@ -56,17 +62,22 @@ import Testing
         try other.write(to: file, exitCode: 0, finishedAt: start.addingTimeInterval(3700))
 
         families = try file.read()
-        try checkExpositionFormat(try String(contentsOfFile: file.path, encoding: .utf8).replacingOccurrences(
-            of: "# HELP node_custom Foreign.\n# TYPE node_custom gauge\nnode_custom 7\n", with: ""))
+        try checkExpositionFormat(
+            try String(contentsOfFile: file.path, encoding: .utf8).replacingOccurrences(
+                of: "# HELP node_custom Foreign.\n# TYPE node_custom gauge\nnode_custom 7\n", with: ""))
         #expect(value(families, "snapsync_items_total", ["command": "snapshot-inbound", "stage": "contacts"]) == 2010)
         #expect(value(families, "snapsync_errors_total", ["command": "snapshot-inbound", "stage": "contacts"]) == 3)
-        #expect(value(families, "snapsync_stage_duration_seconds",
-                      ["command": "snapshot-inbound", "stage": "contacts"]) == 2)
+        #expect(
+            value(
+                families, "snapsync_stage_duration_seconds",
+                ["command": "snapshot-inbound", "stage": "contacts"]) == 2)
         #expect(value(families, "snapsync_items_total", ["command": "sync", "stage": "outbox"]) == 3)
         #expect(value(families, "snapsync_last_run_exit_code", ["command": "snapshot-inbound"]) == 4)
-        #expect(value(families, "snapsync_last_run_timestamp_seconds", ["command": "snapshot-inbound"])
+        #expect(
+            value(families, "snapsync_last_run_timestamp_seconds", ["command": "snapshot-inbound"])
                 == 1_795_611_630)
-        #expect(value(families, "snapsync_last_success_timestamp_seconds", ["command": "snapshot-inbound"])
+        #expect(
+            value(families, "snapsync_last_success_timestamp_seconds", ["command": "snapshot-inbound"])
                 == 1_795_608_060)
         #expect(value(families, "snapsync_last_success_timestamp_seconds", ["command": "sync"]) == 1_795_611_700)
         #expect(value(families, "snapsync_runs_total", ["command": "snapshot-inbound", "exit_code": "4"]) == 1)
@@ -96,7 +107,8 @@ import Testing
             try file.write([MetricFamily(name: "bad name", help: "", kind: .gauge)])
         }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "# HELP a A.\n# TYPE a gauge\na 2\n")
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
+        #expect(
+            Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
                 .subtracting([".snapsync.prom.lock"]) == ["snapsync.prom"])
     }
 

@@ -9,8 +9,9 @@ import Testing
 
     private func logger(_ format: LogFormat, sink: CollectingSink, level: Logger.Level = .trace) -> Logger {
         Logger(label: "snapsync.pipeline") { label in
-            StructuredLogHandler(label: label, format: format, level: level, sink: sink,
-                                 clock: { StructuredLogHandlerTests.fixedDate })
+            StructuredLogHandler(
+                label: label, format: format, level: level, sink: sink,
+                clock: { StructuredLogHandlerTests.fixedDate })
         }
     }
 
@@ -47,9 +48,10 @@ import Testing
             #expect(line["run.id"] as? String == "42")
             #expect(line["stage.name"] as? String == "appointments")
         }
-        #expect(lines.map { $0["level"] as? String } == [
-            "trace", "debug", "info", "notice", "warning", "error", "critical",
-        ])
+        #expect(
+            lines.map { $0["level"] as? String } == [
+                "trace", "debug", "info", "notice", "warning", "error", "critical",
+            ])
         #expect(lines[1]["batch.items"] as? String == "500")
         #expect(lines[2]["stage.items"] as? Int == 25_000)
         #expect(lines[0]["mailbox"] as? String == "anna@example.com")
@@ -64,15 +66,17 @@ import Testing
             let sink = CollectingSink()
             var log = logger(format, sink: sink)
             log[metadataKey: "ews.password"] = "hunter2-handler"
-            log.info("connecting to postgresql://crm:hunter2-url@db.example.com:5432/crm", metadata: [
-                "http.authorization": "Basic aHVudGVyMg==",
-                "oauth.accessToken": "eyJ-token-value",
-                "client_secret": .stringConvertible(1234567),
-                "settings": ["database.password": "hunter2-nested", "user": "crm"],
-                "conninfo": "host=db user=crm password='hunter2 quoted' dbname=crm",
-                "database.url": "postgresql://crm:hunter2-meta@db/crm?sslmode=require",
-                "ews.user": "svc-sync",
-            ])
+            log.info(
+                "connecting to postgresql://crm:hunter2-url@db.example.com:5432/crm",
+                metadata: [
+                    "http.authorization": "Basic aHVudGVyMg==",
+                    "oauth.accessToken": "eyJ-token-value",
+                    "client_secret": .stringConvertible(1234567),
+                    "settings": ["database.password": "hunter2-nested", "user": "crm"],
+                    "conninfo": "host=db user=crm password='hunter2 quoted' dbname=crm",
+                    "database.url": "postgresql://crm:hunter2-meta@db/crm?sslmode=require",
+                    "ews.user": "svc-sync",
+                ])
             let output = sink.lines.joined(separator: "\n")
             for secret in ["hunter2", "aHVudGVyMg", "eyJ-token", "1234567"] {
                 #expect(!output.contains(secret), "\(format) output leaks \(secret): \(output)")
@@ -89,7 +93,8 @@ import Testing
                 #expect((line["settings"] as? [String: Any])?["database.password"] as? String == LogRedaction.marker)
                 #expect(line["database.url"] as? String == "postgresql://crm:[REDACTED]@db/crm?sslmode=require")
                 #expect(line["conninfo"] as? String == "host=db user=crm password=[REDACTED] dbname=crm")
-                #expect(line["message"] as? String
+                #expect(
+                    line["message"] as? String
                         == "connecting to postgresql://crm:[REDACTED]@db.example.com:5432/crm")
             }
         }
@@ -102,10 +107,11 @@ import Testing
         log[metadataKey: "stage.name"] = "tasks"
         log[metadataKey: "run.id"] = "7"
         log.warning("item quarantined\nsecond line", metadata: ["item.subject": "Board meeting", "a": "1"])
-        #expect(sink.lines == [
-            "2026-11-25T12:11:53.123Z warning snapsync.pipeline: item quarantined\\nsecond line"
-                + " run.id=7 stage.name=tasks mailbox=anna@example.com a=1 item.subject=\"Board meeting\"",
-        ])
+        #expect(
+            sink.lines == [
+                "2026-11-25T12:11:53.123Z warning snapsync.pipeline: item quarantined\\nsecond line"
+                    + " run.id=7 stage.name=tasks mailbox=anna@example.com a=1 item.subject=\"Board meeting\""
+            ])
     }
 
     @Test func reservedKeysDoNotOverwriteTheLineFields() throws {
@@ -148,7 +154,9 @@ import Testing
         await withTaskGroup(of: Void.self) { group in
             for task in 0..<8 {
                 group.addTask {
-                    for index in 0..<50 { log.info("line", metadata: ["task": "\(task)", "i": "\(index)", "pad": "\(padding)"]) }
+                    for index in 0..<50 {
+                        log.info("line", metadata: ["task": "\(task)", "i": "\(index)", "pad": "\(padding)"])
+                    }
                 }
             }
         }

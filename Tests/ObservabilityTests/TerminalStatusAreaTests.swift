@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 import Observability
@@ -38,7 +38,8 @@ import Testing
             area.clear()
             area.write(line: "after the status")
         }
-        #expect(text == "before the status\n" + "status 1\nin flight: a\n"
+        #expect(
+            text == "before the status\n" + "status 1\nin flight: a\n"
                 + erase2 + "2026-12-06T03:30:04.341Z info snapsync: stage done\n" + "status 1\nin flight: a\n"
                 + erase2 + "status 2\nin flight: b\n"
                 + erase2 + "after the status\n")

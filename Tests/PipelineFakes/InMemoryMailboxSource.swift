@@ -39,7 +39,8 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
         mutating func insert(_ record: MailboxRecord, key: String, stamp: UUID?, modified: Date) -> MailboxItemRef {
             nextItem += 1
             let ref = MailboxItemRef(id: "item-\(nextItem)", changeKey: "ck-\(nextItem)-1")
-            folders[key, default: Folder()].items[ref.id] = StoredItem(ref: ref, stamp: stamp, record: record, lastModified: modified)
+            folders[key, default: Folder()].items[ref.id] = StoredItem(
+                ref: ref, stamp: stamp, record: record, lastModified: modified)
             folders[key, default: Folder()].order.append(ref.id)
             folders[key, default: Folder()].log.append(.upserted(ref))
             return ref
@@ -50,19 +51,25 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
 
     public init() {}
 
-    private static func key(_ mailbox: String, _ kind: ItemKind) -> String { "\(mailbox.lowercased())/\(kind.rawValue)" }
+    private static func key(_ mailbox: String, _ kind: ItemKind) -> String {
+        "\(mailbox.lowercased())/\(kind.rawValue)"
+    }
 
     // MARK: Seeding and inspection
 
     /// Puts an item into a mailbox as its user would create it (no stamp, unless `stamp` is given); returns its ref.
     @discardableResult
-    public func add(_ record: MailboxRecord, to mailbox: String, stamp: UUID? = nil, modified: Date = Date()) -> MailboxItemRef {
+    public func add(
+        _ record: MailboxRecord, to mailbox: String, stamp: UUID? = nil, modified: Date = Date()
+    ) -> MailboxItemRef {
         contents.withLock { $0.insert(record, key: Self.key(mailbox, record.kind), stamp: stamp, modified: modified) }
     }
 
-
     /// Changes an item as its user would (a new change key).
-    public func edit(_ id: String, in mailbox: String, kind: ItemKind, modified: Date = Date(), _ change: (inout MailboxRecord) -> Void) {
+    public func edit(
+        _ id: String, in mailbox: String, kind: ItemKind, modified: Date = Date(),
+        _ change: (inout MailboxRecord) -> Void
+    ) {
         contents.withLock { c in
             let key = Self.key(mailbox, kind)
             guard var item = c.folders[key]?.items[id] else { return }
@@ -130,54 +137,79 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
     // MARK: MailboxSource
 
     /// Pages by offset, the cursor being the offset in decimal (as EWS's).
-    public func itemRefs(in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int) async throws(MailboxSourceError) -> MailboxPage {
+    public func itemRefs(
+        in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage {
         try enter(.itemRefs)
         let offset = cursor.flatMap { Int($0) } ?? 0
         return contents.withLock { c in
             let folder = c.folders[Self.key(mailbox.smtpAddress, kind)] ?? Folder()
             let ids = folder.order.dropFirst(offset).prefix(pageSize)
             let next = offset + ids.count < folder.order.count ? offset + ids.count : nil
-            return MailboxPage(refs: ids.compactMap { folder.items[$0]?.ref }, nextCursor: next.map { String($0) }, totalCount: folder.order.count)
+            return MailboxPage(
+                refs: ids.compactMap { folder.items[$0]?.ref }, nextCursor: next.map { String($0) },
+                totalCount: folder.order.count)
         }
     }
 
-    public func items(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
-        -> [Result<MailboxItem, MailboxSourceError>] {
+    public func items(
+        _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError)
+        -> [Result<MailboxItem, MailboxSourceError>]
+    {
         try enter(.items)
         return contents.withLock { c in
             let folder = c.folders[Self.key(mailbox.smtpAddress, kind)] ?? Folder()
             return refs.map { ref in
                 if c.unreadable.contains(ref.id) {
-                    return .failure(MailboxSourceError(kind: .permanent, code: "ErrorCorruptData", message: "the item cannot be read", itemID: ref.id))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .permanent, code: "ErrorCorruptData", message: "the item cannot be read",
+                            itemID: ref.id))
                 }
                 guard let item = folder.items[ref.id] else {
-                    return .failure(MailboxSourceError(kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: ref.id))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: ref.id))
                 }
-                return .success(MailboxItem(ref: item.ref, crmID: item.stamp, lastModified: item.lastModified, record: item.record))
+                return .success(
+                    MailboxItem(ref: item.ref, crmID: item.stamp, lastModified: item.lastModified, record: item.record))
             }
         }
     }
 
-    public func create(_ records: [MailboxRecord], in mailbox: MailboxOwner) async throws(MailboxSourceError)
-        -> [Result<MailboxItemRef, MailboxSourceError>] {
+    public func create(
+        _ records: [MailboxRecord], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError)
+        -> [Result<MailboxItemRef, MailboxSourceError>]
+    {
         try enter(.create)
         return contents.withLock { c in
-            records.map { .success(c.insert($0, key: Self.key(mailbox.smtpAddress, $0.kind), stamp: $0.id, modified: Date())) }
+            records.map {
+                .success(c.insert($0, key: Self.key(mailbox.smtpAddress, $0.kind), stamp: $0.id, modified: Date()))
+            }
         }
     }
 
-    public func update(_ updates: [MailboxUpdate], in mailbox: MailboxOwner) async throws(MailboxSourceError)
-        -> [Result<MailboxItemRef, MailboxSourceError>] {
+    public func update(
+        _ updates: [MailboxUpdate], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError)
+        -> [Result<MailboxItemRef, MailboxSourceError>]
+    {
         try enter(.update)
         return contents.withLock { c in
             updates.map { update in
                 let key = Self.key(mailbox.smtpAddress, update.record.kind)
                 guard var item = c.folders[key]?.items[update.ref.id] else {
-                    return .failure(MailboxSourceError(kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: update.ref.id))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: update.ref.id))
                 }
                 if let expected = update.ref.changeKey, expected != item.ref.changeKey {
-                    return .failure(MailboxSourceError(kind: .conflict, code: "ErrorIrresolvableConflict", message: "changed since",
-                                                       itemID: update.ref.id))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .conflict, code: "ErrorIrresolvableConflict", message: "changed since",
+                            itemID: update.ref.id))
                 }
                 item.record = update.record
                 item.ref.changeKey = Self.nextChangeKey(item.ref.changeKey)
@@ -189,14 +221,19 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
         }
     }
 
-    public func delete(_ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError)
-        -> [Result<Void, MailboxSourceError>] {
+    public func delete(
+        _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError)
+        -> [Result<Void, MailboxSourceError>]
+    {
         try enter(.delete)
         return contents.withLock { c in
             let key = Self.key(mailbox.smtpAddress, kind)
             return refs.map { ref in
                 guard c.folders[key]?.items.removeValue(forKey: ref.id) != nil else {
-                    return .failure(MailboxSourceError(kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: ref.id))
+                    return .failure(
+                        MailboxSourceError(
+                            kind: .notFound, code: "ErrorItemNotFound", message: "no such item", itemID: ref.id))
                 }
                 c.folders[key]?.order.removeAll { $0 == ref.id }
                 c.folders[key]?.log.append(.deleted(id: ref.id))
@@ -205,7 +242,9 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
         }
     }
 
-    public func findItems(crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: MailboxItemRef] {
+    public func findItems(
+        crmIDs: [UUID], in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError) -> [UUID: MailboxItemRef] {
         try enter(.findItems)
         let wanted = Set(crmIDs)
         var found: [UUID: MailboxItemRef] = [:]
@@ -215,22 +254,30 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
         return found
     }
 
-    public func stampedItems(in mailbox: MailboxOwner, kind: ItemKind) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]] {
+    public func stampedItems(
+        in mailbox: MailboxOwner, kind: ItemKind
+    ) async throws(MailboxSourceError) -> [UUID: [MailboxItemRef]] {
         try enter(.stampedItems)
         var result: [UUID: [MailboxItemRef]] = [:]
-        for item in items(in: mailbox.smtpAddress, kind: kind) { if let stamp = item.stamp { result[stamp, default: []].append(item.ref) } }
+        for item in items(in: mailbox.smtpAddress, kind: kind) {
+            if let stamp = item.stamp { result[stamp, default: []].append(item.ref) }
+        }
         return result
     }
 
-    public func changes(in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
-                        maxChanges: Int) async throws(MailboxSourceError) -> MailboxChanges {
+    public func changes(
+        in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
+        maxChanges: Int
+    ) async throws(MailboxSourceError) -> MailboxChanges {
         try enter(.changes)
-        let (epoch, log) = contents.withLock { c in (c.epoch, c.folders[Self.key(mailbox.smtpAddress, kind)]?.log ?? []) }
+        let (epoch, log) = contents.withLock { c in (c.epoch, c.folders[Self.key(mailbox.smtpAddress, kind)]?.log ?? [])
+        }
         var position = 0
         if let syncState {
             let parts = syncState.split(separator: ":")
             guard parts.count == 2, Int(parts[0]) == epoch, let seen = Int(parts[1]), seen <= log.count else {
-                throw MailboxSourceError(kind: .invalidSyncState, code: "ErrorInvalidSyncStateData", message: "the sync state is not valid")
+                throw MailboxSourceError(
+                    kind: .invalidSyncState, code: "ErrorInvalidSyncStateData", message: "the sync state is not valid")
             }
             position = seen
         }
@@ -242,5 +289,6 @@ public final class InMemoryMailboxSource: MailboxSource, Sendable {
 
 extension MailboxSourceError {
     /// Exchange does not answer (the client already retried).
-    public static let unavailable = MailboxSourceError(kind: .transient, code: "http 503", message: "the server is unavailable")
+    public static let unavailable = MailboxSourceError(
+        kind: .transient, code: "http 503", message: "the server is unavailable")
 }

@@ -24,7 +24,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         public var stages: [Int64: [StageRecord]] = [:]
         public var approvals: Set<String> = []
         public var events: [(runID: Int64?, event: String, message: String)] = []
-        public var quarantine: [(runID: Int64?, mailbox: String, kind: ItemKind, item: QuarantinedItem, direction: QuarantineDirection)] = []
+        public var quarantine:
+            [(runID: Int64?, mailbox: String, kind: ItemKind, item: QuarantinedItem, direction: QuarantineDirection)] =
+                []
         public var staged: [String: [MailboxItem]] = [:]
         public var folderStates: [String: (state: String?, needsSnapshot: Bool)] = [:]
         public var intents: [Int64: (mailbox: String, kind: ItemKind, crmIDs: [UUID])] = [:]
@@ -136,13 +138,17 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
     /// The CRM rows of a kind owned by (or, for contacts, covered by) a user.
     public func rows(_ kind: ItemKind, of owner: MailboxOwner) -> [MailboxRecord] {
         let state = state
-        return (state.rows[kind] ?? [:]).values.filter { Self.belongs($0, to: owner, state) }.sorted { $0.id.uuidString < $1.id.uuidString }
+        return (state.rows[kind] ?? [:]).values.filter { Self.belongs($0, to: owner, state) }.sorted {
+            $0.id.uuidString < $1.id.uuidString
+        }
     }
 
     /// Links of a mailbox folder, by CRM id.
     public func links(of owner: MailboxOwner, kind: ItemKind) -> [UUID: StoredLink] {
         var result: [UUID: StoredLink] = [:]
-        for (key, link) in state.links where key.mailbox == owner.smtpAddress.lowercased() && key.kind == kind { result[key.crmID] = link }
+        for (key, link) in state.links where key.mailbox == owner.smtpAddress.lowercased() && key.kind == kind {
+            result[key.crmID] = link
+        }
         return result
     }
 
@@ -152,7 +158,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         try await body(self)
     }
 
-    public func withConnectionIfReachable<T: Sendable>(_ body: (any SyncStoreConnection) async throws -> T) async throws -> Reachability<T> {
+    public func withConnectionIfReachable<T: Sendable>(
+        _ body: (any SyncStoreConnection) async throws -> T
+    ) async throws -> Reachability<T> {
         .answered(try await body(self))
     }
 
@@ -168,20 +176,28 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
 
     public func mailboxOwners(_ addresses: [String]?) async throws -> [MailboxOwner] {
         let wanted = addresses.map { Set($0.map { $0.lowercased() }) }
-        return state.users.filter { wanted?.contains($0.smtpAddress) ?? true }.sorted { $0.smtpAddress < $1.smtpAddress }
+        return state.users.filter { wanted?.contains($0.smtpAddress) ?? true }.sorted {
+            $0.smtpAddress < $1.smtpAddress
+        }
     }
 
     private func candidate(_ record: MailboxRecord, mailbox: String, _ state: State) -> OutboundCandidate {
         let link = state.links[LinkKey(mailbox: mailbox.lowercased(), kind: record.kind, crmID: record.id)]
-        return OutboundCandidate(record: record, version: record.version, link: link.map {
-            OutboundCandidate.Link(itemID: $0.ref.id, changeKey: $0.ref.changeKey, syncedVersion: $0.version)
-        })
+        return OutboundCandidate(
+            record: record, version: record.version,
+            link: link.map {
+                OutboundCandidate.Link(itemID: $0.ref.id, changeKey: $0.ref.changeKey, syncedVersion: $0.version)
+            })
     }
 
-    public func outboundPage(_ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int) async throws -> [OutboundCandidate] {
+    public func outboundPage(
+        _ kind: ItemKind, mailbox: MailboxOwner, after: UUID?, limit: Int
+    ) async throws -> [OutboundCandidate] {
         let state = state
         return (state.rows[kind] ?? [:]).values
-            .filter { record in Self.belongs(record, to: mailbox, state) && (after.map { record.id.uuidString > $0.uuidString } ?? true) }
+            .filter { record in
+                Self.belongs(record, to: mailbox, state) && (after.map { record.id.uuidString > $0.uuidString } ?? true)
+            }
             .sorted { $0.id.uuidString < $1.id.uuidString }
             .prefix(limit)
             .map { candidate($0, mailbox: mailbox.smtpAddress, state) }
@@ -196,15 +212,19 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         return result
     }
 
-    public func placedWithLinks(_ kind: ItemKind, ids: [UUID]) async throws
-        -> (placed: [UUID: CRMStore.Placed], links: [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]]) {
+    public func placedWithLinks(
+        _ kind: ItemKind, ids: [UUID]
+    ) async throws
+        -> (placed: [UUID: CRMStore.Placed], links: [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]])
+    {
         let state = state
         var placed: [UUID: CRMStore.Placed] = [:]
         var links: [UUID: [(mailbox: String, ref: MailboxItemRef, version: Int64)]] = [:]
         for id in ids {
             if let record = state.rows[kind]?[id] {
-                placed[id] = CRMStore.Placed(record: record, version: record.version, updatedAt: record.updatedAt,
-                                             mailboxes: state.users.filter { Self.belongs(record, to: $0, state) })
+                placed[id] = CRMStore.Placed(
+                    record: record, version: record.version, updatedAt: record.updatedAt,
+                    mailboxes: state.users.filter { Self.belongs(record, to: $0, state) })
             }
             for (key, link) in state.links where key.kind == kind && key.crmID == id {
                 links[id, default: []].append((key.mailbox, link.ref, link.version))
@@ -224,27 +244,36 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
 
     public func openRun(_ request: RunRequest, owners: [MailboxOwner]) async throws -> (run: RunRecord, resumed: Bool) {
         update { state in
-            if let open = state.runs.values.filter({ $0.request.signature == request.signature && $0.status == .running })
-                .max(by: { $0.id < $1.id }) {
+            if let open = state.runs.values.filter({
+                $0.request.signature == request.signature && $0.status == .running
+            })
+            .max(by: { $0.id < $1.id }) {
                 return (open, true)
             }
             state.nextID += 1
-            let run = RunRecord(id: state.nextID, request: request, status: .running, createdAt: Date(), finishedAt: nil)
+            let run = RunRecord(
+                id: state.nextID, request: request, status: .running, createdAt: Date(), finishedAt: nil)
             state.runs[run.id] = run
             var stages: [StageRecord] = []
             for owner in owners {
                 state.runMailboxes[run.id, default: [:]][owner.smtpAddress] = RunMailbox(owner: owner)
                 for kind in request.kinds {
                     for stage in SnapshotStage.stages(for: request.direction) {
-                        stages.append(StageRecord(mailbox: owner.smtpAddress, kind: kind, stage: stage, status: .pending,
-                                                  cursor: nil, items: 0, created: 0, updated: 0, deleted: 0, failed: 0, total: nil,
-                                                  attempts: 0, error: nil, startedAt: nil, finishedAt: nil))
+                        stages.append(
+                            StageRecord(
+                                mailbox: owner.smtpAddress, kind: kind, stage: stage, status: .pending,
+                                cursor: nil, items: 0, created: 0, updated: 0, deleted: 0, failed: 0, total: nil,
+                                attempts: 0, error: nil, startedAt: nil, finishedAt: nil))
                     }
                 }
             }
             state.stages[run.id] = stages
             if request.allowMassDelete {
-                for owner in owners { for kind in request.kinds { state.approvals.insert("\(run.id)/\(owner.smtpAddress)/\(kind.rawValue)") } }
+                for owner in owners {
+                    for kind in request.kinds {
+                        state.approvals.insert("\(run.id)/\(owner.smtpAddress)/\(kind.rawValue)")
+                    }
+                }
             }
             return (run, false)
         }
@@ -256,14 +285,17 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         state.runs.values.filter { $0.status == .running }.max { $0.id < $1.id }
     }
 
-    public func resetStages(runID: Int64, mailbox: String?, kinds: [ItemKind]?, from stage: SnapshotStage) async throws -> Int {
+    public func resetStages(
+        runID: Int64, mailbox: String?, kinds: [ItemKind]?, from stage: SnapshotStage
+    ) async throws -> Int {
         update { state in
             guard var stages = state.stages[runID] else { return 0 }
             var reset = 0
             var resetFrom: Set<String> = []
             for index in stages.indices {
                 let record = stages[index]
-                guard mailbox.map({ $0 == record.mailbox }) ?? true, kinds.map({ $0.contains(record.kind) }) ?? true else { continue }
+                guard mailbox.map({ $0 == record.mailbox }) ?? true, kinds.map({ $0.contains(record.kind) }) ?? true
+                else { continue }
                 let folder = "\(record.mailbox)/\(record.kind.rawValue)"
                 if record.stage == stage { resetFrom.insert(folder) }
                 guard resetFrom.contains(folder) else { continue }
@@ -289,9 +321,12 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         }
     }
 
-    public func approveMassDelete(runID: Int64, mailboxes: [String], kinds: [ItemKind], approvedBy: String) async throws {
+    public func approveMassDelete(runID: Int64, mailboxes: [String], kinds: [ItemKind], approvedBy: String) async throws
+    {
         update { state in
-            for mailbox in mailboxes { for kind in kinds { state.approvals.insert("\(runID)/\(mailbox.lowercased())/\(kind.rawValue)") } }
+            for mailbox in mailboxes {
+                for kind in kinds { state.approvals.insert("\(runID)/\(mailbox.lowercased())/\(kind.rawValue)") }
+            }
         }
     }
 
@@ -299,13 +334,17 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         state.approvals.contains("\(runID)/\(mailbox.lowercased())/\(kind.rawValue)")
     }
 
-    public func recordEvent(runID: Int64?, mailbox: String?, kind: ItemKind?, stage: SnapshotStage?, event: String, message: String,
-                            data: [String: Int]) async throws {
+    public func recordEvent(
+        runID: Int64?, mailbox: String?, kind: ItemKind?, stage: SnapshotStage?, event: String, message: String,
+        data: [String: Int]
+    ) async throws {
         update { $0.events.append((runID, event, message)) }
     }
 
     private func outcome(_ mailbox: RunMailbox, runID: Int64, _ state: State) -> RunStatus? {
-        let quarantined = (state.stages[runID] ?? []).contains { $0.mailbox == mailbox.owner.smtpAddress && $0.failed > 0 }
+        let quarantined = (state.stages[runID] ?? []).contains {
+            $0.mailbox == mailbox.owner.smtpAddress && $0.failed > 0
+        }
         switch mailbox.status {
         case .done: return quarantined ? .completedWithErrors : .completed
         case .failed: return .completedWithErrors
@@ -336,10 +375,13 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
 
     public func releaseDeadLease(runID: Int64, mailbox: String) async throws {}
 
-    public func claimMailbox(runID: Int64, worker: String, lease: Duration, mailbox: String?) async throws -> ClaimedMailbox? {
+    public func claimMailbox(
+        runID: Int64, worker: String, lease: Duration, mailbox: String?
+    ) async throws -> ClaimedMailbox? {
         update { state in
             let candidates = (state.runMailboxes[runID] ?? [:]).filter { address, claim in
-                (mailbox.map { $0 == address } ?? true) && (claim.status == .pending || (claim.status == .running && claim.leaseOwner == "expired"))
+                (mailbox.map { $0 == address } ?? true)
+                    && (claim.status == .pending || (claim.status == .running && claim.leaseOwner == "expired"))
             }
             guard let (address, claim) = candidates.min(by: { $0.key < $1.key }) else { return nil }
             state.runMailboxes[runID]?[address]?.status = .running
@@ -350,7 +392,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
 
     public func releaseMailbox(_ claim: ClaimedMailbox, status: MailboxRunStatus, error: String?) async throws {
         update { state in
-            guard state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.leaseOwner == claim.leaseOwner else { return }
+            guard state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.leaseOwner == claim.leaseOwner else {
+                return
+            }
             state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.status = status
             state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.error = error
             state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.leaseOwner = nil
@@ -359,7 +403,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
 
     // MARK: Stages
 
-    private func stageIndex(_ state: State, runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage) -> Int? {
+    private func stageIndex(_ state: State, runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage) -> Int?
+    {
         state.stages[runID]?.firstIndex { $0.mailbox == mailbox && $0.kind == kind && $0.stage == stage }
     }
 
@@ -367,8 +412,11 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         (state.stages[runID] ?? []).filter { record in mailbox.map { $0 == record.mailbox } ?? true }
     }
 
-    public func startStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage) async throws
-        -> (cursor: String?, resumed: Bool, attempt: Int) {
+    public func startStage(
+        runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage
+    ) async throws
+        -> (cursor: String?, resumed: Bool, attempt: Int)
+    {
         update { state in
             let index = stageIndex(state, runID: runID, mailbox: mailbox, kind: kind, stage: stage)!
             let resumed = state.stages[runID]![index].status != .pending
@@ -379,8 +427,10 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         }
     }
 
-    public func finishStage(runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
-                            error: String?) async throws {
+    public func finishStage(
+        runID: Int64, mailbox: String, kind: ItemKind, stage: SnapshotStage, status: StageStatus,
+        error: String?
+    ) async throws {
         update { state in
             let index = stageIndex(state, runID: runID, mailbox: mailbox, kind: kind, stage: stage)!
             state.stages[runID]![index].status = status
@@ -388,7 +438,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         }
     }
 
-    public func commit(_ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration) async throws -> StageCounts? {
+    public func commit(
+        _ writes: StageWrites, checkpoint: StageCheckpoint, claim: ClaimedMailbox, lease: Duration
+    ) async throws -> StageCounts? {
         try guts.withLock { (guts) throws(SimulatedCrash) -> StageCounts? in
             if let point = guts.crashPoint, point.stage == checkpoint.stage {
                 guts.batches[point.stage, default: 0] += 1
@@ -398,9 +450,13 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
                 }
             }
             var state = guts.current
-            guard state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.leaseOwner == claim.leaseOwner else { return nil }
+            guard state.runMailboxes[claim.runID]?[claim.owner.smtpAddress]?.leaseOwner == claim.leaseOwner else {
+                return nil
+            }
             let counts = write(writes, kind: checkpoint.kind, claim: claim, &state)
-            let index = stageIndex(state, runID: claim.runID, mailbox: claim.owner.smtpAddress, kind: checkpoint.kind, stage: checkpoint.stage)!
+            let index = stageIndex(
+                state, runID: claim.runID, mailbox: claim.owner.smtpAddress, kind: checkpoint.kind,
+                stage: checkpoint.stage)!
             state.stages[claim.runID]![index].cursor = checkpoint.cursor
             state.stages[claim.runID]![index].items += counts.items
             state.stages[claim.runID]![index].created += counts.created
@@ -413,7 +469,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         }
     }
 
-    private func write(_ writes: StageWrites, kind: ItemKind, claim: ClaimedMailbox, _ state: inout State) -> StageCounts {
+    private func write(
+        _ writes: StageWrites, kind: ItemKind, claim: ClaimedMailbox, _ state: inout State
+    ) -> StageCounts {
         let owner = claim.owner, address = owner.smtpAddress, folder = "\(claim.runID)/\(address)/\(kind.rawValue)"
         func quarantine(_ items: [QuarantinedItem], _ direction: QuarantineDirection) {
             for item in items { state.quarantine.append((claim.runID, address, kind, item, direction)) }
@@ -425,7 +483,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
             var counts = StageCounts(items: Int64(items.count))
             for item in items {
                 if directLoad, Self.claimingRow(item, kind: kind, mailbox: address, state) == nil {
-                    counts.created += Self.merge(item, owner: owner, kind: kind, runFolder: folder, &state).created ? 1 : 0
+                    counts.created +=
+                        Self.merge(item, owner: owner, kind: kind, runFolder: folder, &state).created ? 1 : 0
                 } else {
                     state.staged[folder, default: []].append(item)
                 }
@@ -460,15 +519,21 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
             for id in doomed { state.rows[kind]?[id] = nil }
             return StageCounts(items: Int64(doomed.count), deleted: Int64(doomed.count))
         case .pushed(let links, let read, let created, let updated, let intent, let quarantined):
-            for link in links { state.links[LinkKey(mailbox: address, kind: kind, crmID: link.crmID)] = StoredLink(ref: link.ref, version: link.version) }
+            for link in links {
+                state.links[LinkKey(mailbox: address, kind: kind, crmID: link.crmID)] = StoredLink(
+                    ref: link.ref, version: link.version)
+            }
             if let intent { state.intents[intent] = nil }
             quarantine(quarantined, .outbound)
-            return StageCounts(items: Int64(read), created: Int64(created), updated: Int64(updated),
-                               failed: Int64(quarantined.count), changedRows: ["sync.links": links.count])
+            return StageCounts(
+                items: Int64(read), created: Int64(created), updated: Int64(updated),
+                failed: Int64(quarantined.count), changedRows: ["sync.links": links.count])
         case .deletedOrphans(let gone, let quarantined):
             for id in gone { state.links[LinkKey(mailbox: address, kind: kind, crmID: id)] = nil }
             quarantine(quarantined, .outbound)
-            return StageCounts(items: Int64(gone.count + quarantined.count), deleted: Int64(gone.count), failed: Int64(quarantined.count))
+            return StageCounts(
+                items: Int64(gone.count + quarantined.count), deleted: Int64(gone.count),
+                failed: Int64(quarantined.count))
         case .forgetLinks:
             for key in state.links.keys where key.mailbox == address && key.kind == kind { state.links[key] = nil }
             return StageCounts()
@@ -477,7 +542,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
 
     /// The CRM row an item belongs to: its link's, or the one stamped on it.
     static func claimingRow(_ item: MailboxItem, kind: ItemKind, mailbox: String, _ state: State) -> UUID? {
-        if let linked = state.links.first(where: { $0.key.mailbox == mailbox && $0.key.kind == kind && $0.value.ref.id == item.ref.id }) {
+        if let linked = state.links.first(where: {
+            $0.key.mailbox == mailbox && $0.key.kind == kind && $0.value.ref.id == item.ref.id
+        }) {
             return linked.key.crmID
         }
         if let stamped = item.crmID, state.rows[kind]?[stamped] != nil { return stamped }
@@ -485,8 +552,11 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
     }
 
     /// Writes an item into the CRM as its row (updated when it differs, created when it has none) and links it.
-    static func merge(_ item: MailboxItem, owner: MailboxOwner, kind: ItemKind, runFolder: String?, _ state: inout State)
-        -> (created: Bool, updated: Bool) {
+    static func merge(
+        _ item: MailboxItem, owner: MailboxOwner, kind: ItemKind, runFolder: String?, _ state: inout State
+    )
+        -> (created: Bool, updated: Bool)
+    {
         let id = claimingRow(item, kind: kind, mailbox: owner.smtpAddress, state) ?? item.crmID ?? item.record.id
         let existing = state.rows[kind]?[id]
         let record = item.record.stored(as: id, owner: owner.userID, version: (existing?.version ?? 0) + 1)
@@ -494,18 +564,23 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         if existing == nil {
             state.rows[kind, default: [:]][id] = record
             created = true
-        } else if existing?.stored(as: id, owner: owner.userID, version: 0) != record.stored(as: id, owner: owner.userID, version: 0) {
+        } else if existing?.stored(as: id, owner: owner.userID, version: 0)
+            != record.stored(as: id, owner: owner.userID, version: 0)
+        {
             state.rows[kind]?[id] = record
             updated = true
         }
         let version = state.rows[kind]![id]!.version
-        state.links[LinkKey(mailbox: owner.smtpAddress, kind: kind, crmID: id)] = StoredLink(ref: item.ref, version: version)
+        state.links[LinkKey(mailbox: owner.smtpAddress, kind: kind, crmID: id)] = StoredLink(
+            ref: item.ref, version: version)
         if let runFolder { state.seenByRun.insert("\(runFolder)/\(id)") }
         return (created, updated)
     }
 
-    public func recordActivityAndAnalyze(_ changedRows: [String: Int], policy: AnalyzePolicy, runID: Int64, mailbox: String,
-                                         after stage: SnapshotStage, logger: Logger) async throws {}
+    public func recordActivityAndAnalyze(
+        _ changedRows: [String: Int], policy: AnalyzePolicy, runID: Int64, mailbox: String,
+        after stage: SnapshotStage, logger: Logger
+    ) async throws {}
 
     public func completeInterimStatistics(runID: Int64, logger: Logger) async throws {}
 
@@ -519,21 +594,27 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         try await hasStaged(runID: runID, mailbox: mailbox, kind: kind)
     }
 
-    public func reconcileCandidates(runID: Int64, mailbox: String, kind: ItemKind) async throws
-        -> (vanished: [InboundStore.Vanished], linked: Int) {
+    public func reconcileCandidates(
+        runID: Int64, mailbox: String, kind: ItemKind
+    ) async throws
+        -> (vanished: [InboundStore.Vanished], linked: Int)
+    {
         let state = state
         let folder = "\(runID)/\(mailbox)/\(kind.rawValue)"
         let linked = state.links.keys.filter { $0.mailbox == mailbox && $0.kind == kind }
         let vanished = linked.filter { !state.seenByRun.contains("\(folder)/\($0.crmID)") }.map { key in
             let record = state.rows[kind]?[key.crmID]
-            return InboundStore.Vanished(crmID: key.crmID, startsAt: record?.startsAt, seriesEnd: nil, modifiedAt: record?.updatedAt)
+            return InboundStore.Vanished(
+                crmID: key.crmID, startsAt: record?.startsAt, seriesEnd: nil, modifiedAt: record?.updatedAt)
         }
         return (vanished.sorted { $0.crmID.uuidString < $1.crmID.uuidString }, linked.count)
     }
 
     // MARK: Links
 
-    public func links(mailbox: String, kind: ItemKind) async throws -> [String: (crmID: UUID, changeKey: String?, version: Int64)] {
+    public func links(
+        mailbox: String, kind: ItemKind
+    ) async throws -> [String: (crmID: UUID, changeKey: String?, version: Int64)] {
         var result: [String: (crmID: UUID, changeKey: String?, version: Int64)] = [:]
         for (key, link) in state.links where key.mailbox == mailbox.lowercased() && key.kind == kind {
             result[link.ref.id] = (key.crmID, link.ref.changeKey, link.version)
@@ -541,13 +622,18 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         return result
     }
 
-    public func links(mailbox: String, kind: ItemKind, itemIDs: [String]) async throws
-        -> [String: (crmID: UUID, changeKey: String?, version: Int64)] {
+    public func links(
+        mailbox: String, kind: ItemKind, itemIDs: [String]
+    ) async throws
+        -> [String: (crmID: UUID, changeKey: String?, version: Int64)]
+    {
         let wanted = Set(itemIDs)
         return try await links(mailbox: mailbox, kind: kind).filter { wanted.contains($0.key) }
     }
 
-    public func orphanPage(mailbox: MailboxOwner, kind: ItemKind, after: UUID?, limit: Int) async throws -> [(crmID: UUID, ref: MailboxItemRef)] {
+    public func orphanPage(
+        mailbox: MailboxOwner, kind: ItemKind, after: UUID?, limit: Int
+    ) async throws -> [(crmID: UUID, ref: MailboxItemRef)] {
         let state = state
         return state.links.filter { key, _ in
             guard key.mailbox == mailbox.smtpAddress, key.kind == kind else { return false }
@@ -560,24 +646,33 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         .map { ($0.key.crmID, $0.value.ref) }
     }
 
-    public func outboundPending(mailbox: MailboxOwner, kind: ItemKind) async throws -> (create: Int, update: Int, delete: Int) {
+    public func outboundPending(
+        mailbox: MailboxOwner, kind: ItemKind
+    ) async throws -> (create: Int, update: Int, delete: Int) {
         let candidates = try await records(kind, mailbox: mailbox).values
         let orphans = try await orphanPage(mailbox: mailbox, kind: kind, after: nil, limit: .max)
-        return (candidates.filter { $0.link == nil }.count,
-                candidates.filter { candidate in candidate.link.map { $0.syncedVersion != candidate.version } ?? false }.count, orphans.count)
+        return (
+            candidates.filter { $0.link == nil }.count,
+            candidates.filter { candidate in candidate.link.map { $0.syncedVersion != candidate.version } ?? false }
+                .count, orphans.count
+        )
     }
 
     public func insertMissingLinks(_ links: [LinkStore.Link], mailbox: String, kind: ItemKind) async throws {
         update { state in
-            for link in links where state.links[LinkKey(mailbox: mailbox.lowercased(), kind: kind, crmID: link.crmID)] == nil {
-                state.links[LinkKey(mailbox: mailbox.lowercased(), kind: kind, crmID: link.crmID)] = StoredLink(ref: link.ref, version: link.version)
+            for link in links
+            where state.links[LinkKey(mailbox: mailbox.lowercased(), kind: kind, crmID: link.crmID)] == nil {
+                state.links[LinkKey(mailbox: mailbox.lowercased(), kind: kind, crmID: link.crmID)] = StoredLink(
+                    ref: link.ref, version: link.version)
             }
         }
     }
 
     // MARK: Create intents
 
-    public func withFolderLock<T: Sendable>(mailbox: String, kind: ItemKind, _ body: () async throws -> T) async throws -> T {
+    public func withFolderLock<T: Sendable>(
+        mailbox: String, kind: ItemKind, _ body: () async throws -> T
+    ) async throws -> T {
         try await body()
     }
 
@@ -587,7 +682,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
             .map { CreateIntentStore.Intent(id: $0.key, crmIDs: $0.value.crmIDs) }
     }
 
-    public func recordCreateIntent(mailbox: String, kind: ItemKind, crmIDs: [UUID], runID: Int64?) async throws -> Int64 {
+    public func recordCreateIntent(mailbox: String, kind: ItemKind, crmIDs: [UUID], runID: Int64?) async throws -> Int64
+    {
         update { state in
             state.nextID += 1
             state.intents[state.nextID] = (mailbox.lowercased(), kind, crmIDs)
@@ -595,7 +691,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         }
     }
 
-    public func resolveCreateIntents(_ intents: [Int64], links: [LinkStore.Link], mailbox: String, kind: ItemKind) async throws {
+    public func resolveCreateIntents(
+        _ intents: [Int64], links: [LinkStore.Link], mailbox: String, kind: ItemKind
+    ) async throws {
         try await insertMissingLinks(links, mailbox: mailbox, kind: kind)
         update { state in for id in intents { state.intents[id] = nil } }
     }
@@ -609,7 +707,11 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
     public func setSyncEnabled(_ enabled: Bool, mailbox: String?, actor: String, note: String?) async throws {
         update { state in
             if let mailbox {
-                if enabled { state.disabled.remove(mailbox.lowercased()) } else { state.disabled.insert(mailbox.lowercased()) }
+                if enabled {
+                    state.disabled.remove(mailbox.lowercased())
+                } else {
+                    state.disabled.insert(mailbox.lowercased())
+                }
             } else {
                 state.syncEnabled = enabled
             }
@@ -621,7 +723,8 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         update { state in
             for id in ids {
                 state.nextID += 1
-                state.outbox.append(LiveSyncStore.Entry(id: state.nextID, kind: kind, crmID: id, seq: state.nextID, attempts: 0))
+                state.outbox.append(
+                    LiveSyncStore.Entry(id: state.nextID, kind: kind, crmID: id, seq: state.nextID, attempts: 0))
             }
         }
     }
@@ -638,12 +741,15 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         update { state in
             for (mailbox, links) in deliveries.upserts {
                 for link in links {
-                    state.links[LinkKey(mailbox: mailbox.lowercased(), kind: deliveries.kind, crmID: link.crmID)] = StoredLink(ref: link.ref, version: link.version)
+                    state.links[LinkKey(mailbox: mailbox.lowercased(), kind: deliveries.kind, crmID: link.crmID)] =
+                        StoredLink(ref: link.ref, version: link.version)
                 }
             }
             for id in deliveries.answeredIntents { state.intents[id] = nil }
             for (mailbox, ids) in deliveries.removals {
-                for id in ids { state.links[LinkKey(mailbox: mailbox.lowercased(), kind: deliveries.kind, crmID: id)] = nil }
+                for id in ids {
+                    state.links[LinkKey(mailbox: mailbox.lowercased(), kind: deliveries.kind, crmID: id)] = nil
+                }
             }
             for (entry, outcome) in deliveries.outcomes {
                 if case .failed = outcome {
@@ -669,7 +775,10 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
     public func resetFolderStates(mailbox: String, kinds: [ItemKind]) async throws -> Int {
         update { state in
             var count = 0
-            for kind in kinds where state.folderStates.removeValue(forKey: "\(mailbox.lowercased())/\(kind.rawValue)") != nil { count += 1 }
+            for kind in kinds
+            where state.folderStates.removeValue(forKey: "\(mailbox.lowercased())/\(kind.rawValue)") != nil {
+                count += 1
+            }
             return count
         }
     }
@@ -682,10 +791,13 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
                 state.rows[kind]?[id] = nil
                 state.links[LinkKey(mailbox: owner.smtpAddress, kind: kind, crmID: id)] = nil
             }
-            for id in changes.relinking { state.links[LinkKey(mailbox: owner.smtpAddress, kind: kind, crmID: id)] = nil }
+            for id in changes.relinking {
+                state.links[LinkKey(mailbox: owner.smtpAddress, kind: kind, crmID: id)] = nil
+            }
             for (crmID, _) in changes.crmWins {
                 state.nextID += 1
-                state.outbox.append(LiveSyncStore.Entry(id: state.nextID, kind: kind, crmID: crmID, seq: state.nextID, attempts: 0))
+                state.outbox.append(
+                    LiveSyncStore.Entry(id: state.nextID, kind: kind, crmID: crmID, seq: state.nextID, attempts: 0))
                 state.conflicts.append((crmID, "crm"))
             }
             for (crmID, _) in changes.exchangeWins { state.conflicts.append((crmID, "exchange")) }
@@ -712,8 +824,11 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
 
     public func recordOnboardingFailure(mailbox: String, error: String) async throws {}
 
-    public func onboardingUsers(login: String, mailbox: String) async throws
-        -> (user: OnboardingDecision.CRMUser?, holder: OnboardingDecision.CRMUser?) {
+    public func onboardingUsers(
+        login: String, mailbox: String
+    ) async throws
+        -> (user: OnboardingDecision.CRMUser?, holder: OnboardingDecision.CRMUser?)
+    {
         (nil, nil)
     }
 

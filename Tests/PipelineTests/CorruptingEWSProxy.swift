@@ -60,22 +60,26 @@ final class CorruptingEWSProxy: Sendable {
         self.damaged = damaged
         server = try await LoopbackHTTPServer(asyncHandler: { request in
             var headers = HTTPHeaders()
-            for (name, value) in request.headers where !["host", "content-length", "connection"].contains(name.lowercased()) {
+            for (name, value) in request.headers
+            where !["host", "content-length", "connection"].contains(name.lowercased()) {
                 headers.add(name: name, value: value)
             }
-            let forwarded = HTTPRequest(method: HTTPMethod(rawValue: request.method) ?? .post, url: upstream, headers: headers,
-                                        body: request.body, isIdempotent: true)
+            let forwarded = HTTPRequest(
+                method: HTTPMethod(rawValue: request.method) ?? .post, url: upstream, headers: headers,
+                body: request.body, isIdempotent: true)
             let response: HTTPResponse
             do { response = try await client.execute(forwarded) } catch {
                 return LoopbackHTTPServer.Response(status: 502, text: "proxy: \(error)")
             }
             var answer = LoopbackHTTPServer.Response(
-                status: response.status, headers: response.headers.filter { $0.name.lowercased() == "content-type" }.map { ($0.name, $0.value) },
+                status: response.status,
+                headers: response.headers.filter { $0.name.lowercased() == "content-type" }.map { ($0.name, $0.value) },
                 body: response.body)
             guard let (itemID, corruption) = target.withLockedValue({ $0 }),
-                  request.header("SOAPAction")?.hasSuffix("/GetItem\"") == true,
-                  Self.contains(request.body, Array("Id=\"\(itemID)\"".utf8)),
-                  let corrupted = Self.corrupt(answer.body, itemID: itemID, corruption) else { return answer }
+                request.header("SOAPAction")?.hasSuffix("/GetItem\"") == true,
+                Self.contains(request.body, Array("Id=\"\(itemID)\"".utf8)),
+                let corrupted = Self.corrupt(answer.body, itemID: itemID, corruption)
+            else { return answer }
             damaged.withLockedValue { $0 += 1 }
             if corruption == .unknownSOAPFault { answer.status = 500 }
             answer.body = corrupted
@@ -98,10 +102,14 @@ final class CorruptingEWSProxy: Sendable {
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool { range(of: needle, in: haystack) != nil }
 
     static func range(of needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Range<Int>? {
-        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else {
+            return nil
+        }
         var i = start
         while i <= haystack.count - needle.count {
-            if haystack[i] == needle[0], haystack[i..<i + needle.count].elementsEqual(needle) { return i..<i + needle.count }
+            if haystack[i] == needle[0], haystack[i..<i + needle.count].elementsEqual(needle) {
+                return i..<i + needle.count
+            }
             i += 1
         }
         return nil
@@ -110,15 +118,20 @@ final class CorruptingEWSProxy: Sendable {
     /// The answer with the item's part damaged; nil when the item is not in it.
     static func corrupt(_ body: [UInt8], itemID: String, _ corruption: Corruption) -> [UInt8]? {
         guard let idAttribute = range(of: Array("Id=\"\(itemID)\"".utf8), in: body),
-              let idEnd = range(of: Array("/>".utf8), in: body, from: idAttribute.upperBound) else { return nil }
+            let idEnd = range(of: Array("/>".utf8), in: body, from: idAttribute.upperBound)
+        else { return nil }
         let inside = idEnd.upperBound  // right after the item's t:ItemId element
         func inserting(_ bytes: [UInt8]) -> [UInt8] { Array(body[..<inside]) + bytes + Array(body[inside...]) }
         func text(_ bytes: [UInt8]) -> [UInt8] { Array("<t:Culture>".utf8) + bytes + Array("</t:Culture>".utf8) }
         func element(_ name: String) -> Range<Int>? {
             guard let open = range(of: Array("<t:\(name)>".utf8), in: body, from: inside),
-                  let close = range(of: Array("</t:\(name)>".utf8), in: body, from: open.upperBound) else { return nil }
-            let itemEnd = [range(of: Array("</t:CalendarItem>".utf8), in: body, from: inside),
-                           range(of: Array("</t:Task>".utf8), in: body, from: inside)].compactMap { $0?.lowerBound }.min() ?? body.count
+                let close = range(of: Array("</t:\(name)>".utf8), in: body, from: open.upperBound)
+            else { return nil }
+            let itemEnd =
+                [
+                    range(of: Array("</t:CalendarItem>".utf8), in: body, from: inside),
+                    range(of: Array("</t:Task>".utf8), in: body, from: inside),
+                ].compactMap { $0?.lowerBound }.min() ?? body.count
             return close.upperBound <= itemEnd ? open.lowerBound..<close.upperBound : nil
         }
         switch corruption {
@@ -131,7 +144,8 @@ final class CorruptingEWSProxy: Sendable {
         case .oversized:
             return inserting(text([UInt8](repeating: UInt8(ascii: "x"), count: oversizeBytes)))
         case .unknownSOAPFault:
-            return Array("""
+            return Array(
+                """
                 <?xml version="1.0" encoding="utf-8"?>
                 <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>\
                 <faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorStoreCorruptedItem</faultcode>\
@@ -146,7 +160,8 @@ final class CorruptingEWSProxy: Sendable {
         case .unknownStatus, .unreadableStart:
             let (name, value) = corruption == .unknownStatus ? ("Status", "Postponed") : ("Start", "next Tuesday")
             guard let found = element(name) else { return nil }
-            return Array(body[..<found.lowerBound]) + Array("<t:\(name)>\(value)</t:\(name)>".utf8) + Array(body[found.upperBound...])
+            return Array(body[..<found.lowerBound]) + Array("<t:\(name)>\(value)</t:\(name)>".utf8)
+                + Array(body[found.upperBound...])
         }
     }
 }

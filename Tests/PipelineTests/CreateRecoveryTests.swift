@@ -32,15 +32,18 @@ import Testing
     }
 
     /// Runs `next`; nil when it stopped because Exchange did not answer (the run stays unfinished: exit 69).
-    func run(_ next: Next, after runID: Int64, victim: MailboxOwner, env: PipelineTestEnvironment,
-             source: (any MailboxSource)? = nil) async throws -> SnapshotResult? {
+    func run(
+        _ next: Next, after runID: Int64, victim: MailboxOwner, env: PipelineTestEnvironment,
+        source: (any MailboxSource)? = nil
+    ) async throws -> SnapshotResult? {
         let runner = env.runner(source: source)
         return try await untilExchangeIsUnavailable {
             switch next {
             case .sameCommand: return try await runner.run(options(env))
             case .rerunPush:
-                return try await runner.rerun(runID: runID, stage: .push, mailbox: victim.smtpAddress, allowMassDelete: false,
-                                              options: options(env))
+                return try await runner.rerun(
+                    runID: runID, stage: .push, mailbox: victim.smtpAddress, allowMassDelete: false,
+                    options: options(env))
             case .otherMailboxScope: return try await runner.run(options(env, only: victim))
             case .resume: return try await runner.resume(runID: runID, options: options(env))
             }
@@ -57,10 +60,15 @@ import Testing
     }
 
     /// The victim's tasks Exchange holds, and how many CRM ids are on more than one of them.
-    func tasksInExchange(_ env: PipelineTestEnvironment, _ owner: MailboxOwner) async throws -> (items: Int, duplicated: Int) {
+    func tasksInExchange(
+        _ env: PipelineTestEnvironment, _ owner: MailboxOwner
+    ) async throws -> (items: Int, duplicated: Int) {
         let differences = try await env.differences(kinds: [.tasks])
         let refs = try await env.source.allItemRefs(in: owner, kind: .tasks, pageSize: 1000)
-        return (refs.count, differences.filter { $0.mailbox == owner.smtpAddress && $0.problem == .duplicateInExchange }.count)
+        return (
+            refs.count,
+            differences.filter { $0.mailbox == owner.smtpAddress && $0.problem == .duplicateInExchange }.count
+        )
     }
 
     func expectConverges(_ env: PipelineTestEnvironment) async throws {
@@ -72,8 +80,10 @@ import Testing
 
     /// Seeds the CRM's tasks and puts a fault proxy in front of the simulator; `body` gets the victim (the first
     /// mailbox, whose create the test breaks), the proxy and a mailbox source reaching Exchange through it.
-    func withProxy(_ env: PipelineTestEnvironment,
-                   _ body: (MailboxOwner, EWSFaultProxy, any MailboxSource) async throws -> Void) async throws {
+    func withProxy(
+        _ env: PipelineTestEnvironment,
+        _ body: (MailboxOwner, EWSFaultProxy, any MailboxSource) async throws -> Void
+    ) async throws {
         try await seedCRM(env, contacts: 0, appointmentsPerUser: 0, tasksPerUser: Self.tasksPerUser)
         let proxy = try await EWSFaultProxy.start(forwardingTo: env.simulator)
         let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
@@ -84,8 +94,10 @@ import Testing
 
     /// Runs `snapsync ARGS` through the proxy, which holds the answer of the victim's first CreateItem, and kills it
     /// (`kill -9`) once Exchange holds the `created` items that request applied.
-    func killWhileACreateIsInFlight(_ env: PipelineTestEnvironment, _ arguments: [String], victim: MailboxOwner,
-                                    proxy: EWSFaultProxy, created: Int) async throws {
+    func killWhileACreateIsInFlight(
+        _ env: PipelineTestEnvironment, _ arguments: [String], victim: MailboxOwner,
+        proxy: EWSFaultProxy, created: Int
+    ) async throws {
         proxy.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
         let process = try KillAndResumeTests().start(env, arguments, endpoint: proxy.endpoint)
         let deadline = Date().addingTimeInterval(60)
@@ -102,8 +114,10 @@ import Testing
     /// The outbound snapshot the fault breaks: the victim's first batch (10 tasks) is in Exchange and no link
     /// knows it; the run ends with errors or, when `unavailable`, stops because Exchange does not answer the
     /// look-up and stays unfinished. Returns the run.
-    func runBrokenByTheFault(_ env: PipelineTestEnvironment, through source: any MailboxSource, victim: MailboxOwner,
-                             unavailable: Bool = false) async throws -> Int64 {
+    func runBrokenByTheFault(
+        _ env: PipelineTestEnvironment, through source: any MailboxSource, victim: MailboxOwner,
+        unavailable: Bool = false
+    ) async throws -> Int64 {
         let failed = try await untilExchangeIsUnavailable { try await env.runner(source: source).run(options(env)) }
         if unavailable {
             #expect(failed == nil)
@@ -117,8 +131,10 @@ import Testing
     }
 
     /// Runs `next`; the victim's mailbox holds each record once; a plain outbound snapshot then ends in sync.
-    func runThenConverge(_ next: Next, after runID: Int64, victim: MailboxOwner, env: PipelineTestEnvironment,
-                         source: (any MailboxSource)? = nil) async throws {
+    func runThenConverge(
+        _ next: Next, after runID: Int64, victim: MailboxOwner, env: PipelineTestEnvironment,
+        source: (any MailboxSource)? = nil
+    ) async throws {
         _ = try await run(next, after: runID, victim: victim, env: env, source: source)
         #expect(try await tasksInExchange(env, victim).duplicated == 0)
         try await expectConverges(env)
@@ -127,12 +143,14 @@ import Testing
     /// The first batch of the victim's (10 tasks) is applied by Exchange; its answer is cut in half.
     @Test(arguments: Next.allCases)
     func anUndecodableCreateAnswerIsNotCreatedAgain(next: Next) async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in try await withProxy(env) { victim, proxy, source in
-            proxy.inject(.corruptAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
-            let runID = try await runBrokenByTheFault(env, through: source, victim: victim)
-            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .corruptAnswer) == 1)
-            try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
-        } }
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await withProxy(env) { victim, proxy, source in
+                proxy.inject(.corruptAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+                let runID = try await runBrokenByTheFault(env, through: source, victim: victim)
+                #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .corruptAnswer) == 1)
+                try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
+            }
+        }
     }
 
     /// The first batch of the victim's is applied, its answer lost, and the stamp look-up that follows gets 503.
@@ -140,34 +158,39 @@ import Testing
     /// the next command links what the lost batch created.
     @Test(arguments: Next.allCases)
     func aLostCreateWhoseLookUpFailedIsNotCreatedAgain(next: Next) async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in try await withProxy(env) { victim, proxy, source in
-            proxy.inject(.loseAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
-            proxy.inject(.unavailable, operation: "FindItem", mailbox: victim.smtpAddress)
-            let runID = try await runBrokenByTheFault(env, through: source, victim: victim, unavailable: true)
-            #expect(proxy.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await withProxy(env) { victim, proxy, source in
+                proxy.inject(.loseAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+                proxy.inject(.unavailable, operation: "FindItem", mailbox: victim.smtpAddress)
+                let runID = try await runBrokenByTheFault(env, through: source, victim: victim, unavailable: true)
+                #expect(proxy.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
 
-            // Exchange still refuses the look-up: nothing is created in the victim's mailbox.
-            let creates = proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward)
-            #expect(try await run(next, after: runID, victim: victim, env: env, source: source) == nil)
-            #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward) == creates)
-            let untouched = try await tasksInExchange(env, victim)
-            #expect(untouched.items == 10 && untouched.duplicated == 0)
+                // Exchange still refuses the look-up: nothing is created in the victim's mailbox.
+                let creates = proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward)
+                #expect(try await run(next, after: runID, victim: victim, env: env, source: source) == nil)
+                #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward) == creates)
+                let untouched = try await tasksInExchange(env, victim)
+                #expect(untouched.items == 10 && untouched.duplicated == 0)
 
-            proxy.clearFaults()
-            try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
-        } }
+                proxy.clearFaults()
+                try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
+            }
+        }
     }
 
     /// `snapsync snapshot outbound` is killed (`kill -9`) while Exchange has applied the victim's first CreateItem
     /// batch and not answered it yet.
     @Test(arguments: Next.allCases)
     func aCreateInFlightWhenKilledIsNotCreatedAgain(next: Next) async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in try await withProxy(env) { victim, proxy, _ in
-            try await killWhileACreateIsInFlight(env, ["snapshot", "outbound", "--kind", "tasks", "--workers", "1", "--batch-size", "10"],
-                                                 victim: victim, proxy: proxy, created: 10)
-            let runID = Int64(try await env.count("SELECT max(id)::int FROM sync.runs"))
-            try await runThenConverge(next, after: runID, victim: victim, env: env)
-        } }
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+            try await withProxy(env) { victim, proxy, _ in
+                try await killWhileACreateIsInFlight(
+                    env, ["snapshot", "outbound", "--kind", "tasks", "--workers", "1", "--batch-size", "10"],
+                    victim: victim, proxy: proxy, created: 10)
+                let runID = Int64(try await env.count("SELECT max(id)::int FROM sync.runs"))
+                try await runThenConverge(next, after: runID, victim: victim, env: env)
+            }
+        }
     }
 
     /// A series whose exceptions Exchange refused is deleted again; when Exchange refuses that delete too, the master
@@ -181,7 +204,8 @@ import Testing
             let (source, http) = try PipelineTestEnvironment.makeSource(endpoint: proxy.endpoint)
             defer { http.shutdown() }
             proxy.inject(.unavailable, operation: "UpdateItem", mailbox: victim.smtpAddress)  // the moved occurrence
-            proxy.inject(.unavailable, operation: "DeleteItem", mailbox: victim.smtpAddress)  // the cancelled one, the rollback
+            // the cancelled one, the rollback
+            proxy.inject(.unavailable, operation: "DeleteItem", mailbox: victim.smtpAddress)
             var options = env.options(.outbound, kinds: [.appointments])
             options.workers = 1
             // Exchange does not answer the rollback: the run stops as unavailable and stays unfinished.
@@ -204,10 +228,12 @@ import Testing
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try await env.setSync(true)  // the CRM's tasks are queued as creates
             try await withProxy(env) { victim, proxy, _ in
-                try await killWhileACreateIsInFlight(env, ["sync", "run", "--once"], victim: victim, proxy: proxy, created: Self.tasksPerUser)
+                try await killWhileACreateIsInFlight(
+                    env, ["sync", "run", "--once"], victim: victim, proxy: proxy, created: Self.tasksPerUser)
                 #expect(try await env.count("SELECT count(*) FROM sync.outbox WHERE attempts > 0") == 0)
 
-                try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")  // the killed pass's claim has expired
+                // the killed pass's claim has expired
+                try await env.sql("UPDATE sync.outbox SET next_attempt_at = now()")
                 _ = try await env.pass()
                 #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
                 let held = try await tasksInExchange(env, victim)
@@ -232,20 +258,27 @@ import Testing
             // twice whose links never committed).
             _ = try await env.source.create(Array(twice), in: victim)
             let unlinked = twice.suffix(2).map(\.id)
-            try await db.execute("DELETE FROM sync.links WHERE mailbox = $1 AND crm_id = ANY($2::uuid[])", [victim.smtpAddress, unlinked])
+            try await db.execute(
+                "DELETE FROM sync.links WHERE mailbox = $1 AND crm_id = ANY($2::uuid[])",
+                [victim.smtpAddress, unlinked])
             #expect(try await tasksInExchange(env, victim).items == Self.tasksPerUser + 6)
 
             let diagnosis = try await env.diagnose()
             let finding = diagnosis.findings.first { $0.scenario == .duplicates }
             #expect(finding?.mailboxes == [victim.smtpAddress])
-            #expect(finding?.details == ["\(victim.smtpAddress): 6 extra tasks item(s) carry the CRM id of another item of the folder; the linked copy is kept"])
+            #expect(
+                finding?.details == [
+                    "\(victim.smtpAddress): 6 extra tasks item(s) carry the CRM id of another item of the folder; the linked copy is kept"
+                ])
             #expect(finding?.steps.map(\.description) == ["snapsync dedupe --mailbox \(victim.smtpAddress)"])
             #expect(diagnosis.plan.contains(.removeDuplicates(mailboxes: [victim.smtpAddress])))
 
             // The prescribed command, as an administrator types it.
             #expect(try await KillAndResumeTests().snapsync(env, ["dedupe", "--mailbox", victim.smtpAddress]) == 0)
             #expect(try await tasksInExchange(env, victim).items == Self.tasksPerUser)
-            #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == Self.tasksPerUser)
+            #expect(
+                try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress])
+                    == Self.tasksPerUser)
             let differences = try await env.differences(kinds: [.tasks])
             #expect(differences.isEmpty, "\(differences.prefix(3))")
             #expect(try await env.diagnose().findings.allSatisfy { $0.scenario != .duplicates })

@@ -44,7 +44,9 @@ final class EWSFaultProxy: @unchecked Sendable {
         let client = try HTTPClient(configuration: configuration, logger: Logger(label: "ews-fault-proxy"))
         let target = simulator.endpoint
         let box = ProxyBox()
-        let server = try await LoopbackHTTPServer(asyncHandler: { request in await box.proxy?.answer(request, target: target) })
+        let server = try await LoopbackHTTPServer(asyncHandler: { request in
+            await box.proxy?.answer(request, target: target)
+        })
         let proxy = EWSFaultProxy(server: server, client: client)
         box.proxy = proxy
         return proxy
@@ -60,7 +62,10 @@ final class EWSFaultProxy: @unchecked Sendable {
 
     /// How many requests of `operation` (on `mailbox`, any when nil) met `fate` so far.
     func count(_ operation: String, mailbox: String? = nil, _ fate: Fate) -> Int {
-        lock.withLock { fates.filter { $0.operation == operation && (mailbox == nil || $0.mailbox == mailbox) && $0.fate == fate }.count }
+        lock.withLock {
+            fates.filter { $0.operation == operation && (mailbox == nil || $0.mailbox == mailbox) && $0.fate == fate }
+                .count
+        }
     }
 
     func shutdown() async throws {
@@ -70,11 +75,14 @@ final class EWSFaultProxy: @unchecked Sendable {
 
     private func answer(_ request: LoopbackHTTPServer.Request, target: String) async -> LoopbackHTTPServer.Response? {
         let action = request.header("SOAPAction") ?? ""
-        let operation = String(action.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: "/").last ?? "")
+        let operation = String(
+            action.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: "/").last ?? "")
         let mailbox = (request.header("X-AnchorMailbox") ?? "").lowercased()
         let fate = lock.withLock {
             var fate = Fate.forward
-            if let index = faults.firstIndex(where: { $0.operation == operation && ($0.mailbox == nil || $0.mailbox == mailbox) }) {
+            if let index = faults.firstIndex(where: {
+                $0.operation == operation && ($0.mailbox == nil || $0.mailbox == mailbox)
+            }) {
                 fate = faults[index].fate
                 if let remaining = faults[index].remaining {
                     if remaining <= 1 { faults.remove(at: index) } else { faults[index].remaining = remaining - 1 }
@@ -84,24 +92,31 @@ final class EWSFaultProxy: @unchecked Sendable {
             return fate
         }
         if fate == .unavailable { return LoopbackHTTPServer.Response(status: 503, text: "Service Unavailable") }
-        let headers = HTTPHeaders(request.headers.filter { !["host", "content-length", "connection"].contains($0.name.lowercased()) })
+        let headers = HTTPHeaders(
+            request.headers.filter { !["host", "content-length", "connection"].contains($0.name.lowercased()) })
         let forwarded: HTTPResponse
         do {
-            forwarded = try await client.execute(HTTPRequest(method: .post, url: target, headers: headers, body: request.body,
-                                                             isIdempotent: false))
+            forwarded = try await client.execute(
+                HTTPRequest(
+                    method: .post, url: target, headers: headers, body: request.body,
+                    isIdempotent: false))
         } catch {
             return nil
         }
         switch fate {
         case .forward, .unavailable:
             let hopByHop: Set<String> = ["content-length", "transfer-encoding", "connection", "keep-alive"]
-            return LoopbackHTTPServer.Response(status: forwarded.status,
-                                               headers: forwarded.headers.filter { !hopByHop.contains($0.name.lowercased()) }.map { ($0.name, $0.value) },
-                                               body: forwarded.body)
+            return LoopbackHTTPServer.Response(
+                status: forwarded.status,
+                headers: forwarded.headers.filter { !hopByHop.contains($0.name.lowercased()) }.map {
+                    ($0.name, $0.value)
+                },
+                body: forwarded.body)
         case .corruptAnswer:
             // The answer's first half: Exchange applied the request, the client cannot read what it says.
-            return LoopbackHTTPServer.Response(status: 200, headers: [("Content-Type", "text/xml; charset=utf-8")],
-                                               body: Array(forwarded.body.prefix(forwarded.body.count / 2)))
+            return LoopbackHTTPServer.Response(
+                status: 200, headers: [("Content-Type", "text/xml; charset=utf-8")],
+                body: Array(forwarded.body.prefix(forwarded.body.count / 2)))
         case .loseAnswer:
             return nil
         case .holdAnswer:

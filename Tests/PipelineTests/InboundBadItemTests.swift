@@ -11,19 +11,31 @@ import Testing
     static let mailbox = "gina@example.com"
 
     /// The quarantine rows of a run: item id, code, reason.
-    static func quarantined(_ env: PipelineTestEnvironment, run: Int64) async throws -> [(item: String?, code: String, reason: String)] {
+    static func quarantined(
+        _ env: PipelineTestEnvironment, run: Int64
+    ) async throws -> [(item: String?, code: String, reason: String)] {
         let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-        let rows = try await db.query("SELECT item_id, code, reason FROM sync.quarantine WHERE run_id = $1 ORDER BY id", [run])
+        let rows = try await db.query(
+            "SELECT item_id, code, reason FROM sync.quarantine WHERE run_id = $1 ORDER BY id", [run])
         let result = try rows.map { (row) throws(PostgresError) in
-            (item: try row.decode(String?.self, at: 0), code: try row.decode(String.self, at: 1), reason: try row.decode(String.self, at: 2))
+            (
+                item: try row.decode(String?.self, at: 0), code: try row.decode(String.self, at: 1),
+                reason: try row.decode(String.self, at: 2)
+            )
         }
         await db.close()
         return result
     }
 
-    @Test(arguments: [CorruptingEWSProxy.Corruption.malformedXML, .invalidUTF8, .illegalCharacterReference, .oversized, .unknownSOAPFault])
-    func oneUnreadableItemInAFolderOfAThousandIsQuarantinedAlone(_ corruption: CorruptingEWSProxy.Corruption) async throws {
-        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox], proxied: true, maxResponseBytes: 2 << 20) { env in
+    @Test(arguments: [
+        CorruptingEWSProxy.Corruption.malformedXML, .invalidUTF8, .illegalCharacterReference, .oversized,
+        .unknownSOAPFault,
+    ])
+    func oneUnreadableItemInAFolderOfAThousandIsQuarantinedAlone(
+        _ corruption: CorruptingEWSProxy.Corruption
+    ) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox], proxied: true, maxResponseBytes: 2 << 20) {
+            env in
             _ = try env.simulator.control.seed(SeedRequest(mailbox: Self.mailbox, seed: 15, appointments: 1000))
             let refs = try await env.source.allItemRefs(in: env.owners[0], kind: .appointments, pageSize: 1000)
             #expect(refs.count == 1000)
@@ -40,12 +52,18 @@ import Testing
                 #expect(quarantined.first?.item == bad)
                 let reason = quarantined.first?.reason ?? ""
                 #expect(reason.contains(Self.mailbox) && reason.contains(bad), "\(reason)")
-                #expect(try await env.count("SELECT count(*) FROM sync.run_stages WHERE run_id = $1 AND status = 'failed'", [run.runID]) == 0)
+                #expect(
+                    try await env.count(
+                        "SELECT count(*) FROM sync.run_stages WHERE run_id = $1 AND status = 'failed'", [run.runID])
+                        == 0)
             }
             #expect((env.proxy?.damagedAnswers ?? 0) > 0)
             let differences = try await env.differences(kinds: [.appointments])
             #expect(differences.count == 1 && differences.first?.itemID == bad, "\(differences.prefix(3))")
-            if case .unreadable = differences.first?.problem {} else { Issue.record("verify: \(differences.prefix(3))") }
+            if case .unreadable = differences.first?.problem {
+            } else {
+                Issue.record("verify: \(differences.prefix(3))")
+            }
 
             env.proxy?.corrupt(nil, corruption)  // repaired in Exchange: the next run imports it
             let repaired = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
@@ -87,7 +105,8 @@ import Testing
             #expect(quarantined.count == 1, "\(quarantined)")
             #expect(quarantined.first?.item == bad)
             let reason = quarantined.first?.reason ?? ""
-            #expect(reason.contains(missing.field) && reason.contains(Self.mailbox) && reason.contains(bad), "\(reason)")
+            #expect(
+                reason.contains(missing.field) && reason.contains(Self.mailbox) && reason.contains(bad), "\(reason)")
         }
     }
 }

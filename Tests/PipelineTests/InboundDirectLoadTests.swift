@@ -37,14 +37,18 @@ import Testing
     static func contents(_ env: PipelineTestEnvironment) async throws -> [[String]] {
         let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
         var tables: [[String]] = []
-        for sql in contents { tables.append(try await db.query(sql + " ORDER BY 1").map { try $0.decode(String.self, at: 0) }) }
+        for sql in contents {
+            tables.append(try await db.query(sql + " ORDER BY 1").map { try $0.decode(String.self, at: 0) })
+        }
         await db.close()
         return tables
     }
 
     /// Items created as paged (the extract stage's `created`) in a run.
     static func createdWhilePaging(_ env: PipelineTestEnvironment, run: Int64) async throws -> Int {
-        try await env.count("SELECT coalesce(sum(created), 0)::int8 FROM sync.run_stages WHERE run_id = $1 AND stage = 'extract'", [run])
+        try await env.count(
+            "SELECT coalesce(sum(created), 0)::int8 FROM sync.run_stages WHERE run_id = $1 AND stage = 'extract'", [run]
+        )
     }
 
     /// A full snapshot from Exchange restores the same CRM rows, exceptions, attendees (with their contacts) and
@@ -53,7 +57,8 @@ import Testing
         let mailboxes = ["direct1@example.com", "direct2@example.com"]
         try await PipelineTestEnvironment.with(mailboxes: mailboxes) { env in
             for (index, mailbox) in mailboxes.enumerated() {
-                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(40 + index), appointments: 60, tasks: 30))
+                _ = try env.simulator.control.seed(
+                    SeedRequest(mailbox: mailbox, seed: UInt64(40 + index), appointments: 60, tasks: 30))
             }
             var staged = env.options(.inbound)
             staged.directLoad = false
@@ -61,7 +66,8 @@ import Testing
             // CRM contacts for some attendees, by their second address in capitals: attendees are linked to contacts
             // case-insensitively.
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            try await db.execute("""
+            try await db.execute(
+                """
                 INSERT INTO crm.contacts (id, display_name, email2, updated_at, version)
                 SELECT gen_random_uuid(), 'Contact ' || email, upper(email), now(), 1
                 FROM (SELECT DISTINCT email FROM crm.appointment_attendees ORDER BY email LIMIT 12) e
@@ -83,7 +89,8 @@ import Testing
             for (table, (want, got)) in zip(Self.contents, zip(expected, actual)) {
                 #expect(want == got, "\(table.prefix(60))")
             }
-            #expect(try await env.count("SELECT count(*) FROM crm.appointment_attendees WHERE contact_id IS NOT NULL") > 0)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointment_attendees WHERE contact_id IS NOT NULL") > 0)
             let differences = try await env.differences()
             #expect(differences.isEmpty, "\(differences.prefix(3))")
 
@@ -106,7 +113,8 @@ import Testing
                 let first = try InboundStore.load(Array(items[0..<4]), runID: 1, mailbox: owner, kind: .tasks, db: db)
                 let again = try InboundStore.load(Array(items[2..<6]), runID: 1, mailbox: owner, kind: .tasks, db: db)
                 _ = try InboundStore.match(runID: 1, mailbox: owner, kind: .tasks, db: db)
-                let merged = try InboundStore.merge(runID: 1, mailbox: owner, kind: .tasks, unmatchedAreNew: true, db: db)
+                let merged = try InboundStore.merge(
+                    runID: 1, mailbox: owner, kind: .tasks, unmatchedAreNew: true, db: db)
                 return (first, again, merged)
             }
             await db.close()
@@ -129,14 +137,16 @@ import Testing
             for index in records.indices { records[index].icalUID = "uid-\(index)" }
             let existing = UUID(), stamped = UUID()
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            try await db.execute("""
+            try await db.execute(
+                """
                 INSERT INTO crm.appointments (id, owner_id, subject, starts_at, ends_at, is_all_day, is_private, categories,
                                               ical_uid, updated_at, version)
                 VALUES ($1, $2, 'CRM side', now(), now() + interval '1 hour', false, false, '{}', 'uid-0', now(), 3)
                 """, [existing, owner.userID])
             let items = records.enumerated().map { index, record in
-                MailboxItem(ref: MailboxItemRef(id: "appt-\(index)", changeKey: "ck"), crmID: index == 1 ? stamped : nil,
-                            lastModified: nil, record: .appointment(record))
+                MailboxItem(
+                    ref: MailboxItemRef(id: "appt-\(index)", changeKey: "ck"), crmID: index == 1 ? stamped : nil,
+                    lastModified: nil, record: .appointment(record))
             }
             let loaded = try await db.withTransaction { db in
                 let loaded = try InboundStore.load(items, runID: 1, mailbox: owner, kind: .appointments, db: db)
@@ -151,7 +161,7 @@ import Testing
             await db.close()
             #expect(linked.count == 3)
             #expect(linked.first { $0.0 == "appt-0" }?.1 == existing)  // matched by UID
-            #expect(linked.first { $0.0 == "appt-1" }?.1 == stamped)   // created with the id stamped on it
+            #expect(linked.first { $0.0 == "appt-1" }?.1 == stamped)  // created with the id stamped on it
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 3)
             #expect(try await env.count("SELECT version FROM crm.appointments WHERE id = $1", [existing]) == 4)
         }
@@ -170,9 +180,12 @@ import Testing
                 _ = try InboundStore.merge(runID: 1, mailbox: owner, kind: .tasks, unmatchedAreNew: true, db: db)
                 try db.execute("UPDATE sync.links SET seen_by_run = NULL")
                 // The next run read all but the last item.
-                _ = try InboundStore.stage(Array(items.prefix(4)), runID: 2, mailbox: owner.smtpAddress, kind: .tasks, db: db)
-                return (try InboundStore.vanished(runID: 1, mailbox: owner.smtpAddress, kind: .tasks, db: db).count,
-                        try InboundStore.vanished(runID: 2, mailbox: owner.smtpAddress, kind: .tasks, db: db).count)
+                _ = try InboundStore.stage(
+                    Array(items.prefix(4)), runID: 2, mailbox: owner.smtpAddress, kind: .tasks, db: db)
+                return (
+                    try InboundStore.vanished(runID: 1, mailbox: owner.smtpAddress, kind: .tasks, db: db).count,
+                    try InboundStore.vanished(runID: 2, mailbox: owner.smtpAddress, kind: .tasks, db: db).count
+                )
             }
             await db.close()
             #expect(vanished.0 == 0)

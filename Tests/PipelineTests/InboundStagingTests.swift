@@ -9,8 +9,9 @@ import Testing
     static func tasks(_ count: Int, owner: MailboxOwner) -> [MailboxItem] {
         var sample = SampleRecords(seed: 7)
         return (0..<count).map { index in
-            MailboxItem(ref: MailboxItemRef(id: "task-\(index)", changeKey: "ck-\(index)"), crmID: nil, lastModified: nil,
-                        record: .task(sample.task(ownerID: owner.userID, index: index)))
+            MailboxItem(
+                ref: MailboxItemRef(id: "task-\(index)", changeKey: "ck-\(index)"), crmID: nil, lastModified: nil,
+                record: .task(sample.task(ownerID: owner.userID, index: index)))
         }
     }
 
@@ -23,9 +24,11 @@ import Testing
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             let address = owner.smtpAddress
             let (first, again) = try await db.withTransaction { db in
-                let first = try InboundStore.stage(Array(items[0..<4]), runID: 1, mailbox: address, kind: .tasks, db: db)
+                let first = try InboundStore.stage(
+                    Array(items[0..<4]), runID: 1, mailbox: address, kind: .tasks, db: db)
                 // The next page, shifted back by two items: two of them are staged already.
-                let again = try InboundStore.stage(Array(items[2..<6]), runID: 1, mailbox: address, kind: .tasks, db: db)
+                let again = try InboundStore.stage(
+                    Array(items[2..<6]), runID: 1, mailbox: address, kind: .tasks, db: db)
                 return (first, again)
             }
             await db.close()

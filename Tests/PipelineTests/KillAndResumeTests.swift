@@ -12,14 +12,18 @@ import Testing
 
     /// The `snapsync` executable built next to the test bundle.
     static var binary: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("snapsync")
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "snapsync")
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent(".build/debug/snapsync")
     }
 
     /// Runs `snapsync ARGS`; with `killAfter`, sends SIGKILL then. Returns the exit status (nil when killed).
-    func snapsync(_ env: PipelineTestEnvironment, _ arguments: [String], killAfter seconds: Double? = nil) async throws -> Int32? {
+    func snapsync(
+        _ env: PipelineTestEnvironment, _ arguments: [String], killAfter seconds: Double? = nil
+    ) async throws -> Int32? {
         let process = try start(env, arguments)
         if let seconds {
             let deadline = Date().addingTimeInterval(seconds)
@@ -36,7 +40,9 @@ import Testing
 
     /// Starts `snapsync ARGS` against `database` (the test's by default) and Exchange at `endpoint` (the simulator by
     /// default).
-    func start(_ env: PipelineTestEnvironment, _ arguments: [String], endpoint: String? = nil, database: String? = nil) throws -> Process {
+    func start(
+        _ env: PipelineTestEnvironment, _ arguments: [String], endpoint: String? = nil, database: String? = nil
+    ) throws -> Process {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments + ["--log-format", "json", "--log-level", "warning"]
@@ -76,7 +82,8 @@ import Testing
     func inboundKilledAtSeveralPointsEndsLikeACleanRun(_ sourceProtocol: ExchangeProtocol) async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             for (index, mailbox) in Self.mailboxes.enumerated() {
-                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(50 + index), appointments: 60, tasks: 40))
+                _ = try env.simulator.control.seed(
+                    SeedRequest(mailbox: mailbox, seed: UInt64(50 + index), appointments: 60, tasks: 40))
             }
             env.simulator.control.setFaults(FaultConfiguration(latencyMilliseconds: 15))
             let command = ["snapshot", "inbound", "--workers", "2", "--page-size", "10"]
@@ -101,7 +108,8 @@ import Testing
     @Test func twoSnapsyncProcessesFinishOneRunTogetherWithoutProcessingAMailboxTwice() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             for (index, mailbox) in Self.mailboxes.enumerated() {
-                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(70 + index), appointments: 40, tasks: 30))
+                _ = try env.simulator.control.seed(
+                    SeedRequest(mailbox: mailbox, seed: UInt64(70 + index), appointments: 40, tasks: 30))
             }
             env.simulator.control.setFaults(FaultConfiguration(latencyMilliseconds: 15))
             // The same command on two "machines" at once (cron on both): they join one run and share its mailboxes.

@@ -21,22 +21,27 @@ import Testing
             func work() async throws {
                 round += 1
                 let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-                changes += try await db.execute("""
+                changes += try await db.execute(
+                    """
                     UPDATE crm.tasks SET subject = 'Round \(round) ' || id, version = version + 1, updated_at = now()
                     WHERE id IN (SELECT id FROM crm.tasks ORDER BY md5(id::text || $1) LIMIT 250)
                     """, ["\(round)"])
-                changes += try await db.execute("""
+                changes += try await db.execute(
+                    """
                     UPDATE crm.appointments SET location = 'Room ' || $1, version = version + 1, updated_at = now()
                     WHERE id IN (SELECT id FROM crm.appointments ORDER BY md5(id::text || $1) LIMIT 100)
                     """, ["\(round)"])
-                changes += try await db.execute("""
+                changes += try await db.execute(
+                    """
                     INSERT INTO crm.tasks (id, owner_id, subject, status, percent_complete, importance, categories, updated_at, version)
                     SELECT gen_random_uuid(), id, 'New in round ' || $1, 'not_started', 0, 'normal', '{}', now(), 1
                     FROM crm.users, generate_series(1, 15)
                     """, ["\(round)"])
-                changes += try await db.execute("DELETE FROM crm.tasks WHERE id IN (SELECT id FROM crm.tasks ORDER BY md5(id::text || $1) LIMIT 20)",
-                                                ["x\(round)"])
-                changes += try await db.execute("""
+                changes += try await db.execute(
+                    "DELETE FROM crm.tasks WHERE id IN (SELECT id FROM crm.tasks ORDER BY md5(id::text || $1) LIMIT 20)",
+                    ["x\(round)"])
+                changes += try await db.execute(
+                    """
                     UPDATE crm.contacts SET job_title = 'Title ' || $1, version = version + 1
                     WHERE id IN (SELECT id FROM crm.contacts ORDER BY md5(id::text || $1) LIMIT 40)
                     """, ["\(round)"])
@@ -45,7 +50,8 @@ import Testing
             func passes(_ count: Int) async throws {
                 for _ in 0..<count {
                     _ = try await env.pass()
-                    try await env.sql("UPDATE sync.outbox SET next_attempt_at = now() WHERE NOT parked")  // skip the backoff waits
+                    // skip the backoff waits
+                    try await env.sql("UPDATE sync.outbox SET next_attempt_at = now() WHERE NOT parked")
                 }
             }
             // Exchange down.
@@ -54,9 +60,11 @@ import Testing
             #expect(try await env.count("SELECT count(*) FROM sync.outbox WHERE parked") == 0)
             try await env.simulator.control.comeUp()
             // Exchange throttling and failing part of the requests.
-            env.simulator.control.setFaults(FaultConfiguration(unavailable: .init(count: 5, retryAfterSeconds: 0),
-                                                               serverBusy: .init(everyNth: 3, backOffMilliseconds: 5),
-                                                               dropAfterCommit: .init(operation: "CreateItem", count: 3)))
+            env.simulator.control.setFaults(
+                FaultConfiguration(
+                    unavailable: .init(count: 5, retryAfterSeconds: 0),
+                    serverBusy: .init(everyNth: 3, backOffMilliseconds: 5),
+                    dropAfterCommit: .init(operation: "CreateItem", count: 3)))
             while changes < 10_000 { try await work(); try await passes(1) }
             env.simulator.control.resetFaults()
             // Recovery: passes until the outbox is empty.

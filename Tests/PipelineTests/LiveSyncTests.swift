@@ -8,7 +8,9 @@ import SyncStore
 import Testing
 
 extension PipelineTestEnvironment {
-    func liveSync(_ options: LiveSyncOptions = LiveSyncOptions()) -> LiveSync { LiveSync(source: source, logger: logger, options: options) }
+    func liveSync(_ options: LiveSyncOptions = LiveSyncOptions()) -> LiveSync {
+        LiveSync(source: source, logger: logger, options: options)
+    }
 
     func pass(_ options: LiveSyncOptions = LiveSyncOptions()) async throws -> LiveSyncReport {
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
@@ -39,9 +41,13 @@ extension PipelineTestEnvironment {
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             try await env.setSync(true)
             try await env.simulator.control.goDown()
-            try await env.sql("UPDATE crm.tasks SET subject = subject || ' (edited)', version = version + 1, updated_at = now()")
-            try await env.sql("DELETE FROM crm.appointments WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 3)")
-            try await env.sql("UPDATE crm.contacts SET company = 'Renamed AG', version = version + 1 WHERE id IN (SELECT id FROM crm.contacts ORDER BY id LIMIT 5)")
+            try await env.sql(
+                "UPDATE crm.tasks SET subject = subject || ' (edited)', version = version + 1, updated_at = now()")
+            try await env.sql(
+                "DELETE FROM crm.appointments WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 3)")
+            try await env.sql(
+                "UPDATE crm.contacts SET company = 'Renamed AG', version = version + 1 WHERE id IN (SELECT id FROM crm.contacts ORDER BY id LIMIT 5)"
+            )
             #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 20 + 3 + 5)
             let down = try await env.pass()
             #expect(down.exchangeUnavailable)
@@ -58,10 +64,13 @@ extension PipelineTestEnvironment {
     }
 
     @Test(arguments: ExchangeProtocol.allCases)
-    func exchangeChangesArePulledFromTheStoredSyncStateAndConflictsResolvedNewestWins(_ sourceProtocol: ExchangeProtocol) async throws {
+    func exchangeChangesArePulledFromTheStoredSyncStateAndConflictsResolvedNewestWins(
+        _ sourceProtocol: ExchangeProtocol
+    ) async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             for (index, mailbox) in Self.mailboxes.enumerated() {
-                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(7 + index), appointments: 10, tasks: 10))
+                _ = try env.simulator.control.seed(
+                    SeedRequest(mailbox: mailbox, seed: UInt64(7 + index), appointments: 10, tasks: 10))
             }
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             try await env.setSync(true)
@@ -86,9 +95,12 @@ extension PipelineTestEnvironment {
     }
 
     @Test(arguments: ExchangeProtocol.allCases)
-    func aRestoredMailboxRejectsItsSyncStateAndItsFoldersNeedAnInboundSnapshot(_ sourceProtocol: ExchangeProtocol) async throws {
+    func aRestoredMailboxRejectsItsSyncStateAndItsFoldersNeedAnInboundSnapshot(
+        _ sourceProtocol: ExchangeProtocol
+    ) async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
-            _ = try env.simulator.control.seed(SeedRequest(mailbox: Self.mailboxes[0], seed: 1, appointments: 5, tasks: 5))
+            _ = try env.simulator.control.seed(
+                SeedRequest(mailbox: Self.mailboxes[0], seed: 1, appointments: 5, tasks: 5))
             try env.simulator.control.backup(name: "before", mailbox: Self.mailboxes[0])
             // Work happens in the mailbox after the backup, and the snapshot's sync state includes it.
             let owner = env.owners[0]
@@ -102,7 +114,8 @@ extension PipelineTestEnvironment {
             let report = try await env.pass()
             #expect(report.foldersNeedingSnapshot.contains("\(Self.mailboxes[0]) tasks"))
             #expect(try await env.count("SELECT count(*) FROM sync.folder_states WHERE needs_snapshot") == 2)
-            #expect(try await env.runner().run(env.options(.inbound, mailboxes: [Self.mailboxes[0]])).outcome == .completed)
+            #expect(
+                try await env.runner().run(env.options(.inbound, mailboxes: [Self.mailboxes[0]])).outcome == .completed)
             #expect(try await env.count("SELECT count(*) FROM sync.folder_states WHERE needs_snapshot") == 0)
         }
     }

@@ -7,7 +7,9 @@ import Testing
 
 /// Seeds the CRM for the environment's users: contacts each covered by two users, appointments (with
 /// series, exceptions and attendees that are CRM contacts) and tasks.
-func seedCRM(_ env: PipelineTestEnvironment, contacts: Int, appointmentsPerUser: Int, tasksPerUser: Int, seed: UInt64 = 42) async throws {
+func seedCRM(
+    _ env: PipelineTestEnvironment, contacts: Int, appointmentsPerUser: Int, tasksPerUser: Int, seed: UInt64 = 42
+) async throws {
     var sample = SampleRecords(seed: seed)
     let people = (0..<contacts).map { sample.contact(index: $0) }
     let coverage = SampleRecords.coverage(of: people, by: env.owners.map(\.userID), perContact: 2)
@@ -15,7 +17,8 @@ func seedCRM(_ env: PipelineTestEnvironment, contacts: Int, appointmentsPerUser:
     var tasks: [CRMTask] = []
     for owner in env.owners {
         for index in 0..<appointmentsPerUser {
-            let invitees = people.isEmpty ? [] : [people[index % people.count].email1!, "external\(index)@partner.example"]
+            let invitees =
+                people.isEmpty ? [] : [people[index % people.count].email1!, "external\(index)@partner.example"]
             appointments.append(sample.appointment(ownerID: owner.userID, index: index, attendeeEmails: invitees))
         }
         for index in 0..<tasksPerUser { tasks.append(sample.task(ownerID: owner.userID, index: index)) }
@@ -45,16 +48,23 @@ func seedCRM(_ env: PipelineTestEnvironment, contacts: Int, appointmentsPerUser:
 
             // CRM changes: an updated task, a deleted appointment, coverage removed for a contact.
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            try await db.execute("UPDATE crm.tasks SET subject = subject || ' (changed)', version = version + 1 WHERE id = (SELECT id FROM crm.tasks ORDER BY id LIMIT 1)")
-            try await db.execute("DELETE FROM crm.appointments WHERE id = (SELECT id FROM crm.appointments ORDER BY id LIMIT 1)")
-            try await db.execute("DELETE FROM crm.coverage WHERE (user_id, contact_id) = (SELECT user_id, contact_id FROM crm.coverage ORDER BY 1, 2 LIMIT 1)")
+            try await db.execute(
+                "UPDATE crm.tasks SET subject = subject || ' (changed)', version = version + 1 WHERE id = (SELECT id FROM crm.tasks ORDER BY id LIMIT 1)"
+            )
+            try await db.execute(
+                "DELETE FROM crm.appointments WHERE id = (SELECT id FROM crm.appointments ORDER BY id LIMIT 1)")
+            try await db.execute(
+                "DELETE FROM crm.coverage WHERE (user_id, contact_id) = (SELECT user_id, contact_id FROM crm.coverage ORDER BY 1, 2 LIMIT 1)"
+            )
             await db.close()
             let second = try await env.runner().run(env.options(.outbound))
             #expect(second.outcome == .completed)
             #expect(try await env.count("SELECT count(*) FROM sync.links WHERE kind = 'contacts'") == 119)
             differences = try await env.differences()
             #expect(differences.isEmpty, "\(differences.prefix(5))")
-            let counts = try await env.count("SELECT (sum(updated) * 1000 + sum(deleted))::int FROM sync.run_stages WHERE run_id = $1", [second.runID])
+            let counts = try await env.count(
+                "SELECT (sum(updated) * 1000 + sum(deleted))::int FROM sync.run_stages WHERE run_id = $1",
+                [second.runID])
             #expect(counts == 1002)
         }
     }

@@ -28,35 +28,44 @@ struct PipelineTestEnvironment {
     /// thousands of retry waits at info level buried the failures of a run in CI).
     static func makeLogger() -> Logger {
         var logger = Logger(label: "pipeline-test")
-        logger.logLevel = ProcessInfo.processInfo.environment["SNAPSYNC_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["SNAPSYNC_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            ?? .notice
         return logger
     }
 
     /// `proxied`: the source reaches the simulator through a ``CorruptingEWSProxy``, with a client that refuses
     /// answers over `maxResponseBytes`. `sourceProtocol`: the source speaks EWS or Graph to the simulator.
-    static func with(mailboxes: [String], proxied: Bool = false, maxResponseBytes: Int = 64 << 20,
-                     sourceProtocol: ExchangeProtocol = .ews,
-                     _ body: (PipelineTestEnvironment) async throws -> Void) async throws {
+    static func with(
+        mailboxes: [String], proxied: Bool = false, maxResponseBytes: Int = 64 << 20,
+        sourceProtocol: ExchangeProtocol = .ews,
+        _ body: (PipelineTestEnvironment) async throws -> Void
+    ) async throws {
         try await TestDatabase.with { conninfo in
             var configuration = SimulatorConfiguration()
             configuration.mailboxes = mailboxes
             let simulator = try await Simulator.start(configuration)
-            let proxy = proxied ? try await CorruptingEWSProxy(forwardingTo: simulator.endpoint, logger: makeLogger()) : nil
-            let (source, client): (any MailboxSource, HTTPClient) = switch sourceProtocol {
-            case .ews: try makeSource(endpoint: proxy?.endpoint ?? simulator.endpoint, maxResponseBytes: maxResponseBytes)
-            case .graph: try makeGraphSource(simulator: simulator)
-            }
+            let proxy =
+                proxied ? try await CorruptingEWSProxy(forwardingTo: simulator.endpoint, logger: makeLogger()) : nil
+            let (source, client): (any MailboxSource, HTTPClient) =
+                switch sourceProtocol {
+                case .ews:
+                    try makeSource(endpoint: proxy?.endpoint ?? simulator.endpoint, maxResponseBytes: maxResponseBytes)
+                case .graph: try makeGraphSource(simulator: simulator)
+                }
             let db = try await PostgresConnection.connect(conninfo, logger: makeLogger())
             var owners: [MailboxOwner] = []
             for (index, address) in mailboxes.enumerated() {
                 let owner = MailboxOwner(smtpAddress: address, userID: UUID())
-                try await db.execute("INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, $2, $3, $4)",
-                                     [owner.userID, "user\(index)", "User \(index)", address])
+                try await db.execute(
+                    "INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, $2, $3, $4)",
+                    [owner.userID, "user\(index)", "User \(index)", address])
                 owners.append(owner)
             }
             await db.close()
-            let environment = PipelineTestEnvironment(conninfo: conninfo, simulator: simulator, source: source, owners: owners,
-                                                      sourceProtocol: sourceProtocol, proxy: proxy)
+            let environment = PipelineTestEnvironment(
+                conninfo: conninfo, simulator: simulator, source: source, owners: owners,
+                sourceProtocol: sourceProtocol, proxy: proxy)
             do {
                 try await body(environment)
             } catch {
@@ -73,16 +82,20 @@ struct PipelineTestEnvironment {
 
     /// A mailbox source reaching Exchange at `endpoint` (the simulator, or a proxy in front of it); the caller shuts
     /// the HTTP client down.
-    static func makeSource(endpoint: String, maxResponseBytes: Int = 64 << 20) throws -> (EWSMailboxSource, HTTPClient) {
+    static func makeSource(endpoint: String, maxResponseBytes: Int = 64 << 20) throws -> (EWSMailboxSource, HTTPClient)
+    {
         var http = HTTPClient.Configuration()
-        http.authentication = .basic(username: SimulatorConfiguration.defaultAccount.user,
-                                     password: SimulatorConfiguration.defaultAccount.password)
+        http.authentication = .basic(
+            username: SimulatorConfiguration.defaultAccount.user,
+            password: SimulatorConfiguration.defaultAccount.password)
         http.proxy = .direct
         let client = try HTTPClient(configuration: http, logger: makeLogger())
         var ews = EWSClient.Configuration(endpoint: endpoint)
         ews.maxResponseBytes = maxResponseBytes
         ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
-        return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger())), client)
+        return (
+            EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger())), client
+        )
     }
 
     /// A Graph mailbox source reaching the simulator's Graph front-end with its default app; the caller shuts the HTTP
@@ -94,10 +107,14 @@ struct PipelineTestEnvironment {
         let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: "")
         var graph = GraphClient.Configuration(
             baseURL: simulator.graphEndpoint,
-            credentials: GraphCredentials(tenant: "contoso.example", clientID: GraphApp.demo.clientId, clientSecret: GraphApp.demo.secret,
-                                          authority: authority))
+            credentials: GraphCredentials(
+                tenant: "contoso.example", clientID: GraphApp.demo.clientId, clientSecret: GraphApp.demo.secret,
+                authority: authority))
         graph.retry = GraphRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
-        return (GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: makeLogger())), client)
+        return (
+            GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: makeLogger())),
+            client
+        )
     }
 
     /// The settings that point the `snapsync` binary at the simulator through the environment's protocol (Graph's client
@@ -105,16 +122,23 @@ struct PipelineTestEnvironment {
     func exchangeSettings(endpoint: String? = nil) throws -> [String: String] {
         switch sourceProtocol {
         case .ews:
-            return ["SNAPSYNC_EWS_URL": endpoint ?? simulator.endpoint, "SNAPSYNC_EWS_USER": SimulatorConfiguration.defaultAccount.user,
-                    "SNAPSYNC_EWS_PASSWORD": SimulatorConfiguration.defaultAccount.password]
+            return [
+                "SNAPSYNC_EWS_URL": endpoint ?? simulator.endpoint,
+                "SNAPSYNC_EWS_USER": SimulatorConfiguration.defaultAccount.user,
+                "SNAPSYNC_EWS_PASSWORD": SimulatorConfiguration.defaultAccount.password,
+            ]
         case .graph:
-            let secret = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-graph-secret-\(simulator.port)")
+            let secret = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "snapsync-graph-secret-\(simulator.port)")
             try Data(GraphApp.demo.secret.utf8).write(to: secret)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret.path)
-            return ["SNAPSYNC_EXCHANGE_PROTOCOL": "graph", "SNAPSYNC_GRAPH_URL": simulator.graphEndpoint,
-                    "SNAPSYNC_GRAPH_AUTHORITY": simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: ""),
-                    "SNAPSYNC_GRAPH_TENANT": "contoso.example", "SNAPSYNC_GRAPH_CLIENT_ID": GraphApp.demo.clientId,
-                    "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE": secret.path]
+            return [
+                "SNAPSYNC_EXCHANGE_PROTOCOL": "graph", "SNAPSYNC_GRAPH_URL": simulator.graphEndpoint,
+                "SNAPSYNC_GRAPH_AUTHORITY": simulator.tokenEndpoint(tenant: "t").replacingOccurrences(
+                    of: "/t/oauth2/v2.0/token", with: ""),
+                "SNAPSYNC_GRAPH_TENANT": "contoso.example", "SNAPSYNC_GRAPH_CLIENT_ID": GraphApp.demo.clientId,
+                "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE": secret.path,
+            ]
         }
     }
 
@@ -122,10 +146,14 @@ struct PipelineTestEnvironment {
         SnapshotRunner(conninfo: conninfo, source: source ?? self.source, logger: logger)
     }
 
-    func options(_ direction: SnapshotDirection, kinds: [ItemKind]? = nil, mailboxes: [String]? = nil,
-                 range: SnapshotDateRange? = nil) -> SnapshotOptions {
-        var options = SnapshotOptions(request: RunRequest(direction: direction, kinds: kinds ?? direction.supportedKinds,
-                                                          mailboxes: mailboxes, dateRange: range, requestedBy: "test"))
+    func options(
+        _ direction: SnapshotDirection, kinds: [ItemKind]? = nil, mailboxes: [String]? = nil,
+        range: SnapshotDateRange? = nil
+    ) -> SnapshotOptions {
+        var options = SnapshotOptions(
+            request: RunRequest(
+                direction: direction, kinds: kinds ?? direction.supportedKinds,
+                mailboxes: mailboxes, dateRange: range, requestedBy: "test"))
         options.workers = 3
         return options
     }
@@ -134,7 +162,10 @@ struct PipelineTestEnvironment {
     func differences(kinds: [ItemKind] = ItemKind.allCases) async throws -> [VerifyDifference] {
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
         var all: [VerifyDifference] = []
-        for owner in owners { all += try await Verifier(source: source, logger: logger).verify(owner, kinds: kinds, store: SyncConnection(db, logger: logger)) }
+        for owner in owners {
+            all += try await Verifier(source: source, logger: logger).verify(
+                owner, kinds: kinds, store: SyncConnection(db, logger: logger))
+        }
         await db.close()
         return all
     }

@@ -18,8 +18,10 @@ import Testing
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             // One mailbox's folder staged and matched, with statistics taken as the pipeline takes them: the
             // state in which the links statement was planned as a hash join over a scan of all tasks.
-            try await db.executeScript("ANALYZE crm.tasks; ANALYZE crm.appointments; ANALYZE crm.coverage; ANALYZE crm.contacts")
-            try await db.execute("""
+            try await db.executeScript(
+                "ANALYZE crm.tasks; ANALYZE crm.appointments; ANALYZE crm.coverage; ANALYZE crm.contacts")
+            try await db.execute(
+                """
                 INSERT INTO sync.stage_tasks (run_id, mailbox, item_id, change_key, crm_id, owner_id, subject, status,
                                               percent_complete, importance, categories)
                 SELECT 1, $1, 'item-' || id, 'ck', id, owner_id, subject, status, percent_complete, importance, categories
@@ -29,14 +31,19 @@ import Testing
                 try await db.executeScript(try #require(TableActivityStore.analyzeStatement(table, vacuum: true)))
             }
 
-            let links = try await explain(InboundStore.linksFromStaging(.tasks), [Int64(1), owner.smtpAddress, "tasks"], db: db)
+            let links = try await explain(
+                InboundStore.linksFromStaging(.tasks), [Int64(1), owner.smtpAddress, "tasks"], db: db)
             #expect(links.contains("tasks_pkey"), "\(links)")
             #expect(!links.contains("Seq Scan on tasks"), "\(links)")
 
             let after = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
             for kind in ItemKind.allCases {
-                let page = try await explain(CRMStore.outboundPageSQL(kind), [owner.smtpAddress, owner.userID, after, 500], db: db)
-                let index = ["contacts": "coverage_pkey", "appointments": "appointments_owner_id_id", "tasks": "tasks_owner_id_id"][kind.rawValue]!
+                let page = try await explain(
+                    CRMStore.outboundPageSQL(kind), [owner.smtpAddress, owner.userID, after, 500], db: db)
+                let index = [
+                    "contacts": "coverage_pkey", "appointments": "appointments_owner_id_id",
+                    "tasks": "tasks_owner_id_id",
+                ][kind.rawValue]!
                 #expect(page.contains(index), "\(kind): \(page)")
                 if kind == .contacts {
                     // The keyset is a range of the user's coverage (contacts themselves may be hashed when few).
@@ -53,6 +60,7 @@ import Testing
 
     /// The text of `EXPLAIN statement` (planned, not run).
     func explain(_ statement: String, _ binds: [any PostgresEncodable], db: PostgresConnection) async throws -> String {
-        try await db.query("EXPLAIN " + statement, binds).map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+        try await db.query("EXPLAIN " + statement, binds).map { try $0.decode(String.self, at: 0) }.joined(
+            separator: "\n")
     }
 }

@@ -14,7 +14,9 @@ extension PipelineTestEnvironment {
 
     /// `doctor --fix --yes`: carries the plan out; every step must succeed.
     func fix(_ diagnosis: RecoveryDiagnosis) async throws {
-        let outcomes = try await doctor().fix(diagnosis.plan, actor: "test") { options($0.direction, mailboxes: $0.mailboxes) }
+        let outcomes = try await doctor().fix(diagnosis.plan, actor: "test") {
+            options($0.direction, mailboxes: $0.mailboxes)
+        }
         #expect(outcomes.allSatisfy { $0.succeeded }, "\(outcomes)")
     }
 
@@ -44,7 +46,8 @@ extension PipelineTestEnvironment {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try await env.syncedBaseline()
             try await env.simulator.control.goDown()
-            try await env.sql("UPDATE crm.tasks SET subject = subject || ' (edited)', version = version + 1, updated_at = now()")
+            try await env.sql(
+                "UPDATE crm.tasks SET subject = subject || ' (edited)', version = version + 1, updated_at = now()")
             let diagnosis = try await env.diagnose()
             #expect(diagnosis.findings.map(\.scenario) == [.exchangeDown], "\(diagnosis.findings)")
             #expect(diagnosis.isHealthy)
@@ -64,11 +67,15 @@ extension PipelineTestEnvironment {
             try await env.syncedBaseline()
             try await env.setSync(false)
             try await env.simulator.control.goDown()
-            try await env.sql("UPDATE crm.tasks SET subject = subject || ' (offline)', version = version + 1, updated_at = now()")
+            try await env.sql(
+                "UPDATE crm.tasks SET subject = subject || ' (offline)', version = version + 1, updated_at = now()")
             #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)  // never queued
             let diagnosis = try await env.diagnose()
             #expect(diagnosis.findings.map(\.scenario) == [.exchangeDownSyncWasOff], "\(diagnosis.findings)")
-            #expect(diagnosis.findings.first?.steps == [.enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: Self.mailboxes)])
+            #expect(
+                diagnosis.findings.first?.steps == [
+                    .enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: Self.mailboxes),
+                ])
             #expect(diagnosis.plan == [.enableSync(mailbox: nil)])
             try await env.fix(diagnosis)
             #expect(try await env.count("SELECT count(*) FROM sync.settings WHERE enabled") == 1)
@@ -87,28 +94,37 @@ extension PipelineTestEnvironment {
             try await env.syncedBaseline()
             try await env.setSync(false)
             // Both sides change while sync is off: nothing is queued, nothing is pulled.
-            try await env.sql("UPDATE crm.tasks SET subject = subject || ' (crm)', version = version + 1, updated_at = now() WHERE owner_id = $1",
-                              [env.owners[0].userID])
+            try await env.sql(
+                "UPDATE crm.tasks SET subject = subject || ' (crm)', version = version + 1, updated_at = now() WHERE owner_id = $1",
+                [env.owners[0].userID])
             let owner = env.owners[1]
             let refs = try await env.source.itemRefs(in: owner, kind: .appointments, after: nil, pageSize: 10).refs
             let item = try #require(try await env.source.items([refs[0]], in: owner, kind: .appointments).first?.get())
             guard case .appointment(var appointment) = item.record else { Issue.record("not an appointment"); return }
             appointment.subject = "Moved in Outlook"
-            _ = try await env.source.update([MailboxUpdate(ref: item.ref, record: .appointment(appointment))], in: owner)
+            _ = try await env.source.update(
+                [MailboxUpdate(ref: item.ref, record: .appointment(appointment))], in: owner)
             _ = try await env.pass()  // sync is off: does nothing
 
             let diagnosis = try await env.diagnose()
             let eight = try #require(diagnosis.findings.first { $0.scenario == .syncWasOff }, "\(diagnosis.findings)")
-            #expect(eight.steps == [.enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: [Self.mailboxes[0]]),
-                                    .snapshot(.inbound, mailboxes: [Self.mailboxes[0]])])
+            #expect(
+                eight.steps == [
+                    .enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: [Self.mailboxes[0]]),
+                    .snapshot(.inbound, mailboxes: [Self.mailboxes[0]]),
+                ])
             // The other mailbox had no CRM change: switch on and inbound only (as after a CRM outage, scenario 6).
             let six = try #require(diagnosis.findings.first { $0.scenario == .crmDownSyncWasOff })
             #expect(six.steps == [.enableSync(mailbox: nil), .snapshot(.inbound, mailboxes: [Self.mailboxes[1]])])
-            #expect(diagnosis.plan == [.enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: [Self.mailboxes[0]]),
-                                       .snapshot(.inbound, mailboxes: Self.mailboxes)])
+            #expect(
+                diagnosis.plan == [
+                    .enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: [Self.mailboxes[0]]),
+                    .snapshot(.inbound, mailboxes: Self.mailboxes),
+                ])
             try await env.fix(diagnosis)
             try await env.expectInSync()
-            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE subject = 'Moved in Outlook'") == 1)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointments WHERE subject = 'Moved in Outlook'") == 1)
             let after = try await env.diagnose()
             #expect(after.findings.isEmpty, "\(after.findings)")
         }
@@ -143,7 +159,8 @@ extension PipelineTestEnvironment {
             try await env.syncedBaseline()
             // Rows lost behind snapsync's back (a bad script, a partial restore): nothing queued, links dangle.
             let owner = env.owners[0].userID.uuidString.lowercased()
-            try await env.sql("""
+            try await env.sql(
+                """
                 DO $$ BEGIN
                     PERFORM set_config('snapsync.origin', 'exchange', true);
                     DELETE FROM crm.appointments WHERE owner_id = '\(owner)';
@@ -155,7 +172,9 @@ extension PipelineTestEnvironment {
             #expect(diagnosis.plan == [.snapshot(.fullFromExchange, mailboxes: [Self.mailboxes[0]])])
             try await env.fix(diagnosis)
             try await env.expectInSync()
-            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [env.owners[0].userID]) == 4)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [env.owners[0].userID])
+                    == 4)
             let after = try await env.diagnose()
             #expect(after.findings.isEmpty, "\(after.findings)")
         }
@@ -164,9 +183,15 @@ extension PipelineTestEnvironment {
     @Test func parkedItemsAndUnfinishedRunsAreReportedWithTheirAction() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try await env.syncedBaseline()
-            try await env.sql("UPDATE crm.tasks SET subject = 'parked', version = version + 1, updated_at = now() WHERE id = (SELECT min(id::text)::uuid FROM crm.tasks)")
-            try await env.sql("UPDATE sync.outbox SET parked = true, attempts = 5, last_error = 'ErrorInvalidPropertyValue: rejected'")
-            let runID = try await env.count("INSERT INTO sync.runs (direction, kinds, signature) VALUES ('inbound', '{tasks}', 'x') RETURNING id::int")
+            try await env.sql(
+                "UPDATE crm.tasks SET subject = 'parked', version = version + 1, updated_at = now() WHERE id = (SELECT min(id::text)::uuid FROM crm.tasks)"
+            )
+            try await env.sql(
+                "UPDATE sync.outbox SET parked = true, attempts = 5, last_error = 'ErrorInvalidPropertyValue: rejected'"
+            )
+            let runID = try await env.count(
+                "INSERT INTO sync.runs (direction, kinds, signature) VALUES ('inbound', '{tasks}', 'x') RETURNING id::int"
+            )
             let diagnosis = try await env.diagnose()
             #expect(Set(diagnosis.findings.map(\.scenario)) == [.parkedItems, .unfinishedRun], "\(diagnosis.findings)")
             #expect(diagnosis.findings.contains { $0.details.contains { $0.contains("ErrorInvalidPropertyValue") } })
@@ -191,7 +216,8 @@ extension PipelineTestEnvironment {
     @Test func anActivatedMailboxIsLinkedSwitchedOnSnapshottedInItsWindowAndItsRowDeleted() async throws {
         try await PipelineTestEnvironment.with(mailboxes: ["pia@example.com"]) { env in
             #expect(env.simulator.control.createMailbox("quinn@example.com"))
-            _ = try env.simulator.control.seed(SeedRequest(mailbox: "quinn@example.com", seed: 3, appointments: 6, tasks: 6))
+            _ = try env.simulator.control.seed(
+                SeedRequest(mailbox: "quinn@example.com", seed: 3, appointments: 6, tasks: 6))
             let userID = UUID()
             try await env.sql("INSERT INTO crm.users (id, login, display_name) VALUES ($1, 'quinn', 'Quinn')", [userID])
             try await env.sql("INSERT INTO sync.onboarding (mailbox, user_login) VALUES ('quinn@example.com', 'quinn')")
@@ -200,12 +226,18 @@ extension PipelineTestEnvironment {
             #expect(report.activated == ["quinn@example.com"])
             #expect(report.failed.isEmpty)
             #expect(try await env.count("SELECT count(*) FROM sync.onboarding") == 0)
-            #expect(try await env.count("SELECT count(*) FROM crm.users WHERE login = 'quinn' AND mailbox = 'quinn@example.com'") == 1)
-            #expect(try await env.count("SELECT count(*) FROM sync.journal WHERE mailbox = 'quinn@example.com' AND enabled") == 1)
-            #expect(try await env.count("""
-                SELECT count(DISTINCT r.direction) FROM sync.runs r JOIN sync.run_mailboxes m ON m.run_id = r.id
-                WHERE m.mailbox = 'quinn@example.com' AND r.status = 'completed' AND r.from_date IS NOT NULL
-                """) == 2)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM crm.users WHERE login = 'quinn' AND mailbox = 'quinn@example.com'") == 1)
+            #expect(
+                try await env.count("SELECT count(*) FROM sync.journal WHERE mailbox = 'quinn@example.com' AND enabled")
+                    == 1)
+            #expect(
+                try await env.count(
+                    """
+                    SELECT count(DISTINCT r.direction) FROM sync.runs r JOIN sync.run_mailboxes m ON m.run_id = r.id
+                    WHERE m.mailbox = 'quinn@example.com' AND r.status = 'completed' AND r.from_date IS NOT NULL
+                    """) == 2)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE owner_id = $1", [userID]) == 6)
         }
     }
@@ -213,7 +245,8 @@ extension PipelineTestEnvironment {
     @Test func aBadRowCountsAnAttemptKeepsItsReasonAndIsSkippedAtTheLimit() async throws {
         try await PipelineTestEnvironment.with(mailboxes: ["pia@example.com"]) { env in
             try await env.sql("INSERT INTO crm.users (id, login, display_name) VALUES ($1, 'rita', 'Rita')", [UUID()])
-            try await env.sql("""
+            try await env.sql(
+                """
                 INSERT INTO sync.onboarding (mailbox, user_login, attempts) VALUES
                     ('nobody@example.com', 'rita', 0), ('sam@example.com', 'ghost', 0), ('tom@example.com', 'tom', 5)
                 """)
@@ -221,29 +254,47 @@ extension PipelineTestEnvironment {
             #expect(report.activated.isEmpty)
             #expect(report.failed.map(\.mailbox) == ["nobody@example.com", "sam@example.com"])
             #expect(report.skipped.map(\.mailbox) == ["tom@example.com"])
-            #expect(try await env.count("SELECT attempts FROM sync.onboarding WHERE mailbox = 'nobody@example.com'") == 1)
-            #expect(try await env.count("SELECT count(*) FROM sync.onboarding WHERE mailbox = 'nobody@example.com' AND last_error LIKE '%mailbox test failed%'") == 1)
-            #expect(try await env.count("SELECT count(*) FROM sync.onboarding WHERE mailbox = 'sam@example.com' AND last_error LIKE '%no CRM user has the login ghost%'") == 1)
-            #expect(try await env.count("SELECT count(*) FROM crm.users WHERE login = 'rita' AND mailbox IS NULL") == 1)  // not linked
+            #expect(
+                try await env.count("SELECT attempts FROM sync.onboarding WHERE mailbox = 'nobody@example.com'") == 1)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM sync.onboarding WHERE mailbox = 'nobody@example.com' AND last_error LIKE '%mailbox test failed%'"
+                ) == 1)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM sync.onboarding WHERE mailbox = 'sam@example.com' AND last_error LIKE '%no CRM user has the login ghost%'"
+                ) == 1)
+            // not linked
+            #expect(try await env.count("SELECT count(*) FROM crm.users WHERE login = 'rita' AND mailbox IS NULL") == 1)
             #expect(try await env.count("SELECT attempts FROM sync.onboarding WHERE mailbox = 'tom@example.com'") == 5)
             // A mailbox that belongs to another user is refused.
             try await env.sql("INSERT INTO sync.onboarding (mailbox, user_login) VALUES ('pia@example.com', 'rita')")
             let again = try await onboarding(env).run()
-            #expect(again.failed.first { $0.mailbox == "pia@example.com" }?.error?.contains("belongs to the CRM user user0") == true)
-            #expect(try await env.count("SELECT attempts FROM sync.onboarding WHERE mailbox = 'nobody@example.com'") == 2)
+            #expect(
+                again.failed.first { $0.mailbox == "pia@example.com" }?.error?.contains("belongs to the CRM user user0")
+                    == true)
+            #expect(
+                try await env.count("SELECT attempts FROM sync.onboarding WHERE mailbox = 'nobody@example.com'") == 2)
         }
     }
 
     @Test func aDeactivatedMailboxHasItsSyncSwitchedOffJournaled() async throws {
         try await PipelineTestEnvironment.with(mailboxes: ["pia@example.com", "uma@example.com"]) { env in
             try await env.setSync(true)
-            try await env.sql("INSERT INTO sync.onboarding (mailbox, user_login, activate) VALUES ('uma@example.com', 'user1', false)")
+            try await env.sql(
+                "INSERT INTO sync.onboarding (mailbox, user_login, activate) VALUES ('uma@example.com', 'user1', false)"
+            )
             let report = try await onboarding(env).run()
             #expect(report.deactivated == ["uma@example.com"])
             #expect(try await env.count("SELECT count(*) FROM sync.onboarding") == 0)
-            #expect(try await env.count("SELECT count(*) FROM sync.mailbox_settings WHERE mailbox = 'uma@example.com' AND NOT enabled") == 1)
-            #expect(try await env.count("SELECT count(*) FROM sync.journal WHERE mailbox = 'uma@example.com' AND NOT enabled AND note = $1",
-                                        [SwitchTransition.deactivatedNote]) == 1)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM sync.mailbox_settings WHERE mailbox = 'uma@example.com' AND NOT enabled") == 1
+            )
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM sync.journal WHERE mailbox = 'uma@example.com' AND NOT enabled AND note = $1",
+                    [SwitchTransition.deactivatedNote]) == 1)
             let diagnosis = try await env.diagnose()
             #expect(diagnosis.findings.first { $0.mailboxes == ["uma@example.com"] }?.scenario == .syncNotOn)
         }

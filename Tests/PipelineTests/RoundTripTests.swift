@@ -13,12 +13,16 @@ import Testing
     /// Every row of every `crm` table, every column, as PostgreSQL prints the row, by table.
     static func crmRows(_ env: PipelineTestEnvironment) async throws -> [String: [String]] {
         let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-        let tables = try await db.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'crm' ORDER BY 1")
-            .map { (row) throws(PostgresError) in try row.decode(String.self, at: 0) }
+        let tables = try await db.query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'crm' ORDER BY 1"
+        )
+        .map { (row) throws(PostgresError) in try row.decode(String.self, at: 0) }
         var rows: [String: [String]] = [:]
         for table in tables {
-            rows[table] = try await db.query("SELECT r::text FROM \(PostgresIdentifier(schema: "crm", table)) r ORDER BY 1")
-                .map { (row) throws(PostgresError) in try row.decode(String.self, at: 0) }
+            rows[table] = try await db.query(
+                "SELECT r::text FROM \(PostgresIdentifier(schema: "crm", table)) r ORDER BY 1"
+            )
+            .map { (row) throws(PostgresError) in try row.decode(String.self, at: 0) }
         }
         await db.close()
         return rows
@@ -29,16 +33,21 @@ import Testing
             try await seedCRM(env, contacts: 30, appointmentsPerUser: 25, tasksPerUser: 25)
             // The CRM links attendees to its contacts by address (as the inbound merge does).
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            try await db.execute("""
+            try await db.execute(
+                """
                 UPDATE crm.appointment_attendees a
                 SET contact_id = (SELECT c.id FROM crm.contacts c WHERE lower(c.email1) = lower(a.email) ORDER BY c.id LIMIT 1)
                 """)
             await db.close()
             // What the round trip carries: series with moved occurrences that have their own subject, cancelled
             // occurrences, attendees linked to contacts, tasks of every status.
-            #expect(try await env.count("SELECT count(*) FROM crm.appointment_exceptions WHERE NOT is_cancelled AND subject IS NOT NULL") == 10)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM crm.appointment_exceptions WHERE NOT is_cancelled AND subject IS NOT NULL")
+                    == 10)
             #expect(try await env.count("SELECT count(*) FROM crm.appointment_exceptions WHERE is_cancelled") == 10)
-            #expect(try await env.count("SELECT count(*) FROM crm.appointment_attendees WHERE contact_id IS NOT NULL") > 0)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointment_attendees WHERE contact_id IS NOT NULL") > 0)
             #expect(try await env.count("SELECT count(DISTINCT status) FROM crm.tasks") == TaskStatus.allCases.count)
 
             let outbound = try await env.runner().run(env.options(.outbound))
@@ -48,11 +57,17 @@ import Testing
             #expect(inbound.outcome == .completed)
             let after = try await Self.crmRows(env)
             for table in before.keys.sorted() {
-                let lost = Set(before[table] ?? []).subtracting(after[table] ?? []), gained = Set(after[table] ?? []).subtracting(before[table] ?? [])
-                #expect(lost.isEmpty && gained.isEmpty, "crm.\(table): \(lost.count) rows changed, e.g. \(lost.sorted().prefix(2)) became \(gained.sorted().prefix(2))")
+                let lost = Set(before[table] ?? []).subtracting(after[table] ?? []),
+                    gained = Set(after[table] ?? []).subtracting(before[table] ?? [])
+                #expect(
+                    lost.isEmpty && gained.isEmpty,
+                    "crm.\(table): \(lost.count) rows changed, e.g. \(lost.sorted().prefix(2)) became \(gained.sorted().prefix(2))"
+                )
             }
             #expect(after == before)
-            #expect(try await env.count("SELECT count(*) FROM crm.appointment_exceptions WHERE NOT is_cancelled AND subject IS NULL") == 0)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM crm.appointment_exceptions WHERE NOT is_cancelled AND subject IS NULL") == 0)
             let differences = try await env.differences()
             #expect(differences.isEmpty, "\(differences.prefix(5))")
         }
@@ -78,18 +93,26 @@ import Testing
                 #expect(inbound.outcome == .completedWithErrors, "run \(attempt)")
                 #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 57, "run \(attempt)")
                 #expect(try await env.count("SELECT count(*) FROM sync.links WHERE item_id = $1", [copy.id]) == 0)
-                #expect(try await env.count("""
-                    SELECT count(*) FROM sync.quarantine WHERE run_id = $1 AND item_id = $2 AND crm_id = $3 AND code = 'DuplicateCRMId'
-                    """, [inbound.runID, copy.id, original.id]) == 1, "run \(attempt)")
-                #expect(try await env.count("SELECT count(*) FROM sync.quarantine WHERE run_id = $1", [inbound.runID]) == 1)
+                #expect(
+                    try await env.count(
+                        """
+                        SELECT count(*) FROM sync.quarantine WHERE run_id = $1 AND item_id = $2 AND crm_id = $3 AND code = 'DuplicateCRMId'
+                        """, [inbound.runID, copy.id, original.id]) == 1, "run \(attempt)")
+                #expect(
+                    try await env.count("SELECT count(*) FROM sync.quarantine WHERE run_id = $1", [inbound.runID]) == 1)
             }
             #expect(try await env.count("SELECT count(*) FROM sync.quarantine WHERE resolved_at IS NULL") == 1)
             let differences = try await env.differences(kinds: [.appointments])
-            #expect(differences.contains { $0.problem == .duplicateInExchange && $0.crmID == original.id }, "\(differences)")
-            let diagnosis = RecoveryDiagnosis(try await RecoveryDoctor(conninfo: env.conninfo, source: env.source, logger: env.logger).gatherFacts())
+            #expect(
+                differences.contains { $0.problem == .duplicateInExchange && $0.crmID == original.id }, "\(differences)"
+            )
+            let diagnosis = RecoveryDiagnosis(
+                try await RecoveryDoctor(conninfo: env.conninfo, source: env.source, logger: env.logger).gatherFacts())
             let copies = diagnosis.findings.first { $0.scenario == .duplicates }
             #expect(copies?.mailboxes == [env.owners[0].smtpAddress], "\(diagnosis.findings)")
-            #expect(copies?.details.contains { $0.contains("1 extra appointments item(s)") } == true, "\(diagnosis.findings)")
+            #expect(
+                copies?.details.contains { $0.contains("1 extra appointments item(s)") } == true,
+                "\(diagnosis.findings)")
             #expect(copies?.needsAction == true)
         }
     }

@@ -10,7 +10,8 @@ import Testing
         let mailboxes = (1...50).map { String(format: "m%02d@example.com", $0) }
         try await PipelineTestEnvironment.with(mailboxes: mailboxes) { env in
             for (index, mailbox) in mailboxes.enumerated() {
-                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(300 + index), appointments: 20, tasks: 10))
+                _ = try env.simulator.control.seed(
+                    SeedRequest(mailbox: mailbox, seed: UInt64(300 + index), appointments: 20, tasks: 10))
             }
             try await seedCRM(env, contacts: 100, appointmentsPerUser: 3, tasksPerUser: 3)
             var inbound = env.options(.inbound)
@@ -22,14 +23,17 @@ import Testing
             var outbound = env.options(.outbound)
             outbound.workers = 4
             outbound.analyzePolicy = AnalyzePolicy(threshold: 0.1, minimumChangedRows: 100)
-            try await env.sql("UPDATE sync.table_activity SET changed_since = 0")  // only the outbound's own writes count
+            // only the outbound's own writes count
+            try await env.sql("UPDATE sync.table_activity SET changed_since = 0")
             let pushed = try await env.runner().run(outbound)
             #expect(pushed.outcome == .completed)
             #expect(try await env.count("SELECT count(*) FROM sync.links WHERE kind = 'contacts'") == 200)
             // The links the push batches wrote reached the ANALYZE policy (counted per stage, not per batch).
-            #expect(try await env.count("""
-                SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'sync.links'
-                """, [pushed.runID]) > 0)
+            #expect(
+                try await env.count(
+                    """
+                    SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'sync.links'
+                    """, [pushed.runID]) > 0)
             let differences = try await env.differences()
             #expect(differences.isEmpty, "\(differences.prefix(3))")
         }
@@ -42,7 +46,8 @@ import Testing
         let mailboxes = (1...6).map { "stats\($0)@example.com" }
         try await PipelineTestEnvironment.with(mailboxes: mailboxes) { env in
             for (index, mailbox) in mailboxes.enumerated() {
-                _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(900 + index), appointments: 1500, tasks: 600))
+                _ = try env.simulator.control.seed(
+                    SeedRequest(mailbox: mailbox, seed: UInt64(900 + index), appointments: 1500, tasks: 600))
             }
             var options = env.options(.inbound)
             options.workers = 2
@@ -52,19 +57,23 @@ import Testing
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             // ANALYZE ran between stages: the CRM tables and links as extracts or merges filled them, and (when
             // items are staged) the staging table once each folder was staged, before its merge joined it.
-            let analyzed = try await db.query("""
+            let analyzed = try await db.query(
+                """
                 SELECT data->>'table', stage, min(id) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' GROUP BY 1, 2
-                """, [result.runID]).map { try ($0.decode(String.self, at: 0), $0.decode(String?.self, at: 1)) }
+                """, [result.runID]
+            ).map { try ($0.decode(String.self, at: 0), $0.decode(String?.self, at: 1)) }
             #expect(analyzed.contains { $0.0 == "crm.appointments" })
             #expect(analyzed.contains { $0.0 == "sync.links" })
             if directLoad {
                 #expect(!analyzed.contains { $0.0 == "sync.stage_appointments" }, "nothing was staged")
             } else {
                 #expect(analyzed.contains { $0.0 == "sync.stage_appointments" && $0.1 == "match" })
-                let firstStagingAnalyze = try await db.query("""
+                let firstStagingAnalyze = try await db.query(
+                    """
                     SELECT min(at) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'sync.stage_appointments'
                     """, [result.runID])[0].decode(Date.self, at: 0)
-                let lastMerge = try await db.query("""
+                let lastMerge = try await db.query(
+                    """
                     SELECT max(started_at) FROM sync.run_stages WHERE run_id = $1 AND kind = 'appointments' AND stage = 'merge'
                     """, [result.runID])[0].decode(Date.self, at: 0)
                 #expect(firstStagingAnalyze < lastMerge)
@@ -73,28 +82,35 @@ import Testing
             // The planner's estimates are the real sizes, not the guesses of a never-analyzed or empty table.
             let rows = try await env.count("SELECT count(*) FROM crm.appointments")
             #expect(rows == 9000)
-            let plan = try await db.query("""
+            let plan = try await db.query(
+                """
                 EXPLAIN (FORMAT JSON) SELECT a.id FROM sync.links l JOIN crm.appointments a ON a.id = l.crm_id
                 WHERE l.mailbox = $1 AND l.kind = 'appointments'
                 """, [mailboxes[0]])[0].decode(String.self, at: 0)
             let estimated = try #require(Self.planRows(plan))
             #expect(estimated >= 500 && estimated <= 5000, "estimated \(estimated) rows for a mailbox of 1500")
-            let reltuples = try await db.query("SELECT reltuples::float8 FROM pg_class WHERE oid = 'crm.appointments'::regclass")[0].decode(Double.self, at: 0)
+            let reltuples = try await db.query(
+                "SELECT reltuples::float8 FROM pg_class WHERE oid = 'crm.appointments'::regclass")[0].decode(
+                    Double.self, at: 0)
             #expect(reltuples >= Double(rows) * 0.5)
 
             // The ANALYZEs between stages sampled at the interim target; the run ended with one at the server's
             // target, which the CRM's own queries are planned from (a histogram of 100 buckets, not 10).
-            #expect(try await env.count("""
-                SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'crm.appointments'
-                  AND data->>'statistics_target' = '10'
-                """, [result.runID]) > 0)
-            let last = try await db.query("""
+            #expect(
+                try await env.count(
+                    """
+                    SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'crm.appointments'
+                      AND data->>'statistics_target' = '10'
+                    """, [result.runID]) > 0)
+            let last = try await db.query(
+                """
                 SELECT data->>'statistics_target' FROM sync.run_events
                 WHERE run_id = $1 AND event = 'analyze' AND data->>'table' = 'crm.appointments' ORDER BY id DESC LIMIT 1
                 """, [result.runID])[0].decode(String?.self, at: 0)
             #expect(last == nil)
             #expect(try await env.count("SELECT count(*) FROM sync.table_activity WHERE coarse") == 0)
-            let buckets = try await env.count("""
+            let buckets = try await env.count(
+                """
                 SELECT coalesce(array_length(histogram_bounds::text::text[], 1), 0) FROM pg_stats
                 WHERE schemaname = 'crm' AND tablename = 'appointments' AND attname = 'starts_at'
                 """)
@@ -111,9 +127,11 @@ import Testing
             // The inbound merge's lookup (InboundStore) for each of the three addresses, for an unknown address:
             // the case that walked the whole primary key before 0005.
             for column in ["email1", "email2", "email3"] {
-                let plan = try await db.query("""
+                let plan = try await db.query(
+                    """
                     EXPLAIN SELECT c.id FROM crm.contacts c WHERE lower(c.\(column)) = lower($1) ORDER BY c.id LIMIT 1
-                    """, ["nobody@partner.example"]).map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+                    """, ["nobody@partner.example"]
+                ).map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
                 #expect(plan.contains("contacts_\(column)_lower"), "\(plan)")
                 #expect(!plan.contains("contacts_pkey"), "\(plan)")
             }
@@ -124,8 +142,9 @@ import Testing
     /// The top node's "Plan Rows" of an `EXPLAIN (FORMAT JSON)` result.
     static func planRows(_ json: String) -> Double? {
         guard let data = json.data(using: .utf8),
-              let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
-              let plan = array.first?["Plan"] as? [String: Any] else { return nil }
+            let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+            let plan = array.first?["Plan"] as? [String: Any]
+        else { return nil }
         return (plan["Plan Rows"] as? NSNumber)?.doubleValue
     }
 }

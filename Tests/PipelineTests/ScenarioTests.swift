@@ -16,16 +16,23 @@ extension PipelineTestEnvironment {
         for owner in owners {
             for kind in ItemKind.allCases {
                 let (rows, links) = try await db.run { db in
-                    (try CRMStore.records(kind, mailbox: owner, db: db).count, try LinkStore.count(mailbox: owner.smtpAddress, kind: kind, db: db))
+                    (
+                        try CRMStore.records(kind, mailbox: owner, db: db).count,
+                        try LinkStore.count(mailbox: owner.smtpAddress, kind: kind, db: db)
+                    )
                 }
                 let items = try await source.allItemRefs(in: owner, kind: kind, pageSize: 1000).map(\.id)
                 let place = "\(owner.smtpAddress) \(kind.rawValue)"
-                #expect(Set(items).count == items.count, "\(place): an item listed twice", sourceLocation: sourceLocation)
-                #expect(rows == items.count, "\(place): \(rows) CRM rows, \(items.count) items", sourceLocation: sourceLocation)
+                #expect(
+                    Set(items).count == items.count, "\(place): an item listed twice", sourceLocation: sourceLocation)
+                #expect(
+                    rows == items.count, "\(place): \(rows) CRM rows, \(items.count) items",
+                    sourceLocation: sourceLocation)
                 #expect(links == rows, "\(place): \(links) links for \(rows) CRM rows", sourceLocation: sourceLocation)
             }
         }
-        let itemsLinkedTwice = try await db.query("""
+        let itemsLinkedTwice = try await db.query(
+            """
             SELECT count(*) FROM (SELECT 1 FROM sync.links GROUP BY mailbox, item_id HAVING count(*) > 1) twice
             """)[0].decode(Int.self, at: 0)
         await db.close()
@@ -50,14 +57,17 @@ extension PipelineTestEnvironment {
     }
 
     /// The doctor has nothing left to report.
-    func expectDoctorFindsNothing(_ env: PipelineTestEnvironment, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    func expectDoctorFindsNothing(
+        _ env: PipelineTestEnvironment, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         let after = try await env.diagnose()
         #expect(after.findings.isEmpty, "\(after.findings)", sourceLocation: sourceLocation)
     }
 
     func seedExchange(_ env: PipelineTestEnvironment, items: Int = 20) throws {
         for (index, mailbox) in Self.mailboxes.enumerated() {
-            _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(500 + index), appointments: items, tasks: items))
+            _ = try env.simulator.control.seed(
+                SeedRequest(mailbox: mailbox, seed: UInt64(500 + index), appointments: items, tasks: items))
         }
     }
 
@@ -90,8 +100,11 @@ extension PipelineTestEnvironment {
             options.analyzePolicy = AnalyzePolicy(threshold: 0.10, minimumChangedRows: 100)
             let result = try await env.runner().run(options)
             #expect(result.outcome == .completed)
-            #expect(try await env.count("SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze'", [result.runID]) > 0)
-            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)  // the snapshot's writes are not echoed
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'analyze'", [result.runID]) > 0)
+            // the snapshot's writes are not echoed
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
             #expect(try await env.differences().isEmpty)
             #expect(try await env.count("SELECT count(*) FROM crm.tasks") == 2 * 400)
             try await env.expectNoDuplicates()
@@ -107,8 +120,11 @@ extension PipelineTestEnvironment {
             let diagnosis = try await env.diagnose()
             #expect(diagnosis.findings.map(\.scenario) == [.firstSync], "\(diagnosis.findings)")
             // CRM records first, then Exchange's (as in scenario 8); what doctor prints is what --fix runs.
-            #expect(diagnosis.findings.first?.steps == [.snapshot(.outbound, mailboxes: Self.mailboxes),
-                                                        .snapshot(.inbound, mailboxes: Self.mailboxes)])
+            #expect(
+                diagnosis.findings.first?.steps == [
+                    .snapshot(.outbound, mailboxes: Self.mailboxes),
+                    .snapshot(.inbound, mailboxes: Self.mailboxes),
+                ])
             #expect(diagnosis.plan == diagnosis.findings.first?.steps)
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
@@ -136,7 +152,9 @@ extension PipelineTestEnvironment {
             #expect(back.isHealthy && back.plan.isEmpty, "\(back.findings)")
             let report = try await env.pass()
             #expect(report.pulled == 3)
-            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while the CRM was down'") == 3)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while the CRM was down'")
+                    == 3)
             #expect(try await env.differences().isEmpty)
             try await env.expectNoDuplicates()
             try await expectDoctorFindsNothing(env)
@@ -150,15 +168,20 @@ extension PipelineTestEnvironment {
             try await env.setSync(true)
             try await env.setSync(false)  // switched off (e.g. for the CRM's outage): no CRM change since
             try await editInExchange(env, subject: "Changed while sync was off", count: 2)
-            _ = try await env.source.delete([try await env.source.itemRefs(in: env.owners[1], kind: .appointments, after: nil, pageSize: 1).refs[0]],
-                                            in: env.owners[1], kind: .appointments)
+            _ = try await env.source.delete(
+                [
+                    try await env.source.itemRefs(in: env.owners[1], kind: .appointments, after: nil, pageSize: 1).refs[
+                        0]
+                ],
+                in: env.owners[1], kind: .appointments)
             #expect(try await env.pass().pulled == 0)  // sync off: Exchange is not read
             let diagnosis = try await env.diagnose()
             #expect(diagnosis.findings.map(\.scenario) == [.crmDownSyncWasOff], "\(diagnosis.findings)")
             #expect(diagnosis.plan == [.enableSync(mailbox: nil), .snapshot(.inbound, mailboxes: Self.mailboxes)])
             try await env.setSync(true)
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
-            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while sync was off'") == 2)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed while sync was off'") == 2)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 2 * 20 - 1)
             #expect(try await env.differences().isEmpty)
             try await env.expectNoDuplicates()
@@ -173,7 +196,9 @@ extension PipelineTestEnvironment {
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             try await env.setSync(true)
             try await editInExchange(env, subject: "Exchange change before the outage")
-            try await env.sql("UPDATE crm.appointments SET location = 'Queued in the CRM', version = version + 1 WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 4)")
+            try await env.sql(
+                "UPDATE crm.appointments SET location = 'Queued in the CRM', version = version + 1 WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 4)"
+            )
             try await env.simulator.control.goDown()
             #expect(try await syncPassWithCRMDown(env) == 69)
             let diagnosis = try await diagnoseWithCRMDown(env)
@@ -201,31 +226,38 @@ extension PipelineTestEnvironment {
             try seedExchange(env)
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             try await env.setSync(true)
-            let dump = FileManager.default.temporaryDirectory.appendingPathComponent("snapsync-scenario10-\(UUID()).dump").path
+            let dump = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "snapsync-scenario10-\(UUID()).dump"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: dump) }
             #expect(try await Self.pgTool("pg_dump", ["-Fc", "-f", dump, "-d", env.conninfo]) == 0)
             // Work after the backup: Exchange edits pulled, CRM edits delivered.
             try await editInExchange(env, subject: "Edited after the backup", count: 2)
-            try await env.sql("UPDATE crm.appointments SET location = 'CRM edit after the backup', version = version + 1 WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 2)")
+            try await env.sql(
+                "UPDATE crm.appointments SET location = 'CRM edit after the backup', version = version + 1 WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 2)"
+            )
             let before = try await env.pass()
             #expect(before.pulled == 2 && before.delivered == 2)
             // The CRM database is restored from the backup (sync was not switched off).
             let probe = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             let name = try await probe.query("SELECT current_database()")[0].decode(String.self, at: 0)
             await probe.close()
-            let admin = try await PostgresConnection.connect(try await TestDatabase.serverConninfo(), logger: env.logger)
+            let admin = try await PostgresConnection.connect(
+                try await TestDatabase.serverConninfo(), logger: env.logger)
             try await admin.executeScript("DROP DATABASE \(PostgresIdentifier(name)) WITH (FORCE)")
             try await admin.executeScript("CREATE DATABASE \(PostgresIdentifier(name)) TEMPLATE template0")
             await admin.close()
             #expect(try await Self.pgTool("pg_restore", ["-d", env.conninfo, dump]) == 0)
-            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 0)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 0)
             // Prescribed action: none. The restored (older, still valid) sync state makes Exchange re-deliver: the
             // doctor finds the restored CRM in step (no snapshot prescribed).
             let diagnosis = try await env.diagnose()
             #expect(diagnosis.findings.isEmpty, "\(diagnosis.findings)")
             #expect(diagnosis.plan.isEmpty)
             _ = try await env.pass()
-            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 2)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Edited after the backup'") == 2)
             #expect(try await env.differences().isEmpty)
             try await env.expectNoDuplicates()
             try await expectDoctorFindsNothing(env)
@@ -237,9 +269,12 @@ extension PipelineTestEnvironment {
         var candidates: [String] = []
         if let bin = ProcessInfo.processInfo.environment["SNAPSYNC_PG_BIN"] { candidates.append("\(bin)/\(tool)") }
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) { candidates.append("/usr/lib/postgresql/\(version)/bin/\(tool)") }
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            candidates.append("/usr/lib/postgresql/\(version)/bin/\(tool)")
+        }
         candidates.append("/usr/bin/\(tool)")
-        let path = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "\(tool) not found")
+        let path = try #require(
+            candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "\(tool) not found")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

@@ -12,7 +12,8 @@ import Testing
 
     func seedMailboxes(_ env: PipelineTestEnvironment, appointments: Int = 30, tasks: Int = 20) throws {
         for (index, mailbox) in Self.mailboxes.enumerated() {
-            _ = try env.simulator.control.seed(SeedRequest(mailbox: mailbox, seed: UInt64(100 + index), appointments: appointments, tasks: tasks))
+            _ = try env.simulator.control.seed(
+                SeedRequest(mailbox: mailbox, seed: UInt64(100 + index), appointments: appointments, tasks: tasks))
         }
     }
 
@@ -22,7 +23,9 @@ import Testing
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             // Corrupt the CRM: change, delete and add rows.
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            try await db.execute("UPDATE crm.appointments SET subject = 'corrupted' WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 7)")
+            try await db.execute(
+                "UPDATE crm.appointments SET subject = 'corrupted' WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 7)"
+            )
             try await db.execute("DELETE FROM crm.tasks WHERE id IN (SELECT id FROM crm.tasks ORDER BY id LIMIT 5)")
             #expect(try await env.differences(kinds: [.appointments, .tasks]).count >= 12)
             var full = env.options(.fullFromExchange)
@@ -36,7 +39,9 @@ import Testing
             let refs = try await env.source.itemRefs(in: victim, kind: .tasks, after: nil, pageSize: 1000).refs
             _ = try await env.source.delete(Array(refs.prefix(8)), in: victim, kind: .tasks)
             #expect(try await env.differences(kinds: [.tasks]).count == 8)
-            #expect(try await env.runner().run(env.options(.fullFromCRM, kinds: [.appointments, .tasks])).outcome == .completed)
+            #expect(
+                try await env.runner().run(env.options(.fullFromCRM, kinds: [.appointments, .tasks])).outcome
+                    == .completed)
             let after = try await env.differences(kinds: [.appointments, .tasks])
             #expect(after.isEmpty, "\(after.prefix(3))")
             await db.close()
@@ -50,7 +55,9 @@ import Testing
             let everything = try await env.runner().run(env.options(.inbound))
             #expect(everything.outcome == .completed)
             let total = try await env.count("SELECT count(*) FROM crm.appointments")
-            let median = try await env.count("SELECT extract(epoch FROM percentile_disc(0.5) WITHIN GROUP (ORDER BY starts_at))::int FROM crm.appointments WHERE recurrence IS NULL")
+            let median = try await env.count(
+                "SELECT extract(epoch FROM percentile_disc(0.5) WITHIN GROUP (ORDER BY starts_at))::int FROM crm.appointments WHERE recurrence IS NULL"
+            )
             let from = Date(timeIntervalSince1970: Double(median))
             // Every CRM appointment outside the range is changed; inside it, every one. A ranged inbound
             // snapshot restores only those inside.
@@ -58,12 +65,18 @@ import Testing
             try await db.execute("UPDATE crm.appointments SET subject = subject || ' (local)', version = version + 1")
             await db.close()
             let range = SnapshotDateRange(from: from, to: nil)
-            #expect(try await env.runner().run(env.options(.inbound, kinds: [.appointments], range: range)).outcome == .completed)
-            let restored = try await env.count("SELECT count(*) FROM crm.appointments WHERE subject NOT LIKE '% (local)'")
+            #expect(
+                try await env.runner().run(env.options(.inbound, kinds: [.appointments], range: range)).outcome
+                    == .completed)
+            let restored = try await env.count(
+                "SELECT count(*) FROM crm.appointments WHERE subject NOT LIKE '% (local)'")
             let untouched = try await env.count("SELECT count(*) FROM crm.appointments WHERE subject LIKE '% (local)'")
             #expect(restored > 0 && untouched > 0)
             #expect(restored + untouched == total)
-            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE subject LIKE '% (local)' AND starts_at >= $1 AND recurrence IS NULL", [from]) == 0)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM crm.appointments WHERE subject LIKE '% (local)' AND starts_at >= $1 AND recurrence IS NULL",
+                    [from]) == 0)
         }
     }
 
@@ -71,7 +84,8 @@ import Testing
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try seedMailboxes(env, appointments: 10, tasks: 5)
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            let lines = try await SnapshotDryRun(source: env.source).plan(env.options(.inbound).request, store: SyncConnection(db, logger: env.logger))
+            let lines = try await SnapshotDryRun(source: env.source).plan(
+                env.options(.inbound).request, store: SyncConnection(db, logger: env.logger))
             #expect(lines.reduce(0) { $0 + $1.create } == 60)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 0)
             #expect(try await env.count("SELECT count(*) FROM sync.runs") == 0)
@@ -124,10 +138,11 @@ import Testing
     @Test func faultsDuringARunChangeNothingInTheEndState() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             try await seedCRM(env, contacts: 30, appointmentsPerUser: 15, tasksPerUser: 15)
-            env.simulator.control.setFaults(FaultConfiguration(
-                unavailable: .init(count: 3, retryAfterSeconds: 0),
-                serverBusy: .init(everyNth: 7, backOffMilliseconds: 20),
-                dropAfterCommit: .init(operation: "CreateItem", count: 2)))
+            env.simulator.control.setFaults(
+                FaultConfiguration(
+                    unavailable: .init(count: 3, retryAfterSeconds: 0),
+                    serverBusy: .init(everyNth: 7, backOffMilliseconds: 20),
+                    dropAfterCommit: .init(operation: "CreateItem", count: 2)))
             let result = try await env.runner().run(env.options(.outbound))
             env.simulator.control.resetFaults()
             #expect(result.outcome == .completed)
@@ -138,15 +153,19 @@ import Testing
 
     /// An inbound snapshot, then 25 of the second mailbox's 30 appointments deleted in Exchange (and
     /// `newAppointments` created), then an inbound snapshot of appointments whose reconcile refuses the deletion.
-    func inboundRefusingAMassDeletion(_ env: PipelineTestEnvironment, newAppointments: Int = 0) async throws
-        -> (victim: MailboxOwner, refused: SnapshotResult) {
+    func inboundRefusingAMassDeletion(
+        _ env: PipelineTestEnvironment, newAppointments: Int = 0
+    ) async throws
+        -> (victim: MailboxOwner, refused: SnapshotResult)
+    {
         try seedMailboxes(env)
         #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
         let victim = env.owners[1]
         let refs = try await env.source.itemRefs(in: victim, kind: .appointments, after: nil, pageSize: 1000).refs
         _ = try await env.source.delete(Array(refs.prefix(25)), in: victim, kind: .appointments)
         if newAppointments > 0 {
-            _ = try env.simulator.control.seed(SeedRequest(mailbox: victim.smtpAddress, seed: 777, appointments: newAppointments))
+            _ = try env.simulator.control.seed(
+                SeedRequest(mailbox: victim.smtpAddress, seed: 777, appointments: newAppointments))
         }
         let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
         #expect(refused.outcome == .completedWithErrors)
@@ -159,19 +178,31 @@ import Testing
     @Test func rerunningACommittedMergeCreatesNoDuplicates() async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             let (victim, refused) = try await inboundRefusingAMassDeletion(env, newAppointments: 12)
-            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30 + 12)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30
+                    + 12)
 
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
-            #expect(try await RunStore.resetStages(runID: refused.runID, mailbox: victim.smtpAddress, from: .merge, db: db) == 3)
-            try await RunStore.approveMassDelete(runID: refused.runID, mailboxes: [victim.smtpAddress], kinds: [.appointments],
-                                                 approvedBy: "test", db: db)
+            #expect(
+                try await RunStore.resetStages(runID: refused.runID, mailbox: victim.smtpAddress, from: .merge, db: db)
+                    == 3)
+            try await RunStore.approveMassDelete(
+                runID: refused.runID, mailboxes: [victim.smtpAddress], kinds: [.appointments],
+                approvedBy: "test", db: db)
             await db.close()
-            #expect(try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments])).outcome
+            #expect(
+                try await env.runner().resume(
+                    runID: refused.runID, options: env.options(.inbound, kinds: [.appointments])
+                ).outcome
                     == .completed)
-            #expect(try await env.count("""
-                SELECT attempts FROM sync.run_stages WHERE run_id = $1 AND mailbox = $2 AND kind = 'appointments' AND stage = 'merge'
-                """, [refused.runID, victim.smtpAddress]) == 2)
-            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 5 + 12)
+            #expect(
+                try await env.count(
+                    """
+                    SELECT attempts FROM sync.run_stages WHERE run_id = $1 AND mailbox = $2 AND kind = 'appointments' AND stage = 'merge'
+                    """, [refused.runID, victim.smtpAddress]) == 2)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 5
+                    + 12)
             let differences = try await env.differences(kinds: [.appointments])
             #expect(differences.isEmpty, "\(differences.prefix(3))")
         }
@@ -187,7 +218,8 @@ import Testing
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             let checked = env.owners[1], unchecked = env.owners[2]
             for owner in [checked, unchecked] {
-                let refs = try await env.source.itemRefs(in: owner, kind: .appointments, after: nil, pageSize: 1000).refs
+                let refs = try await env.source.itemRefs(in: owner, kind: .appointments, after: nil, pageSize: 1000)
+                    .refs
                 _ = try await env.source.delete(Array(refs.prefix(25)), in: owner, kind: .appointments)
             }
             let refused = try await env.runner().run(env.options(.inbound, kinds: [.appointments]))
@@ -198,27 +230,39 @@ import Testing
                   AND status = 'failed'
                 """
 
-            let rerun = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: checked.smtpAddress,
-                                                     allowMassDelete: true, options: env.options(.inbound, kinds: [.appointments]))
+            let rerun = try await env.runner().rerun(
+                runID: refused.runID, stage: .reconcile, mailbox: checked.smtpAddress,
+                allowMassDelete: true, options: env.options(.inbound, kinds: [.appointments]))
             #expect(rerun.outcome == .completedWithErrors)  // the unchecked mailbox's reconcile is still refused
             #expect(try await env.count(rowsOf, [checked.userID]) == 5)
             #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
-            #expect(try await env.count(reconcileOf, [refused.runID, unchecked.smtpAddress]) == 1)  // not attempted again
-            #expect(try await env.count("""
-                SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2
-                """, [refused.runID, unchecked.smtpAddress]) == 1)
+            // not attempted again
+            #expect(try await env.count(reconcileOf, [refused.runID, unchecked.smtpAddress]) == 1)
+            #expect(
+                try await env.count(
+                    """
+                    SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2
+                    """, [refused.runID, unchecked.smtpAddress]) == 1)
 
             // A later `resume` of the run does not delete the unchecked mailbox's rows either: its approval is not B's.
-            _ = try await env.runner().resume(runID: refused.runID, options: env.options(.inbound, kinds: [.appointments]))
+            _ = try await env.runner().resume(
+                runID: refused.runID, options: env.options(.inbound, kinds: [.appointments]))
             #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
 
             // An approval that names no mailbox is refused before anything runs (usage error).
             let snapsync = KillAndResumeTests()
-            #expect(try await snapsync.snapsync(env, ["rerun", "\(refused.runID)", "--stage", "reconcile", "--allow-mass-delete"]) == 64)
+            #expect(
+                try await snapsync.snapsync(
+                    env, ["rerun", "\(refused.runID)", "--stage", "reconcile", "--allow-mass-delete"]) == 64)
             #expect(try await env.count(rowsOf, [unchecked.userID]) == 30)
             // Approved by name (the administrator's command), the unchecked mailbox's reconcile deletes.
-            #expect(try await snapsync.snapsync(env, ["rerun", "\(refused.runID)", "--stage", "reconcile", "--mailbox", unchecked.smtpAddress,
-                                                      "--kind", "appointments", "--allow-mass-delete"]) == 0)
+            #expect(
+                try await snapsync.snapsync(
+                    env,
+                    [
+                        "rerun", "\(refused.runID)", "--stage", "reconcile", "--mailbox", unchecked.smtpAddress,
+                        "--kind", "appointments", "--allow-mass-delete",
+                    ]) == 0)
             #expect(try await env.count(rowsOf, [unchecked.userID]) == 5)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120 - 50)
         }
@@ -231,15 +275,21 @@ import Testing
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
             let (victim, refused) = try await inboundRefusingAMassDeletion(env)
             let waiting = env.owners[3]
-            try await env.sql("UPDATE sync.run_mailboxes SET status = 'pending' WHERE run_id = $1 AND mailbox = $2",
-                              [refused.runID, waiting.smtpAddress])
-            try await env.sql("UPDATE sync.runs SET status = 'running', finished_at = NULL WHERE id = $1", [refused.runID])
-            let again = try await env.runner().rerun(runID: refused.runID, stage: .reconcile, mailbox: victim.smtpAddress,
-                                                     allowMassDelete: false, options: env.options(.inbound, kinds: [.appointments]))
+            try await env.sql(
+                "UPDATE sync.run_mailboxes SET status = 'pending' WHERE run_id = $1 AND mailbox = $2",
+                [refused.runID, waiting.smtpAddress])
+            try await env.sql(
+                "UPDATE sync.runs SET status = 'running', finished_at = NULL WHERE id = $1", [refused.runID])
+            let again = try await env.runner().rerun(
+                runID: refused.runID, stage: .reconcile, mailbox: victim.smtpAddress,
+                allowMassDelete: false, options: env.options(.inbound, kinds: [.appointments]))
             #expect(again.outcome == .completedWithErrors)
-            #expect(try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30)
-            #expect(try await env.count("SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2",
-                                        [refused.runID, waiting.smtpAddress]) == 1)
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30)
+            #expect(
+                try await env.count(
+                    "SELECT claims FROM sync.run_mailboxes WHERE run_id = $1 AND mailbox = $2",
+                    [refused.runID, waiting.smtpAddress]) == 1)
         }
     }
 
@@ -248,7 +298,10 @@ import Testing
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             let (_, refused) = try await inboundRefusingAMassDeletion(env)
             #expect(try await env.count("SELECT count(*) FROM crm.appointments") == 120)
-            #expect(try await env.count("SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'mass-delete-refused'", [refused.runID]) == 1)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM sync.run_events WHERE run_id = $1 AND event = 'mass-delete-refused'",
+                    [refused.runID]) == 1)
             var allowed = env.options(.inbound, kinds: [.appointments])
             allowed.request.allowMassDelete = true
             #expect(try await env.runner().run(allowed).outcome == .completed)

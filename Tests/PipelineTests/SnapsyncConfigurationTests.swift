@@ -11,55 +11,75 @@ import Testing
     }
 
     @Test func theEnvironmentWinsOverTheFile() throws {
-        let path = try file("# CRM\ndatabase_url = host=/tmp dbname=file\news_url=https://mail.example.com/EWS/Exchange.asmx\n")
-        let configuration = try SnapsyncConfiguration.load(environment: ["SNAPSYNC_DATABASE_URL": "dbname=env"], file: path)
+        let path = try file(
+            "# CRM\ndatabase_url = host=/tmp dbname=file\news_url=https://mail.example.com/EWS/Exchange.asmx\n")
+        let configuration = try SnapsyncConfiguration.load(
+            environment: ["SNAPSYNC_DATABASE_URL": "dbname=env"], file: path)
         #expect(configuration.databaseURL == "dbname=env")
         #expect(configuration.ewsURL == "https://mail.example.com/EWS/Exchange.asmx")
     }
 
     @Test func badValuesAreClearErrorsNamingTheKey() throws {
-        #expect(throws: SnapsyncConfiguration.Error("SNAPSYNC_EWS_ACCESS must be impersonation or delegate, not sideways")) {
+        #expect(
+            throws: SnapsyncConfiguration.Error("SNAPSYNC_EWS_ACCESS must be impersonation or delegate, not sideways")
+        ) {
             try SnapsyncConfiguration.load(environment: ["SNAPSYNC_EWS_ACCESS": "sideways"], file: nil)
         }
         let path = try file("database_url=x\nnonsense\n")
         #expect(throws: SnapsyncConfiguration.Error("\(path) line 2: expected key=value")) {
             try SnapsyncConfiguration.load(environment: [:], file: path)
         }
-        #expect(throws: SnapsyncConfiguration.Error.self) { try SnapsyncConfiguration.load(environment: ["SNAPSYNC_EWS_URL": "ftp://x"], file: nil) }
-        #expect(throws: SnapsyncConfiguration.Error.self) { try SnapsyncConfiguration.load(environment: [:], file: "/nonexistent/snapsync.conf") }
+        #expect(throws: SnapsyncConfiguration.Error.self) {
+            try SnapsyncConfiguration.load(environment: ["SNAPSYNC_EWS_URL": "ftp://x"], file: nil)
+        }
+        #expect(throws: SnapsyncConfiguration.Error.self) {
+            try SnapsyncConfiguration.load(environment: [:], file: "/nonexistent/snapsync.conf")
+        }
         #expect(throws: SnapsyncConfiguration.Error.self) { try SnapsyncConfiguration().requireDatabase() }
     }
 
     @Test func graphSettingsComeFromTheFileOrTheEnvironment() throws {
-        let path = try file("""
+        let path = try file(
+            """
             exchange_protocol = graph
             graph_tenant = contoso.onmicrosoft.com
             graph_client_id = 11111111-2222-3333-4444-555555555555
             graph_client_secret_file = /etc/snapsync/graph-secret
             """)
-        let configuration = try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_URL": "https://graph.example/v1.0"], file: path)
+        let configuration = try SnapsyncConfiguration.load(
+            environment: ["SNAPSYNC_GRAPH_URL": "https://graph.example/v1.0"], file: path)
         #expect(configuration.exchangeProtocol == .graph)
         #expect(configuration.graphURL == "https://graph.example/v1.0")
         #expect(configuration.graphAuthority == "https://login.microsoftonline.com")
         let app = try configuration.requireGraph()
-        #expect(app.tenant == "contoso.onmicrosoft.com" && app.clientID == "11111111-2222-3333-4444-555555555555"
+        #expect(
+            app.tenant == "contoso.onmicrosoft.com" && app.clientID == "11111111-2222-3333-4444-555555555555"
                 && app.secretFile == "/etc/snapsync/graph-secret")
-        #expect(try SnapsyncConfiguration.load(environment: [:], file: nil).exchangeProtocol == .ews, "EWS unless configured")
+        #expect(
+            try SnapsyncConfiguration.load(environment: [:], file: nil).exchangeProtocol == .ews,
+            "EWS unless configured")
     }
 
     @Test func badGraphSettingsAreClearErrorsNamingTheKey() throws {
         #expect(throws: SnapsyncConfiguration.Error("SNAPSYNC_EXCHANGE_PROTOCOL must be ews or graph, not owa")) {
             try SnapsyncConfiguration.load(environment: ["SNAPSYNC_EXCHANGE_PROTOCOL": "owa"], file: nil)
         }
-        #expect(throws: SnapsyncConfiguration.Error("SNAPSYNC_GRAPH_AUTHORITY must be an http(s) URL such as https://login.microsoftonline.com")) {
+        #expect(
+            throws: SnapsyncConfiguration.Error(
+                "SNAPSYNC_GRAPH_AUTHORITY must be an http(s) URL such as https://login.microsoftonline.com")
+        ) {
             try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_AUTHORITY": "login"], file: nil)
         }
         #expect(throws: SnapsyncConfiguration.Error("SNAPSYNC_GRAPH_INSECURE must be true or false")) {
             try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_INSECURE": "maybe"], file: nil)
         }
-        let partial = try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_TENANT": "t", "SNAPSYNC_GRAPH_CLIENT_ID": "c"], file: nil)
-        #expect(throws: SnapsyncConfiguration.Error(
-            "no Graph client secret: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE (or graph_client_secret_file in --config)")) {
+        let partial = try SnapsyncConfiguration.load(
+            environment: ["SNAPSYNC_GRAPH_TENANT": "t", "SNAPSYNC_GRAPH_CLIENT_ID": "c"], file: nil)
+        #expect(
+            throws: SnapsyncConfiguration.Error(
+                "no Graph client secret: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE (or graph_client_secret_file in --config)"
+            )
+        ) {
             try partial.requireGraph()
         }
     }

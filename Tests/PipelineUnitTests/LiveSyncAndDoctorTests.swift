@@ -12,7 +12,9 @@ import Testing
         var fixture = PipelineFixture()
         let ref = fixture.tasksInExchange(1)[0]
         _ = try await fixture.runner.run(fixture.options(.inbound, [.tasks]))
-        guard case .task(var task) = try #require(fixture.store.rows(.tasks, of: fixture.owner).first) else { throw Unexpected() }
+        guard case .task(var task) = try #require(fixture.store.rows(.tasks, of: fixture.owner).first) else {
+            throw Unexpected()
+        }
         task.subject = "changed in the CRM"
         task.version += 1
         task.updatedAt = Date().addingTimeInterval(-3_600)
@@ -31,7 +33,8 @@ import Testing
     func pass(_ fixture: PipelineFixture, _ policy: ConflictPolicy) async throws -> LiveSyncReport {
         var options = LiveSyncOptions()
         options.conflictPolicies = [.tasks: policy]
-        return try await LiveSync(source: fixture.source, logger: fixture.logger, options: options).runOnce(store: fixture.store)
+        return try await LiveSync(source: fixture.source, logger: fixture.logger, options: options).runOnce(
+            store: fixture.store)
     }
 
     @Test func whenTheCRMWinsItsRowStaysAndIsQueuedForExchange() async throws {
@@ -88,7 +91,8 @@ import Testing
         let facts = try await doctor.gatherFacts()
         let diagnosis = RecoveryDiagnosis(facts)
         #expect(diagnosis.findings.map(\.scenario).contains(.exchangeRestored), "\(diagnosis.findings)")
-        #expect(diagnosis.plan.contains(.snapshot(.inbound, mailboxes: [fixture.owner.smtpAddress])), "\(diagnosis.plan)")
+        #expect(
+            diagnosis.plan.contains(.snapshot(.inbound, mailboxes: [fixture.owner.smtpAddress])), "\(diagnosis.plan)")
     }
 
     @Test func theDoctorFindsDuplicateCopiesAndItsFixKeepsTheLinkedOne() async throws {

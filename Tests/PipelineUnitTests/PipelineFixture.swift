@@ -19,9 +19,13 @@ struct PipelineFixture {
 
     var runner: SnapshotRunner { SnapshotRunner(database: store, source: source, logger: logger) }
 
-    func options(_ direction: SnapshotDirection, _ kinds: [ItemKind], range: SnapshotDateRange? = nil) -> SnapshotOptions {
-        var options = SnapshotOptions(request: RunRequest(direction: direction, kinds: kinds, mailboxes: nil, dateRange: range,
-                                                          requestedBy: "unit test"))
+    func options(
+        _ direction: SnapshotDirection, _ kinds: [ItemKind], range: SnapshotDateRange? = nil
+    ) -> SnapshotOptions {
+        var options = SnapshotOptions(
+            request: RunRequest(
+                direction: direction, kinds: kinds, mailboxes: nil, dateRange: range,
+                requestedBy: "unit test"))
         options.workers = 1
         options.pageSize = 2
         options.fetchBatchSize = 2
@@ -46,7 +50,9 @@ struct PipelineFixture {
     /// Tasks the mailbox's user created in Exchange.
     @discardableResult
     mutating func tasksInExchange(_ count: Int) -> [MailboxItemRef] {
-        (0..<count).map { index in source.add(.task(samples.task(ownerID: owner.userID, index: index)), to: owner.smtpAddress) }
+        (0..<count).map { index in
+            source.add(.task(samples.task(ownerID: owner.userID, index: index)), to: owner.smtpAddress)
+        }
     }
 
     /// CRM tasks of the user.

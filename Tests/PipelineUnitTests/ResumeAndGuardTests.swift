@@ -9,11 +9,14 @@ import Testing
 /// the mass-delete guard.
 @Suite struct ResumeAndGuardTests {
     static let inboundCrashes: [InMemorySyncStore.CrashPoint] = [
-        .init(.baseline), .init(.extract), .init(.extract, batch: 2), .init(.match), .init(.merge), .init(.reconcile), .init(.finalize),
+        .init(.baseline), .init(.extract), .init(.extract, batch: 2), .init(.match), .init(.merge), .init(.reconcile),
+        .init(.finalize),
     ]
 
     @Test(arguments: inboundCrashes)
-    func anInboundSnapshotKilledInAnyStageIsResumedWithNothingLostOrDoubled(crash: InMemorySyncStore.CrashPoint) async throws {
+    func anInboundSnapshotKilledInAnyStageIsResumedWithNothingLostOrDoubled(
+        crash: InMemorySyncStore.CrashPoint
+    ) async throws {
         var fixture = PipelineFixture()
         fixture.tasksInExchange(5)
         var options = fixture.options(.inbound, [.tasks])
@@ -34,7 +37,9 @@ import Testing
     static let outboundCrashes: [InMemorySyncStore.CrashPoint] = [.init(.push), .init(.push, batch: 2), .init(.delete)]
 
     @Test(arguments: outboundCrashes)
-    func anOutboundSnapshotKilledInAnyStageIsResumedWithNothingLostOrDoubled(crash: InMemorySyncStore.CrashPoint) async throws {
+    func anOutboundSnapshotKilledInAnyStageIsResumedWithNothingLostOrDoubled(
+        crash: InMemorySyncStore.CrashPoint
+    ) async throws {
         var fixture = PipelineFixture()
         // An earlier snapshot linked a row deleted since, so that the delete stage has an item to delete.
         let gone = fixture.tasksInCRM(1)[0]
@@ -51,7 +56,9 @@ import Testing
         let resumed = try await fixture.runner.resume(runID: run.id, options: fixture.options(.outbound, [.tasks]))
         #expect(resumed.outcome == .completed)
         let items = fixture.source.items(in: fixture.owner.smtpAddress, kind: .tasks)
-        #expect(items.compactMap(\.stamp).sorted { $0.uuidString < $1.uuidString } == tasks.map(\.id).sorted { $0.uuidString < $1.uuidString })
+        #expect(
+            items.compactMap(\.stamp).sorted { $0.uuidString < $1.uuidString }
+                == tasks.map(\.id).sorted { $0.uuidString < $1.uuidString })
         #expect(fixture.store.links(of: fixture.owner, kind: .tasks).count == 5)
         #expect(fixture.store.state.intents.isEmpty)
     }
@@ -84,7 +91,9 @@ import Testing
         let resumed = try await fixture.runner.resume(runID: nil, options: fixture.options(.fullFromCRM, [.tasks]))
         #expect(resumed.outcome == .completed)
         let items = fixture.source.items(in: fixture.owner.smtpAddress, kind: .tasks)
-        #expect(items.compactMap(\.stamp).sorted { $0.uuidString < $1.uuidString } == tasks.map(\.id).sorted { $0.uuidString < $1.uuidString })
+        #expect(
+            items.compactMap(\.stamp).sorted { $0.uuidString < $1.uuidString }
+                == tasks.map(\.id).sorted { $0.uuidString < $1.uuidString })
         #expect(items.count == 4)
     }
 
@@ -99,12 +108,16 @@ import Testing
         #expect(refused.outcome == .completedWithErrors)
         #expect(fixture.crmSubjects(.tasks).count == 12, "nothing deleted")
         let message = try #require(fixture.store.state.events.first { $0.event == "mass-delete-refused" }?.message)
-        #expect(message.contains("snapsync rerun \(refused.runID) --stage reconcile --mailbox \(fixture.owner.smtpAddress) --kind tasks --allow-mass-delete"))
+        #expect(
+            message.contains(
+                "snapsync rerun \(refused.runID) --stage reconcile --mailbox \(fixture.owner.smtpAddress) --kind tasks --allow-mass-delete"
+            ))
 
         var approval = fixture.options(.inbound, [.tasks])
         approval.request.requestedBy = "admin"
-        let approved = try await fixture.runner.rerun(runID: refused.runID, stage: .reconcile, mailbox: fixture.owner.smtpAddress,
-                                                      allowMassDelete: true, options: approval)
+        let approved = try await fixture.runner.rerun(
+            runID: refused.runID, stage: .reconcile, mailbox: fixture.owner.smtpAddress,
+            allowMassDelete: true, options: approval)
         #expect(approved.outcome == .completed)
         #expect(fixture.crmSubjects(.tasks) == fixture.exchangeSubjects(.tasks))
         #expect(fixture.crmSubjects(.tasks).count == 2)
@@ -123,8 +136,9 @@ import Testing
     @Test func anApprovalNeedsTheMailboxItApproves() async throws {
         let fixture = PipelineFixture()
         await #expect(throws: PipelineError.self) {
-            try await fixture.runner.rerun(runID: 1, stage: .reconcile, mailbox: nil, allowMassDelete: true,
-                                           options: fixture.options(.inbound, [.tasks]))
+            try await fixture.runner.rerun(
+                runID: 1, stage: .reconcile, mailbox: nil, allowMassDelete: true,
+                options: fixture.options(.inbound, [.tasks]))
         }
     }
 }

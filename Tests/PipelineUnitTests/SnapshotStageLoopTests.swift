@@ -31,7 +31,8 @@ import Testing
         let result = try await fixture.runner.run(options)
         #expect(result.outcome == .completed)
         #expect(fixture.crmSubjects(.tasks) == fixture.exchangeSubjects(.tasks))
-        let merge = try #require(try await fixture.store.stages(runID: result.runID, mailbox: nil).first { $0.stage == .merge })
+        let merge = try #require(
+            try await fixture.store.stages(runID: result.runID, mailbox: nil).first { $0.stage == .merge })
         #expect(merge.created == 5)
     }
 
@@ -41,7 +42,9 @@ import Testing
         let first = try await fixture.runner.run(fixture.options(.outbound, [.tasks]))
         #expect(first.outcome == .completed)
         #expect(fixture.exchangeSubjects(.tasks) == tasks.map(\.subject).sorted())
-        #expect(Set(fixture.source.items(in: fixture.owner.smtpAddress, kind: .tasks).compactMap(\.stamp)) == Set(tasks.map(\.id)))
+        #expect(
+            Set(fixture.source.items(in: fixture.owner.smtpAddress, kind: .tasks).compactMap(\.stamp))
+                == Set(tasks.map(\.id)))
         #expect(fixture.store.links(of: fixture.owner, kind: .tasks).count == 5)
 
         let creates = fixture.source.callCount(.create), updates = fixture.source.callCount(.update)
@@ -80,7 +83,8 @@ import Testing
         let start = SampleRecords.epoch
         fixture.appointmentsInExchange(5, start: start)
         // days 1 and 2 of 0...4
-        let range = SnapshotDateRange(from: start.addingTimeInterval(86_400 - 60), to: start.addingTimeInterval(2 * 86_400 + 60))
+        let range = SnapshotDateRange(
+            from: start.addingTimeInterval(86_400 - 60), to: start.addingTimeInterval(2 * 86_400 + 60))
         let result = try await fixture.runner.run(fixture.options(.inbound, [.appointments], range: range))
         #expect(result.outcome == .completed)
         let inRange = fixture.source.items(in: fixture.owner.smtpAddress, kind: .appointments).dropFirst().prefix(2)

@@ -43,7 +43,8 @@ import TestSupport
 
     @Test func aRefusedPasswordIsARejectedLoginWithoutThePassword() async throws {
         let server = try await PasswordRefusingPostgresServer()
-        let error = try #require(await failure("postgresql://crm:\(Self.password)@127.0.0.1:\(server.port)/crm?sslmode=disable"))
+        let error = try #require(
+            await failure("postgresql://crm:\(Self.password)@127.0.0.1:\(server.port)/crm?sslmode=disable"))
         try await server.shutdown()
         #expect(error.connectionFailure == .rejected, "\(error)")
         #expect(error.description.contains("password authentication failed"), "\(error)")

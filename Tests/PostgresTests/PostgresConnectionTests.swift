@@ -16,29 +16,35 @@ import TestSupport
         let dates: [Date] = [
             Date(timeIntervalSince1970: 1_700_000_000.123456),
             Date(timeIntervalSince1970: -1_000_000.654321),  // before 1970: a negative fraction
-            Date(timeIntervalSince1970: 946_684_800),        // 2000-01-01, no fraction
+            Date(timeIntervalSince1970: 946_684_800),  // 2000-01-01, no fraction
         ]
         let arrays: [[String]] = [
             ["a", "with,comma", "with \"quotes\"", "back\\slash", "{braces}", " spaced ", "Ünïcödé", "tab\there"],
             ["NULL", "null", ""],
             [],
         ]
-        let days = [PostgresDate(year: 2024, month: 2, day: 29), PostgresDate(year: 1, month: 1, day: 1),
-                    PostgresDate(year: 9999, month: 12, day: 31)]
+        let days = [
+            PostgresDate(year: 2024, month: 2, day: 29), PostgresDate(year: 1, month: 1, day: 1),
+            PostgresDate(year: 9999, month: 12, day: 31),
+        ]
         let blobs: [[UInt8]] = [Array(0...255), [], [0, 0, 0]]
         let doubles: [Double] = [1.0 / 3.0, -0.0, 1e-300, .greatestFiniteMagnitude, .infinity, -.infinity]
 
         try await TestDatabase.withConnection(migrated: false) { connection in
-            try await connection.execute("""
+            try await connection.execute(
+                """
                 create table roundtrip (n int primary key, t text, i bigint, i32 integer, i64 bigint, f double precision,
                   b boolean, ts timestamptz, d date, u uuid, a text[], by bytea)
                 """)
-            var expected: [(Int, String, Int, Int32, Int64, Double, Bool, Date, PostgresDate, UUID, [String], [UInt8])] = []
+            var expected:
+                [(Int, String, Int, Int32, Int64, Double, Bool, Date, PostgresDate, UUID, [String], [UInt8])] = []
             for n in 0..<6 {
-                let row = (n, texts[n % texts.count], n.isMultiple(of: 2) ? Int.max : Int.min + 1,
-                           n.isMultiple(of: 2) ? Int32.min : Int32.max, Int64(-n) * 1_000_000_007_919,
-                           doubles[n % doubles.count], n.isMultiple(of: 2), dates[n % dates.count], days[n % days.count],
-                           UUID(), arrays[n % arrays.count], blobs[n % blobs.count])
+                let row = (
+                    n, texts[n % texts.count], n.isMultiple(of: 2) ? Int.max : Int.min + 1,
+                    n.isMultiple(of: 2) ? Int32.min : Int32.max, Int64(-n) * 1_000_000_007_919,
+                    doubles[n % doubles.count], n.isMultiple(of: 2), dates[n % dates.count], days[n % days.count],
+                    UUID(), arrays[n % arrays.count], blobs[n % blobs.count]
+                )
                 expected.append(row)
                 try await connection.execute(
                     "insert into roundtrip values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -55,14 +61,17 @@ import TestSupport
                 #expect(double == want.5 && double.sign == want.5.sign, "\(double) != \(want.5)")
                 #expect(try row.decode(Bool.self, at: 6) == want.6)
                 let date = try row.decode(Date.self, at: 7)
-                #expect(abs(date.timeIntervalSince(want.7)) < 0.000_001, "\(date.timeIntervalSince1970) != \(want.7.timeIntervalSince1970)")
+                #expect(
+                    abs(date.timeIntervalSince(want.7)) < 0.000_001,
+                    "\(date.timeIntervalSince1970) != \(want.7.timeIntervalSince1970)")
                 #expect(try row.decode(PostgresDate.self, at: 8) == want.8)
                 #expect(try row.decode(UUID.self, at: 9) == want.9)
                 #expect(try row.decode([String].self, at: 10) == want.10)
                 #expect(try row.decode([UInt8].self, at: 11) == want.11)
             }
             // The server sees what was meant, not just the same bytes back: microseconds, text, array elements.
-            let server = try await connection.query("""
+            let server = try await connection.query(
+                """
                 select to_char(ts at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), length(t), cardinality(a), a[2],
                        octet_length(by), d::text from roundtrip where n = 0
                 """)[0]
@@ -72,7 +81,8 @@ import TestSupport
             #expect(try server.decode(String.self, at: 3) == "with,comma")
             #expect(try server.decode(Int.self, at: 4) == 256)
             #expect(try server.decode(String.self, at: 5) == "2024-02-29")
-            let minus = try await connection.query("select to_char(ts at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') from roundtrip where n = 1")
+            let minus = try await connection.query(
+                "select to_char(ts at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') from roundtrip where n = 1")
             #expect(try minus[0].decode(String.self, at: 0) == "1969-12-20 10:13:19.345679")
             let nullish = try await connection.query("select a[1] is null, a[1] from roundtrip where n = 1")[0]
             #expect(try nullish.decode(Bool.self, at: 0) == false, "the string \"NULL\" is not a NULL element")
@@ -88,14 +98,18 @@ import TestSupport
         #expect(try decode(id.uuidString.lowercased()) == id)
         #expect(try decode(id.uuidString) == id)
         #expect(UUID.fromCanonicalText(UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
-        for bad in ["", "not-a-uuid", String(id.uuidString.dropLast()) + "g", id.uuidString.replacingOccurrences(of: "-", with: "_")] {
+        for bad in [
+            "", "not-a-uuid", String(id.uuidString.dropLast()) + "g",
+            id.uuidString.replacingOccurrences(of: "-", with: "_"),
+        ] {
             #expect(throws: PostgresError.self) { try decode(bad) }
         }
     }
 
     @Test func nullsBindAndDecodeAsNil() async throws {
         try await TestDatabase.withConnection(migrated: false) { connection in
-            try await connection.execute("""
+            try await connection.execute(
+                """
                 create table nulls (t text, i bigint, i32 integer, f double precision, b boolean, ts timestamptz, d date,
                   u uuid, a text[], by bytea)
                 """)
@@ -120,8 +134,9 @@ import TestSupport
             #expect(error?.code == .decoding)
 
             // Some(value) binds the value; a NULL element inside an array survives.
-            let present = try await connection.query("select $1::text, $2::bigint, $3::text[]",
-                                                     [String?.some("x"), Int?.some(7), ["a", "b"] as [String]?])[0]
+            let present = try await connection.query(
+                "select $1::text, $2::bigint, $3::text[]",
+                [String?.some("x"), Int?.some(7), ["a", "b"] as [String]?])[0]
             #expect(try present.decode(String?.self, at: 0) == "x")
             #expect(try present.decode(Int?.self, at: 1) == 7)
             #expect(try present.decode([String].self, at: 2) == ["a", "b"])
@@ -185,7 +200,9 @@ import TestSupport
                 } catch is Abort {}
                 try db.execute("insert into ledger values (5)")
             }
-            let kept = try await connection.query("select n from ledger order by n").map { try $0.decode(Int.self, at: 0) }
+            let kept = try await connection.query("select n from ledger order by n").map {
+                try $0.decode(Int.self, at: 0)
+            }
             #expect(kept == [3, 5])
         }
     }
@@ -211,11 +228,13 @@ import TestSupport
 
     @Test func copyOf100000RowsLoadsExactlyThoseRows() async throws {
         try await TestDatabase.withConnection(migrated: false) { connection in
-            let definition = "id integer primary key, name text not null, note text, tags text[] not null, at timestamptz, ok boolean"
+            let definition =
+                "id integer primary key, name text not null, note text, tags text[] not null, at timestamptz, ok boolean"
             try await connection.execute("create table loaded (\(definition))")
             try await connection.execute("create table expected (\(definition))")
             // The same rows built by the server: the reference for the checksum.
-            try await connection.execute("""
+            try await connection.execute(
+                """
                 insert into expected
                 select i, 'row ' || i || case when i % 7 = 0 then E' tab\\there\\nnew line \\\\ back ü' else '' end,
                        case when i % 5 = 0 then null else 'note ' || (i * 31 % 1000) end,
@@ -225,13 +244,16 @@ import TestSupport
                 from generate_series(1, 100000) i
                 """)
             let copied = try await connection.run { db in
-                try db.copy(into: PostgresIdentifier("loaded"), columns: ["id", "name", "note", "tags", "at", "ok"]) { writer in
+                try db.copy(into: PostgresIdentifier("loaded"), columns: ["id", "name", "note", "tags", "at", "ok"]) {
+                    writer in
                     for i in 1...100_000 {
                         writer.append(i)
                         writer.append("row \(i)" + (i % 7 == 0 ? " tab\there\nnew line \\ back ü" : ""))
                         writer.append(i % 5 == 0 ? nil : "note \(i * 31 % 1000)")
                         writer.append(i % 3 == 0 ? [] : ["t\(i % 10)", "a,b \"q\""])
-                        writer.append(Date(timeIntervalSince1970: Double(1_700_000_000 + i)).addingTimeInterval(Double(i % 1000) / 1_000_000))
+                        writer.append(
+                            Date(timeIntervalSince1970: Double(1_700_000_000 + i)).addingTimeInterval(
+                                Double(i % 1000) / 1_000_000))
                         writer.append(i % 2 == 0)
                         try writer.endRow()
                     }
@@ -240,7 +262,8 @@ import TestSupport
             #expect(copied == 100_000)
             func checksum(_ table: String) async throws -> (Int, String) {
                 let row = try await connection.query(
-                    "select count(*), md5(string_agg(t::text, E'\\n' order by t.id)) from \(PostgresIdentifier(table)) t")[0]
+                    "select count(*), md5(string_agg(t::text, E'\\n' order by t.id)) from \(PostgresIdentifier(table)) t"
+                )[0]
                 return (try row.decode(Int.self, at: 0), try row.decode(String.self, at: 1))
             }
             let loaded = try await checksum("loaded")
@@ -258,14 +281,21 @@ import TestSupport
             try await connection.execute("create table as_text (\(definition))")
             try await connection.execute("create table as_binary (\(definition))")
             let texts: [String?] = ["Grüße aus Köln, 東京 🚀", "tab\tnewline\ncr\r back\\slash \"double\"", "", nil]
-            let dates: [Date?] = [Date(timeIntervalSince1970: 1_700_000_000.123456), Date(timeIntervalSince1970: -1_000_000.654321),
-                                  Date(timeIntervalSince1970: 946_684_800), nil, Date(timeIntervalSince1970: 946_684_799.999999)]
-            let days: [PostgresDate?] = [PostgresDate(year: 2024, month: 2, day: 29), PostgresDate(year: 1, month: 1, day: 1),
-                                         PostgresDate(year: 9999, month: 12, day: 31), PostgresDate(year: 1999, month: 12, day: 31), nil]
+            let dates: [Date?] = [
+                Date(timeIntervalSince1970: 1_700_000_000.123456), Date(timeIntervalSince1970: -1_000_000.654321),
+                Date(timeIntervalSince1970: 946_684_800), nil, Date(timeIntervalSince1970: 946_684_799.999999),
+            ]
+            let days: [PostgresDate?] = [
+                PostgresDate(year: 2024, month: 2, day: 29), PostgresDate(year: 1, month: 1, day: 1),
+                PostgresDate(year: 9999, month: 12, day: 31), PostgresDate(year: 1999, month: 12, day: 31), nil,
+            ]
             let arrays: [[String]] = [["a", "with,comma", "with \"quotes\"", "{braces}", "Ünïcödé", "NULL"], [], [""]]
             let rows = (0..<60).map { i in
-                (Int64(i) - 30, Int32(i * 1000 - 30000), texts[i % texts.count], i % 3 == 0, i % 4 == 0 ? nil : UUID(),
-                 dates[i % dates.count], days[i % days.count], arrays[i % arrays.count])
+                (
+                    Int64(i) - 30, Int32(i * 1000 - 30000), texts[i % texts.count], i % 3 == 0,
+                    i % 4 == 0 ? nil : UUID(),
+                    dates[i % dates.count], days[i % days.count], arrays[i % arrays.count]
+                )
             }
             let columns = ["n", "small", "name", "ok", "id", "at", "day", "tags"]
             let (text, binary) = try await connection.run { db in
@@ -286,12 +316,15 @@ import TestSupport
                 return (text, binary)
             }
             #expect(text == rows.count && binary == rows.count)
-            let differing = try await connection.query("""
+            let differing = try await connection.query(
+                """
                 select count(*) from (select * from as_text except select * from as_binary) d
                 """)[0].decode(Int.self, at: 0)
             #expect(differing == 0)
-            #expect(try await connection.query("select count(*) from as_binary where tags = '{}' and cardinality(tags) = 0")[0]
-                .decode(Int.self, at: 0) == rows.filter { $0.7.isEmpty }.count)
+            #expect(
+                try await connection.query(
+                    "select count(*) from as_binary where tags = '{}' and cardinality(tags) = 0")[0]
+                    .decode(Int.self, at: 0) == rows.filter { $0.7.isEmpty }.count)
 
             // A value whose binary form is not the column's type is refused, and nothing is loaded.
             let mismatch = await #expect(throws: PostgresError.self) {
@@ -303,7 +336,9 @@ import TestSupport
                 }
             }
             #expect(mismatch?.sqlState == "22P03")
-            #expect(try await connection.query("select count(*) from as_binary where n = 1000")[0].decode(Int.self, at: 0) == 0)
+            #expect(
+                try await connection.query("select count(*) from as_binary where n = 1000")[0].decode(Int.self, at: 0)
+                    == 0)
         }
     }
 
@@ -369,7 +404,8 @@ import TestSupport
             var sum = 0
             for n in 0..<500 { sum += try await connection.query(statement, [n, 1])[0].decode(Int.self, at: 0) }
             #expect(sum == (0..<500).reduce(0) { $0 + $1 + 1 })
-            let prepared = try await connection.query("select count(*) from pg_prepared_statements where statement = $1", [sql])
+            let prepared = try await connection.query(
+                "select count(*) from pg_prepared_statements where statement = $1", [sql])
             #expect(try prepared[0].decode(Int.self, at: 0) == 1, "prepared once on the server")
 
             let other = try await PostgresConnection.connect(conninfo, logger: logger)

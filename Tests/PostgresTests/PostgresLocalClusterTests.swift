@@ -61,8 +61,9 @@ import TestSupport
 
     /// Runs one query through `psql` (independent of the Postgres module) and returns its unaligned output.
     private func psql(_ conninfo: String, _ sql: String) async throws -> String {
-        let result = try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                               ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql])
+        let result = try await ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql])
         #expect(result.status == 0, "psql: \(result.output)")
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -15,8 +15,10 @@ import SyncCore
     }
 
     @Test func rejectsMalformedValues() {
-        for bad in ["", "2014-01-19", "2014-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2014-01-19T25:00:00Z",
-                    "2014-01-19T18:59:07Q", "2014-01-19T18:59:07.Z", "2014/01/19T18:59:07Z", "2014-01-19T18:59:07+2"] {
+        for bad in [
+            "", "2014-01-19", "2014-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2014-01-19T25:00:00Z",
+            "2014-01-19T18:59:07Q", "2014-01-19T18:59:07.Z", "2014/01/19T18:59:07Z", "2014-01-19T18:59:07+2",
+        ] {
             #expect(ISO8601.parseDateTime(bad) == nil, "\(bad)")
         }
     }
@@ -27,7 +29,9 @@ import SyncCore
         #expect(LocalDate("2014-01-19-08:00") == LocalDate(year: 2014, month: 1, day: 19))
         #expect(LocalDate("2014-02-30") == nil)
         #expect(LocalDate(year: 2024, month: 3, day: 4)!.isoWeekday == 1)
-        #expect(LocalDate(daysSinceEpoch: LocalDate(year: 1600, month: 2, day: 29)!.daysSinceEpoch).description == "1600-02-29")
+        #expect(
+            LocalDate(daysSinceEpoch: LocalDate(year: 1600, month: 2, day: 29)!.daysSinceEpoch).description
+                == "1600-02-29")
     }
 
     @Test func formatRoundTrips() {

@@ -7,22 +7,35 @@ import Testing
 
     @Test func rowsAreActivatedDeactivatedOrSkippedAtTheLimit() {
         #expect(OnboardingDecision.decide(OnboardingRow(mailbox: "a@x", userLogin: "a"), maxAttempts: 5) == .activate)
-        #expect(OnboardingDecision.decide(OnboardingRow(mailbox: "a@x", userLogin: "a", activate: false, attempts: 4), maxAttempts: 5) == .deactivate)
-        #expect(OnboardingDecision.decide(OnboardingRow(mailbox: "a@x", userLogin: "a", attempts: 5, lastError: "boom"), maxAttempts: 5)
+        #expect(
+            OnboardingDecision.decide(
+                OnboardingRow(mailbox: "a@x", userLogin: "a", activate: false, attempts: 4), maxAttempts: 5)
+                == .deactivate)
+        #expect(
+            OnboardingDecision.decide(
+                OnboardingRow(mailbox: "a@x", userLogin: "a", attempts: 5, lastError: "boom"), maxAttempts: 5)
                 == .skip(attempts: 5, lastError: "boom"))
     }
 
     @Test func linkSetsAnEmptyMailboxAndRefusesConflicts() {
-        #expect(OnboardingDecision.link(mailbox: "a@x", login: "alice", user: alice, holder: nil) == .setMailbox(userID: alice.id))
+        #expect(
+            OnboardingDecision.link(mailbox: "a@x", login: "alice", user: alice, holder: nil)
+                == .setMailbox(userID: alice.id))
         var linked = alice
         linked.mailbox = "A@X"
-        #expect(OnboardingDecision.link(mailbox: "a@x", login: "alice", user: linked, holder: linked) == .alreadyLinked(userID: alice.id))
-        guard case .refuse(let missing) = OnboardingDecision.link(mailbox: "a@x", login: "ghost", user: nil, holder: nil) else {
+        #expect(
+            OnboardingDecision.link(mailbox: "a@x", login: "alice", user: linked, holder: linked)
+                == .alreadyLinked(userID: alice.id))
+        guard
+            case .refuse(let missing) = OnboardingDecision.link(mailbox: "a@x", login: "ghost", user: nil, holder: nil)
+        else {
             Issue.record("an unknown login must be refused"); return
         }
         #expect(missing.contains("ghost"))
         let bob = OnboardingDecision.CRMUser(id: UUID(), login: "bob", mailbox: "a@x")
-        guard case .refuse(let taken) = OnboardingDecision.link(mailbox: "a@x", login: "alice", user: alice, holder: bob) else {
+        guard
+            case .refuse(let taken) = OnboardingDecision.link(mailbox: "a@x", login: "alice", user: alice, holder: bob)
+        else {
             Issue.record("a mailbox of another user must be refused"); return
         }
         #expect(taken.contains("bob"))

@@ -8,19 +8,23 @@ import SyncCore
     static let contact = CRMContact(
         id: UUID(), givenName: "Zoë", surname: "O'Brien", displayName: "Zoë O'Brien", company: "Acme",
         email1: "zoe@example.com", businessPhone: "+49 30 1234", street: "Hauptstraße 1\r\nHinterhaus", city: "Berlin",
-        notes: "Met at fair.\r\nLikes tea", birthday: LocalDate(year: 1980, month: 5, day: 4), categories: ["VIP", "Berlin"],
+        notes: "Met at fair.\r\nLikes tea", birthday: LocalDate(year: 1980, month: 5, day: 4),
+        categories: ["VIP", "Berlin"],
         updatedAt: date("2024-01-01T00:00:00Z"), version: 3)
 
     // Monday 4 March 2024, 09:00 UTC.
     static let appointment = CRMAppointment(
         id: UUID(), ownerID: UUID(), subject: "Weekly sync", location: "Room 4", body: "Agenda\r\n- numbers",
-        startsAt: date("2024-03-04T09:00:00.250Z"), endsAt: date("2024-03-04T09:30:00Z"), timeZone: "W. Europe Standard Time",
-        categories: ["Team", "Internal"], icalUID: "uid-1@example.com", recurrence: "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20240630",
+        startsAt: date("2024-03-04T09:00:00.250Z"), endsAt: date("2024-03-04T09:30:00Z"),
+        timeZone: "W. Europe Standard Time",
+        categories: ["Team", "Internal"], icalUID: "uid-1@example.com",
+        recurrence: "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20240630",
         updatedAt: date("2024-01-01T00:00:00Z"), version: 1,
         exceptions: [
             CRMAppointmentException(originalStart: date("2024-03-11T09:00:00Z"), isCancelled: true),
-            CRMAppointmentException(originalStart: date("2024-03-13T09:00:00Z"), isCancelled: false, subject: "Moved",
-                                    startsAt: date("2024-03-14T10:00:00Z"), endsAt: date("2024-03-14T10:30:00Z")),
+            CRMAppointmentException(
+                originalStart: date("2024-03-13T09:00:00Z"), isCancelled: false, subject: "Moved",
+                startsAt: date("2024-03-14T10:00:00Z"), endsAt: date("2024-03-14T10:30:00Z")),
         ],
         attendees: [
             CRMAttendee(email: "Anna@Example.com", name: "Anna", kind: .required),
@@ -29,7 +33,8 @@ import SyncCore
         ])
 
     static let task = CRMTask(
-        id: UUID(), ownerID: UUID(), subject: "Send offer", body: "Draft first", startsOn: LocalDate(year: 2024, month: 3, day: 1),
+        id: UUID(), ownerID: UUID(), subject: "Send offer", body: "Draft first",
+        startsOn: LocalDate(year: 2024, month: 3, day: 1),
         dueOn: LocalDate(year: 2024, month: 3, day: 8), status: .inProgress, percentComplete: 50, importance: .high,
         completedAt: nil, categories: ["Sales"], updatedAt: date("2024-01-01T00:00:00Z"), version: 2)
 
@@ -64,15 +69,18 @@ import SyncCore
         appointment.recurrence = "FREQ=WEEKLY;UNTIL=20240630;BYDAY=WE,MO"
         appointment.exceptions = [
             // Exchange reads a moved occurrence as start and end only; a cancelled one has no times.
-            CRMAppointmentException(originalStart: Self.date("2024-03-13T09:00:00Z"), isCancelled: false,
-                                    startsAt: Self.date("2024-03-14T10:00:00Z"), endsAt: Self.date("2024-03-14T10:30:00Z")),
-            CRMAppointmentException(originalStart: Self.date("2024-03-11T09:00:00Z"), isCancelled: true,
-                                    startsAt: Self.date("2024-03-11T09:00:00Z")),
+            CRMAppointmentException(
+                originalStart: Self.date("2024-03-13T09:00:00Z"), isCancelled: false,
+                startsAt: Self.date("2024-03-14T10:00:00Z"), endsAt: Self.date("2024-03-14T10:30:00Z")),
+            CRMAppointmentException(
+                originalStart: Self.date("2024-03-11T09:00:00Z"), isCancelled: true,
+                startsAt: Self.date("2024-03-11T09:00:00Z")),
         ]
         appointment.attendees = [
             CRMAttendee(email: "room4@example.com", name: "Room 4", kind: .resource),
             CRMAttendee(email: "anna@example.com", name: "Anna", kind: .required, contactID: UUID()),
-            CRMAttendee(email: "ben@example.com", name: "ben@example.com", kind: .optional),  // Exchange's name for none
+            // Exchange's name for none
+            CRMAttendee(email: "ben@example.com", name: "ben@example.com", kind: .optional),
         ]
         #expect(fields(.appointment(Self.appointment), .appointment(appointment)) == [])
 
@@ -117,7 +125,10 @@ import SyncCore
         later.isAllDay = true
         later.isPrivate = true
         later.timeZone = nil
-        #expect(fields(.appointment(Self.appointment), .appointment(later)) == ["starts_at", "ends_at", "is_all_day", "time_zone", "is_private"])
+        #expect(
+            fields(.appointment(Self.appointment), .appointment(later)) == [
+                "starts_at", "ends_at", "is_all_day", "time_zone", "is_private",
+            ])
     }
 
     @Test func attendeesAreASetKeyedByLowercasedEmail() {
@@ -128,7 +139,8 @@ import SyncCore
             return .appointment(a)
         }
         #expect(fields(base, with { $0.reverse() }) == [])
-        #expect(fields(base, with { $0.append(CRMAttendee(email: "ANNA@example.COM", kind: .required)) }) == [])  // a repeat
+        // a repeat
+        #expect(fields(base, with { $0.append(CRMAttendee(email: "ANNA@example.COM", kind: .required)) }) == [])
         #expect(fields(base, with { $0[0].name = nil }) == [])  // one side has no name: not compared
         #expect(fields(base, with { $0[0].name = "Anna Schmidt" }) == ["appointment_attendees"])
         #expect(fields(base, with { $0[1].kind = .required }) == ["appointment_attendees"])
@@ -148,12 +160,25 @@ import SyncCore
         #expect(fields(base, with { $0[1].startsAt = Self.date("2024-03-14T11:00:00Z") }) == ["appointment_exceptions"])
         // Without its own end an exception lasts as long as the series (30 minutes), as Exchange reads it back.
         #expect(fields(base, with { $0[1].endsAt = nil }) == [])
-        #expect(fields(base, with { $0[1].endsAt = nil; $0[1].startsAt = nil }) == ["appointment_exceptions"])
+        #expect(
+            fields(
+                base,
+                with {
+                    $0[1].endsAt = nil; $0[1].startsAt = nil
+                }) == ["appointment_exceptions"])
         // A subject-only exception reads back with the original times.
-        #expect(fields(with { $0[1].startsAt = nil; $0[1].endsAt = nil },
-                       with { $0[1].startsAt = Self.date("2024-03-13T09:00:00Z"); $0[1].endsAt = Self.date("2024-03-13T09:30:00Z") }) == [])
+        #expect(
+            fields(
+                with {
+                    $0[1].startsAt = nil; $0[1].endsAt = nil
+                },
+                with {
+                    $0[1].startsAt = Self.date("2024-03-13T09:00:00Z"); $0[1].endsAt = Self.date("2024-03-13T09:30:00Z")
+                }) == [])
         #expect(fields(base, with { $0[0].isCancelled = false }) == ["appointment_exceptions"])
-        #expect(fields(base, with { $0[0].originalStart = Self.date("2024-03-18T09:00:00Z") }) == ["appointment_exceptions"])
+        #expect(
+            fields(base, with { $0[0].originalStart = Self.date("2024-03-18T09:00:00Z") }) == ["appointment_exceptions"]
+        )
         #expect(fields(base, with { $0.removeAll() }) == ["appointment_exceptions"])
     }
 

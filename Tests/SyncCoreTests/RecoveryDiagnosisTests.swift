@@ -12,16 +12,23 @@ import Testing
     func at(_ hours: Double) -> Date { t0.addingTimeInterval(hours * 3600) }
 
     /// Sync switched on globally at t0, a completed inbound and outbound snapshot at t0+1h.
-    func synced(_ mailbox: String, exchange: ExchangeProbe = .answered(itemCounts: [:], rejectedSyncStates: [])) -> MailboxFacts {
-        MailboxFacts(mailbox: mailbox, lastInbound: CompletedSnapshot(runID: 1, startedAt: at(1)),
-                     lastOutbound: CompletedSnapshot(runID: 2, startedAt: at(1)), crmRows: 10,
-                     links: [.appointments: 5, .tasks: 5], exchange: exchange)
+    func synced(
+        _ mailbox: String, exchange: ExchangeProbe = .answered(itemCounts: [:], rejectedSyncStates: [])
+    ) -> MailboxFacts {
+        MailboxFacts(
+            mailbox: mailbox, lastInbound: CompletedSnapshot(runID: 1, startedAt: at(1)),
+            lastOutbound: CompletedSnapshot(runID: 2, startedAt: at(1)), crmRows: 10,
+            links: [.appointments: 5, .tasks: 5], exchange: exchange)
     }
 
-    func facts(_ mailboxes: [MailboxFacts], on: Bool = true, journal extra: [SwitchTransition] = [],
-               outbox: OutboxFacts = OutboxFacts(), runs: [UnfinishedRun] = []) -> RecoveryFacts {
-        RecoveryFacts(now: at(10), globalSyncEnabled: on, journal: [SwitchTransition(at: t0, mailbox: nil, enabled: true)] + extra,
-                      mailboxes: mailboxes, outbox: outbox, unfinishedRuns: runs)
+    func facts(
+        _ mailboxes: [MailboxFacts], on: Bool = true, journal extra: [SwitchTransition] = [],
+        outbox: OutboxFacts = OutboxFacts(), runs: [UnfinishedRun] = []
+    ) -> RecoveryFacts {
+        RecoveryFacts(
+            now: at(10), globalSyncEnabled: on,
+            journal: [SwitchTransition(at: t0, mailbox: nil, enabled: true)] + extra,
+            mailboxes: mailboxes, outbox: outbox, unfinishedRuns: runs)
     }
 
     func only(_ diagnosis: RecoveryDiagnosis) throws -> RecoveryFinding {
@@ -43,7 +50,8 @@ import Testing
     }
 
     @Test func scenario2FirstSync() throws {
-        let diagnosis = RecoveryDiagnosis(facts([MailboxFacts(mailbox: a, crmRows: 3), MailboxFacts(mailbox: b, crmRows: 7)]))
+        let diagnosis = RecoveryDiagnosis(
+            facts([MailboxFacts(mailbox: a, crmRows: 3), MailboxFacts(mailbox: b, crmRows: 7)]))
         let finding = try only(diagnosis)
         #expect(finding.scenario == .firstSync)
         #expect(finding.mailboxes == [a, b])
@@ -58,8 +66,10 @@ import Testing
     }
 
     @Test func scenario3ExchangeDownSyncOn() throws {
-        let diagnosis = RecoveryDiagnosis(facts([synced(a, exchange: .unreachable("connection refused"))],
-                                                outbox: OutboxFacts(pending: 12, retrying: 12, oldest: at(9))))
+        let diagnosis = RecoveryDiagnosis(
+            facts(
+                [synced(a, exchange: .unreachable("connection refused"))],
+                outbox: OutboxFacts(pending: 12, retrying: 12, oldest: at(9))))
         let finding = try only(diagnosis)
         #expect(finding.scenario == .exchangeDown)
         #expect(finding.steps.allSatisfy { !$0.isAction })
@@ -68,8 +78,10 @@ import Testing
     }
 
     @Test func scenario4ExchangeDownSyncWasOff() throws {
-        let diagnosis = RecoveryDiagnosis(facts([synced(a, exchange: .unreachable("connection refused"))], on: false,
-                                                journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)]))
+        let diagnosis = RecoveryDiagnosis(
+            facts(
+                [synced(a, exchange: .unreachable("connection refused"))], on: false,
+                journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)]))
         let finding = try only(diagnosis)
         #expect(finding.scenario == .exchangeDownSyncWasOff)
         #expect(finding.steps == [.enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: [a])])
@@ -89,7 +101,9 @@ import Testing
         // Back up: sync was switched off while the CRM was down, so no CRM change since.
         var mailbox = synced(a)
         mailbox.crmChangesSinceOff = 0
-        let finding = try only(RecoveryDiagnosis(facts([mailbox], on: false, journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)])))
+        let finding = try only(
+            RecoveryDiagnosis(
+                facts([mailbox], on: false, journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)])))
         #expect(finding.scenario == .crmDownSyncWasOff)
         #expect(finding.steps == [.enableSync(mailbox: nil), .snapshot(.inbound, mailboxes: [a])])
     }
@@ -103,21 +117,28 @@ import Testing
     @Test func scenario8SyncWasOffBothUp() throws {
         var mailbox = synced(a)
         mailbox.crmChangesSinceOff = 4
-        let diagnosis = RecoveryDiagnosis(facts([mailbox, synced(b)], on: false, journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)]))
+        let diagnosis = RecoveryDiagnosis(
+            facts(
+                [mailbox, synced(b)], on: false, journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)]))
         let eight = diagnosis.findings.filter { $0.scenario == .syncWasOff }
         #expect(eight.count == 1)
         // Order matters: switch on, outbound (CRM changes first), then inbound.
         #expect(eight.first?.steps.first == .enableSync(mailbox: nil))
         #expect(diagnosis.plan.first == .enableSync(mailbox: nil))
-        let outbound = try #require(diagnosis.plan.firstIndex { if case .snapshot(.outbound, _) = $0 { true } else { false } })
-        let inbound = try #require(diagnosis.plan.firstIndex { if case .snapshot(.inbound, _) = $0 { true } else { false } })
+        let outbound = try #require(
+            diagnosis.plan.firstIndex { if case .snapshot(.outbound, _) = $0 { true } else { false } })
+        let inbound = try #require(
+            diagnosis.plan.firstIndex { if case .snapshot(.inbound, _) = $0 { true } else { false } })
         #expect(outbound < inbound)
     }
 
     @Test func scenario8SwitchedBackOnWithoutSnapshots() throws {
         var mailbox = synced(a)
         mailbox.crmChangesSinceOff = 1
-        let journal = [SwitchTransition(at: at(5), mailbox: nil, enabled: false), SwitchTransition(at: at(6), mailbox: nil, enabled: true)]
+        let journal = [
+            SwitchTransition(at: at(5), mailbox: nil, enabled: false),
+            SwitchTransition(at: at(6), mailbox: nil, enabled: true),
+        ]
         let finding = try only(RecoveryDiagnosis(facts([mailbox], journal: journal)))
         #expect(finding.scenario == .syncWasOff)
         #expect(finding.steps == [.snapshot(.outbound, mailboxes: [a]), .snapshot(.inbound, mailboxes: [a])])
@@ -131,15 +152,21 @@ import Testing
         var mailbox = synced(a)
         mailbox.ownSwitch = false
         mailbox.crmChangesSinceOff = 2
-        let diagnosis = RecoveryDiagnosis(facts([mailbox, synced(b)], journal: [SwitchTransition(at: at(5), mailbox: a, enabled: false)]))
+        let diagnosis = RecoveryDiagnosis(
+            facts([mailbox, synced(b)], journal: [SwitchTransition(at: at(5), mailbox: a, enabled: false)]))
         let finding = try only(diagnosis)
         #expect(finding.scenario == .syncWasOff)
-        #expect(finding.steps == [.enableSync(mailbox: a), .snapshot(.outbound, mailboxes: [a]), .snapshot(.inbound, mailboxes: [a])])
+        #expect(
+            finding.steps == [
+                .enableSync(mailbox: a), .snapshot(.outbound, mailboxes: [a]), .snapshot(.inbound, mailboxes: [a]),
+            ])
     }
 
     @Test func scenario9ExchangeRestored() throws {
         var marked = synced(a)
-        marked.foldersNeedingSnapshot = [FolderNeedingSnapshot(kind: .appointments, reason: "Exchange rejected the sync state")]
+        marked.foldersNeedingSnapshot = [
+            FolderNeedingSnapshot(kind: .appointments, reason: "Exchange rejected the sync state")
+        ]
         let probed = synced(b, exchange: .answered(itemCounts: [:], rejectedSyncStates: [.tasks]))
         let finding = try only(RecoveryDiagnosis(facts([marked, probed])))
         #expect(finding.scenario == .exchangeRestored)
@@ -149,9 +176,14 @@ import Testing
     @Test func scenario9WithSyncAlsoOff() throws {
         var mailbox = synced(a, exchange: .answered(itemCounts: [:], rejectedSyncStates: [.appointments]))
         mailbox.crmChangesSinceOff = 1
-        let finding = try only(RecoveryDiagnosis(facts([mailbox], on: false, journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)])))
+        let finding = try only(
+            RecoveryDiagnosis(
+                facts([mailbox], on: false, journal: [SwitchTransition(at: at(5), mailbox: nil, enabled: false)])))
         #expect(finding.scenario == .exchangeRestored)
-        #expect(finding.steps == [.enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: [a]), .snapshot(.inbound, mailboxes: [a])])
+        #expect(
+            finding.steps == [
+                .enableSync(mailbox: nil), .snapshot(.outbound, mailboxes: [a]), .snapshot(.inbound, mailboxes: [a]),
+            ])
     }
 
     @Test func scenario10CRMRestoredWithSyncOnNeedsNothing() {
@@ -170,13 +202,18 @@ import Testing
     }
 
     @Test func scenario11ExchangeDataLost() throws {
-        let finding = try only(RecoveryDiagnosis(facts([synced(a, exchange: .answered(itemCounts: [.appointments: 0, .tasks: 5], rejectedSyncStates: []))])))
+        let finding = try only(
+            RecoveryDiagnosis(
+                facts([
+                    synced(a, exchange: .answered(itemCounts: [.appointments: 0, .tasks: 5], rejectedSyncStates: []))
+                ])))
         #expect(finding.scenario == .dataLost)
         #expect(finding.steps == [.snapshot(.fullFromCRM, mailboxes: [a])])
     }
 
     @Test func parkedItems() throws {
-        let diagnosis = RecoveryDiagnosis(facts([synced(a)], outbox: OutboxFacts(parked: 2, parkedReasons: ["ErrorInvalidRecipients: bad address"])))
+        let diagnosis = RecoveryDiagnosis(
+            facts([synced(a)], outbox: OutboxFacts(parked: 2, parkedReasons: ["ErrorInvalidRecipients: bad address"])))
         let finding = try only(diagnosis)
         #expect(finding.scenario == .parkedItems)
         #expect(finding.details.contains { $0.contains("ErrorInvalidRecipients") })
@@ -185,8 +222,13 @@ import Testing
     }
 
     @Test func unfinishedRun() throws {
-        let diagnosis = RecoveryDiagnosis(facts([synced(a)], runs: [UnfinishedRun(id: 7, direction: .inbound, createdAt: at(2)),
-                                                                    UnfinishedRun(id: 8, direction: .outbound, createdAt: at(3), activeMailboxes: 1)]))
+        let diagnosis = RecoveryDiagnosis(
+            facts(
+                [synced(a)],
+                runs: [
+                    UnfinishedRun(id: 7, direction: .inbound, createdAt: at(2)),
+                    UnfinishedRun(id: 8, direction: .outbound, createdAt: at(3), activeMailboxes: 1),
+                ]))
         #expect(diagnosis.findings.map(\.scenario) == [.unfinishedRun, .unfinishedRun])
         #expect(diagnosis.plan == [.resume(runID: 7)])  // run 8 is in progress elsewhere
     }
@@ -197,22 +239,34 @@ import Testing
         let finding = try only(RecoveryDiagnosis(facts([duplicated, synced(b)])))
         #expect(finding.scenario == .duplicates)
         #expect(finding.mailboxes == [a])
-        #expect(finding.details == ["\(a): 2 extra appointments item(s), 10 extra tasks item(s) carry the CRM id of another item of the folder; the linked copy is kept"])
+        #expect(
+            finding.details == [
+                "\(a): 2 extra appointments item(s), 10 extra tasks item(s) carry the CRM id of another item of the folder; the linked copy is kept"
+            ])
         #expect(finding.steps.map(\.description) == ["snapsync dedupe --mailbox \(a)"])
 
         // With sync switched off meanwhile and a run left unfinished: resume, remove the copies, then the snapshots.
-        let offAndDuplicated = RecoveryDiagnosis(facts([duplicated], on: false, journal: [SwitchTransition(at: at(3), mailbox: nil, enabled: false)],
-                                                      runs: [UnfinishedRun(id: 7, direction: .outbound, createdAt: at(2))]))
-        #expect(offAndDuplicated.plan.filter { if case .enableSync = $0 { false } else { true } }
-                == [.resume(runID: 7), .removeDuplicates(mailboxes: [a]), .snapshot(.outbound, mailboxes: [a]), .snapshot(.inbound, mailboxes: [a])])
+        let offAndDuplicated = RecoveryDiagnosis(
+            facts(
+                [duplicated], on: false, journal: [SwitchTransition(at: at(3), mailbox: nil, enabled: false)],
+                runs: [UnfinishedRun(id: 7, direction: .outbound, createdAt: at(2))]))
+        #expect(
+            offAndDuplicated.plan.filter { if case .enableSync = $0 { false } else { true } }
+                == [
+                    .resume(runID: 7), .removeDuplicates(mailboxes: [a]), .snapshot(.outbound, mailboxes: [a]),
+                    .snapshot(.inbound, mailboxes: [a]),
+                ])
     }
 
     @Test func deactivatedAndNeverOnNeedNothing() {
         var deactivated = synced(a)
         deactivated.ownSwitch = false
-        let diagnosis = RecoveryDiagnosis(facts([deactivated], journal: [
-            SwitchTransition(at: at(5), mailbox: a, enabled: false, note: SwitchTransition.deactivatedNote),
-        ]))
+        let diagnosis = RecoveryDiagnosis(
+            facts(
+                [deactivated],
+                journal: [
+                    SwitchTransition(at: at(5), mailbox: a, enabled: false, note: SwitchTransition.deactivatedNote)
+                ]))
         #expect(diagnosis.findings.map(\.scenario) == [.syncNotOn])
         #expect(diagnosis.isHealthy)
         let fresh = RecoveryFacts(now: t0, globalSyncEnabled: false, mailboxes: [MailboxFacts(mailbox: b)])
@@ -226,16 +280,25 @@ import Testing
         off.ownSwitch = false
         var restored = synced(b)
         restored.foldersNeedingSnapshot = [FolderNeedingSnapshot(kind: .tasks, reason: nil)]
-        let diagnosis = RecoveryDiagnosis(facts([off, restored], journal: [SwitchTransition(at: at(5), mailbox: a, enabled: false)],
-                                                runs: [UnfinishedRun(id: 3, direction: .inbound, createdAt: at(4))]))
-        #expect(diagnosis.plan == [.enableSync(mailbox: a), .resume(runID: 3), .snapshot(.outbound, mailboxes: [a]),
-                                   .snapshot(.inbound, mailboxes: [a, b])])
+        let diagnosis = RecoveryDiagnosis(
+            facts(
+                [off, restored], journal: [SwitchTransition(at: at(5), mailbox: a, enabled: false)],
+                runs: [UnfinishedRun(id: 3, direction: .inbound, createdAt: at(4))]))
+        #expect(
+            diagnosis.plan == [
+                .enableSync(mailbox: a), .resume(runID: 3), .snapshot(.outbound, mailboxes: [a]),
+                .snapshot(.inbound, mailboxes: [a, b]),
+            ])
     }
 
     @Test func switchHistoryReplaysGlobalAndOwnSwitches() {
-        let journal = [SwitchTransition(at: at(0), mailbox: nil, enabled: true), SwitchTransition(at: at(1), mailbox: a, enabled: false),
-                       SwitchTransition(at: at(2), mailbox: nil, enabled: false), SwitchTransition(at: at(3), mailbox: a, enabled: true),
-                       SwitchTransition(at: at(4), mailbox: nil, enabled: true)]
+        let journal = [
+            SwitchTransition(at: at(0), mailbox: nil, enabled: true),
+            SwitchTransition(at: at(1), mailbox: a, enabled: false),
+            SwitchTransition(at: at(2), mailbox: nil, enabled: false),
+            SwitchTransition(at: at(3), mailbox: a, enabled: true),
+            SwitchTransition(at: at(4), mailbox: nil, enabled: true),
+        ]
         let history = SwitchHistory(mailbox: a, journal: journal, globalNow: true, ownNow: true)
         #expect(history.isOn && history.wasEverOn)
         #expect(history.lastSwitchedOff == at(1))

@@ -22,7 +22,10 @@ import SyncCore
     }
 
     @Test func rejectsWhatExchangeCannotRepresent() {
-        for bad in ["FREQ=HOURLY", "BYDAY=MO", "FREQ=DAILY;BYHOUR=3", "FREQ=DAILY;INTERVAL=0", "FREQ=MONTHLY;BYDAY=5MO", "FREQ=DAILY;UNTIL=2024"] {
+        for bad in [
+            "FREQ=HOURLY", "BYDAY=MO", "FREQ=DAILY;BYHOUR=3", "FREQ=DAILY;INTERVAL=0", "FREQ=MONTHLY;BYDAY=5MO",
+            "FREQ=DAILY;UNTIL=2024",
+        ] {
             #expect(throws: RecurrenceRule.ParseError.self, "\(bad)") { try RecurrenceRule(rrule: bad) }
         }
     }

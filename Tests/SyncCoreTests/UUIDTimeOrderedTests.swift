@@ -16,7 +16,8 @@ import Testing
         let id = UUID.timeOrdered(at: date, using: &bits)
         #expect(id.uuidString.lowercased() == "017f22e2-79b0-7fff-bfff-ffffffffffff")
         var zeros = FixedBits(value: 0)
-        #expect(UUID.timeOrdered(at: date, using: &zeros).uuidString.lowercased() == "017f22e2-79b0-7000-8000-000000000000")
+        #expect(
+            UUID.timeOrdered(at: date, using: &zeros).uuidString.lowercased() == "017f22e2-79b0-7000-8000-000000000000")
     }
 
     @Test func idsOfLaterMillisecondsSortAfterAsPostgreSQLComparesThem() {
@@ -24,7 +25,9 @@ import Testing
         // that no two dates fall in the same millisecond (within one, the order is random).
         var generator = SplitMix64()
         let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let ids = (0..<200).map { UUID.timeOrdered(at: start.addingTimeInterval(Double($0) * 0.002), using: &generator) }
+        let ids = (0..<200).map {
+            UUID.timeOrdered(at: start.addingTimeInterval(Double($0) * 0.002), using: &generator)
+        }
         let texts = ids.map { $0.uuidString.lowercased() }
         #expect(texts == texts.sorted())
         #expect(Set(ids).count == ids.count)
@@ -33,7 +36,10 @@ import Testing
     @Test func splitMix64DrawsTheReferenceSequence() {
         // The reference implementation's first outputs from seed 0.
         var generator = SplitMix64(seed: 0)
-        #expect((0..<3).map { _ in generator.next() } == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
+        #expect(
+            (0..<3).map { _ in generator.next() } == [
+                0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F,
+            ])
     }
 
     @Test func lowercasedStringIsFoundationsFormInLowercase() {

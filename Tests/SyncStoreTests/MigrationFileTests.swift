@@ -6,7 +6,9 @@ import TestSupport
 /// Loading and checking migration files, and finding the `sql/` directory, without a database.
 @Suite struct MigrationFileTests {
     @Test func sha256MatchesKnownVectors() {
-        #expect(SHA256.hexDigest(of: Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hexDigest(of: Array("abc".utf8))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hexDigest(of: [UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
         #expect(SHA256.hexDigest(of: million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
@@ -17,13 +19,17 @@ import TestSupport
     @Test func fileNames() {
         #expect(Migration.parse(fileName: "0001_crm.sql")! == (1, "crm"))
         #expect(Migration.parse(fileName: "0012_sync_runs2.sql")! == (12, "sync_runs2"))
-        for bad in ["1_crm.sql", "0001-crm.sql", "0001_.sql", "0001_CRM.sql", "0000_zero.sql", "0001_crm.sql.bak", "abcd_x.sql"] {
+        for bad in [
+            "1_crm.sql", "0001-crm.sql", "0001_.sql", "0001_CRM.sql", "0000_zero.sql", "0001_crm.sql.bak", "abcd_x.sql",
+        ] {
             #expect(Migration.parse(fileName: bad) == nil, "\(bad)")
         }
     }
 
     @Test func orderGapsAndDuplicates() throws {
-        func migration(_ name: String) throws -> Migration { try Migration(fileName: name, contents: Array("select 1;".utf8)) }
+        func migration(_ name: String) throws -> Migration {
+            try Migration(fileName: name, contents: Array("select 1;".utf8))
+        }
         let ordered = try Migration.ordered([migration("0002_b.sql"), migration("0001_a.sql"), migration("0003_c.sql")])
         #expect(ordered.map(\.version) == [1, 2, 3])
 
@@ -48,7 +54,9 @@ import TestSupport
     }
 
     @Test func badFileNameInTheDirectoryIsAnError() throws {
-        let directory = try TemporarySQLDirectory(files: ["0001_crm.sql": "select 1;", "notes.sql": "select 2;", "README": "x"])
+        let directory = try TemporarySQLDirectory(files: [
+            "0001_crm.sql": "select 1;", "notes.sql": "select 2;", "README": "x",
+        ])
         defer { directory.remove() }
         let error = #expect(throws: SyncStoreError.self) { try Migration.load(from: directory.url) }
         #expect(error?.code == .invalidMigrationFile)
@@ -68,13 +76,15 @@ import TestSupport
         // A build inside a repository: <repo>/.build/debug/snapsync and <repo>/sql.
         let repository = root.url.appendingPathComponent("repo")
         let repositorySQL = repository.appendingPathComponent("sql")
-        try fileManager.createDirectory(at: repository.appendingPathComponent(".build/debug"), withIntermediateDirectories: true)
+        try fileManager.createDirectory(
+            at: repository.appendingPathComponent(".build/debug"), withIntermediateDirectories: true)
         try fileManager.createDirectory(at: repositorySQL, withIntermediateDirectories: true)
         try "".write(to: repositorySQL.appendingPathComponent("0001_crm.sql"), atomically: true, encoding: .utf8)
         let elsewhere = root.url.appendingPathComponent("elsewhere/bin/snapsync")
 
         func locate(
-            explicit: String? = nil, environment: [String: String] = [:], executable: URL?, cwd: String = "/nonexistent",
+            explicit: String? = nil, environment: [String: String] = [:], executable: URL?,
+            cwd: String = "/nonexistent",
             system: [String] = []
         ) throws -> String {
             try MigrationDirectory.locate(
@@ -84,11 +94,13 @@ import TestSupport
         }
         let installed = prefix.appendingPathComponent("bin/snapsync")
         #expect(try locate(executable: installed) == share.path)
-        #expect(try locate(executable: repository.appendingPathComponent(".build/debug/snapsync")) == repositorySQL.path)
+        #expect(
+            try locate(executable: repository.appendingPathComponent(".build/debug/snapsync")) == repositorySQL.path)
         #expect(try locate(executable: elsewhere, cwd: repository.path) == repositorySQL.path)
         #expect(try locate(environment: ["SNAPSYNC_SQL_DIR": root.url.path], executable: installed) == root.url.path)
-        #expect(try locate(explicit: repository.path, environment: ["SNAPSYNC_SQL_DIR": root.url.path], executable: nil)
-            == repository.path)
+        #expect(
+            try locate(explicit: repository.path, environment: ["SNAPSYNC_SQL_DIR": root.url.path], executable: nil)
+                == repository.path)
 
         let missing = #expect(throws: SyncStoreError.self) { try locate(explicit: "/nonexistent/sql", executable: nil) }
         #expect(missing?.code == .migrationsNotFound)
@@ -106,16 +118,20 @@ import TestSupport
         let opt = root.url.appendingPathComponent("opt/snapsync/bin")
         try fileManager.createDirectory(at: opt, withIntermediateDirectories: true)
         try "#!/bin/sh\n".write(to: opt.appendingPathComponent("snapsync"), atomically: true, encoding: .utf8)
-        try fileManager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: opt.appendingPathComponent("snapsync").path)
+        try fileManager.setAttributes(
+            [.posixPermissions: 0o755], ofItemAtPath: opt.appendingPathComponent("snapsync").path)
         try fileManager.createDirectory(at: usr.appendingPathComponent("bin"), withIntermediateDirectories: true)
-        try fileManager.createSymbolicLink(atPath: usr.appendingPathComponent("bin/snapsync").path,
-                                           withDestinationPath: "../../opt/snapsync/bin/snapsync")
-        let byName = MigrationDirectory.executableURLs(arguments: ["snapsync"],
-                                                       environment: ["PATH": "/nonexistent:" + usr.appendingPathComponent("bin").path])
+        try fileManager.createSymbolicLink(
+            atPath: usr.appendingPathComponent("bin/snapsync").path,
+            withDestinationPath: "../../opt/snapsync/bin/snapsync")
+        let byName = MigrationDirectory.executableURLs(
+            arguments: ["snapsync"],
+            environment: ["PATH": "/nonexistent:" + usr.appendingPathComponent("bin").path])
         #expect(byName.first == usr.appendingPathComponent("bin/snapsync").standardizedFileURL)
         let byPath = MigrationDirectory.executableURLs(arguments: [usr.appendingPathComponent("bin/snapsync").path])
         for invoked in [byName, byPath] {
-            let found = try MigrationDirectory.locate(executables: invoked, systemDirectories: [], currentDirectory: "/nonexistent")
+            let found = try MigrationDirectory.locate(
+                executables: invoked, systemDirectories: [], currentDirectory: "/nonexistent")
             #expect(found.path == packaged.path)
         }
     }
@@ -136,7 +152,8 @@ struct TemporarySQLDirectory {
     /// A copy of the repository's migrations plus `extra` files.
     static func repositoryCopy(plus extra: [String: String] = [:]) throws -> TemporarySQLDirectory {
         let directory = try TemporarySQLDirectory(files: extra)
-        for name in try FileManager.default.contentsOfDirectory(atPath: repositorySQL.path) where name.hasSuffix(".sql") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: repositorySQL.path) where name.hasSuffix(".sql")
+        {
             try FileManager.default.copyItem(
                 at: repositorySQL.appendingPathComponent(name), to: directory.url.appendingPathComponent(name))
         }

@@ -15,7 +15,8 @@ import TestSupport
         let monitor = try await PostgresConnection.connect(conninfo, logger: TestDatabase.quietLogger)
         var count = 0
         for _ in 0..<50 {
-            count = try await monitor.query("""
+            count = try await monitor.query(
+                """
                 SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
                 """)[0].decode(Int.self, at: 0)
             if count == 0 { break }
@@ -45,7 +46,8 @@ import TestSupport
     }
 
     @Test func aDatabaseThatDoesNotAnswerIsUnreachableAndAWrongSettingIsAnError() async throws {
-        let down = SyncDatabase(conninfo: "host=127.0.0.1 port=1 dbname=crm connect_timeout=2", logger: TestDatabase.quietLogger)
+        let down = SyncDatabase(
+            conninfo: "host=127.0.0.1 port=1 dbname=crm connect_timeout=2", logger: TestDatabase.quietLogger)
         let answer = try await down.withConnectionIfReachable { _ in 1 }
         guard case .unreachable(let reason) = answer else {
             Issue.record("expected unreachable, got \(answer)")
@@ -53,7 +55,8 @@ import TestSupport
         }
         #expect(!reason.isEmpty)
 
-        let wrong = SyncDatabase(conninfo: "host=127.0.0.1 port=1 dbname=crm nonsense=1", logger: TestDatabase.quietLogger)
+        let wrong = SyncDatabase(
+            conninfo: "host=127.0.0.1 port=1 dbname=crm nonsense=1", logger: TestDatabase.quietLogger)
         await #expect(throws: PostgresError.self) { _ = try await wrong.withConnectionIfReachable { _ in 1 } }
     }
 
@@ -61,26 +64,35 @@ import TestSupport
         try await TestDatabase.with { conninfo in
             let database = SyncDatabase(conninfo: conninfo, logger: TestDatabase.quietLogger)
             _ = try await database.withPostgres { db in
-                try await db.execute("INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, 'ada', 'Ada', 'ada@example.com')",
-                                     [UUID()])
+                try await db.execute(
+                    "INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, 'ada', 'Ada', 'ada@example.com')",
+                    [UUID()])
             }
             try await database.withConnection { store in
                 let owners = try await store.mailboxOwners(nil)
-                let request = RunRequest(direction: .inbound, kinds: [.tasks], mailboxes: nil, dateRange: nil, requestedBy: "test")
+                let request = RunRequest(
+                    direction: .inbound, kinds: [.tasks], mailboxes: nil, dateRange: nil, requestedBy: "test")
                 let run = try await store.openRun(request, owners: owners).run
-                let claim = try #require(try await store.claimMailbox(runID: run.id, worker: "w1", lease: .seconds(60), mailbox: nil))
-                _ = try await store.startStage(runID: run.id, mailbox: claim.owner.smtpAddress, kind: .tasks, stage: .baseline)
+                let claim = try #require(
+                    try await store.claimMailbox(runID: run.id, worker: "w1", lease: .seconds(60), mailbox: nil))
+                _ = try await store.startStage(
+                    runID: run.id, mailbox: claim.owner.smtpAddress, kind: .tasks, stage: .baseline)
                 let checkpoint = StageCheckpoint(kind: .tasks, stage: .baseline, cursor: "state-1")
-                let counts = try await store.commit(.counts(StageCounts(items: 3)), checkpoint: checkpoint, claim: claim, lease: .seconds(60))
+                let counts = try await store.commit(
+                    .counts(StageCounts(items: 3)), checkpoint: checkpoint, claim: claim, lease: .seconds(60))
                 #expect(counts?.items == 3)
 
                 var stolen = claim
                 stolen.leaseOwner = "w2"  // another worker's claim: its lease renewal fails
-                let lost = try await store.commit(.counts(StageCounts(items: 5)), checkpoint: StageCheckpoint(kind: .tasks, stage: .baseline,
-                                                                                                              cursor: "state-2"),
-                                                  claim: stolen, lease: .seconds(60))
+                let lost = try await store.commit(
+                    .counts(StageCounts(items: 5)),
+                    checkpoint: StageCheckpoint(
+                        kind: .tasks, stage: .baseline,
+                        cursor: "state-2"),
+                    claim: stolen, lease: .seconds(60))
                 #expect(lost == nil)
-                let stage = try #require(try await store.stages(runID: run.id, mailbox: nil).first { $0.stage == .baseline })
+                let stage = try #require(
+                    try await store.stages(runID: run.id, mailbox: nil).first { $0.stage == .baseline })
                 #expect(stage.cursor == "state-1")
                 #expect(stage.items == 3)
                 #expect(stage.status == .running)

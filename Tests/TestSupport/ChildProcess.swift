@@ -19,8 +19,10 @@ public enum ChildProcess {
 
     /// Runs `executable` with `arguments`, the test process's environment plus `environment` (only `environment`
     /// when `inheritingEnvironment` is false), in `currentDirectory` (default: the test process's).
-    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
-                           inheritingEnvironment: Bool = true, currentDirectory: URL? = nil) async throws -> Result {
+    public static func run(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+        inheritingEnvironment: Bool = true, currentDirectory: URL? = nil
+    ) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("test-child-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -32,7 +34,8 @@ public enum ChildProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = inheritingEnvironment ? ProcessInfo.processInfo.environment.merging(environment) { $1 } : environment
+        process.environment =
+            inheritingEnvironment ? ProcessInfo.processInfo.environment.merging(environment) { $1 } : environment
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
@@ -46,7 +49,8 @@ public enum ChildProcess {
                 continuation.resume(throwing: error)
             }
         }
-        return Result(status: status, stdout: (try? Data(contentsOf: out)) ?? Data(),
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return Result(
+            status: status, stdout: (try? Data(contentsOf: out)) ?? Data(),
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }

@@ -79,21 +79,28 @@ public final class LoopbackHTTPServer: Sendable {
     public let baseURL: String
 
     /// Starts a server; with `tls` it speaks HTTPS with that certificate chain and key (PEM files).
-    public convenience init(tls: (certificateFile: String, keyFile: String)? = nil, handler: @escaping Handler) async throws {
+    public convenience init(
+        tls: (certificateFile: String, keyFile: String)? = nil, handler: @escaping Handler
+    ) async throws {
         try await self.init(tls: tls, answering: .immediately(handler))
     }
 
     /// Starts a server whose answers come from `handler` in a task of their own.
-    public convenience init(tls: (certificateFile: String, keyFile: String)? = nil, asyncHandler: @escaping AsyncHandler) async throws {
+    public convenience init(
+        tls: (certificateFile: String, keyFile: String)? = nil, asyncHandler: @escaping AsyncHandler
+    ) async throws {
         try await self.init(tls: tls, answering: .eventually(asyncHandler))
     }
 
     init(tls: (certificateFile: String, keyFile: String)?, answering handler: Answering) async throws {
         let state = NIOLockedValueBox(State())
         let sslContext = try tls.map { tls in
-            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
-            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            return try NIOSSLContext(
+                configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -178,9 +185,12 @@ public final class LoopbackHTTPServer: Sendable {
                 let version = head.version
                 let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
                 let send: @Sendable (Response) -> Void = { [self] response in
-                    let write: @Sendable () -> Void = { [self] in respond(response, version: version, keepAlive: keepAlive, context: loopBound.value) }
+                    let write: @Sendable () -> Void = { [self] in
+                        respond(response, version: version, keepAlive: keepAlive, context: loopBound.value)
+                    }
                     if let delay = response.delay {
-                        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+                        let nanoseconds =
+                            delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
                         loopBound.value.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds), write)
                     } else {
                         write()
@@ -206,16 +216,21 @@ public final class LoopbackHTTPServer: Sendable {
             }
         }
 
-        private func respond(_ response: Response, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
+        private func respond(
+            _ response: Response, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext
+        ) {
             var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
             if response.sendsContentLength {
                 headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
             }
             if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-            let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+            let head = HTTPResponseHead(
+                version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             if !response.body.isEmpty {
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
+                    promise: nil)
             }
             let state = self.state
             let channel = context.channel

@@ -36,29 +36,39 @@ public final class PasswordRefusingPostgresServer: Sendable {
             while true {
                 if !startedUp {
                     // Untyped messages: SSLRequest, GSSENCRequest, StartupMessage (length, then code).
-                    guard let length = buffer.getInteger(at: buffer.readerIndex, as: Int32.self), buffer.readableBytes >= Int(length),
-                          let code = buffer.getInteger(at: buffer.readerIndex + 4, as: Int32.self) else { return }
+                    guard let length = buffer.getInteger(at: buffer.readerIndex, as: Int32.self),
+                        buffer.readableBytes >= Int(length),
+                        let code = buffer.getInteger(at: buffer.readerIndex + 4, as: Int32.self)
+                    else { return }
                     buffer.moveReaderIndex(forwardBy: Int(length))
                     if code == 80_877_103 || code == 80_877_104 {
                         send(context) { $0.writeString("N") }
                     } else {
                         startedUp = true
-                        send(context) { $0.writeString("R"); $0.writeInteger(Int32(8)); $0.writeInteger(Int32(3)) }
+                        send(context) {
+                            $0.writeString("R"); $0.writeInteger(Int32(8)); $0.writeInteger(Int32(3))
+                        }
                     }
                 } else {
                     // The PasswordMessage: type byte, then length.
                     guard let length = buffer.getInteger(at: buffer.readerIndex + 1, as: Int32.self),
-                          buffer.readableBytes >= 1 + Int(length) else { return }
+                        buffer.readableBytes >= 1 + Int(length)
+                    else { return }
                     buffer.moveReaderIndex(forwardBy: 1 + Int(length))
                     var fields = ByteBuffer()
-                    for (type, value) in [("S", "FATAL"), ("V", "FATAL"), ("C", "28P01"),
-                                          ("M", "password authentication failed for user \"crm\"")] {
+                    for (type, value) in [
+                        ("S", "FATAL"), ("V", "FATAL"), ("C", "28P01"),
+                        ("M", "password authentication failed for user \"crm\""),
+                    ] {
                         fields.writeString(type)
                         fields.writeString(value)
                         fields.writeInteger(UInt8(0))
                     }
                     fields.writeInteger(UInt8(0))
-                    send(context) { $0.writeString("E"); $0.writeInteger(Int32(4 + fields.readableBytes)); $0.writeImmutableBuffer(fields) }
+                    send(context) {
+                        $0.writeString("E"); $0.writeInteger(Int32(4 + fields.readableBytes));
+                        $0.writeImmutableBuffer(fields)
+                    }
                     context.close(promise: nil)
                     return
                 }

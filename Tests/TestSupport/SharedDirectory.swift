@@ -20,6 +20,7 @@ public enum SharedDirectory {
     public static var fixtures: URL { packageRoot.appendingPathComponent("Tests/Fixtures") }
 
     /// The package's root directory.
-    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent()
 }

@@ -14,20 +14,22 @@ public struct TestCertificateAuthority: Sendable {
 
     /// Creates the CA and the server certificate (EC P-256 keys, valid for two days).
     public init() throws {
-        directory = FileManager.default.temporaryDirectory
+        directory =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("snapsync-tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try """
-            basicConstraints = CA:FALSE
-            keyUsage = digitalSignature, keyEncipherment
-            extendedKeyUsage = serverAuth
-            subjectAltName = IP:127.0.0.1, DNS:localhost
-            """.write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
+        basicConstraints = CA:FALSE
+        keyUsage = digitalSignature, keyEncipherment
+        extendedKeyUsage = serverAuth
+        subjectAltName = IP:127.0.0.1, DNS:localhost
+        """.write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try openssl(["req", "-x509"] + ec + [
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=snapsync test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        ])
+        try openssl(
+            ["req", "-x509"] + ec + [
+                "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=snapsync test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ])
         try openssl(["req"] + ec + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"])
         try openssl([
             "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
@@ -39,9 +41,13 @@ public struct TestCertificateAuthority: Sendable {
     /// `NAME.pem` (the certificate), `NAME.key` (its private key) and `NAME-both.pem` (the two, as azure-identity
     /// reads them) in the directory; returns the three paths.
     public func appCertificate(_ name: String) throws -> (certificate: String, key: String, both: String) {
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "2",
-                     "-subj", "/CN=\(name)"])
-        let both = try String(contentsOfFile: directory + "/\(name).pem", encoding: .utf8)
+        try openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).pem", "-days",
+            "2",
+            "-subj", "/CN=\(name)",
+        ])
+        let both =
+            try String(contentsOfFile: directory + "/\(name).pem", encoding: .utf8)
             + String(contentsOfFile: directory + "/\(name).key", encoding: .utf8)
         try both.write(toFile: directory + "/\(name)-both.pem", atomically: true, encoding: .utf8)
         return (directory + "/\(name).pem", directory + "/\(name).key", directory + "/\(name)-both.pem")

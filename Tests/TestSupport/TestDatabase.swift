@@ -22,7 +22,8 @@ public enum TestDatabase {
         let template = migrated ? try await TestServer.shared.migratedTemplate() : "template0"
         let name = "snapsync_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         try await server.admin { connection in
-            try connection.execute("create database \(PostgresIdentifier(name)) template \(PostgresIdentifier(template))")
+            try connection.execute(
+                "create database \(PostgresIdentifier(name)) template \(PostgresIdentifier(template))")
         }
         do {
             let result = try await body(server.conninfo(database: name))
@@ -68,7 +69,7 @@ public enum TestDatabase {
     /// `conninfo` (a `postgresql://` URL or key=value conninfo) with its database replaced by `database`.
     public static func conninfo(_ conninfo: String, database: String) -> String {
         if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://"),
-           var components = URLComponents(string: conninfo)
+            var components = URLComponents(string: conninfo)
         {
             components.path = "/" + database
             return components.string ?? conninfo

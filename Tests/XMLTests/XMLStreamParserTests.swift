@@ -23,7 +23,8 @@ final class ThrowingHandler: XMLEventHandler {
 
 @Suite struct XMLStreamParserTests {
     @Test func namespaceAwareEventsAndAttributes() throws {
-        let doc = #"<?xml version="1.0"?><m:R xmlns:m="urn:m" xmlns="urn:t"><I Id="a&amp;b"/>x&lt;y<![CDATA[<z>]]></m:R>"#
+        let doc =
+            #"<?xml version="1.0"?><m:R xmlns:m="urn:m" xmlns="urn:t"><I Id="a&amp;b"/>x&lt;y<![CDATA[<z>]]></m:R>"#
         let handler = RecordingHandler()
         try XMLStreamParser.parse(Array(doc.utf8), handler: handler)
         #expect(handler.events == ["start urn:m R", "start urn:t I Id=a&b", "end I", "end R"])
@@ -36,16 +37,17 @@ final class ThrowingHandler: XMLEventHandler {
         let parser = XMLStreamParser(handler: handler)
         for byte in doc { try [byte].withUnsafeBytes { try parser.feed($0) } }
         try parser.finish()
-        #expect(handler.events == ["start urn:x a", "start urn:x b Id=1", "end b", "start urn:x b Id=2", "end b", "end a"])
+        #expect(
+            handler.events == ["start urn:x a", "start urn:x b Id=1", "end b", "start urn:x b Id=2", "end b", "end a"])
         #expect(handler.text == "helloworld")
     }
 
     @Test func doctypeAndExternalEntityAreRefused() {
         let xxe = """
-        <?xml version="1.0"?>
-        <!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
-        <r>&x;</r>
-        """
+            <?xml version="1.0"?>
+            <!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+            <r>&x;</r>
+            """
         let handler = RecordingHandler()
         #expect { try XMLStreamParser.parse(Array(xxe.utf8), handler: handler) } throws: { error in
             (error as? XMLError)?.code == .doctypeRefused
@@ -58,7 +60,9 @@ final class ThrowingHandler: XMLEventHandler {
     }
 
     @Test func undeclaredEntityIsAnError() {
-        #expect(throws: XMLError.self) { try XMLStreamParser.parse(Array("<r>&x;</r>".utf8), handler: RecordingHandler()) }
+        #expect(throws: XMLError.self) {
+            try XMLStreamParser.parse(Array("<r>&x;</r>".utf8), handler: RecordingHandler())
+        }
     }
 
     @Test func invalidUTF8IsAClearErrorWithPosition() {
@@ -83,7 +87,9 @@ final class ThrowingHandler: XMLEventHandler {
             #expect(error.code == .truncated)
             #expect(error.line == 1)
         }
-        #expect { try XMLStreamParser.parse([], handler: RecordingHandler()) } throws: { ($0 as? XMLError)?.code == .malformed }
+        #expect { try XMLStreamParser.parse([], handler: RecordingHandler()) } throws: {
+            ($0 as? XMLError)?.code == .malformed
+        }
     }
 
     @Test func handlerErrorStopsTheParse() {

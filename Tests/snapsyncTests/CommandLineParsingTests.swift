@@ -26,9 +26,12 @@ import Testing
     }
 
     @Test func snapshotScopeKindsDateFieldAndWindowParseToTheirTypes() throws {
-        let inbound = try parse(["snapshot", "inbound", "--kind", "Tasks", "--kind", "appointments", "--mailbox", "a@example.com",
-                                 "--from-date", "2026-01-01", "--date-field", "modified", "--max-duration", "90m"],
-                                as: SnapshotCommand.Inbound.self)
+        let inbound = try parse(
+            [
+                "snapshot", "inbound", "--kind", "Tasks", "--kind", "appointments", "--mailbox", "a@example.com",
+                "--from-date", "2026-01-01", "--date-field", "modified", "--max-duration", "90m",
+            ],
+            as: SnapshotCommand.Inbound.self)
         #expect(inbound.scope.kind == [.tasks, .appointments])
         #expect(inbound.scope.dateField == .modified)
         let request = try inbound.scope.request(.inbound)
@@ -40,7 +43,8 @@ import Testing
     }
 
     @Test func theLiveDisplayAndTheVerboseSummaryAreOptionsOfEveryRunCommand() throws {
-        let inbound = try parse(["snapshot", "inbound", "--progress", "never", "--verbose"], as: SnapshotCommand.Inbound.self)
+        let inbound = try parse(
+            ["snapshot", "inbound", "--progress", "never", "--verbose"], as: SnapshotCommand.Inbound.self)
         #expect(inbound.scope.display.progress == .never && inbound.scope.display.verbose)
         #expect(inbound.scope.display.statusArea() == nil)
         #expect(try parse(["resume", "--progress", "ALWAYS"], as: ResumeCommand.self).display.progress == .always)
@@ -58,7 +62,9 @@ import Testing
 
     @Test func unknownValuesAreRefusedAtParseTimeListingTheAcceptedOnes() throws {
         let kind = try #require(refusal(["snapshot", "inbound", "--kind", "notes"]))
-        #expect(kind.contains("notes") && kind.contains("contacts") && kind.contains("appointments") && kind.contains("tasks"))
+        #expect(
+            kind.contains("notes") && kind.contains("contacts") && kind.contains("appointments")
+                && kind.contains("tasks"))
         let stage = try #require(refusal(["rerun", "7", "--stage", "load"]))
         #expect(stage.contains("extract") && stage.contains("reconcile"))
         let from = try #require(refusal(["snapshot", "full", "--from", "ldap", "--yes"]))
@@ -72,14 +78,20 @@ import Testing
     }
 
     @Test func aFullSnapshotsSourceNamesItsDirection() throws {
-        #expect(try parse(["snapshot", "full", "--from", "CRM", "--yes"], as: SnapshotCommand.Full.self).from.direction == .fullFromCRM)
-        #expect(try parse(["snapshot", "full", "--from", "exchange", "--yes"], as: SnapshotCommand.Full.self).from.direction
-            == .fullFromExchange)
+        #expect(
+            try parse(["snapshot", "full", "--from", "CRM", "--yes"], as: SnapshotCommand.Full.self).from.direction
+                == .fullFromCRM)
+        #expect(
+            try parse(["snapshot", "full", "--from", "exchange", "--yes"], as: SnapshotCommand.Full.self).from.direction
+                == .fullFromExchange)
     }
 
     @Test func rerunTakesAStageKindsAndApprovesOneMailboxsDeletionsOnly() throws {
-        let rerun = try parse(["rerun", "7", "--stage", "reconcile", "--mailbox", "a@example.com", "--kind", "tasks",
-                               "--allow-mass-delete"], as: RerunCommand.self)
+        let rerun = try parse(
+            [
+                "rerun", "7", "--stage", "reconcile", "--mailbox", "a@example.com", "--kind", "tasks",
+                "--allow-mass-delete",
+            ], as: RerunCommand.self)
         #expect(rerun.run == 7 && rerun.stage == .reconcile && rerun.kind == [.tasks] && rerun.allowMassDelete)
         let unscoped = try #require(refusal(["rerun", "7", "--stage", "reconcile", "--allow-mass-delete"]))
         #expect(unscoped.contains("--mailbox"))
@@ -88,7 +100,9 @@ import Testing
     @Test func everyWindowTakesTheSameOptionsAndRefusesABadOneBeforeRunning() throws {
         #expect(try parse(["resume", "--until", "23:30"], as: ResumeCommand.self).window.until == "23:30")
         #expect(try parse(["onboard", "--max-duration", "10m"], as: OnboardCommand.self).window.maxDuration == "10m")
-        #expect(try parse(["snapshot", "outbound", "--until", "06:00"], as: SnapshotCommand.Outbound.self).scope.window.until == "06:00")
+        #expect(
+            try parse(["snapshot", "outbound", "--until", "06:00"], as: SnapshotCommand.Outbound.self).scope.window
+                .until == "06:00")
         #expect(refusal(["resume", "--max-duration", "soon"]) != nil)
         #expect(refusal(["onboard", "--until", "25:00"]) != nil)
         #expect(refusal(["snapshot", "inbound", "--until", "later"]) != nil)

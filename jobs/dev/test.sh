@@ -11,6 +11,9 @@ export SNAPSYNC_TEST_PYTHON="$python"       # exchangelib's interpreter, for the
 export SNAPSYNC_SHARED_DIR="${SNAPSYNC_SHARED_DIR:-$root/../shared}"   # the EWS schema and samples (the Graph ones are in Tests/Fixtures)
 [[ -x $SNAPSYNC_SHARED_DIR/ews-schema/validate ]] || { echo "test.sh: the EWS schema is not at $SNAPSYNC_SHARED_DIR/ews-schema: set SNAPSYNC_SHARED_DIR (docs/development.md, Schemas and samples)" >&2; exit 2; }
 
+# The code is formatted as .swift-format says (120 columns): `swift format -i -r Sources Tests Package.swift` fixes it.
+swift format lint --strict --recursive Sources Tests Package.swift
+
 # The build is warning-free: a warning in the project's own files fails the run (a clean build, as CI's, sees them
 # all; an incremental one only those of the files it compiles).
 build_log=$(mktemp)
