@@ -6,11 +6,11 @@ import Testing
 import TestSupport
 @testable import Graph
 
-/// Microsoft's own example responses (`graph-samples/` of the shared directory) read by the mapping, the error
+/// Microsoft's own example responses (`Tests/Fixtures/graph-samples/`) read by the mapping, the error
 /// classification and the batch client: fields in any order, unknown fields ignored, nulls.
 @Suite struct GraphSampleTests {
     static func sample(_ name: String) throws -> GraphJSON {
-        let url = SharedDirectory.url.appendingPathComponent("graph-samples/\(name)")
+        let url = SharedDirectory.fixtures.appendingPathComponent("graph-samples/\(name)")
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw MissingSample(path: url.path)
         }
