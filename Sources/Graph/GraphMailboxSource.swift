@@ -116,17 +116,9 @@ public struct GraphMailboxSource: MailboxSource {
                 try await collection(kind, mailbox)
                 + Self.query([("$select", select), ("$top", String(min(max(pageSize, 1), 1000)))])
         }
-        let page = try await neutral { () async throws(GraphError) in
-            try await client.send(
-                GraphRequest(
-                    .get, target, prefer: ["odata.maxpagesize=\(min(max(pageSize, 1), 1000))"],
-                    operation: "GET \(kind.rawValue)"), mailbox: mailbox.smtpAddress)
-        }
-        guard let values = page.body?["value"]?.array else {
-            throw MailboxSourceError(
-                kind: .permanent, code: "UndecodableResponse",
-                message: "Graph list of \(kind.rawValue) for \(mailbox.smtpAddress) without value")
-        }
+        let (page, values) = try await readPage(
+            target, pageSize: pageSize, operation: "GET \(kind.rawValue)", what: "list of \(kind.rawValue)", in: mailbox
+        )
         return MailboxPage(
             refs: values.compactMap { Self.ref($0, kind: kind) }, nextCursor: page.body?["@odata.nextLink"]?.string,
             totalCount: nil)
@@ -475,17 +467,9 @@ public struct GraphMailboxSource: MailboxSource {
                     ])
             }
         }
-        let page = try await neutral { () async throws(GraphError) in
-            try await client.send(
-                GraphRequest(
-                    .get, target, prefer: ["odata.maxpagesize=\(min(max(maxChanges, 1), 1000))"],
-                    operation: "GET \(kind.rawValue) delta"), mailbox: mailbox.smtpAddress)
-        }
-        guard let values = page.body?["value"]?.array else {
-            throw MailboxSourceError(
-                kind: .permanent, code: "UndecodableResponse",
-                message: "Graph delta of \(kind.rawValue) for \(mailbox.smtpAddress) without value")
-        }
+        let (page, values) = try await readPage(
+            target, pageSize: maxChanges, operation: "GET \(kind.rawValue) delta", what: "delta of \(kind.rawValue)",
+            in: mailbox)
         var changes: [MailboxChange] = []
         var seen = Set<String>()  // delta may repeat an item within a page
         for value in values {
@@ -589,6 +573,25 @@ public struct GraphMailboxSource: MailboxSource {
 
     func neutral<T>(_ body: () async throws(GraphError) -> T) async throws(MailboxSourceError) -> T {
         do { return try await body() } catch { throw Self.neutral(error) }
+    }
+
+    /// GETs one page of a collection or delta (at most `pageSize` items, 1...1,000) and its `value` array; a page
+    /// without one is an undecodable response naming `what` and the mailbox.
+    func readPage(
+        _ target: String, pageSize: Int, operation: String, what: String, in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> (page: GraphResponse, values: [GraphJSON]) {
+        let page = try await neutral { () async throws(GraphError) in
+            try await client.send(
+                GraphRequest(
+                    .get, target, prefer: ["odata.maxpagesize=\(min(max(pageSize, 1), 1000))"], operation: operation),
+                mailbox: mailbox.smtpAddress)
+        }
+        guard let values = page.body?["value"]?.array else {
+            throw MailboxSourceError(
+                kind: .permanent, code: "UndecodableResponse",
+                message: "Graph \(what) for \(mailbox.smtpAddress) without value")
+        }
+        return (page, values)
     }
 }
 
