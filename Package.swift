@@ -49,6 +49,9 @@ let package = Package(
             name: "Graph",
             dependencies: [
                 "HTTP", "SyncCore", .product(name: "Logging", package: "swift-log"),
+                // A certificate credential signs its client assertion (RSA-PSS, SHA-256).
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]),
         .target(
             name: "SyncStore",
@@ -148,7 +151,8 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             exclude: ["Python"]),  // exchangelib scripts, run by path from the tests
-        .testTarget(name: "GraphTests", dependencies: ["Graph", "HTTP", "SyncCore", "TestSupport"]),
+        .testTarget(
+            name: "GraphTests", dependencies: ["Graph", "HTTP", "SyncCore", "TestSupport", "ExchangeSimulator"]),
         .testTarget(
             name: "MailboxSourceContractTests",
             dependencies: [

@@ -1,26 +1,51 @@
 import Foundation
 
-/// How the app proves itself to Entra ID: the OAuth2 client-credentials grant with a client secret.
-public struct GraphCredentials: Sendable, Hashable, CustomStringConvertible {
+/// How the app proves itself to Entra ID in the OAuth2 client-credentials grant: a client secret, or a certificate
+/// whose key signs a client assertion.
+public struct GraphCredentials: Sendable, CustomStringConvertible {
+    /// What the app shows the token endpoint; never logged.
+    public enum Proof: Sendable {
+        case secret(String)
+        case certificate(GraphClientCertificate)
+    }
+
     /// The directory (tenant) id or domain.
     public var tenant: String
     public var clientID: String
-    /// Never logged (``description`` redacts it).
-    public var clientSecret: String
+    public var proof: Proof
     /// e.g. `https://login.microsoftonline.com`.
     public var authority: String
     /// The resource's `.default` scope.
     public var scope: String
 
     public init(
-        tenant: String, clientID: String, clientSecret: String, authority: String = "https://login.microsoftonline.com",
+        tenant: String, clientID: String, proof: Proof, authority: String = "https://login.microsoftonline.com",
         scope: String = "https://graph.microsoft.com/.default"
     ) {
         self.tenant = tenant
         self.clientID = clientID
-        self.clientSecret = clientSecret
+        self.proof = proof
         self.authority = authority
         self.scope = scope
+    }
+
+    public init(
+        tenant: String, clientID: String, clientSecret: String, authority: String = "https://login.microsoftonline.com"
+    ) {
+        self.init(tenant: tenant, clientID: clientID, proof: .secret(clientSecret), authority: authority)
+    }
+
+    /// The token request's form fields that prove the app (`client_secret`, or a fresh `client_assertion`).
+    func proofFields(now: Date) throws(GraphError) -> [(String, String)] {
+        switch proof {
+        case .secret(let secret):
+            return [("client_secret", secret)]
+        case .certificate(let certificate):
+            return [
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", try certificate.assertion(clientID: clientID, audience: tokenEndpoint, now: now)),
+            ]
+        }
     }
 
     /// The token endpoint: `{authority}/{tenant}/oauth2/v2.0/token`.
@@ -30,7 +55,12 @@ public struct GraphCredentials: Sendable, Hashable, CustomStringConvertible {
         return "\(base)/\(GraphPath.segment(tenant))/oauth2/v2.0/token"
     }
 
-    public var description: String { "client \(clientID) of tenant \(tenant) (secret redacted)" }
+    public var description: String {
+        switch proof {
+        case .secret: "client \(clientID) of tenant \(tenant) (secret redacted)"
+        case .certificate(let certificate): "client \(clientID) of tenant \(tenant) with \(certificate)"
+        }
+    }
 
     /// The client secret held in a file (its first line, trimmed); the error names the file, never its content.
     public static func secret(fromFile path: String) throws(GraphError) -> String {

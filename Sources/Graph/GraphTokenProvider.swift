@@ -45,10 +45,15 @@ actor GraphTokenProvider {
     static func fetch(_ credentials: GraphCredentials, transport: any GraphTransport) async -> Result<Token, GraphError>
     {
         let operation = "POST token"
-        let body = GraphPath.form([
-            ("grant_type", "client_credentials"), ("client_id", credentials.clientID),
-            ("client_secret", credentials.clientSecret), ("scope", credentials.scope),
-        ])
+        let proof: [(String, String)]
+        do {
+            proof = try credentials.proofFields(now: Date())
+        } catch {
+            return .failure(error)
+        }
+        let body = GraphPath.form(
+            [("grant_type", "client_credentials"), ("client_id", credentials.clientID)] + proof
+                + [("scope", credentials.scope)])
         let request = HTTPRequest(
             method: .post, url: credentials.tokenEndpoint,
             headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],

@@ -19,6 +19,8 @@ import SyncCore
 /// | `SNAPSYNC_GRAPH_TENANT` | `graph_tenant` | Entra tenant (directory) id or domain |
 /// | `SNAPSYNC_GRAPH_CLIENT_ID` | `graph_client_id` | the app registration's client id |
 /// | `SNAPSYNC_GRAPH_CLIENT_SECRET_FILE` | `graph_client_secret_file` | file holding its client secret |
+/// | `SNAPSYNC_GRAPH_CLIENT_CERTIFICATE` | `graph_client_certificate` | or its certificate (PEM), instead of a secret |
+/// | `SNAPSYNC_GRAPH_CLIENT_KEY` | `graph_client_key` | the certificate's private key (PEM), if not in its file |
 /// | `SNAPSYNC_GRAPH_URL` | `graph_url` | Graph root, default `https://graph.microsoft.com/v1.0` |
 /// | `SNAPSYNC_GRAPH_AUTHORITY` | `graph_authority` | token authority, default `https://login.microsoftonline.com` |
 /// | `SNAPSYNC_GRAPH_CA_FILE`, `SNAPSYNC_GRAPH_INSECURE` | `graph_ca_file`, `graph_insecure` | as for EWS |
@@ -28,6 +30,8 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
     public var graphTenant: String?
     public var graphClientID: String?
     public var graphClientSecretFile: String?
+    public var graphClientCertificate: String?
+    public var graphClientKey: String?
     public var graphURL = "https://graph.microsoft.com/v1.0"
     public var graphAuthority = "https://login.microsoftonline.com"
     public var graphCAFile: String?
@@ -54,6 +58,8 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         "ews_ca_file": "SNAPSYNC_EWS_CA_FILE", "ews_insecure": "SNAPSYNC_EWS_INSECURE",
         "exchange_protocol": "SNAPSYNC_EXCHANGE_PROTOCOL", "graph_tenant": "SNAPSYNC_GRAPH_TENANT",
         "graph_client_id": "SNAPSYNC_GRAPH_CLIENT_ID", "graph_client_secret_file": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE",
+        "graph_client_certificate": "SNAPSYNC_GRAPH_CLIENT_CERTIFICATE",
+        "graph_client_key": "SNAPSYNC_GRAPH_CLIENT_KEY",
         "graph_url": "SNAPSYNC_GRAPH_URL", "graph_authority": "SNAPSYNC_GRAPH_AUTHORITY",
         "graph_ca_file": "SNAPSYNC_GRAPH_CA_FILE", "graph_insecure": "SNAPSYNC_GRAPH_INSECURE",
     ]
@@ -118,6 +124,8 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         configuration.graphTenant = values["SNAPSYNC_GRAPH_TENANT"]
         configuration.graphClientID = values["SNAPSYNC_GRAPH_CLIENT_ID"]
         configuration.graphClientSecretFile = values["SNAPSYNC_GRAPH_CLIENT_SECRET_FILE"]
+        configuration.graphClientCertificate = try readableFile(values, "SNAPSYNC_GRAPH_CLIENT_CERTIFICATE")
+        configuration.graphClientKey = try readableFile(values, "SNAPSYNC_GRAPH_CLIENT_KEY")
         for (variable, example) in [
             ("SNAPSYNC_GRAPH_URL", "https://graph.microsoft.com/v1.0"),
             ("SNAPSYNC_GRAPH_AUTHORITY", "https://login.microsoftonline.com"),
@@ -156,20 +164,34 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         return ["true", "1", "yes"].contains(text)
     }
 
-    /// The Graph app's tenant, client id and secret file, or an error naming the missing setting.
-    public func requireGraph() throws(Error) -> (tenant: String, clientID: String, secretFile: String) {
+    /// How the Graph app proves itself: the file of its client secret, or its certificate and private key files.
+    public enum GraphProofFiles: Sendable, Hashable {
+        case secret(file: String)
+        case certificate(file: String, keyFile: String)
+    }
+
+    /// The Graph app's tenant, client id and proof, or an error naming the missing or conflicting setting.
+    public func requireGraph() throws(Error) -> (tenant: String, clientID: String, proof: GraphProofFiles) {
         guard let graphTenant else {
             throw Error("no Graph tenant: set SNAPSYNC_GRAPH_TENANT (or graph_tenant in --config)")
         }
         guard let graphClientID else {
             throw Error("no Graph client id: set SNAPSYNC_GRAPH_CLIENT_ID (or graph_client_id in --config)")
         }
-        guard let graphClientSecretFile else {
+        switch (graphClientSecretFile, graphClientCertificate) {
+        case (let secretFile?, nil):
+            return (graphTenant, graphClientID, .secret(file: secretFile))
+        case (nil, let certificate?):
+            return (graphTenant, graphClientID, .certificate(file: certificate, keyFile: graphClientKey ?? certificate))
+        case (_?, _?):
             throw Error(
-                "no Graph client secret: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE (or graph_client_secret_file in --config)"
+                "both a Graph client secret and a certificate are set: keep one of SNAPSYNC_GRAPH_CLIENT_SECRET_FILE and SNAPSYNC_GRAPH_CLIENT_CERTIFICATE"
+            )
+        case (nil, nil):
+            throw Error(
+                "no Graph client credential: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE or SNAPSYNC_GRAPH_CLIENT_CERTIFICATE (or graph_client_secret_file or graph_client_certificate in --config)"
             )
         }
-        return (graphTenant, graphClientID, graphClientSecretFile)
     }
 
     /// The database URL, or an error saying how to set it.

@@ -96,29 +96,38 @@ struct CLIEnvironment {
         return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: logger)), client)
     }
 
-    /// The Graph mailbox source: the app's client credentials (secret read from its file), the Graph root and TLS.
+    /// The Graph mailbox source: the app's client credentials (a secret or a certificate, read from their files),
+    /// the Graph root and TLS.
     func graph() throws -> (source: any MailboxSource, http: HTTPClient) {
-        let (tenant, clientID, secretFile) = try configured { () throws(SnapsyncConfiguration.Error) in
+        let (tenant, clientID, proofFiles) = try configured { () throws(SnapsyncConfiguration.Error) in
             try configuration.requireGraph()
         }
-        let secret: String
+        let proof: GraphCredentials.Proof
+        let (setting, privateFile): (String, String)
         do {
-            secret = try GraphCredentials.secret(fromFile: secretFile)
+            switch proofFiles {
+            case .secret(let file):
+                proof = .secret(try GraphCredentials.secret(fromFile: file))
+                (setting, privateFile) = ("SNAPSYNC_GRAPH_CLIENT_SECRET_FILE", file)
+            case .certificate(let file, let keyFile):
+                proof = .certificate(try GraphClientCertificate(certificateFile: file, keyFile: keyFile))
+                (setting, privateFile) = ("SNAPSYNC_GRAPH_CLIENT_KEY", keyFile)
+            }
         } catch {
             report("configuration error: \(error.code)")
             throw ExitCode(78)
         }
-        if GraphCredentials.isReadableByOthers(secretFile) {
+        if GraphCredentials.isReadableByOthers(privateFile) {
             logger.warning(
-                "the Graph secret file is readable by other users: chmod 600 it",
-                metadata: ["setting": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE", "file": "\(secretFile)"])
+                "the Graph credential file is readable by other users: chmod 600 it",
+                metadata: ["setting": "\(setting)", "file": "\(privateFile)"])
         }
         var http = HTTPClient.Configuration()
         http.caFile = configuration.graphCAFile
         http.allowInsecureTLS = configuration.graphInsecure
         let client = try HTTPClient(configuration: http, logger: logger)
         let credentials = GraphCredentials(
-            tenant: tenant, clientID: clientID, clientSecret: secret, authority: configuration.graphAuthority)
+            tenant: tenant, clientID: clientID, proof: proof, authority: configuration.graphAuthority)
         let graph = GraphClient.Configuration(baseURL: configuration.graphURL, credentials: credentials)
         return (
             GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client

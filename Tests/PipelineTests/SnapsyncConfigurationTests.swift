@@ -54,7 +54,7 @@ import Testing
         let app = try configuration.requireGraph()
         #expect(
             app.tenant == "contoso.onmicrosoft.com" && app.clientID == "11111111-2222-3333-4444-555555555555"
-                && app.secretFile == "/etc/snapsync/graph-secret")
+                && app.proof == .secret(file: "/etc/snapsync/graph-secret"))
         #expect(
             try SnapsyncConfiguration.load(environment: [:], file: nil).exchangeProtocol == .ews,
             "EWS unless configured")
@@ -77,11 +77,41 @@ import Testing
             environment: ["SNAPSYNC_GRAPH_TENANT": "t", "SNAPSYNC_GRAPH_CLIENT_ID": "c"], file: nil)
         #expect(
             throws: SnapsyncConfiguration.Error(
-                "no Graph client secret: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE (or graph_client_secret_file in --config)"
+                "no Graph client credential: set SNAPSYNC_GRAPH_CLIENT_SECRET_FILE or SNAPSYNC_GRAPH_CLIENT_CERTIFICATE (or graph_client_secret_file or graph_client_certificate in --config)"
             )
         ) {
             try partial.requireGraph()
         }
+        let certificate = try file("-----BEGIN CERTIFICATE-----\n")
+        var both = partial
+        both.graphClientSecretFile = "/etc/snapsync/graph-secret"
+        both.graphClientCertificate = certificate
+        #expect(
+            throws: SnapsyncConfiguration.Error(
+                "both a Graph client secret and a certificate are set: keep one of SNAPSYNC_GRAPH_CLIENT_SECRET_FILE and SNAPSYNC_GRAPH_CLIENT_CERTIFICATE"
+            )
+        ) {
+            try both.requireGraph()
+        }
+        #expect(
+            throws: SnapsyncConfiguration.Error("SNAPSYNC_GRAPH_CLIENT_KEY (/nonexistent/graph.key) is not readable")
+        ) {
+            try SnapsyncConfiguration.load(
+                environment: ["SNAPSYNC_GRAPH_CLIENT_KEY": "/nonexistent/graph.key"], file: nil)
+        }
+    }
+
+    @Test func aGraphCertificateCredentialTakesItsKeyFromItsOwnFileUnlessOneIsNamed() throws {
+        let certificate = try file("-----BEGIN CERTIFICATE-----\n"), key = try file("-----BEGIN PRIVATE KEY-----\n")
+        let base = ["SNAPSYNC_GRAPH_TENANT": "t", "SNAPSYNC_GRAPH_CLIENT_ID": "c"]
+        let combined = try SnapsyncConfiguration.load(
+            environment: base.merging(["SNAPSYNC_GRAPH_CLIENT_CERTIFICATE": certificate]) { $1 }, file: nil)
+        #expect(try combined.requireGraph().proof == .certificate(file: certificate, keyFile: certificate))
+        let separate = try SnapsyncConfiguration.load(
+            environment: base.merging([
+                "SNAPSYNC_GRAPH_CLIENT_CERTIFICATE": certificate, "SNAPSYNC_GRAPH_CLIENT_KEY": key,
+            ]) { $1 }, file: nil)
+        #expect(try separate.requireGraph().proof == .certificate(file: certificate, keyFile: key))
     }
 
     @Test func aPasswordNeverAppearsInErrors() throws {
