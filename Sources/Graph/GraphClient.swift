@@ -17,6 +17,8 @@ public struct GraphRequest: Sendable {
     public var itemID: String?
     /// False for a create: sending it twice could create twice.
     public var isIdempotent: Bool
+    /// What the request spends of the mailbox's request budget: 1, or the requests a `$batch` carries.
+    var budgetCost = 1
 
     public init(
         _ method: HTTPMethod, _ target: String, body: GraphJSON? = nil, headers: [String: String] = [:],
@@ -55,6 +57,8 @@ public final class GraphClient: Sendable {
         public var baseURL: String
         public var credentials: GraphCredentials
         public var maxConcurrentRequestsPerMailbox: Int = 4
+        /// Requests per mailbox per window that the client keeps to (nil: no pacing, only Graph's 429s).
+        public var requestBudget: GraphRequestBudget? = .exchangeOnline
         public var retry = GraphRetryPolicy()
         /// Requests per `$batch` (Graph takes at most 20).
         public var batchSize: Int = 20
@@ -87,7 +91,10 @@ public final class GraphClient: Sendable {
         self.transport = transport
         self.logger = logger
         self.tokens = GraphTokenProvider(credentials: configuration.credentials, transport: transport, logger: logger)
-        self.limiter = limiter ?? GraphConcurrencyLimiter(maxPerMailbox: configuration.maxConcurrentRequestsPerMailbox)
+        self.limiter =
+            limiter
+            ?? GraphConcurrencyLimiter(
+                maxPerMailbox: configuration.maxConcurrentRequestsPerMailbox, budget: configuration.requestBudget)
         self.random = random
         self.sleep = sleep
     }
@@ -145,7 +152,7 @@ public final class GraphClient: Sendable {
                     metadata: [
                         "graph.operation": "\(request.operation)", "graph.reason": "\(reason)",
                         "graph.wait_ms":
-                            "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
+                            "\(Self.milliseconds(wait))",
                     ])
                 do { try await sleep(wait) } catch {
                     throw GraphError(
@@ -171,6 +178,19 @@ public final class GraphClient: Sendable {
         }
         let http = HTTPRequest(
             method: request.method, url: url, headers: headers, body: body, isIdempotent: request.isIdempotent)
+        let wait = await limiter.reserve(request.budgetCost, for: mailbox)
+        if wait > .zero {
+            logger.notice(
+                "Graph requests of the mailbox wait for its request budget",
+                metadata: [
+                    "graph.operation": "\(request.operation)", "graph.mailbox": "\(mailbox)",
+                    "graph.reason": "request budget", "graph.wait_ms": "\(Self.milliseconds(wait))",
+                ])
+            do { try await sleep(wait) } catch {
+                throw GraphError(
+                    .transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox)
+            }
+        }
         let response: HTTPResponse
         do {
             response = try await limiter.withSlot(mailbox) { () async throws(HTTPError) in
@@ -195,6 +215,10 @@ public final class GraphClient: Sendable {
             throw GraphError(
                 .decoding("malformed JSON"), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
         }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     static func code(of error: HTTPError) -> GraphError.Code {
@@ -255,9 +279,10 @@ public final class GraphClient: Sendable {
                     entry["headers"] = .object(headers)
                     return .object(entry)
                 }
-                let outer = GraphRequest(
+                var outer = GraphRequest(
                     .post, "/$batch", body: ["requests": .array(inner)], operation: "POST $batch",
                     isIdempotent: pending.allSatisfy { requests[$0].isIdempotent })
+                outer.budgetCost = inner.count
                 let response = try await send(outer, mailbox: mailbox)
                 guard let answers = response.body?["responses"]?.array else {
                     throw GraphError(
@@ -303,7 +328,7 @@ public final class GraphClient: Sendable {
                         metadata: [
                             "graph.requests": "\(pending.count)",
                             "graph.wait_ms":
-                                "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
+                                "\(Self.milliseconds(wait))",
                         ])
                     do { try await sleep(wait) } catch {
                         throw GraphError(

@@ -21,6 +21,7 @@ import SyncCore
 /// | `SNAPSYNC_GRAPH_CLIENT_SECRET_FILE` | `graph_client_secret_file` | file holding its client secret |
 /// | `SNAPSYNC_GRAPH_CLIENT_CERTIFICATE` | `graph_client_certificate` | or its certificate (PEM), instead of a secret |
 /// | `SNAPSYNC_GRAPH_CLIENT_KEY` | `graph_client_key` | the certificate's private key (PEM), if not in its file |
+/// | `SNAPSYNC_GRAPH_REQUEST_BUDGET` | `graph_request_budget` | requests per mailbox per 10 minutes, default 10000; 0: no pacing |
 /// | `SNAPSYNC_GRAPH_URL` | `graph_url` | Graph root, default `https://graph.microsoft.com/v1.0` |
 /// | `SNAPSYNC_GRAPH_AUTHORITY` | `graph_authority` | token authority, default `https://login.microsoftonline.com` |
 /// | `SNAPSYNC_GRAPH_CA_FILE`, `SNAPSYNC_GRAPH_INSECURE` | `graph_ca_file`, `graph_insecure` | as for EWS |
@@ -32,6 +33,8 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
     public var graphClientSecretFile: String?
     public var graphClientCertificate: String?
     public var graphClientKey: String?
+    /// Requests per mailbox per 10 minutes the Graph client paces itself to (Exchange Online's limit); 0: none.
+    public var graphRequestBudget = 10_000
     public var graphURL = "https://graph.microsoft.com/v1.0"
     public var graphAuthority = "https://login.microsoftonline.com"
     public var graphCAFile: String?
@@ -60,7 +63,8 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         "graph_client_id": "SNAPSYNC_GRAPH_CLIENT_ID", "graph_client_secret_file": "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE",
         "graph_client_certificate": "SNAPSYNC_GRAPH_CLIENT_CERTIFICATE",
         "graph_client_key": "SNAPSYNC_GRAPH_CLIENT_KEY",
-        "graph_url": "SNAPSYNC_GRAPH_URL", "graph_authority": "SNAPSYNC_GRAPH_AUTHORITY",
+        "graph_request_budget": "SNAPSYNC_GRAPH_REQUEST_BUDGET", "graph_url": "SNAPSYNC_GRAPH_URL",
+        "graph_authority": "SNAPSYNC_GRAPH_AUTHORITY",
         "graph_ca_file": "SNAPSYNC_GRAPH_CA_FILE", "graph_insecure": "SNAPSYNC_GRAPH_INSECURE",
     ]
 
@@ -126,6 +130,12 @@ public struct SnapsyncConfiguration: Sendable, Hashable {
         configuration.graphClientSecretFile = values["SNAPSYNC_GRAPH_CLIENT_SECRET_FILE"]
         configuration.graphClientCertificate = try readableFile(values, "SNAPSYNC_GRAPH_CLIENT_CERTIFICATE")
         configuration.graphClientKey = try readableFile(values, "SNAPSYNC_GRAPH_CLIENT_KEY")
+        if let text = values["SNAPSYNC_GRAPH_REQUEST_BUDGET"] {
+            guard let budget = Int(text), budget >= 0 else {
+                throw Error("SNAPSYNC_GRAPH_REQUEST_BUDGET must be a number of requests (0: no pacing), not \(text)")
+            }
+            configuration.graphRequestBudget = budget
+        }
         for (variable, example) in [
             ("SNAPSYNC_GRAPH_URL", "https://graph.microsoft.com/v1.0"),
             ("SNAPSYNC_GRAPH_AUTHORITY", "https://login.microsoftonline.com"),

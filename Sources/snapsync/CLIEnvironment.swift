@@ -128,7 +128,10 @@ struct CLIEnvironment {
         let client = try HTTPClient(configuration: http, logger: logger)
         let credentials = GraphCredentials(
             tenant: tenant, clientID: clientID, proof: proof, authority: configuration.graphAuthority)
-        let graph = GraphClient.Configuration(baseURL: configuration.graphURL, credentials: credentials)
+        var graph = GraphClient.Configuration(baseURL: configuration.graphURL, credentials: credentials)
+        graph.requestBudget =
+            configuration.graphRequestBudget > 0
+            ? GraphRequestBudget(requests: configuration.graphRequestBudget, window: .seconds(600)) : nil
         return (
             GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client
         )

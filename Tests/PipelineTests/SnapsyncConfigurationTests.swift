@@ -70,6 +70,16 @@ import Testing
         ) {
             try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_AUTHORITY": "login"], file: nil)
         }
+        #expect(
+            throws: SnapsyncConfiguration.Error(
+                "SNAPSYNC_GRAPH_REQUEST_BUDGET must be a number of requests (0: no pacing), not lots")
+        ) {
+            try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_REQUEST_BUDGET": "lots"], file: nil)
+        }
+        #expect(
+            try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_REQUEST_BUDGET": "0"], file: nil)
+                .graphRequestBudget == 0)
+        #expect(try SnapsyncConfiguration.load(environment: [:], file: nil).graphRequestBudget == 10_000)
         #expect(throws: SnapsyncConfiguration.Error("SNAPSYNC_GRAPH_INSECURE must be true or false")) {
             try SnapsyncConfiguration.load(environment: ["SNAPSYNC_GRAPH_INSECURE": "maybe"], file: nil)
         }
