@@ -549,7 +549,9 @@ public struct GraphMailboxSource: MailboxSource {
             case (410, _), (_, "SyncStateNotFound"), (_, "resyncRequired"), (_, "SyncStateInvalid"),
                 (_, "ErrorInvalidSyncStateData"):
                 kind = .invalidSyncState
-            case (401, _), (403, _), (_, "MailboxNotEnabledForRESTAPI"), (_, "ErrorAccessDenied"): kind = .unauthorized
+            case (401, _): kind = .unauthorized
+            // Outside the app's mailbox scope ("Access to OData is disabled"), or a mailbox without REST.
+            case (403, _), (_, "MailboxNotEnabledForRESTAPI"), (_, "ErrorAccessDenied"): kind = .mailboxRefused
             case (404, _), (_, "ErrorItemNotFound"): kind = .notFound
             case (409, _), (412, _), (_, "ErrorIrresolvableConflict"): kind = .conflict
             case (429, _), (500..., _): kind = .transient

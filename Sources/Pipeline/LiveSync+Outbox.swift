@@ -82,8 +82,8 @@ extension LiveSync {
         var done = 0, retried = 0, parkedNow = 0
         for entry in entries {
             if let error = failures[entry.id] {
-                // Exchange down or refusing the account is no fault of the entry: retried, never parked.
-                let transient = error.isSourceWide
+                // Exchange down, refusing the account or the mailbox is no fault of the entry: retried, never parked.
+                let transient = error.isSourceWide || error.kind == .mailboxRefused
                 outcomes.append(
                     (
                         entry,

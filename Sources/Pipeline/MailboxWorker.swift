@@ -96,7 +96,16 @@ struct StageContext: Sendable {
         let stages = try await store.stages(runID: runID, mailbox: address)
         var failed = 0
         var failedKinds = Set<ItemKind>()
+        var refusal: String?
         for stage in stages where !stage.status.isSettled {
+            if let refusal {
+                // The mailbox is refused as a whole: its other stages would meet the same answer.
+                failed += 1
+                try await store.finishStage(
+                    runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .failed,
+                    error: refusal)
+                continue
+            }
             if failedKinds.contains(stage.kind) { continue }
             if options.window.hasEnded(at: Date()) { throw WindowEnded() }
             var logger = self.logger
@@ -124,6 +133,16 @@ struct StageContext: Sendable {
                 logger.error(
                     "stage interrupted: Exchange unavailable or refusing", metadata: ["stage.error": "\(error)"])
                 throw error
+            } catch let error as MailboxSourceError where error.kind == .mailboxRefused {
+                failed += 1
+                refusal =
+                    "\(MailboxSourceError.refusalPrefix) Exchange refuses mailbox \(address): \(error.code): \(error.message)"
+                try await store.finishStage(
+                    runID: runID, mailbox: address, kind: stage.kind, stage: stage.stage, status: .failed,
+                    error: refusal)
+                logger.error(
+                    "mailbox refused: its stages fail until the configuration is fixed",
+                    metadata: ["stage.error": "\(error)"])
             } catch {
                 failed += 1
                 failedKinds.insert(stage.kind)

@@ -147,12 +147,18 @@ public struct MailboxSourceError: Error, Sendable, Hashable, CustomStringConvert
         /// The configured address does not serve the mailbox protocol (a wrong URL): no call succeeds until the
         /// configuration is fixed.
         case wrongEndpoint
+        /// The source refuses this one mailbox (outside the app's or account's rights, or not open to the protocol):
+        /// its calls fail until the configuration is fixed, other mailboxes are served.
+        case mailboxRefused
     }
 
     /// True when the error is about the source as a whole, not the item or folder: it is unavailable (a transient
     /// failure the client already retried) or refuses every call. The work stops there and stays to be resumed,
     /// rather than counting as the item's or the stage's failure.
     public var isSourceWide: Bool { kind == .transient || kind == .unauthorized || kind == .wrongEndpoint }
+
+    /// How the recorded error of a stage failed by a ``Kind/mailboxRefused`` begins.
+    public static let refusalPrefix = "configuration error:"
 
     public var kind: Kind
     /// The source's code, e.g. `ErrorItemNotFound` or `http 503`.

@@ -27,14 +27,24 @@ enum RunReport {
             resumed: result.resumed, stages: stages, quarantine: quarantine, events: events)
         if summary.showsMailboxTable(verbose: verbose) { printStages(stages) }
         for line in summary.lines() { print(line) }
-        let code: Int32 =
-            switch result.outcome {
-            case .completed, .inProgressElsewhere: 0
-            case .windowEnded: 3
-            case .completedWithErrors: 4
-            }
         if let metrics = environment.metrics { record(stages, into: metrics) }
+        let code = exitCode(result.outcome, stages: stages)
+        if code == 78, let refusal = stages.first?.error { CLIEnvironment.writeError(refusal) }
         return code
+    }
+
+    /// The exit code of a run's outcome: 78 (a configuration error) rather than 4 when nothing could run because
+    /// Exchange refused every mailbox of the run.
+    static func exitCode(_ outcome: SnapshotOutcome, stages: [StageRecord]) -> Int32 {
+        switch outcome {
+        case .completed, .inProgressElsewhere: return 0
+        case .windowEnded: return 3
+        case .completedWithErrors:
+            let refused = stages.allSatisfy {
+                $0.status == .failed && $0.error?.hasPrefix(MailboxSourceError.refusalPrefix) == true
+            }
+            return !stages.isEmpty && refused ? 78 : 4
+        }
     }
 
     /// Per stage (over every mailbox and kind): items written (created, updated, deleted), quarantined items plus

@@ -115,7 +115,7 @@ import TestSupport
             status: 403, body: ["error": ["code": "ErrorAccessDenied", "message": "Access to OData is disabled."]],
             headers: [:], request: request, mailbox: "alex@example.com")
         let neutral = GraphMailboxSource.neutral(odata)
-        #expect(neutral.kind == .unauthorized && neutral.message.contains("alex@example.com"))
+        #expect(neutral.kind == .mailboxRefused && neutral.message.contains("alex@example.com"))
         #expect(
             GraphMailboxSource.neutral(
                 GraphClient.error(status: 412, body: nil, headers: [:], request: request, mailbox: "a")

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import SyncCore
 @testable import SyncStore
 @testable import snapsync
@@ -128,5 +129,24 @@ import Testing
         #expect(summary.nextCommands.first == "snapsync resume 3")
         #expect(summary.nextCommands.count == 4)  // the resume, two reruns, the report
         #expect(summary.lines()[0].contains("(0 done, 8 failed, 1 unfinished)"))
+    }
+
+    @Test func aRunWhoseEveryMailboxExchangeRefusedExitsAsAConfigurationError() {
+        let refused = "configuration error: Exchange refuses mailbox b@example.com: ErrorAccessDenied: ..."
+        let refusedStages = [
+            stage("b@example.com", .contacts, .extract, .failed, error: refused),
+            stage("b@example.com", .tasks, .extract, .failed, error: refused),
+        ]
+        #expect(RunReport.exitCode(.completedWithErrors, stages: refusedStages) == 78)
+        #expect(
+            RunReport.exitCode(
+                .completedWithErrors, stages: refusedStages + [stage("a@example.com", .contacts, .extract)]) == 4,
+            "another mailbox ran: the run completed with errors")
+        #expect(
+            RunReport.exitCode(
+                .completedWithErrors,
+                stages: [stage("a@example.com", .contacts, .extract, .failed, error: "EWS FindItem: timeout")]) == 4)
+        #expect(RunReport.exitCode(.completed, stages: []) == 0)
+        #expect(RunReport.exitCode(.windowEnded, stages: refusedStages) == 3)
     }
 }
