@@ -17,10 +17,6 @@ public struct SnapshotOptions: Sendable {
     public var batchSize: Int = 100
     public var analyzePolicy = AnalyzePolicy()
     public var massDeleteGuard = MassDeleteGuard()
-    /// Whether an inbound snapshot writes the items no CRM row can claim straight into the CRM as it pages them
-    /// (``InboundStore/load(_:runID:mailbox:kind:db:)``) instead of staging every item for the match and merge.
-    /// Both ways write the same rows; staging everything is the slower way, kept to compare them.
-    public var directLoad = true
     /// How long a claimed mailbox stays ours without a renewal (a crashed worker's mailbox is taken over after it).
     public var lease: Duration = .seconds(300)
     /// Identifies this process in leases (host and pid by default).

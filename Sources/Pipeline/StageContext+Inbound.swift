@@ -69,7 +69,7 @@ extension StageContext {
             }
             try await commit(
                 .extract, kind: kind, cursor: next ?? Self.extractFinished, total: page.totalCount.map(Int64.init),
-                .extracted(items, quarantined: quarantined, directLoad: options.directLoad))
+                .extracted(items, quarantined: quarantined))
             for failure in failures {
                 logger.warning(
                     "item quarantined",

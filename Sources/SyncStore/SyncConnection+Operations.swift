@@ -160,12 +160,8 @@ extension SyncConnection {
         switch writes {
         case .counts(let counts):
             return counts
-        case .extracted(let items, let quarantined, let directLoad):
-            var counts =
-                directLoad
-                ? try InboundStore.load(items, runID: runID, mailbox: owner, kind: kind, db: db)
-                : StageCounts(
-                    items: Int64(try InboundStore.stage(items, runID: runID, mailbox: address, kind: kind, db: db)))
+        case .extracted(let items, let quarantined):
+            var counts = try InboundStore.load(items, runID: runID, mailbox: owner, kind: kind, db: db)
             try quarantine(quarantined, .inbound)
             counts.items += Int64(quarantined.count)  // read, then quarantined: the stage's items are the items it read
             counts.failed = Int64(quarantined.count)

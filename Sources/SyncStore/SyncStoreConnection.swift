@@ -207,9 +207,9 @@ public struct StageCheckpoint: Sendable, Hashable {
 public enum StageWrites: Sendable {
     /// Nothing but the counts given (a baseline page, a chunk of items deleted in Exchange).
     case counts(StageCounts)
-    /// A page of extracted items: those no CRM row can claim straight into the CRM when `directLoad`, the others
-    /// (all without it) staged for the match; the items that could not be read quarantined.
-    case extracted([MailboxItem], quarantined: [QuarantinedItem], directLoad: Bool)
+    /// A page of extracted items: those no CRM row can claim straight into the CRM, the others staged for the match;
+    /// the items that could not be read quarantined.
+    case extracted([MailboxItem], quarantined: [QuarantinedItem])
     /// Matches the folder's staged items to CRM rows.
     case match
     /// Merges the folder's staging into the CRM (unmatched rows inserted without a conflict check when new).

@@ -479,10 +479,10 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         switch writes {
         case .counts(let counts):
             return counts
-        case .extracted(let items, let quarantined, let directLoad):
+        case .extracted(let items, let quarantined):
             var counts = StageCounts(items: Int64(items.count))
             for item in items {
-                if directLoad, Self.claimingRow(item, kind: kind, mailbox: address, state) == nil {
+                if Self.claimingRow(item, kind: kind, mailbox: address, state) == nil {
                     counts.created +=
                         Self.merge(item, owner: owner, kind: kind, runFolder: folder, &state).created ? 1 : 0
                 } else {

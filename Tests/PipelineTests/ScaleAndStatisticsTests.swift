@@ -39,10 +39,10 @@ import Testing
         }
     }
 
-    /// Both ways an inbound snapshot writes: the items created as they are paged (a blank CRM's) and every item
-    /// staged, then merged.
-    @Test(arguments: [true, false])
-    func analyzeRunsBetweenStagesOfALargeBlankLoadAndTheMergeSeesRealEstimates(directLoad: Bool) async throws {
+    /// Both ways an inbound snapshot writes: the items created as they are paged (a blank CRM's), and, when the CRM
+    /// rows are linked but differ (`resync`), every item staged, matched and merged.
+    @Test(arguments: [false, true])
+    func analyzeRunsBetweenStagesOfALargeLoadAndTheMergeSeesRealEstimates(resync: Bool) async throws {
         let mailboxes = (1...6).map { "stats\($0)@example.com" }
         try await PipelineTestEnvironment.with(mailboxes: mailboxes) { env in
             for (index, mailbox) in mailboxes.enumerated() {
@@ -51,7 +51,12 @@ import Testing
             }
             var options = env.options(.inbound)
             options.workers = 2
-            options.directLoad = directLoad
+            if resync {
+                #expect(try await env.runner().run(options).outcome == .completed)
+                try await env.sql("UPDATE crm.appointments SET subject = subject || ' (CRM)', version = version + 1")
+                try await env.sql("UPDATE crm.tasks SET subject = subject || ' (CRM)', version = version + 1")
+                try await env.sql("ANALYZE")
+            }
             let result = try await env.runner().run(options)
             #expect(result.outcome == .completed)
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
@@ -64,7 +69,10 @@ import Testing
             ).map { try ($0.decode(String.self, at: 0), $0.decode(String?.self, at: 1)) }
             #expect(analyzed.contains { $0.0 == "crm.appointments" })
             #expect(analyzed.contains { $0.0 == "sync.links" })
-            if directLoad {
+            #expect(
+                try await env.count("SELECT count(*) FROM crm.appointments WHERE subject LIKE '% (CRM)'") == 0,
+                "Exchange's content won")
+            if !resync {
                 #expect(!analyzed.contains { $0.0 == "sync.stage_appointments" }, "nothing was staged")
             } else {
                 #expect(analyzed.contains { $0.0 == "sync.stage_appointments" && $0.1 == "match" })

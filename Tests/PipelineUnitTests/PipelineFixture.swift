@@ -55,6 +55,23 @@ struct PipelineFixture {
         }
     }
 
+    /// Tasks in Exchange already synced to the CRM by an inbound snapshot, then edited by the user (a new subject),
+    /// so that the next inbound snapshot stages them all for the match and merge.
+    @discardableResult
+    mutating func syncedTasksEditedInExchange(_ count: Int) async throws -> [MailboxItemRef] {
+        let refs = tasksInExchange(count)
+        _ = try await runner.run(options(.inbound, [.tasks]))
+        for ref in refs {
+            source.edit(ref.id, in: owner.smtpAddress, kind: .tasks) { record in
+                if case .task(var task) = record {
+                    task.subject += " (edited)"
+                    record = .task(task)
+                }
+            }
+        }
+        return refs
+    }
+
     /// CRM tasks of the user.
     @discardableResult
     mutating func tasksInCRM(_ count: Int) -> [CRMTask] {

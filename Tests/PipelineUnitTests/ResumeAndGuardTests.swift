@@ -18,9 +18,9 @@ import Testing
         crash: InMemorySyncStore.CrashPoint
     ) async throws {
         var fixture = PipelineFixture()
-        fixture.tasksInExchange(5)
-        var options = fixture.options(.inbound, [.tasks])
-        options.directLoad = false  // so that match and merge have work
+        // Linked rows whose items changed: every item is staged, so that match and merge have work.
+        try await fixture.syncedTasksEditedInExchange(5)
+        let options = fixture.options(.inbound, [.tasks])
         fixture.store.crash(at: crash)
         _ = try? await fixture.runner.run(options)
         #expect(fixture.store.crashed)
@@ -30,6 +30,7 @@ import Testing
         let resumed = try await fixture.runner.resume(runID: run.id, options: options)
         #expect(resumed.outcome == .completed)
         #expect(fixture.crmSubjects(.tasks) == fixture.exchangeSubjects(.tasks))
+        #expect(fixture.crmSubjects(.tasks).allSatisfy { $0.hasSuffix(" (edited)") })
         #expect(fixture.store.links(of: fixture.owner, kind: .tasks).count == 5)
         #expect(try await fixture.store.folderState(mailbox: fixture.owner.smtpAddress, kind: .tasks).state != nil)
     }

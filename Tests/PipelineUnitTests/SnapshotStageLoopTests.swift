@@ -23,17 +23,16 @@ import Testing
         #expect(try await fixture.store.folderState(mailbox: fixture.owner.smtpAddress, kind: .tasks).state != nil)
     }
 
-    @Test func anInboundSnapshotWithStagingMatchesAndMergesWhatItStaged() async throws {
+    @Test func anInboundSnapshotMatchesAndMergesTheItemsCRMRowsClaim() async throws {
         var fixture = PipelineFixture()
-        fixture.tasksInExchange(5)
-        var options = fixture.options(.inbound, [.tasks])
-        options.directLoad = false
-        let result = try await fixture.runner.run(options)
+        try await fixture.syncedTasksEditedInExchange(5)
+        let result = try await fixture.runner.run(fixture.options(.inbound, [.tasks]))
         #expect(result.outcome == .completed)
         #expect(fixture.crmSubjects(.tasks) == fixture.exchangeSubjects(.tasks))
+        #expect(fixture.crmSubjects(.tasks).allSatisfy { $0.hasSuffix(" (edited)") })
         let merge = try #require(
             try await fixture.store.stages(runID: result.runID, mailbox: nil).first { $0.stage == .merge })
-        #expect(merge.created == 5)
+        #expect(merge.updated == 5 && merge.created == 0)
     }
 
     @Test func anOutboundSnapshotCreatesEachCRMRowOnceAndARerunChangesNothing() async throws {
