@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Logging
 import SyncCore
+import Synchronization
 import Testing
 @testable import Graph
 
@@ -9,14 +10,14 @@ import Testing
 /// outside the app's scope, are configuration errors naming the mailbox.
 @Suite struct GraphAuthTests {
     final class TokenGraph: GraphTransport, @unchecked Sendable {
-        let lock = NSLock()
+        let lock = Mutex(())
         var issued = 0
         var refusedTokens: Set<String> = []
         var lifetime = 3599
         var graphStatus = 200
 
         func execute(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
-            lock.withLock { answer(request) }
+            lock.withLock { _ in answer(request) }
         }
 
         func answer(_ request: HTTPRequest) -> HTTPResponse {
@@ -66,14 +67,14 @@ import Testing
         async let second = source.itemRefs(in: Self.owner, kind: .appointments, after: nil, pageSize: 10)
         _ = try await (first, second)
         #expect(graph.issued == 1, "concurrent requests share one token request")
-        graph.lock.withLock { graph.refusedTokens = ["token-1"] }
+        graph.lock.withLock { _ in graph.refusedTokens = ["token-1"] }
         #expect(
             try await source.itemRefs(in: Self.owner, kind: .contacts, after: nil, pageSize: 10).refs.map(\.id) == ["a"]
         )
         #expect(graph.issued == 2)
 
         // A token Graph keeps refusing: one replacement, then the mailbox's configuration error.
-        graph.lock.withLock { graph.refusedTokens = ["token-2", "token-3", "token-4"] }
+        graph.lock.withLock { _ in graph.refusedTokens = ["token-2", "token-3", "token-4"] }
         do {
             _ = try await source.itemRefs(in: Self.owner, kind: .contacts, after: nil, pageSize: 10)
             Issue.record("a refused token was accepted")

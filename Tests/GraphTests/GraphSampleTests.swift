@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Logging
 import SyncCore
+import Synchronization
 import Testing
 import TestSupport
 @testable import Graph
@@ -164,13 +165,13 @@ import TestSupport
 /// The batch client against a scripted Graph: only the failed requests of a batch are sent again.
 @Suite struct GraphBatchTests {
     final class ScriptedGraph: GraphTransport, @unchecked Sendable {
-        let lock = NSLock()
+        let lock = Mutex(())
         var batches: [[String]] = []
         var tokenRequests = 0
         var inner429Left = 1
 
         func execute(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
-            lock.withLock { answer(request) }
+            lock.withLock { _ in answer(request) }
         }
 
         func answer(_ request: HTTPRequest) -> HTTPResponse {

@@ -1,14 +1,14 @@
 import Foundation
 import Observability
+import Synchronization
 
 /// A log sink that keeps the lines written to it.
-final class CollectingSink: LogLineSink, @unchecked Sendable {
-    private let lock = NSLock()
-    private var collected: [String] = []
+final class CollectingSink: LogLineSink, Sendable {
+    private let collected = Mutex<[String]>([])
 
     func write(line: String) {
-        lock.withLock { collected.append(line) }
+        collected.withLock { $0.append(line) }
     }
 
-    var lines: [String] { lock.withLock { collected } }
+    var lines: [String] { collected.withLock { $0 } }
 }

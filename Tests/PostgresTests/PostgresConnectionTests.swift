@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import Postgres
@@ -418,9 +419,8 @@ import TestSupport
 }
 
 /// A flag set from a lock holder's closure.
-private final class Entered: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entered = false
-    func mark() { lock.withLock { entered = true } }
-    var value: Bool { lock.withLock { entered } }
+private final class Entered: Sendable {
+    private let entered = Mutex(false)
+    func mark() { entered.withLock { $0 = true } }
+    var value: Bool { entered.withLock { $0 } }
 }

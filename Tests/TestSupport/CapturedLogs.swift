@@ -1,5 +1,5 @@
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Collects what a `Logger` logs, for tests asserting on log output (levels, messages, metadata).
 public final class CapturedLogs: Sendable {
@@ -15,22 +15,24 @@ public final class CapturedLogs: Sendable {
         }
     }
 
-    private let box = NIOLockedValueBox<[Entry]>([])
+    private let captured = Mutex<[Entry]>([])
 
     public init() {}
 
     /// A logger at `.trace` that records into this capture.
     public func logger(label: String = "test") -> Logger {
-        var logger = Logger(label: label) { _ in Handler(box: self.box) }
+        var logger = Logger(label: label) { _ in Handler(capture: self) }
         logger.logLevel = .trace
         return logger
     }
 
     /// Everything logged so far.
-    public var entries: [Entry] { box.withLockedValue { $0 } }
+    public var entries: [Entry] { captured.withLock { $0 } }
+
+    func append(_ entry: Entry) { captured.withLock { $0.append(entry) } }
 
     private struct Handler: LogHandler {
-        let box: NIOLockedValueBox<[Entry]>
+        let capture: CapturedLogs
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .trace
 
@@ -44,7 +46,7 @@ public final class CapturedLogs: Sendable {
             let entry = Entry(
                 level: event.level, message: "\(event.message)",
                 metadata: merged.mapValues { "\($0)" })
-            box.withLockedValue { $0.append(entry) }
+            capture.append(entry)
         }
     }
 }

@@ -1,9 +1,9 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// An in-process HTTP/1.1 server on 127.0.0.1 (port chosen by the system) for tests: it records every
 /// request with the id of the connection it came on, answers through a handler (status, headers, body,
@@ -70,8 +70,14 @@ public final class LoopbackHTTPServer: Sendable {
         var maxInFlight = 0
     }
 
+    /// The state the server and its connections' handlers share.
+    private final class SharedState: Sendable {
+        let mutex = Mutex(State())
+        func withLockedValue<T>(_ body: (inout State) -> T) -> T { mutex.withLock { body(&$0) } }
+    }
+
     private let channel: any Channel
-    private let state: NIOLockedValueBox<State>
+    private let state: SharedState
 
     /// The port the server listens on.
     public let port: Int
@@ -93,7 +99,7 @@ public final class LoopbackHTTPServer: Sendable {
     }
 
     init(tls: (certificateFile: String, keyFile: String)?, answering handler: Answering) async throws {
-        let state = NIOLockedValueBox(State())
+        let state = SharedState()
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map {
                 NIOSSLCertificateSource.certificate($0)
@@ -148,12 +154,12 @@ public final class LoopbackHTTPServer: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
 
         private let connectionID: Int
-        private let state: NIOLockedValueBox<State>
+        private let state: SharedState
         private let handler: Answering
         private var head: HTTPRequestHead?
         private var body: [UInt8] = []
 
-        init(connectionID: Int, state: NIOLockedValueBox<State>, handler: Answering) {
+        init(connectionID: Int, state: SharedState, handler: Answering) {
             self.connectionID = connectionID
             self.state = state
             self.handler = handler
