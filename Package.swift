@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: [
-                "CLibPQ", .product(name: "Logging", package: "swift-log"),
+                "CLibPQ", "ChildProcesses", .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "HTTP",
@@ -37,6 +37,8 @@ let package = Package(
                 "CCurl", .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "XML", dependencies: ["CLibXML2"]),
+        // Child processes (posix_spawn, reaped on a thread of their own): the product's, the benchmarks' and the tests'.
+        .target(name: "ChildProcesses"),
 
         // MARK: Domain
         .target(name: "SyncCore"),
@@ -97,6 +99,7 @@ let package = Package(
             name: "snapsync",
             dependencies: [
                 "Pipeline", "SyncStore", "SyncCore", "EWS", "Graph", "Postgres", "HTTP", "Observability",
+                "ChildProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -105,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "snapsync-bench",
             dependencies: [
-                "EWS", "SyncCore", "SyncStore", "XML", "Postgres", "HTTP",
+                "EWS", "SyncCore", "SyncStore", "XML", "Postgres", "HTTP", "ChildProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -114,7 +117,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Postgres", "SyncStore",
+                "Postgres", "SyncStore", "ChildProcesses",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Synchronization
 
@@ -197,9 +198,13 @@ public final class PostgresLocalCluster: Sendable {
             fi
             rm -rf "$dir"
             """
-        let pid = try LocalClusterProcess.spawn(
-            "/bin/sh", ["-c", script, "snapsync-pg-watchdog", String(parent), directory], output: nil, directory: "/")
-        LocalClusterProcess.reapInBackground(pid)
+        // Reaped by its own thread whenever it ends.
+        do {
+            _ = try ChildProcess.start(
+                "/bin/sh", ["-c", script, "snapsync-pg-watchdog", String(parent), directory], directory: "/")
+        } catch {
+            throw PostgresLocalClusterError(code: .binariesNotFound, message: error.description)
+        }
     }
 
     // MARK: Stopping
@@ -255,8 +260,14 @@ public final class PostgresLocalCluster: Sendable {
         -> Int32
     {
         let command = runAs.map { [binaries.runuser, "-u", $0, "--", executable] } ?? [executable]
-        return try await LocalClusterProcess.run(
-            command[0], Array(command.dropFirst()) + arguments, output: log, directory: directory)
+        do {
+            let child = try ChildProcess.start(
+                command[0], Array(command.dropFirst()) + arguments, directory: directory,
+                standardOutput: .file(log), standardError: .standardOutput)
+            return await child.wait().status
+        } catch {
+            throw PostgresLocalClusterError(code: .binariesNotFound, message: error.description)
+        }
     }
 
     private func tail(of file: String) -> String {

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 
 #if canImport(Glibc)
@@ -29,15 +30,16 @@ enum Benchmark {
 
     /// Runs one psql command (`-c`) against `conninfo`; a failure throws with psql's message.
     static func psql(_ psql: String, conninfo: String, command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", command]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchmarkFailure("psql \(command) failed: \(message)") }
+        let result = try ChildProcess.runBlocking(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", command])
+        guard result.status == 0 else { throw BenchmarkFailure("psql \(command) failed: \(result.stderr)") }
+    }
+
+    /// The last `lines` lines of a child's log, for an error message.
+    static func tail(of logFile: String, lines: Int = 20) -> String {
+        let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
     /// The median of `values` (not empty).

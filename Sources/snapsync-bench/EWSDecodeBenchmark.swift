@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcesses
 import EWS
 import Foundation
 import SyncCore
@@ -129,22 +130,16 @@ struct EWSDecodeBenchmark: ParsableCommand {
     }
 
     func runXmllint(_ files: [String]) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: xmllint)
-        process.arguments = ["--stream", "--noout"] + files
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
         let start = ContinuousClock.now
-        do { try process.run() } catch {
+        let result: ChildProcess.Result
+        do {
+            result = try ChildProcess.runBlocking(URL(fileURLWithPath: xmllint), ["--stream", "--noout"] + files)
+        } catch {
             throw BenchmarkFailure("cannot run \(xmllint): \(error) (apt-get install libxml2-utils)")
         }
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         let elapsed = Benchmark.seconds(ContinuousClock.now - start)
-        guard process.terminationStatus == 0, output.isEmpty else {
-            throw BenchmarkFailure(
-                "xmllint failed (\(process.terminationStatus)): \(String(decoding: output.prefix(500), as: UTF8.self))")
+        guard result.status == 0, result.stderr.isEmpty else {
+            throw BenchmarkFailure("xmllint failed (\(result.status)): \(result.stderr.prefix(500))")
         }
         return elapsed
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcesses
 import Foundation
 import HTTP
 import Logging
@@ -110,7 +111,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
 struct PipelineFigures {
     var name: String
     var items: Int
-    var usage: ChildProcess.Usage
+    var usage: ChildProcess.Termination
     var postgresCPU: Double
     var simulatorCPU: Double
 
@@ -121,7 +122,8 @@ struct PipelineFigures {
         return String(
             format:
                 "%-9@ %9d items %8.1f s %9.0f items/s   peak RSS %6.1f MB   CPU s: snapsync %6.1f  postgres %6.1f (%3.0f%% of CPU, %3.0f%% of wall)  exchange-sim %6.1f",
-            name as NSString, items, usage.seconds, rate, usage.peakRSSMB, usage.cpuSeconds,
+            name as NSString, items, usage.seconds, rate, Double(usage.peakResidentBytes ?? 0) / 1_000_000,
+            usage.cpuSeconds,
             postgresCPU, 100 * postgresCPU / max(total, 0.001), 100 * postgresCPU / usage.seconds, simulatorCPU)
     }
 }
@@ -240,13 +242,13 @@ struct PipelineRun {
             throw BenchmarkFailure("the simulator or PostgreSQL is not running")
         }
         if benchmark.statements > 0 { try await sql("SELECT pg_stat_statements_reset()") }
-        let postgresBefore = ChildProcess.cpuSeconds(of: postmaster, withLiveChildren: true)
-        let simulatorBefore = ChildProcess.cpuSeconds(of: simulatorPID)
+        let postgresBefore = ProcessFigures.cpuSeconds(of: postmaster, withLiveChildren: true)
+        let simulatorBefore = ProcessFigures.cpuSeconds(of: simulatorPID)
         let workers =
             arguments.first == "snapshot" ? ["--workers", "\(benchmark.workers)"] + benchmark.snapshotOption : []
         let usage = try await snapsync(arguments + workers, log: name)
-        let postgres = ChildProcess.cpuSeconds(of: postmaster, withLiveChildren: true) - postgresBefore
-        let sim = ChildProcess.cpuSeconds(of: simulatorPID) - simulatorBefore
+        let postgres = ProcessFigures.cpuSeconds(of: postmaster, withLiveChildren: true) - postgresBefore
+        let sim = ProcessFigures.cpuSeconds(of: simulatorPID) - simulatorBefore
         let db = try await PostgresConnection.connect(cluster.conninfo, logger: logger)
         let count = try await items(db)
         if benchmark.statements > 0 {
@@ -278,14 +280,16 @@ struct PipelineRun {
 
     /// Runs the snapsync binary; a failure exit throws with the end of its log.
     @discardableResult
-    func snapsync(_ arguments: [String], log: String) async throws -> ChildProcess.Usage {
-        let child = try ChildProcess(
+    func snapsync(_ arguments: [String], log: String) async throws -> ChildProcess.Termination {
+        let logFile = "\(work)/\(log).log"
+        let child = try ChildProcess.start(
             binaries + "/snapsync", arguments + ["--log-format", "json", "--log-level", "warning"],
-            environment: environment, logFile: "\(work)/\(log).log")
-        let usage = try await child.wait()
+            environment: environment, standardOutput: .file(logFile), standardError: .standardOutput,
+            samplesPeakMemory: true)
+        let usage = await child.wait()
         guard usage.status == 0 else {
             throw BenchmarkFailure(
-                "snapsync \(arguments.joined(separator: " ")) exited \(usage.status):\n\(child.logTail())")
+                "snapsync \(arguments.joined(separator: " ")) exited \(usage.status):\n\(Benchmark.tail(of: logFile))")
         }
         return usage
     }
@@ -296,8 +300,8 @@ struct PipelineRun {
         let arguments =
             ["serve", "--port", "0", "--threads", "\(benchmark.simulatorThreads)"]
             + addresses.flatMap { ["--mailbox", $0] }
-        let child = try ChildProcess(
-            binaries + "/exchange-sim", arguments, environment: ProcessInfo.processInfo.environment, logFile: logFile)
+        let child = try ChildProcess.start(
+            binaries + "/exchange-sim", arguments, standardOutput: .file(logFile), standardError: .standardOutput)
         simulator = child
         for _ in 0..<600 {
             let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
@@ -307,7 +311,7 @@ struct PipelineRun {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw BenchmarkFailure("exchange-sim did not start:\n\(child.logTail())")
+        throw BenchmarkFailure("exchange-sim did not start:\n\(Benchmark.tail(of: logFile))")
     }
 
     /// Seeds every mailbox through the control API (deterministic items, a seed per mailbox).

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import HTTP
 import Logging
@@ -34,26 +35,21 @@ struct DemoSimulator {
     }
 
     /// Starts `exchange-sim serve` with `mailboxes`, its output in `log`, and waits until it listens. The process
-    /// is in a session of its own (Foundation's `Process`), so it outlives this one until it is stopped. A busy machine
-    /// may take a while to start it with many mailboxes: it is given two minutes while it runs.
+    /// is in a session of its own, so it outlives this one until it is stopped. A busy machine may take a while to
+    /// start it with many mailboxes: it is given two minutes while it runs.
     static func start(mailboxes: [String], log: URL) async throws -> DemoSimulator {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = try executable()
-        process.arguments = ["serve", "--port", "0"] + mailboxes.flatMap { ["--mailbox", $0] }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = process.standardOutput
-        try process.run()
+        let process = try ChildProcess.start(
+            try executable().path, ["serve", "--port", "0"] + mailboxes.flatMap { ["--mailbox", $0] },
+            standardOutput: .file(log.path, append: false), standardError: .standardOutput, newSession: true)
         for _ in 0..<1200 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let match = text.firstMatch(of: /EWS at (http:\/\/[^\/\s]+)\//) {
-                return DemoSimulator(pid: process.processIdentifier, base: String(match.output.1))
+                return DemoSimulator(pid: process.pid, base: String(match.output.1))
             }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        if process.isRunning { process.terminate() }
+        process.signal(SIGTERM)
         throw Failure(description: "exchange-sim did not start (its output is in \(log.path))")
     }
 

@@ -146,10 +146,11 @@ import TestSupport
                 method: .post, url: first.base + "/sim/seed",
                 body: Array(#"{"mailbox":"alice@example.com","seed":9,"tasks":4}"#.utf8)))
         #expect(seeded.status == 200)
-        first.kill()
+        await first.kill()
 
         let second = try await ExchangeSimProcess.start(args)
-        defer { second.kill() }
+        // `kill -9` runs none of its code: the defer need not wait for the end (its own thread reaps it).
+        defer { second.process.signal(SIGKILL) }
         let got = try await ews(second.endpoint, Req.getItem(ids, shape: "IdOnly"))
         #expect(Scrape.all(got, attribute: "ChangeKey", of: "t:ItemId") == keys)
         let tasks = try await ews(second.endpoint, Req.findItem(Req.folder("tasks", mailbox: Self.alice)))
@@ -166,7 +167,7 @@ import TestSupport
 
 /// `exchange-sim serve` run as a child process, as the demo and a user run it.
 struct ExchangeSimProcess {
-    let process: Process
+    let process: ChildProcess
     let endpoint: String
     var base: String { String(endpoint.dropLast("/EWS/Exchange.asmx".count)) }
 
@@ -187,14 +188,8 @@ struct ExchangeSimProcess {
     /// Starts the process and waits for its "EWS at URL" line.
     static func start(_ arguments: [String]) async throws -> ExchangeSimProcess {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("exchange-sim-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out) }
-        let p = Process()
-        p.executableURL = try executable()
-        p.arguments = arguments
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try ChildProcess.start(try executable().path, arguments, standardOutput: .file(out.path, append: false))
         for _ in 0..<300 {
             let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
             if let r = text.range(of: "EWS at ") {
@@ -204,15 +199,13 @@ struct ExchangeSimProcess {
             guard p.isRunning else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        p.terminate()
+        p.signal(SIGTERM)
         Issue.record("exchange-sim \(arguments.joined(separator: " ")) did not start")
         throw CancellationError()
     }
 
     /// `kill -9`: no shutdown, no final snapshot.
-    func kill() {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func kill() async {
+        await process.kill()
     }
 }

@@ -11,14 +11,9 @@ enum TestPython {
         if let p = env["SNAPSYNC_TEST_PYTHON"], !p.isEmpty { return p }
         if env["CI"] == "true" { return nil }
         // Evaluated once per client, before any test runs: a short synchronous check is fine here.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import \(modules)"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return nil }
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? "/usr/bin/env" : nil
+        let probe = try? ChildProcess.runBlocking(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import \(modules)"])
+        return probe?.status == 0 ? "/usr/bin/env" : nil
     }
 
     /// Run the tests when there is an interpreter, and always in CI (where a missing one fails them).

@@ -22,12 +22,10 @@ import Testing
         defer {
             // Whatever failed above, end what the demo left running.
             if FileManager.default.fileExists(atPath: stateFile.path) {
-                let stop = Process()
-                stop.executableURL = snapsync
-                stop.arguments = ["demo", "--stop"]
-                stop.environment = ProcessInfo.processInfo.environment.merging(isolated) { $1 }
-                try? stop.run()
-                stop.waitUntilExit()
+                // No `await` in a `defer`: the stop goes on by itself (its own thread reaps it).
+                _ = try? ChildProcess.start(
+                    snapsync.path, ["demo", "--stop"],
+                    environment: ProcessInfo.processInfo.environment.merging(isolated) { $1 })
             }
         }
         #expect(kept.status == 0, "\(kept.output)")

@@ -31,31 +31,21 @@ import Testing
         // The tmux server outlives the client that starts it and keeps its descriptors, so the client is not awaited:
         // the session is polled for instead. It starts with the signals the test process blocks or ignores back to
         // their defaults (through python3), or it would never reap the pane's shell nor end on kill-server.
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        client.arguments = [
-            "-c",
-            """
-            import os, signal, sys
-            signal.pthread_sigmask(signal.SIG_SETMASK, [])
-            for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE): signal.signal(s, signal.SIG_DFL)
-            os.execv(sys.argv[1], sys.argv[1:])
-            """, Self.tmux.path, "-S", socket, "-f", configuration.path, "new-session", "-d", "-s", "demo", "-x", "180",
-            "-y", "45", command,
-        ]
-        client.standardInput = FileHandle.nullDevice
-        client.standardOutput = FileHandle.nullDevice
-        client.standardError = FileHandle.nullDevice
-        try client.run()
-        defer {
-            let kill = Process()
-            kill.executableURL = Self.tmux
-            kill.arguments = ["-S", socket, "kill-server"]
-            kill.standardOutput = FileHandle.nullDevice
-            kill.standardError = FileHandle.nullDevice
-            try? kill.run()
-            kill.waitUntilExit()
-        }
+        _ = try ChildProcess.start(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import os, signal, sys
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE): signal.signal(s, signal.SIG_DFL)
+                os.execv(sys.argv[1], sys.argv[1:])
+                """, Self.tmux.path, "-S", socket, "-f", configuration.path, "new-session", "-d", "-s", "demo", "-x",
+                "180",
+                "-y", "45", command,
+            ])
+        // Ended before its socket's directory is removed (an earlier defer): a moment's wait outside an await.
+        defer { _ = try? ChildProcess.runBlocking(Self.tmux, ["-S", socket, "kill-server"]) }
         var session = false
         for _ in 0..<100 where !session {
             session = try await ChildProcess.run(Self.tmux, ["-S", socket, "has-session", "-t", "demo"]).status == 0

@@ -100,8 +100,8 @@ import Testing
         let installed = try await run("dpkg", ["--install", deb.path])
         #expect(installed.status == 0, "\(installed.output)")
         defer {
-            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/dpkg"), arguments: ["--purge", "snapsync"])
-                .waitUntilExit()
+            // No `await` in a `defer`: the purge ends before the next test installs the package again.
+            _ = try? ChildProcess.runBlocking(URL(fileURLWithPath: "/usr/bin/dpkg"), ["--purge", "snapsync"])
         }
         try #require(installed.status == 0)
 
@@ -114,7 +114,7 @@ import Testing
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
 
-        let simulator = try InstalledSimulator.start(
+        let simulator = try await InstalledSimulator.start(
             mailbox: "anna@example.com", output: work.appendingPathComponent("sim.out"))
         defer { simulator.stop() }
         let seeded = try await run(
@@ -164,18 +164,13 @@ import Testing
 
 /// The installed `exchange-sim serve` on a free loopback port, stopped by `stop()`.
 struct InstalledSimulator {
-    let process: Process
+    let process: ChildProcess
     let base: String
 
-    static func start(mailbox: String, output: URL) throws -> InstalledSimulator {
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/exchange-sim")
-        process.arguments = ["serve", "--port", "0", "--mailbox", mailbox]
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+    static func start(mailbox: String, output: URL) async throws -> InstalledSimulator {
+        let process = try ChildProcess.start(
+            "/usr/bin/exchange-sim", ["serve", "--port", "0", "--mailbox", mailbox],
+            standardOutput: .file(output.path, append: false))
         // It prints `exchange-sim: EWS at http://127.0.0.1:PORT/EWS/Exchange.asmx` once it listens.
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -184,16 +179,18 @@ struct InstalledSimulator {
                 return InstalledSimulator(process: process, base: String(match.output.1))
             }
             if !process.isRunning { break }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
-        process.terminate()
+        process.signal(SIGTERM)
         throw SimulatorDidNotStart()
     }
 
     struct SimulatorDidNotStart: Error {}
 
+    /// SIGTERM, then waits for the end blocking the calling thread (it is stopped in a `defer`, where no `await`
+    /// is possible).
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        process.signal(SIGTERM)
+        process.waitBlocking()
     }
 }

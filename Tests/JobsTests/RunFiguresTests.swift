@@ -20,13 +20,10 @@ import Testing
         let isolated = ["SNAPSYNC_DEMO_DIR": demoDirectory.path]
         let kept = try await ChildProcess.run(snapsync, ["demo", "--keep"] + arguments, environment: isolated)
         defer {
-            let stop = Process()
-            stop.executableURL = snapsync
-            stop.arguments = ["demo", "--stop"]
-            stop.environment = ProcessInfo.processInfo.environment.merging(isolated) { $1 }
-            stop.standardOutput = FileHandle.nullDevice
-            try? stop.run()
-            stop.waitUntilExit()
+            // No `await` in a `defer`: the stop goes on by itself (its own thread reaps it).
+            _ = try? ChildProcess.start(
+                snapsync.path, ["demo", "--stop"],
+                environment: ProcessInfo.processInfo.environment.merging(isolated) { $1 })
         }
         try #require(kept.status == 0, "\(kept.output)")
         var environment = isolated

@@ -6,6 +6,7 @@ import Pipeline
 import Postgres
 import SyncCore
 import SyncStore
+import TestSupport
 import Testing
 
 /// A CreateItem batch Exchange applied but whose links were never committed: the answer could not be decoded,
@@ -105,8 +106,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.kill()
         #expect(try await tasksInExchange(env, victim).items == created)
         #expect(try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress]) == 0)
     }

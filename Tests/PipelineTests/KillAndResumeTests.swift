@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import Postgres
 import SyncCore
+import TestSupport
 import Testing
 
 /// `kill -9` of the real `snapsync` binary at several points of a run, then rerunning the same command:
@@ -29,31 +30,23 @@ import Testing
             let deadline = Date().addingTimeInterval(seconds)
             while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
             if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                await process.kill()
                 return nil
             }
         }
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
+        return await process.wait().status
     }
 
     /// Starts `snapsync ARGS` against `database` (the test's by default) and Exchange at `endpoint` (the simulator by
     /// default).
     func start(
         _ env: PipelineTestEnvironment, _ arguments: [String], endpoint: String? = nil, database: String? = nil
-    ) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments + ["--log-format", "json", "--log-level", "warning"]
+    ) throws -> ChildProcess {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
         environment["SNAPSYNC_DATABASE_URL"] = database ?? env.conninfo
         environment.merge(try env.exchangeSettings(endpoint: endpoint)) { _, setting in setting }
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try ChildProcess.start(
+            Self.binary.path, arguments + ["--log-format", "json", "--log-level", "warning"], environment: environment)
     }
 
     /// Kills the command after growing delays until a run gets to finish, then clears the faults and

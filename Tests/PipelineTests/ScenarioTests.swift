@@ -85,8 +85,7 @@ extension PipelineTestEnvironment {
     /// `snapsync sync run --once` against an unreachable database: the CRM is down.
     func syncPassWithCRMDown(_ env: PipelineTestEnvironment) async throws -> Int32 {
         let process = try KillAndResumeTests().start(env, ["sync", "run", "--once"], database: Self.crmDown)
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
+        return await process.wait().status
     }
 
     @Test func scenario01_newEmptyCRMWithSyncJustOn_inboundSnapshotInStagesWithAnalyze() async throws {
@@ -275,11 +274,6 @@ extension PipelineTestEnvironment {
         candidates.append("/usr/bin/\(tool)")
         let path = try #require(
             candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "\(tool) not found")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
+        return try await ChildProcess.run(URL(fileURLWithPath: path), arguments).status
     }
 }

@@ -29,14 +29,13 @@ import TestSupport
 
     @Test func watchdogStopsTheServerWhenItsProcessDies() async throws {
         // A stand-in for the test process: the cluster's watchdog watches it instead of this process.
-        let owner = try LocalClusterProcess.spawn("/bin/sleep", ["600"], output: nil, directory: nil)
+        let owner = try ChildProcess.start("/bin/sleep", ["600"])
         var options = PostgresLocalCluster.Options()
-        options.watchedProcess = owner
+        options.watchedProcess = owner.pid
         let cluster = try await PostgresLocalCluster.start(options: options)
         let pid = try #require(cluster.postmasterPID())
 
-        kill(owner, SIGKILL)  // the "test process" dies without stopping its cluster
-        _ = await LocalClusterProcess.wait(owner)
+        await owner.kill()  // the "test process" dies without stopping its cluster
         let gone = try await eventually(seconds: 15) {
             processGone(pid) && !FileManager.default.fileExists(atPath: cluster.directory)
         }

@@ -59,18 +59,12 @@ public struct TestCertificateAuthority: Sendable {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestCertificateError(message: "openssl \(arguments.first ?? "") failed: \(text)")
+        // Called from synchronous initializers; openssl ends in a moment.
+        let result = try ChildProcess.runBlocking(
+            URL(fileURLWithPath: "/usr/bin/env"), ["openssl"] + arguments,
+            currentDirectory: URL(fileURLWithPath: directory))
+        guard result.status == 0 else {
+            throw TestCertificateError(message: "openssl \(arguments.first ?? "") failed: \(result.output)")
         }
     }
 }
