@@ -3,7 +3,8 @@ import Foundation
 /// Microsoft To Do over the mailbox's task folders: `/todo/lists` (the Tasks folder is the `defaultList`),
 /// `/todo/lists/{id}/tasks` with `linkedResources`, and tasks `delta` per list. A To Do task is the EWS Task of
 /// the same folder; its linked resources are kept on the item where EWS clients cannot see them. To Do tasks
-/// take no extended properties (`todoTask` is a closed type), as in Graph.
+/// take no extended properties (`todoTask` is a closed type), as in Graph, but they take open extensions: the one
+/// the simulator keeps is ``GraphTaskExtension`` (the task's percentage, shared with EWS).
 extension GraphService {
     static let taskStatuses = ["notStarted", "inProgress", "completed", "waitingOnOthers", "deferred"]
     static let importances = ["low", "normal", "high"]
@@ -62,7 +63,30 @@ extension GraphService {
         case (6, "POST") where s[5] == "linkedResources":
             return try addLinkedResource(
                 s[4], folder: folder, contextPath: "\(contextPath)('\(s[4])')/linkedResources", &ctx)
-        case (4, _), (5, _), (6, _): throw GraphError.methodNotAllowed()
+        case (6, "GET") where s[5] == "extensions":
+            let item = try taskInList(s[4], folder: folder, ctx)
+            return GraphResponse(
+                status: 200,
+                body: .object([
+                    ("@odata.context", ctx.context("\(contextPath)('\(s[4])')/extensions")),
+                    ("value", .array([GraphTaskExtension.json(item)])),
+                ]))
+        case (6, "POST") where s[5] == "extensions":
+            // Every task has the extension (its percentage is the task's own): creating it again is a conflict.
+            let body = try Self.bodyObject(ctx.request)
+            _ = try taskInList(s[4], folder: folder, ctx)
+            var scratch = StoredItem(
+                number: 0, kind: .task, folder: folder, changeNumber: 0, fields: [:], fieldChanges: [:], extended: [],
+                createdSeq: 0, lastSeq: 0)
+            _ = try GraphTaskExtension.apply(body, to: &scratch)
+            throw GraphError(409, "NameAlreadyExists", "An extension already exists with given id.")
+        case (7, _) where s[5] == "extensions":
+            guard GraphTaskExtension.names(s[6].removingPercentEncoding ?? s[6]) else {
+                throw GraphError(404, "ErrorItemNotFound", "The specified extension was not found.")
+            }
+            return try taskExtension(
+                s[4], folder: folder, contextPath: "\(contextPath)('\(s[4])')/extensions", method: method, &ctx)
+        case (4, _), (5, _), (6, _), (7, _): throw GraphError.methodNotAllowed()
         default: throw GraphError.resourceNotFound(s.last ?? "")
         }
     }
@@ -163,8 +187,11 @@ extension GraphService {
         ] {
             if let d = Self.dateTimeTimeZone(item, ews, ctx) { v.append((graph, d)) }
         }
-        try Self.checkExpand(ctx, allowed: ["linkedResources"])
-        if ctx.query.expand != nil { v.append(("linkedResources", .array(Self.linkedResources(item)))) }
+        try Self.checkExpand(ctx, allowed: ["linkedResources", "extensions"])
+        if Self.expands(ctx, "linkedResources") { v.append(("linkedResources", .array(Self.linkedResources(item)))) }
+        if let wanted = try GraphTaskExtension.expanded(ctx.query.expand) {
+            v.append(("extensions", .array(wanted ? [GraphTaskExtension.json(item)] : [])))
+        }
         return .object(try Self.select(v, ctx.query.select, known: Self.taskReadable, type: "microsoft.graph.todoTask"))
     }
 
@@ -180,7 +207,7 @@ extension GraphService {
         folder: String, contextPath: String, path: String, _ ctx: inout Context
     ) throws(GraphError) -> GraphResponse {
         try Self.checkSelect(ctx, known: Self.taskReadable, type: "microsoft.graph.todoTask")
-        try Self.checkExpand(ctx, allowed: ["linkedResources"])
+        try Self.checkExpand(ctx, allowed: ["linkedResources", "extensions"])
         let filterable: Set<String> = ["title", "status", "importance"]
         let filter = try ctx.query.filter.map { f throws(GraphError) in try GraphFilter(f, properties: filterable) }
         let order = try Self.orderBy(ctx, allowed: ["title", "createdDateTime", "lastModifiedDateTime"])
@@ -225,9 +252,11 @@ extension GraphService {
     ) throws(GraphError) -> Set<String> {
         var changed = Set<String>()
         func set(_ field: String, _ e: XElement?) { item.fields[field] = e; changed.insert(field) }
+        var extensions: JSON?
         for (name, value) in body {
             if name.hasPrefix("@odata.") { continue }
             switch name {
+            case "extensions": extensions = value
             case "title": set("Subject", try GraphInput.string(value, name).map { XElement("Subject", text: $0) })
             case "importance":
                 set(
@@ -291,6 +320,8 @@ extension GraphService {
                 throw GraphError.invalidProperty(name, type: "microsoft.graph.todoTask")
             }
         }
+        // After `status`, which sets the percentage of a completed task: the extension's own value wins.
+        if let extensions { changed.formUnion(try GraphTaskExtension.applyList(extensions, to: &item)) }
         return changed
     }
 
@@ -339,7 +370,8 @@ extension GraphService {
                 mailbox: ctx.mailbox, folder: folder, kind: .task, fields: fields, extended: draft.extended, now: now)
         }
         var c = ctx
-        if body.contains(where: { $0.0 == "linkedResources" }) { c.query.expand = "linkedResources" }
+        let expanded = ["linkedResources", "extensions"].filter { name in body.contains { $0.0 == name } }
+        if !expanded.isEmpty { c.query.expand = expanded.joined(separator: ",") }
         return GraphResponse(status: 201, body: try taskJSON(item, c, withContext: contextPath + "/$entity"))
     }
 
@@ -376,5 +408,30 @@ extension GraphService {
         var members: [(String, JSON)] = [("@odata.context", ctx.context(contextPath + "/$entity"))]
         members += resource.members ?? []
         return GraphResponse(status: 201, body: .object(members))
+    }
+
+    /// GET, PATCH or DELETE of a task's ``GraphTaskExtension``.
+    func taskExtension(
+        _ id: String, folder: String, contextPath: String, method: String, _ ctx: inout Context
+    ) throws(GraphError) -> GraphResponse {
+        switch method {
+        case "GET":
+            let item = try taskInList(id, folder: folder, ctx)
+            return GraphResponse(
+                status: 200, body: GraphTaskExtension.json(item, context: ctx.context(contextPath + "/$entity").string))
+        case "PATCH":
+            let body = try Self.bodyObject(ctx.request)
+            let now = self.now()
+            try store.withState { (s: inout StoreState) throws(GraphError) in
+                var item = try Self.lookup(id, kind: .task, mailbox: ctx.mailbox, in: s)
+                guard item.folder == folder else { throw GraphError.itemNotFound() }
+                let changed = try GraphTaskExtension.apply(body, to: &item)
+                if !changed.isEmpty { _ = s.replaceItem(mailbox: ctx.mailbox, item, changedFields: changed, now: now) }
+            }
+            return GraphResponse(status: 204, body: nil)
+        case "DELETE":
+            throw GraphError.notSupported("Deleting the open extension '\(GraphTaskExtension.name)'")
+        default: throw GraphError.methodNotAllowed()
+        }
     }
 }

@@ -217,7 +217,7 @@ struct GraphService: Sendable {
 
     static let resourceNames: Set<String> = [
         "contacts", "contactFolders", "events", "calendarView", "delta", "instances", "todo", "lists", "tasks",
-        "linkedResources", "translateExchangeIds", "calendar",
+        "linkedResources", "extensions", "translateExchangeIds", "calendar",
     ]
 
     func handle(_ request: GraphRequest) -> GraphResponse {

@@ -10,7 +10,8 @@ import SyncCore
 /// - Changes come from delta: per folder for contacts and To Do, by `calendarView/delta` over the window for events;
 ///   the sync state is the full next or delta link.
 /// - Contacts and events carry the CRM id in the named extended property EWS writes; To Do tasks, which take no
-///   extended properties, in a `linkedResource` (`applicationName` snapsync, `externalId` the CRM id).
+///   extended properties, in a `linkedResource` (`applicationName` snapsync, `externalId` the CRM id), and their
+///   percentage in an open extension (``GraphMappings/taskExtensionName``).
 /// - A series is its master plus exceptions and cancellations; occurrences are written through `/instances`.
 public struct GraphMailboxSource: MailboxSource {
     public let client: GraphClient
@@ -55,6 +56,9 @@ public struct GraphMailboxSource: MailboxSource {
     }
 
     static var stampExpand: String { "singleValueExtendedProperties($filter=id eq '\(GraphMappings.crmIDProperty)')" }
+    static var taskExpand: String {
+        "linkedResources,extensions($filter=id eq '\(GraphMappings.taskExtensionID)')"
+    }
     static var eventExpand: String {
         "singleValueExtendedProperties($filter=id eq '\(GraphMappings.crmIDProperty)' or id eq '\(GraphMappings.icalUIDProperty)')"
     }
@@ -78,7 +82,7 @@ public struct GraphMailboxSource: MailboxSource {
             ])
         case .tasks:
             // No $select: a task is small, and a $select would have to name the expanded linkedResources as well.
-            query([("$expand", "linkedResources")])
+            query([("$expand", taskExpand)])
         }
     }
 
@@ -243,6 +247,7 @@ public struct GraphMailboxSource: MailboxSource {
                             "displayName": "CRM task",
                         ]
                     ]
+                    body["extensions"] = [GraphMappings.taskExtension(t)]
                 case .appointment(let a):
                     body = try GraphMappings.appointment.body(a, previous: nil)
                     body["singleValueExtendedProperties"] = GraphMappings.eventProperties(a, stamp: true)
@@ -344,6 +349,7 @@ public struct GraphMailboxSource: MailboxSource {
             let kind = updates[index].record.kind
             results[index] = answer.mapError(Self.neutral).map { Self.ref($0.body, kind: kind) ?? updates[index].ref }
         }
+        try await writeTaskPercentages(updates, results: &results, in: mailbox)
         for (index, update) in updates.enumerated() {
             guard case .appointment(let a) = update.record, a.recurrence != nil,
                 case .success(let ref)? = results[index]
@@ -354,6 +360,68 @@ public struct GraphMailboxSource: MailboxSource {
             results[index] = await GraphEvents.apply(a, previous: previous, master: ref, source: self, mailbox: mailbox)
         }
         return results.map { $0! }
+    }
+
+    /// Writes the percentage extension of each updated task whose percentage changed (after its PATCH succeeded),
+    /// creating the extension on a task that has none, then reads the task's new version: the extension is part of
+    /// the task, so writing it changes the task's etag.
+    func writeTaskPercentages(
+        _ updates: [MailboxUpdate], results: inout [Result<MailboxItemRef, MailboxSourceError>?],
+        in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) {
+        var changed: [(index: Int, ref: MailboxItemRef, task: CRMTask)] = []
+        for (index, update) in updates.enumerated() {
+            guard case .task(let t) = update.record, case .success(let ref)? = results[index] else { continue }
+            if case .task(let p)? = update.previous, p.percentComplete == t.percentComplete { continue }
+            changed.append((index, ref, t))
+        }
+        if changed.isEmpty { return }
+        let base = try await collection(.tasks, mailbox)
+        func path(_ ref: MailboxItemRef) -> String { "\(base)/\(GraphPath.segment(ref.id))/extensions" }
+        func send(_ requests: [GraphRequest]) async throws(MailboxSourceError) -> [Result<GraphResponse, GraphError>] {
+            try await neutral { () async throws(GraphError) in
+                try await client.batch(requests, mailbox: mailbox.smtpAddress)
+            }
+        }
+        let patched = try await send(
+            changed.map {
+                GraphRequest(
+                    .patch, path($0.ref) + "/" + GraphPath.segment(GraphMappings.taskExtensionName),
+                    body: GraphMappings.taskExtension($0.task), operation: "PATCH tasks extension", itemID: $0.ref.id)
+            })
+        var missing: [Int] = []
+        var written: [Int] = []
+        for (n, answer) in patched.enumerated() {
+            switch answer {
+            case .success: written.append(n)
+            case .failure(let error) where Self.neutral(error).kind == .notFound: missing.append(n)
+            case .failure(let error): results[changed[n].index] = .failure(Self.neutral(error))
+            }
+        }
+        let created = try await send(
+            missing.map {
+                GraphRequest(
+                    .post, path(changed[$0].ref), body: GraphMappings.taskExtension(changed[$0].task),
+                    operation: "POST tasks extension", itemID: changed[$0].ref.id, isIdempotent: true)
+            })
+        for (n, answer) in zip(missing, created) {
+            switch answer {
+            case .success: written.append(n)
+            case .failure(let error): results[changed[n].index] = .failure(Self.neutral(error))
+            }
+        }
+        written.sort()
+        let versions = try await send(
+            written.map {
+                GraphRequest(
+                    .get, "\(base)/\(GraphPath.segment(changed[$0].ref.id))" + Self.query([("$select", "id")]),
+                    operation: "GET tasks", itemID: changed[$0].ref.id)
+            })
+        for (n, answer) in zip(written, versions) {
+            results[changed[n].index] = answer.mapError(Self.neutral).map {
+                Self.ref($0.body, kind: .tasks) ?? changed[n].ref
+            }
+        }
     }
 
     public func delete(

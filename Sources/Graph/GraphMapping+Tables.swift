@@ -46,6 +46,37 @@ enum GraphMappings {
         return nil
     }
 
+    /// The open extension that carries a To Do task's percentage (To Do's `todoTask` has none), and its id as
+    /// Graph returns it.
+    static let taskExtensionName = "com.snapsync.task"
+    static let taskExtensionID = "microsoft.graph.openTypeExtension." + taskExtensionName
+
+    /// The task extension's body: created inline with the task, or PATCHed on its own.
+    static func taskExtension(_ record: CRMTask) -> GraphJSON {
+        [
+            "@odata.type": "microsoft.graph.openTypeExtension", "extensionName": .string(taskExtensionName),
+            "percentComplete": .number(Double(record.percentComplete)),
+        ]
+    }
+
+    /// The percentage a task's extension holds, if the task has the extension (nil: the task predates it, or was
+    /// created in To Do).
+    static func extensionPercentage(_ item: GraphJSON) throws(GraphMappingProblem) -> Int? {
+        for ext in item["extensions"]?.array ?? [] {
+            let id = ext["id"]?.string ?? "", name = ext["extensionName"]?.string ?? ""
+            guard
+                name.caseInsensitiveCompare(taskExtensionName) == .orderedSame
+                    || id.lowercased().hasSuffix("." + taskExtensionName)
+            else { continue }
+            guard let value = ext["percentComplete"], !value.isNull else { return nil }
+            guard let percent = value.int, (0...100).contains(percent) else {
+                throw GraphMappingProblem(what: "percentComplete of the \(taskExtensionName) extension unreadable")
+            }
+            return percent
+        }
+        return nil
+    }
+
     // MARK: contacts
 
     /// `crm.contacts` ↔ Graph `contact` (the default contacts folder).
@@ -149,8 +180,9 @@ enum GraphMappings {
         ("deferred", .deferred),
     ]
 
-    /// `crm.tasks` ↔ Microsoft To Do `todoTask` (the default list). To Do keeps no percentage: it reads as 100 for a
-    /// completed task and 0 otherwise.
+    /// `crm.tasks` ↔ Microsoft To Do `todoTask` (the default list). To Do keeps no percentage: it travels in the
+    /// ``taskExtensionName`` open extension, written by ``GraphMailboxSource`` beside the task; a task without it
+    /// reads as 100 when completed and 0 otherwise.
     static let task = GraphMapping<CRMTask>(
         rules: [
             .requiredText("subject", "title", \.subject),
@@ -165,9 +197,16 @@ enum GraphMappings {
                         throw GraphMappingProblem(what: "status missing or unknown")
                     }
                     record.status = status
-                    record.percentComplete = status == .completed ? 100 : 0
                 },
                 write: { record in [("status", .string(statuses.first { $0.crm == record.status }!.graph))] }),
+            GraphFieldRule(
+                column: "percent_complete", properties: [],
+                read: { item, record throws(GraphMappingProblem) in
+                    record.percentComplete =
+                        try extensionPercentage(item) ?? (record.status == .completed ? 100 : 0)
+                },
+                // Not a todoTask property: the extension is written on its own (GraphMailboxSource).
+                write: { _ in [] }),
             GraphFieldRule(
                 column: "importance", properties: ["importance"],
                 read: { item, record throws(GraphMappingProblem) in

@@ -57,6 +57,40 @@ import TestSupport
                 .crmID == id)
     }
 
+    /// A task's percentage is its `com.snapsync.task` extension's; without the extension (a task made in To Do)
+    /// it is 100 when completed and 0 otherwise; an unreadable one quarantines the task, naming the field.
+    @Test func aTaskPercentageComesFromItsExtensionElseFromItsStatus() throws {
+        let list = try Self.sample("07_todo_tasks_linkedResources.json")
+        var body = try #require(list["value"]?.array?.first?.object)
+        func percentage(_ body: [String: GraphJSON]) throws -> Int {
+            let item = try GraphMailboxSource.mailboxItem(
+                .object(body), kind: .tasks, owner: Self.owner, requested: "x"
+            )
+            .get()
+            guard case .task(let task) = item.record else { throw MissingSample(path: "not a task") }
+            return task.percentComplete
+        }
+        #expect(try percentage(body) == 0)
+        body["status"] = "completed"
+        #expect(try percentage(body) == 100)
+        body["status"] = "inProgress"
+        body["extensions"] = [
+            [
+                "@odata.type": "#microsoft.graph.openTypeExtension",
+                "id": "microsoft.graph.openTypeExtension.com.snapsync.task",
+                "extensionName": "com.snapsync.task", "percentComplete": 35,
+            ]
+        ]
+        #expect(try percentage(body) == 35)
+        body["extensions"] = [["extensionName": "com.contoso.other", "percentComplete": 35]]
+        #expect(try percentage(body) == 0, "another application's extension is not the percentage")
+        body["extensions"] = [["extensionName": "com.snapsync.task", "percentComplete": "a lot"]]
+        let failure = GraphMailboxSource.mailboxItem(.object(body), kind: .tasks, owner: Self.owner, requested: "x")
+        guard case .failure(let error) = failure else { Issue.record("an unreadable percentage was read"); return }
+        #expect(error.code == "InvalidItem" && error.message.contains("alex@example.com"), "\(error.message)")
+        #expect(error.message.contains("percentComplete") && !error.message.contains("a lot"), "\(error.message)")
+    }
+
     @Test func aSeriesMasterReadsItsExceptionsAndCancellations() throws {
         var body = try Self.sample("12_event_seriesMaster_cancelled_exception_occurrences.json").object!
         // The sample was fetched with a narrow $select: the mapping needs a start and an end, which it has.
