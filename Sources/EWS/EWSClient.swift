@@ -28,7 +28,7 @@ public final class EWSClient: Sendable {
         public var pageSize: Int = 1000
         public var maxConcurrentRequestsPerMailbox: Int = 4
         public var maxConcurrentRequests: Int = 10
-        public var retry = EWSRetryPolicy()
+        public var retry = RetryPolicy()
         /// Larger responses are refused (the HTTP client enforces its own limit too).
         public var maxResponseBytes: Int = 64 << 20
         /// How often a batch create looks for and re-creates after lost responses.
@@ -72,47 +72,35 @@ public final class EWSClient: Sendable {
     /// errors are returned in the response for the caller.
     public func send(_ request: EWSSOAPRequest) async throws(EWSError) -> EWSResponse {
         let mailbox = request.context.mailbox
-        var attempt = 0
-        while true {
-            attempt += 1
-            let error: EWSError
-            do {
-                let response = try await sendOnce(request)
-                if let busy = wholeRequestBusy(response, request) {
-                    error = busy
-                } else {
-                    return response
-                }
-            } catch let failure {
-                error = failure
-            }
-            switch configuration.retry.decide(
-                error, attempt: attempt, isIdempotent: request.isIdempotent, random: random())
-            {
-            case .fail:
-                if attempt > 1 {
-                    logger.warning(
-                        "EWS request gave up after retrying",
-                        metadata: [
-                            "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)",
-                            "ews.attempt": "\(attempt)",
-                            "ews.error": "\(EWSError.describe(error.code))",
-                        ])
-                }
-                throw error
-            case .retry(let delay, let reason):
+        let policy = configuration.retry
+        let metadata: Logger.Metadata = ["ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)"]
+        return try await policy.run(
+            isIdempotent: request.isIdempotent, random: random, sleep: { try await sleeper.sleep(for: $0) },
+            failure: { (error: EWSError) in error.retryFailure(baseDelay: policy.baseDelay) },
+            waiting: { wait, reason, attempt in
                 logger.info(
                     "EWS request waits before retrying",
-                    metadata: [
-                        "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)", "ews.reason": "\(reason)",
-                        "ews.wait_ms": "\(delay.milliseconds)", "ews.attempt": "\(attempt)",
-                    ])
-                do { try await sleeper.sleep(for: delay) } catch {
-                    throw EWSError(
-                        code: .transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox,
-                        message: "")
-                }
+                    metadata: metadata.merging([
+                        "ews.reason": "\(reason)", "ews.wait_ms": "\(wait.wholeMilliseconds)",
+                        "ews.attempt": "\(attempt)",
+                    ]) { $1 })
+            },
+            gaveUp: { error, attempts in
+                logger.warning(
+                    "EWS request gave up after retrying",
+                    metadata: metadata.merging([
+                        "ews.attempt": "\(attempts)", "ews.error": "\(EWSError.describe(error.code))",
+                    ]) { $1 })
+            },
+            cancelled: {
+                EWSError(
+                    code: .transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox,
+                    message: "")
             }
+        ) { (_: Int) async throws(EWSError) -> EWSResponse in
+            let response = try await sendOnce(request)
+            if let busy = wholeRequestBusy(response, request) { throw busy }
+            return response
         }
     }
 
@@ -146,7 +134,7 @@ public final class EWSClient: Sendable {
                         metadata: [
                             "ews.mailbox": "\(mailbox)", "ews.operation": "\(request.operation)",
                             "ews.reason": "\(reason.rawValue)",
-                            "ews.wait_ms": "\(waited.milliseconds)",
+                            "ews.wait_ms": "\(waited.wholeMilliseconds)",
                         ])
                 }
             ) { () async throws -> HTTPResponse in try await transport.send(http) }

@@ -1,3 +1,4 @@
+import HTTP
 /// The one error type of the EWS module: a failed request, a failed item of a batch, or a response
 /// that could not be used. Carries the operation, the mailbox and (for item errors) the item id.
 ///
@@ -109,7 +110,8 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .responseCode(let code): code
         case .soapFault(let code): "SOAP fault \(code)"
         case .invalidSyncState: "ErrorInvalidSyncStateData (sync state rejected; the folder needs a snapshot)"
-        case .serverBusy(let backOff): "ErrorServerBusy" + (backOff.map { " (back off \($0.milliseconds) ms)" } ?? "")
+        case .serverBusy(let backOff):
+            "ErrorServerBusy" + (backOff.map { " (back off \($0.wholeMilliseconds) ms)" } ?? "")
         case .http(let status, _): "HTTP \(status)"
         case .unauthorized(let status): "HTTP \(status) unauthorized (check credentials and impersonation rights)"
         case .transport(let what, let ambiguous):
@@ -121,13 +123,5 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .exceptionsNotApplied(let reason, let cause):
             "exceptions of the series not applied: \(reason)" + (cause.map { " (\(describe($0)))" } ?? "")
         }
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -46,7 +46,7 @@ public struct GraphResponse: Sendable {
 
 /// The Graph client: requests with the app's token (cached, refreshed before it expires and once when Graph refuses
 /// it), `Prefer: IdType="ImmutableId"` and UTC times, at most ``Configuration/maxConcurrentRequestsPerMailbox`` in
-/// flight per mailbox, retried per ``GraphRetryPolicy``; `$batch` of up to 20 requests whose failed ones alone are
+/// flight per mailbox, retried per ``RetryPolicy``; `$batch` of up to 20 requests whose failed ones alone are
 /// retried.
 ///
 /// Every wait is logged at `.info` with `graph.reason` and `graph.wait_ms`; a request that fails after being retried
@@ -59,7 +59,7 @@ public final class GraphClient: Sendable {
         public var maxConcurrentRequestsPerMailbox: Int = 4
         /// Requests per mailbox per window that the client keeps to (nil: no pacing, only Graph's 429s).
         public var requestBudget: GraphRequestBudget? = .exchangeOnline
-        public var retry = GraphRetryPolicy()
+        public var retry = RetryPolicy()
         /// Requests per `$batch` (Graph takes at most 20).
         public var batchSize: Int = 20
         /// An item whose free text (body, notes) is larger than this is refused (quarantined), not mapped.
@@ -113,51 +113,35 @@ public final class GraphClient: Sendable {
 
     /// Sends one request, retried per the policy; a refused token is replaced once.
     public func send(_ request: GraphRequest, mailbox: String) async throws(GraphError) -> GraphResponse {
-        var attempt = 0
-        var refused: String?
-        var replacedToken = false
-        while true {
-            attempt += 1
-            let error: GraphError
-            do throws(GraphError) {
-                let token = try await tokens.token(refusing: refused)
-                do throws(GraphError) {
-                    return try await sendOnce(request, token: token, mailbox: mailbox)
-                } catch let refusal where refusal.status == 401 && !replacedToken {
-                    // Graph refused a token before its time (revoked, clock skew): one new token, then the usual rules.
-                    replacedToken = true
-                    refused = token
-                    attempt -= 1
-                    continue
-                }
-            } catch let failure {
-                error = failure
-            }
-            switch configuration.retry.decide(
-                error, attempt: attempt, isIdempotent: request.isIdempotent, random: random())
-            {
-            case .fail:
-                if attempt > 1 {
-                    logger.warning(
-                        "Graph request gave up after retrying",
-                        metadata: [
-                            "graph.operation": "\(request.operation)", "graph.attempts": "\(attempt)",
-                            "graph.error": "\(error.code)",
-                        ])
-                }
-                throw error
-            case .retry(let wait, let reason):
+        let metadata: Logger.Metadata = ["graph.operation": "\(request.operation)"]
+        return try await configuration.retry.run(
+            isIdempotent: request.isIdempotent, random: random, sleep: sleep,
+            failure: { (error: GraphError) in error.retryFailure },
+            waiting: { wait, reason, _ in
                 logger.info(
                     "Graph request waits before retrying",
-                    metadata: [
-                        "graph.operation": "\(request.operation)", "graph.reason": "\(reason)",
-                        "graph.wait_ms":
-                            "\(Self.milliseconds(wait))",
-                    ])
-                do { try await sleep(wait) } catch {
-                    throw GraphError(
-                        .transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox)
-                }
+                    metadata: metadata.merging([
+                        "graph.reason": "\(reason)", "graph.wait_ms": "\(wait.wholeMilliseconds)",
+                    ]) {
+                        $1
+                    })
+            },
+            gaveUp: { error, attempts in
+                logger.warning(
+                    "Graph request gave up after retrying",
+                    metadata: metadata.merging(["graph.attempts": "\(attempts)", "graph.error": "\(error.code)"]) { $1 }
+                )
+            },
+            cancelled: {
+                GraphError(.transport("cancelled", ambiguous: false), operation: request.operation, mailbox: mailbox)
+            }
+        ) { (_: Int) async throws(GraphError) -> GraphResponse in
+            let token = try await tokens.token()
+            do throws(GraphError) {
+                return try await sendOnce(request, token: token, mailbox: mailbox)
+            } catch let refusal where refusal.status == 401 {
+                // Graph refused a token before its time (revoked, clock skew): one new token, then the usual rules.
+                return try await sendOnce(request, token: try await tokens.token(refusing: token), mailbox: mailbox)
             }
         }
     }
@@ -184,7 +168,7 @@ public final class GraphClient: Sendable {
                 "Graph requests of the mailbox wait for its request budget",
                 metadata: [
                     "graph.operation": "\(request.operation)", "graph.mailbox": "\(mailbox)",
-                    "graph.reason": "request budget", "graph.wait_ms": "\(Self.milliseconds(wait))",
+                    "graph.reason": "request budget", "graph.wait_ms": "\(wait.wholeMilliseconds)",
                 ])
             do { try await sleep(wait) } catch {
                 throw GraphError(
@@ -215,10 +199,6 @@ public final class GraphClient: Sendable {
             throw GraphError(
                 .decoding("malformed JSON"), operation: request.operation, mailbox: mailbox, itemID: request.itemID)
         }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     static func code(of error: HTTPError) -> GraphError.Code {
@@ -328,7 +308,7 @@ public final class GraphClient: Sendable {
                         metadata: [
                             "graph.requests": "\(pending.count)",
                             "graph.wait_ms":
-                                "\(Self.milliseconds(wait))",
+                                "\(wait.wholeMilliseconds)",
                         ])
                     do { try await sleep(wait) } catch {
                         throw GraphError(

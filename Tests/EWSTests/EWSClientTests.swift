@@ -237,7 +237,7 @@ enum Responses {
 }
 
 @Suite struct EWSRetryPolicyTests {
-    let policy = EWSRetryPolicy(
+    let policy = RetryPolicy(
         maxAttempts: 4, baseDelay: .milliseconds(100), maxDelay: .seconds(1), maxServerBackOff: .seconds(10))
     func error(_ code: EWSError.Code) -> EWSError { EWSError(code: code, operation: "GetItem", message: "") }
 
@@ -265,7 +265,7 @@ enum Responses {
         #expect(
             policy.decide(error(.http(status: 503, retryAfter: nil)), attempt: 3, isIdempotent: true, random: 0.5)
                 == .retry(after: .milliseconds(300), reason: "HTTP 503"))
-        let capped = EWSRetryPolicy(maxAttempts: 30, baseDelay: .milliseconds(100), maxDelay: .seconds(1))
+        let capped = RetryPolicy(maxAttempts: 30, baseDelay: .milliseconds(100), maxDelay: .seconds(1))
         #expect(
             capped.decide(lost, attempt: 20, isIdempotent: true, random: 1)
                 == .retry(after: .seconds(1), reason: "transport couldNotConnect"))

@@ -42,7 +42,7 @@ final class TimestampingTransport: EWSTransport {
         let transport = TimestampingTransport(http)
         var configuration = EWSClient.Configuration(endpoint: sim.endpoint)
         configuration.batchSize = batchSize
-        configuration.retry = EWSRetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(50), maxDelay: .seconds(1))
+        configuration.retry = RetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(50), maxDelay: .seconds(1))
         let client = EWSClient(
             configuration: configuration, transport: transport, logger: Logger(label: "ews-sim-test"))
         do {

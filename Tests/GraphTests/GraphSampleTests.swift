@@ -162,7 +162,7 @@ import TestSupport
     }
 
     @Test func theRetryPolicyHonoursRetryAfterAndNeverResendsAnAmbiguousCreate() {
-        let policy = GraphRetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(100), maxDelay: .seconds(2))
+        let policy = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(100), maxDelay: .seconds(2))
         let throttled = GraphError(
             .service(status: 429, code: "ApplicationThrottled"), operation: "GET", retryAfter: .seconds(3))
         #expect(
@@ -250,7 +250,7 @@ import TestSupport
             credentials: GraphCredentials(
                 tenant: "t", clientID: "c", clientSecret: "s",
                 authority: "https://login.example"))
-        configuration.retry = GraphRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2))
+        configuration.retry = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2))
         let client = GraphClient(
             configuration: configuration, transport: graph, logger: Logger(label: "graph-test"), sleep: { _ in })
         let requests = (0..<25).map { GraphRequest(.get, "/users/a/contacts/\($0)", operation: "GET contacts") }

@@ -68,7 +68,7 @@ struct MailboxSourceHarness {
                 password: SimulatorConfiguration.defaultAccount.password)
             let client = try HTTPClient(configuration: http, logger: logger)
             var ews = EWSClient.Configuration(endpoint: simulator.endpoint)
-            ews.retry = EWSRetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+            ews.retry = RetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
             return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: logger)), client)
         case .graph:
             let client = try HTTPClient(configuration: http, logger: logger)
@@ -79,7 +79,7 @@ struct MailboxSourceHarness {
                 credentials: GraphCredentials(
                     tenant: "contoso.example", clientID: GraphApp.demo.clientId,
                     clientSecret: GraphApp.demo.secret, authority: authority))
-            graph.retry = GraphRetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+            graph.retry = RetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
             return (
                 GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: logger)), client
             )

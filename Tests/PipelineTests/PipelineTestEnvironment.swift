@@ -92,7 +92,7 @@ struct PipelineTestEnvironment {
         let client = try HTTPClient(configuration: http, logger: makeLogger())
         var ews = EWSClient.Configuration(endpoint: endpoint)
         ews.maxResponseBytes = maxResponseBytes
-        ews.retry = EWSRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+        ews.retry = RetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
         return (
             EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: makeLogger())), client
         )
@@ -110,7 +110,7 @@ struct PipelineTestEnvironment {
             credentials: GraphCredentials(
                 tenant: "contoso.example", clientID: GraphApp.demo.clientId, clientSecret: GraphApp.demo.secret,
                 authority: authority))
-        graph.retry = GraphRetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
+        graph.retry = RetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(20), maxDelay: .milliseconds(500))
         return (
             GraphMailboxSource(client: GraphClient(configuration: graph, transport: client, logger: makeLogger())),
             client
