@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "snapsync-bench",
             dependencies: [
-                "EWS", "SyncCore", "SyncStore", "XML", "Postgres", "HTTP", "ChildProcesses",
+                "EWS", "Graph", "SyncCore", "SyncStore", "XML", "Postgres", "HTTP", "ChildProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

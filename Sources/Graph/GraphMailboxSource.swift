@@ -64,7 +64,7 @@ public struct GraphMailboxSource: MailboxSource {
     }
 
     /// The query that reads a whole item of `kind`.
-    static func itemQuery(_ kind: ItemKind) -> String {
+    public static func itemQuery(_ kind: ItemKind) -> String {
         switch kind {
         case .contacts:
             query([

@@ -25,11 +25,15 @@ import SyncStore
 /// For each it prints items, seconds, items/s, snapsync's peak RSS and CPU, and the CPU PostgreSQL and the
 /// simulator used meanwhile. The baseline, in the same run: raw `COPY` (psql) of the same rows into copies of
 /// the same tables (same indexes), so the snapshots read as a ratio of what the database alone can take.
+/// With `--protocol both` (the default) the same data goes through EWS, then through Graph (a fresh cluster and
+/// simulator each), and the figures of both are printed side by side with their ratio.
 struct PipelineBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Inbound, outbound and live-sync throughput of snapsync against exchange-sim, next to raw COPY.")
 
+    @Option(name: .customLong("protocol"), help: "How snapsync reaches the simulator: ews, graph or both.")
+    var protocols: BenchmarkProtocols = .both
     @Option(help: "Mailboxes.") var mailboxes = 100
     @Option(help: "Items per mailbox (half appointments, half tasks).") var items = 2_000
     @Option(help: "CRM contacts, each covered by 5 users.") var contacts = 20_000
@@ -90,20 +94,48 @@ struct PipelineBenchmark: AsyncParsableCommand {
                 "auto_explain.log_nested_statements = on",
             ]
         }
-        let cluster = try await PostgresLocalCluster.start(options: .init(extraSettings: profiling + postgresSetting))
-        var bench = PipelineRun(benchmark: self, binaries: directory, work: work, cluster: cluster)
-        do {
-            try await bench.measure()
-        } catch {
+        var results: [(ExchangeProtocol, [PipelineFigures])] = []
+        for exchangeProtocol in protocols.members {
+            let protocolWork = work + "/" + exchangeProtocol.rawValue
+            try FileManager.default.createDirectory(atPath: protocolWork, withIntermediateDirectories: true)
+            say("")
+            say("== \(exchangeProtocol.rawValue)")
+            let cluster = try await PostgresLocalCluster.start(
+                options: .init(extraSettings: profiling + postgresSetting))
+            var bench = PipelineRun(
+                benchmark: self, exchangeProtocol: exchangeProtocol, binaries: directory, work: protocolWork,
+                cluster: cluster)
+            do {
+                // The COPY baseline depends on the data only: measured once.
+                results.append((exchangeProtocol, try await bench.measure(baseline: results.isEmpty)))
+            } catch {
+                await bench.simulator?.terminate()
+                try? await cluster.stop()
+                say("benchmark failed; logs kept in \(work)")
+                throw error
+            }
             await bench.simulator?.terminate()
-            try? await cluster.stop()
-            say("benchmark failed; logs kept in \(work)")
-            throw error
+            try? FileManager.default.copyItem(atPath: cluster.logFile, toPath: protocolWork + "/postgres.log")
+            try await cluster.stop()
         }
-        await bench.simulator?.terminate()
-        try? FileManager.default.copyItem(atPath: cluster.logFile, toPath: work + "/postgres.log")
-        try await cluster.stop()
+        if results.count > 1 {
+            say("")
+            for line in PipelineComparison(results: results).lines { say(line) }
+        }
         if !keep { try? FileManager.default.removeItem(atPath: work) }
+    }
+}
+
+/// `--protocol`: the protocols the benchmark runs the data through.
+enum BenchmarkProtocols: String, ExpressibleByArgument, CaseIterable {
+    case ews, graph, both
+
+    var members: [ExchangeProtocol] {
+        switch self {
+        case .ews: [.ews]
+        case .graph: [.graph]
+        case .both: [.ews, .graph]
+        }
     }
 }
 
@@ -132,6 +164,7 @@ struct PipelineFigures {
 /// runs with.
 struct PipelineRun {
     let benchmark: PipelineBenchmark
+    let exchangeProtocol: ExchangeProtocol
     let binaries: String
     let work: String
     let cluster: PostgresLocalCluster
@@ -140,8 +173,12 @@ struct PipelineRun {
     let logger = Logger(label: "snapsync.bench", factory: { _ in SwiftLogNoOpLogHandler() })
     let addresses: [String]
 
-    init(benchmark: PipelineBenchmark, binaries: String, work: String, cluster: PostgresLocalCluster) {
+    init(
+        benchmark: PipelineBenchmark, exchangeProtocol: ExchangeProtocol, binaries: String, work: String,
+        cluster: PostgresLocalCluster
+    ) {
         self.benchmark = benchmark
+        self.exchangeProtocol = exchangeProtocol
         self.binaries = binaries
         self.work = work
         self.cluster = cluster
@@ -154,10 +191,26 @@ struct PipelineRun {
         env["SNAPSYNC_EWS_URL"] = endpoint
         env["SNAPSYNC_EWS_USER"] = "snapsync@example.com"
         env["SNAPSYNC_EWS_PASSWORD"] = "snapsync-demo"
+        if exchangeProtocol == .graph, !endpoint.isEmpty {
+            // The simulator's default app registration; its token endpoint is under the same root as Graph.
+            let root = endpoint.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "")
+            env["SNAPSYNC_EXCHANGE_PROTOCOL"] = "graph"
+            env["SNAPSYNC_GRAPH_URL"] = root + "/v1.0"
+            env["SNAPSYNC_GRAPH_AUTHORITY"] = root
+            env["SNAPSYNC_GRAPH_TENANT"] = "bench.example"
+            env["SNAPSYNC_GRAPH_CLIENT_ID"] = "snapsync-demo-app"
+            env["SNAPSYNC_GRAPH_CLIENT_SECRET_FILE"] = graphSecretFile
+        }
         return env
     }
 
-    mutating func measure() async throws {
+    var graphSecretFile: String { work + "/graph-client-secret" }
+
+    mutating func measure(baseline measuresBaseline: Bool) async throws -> [PipelineFigures] {
+        if exchangeProtocol == .graph {
+            try Data("snapsync-demo-secret".utf8).write(to: URL(fileURLWithPath: graphSecretFile))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: graphSecretFile)
+        }
         let perMailbox = benchmark.itemsPerMailbox
         say(
             "data: \(addresses.count) mailboxes x \(perMailbox) items (\(perMailbox / 2) appointments, \(perMailbox - perMailbox / 2) tasks), "
@@ -212,6 +265,11 @@ struct PipelineRun {
                 }))
         say(figures.last!.line)
 
+        guard measuresBaseline else {
+            say("")
+            for figure in figures { say(figure.line) }
+            return figures
+        }
         let baseline = try await copyBaseline()
         say("")
         say("baseline: psql COPY of the same rows into copies of the same tables (same indexes), same run")
@@ -230,6 +288,7 @@ struct PipelineRun {
                 Double(baseline.outboundRows) / baseline.outboundSeconds))
         say("")
         for figure in figures { say(figure.line) }
+        return figures
     }
 
     // MARK: Steps

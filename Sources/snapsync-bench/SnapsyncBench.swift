@@ -8,5 +8,5 @@ struct SnapsyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapsync-bench",
         abstract: "snapsync benchmarks: throughput and peak RSS next to a same-run baseline.",
-        subcommands: [EWSDecodeBenchmark.self, CopyBenchmark.self, PipelineBenchmark.self])
+        subcommands: [EWSDecodeBenchmark.self, GraphDecodeBenchmark.self, CopyBenchmark.self, PipelineBenchmark.self])
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EWS
 import Foundation
+import Graph
 import HTTP
 import Logging
 import Observability
@@ -33,6 +34,8 @@ struct DemoCommand: AsyncParsableCommand {
         200
     @Option(help: "CRM contacts, each covered by two users.") var contacts: Int = 500
     @Option(help: "Mailboxes processed in parallel.") var workers: Int = 4
+    @Option(name: .customLong("protocol"), help: "How snapsync reaches the simulator: ews or graph.")
+    var exchangeProtocol: ExchangeProtocol = .ews
     @Flag(help: "Leave PostgreSQL and the simulator running after the demo, and print how to use them.") var keep =
         false
     @Flag(help: "Stop the PostgreSQL and simulator a `demo --keep` left running.") var stop = false
@@ -58,7 +61,8 @@ struct DemoCommand: AsyncParsableCommand {
             let simulator = try await DemoSimulator.start(
                 mailboxes: addresses,
                 log: DemoState.directory.appendingPathComponent("exchange-sim.log"))
-            print("Exchange: simulator at \(simulator.endpoint)")
+            print(
+                "Exchange: simulator at \(exchangeProtocol == .graph ? simulator.graphEndpoint : simulator.endpoint)")
             do {
                 var options = PostgresLocalCluster.Options()
                 // A kept cluster lives as long as the simulator: `demo --stop` ends the one, its watchdog the other.
@@ -97,12 +101,26 @@ struct DemoCommand: AsyncParsableCommand {
             databaseURL: cluster.url(), ewsURL: simulator.endpoint)
         try state.save()
         cluster.leaveRunning()
+        var exchange =
+            "  export SNAPSYNC_EWS_URL='\(state.ewsURL)' SNAPSYNC_EWS_USER='\(DemoSimulator.user)' "
+            + "SNAPSYNC_EWS_PASSWORD='\(DemoSimulator.password)'"
+        if exchangeProtocol == .graph {
+            let secretFile = DemoState.directory.appendingPathComponent("graph-client-secret")
+            try Data(DemoSimulator.graphClientSecret.utf8).write(to: secretFile)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secretFile.path)
+            exchange = """
+                  export SNAPSYNC_EXCHANGE_PROTOCOL=graph SNAPSYNC_GRAPH_URL='\(simulator.graphEndpoint)' \
+                SNAPSYNC_GRAPH_AUTHORITY='\(simulator.base)'
+                  export SNAPSYNC_GRAPH_TENANT='\(DemoSimulator.graphTenant)' SNAPSYNC_GRAPH_CLIENT_ID='\(DemoSimulator.graphClientID)' \
+                SNAPSYNC_GRAPH_CLIENT_SECRET_FILE='\(secretFile.path)'
+                """
+        }
         print(
             """
 
             PostgreSQL and the Exchange simulator keep running. To use them:
               export SNAPSYNC_DATABASE_URL='\(state.databaseURL)'
-              export SNAPSYNC_EWS_URL='\(state.ewsURL)' SNAPSYNC_EWS_USER='\(DemoSimulator.user)' SNAPSYNC_EWS_PASSWORD='\(DemoSimulator.password)'
+            \(exchange)
             Then try:
               snapsync doctor
               snapsync runs show 1 --html report.html
@@ -136,7 +154,11 @@ struct DemoCommand: AsyncParsableCommand {
         http.authentication = .basic(username: DemoSimulator.user, password: DemoSimulator.password)
         http.proxy = .direct
         let client = try HTTPClient(configuration: http, logger: logger)
-        defer { client.shutdown() }
+        var graphClient: HTTPClient?
+        defer {
+            client.shutdown()
+            graphClient?.shutdown()
+        }
         // Exchange: appointments (with recurring series) and tasks per mailbox.
         for (index, address) in addresses.enumerated() {
             try await simulator.seed(address, seed: index + 1, appointments: items, tasks: items, http: client)
@@ -172,10 +194,28 @@ struct DemoCommand: AsyncParsableCommand {
             "seeded: \(addresses.count) mailboxes with \(items) appointments and \(items) tasks each; "
                 + "CRM: \(people.count) contacts, \(appointments.count) appointments, \(tasks.count) tasks")
 
-        let source = EWSMailboxSource(
-            client: EWSClient(
-                configuration: EWSClient.Configuration(endpoint: simulator.endpoint),
-                transport: client, logger: logger))
+        let source: any MailboxSource
+        switch exchangeProtocol {
+        case .ews:
+            source = EWSMailboxSource(
+                client: EWSClient(
+                    configuration: EWSClient.Configuration(endpoint: simulator.endpoint),
+                    transport: client, logger: logger))
+        case .graph:
+            // Bearer tokens from the simulator's token endpoint, on a client without the EWS account's password.
+            var configuration = HTTPClient.Configuration()
+            configuration.proxy = .direct
+            let graphHTTP = try HTTPClient(configuration: configuration, logger: logger)
+            graphClient = graphHTTP
+            let credentials = GraphCredentials(
+                tenant: DemoSimulator.graphTenant, clientID: DemoSimulator.graphClientID,
+                clientSecret: DemoSimulator.graphClientSecret, authority: simulator.base)
+            source = GraphMailboxSource(
+                client: GraphClient(
+                    configuration: GraphClient.Configuration(
+                        baseURL: simulator.graphEndpoint, credentials: credentials),
+                    transport: graphHTTP, logger: logger))
+        }
         let live = LiveRunDisplay.make(statusArea, conninfo: cluster.conninfo, logger: logger)
         let snapshots = SnapshotRunner(conninfo: cluster.conninfo, source: source, logger: logger, progress: live)
         var worst: Int32 = 0

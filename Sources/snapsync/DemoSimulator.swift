@@ -10,11 +10,18 @@ import SyncStore
 struct DemoSimulator {
     static let user = "snapsync@example.com"
     static let password = "snapsync-demo"
+    /// The simulator's default Graph app registration (`exchange-sim serve --graph-app`).
+    static let graphClientID = "snapsync-demo-app"
+    static let graphClientSecret = "snapsync-demo-secret"
+    /// Any tenant name: the simulator's token endpoint takes every one.
+    static let graphTenant = "demo.example"
 
     let pid: pid_t
     /// `http://127.0.0.1:PORT`
     let base: String
     var endpoint: String { base + "/EWS/Exchange.asmx" }
+    /// The Graph root; the token endpoint is `{base}/{tenant}/oauth2/v2.0/token`, so `base` is the authority.
+    var graphEndpoint: String { base + "/v1.0" }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
