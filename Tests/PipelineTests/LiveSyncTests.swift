@@ -35,8 +35,11 @@ extension PipelineTestEnvironment {
 @Suite(.serialized) struct LiveSyncTests {
     static let mailboxes = ["kim@example.com", "lou@example.com"]
 
-    @Test func crmChangesQueueWhileExchangeIsDownAndArriveExactlyOnceAfterwards() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func crmChangesQueueWhileExchangeIsDownAndArriveExactlyOnceAfterwards(
+        _ sourceProtocol: ExchangeProtocol
+    ) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 20, appointmentsPerUser: 10, tasksPerUser: 10)
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             try await env.setSync(true)
@@ -120,8 +123,9 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func whileSyncIsOffNothingIsCapturedOrRead() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func whileSyncIsOffNothingIsCapturedOrRead(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 5, appointmentsPerUser: 2, tasksPerUser: 2)
             try await env.sql("UPDATE crm.tasks SET subject = 'x'")
             #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
