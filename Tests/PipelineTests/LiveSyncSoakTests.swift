@@ -10,24 +10,6 @@ import Testing
 @Suite(.serialized) struct LiveSyncSoakTests {
     static let mailboxes = ["soak1@example.com", "soak2@example.com", "soak3@example.com"]
 
-    /// Throttling and lost responses as each protocol meets them: EWS answers `ErrorServerBusy` and loses a
-    /// `CreateItem`'s response; Graph answers 429 `ApplicationThrottled` and loses a `$batch`'s response (its creates
-    /// go in batches). Both get 503s.
-    static func faults(_ sourceProtocol: ExchangeProtocol) -> FaultConfiguration {
-        switch sourceProtocol {
-        case .ews:
-            FaultConfiguration(
-                unavailable: .init(count: 5, retryAfterSeconds: 0),
-                serverBusy: .init(everyNth: 3, backOffMilliseconds: 5),
-                dropAfterCommit: .init(operation: "CreateItem", count: 3))
-        case .graph:
-            FaultConfiguration(
-                unavailable: .init(count: 5, retryAfterSeconds: 0),
-                dropAfterCommit: .init(operation: "POST $batch", count: 3),
-                graphThrottle: .init(count: 40, retryAfterSeconds: 0))
-        }
-    }
-
     @Test(arguments: ExchangeProtocol.allCases)
     func tenThousandChangesThroughAnOutageAndThrottlingArriveExactlyOnce(
         _ sourceProtocol: ExchangeProtocol
@@ -81,7 +63,10 @@ import Testing
             #expect(try await env.count("SELECT count(*) FROM sync.outbox WHERE parked") == 0)
             try await env.simulator.control.comeUp()
             // Exchange throttling and failing part of the requests.
-            env.simulator.control.setFaults(Self.faults(sourceProtocol))
+            env.simulator.control.setFaults(
+                .throttlingAndLostResponses(
+                    sourceProtocol, unavailable: 5, busyEveryNth: 3, busyBackOffMilliseconds: 5, throttled: 40, lost: 3)
+            )
             while changes < 10_000 { try await work(); try await passes(1) }
             env.simulator.control.resetFaults()
             // Recovery: passes until the outbox is empty.
