@@ -44,8 +44,13 @@ extension PipelineTestEnvironment {
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             try await env.setSync(true)
             try await env.simulator.control.goDown()
+            // Every task edited; those not completed also get a new percentage (To Do keeps it in an extension).
             try await env.sql(
-                "UPDATE crm.tasks SET subject = subject || ' (edited)', version = version + 1, updated_at = now()")
+                """
+                UPDATE crm.tasks SET subject = subject || ' (edited)',
+                    percent_complete = CASE WHEN status = 'completed' THEN percent_complete ELSE 35 END,
+                    version = version + 1, updated_at = now()
+                """)
             try await env.sql(
                 "DELETE FROM crm.appointments WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 3)")
             try await env.sql(
@@ -63,6 +68,7 @@ extension PipelineTestEnvironment {
             #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
             let differences = try await env.differences()
             #expect(differences.isEmpty, "\(differences.prefix(3))")
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE percent_complete = 35") > 0)
         }
     }
 
