@@ -259,11 +259,10 @@ enum GraphMappings {
     // MARK: events
 
     static func attendee(_ attendee: CRMAttendee) -> GraphJSON {
-        let address: GraphJSON = .object([
-            "address": .string(attendee.email), "name": .string(attendee.name ?? attendee.email),
-        ])
+        var address: [String: GraphJSON] = ["address": .string(attendee.email)]
+        if let name = attendee.name, !name.isEmpty { address["name"] = .string(name) }
         let type: String = attendeeTypes.first { $0.crm == attendee.kind }?.graph ?? "required"
-        return .object(["emailAddress": address, "type": .string(type)])
+        return .object(["emailAddress": .object(address), "type": .string(type)])
     }
 
     /// The RRULE of an event's `recurrence`, nil for a single event.
@@ -353,10 +352,11 @@ enum GraphMappings {
                             return nil
                         }
                         let kind = attendeeTypes.first { $0.graph == attendee["type"]?.string }?.crm ?? .required
-                        return CRMAttendee(
-                            email: address,
-                            name: attendee["emailAddress"]?["name"]?.string.flatMap { $0.isEmpty ? nil : $0 },
-                            kind: kind)
+                        // Exchange fills in the address as the name of an attendee written without one: no name.
+                        let name = attendee["emailAddress"]?["name"]?.string.flatMap {
+                            $0.isEmpty || $0.caseInsensitiveCompare(address) == .orderedSame ? nil : $0
+                        }
+                        return CRMAttendee(email: address, name: name, kind: kind)
                     }
                 },
                 write: { record in [("attendees", .array(record.attendees.map(attendee)))] }),

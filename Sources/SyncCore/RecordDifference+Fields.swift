@@ -108,7 +108,7 @@ extension RecordDifference {
     static func sameText(_ lhs: String?, _ rhs: String?) -> Bool { normalizedText(lhs) == normalizedText(rhs) }
 
     /// Names of UTC as sources write it; an appointment without a zone is in UTC (``CRMAppointment/timeZone``).
-    static let utcNames: Set<String> = ["utc", "etc/utc", "coordinated universal time", "tzone://microsoft/utc"]
+    public static let utcNames: Set<String> = ["utc", "etc/utc", "coordinated universal time", "tzone://microsoft/utc"]
 
     /// Time zones compare as text, except that no zone and UTC (Graph always names an event's zone) are alike.
     static func sameTimeZone(_ lhs: String?, _ rhs: String?) -> Bool {

@@ -308,11 +308,15 @@ public enum InboundStore {
     /// The SQL value a merge compares for `column` of the row `table`: free text without the control characters
     /// Exchange cannot store (``ExchangeText``: XML 1.0 drops them), a recurrence rule in a canonical spelling (parts
     /// upper-cased and sorted, without `INTERVAL=1`, the default, which Exchange does not keep, and `UNTIL` as its
-    /// date); other columns as they are.
+    /// date), a time zone with UTC and none alike (Graph names every event's zone, UTC for one the CRM left without;
+    /// ``RecordDifference`` compares them so too); other columns as they are.
     static func comparedValue(_ column: String, of table: String) -> String {
         switch column {
         case "subject", "location", "body":
             return #"regexp_replace(\#(table).\#(column), '[\x01-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]', '', 'g')"#
+        case "time_zone":
+            let utc = RecordDifference.utcNames.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            return "(CASE WHEN lower(btrim(\(table).time_zone)) IN (\(utc)) THEN NULL ELSE \(table).time_zone END)"
         case "recurrence":
             return #"""
                 (SELECT string_agg(regexp_replace(p, '^(UNTIL=[0-9]{8})T.*$', '\1'), ';' ORDER BY p)

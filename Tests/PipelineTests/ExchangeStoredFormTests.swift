@@ -12,8 +12,11 @@ import TestSupport
 @Suite struct ExchangeStoredFormTests {
     static let mailbox = "stored@example.com"
 
-    @Test func controlCharactersAreDroppedVisiblyAndAnInboundAfterwardsChangesNoRow() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox]) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func controlCharactersAreDroppedVisiblyAndAnInboundAfterwardsChangesNoRow(
+        _ sourceProtocol: ExchangeProtocol
+    ) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox], sourceProtocol: sourceProtocol) { env in
             let appointment = UUID(), task = UUID()
             let subject = "Budget\u{07} review", body = "Line one\u{1B}[0m\nLine two", taskSubject = "Call\u{0B} back"
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
@@ -61,8 +64,9 @@ import TestSupport
         }
     }
 
-    @Test func aRuleWithIntervalOneIsUnchangedByAnInboundAfterAnOutbound() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox]) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func aRuleWithIntervalOneIsUnchangedByAnInboundAfterAnOutbound(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox], sourceProtocol: sourceProtocol) { env in
             let series = UUID()
             let rule = "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;COUNT=10"
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)

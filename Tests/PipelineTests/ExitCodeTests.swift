@@ -285,8 +285,9 @@ import TestSupport
     }
 
     /// A mailbox Exchange does not know is reported and `verify` goes on with the others: exit 4, not 1.
-    @Test func verifyReportsAMailboxExchangeDoesNotKnowAndChecksTheOthers() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox]) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func verifyReportsAMailboxExchangeDoesNotKnowAndChecksTheOthers(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: [Self.mailbox], sourceProtocol: sourceProtocol) { env in
             _ = try env.simulator.control.seed(SeedRequest(mailbox: Self.mailbox, seed: 17, appointments: 5, tasks: 5))
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             // Sorted before the known mailbox, so it is checked first.
@@ -294,7 +295,7 @@ import TestSupport
                 "INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, 'gone', 'Gone', 'aaa-gone@example.com')",
                 [UUID()])
             await db.close()
-            let environment = Self.environment(env)
+            let environment = try Self.protocolEnvironment(env)
             let inbound = try await ChildProcess.run(
                 KillAndResumeTests.binary, ["snapshot", "inbound", "--mailbox", Self.mailbox], environment: environment)
             #expect(inbound.status == 0, "\(inbound.output)")
@@ -303,7 +304,9 @@ import TestSupport
             let stdout = String(decoding: result.stdout, as: UTF8.self)
             #expect(result.status == 4, "\(result.output)")
             #expect(stdout.contains("aaa-gone@example.com: not checked"), "\(stdout)")
-            #expect(stdout.contains("ErrorNonExistentMailbox"), "\(stdout)")
+            // Each protocol's own word for a mailbox it does not know.
+            let unknownMailbox = sourceProtocol == .ews ? "ErrorNonExistentMailbox" : "ErrorInvalidUser"
+            #expect(stdout.contains(unknownMailbox), "\(stdout)")
             #expect(stdout.contains("in sync: 1 mailbox(es); 1 mailbox(es) not checked"), "\(stdout)")
         }
     }
@@ -383,6 +386,14 @@ import TestSupport
         environment["SNAPSYNC_EWS_URL"] = env.simulator.endpoint
         environment["SNAPSYNC_EWS_USER"] = SimulatorConfiguration.defaultAccount.user
         environment["SNAPSYNC_EWS_PASSWORD"] = SimulatorConfiguration.defaultAccount.password
+        return environment
+    }
+
+    /// The environment of a `snapsync` run reaching the simulator through the protocol `env` speaks.
+    static func protocolEnvironment(_ env: PipelineTestEnvironment) throws -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SNAPSYNC_") }
+        environment["SNAPSYNC_DATABASE_URL"] = env.conninfo
+        environment.merge(try env.exchangeSettings()) { $1 }
         return environment
     }
 

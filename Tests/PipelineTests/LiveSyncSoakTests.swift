@@ -10,8 +10,11 @@ import Testing
 @Suite(.serialized) struct LiveSyncSoakTests {
     static let mailboxes = ["soak1@example.com", "soak2@example.com", "soak3@example.com"]
 
-    @Test func tenThousandChangesThroughAnOutageAndThrottlingArriveExactlyOnce() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func tenThousandChangesThroughAnOutageAndThrottlingArriveExactlyOnce(
+        _ sourceProtocol: ExchangeProtocol
+    ) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 150, appointmentsPerUser: 100, tasksPerUser: 200)
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             try await env.setSync(true)
@@ -61,10 +64,9 @@ import Testing
             try await env.simulator.control.comeUp()
             // Exchange throttling and failing part of the requests.
             env.simulator.control.setFaults(
-                FaultConfiguration(
-                    unavailable: .init(count: 5, retryAfterSeconds: 0),
-                    serverBusy: .init(everyNth: 3, backOffMilliseconds: 5),
-                    dropAfterCommit: .init(operation: "CreateItem", count: 3)))
+                .throttlingAndLostResponses(
+                    sourceProtocol, unavailable: 5, busyEveryNth: 3, busyBackOffMilliseconds: 5, throttled: 40, lost: 3)
+            )
             while changes < 10_000 { try await work(); try await passes(1) }
             env.simulator.control.resetFaults()
             // Recovery: passes until the outbox is empty.

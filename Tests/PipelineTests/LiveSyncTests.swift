@@ -35,14 +35,22 @@ extension PipelineTestEnvironment {
 @Suite(.serialized) struct LiveSyncTests {
     static let mailboxes = ["kim@example.com", "lou@example.com"]
 
-    @Test func crmChangesQueueWhileExchangeIsDownAndArriveExactlyOnceAfterwards() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func crmChangesQueueWhileExchangeIsDownAndArriveExactlyOnceAfterwards(
+        _ sourceProtocol: ExchangeProtocol
+    ) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 20, appointmentsPerUser: 10, tasksPerUser: 10)
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
             try await env.setSync(true)
             try await env.simulator.control.goDown()
+            // Every task edited; those not completed also get a new percentage (To Do keeps it in an extension).
             try await env.sql(
-                "UPDATE crm.tasks SET subject = subject || ' (edited)', version = version + 1, updated_at = now()")
+                """
+                UPDATE crm.tasks SET subject = subject || ' (edited)',
+                    percent_complete = CASE WHEN status = 'completed' THEN percent_complete ELSE 35 END,
+                    version = version + 1, updated_at = now()
+                """)
             try await env.sql(
                 "DELETE FROM crm.appointments WHERE id IN (SELECT id FROM crm.appointments ORDER BY id LIMIT 3)")
             try await env.sql(
@@ -60,6 +68,7 @@ extension PipelineTestEnvironment {
             #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
             let differences = try await env.differences()
             #expect(differences.isEmpty, "\(differences.prefix(3))")
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE percent_complete = 35") > 0)
         }
     }
 
@@ -120,8 +129,9 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func whileSyncIsOffNothingIsCapturedOrRead() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func whileSyncIsOffNothingIsCapturedOrRead(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 5, appointmentsPerUser: 2, tasksPerUser: 2)
             try await env.sql("UPDATE crm.tasks SET subject = 'x'")
             #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)

@@ -37,8 +37,9 @@ func seedCRM(
 @Suite(.serialized) struct OutboundSnapshotTests {
     static let mailboxes = ["dora@example.com", "emil@example.com", "fay@example.com"]
 
-    @Test func outboundIntoEmptyMailboxesIsInSyncAndFollowsCRMChanges() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func outboundIntoEmptyMailboxesIsInSyncAndFollowsCRMChanges(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 60, appointmentsPerUser: 25, tasksPerUser: 20)
             let first = try await env.runner().run(env.options(.outbound))
             #expect(first.outcome == .completed)

@@ -17,8 +17,9 @@ import Testing
         }
     }
 
-    @Test func fullSnapshotsRestoreEachSideAfterTheOtherWasCorrupted() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func fullSnapshotsRestoreEachSideAfterTheOtherWasCorrupted(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try seedMailboxes(env)
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             // Corrupt the CRM: change, delete and add rows.
@@ -43,7 +44,20 @@ import Testing
                 try await env.runner().run(env.options(.fullFromCRM, kinds: [.appointments, .tasks])).outcome
                     == .completed)
             let after = try await env.differences(kinds: [.appointments, .tasks])
-            #expect(after.isEmpty, "\(after.prefix(3))")
+            // Graph writes an all-day event in UTC (it takes an all-day start as midnight in the zone it names; the
+            // CRM keeps midnight UTC), so the own zone of an all-day appointment does not travel (docs/graph.md):
+            // through Graph those appointments, and only those, differ, in their time zone only.
+            let zonedAllDay =
+                sourceProtocol == .ews
+                ? []
+                : try await db.query(
+                    "SELECT id FROM crm.appointments WHERE is_all_day AND coalesce(lower(time_zone), 'utc') <> 'utc'"
+                ).map { (row) throws(PostgresError) in try row.decode(UUID.self, at: 0) }
+            #expect(sourceProtocol == .ews || !zonedAllDay.isEmpty)
+            #expect(
+                after.count == zonedAllDay.count && Set(after.compactMap(\.crmID)) == Set(zonedAllDay)
+                    && after.allSatisfy { $0.problem == .fieldsDiffer(["time_zone"]) },
+                "\(after.prefix(3))")
             await db.close()
         }
     }
@@ -80,8 +94,9 @@ import Testing
         }
     }
 
-    @Test func dryRunCountsAndChangesNothing() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func dryRunCountsAndChangesNothing(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try seedMailboxes(env, appointments: 10, tasks: 5)
             let db = try await PostgresConnection.connect(env.conninfo, logger: env.logger)
             let lines = try await SnapshotDryRun(source: env.source).plan(
@@ -93,8 +108,9 @@ import Testing
         }
     }
 
-    @Test func aRunStoppedByItsWindowResumesToTheSameEndState() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func aRunStoppedByItsWindowResumesToTheSameEndState(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try seedMailboxes(env, appointments: 60, tasks: 40)
             env.simulator.control.setFaults(FaultConfiguration(latencyMilliseconds: 20))
             var options = env.options(.inbound)
@@ -116,8 +132,9 @@ import Testing
         }
     }
 
-    @Test func twoRunnersShareOneRunWithoutProcessingAMailboxTwice() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func twoRunnersShareOneRunWithoutProcessingAMailboxTwice(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try seedMailboxes(env)
             var options = env.options(.inbound)
             options.workers = 2
@@ -135,14 +152,14 @@ import Testing
         }
     }
 
-    @Test func faultsDuringARunChangeNothingInTheEndState() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func faultsDuringARunChangeNothingInTheEndState(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 30, appointmentsPerUser: 15, tasksPerUser: 15)
             env.simulator.control.setFaults(
-                FaultConfiguration(
-                    unavailable: .init(count: 3, retryAfterSeconds: 0),
-                    serverBusy: .init(everyNth: 7, backOffMilliseconds: 20),
-                    dropAfterCommit: .init(operation: "CreateItem", count: 2)))
+                .throttlingAndLostResponses(
+                    sourceProtocol, unavailable: 3, busyEveryNth: 7, busyBackOffMilliseconds: 20, throttled: 10, lost: 2
+                ))
             let result = try await env.runner().run(env.options(.outbound))
             env.simulator.control.resetFaults()
             #expect(result.outcome == .completed)
@@ -175,8 +192,9 @@ import Testing
     /// A merge that committed and is then rerun by hand (`snapsync rerun RUN --stage merge`, here after the
     /// reconcile stage refused a mass deletion) merges the same staging again: its new rows, inserted without a
     /// conflict check on the first attempt, are found and kept, never inserted twice.
-    @Test func rerunningACommittedMergeCreatesNoDuplicates() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func rerunningACommittedMergeCreatesNoDuplicates(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             let (victim, refused) = try await inboundRefusingAMassDeletion(env, newAppointments: 12)
             #expect(
                 try await env.count("SELECT count(*) FROM crm.appointments WHERE owner_id = $1", [victim.userID]) == 30
@@ -212,8 +230,9 @@ import Testing
     /// administrator checks one and approves it: `snapsync rerun RUN --stage reconcile --mailbox A --allow-mass-delete`.
     /// A's rows go; B, which nobody checked, keeps all 30 and its reconcile stays refused, untouched by the rerun,
     /// until an approval names B.
-    @Test func approvingOneMailboxsMassDeletionLeavesTheOtherMailboxsRows() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func approvingOneMailboxsMassDeletionLeavesTheOtherMailboxsRows(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try seedMailboxes(env)
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             let checked = env.owners[1], unchecked = env.owners[2]
@@ -271,8 +290,9 @@ import Testing
     /// `rerun --mailbox A` while another mailbox of the run is still pending (its window ended, say): the rerun
     /// answers for A, whose reconcile is refused again without an approval, so it reports errors (exit 4), not
     /// "in progress elsewhere" (exit 0); the pending mailbox is left for `resume`.
-    @Test func aRerunOfOneMailboxReportsThatMailboxsOutcome() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func aRerunOfOneMailboxReportsThatMailboxsOutcome(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             let (victim, refused) = try await inboundRefusingAMassDeletion(env)
             let waiting = env.owners[3]
             try await env.sql(

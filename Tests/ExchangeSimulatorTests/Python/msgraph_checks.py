@@ -187,8 +187,15 @@ async def todo():
         query_parameters=TasksRequestBuilder.TasksRequestBuilderGetQueryParameters(expand=["linkedResources"], top=50)))
     mine = [x for x in listed.value if x.id == t.id]
     assert len(mine) == 1 and mine[0].linked_resources[0].external_id == "crm-42", mine
+    # The percentage in the open extension every task has (the task's own PercentComplete in the simulator).
+    from msgraph.generated.models.open_type_extension import OpenTypeExtension
+    ext = tasks.by_todo_task_id(t.id).extensions.by_extension_id("com.snapsync.task")
+    await ext.patch(OpenTypeExtension(extension_name="com.snapsync.task", additional_data={"percentComplete": 60}))
+    read = await ext.get()
+    assert read.additional_data.get("percentComplete") == 60 and read.id.endswith("com.snapsync.task"), read
     done = await tasks.by_todo_task_id(t.id).patch(TodoTask(status=__import__("msgraph.generated.models.task_status", fromlist=["TaskStatus"]).TaskStatus.Completed))
     assert done.status.value == "completed" and done.completed_date_time is not None
+    assert (await ext.get()).additional_data.get("percentComplete") == 100, "completing a task sets 100"
     page = await tasks.delta.get()
     while page.odata_next_link:
         page = await tasks.delta.with_url(page.odata_next_link).get()
