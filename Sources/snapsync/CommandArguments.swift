@@ -18,6 +18,7 @@ extension ItemKind: CaseInsensitiveArgument {}
 extension SnapshotStage: CaseInsensitiveArgument {}
 extension SnapshotDateRange.Field: CaseInsensitiveArgument {}
 extension LogFormat: CaseInsensitiveArgument {}
+extension ExchangeProtocol: CaseInsensitiveArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
