@@ -7,6 +7,7 @@ import Postgres
 import SyncCore
 import SyncStore
 import Testing
+import TestSupport
 
 extension PipelineTestEnvironment {
     /// The environment reaching the simulator through both protocols behind a router: EWS by default, the mailboxes
@@ -218,6 +219,39 @@ extension PipelineTestEnvironment {
             let after = try await env.diagnose()
             #expect(after.isHealthy, "\(after.findings)")
             try await env.expectInSync()
+        }
+    }
+
+    @Test func theCommandLineSwitchesAMailboxAndNamesEachMailboxsProtocol() async throws {
+        let mailboxes = ["abe@example.com", "bea@example.com"]
+        try await PipelineTestEnvironment.with(mailboxes: mailboxes) { env in
+            for (index, mailbox) in mailboxes.enumerated() {
+                _ = try env.simulator.control.seed(
+                    SeedRequest(mailbox: mailbox, seed: UInt64(40 + index), appointments: 3, tasks: 3))
+            }
+            var graph = env
+            graph.sourceProtocol = .graph
+            // Both protocols' settings, EWS the default.
+            var environment = ExitCodeTests.environment(env)
+            for (key, value) in try graph.exchangeSettings() where key != "SNAPSYNC_EXCHANGE_PROTOCOL" {
+                environment[key] = value
+            }
+            func snapsync(_ arguments: [String]) async throws -> String {
+                let result = try await ChildProcess.run(
+                    KillAndResumeTests.binary, arguments, environment: environment)
+                #expect(result.status == 0, "\(arguments): \(result.output)")
+                return String(decoding: result.stdout, as: UTF8.self)
+            }
+            let switched = try await snapsync(["mailbox", "set-protocol", mailboxes[1], "graph", "--note", "moved"])
+            #expect(switched.contains("\(mailboxes[1]) is reached by graph (was ews)"), "\(switched)")
+            _ = try await snapsync(["snapshot", "inbound"])
+            let run = try await env.count("SELECT max(id)::int FROM sync.runs")
+            let shown = try await snapsync(["runs", "show", "\(run)"])
+            #expect(shown.contains("protocols: ews: \(mailboxes[0]); graph: \(mailboxes[1])"), "\(shown)")
+            let status = try await snapsync(["sync", "status"])
+            #expect(status.contains("set the protocol to graph of \(mailboxes[1]): moved"), "\(status)")
+            let unchanged = try await snapsync(["mailbox", "set-protocol", mailboxes[1], "GRAPH"])
+            #expect(unchanged.contains("(unchanged)"), "\(unchanged)")
         }
     }
 }
