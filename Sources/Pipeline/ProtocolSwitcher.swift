@@ -71,9 +71,30 @@ public struct ProtocolSwitcher: Sendable {
         _ change: ProtocolSwitchPlan.ProtocolSwitch, owner: MailboxOwner, actor: String, note: String?,
         store: any SyncStoreConnection
     ) async throws -> Outcome {
-        let address = owner.smtpAddress.lowercased()
         let caughtUp = try await catchUp(owner, kinds: change.baselines, store: store)
-        // The links as they are after catching up (live sync may have added or removed some).
+        // Holding every folder's create lock: no create through the old protocol links an item meanwhile.
+        return try await holdingFolderLocks(owner.smtpAddress, ItemKind.allCases[...], store: store) {
+            try await translateAndCommit(
+                change, owner: owner, caughtUp: caughtUp, actor: actor, note: note, store: store)
+        }
+    }
+
+    func holdingFolderLocks<T: Sendable>(
+        _ mailbox: String, _ kinds: ArraySlice<ItemKind>, store: any SyncStoreConnection,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        guard let kind = kinds.first else { return try await body() }
+        return try await store.withFolderLock(mailbox: mailbox, kind: kind) {
+            try await holdingFolderLocks(mailbox, kinds.dropFirst(), store: store, body)
+        }
+    }
+
+    func translateAndCommit(
+        _ change: ProtocolSwitchPlan.ProtocolSwitch, owner: MailboxOwner, caughtUp: Bool, actor: String,
+        note: String?, store: any SyncStoreConnection
+    ) async throws -> Outcome {
+        let address = owner.smtpAddress.lowercased()
+        // The links as they are now (catching up or a create may have added or removed some).
         let linked = try await store.mailboxProtocolFacts(mailbox: address).linkedItemIDs
         var itemIDs: [ItemKind: [String: String]] = [:]
         var untranslated: [String] = []
