@@ -22,6 +22,8 @@ enum RunReport {
         let events = try await RunStore.events(runID: result.runID, db: db)
         let quarantine = try await RunStore.quarantineGroups(runID: result.runID, db: db)
         await db.close()
+        environment.metrics?.setRunMailboxes(
+            reachedBy(events).map { (protocol: $0.key, count: $0.value.count) }.sorted { $0.protocol < $1.protocol })
         let summary = RunSummary(
             runID: result.runID, direction: run?.request.direction, outcome: result.outcome.rawValue,
             resumed: result.resumed, stages: stages, quarantine: quarantine, events: events)
@@ -33,12 +35,7 @@ enum RunReport {
             case .windowEnded: 3
             case .completedWithErrors: 4
             }
-        if let metrics = environment.metrics {
-            record(stages, into: metrics)
-            metrics.setRunMailboxes(
-                reachedBy(events).map { (protocol: $0.key, count: $0.value.count) }.sorted { $0.protocol < $1.protocol }
-            )
-        }
+        if let metrics = environment.metrics { record(stages, into: metrics) }
         return code
     }
 
