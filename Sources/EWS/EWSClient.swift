@@ -154,6 +154,8 @@ public final class EWSClient: Sendable {
             throw failure(.responseTooLarge(limit: configuration.maxResponseBytes))
         }
         switch response.status {
+        case 403 where response.headers["X-EWS-Policy-Reason"] != nil:
+            throw failure(.blockedByPolicy(reason: response.headers["X-EWS-Policy-Reason"] ?? ""))
         case 401, 403:
             throw failure(.unauthorized(status: response.status))
         case 200, 500:

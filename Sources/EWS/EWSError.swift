@@ -19,6 +19,9 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
         case http(status: Int, retryAfter: Duration?)
         /// 401/403: wrong credentials or no right to the mailbox.
         case unauthorized(status: Int)
+        /// 403 with `X-EWS-Policy-Reason`: Exchange Online blocks EWS for the mailbox (its tenant's policy); only
+        /// Microsoft Graph reaches it. `reason` is the header's text.
+        case blockedByPolicy(reason: String)
         /// No response: connect failure, timeout, TLS. `ambiguous` when the request may have reached the
         /// server (connection lost after sending, timeout): a non-idempotent request may have been applied.
         case transport(String, ambiguous: Bool)
@@ -114,6 +117,9 @@ public struct EWSError: Error, Sendable, Hashable, CustomStringConvertible {
             "ErrorServerBusy" + (backOff.map { " (back off \($0.wholeMilliseconds) ms)" } ?? "")
         case .http(let status, _): "HTTP \(status)"
         case .unauthorized(let status): "HTTP \(status) unauthorized (check credentials and impersonation rights)"
+        case .blockedByPolicy(let reason):
+            "HTTP 403 EWS blocked by Exchange Online's policy (\(reason)): switch the mailbox to Graph "
+                + "(snapsync mailbox set-protocol ADDR graph)"
         case .transport(let what, let ambiguous):
             "transport error \(what)" + (ambiguous ? " (the server may have applied the request)" : "")
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"

@@ -259,6 +259,7 @@ public struct EWSMailboxSource: MailboxSource {
         let code: String
         switch error.code {
         case .exceptionsNotApplied: code = "ExceptionsNotApplied"
+        case .blockedByPolicy: code = MailboxSourceError.ewsBlockedCode
         case .decoding: code = "UndecodableResponse"
         case .responseTooLarge: code = "ResponseTooLarge"
         default: code = error.responseCode ?? "\(error.code)"
@@ -297,6 +298,8 @@ public struct EWSMailboxSource: MailboxSource {
             let (kind, retryAfter) = classify(cause)
             return (kind == .transient ? .transient : .permanent, retryAfter)
         case .unauthorized: return (.unauthorized, nil)
+        // The mailbox's, not the account's: the other mailboxes go on; a retry gets the same answer.
+        case .blockedByPolicy: return (.permanent, nil)
         case .decoding, .invalidRequest, .configuration: return (.permanent, nil)
         }
     }

@@ -19,6 +19,7 @@ enum ControlAPI {
     struct GraphScopeRequest: Codable { var clientId: String; var mailboxes: [String]? }
     struct GraphRESTRequest: Codable { var mailbox: String; var enabled: Bool }
     struct ExpireRequest: Codable { var mailbox: String }
+    struct EWSBlockRequest: Codable { var mailbox: String; var blocked: Bool }
 
     private static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) -> Reply {
         let enc = JSONEncoder()
@@ -89,6 +90,10 @@ enum ControlAPI {
             case (.POST, "/sim/graph/rest"):
                 let r = try decode(GraphRESTRequest.self, body)
                 control.setRESTEnabled(mailbox: r.mailbox, r.enabled)
+                return json(r)
+            case (.POST, "/sim/ews/blocked"):
+                let r = try decode(EWSBlockRequest.self, body)
+                control.setEWSBlocked(mailbox: r.mailbox, r.blocked)
                 return json(r)
             case (.POST, "/sim/sync-states/expire"):
                 let r = try decode(ExpireRequest.self, body)

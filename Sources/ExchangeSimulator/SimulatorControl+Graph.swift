@@ -28,6 +28,17 @@ extension SimulatorControl {
         }
     }
 
+    /// Blocks EWS for `mailbox` as Exchange Online's EWS retirement does (or lifts the block): its EWS requests
+    /// answer 403 with `X-EWS-Policy-Reason`, while Graph still serves it.
+    public func setEWSBlocked(mailbox: String, _ blocked: Bool) {
+        ewsBlocked.withLock { set in
+            if blocked { set.insert(mailbox.lowercased()) } else { set.remove(mailbox.lowercased()) }
+        }
+    }
+
+    /// Whether EWS requests for `mailbox` are blocked.
+    func isEWSBlocked(_ mailbox: String) -> Bool { ewsBlocked.withLock { $0.contains(mailbox.lowercased()) } }
+
     /// Invalidates every delta token (and EWS sync state) of `mailbox` issued so far: they answer 410
     /// `SyncStateNotFound` (EWS: `ErrorInvalidSyncStateData`), as after the service dropped its sync states.
     public func expireSyncStates(mailbox: String) throws {

@@ -8,6 +8,8 @@ public final class SimulatorControl: Sendable {
     let listener: Mutex<(any ListenerControl)?> = Mutex(nil)
     /// The Graph front-end's app registrations and mailbox access (set by the server at start).
     let graphAuth: Mutex<GraphAuth?> = Mutex(nil)
+    /// Mailboxes whose EWS requests answer 403 with `X-EWS-Policy-Reason` (Exchange Online's EWS block), by address.
+    let ewsBlocked = Mutex<Set<String>>([])
 
     init(store: Store) { self.store = store }
 

@@ -132,6 +132,12 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             return
         }
         let mailbox = EWSService.targetMailbox(request, caller: caller)
+        if sim.control.isEWSBlocked(mailbox) {
+            var h = HTTPHeaders()
+            h.add(name: "X-EWS-Policy-Reason", value: "EWS is blocked for this mailbox by the tenant's policy")
+            respond(context: context, head: head, status: .forbidden, extra: h, body: [])
+            return
+        }
         let decision = sim.control.faults.withLock {
             $0.admit(operation: request.operation, mailbox: mailbox, random: Double.random(in: 0..<1))
         }

@@ -18,6 +18,7 @@ public final class RunMetrics: Sendable {
         case stageDuration = "snapsync_stage_duration_seconds"
         case runDuration = "snapsync_run_duration_seconds"
         case runItems = "snapsync_run_items"
+        case runMailboxes = "snapsync_run_mailboxes"
         case lastExitCode = "snapsync_last_run_exit_code"
         case lastRun = "snapsync_last_run_timestamp_seconds"
         case lastSuccess = "snapsync_last_success_timestamp_seconds"
@@ -33,6 +34,7 @@ public final class RunMetrics: Sendable {
             case .runDuration: "Duration of the latest run, in seconds."
             case .runItems:
                 "Items of the latest run by what happened to them (read, created, updated, deleted, unchanged, quarantined), each counted once."
+            case .runMailboxes: "Mailboxes of the latest run by the protocol that reached them (ews, graph)."
             case .lastExitCode: "Exit code of the latest run."
             case .lastRun: "Unix time the latest run finished."
             case .lastSuccess: "Unix time the latest run that exited 0 finished."
@@ -63,6 +65,7 @@ public final class RunMetrics: Sendable {
         var stageOrder: [String] = []
         var stages: [String: StageFigures] = [:]
         var runItems: [(change: String, count: Int64)] = []
+        var runMailboxes: [(protocol: String, count: Int)] = []
     }
     private let figures = Mutex(Figures())
 
@@ -70,6 +73,11 @@ public final class RunMetrics: Sendable {
     public init(command: String, startedAt: Date = Date()) {
         self.command = command
         self.startedAt = startedAt
+    }
+
+    /// The latest run's mailboxes by the protocol that reached them.
+    public func setRunMailboxes(_ mailboxes: [(protocol: String, count: Int)]) {
+        figures.withLock { $0.runMailboxes = mailboxes }
     }
 
     /// Counts `count` items written by `stage`.
@@ -106,7 +114,9 @@ public final class RunMetrics: Sendable {
 
     /// This run's families merged into `previous` (the file's current content).
     public func families(exitCode: Int32, finishedAt: Date, previous: [MetricFamily]) -> [MetricFamily] {
-        let (order, figures, items) = self.figures.withLock { ($0.stageOrder, $0.stages, $0.runItems) }
+        let (order, figures, items, mailboxes) = self.figures.withLock {
+            ($0.stageOrder, $0.stages, $0.runItems, $0.runMailboxes)
+        }
         let commandLabel = MetricLabel(name: "command", value: command)
         func stageLabels(_ stage: String) -> [MetricLabel] { [commandLabel, MetricLabel(name: "stage", value: stage)] }
         let finished = (finishedAt.timeIntervalSince1970 * 1000).rounded() / 1000
@@ -125,6 +135,10 @@ public final class RunMetrics: Sendable {
         current[.runItems] = items.map {
             MetricSample(
                 labels: [commandLabel, MetricLabel(name: "change", value: $0.change)], value: Double($0.count))
+        }
+        current[.runMailboxes] = mailboxes.map {
+            MetricSample(
+                labels: [commandLabel, MetricLabel(name: "protocol", value: $0.protocol)], value: Double($0.count))
         }
         current[.runs] = [
             MetricSample(

@@ -51,6 +51,14 @@ struct MailboxWorker: Sendable {
             }
             var logger = self.logger
             logger[metadataKey: "mailbox"] = "\(claim.owner.smtpAddress)"
+            if let router = source as? MailboxSourceRouter {
+                // The run log names the protocol each mailbox was reached by (`runs show`, the HTML report).
+                let reached = router.protocolOf(claim.owner.smtpAddress)
+                logger[metadataKey: "protocol"] = "\(reached.rawValue)"
+                try await store.recordEvent(
+                    runID: runID, mailbox: claim.owner.smtpAddress, kind: nil, stage: nil,
+                    event: MailboxSourceRouter.protocolEvent, message: reached.rawValue, data: [:])
+            }
             let context = StageContext(
                 runID: runID, request: request, options: options, claim: claim, source: source,
                 store: store, logger: logger, progress: progress)

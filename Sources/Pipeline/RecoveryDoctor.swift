@@ -47,8 +47,11 @@ public struct RecoveryDoctor: Sendable {
             throw PipelineError(.unknownMailbox, "no CRM user has the mailbox \(mailbox)")
         }
         var facts = try await store.recoveryFacts(owners: owners, now: now)
+        let router = source as? MailboxSourceRouter
+        facts.graphConfigured = router?.configured.contains(.graph) ?? false
         var down: String?
         for (index, owner) in owners.enumerated() {
+            facts.mailboxes[index].protocol = router?.protocolOf(owner.smtpAddress)
             if let down {
                 facts.mailboxes[index].exchange = .unreachable("not probed: \(down)")
                 continue
@@ -97,6 +100,7 @@ public struct RecoveryDoctor: Sendable {
         } catch {
             logger.info(
                 "Exchange probe failed", metadata: ["mailbox": "\(owner.smtpAddress)", "doctor.error": "\(error.code)"])
+            if error.code == MailboxSourceError.ewsBlockedCode { return .ewsBlocked(error.message) }
             return error.kind == .transient
                 ? .unreachable("\(error.code)") : .refused("\(error.code): \(error.message)")
         }
@@ -149,6 +153,8 @@ public struct RecoveryDoctor: Sendable {
                     message: "\(count) parked outbox entr\(count == 1 ? "y" : "ies") queued again", succeeded: true)
             case .removeDuplicates(let mailboxes):
                 outcome = try await removeDuplicates(step, mailboxes: mailboxes)
+            case .setProtocol(let mailbox, let target):
+                outcome = try await setProtocol(step, mailbox: mailbox, target, actor: actor)
             case .none, .manual:
                 continue
             }
@@ -177,6 +183,26 @@ public struct RecoveryDoctor: Sendable {
             step: step, run: nil,
             message: "\(deleted) extra cop\(deleted == 1 ? "y" : "ies") deleted"
                 + (failed > 0 ? ", \(failed) refused by Exchange" : ""), succeeded: failed == 0)
+    }
+
+    /// Switches the mailbox's protocol keeping its links (``ProtocolSwitcher``); needs a routing source.
+    func setProtocol(
+        _ step: RecoveryStep, mailbox: String, _ target: ExchangeProtocol, actor: String
+    ) async throws -> StepOutcome {
+        guard let router = source as? MailboxSourceRouter else {
+            return StepOutcome(step: step, run: nil, message: "this source cannot switch protocols", succeeded: false)
+        }
+        do {
+            let switched = try await ProtocolSwitcher(database: database, router: router, logger: logger).setProtocol(
+                target, mailbox: mailbox, actor: actor, note: "snapsync doctor --fix")
+            return StepOutcome(
+                step: step, run: nil,
+                message:
+                    "\(switched.mailbox) reached by \(switched.to.rawValue); \(switched.translatedLinks) link(s) kept",
+                succeeded: true)
+        } catch let error as PipelineError {
+            return StepOutcome(step: step, run: nil, message: error.message, succeeded: false)
+        }
     }
 
     static func outcome(_ step: RecoveryStep, _ result: SnapshotResult) -> StepOutcome {

@@ -16,6 +16,11 @@ public struct SyncControl: Sendable {
         }
     }
 
+    /// The mailboxes with a protocol of their own (lower-case address); the others follow `exchange_protocol`.
+    public func mailboxProtocols() async throws -> [String: ExchangeProtocol] {
+        try await database.withConnection { store in try await store.mailboxProtocols() }
+    }
+
     /// Forgets the mailbox's sync states of `kinds`: live sync skips those folders until an inbound snapshot stores
     /// fresh ones. Returns how many states there were.
     public func resetFolderStates(mailbox: String, kinds: [ItemKind]) async throws -> Int {

@@ -178,6 +178,10 @@ public struct MailboxSourceError: Error, Sendable, Hashable, CustomStringConvert
         self.retryAfter = retryAfter
     }
 
+    /// The code of a mailbox whose EWS answers 403 with `X-EWS-Policy-Reason` (Exchange Online blocks EWS for it):
+    /// only Microsoft Graph reaches it (`snapsync mailbox set-protocol ADDR graph`).
+    public static let ewsBlockedCode = "EWSBlockedByPolicy"
+
     public var description: String {
         "\(kind.rawValue) mailbox error \(code)" + (itemID.map { " (item \($0))" } ?? "") + ": \(message)"
     }
@@ -251,4 +255,29 @@ public protocol MailboxSource: Sendable {
         in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
         maxChanges: Int
     ) async throws(MailboxSourceError) -> MailboxChanges
+
+    /// The ids `ids` of the mailbox's items, issued by protocol `from`, as protocol `to` names them (at most
+    /// ``MailboxSource/maxTranslatedIDs`` a call); an id the source cannot translate is absent from the result. A
+    /// source answers ids of its own protocol as they are; Graph translates between EWS and Graph ids
+    /// (`translateExchangeIds`).
+    func translateItemIDs(
+        _ ids: [String], from: ExchangeProtocol, to: ExchangeProtocol, in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> [String: String]
+}
+
+extension MailboxSource {
+    /// The most ids one ``translateItemIDs(_:from:to:in:)`` call takes (Graph's `translateExchangeIds` limit).
+    public static var maxTranslatedIDs: Int { 1000 }
+
+    /// Ids of one protocol are answered as they are; a source that cannot translate between protocols refuses.
+    public func translateItemIDs(
+        _ ids: [String], from: ExchangeProtocol, to: ExchangeProtocol, in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> [String: String] {
+        guard from == to else {
+            throw MailboxSourceError(
+                kind: .permanent, code: "TranslationUnsupported",
+                message: "this source does not translate \(from.rawValue) ids to \(to.rawValue) ids")
+        }
+        return Dictionary(ids.map { ($0, $0) }, uniquingKeysWith: { first, _ in first })
+    }
 }

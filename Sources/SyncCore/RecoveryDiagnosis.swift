@@ -19,6 +19,7 @@ public enum RecoveryScenario: String, Sendable, Hashable, CaseIterable {
     case mailboxRefused = "mailbox-refused"
     case syncNotOn = "sync-off"
     case duplicates = "duplicates"
+    case ewsBlocked = "ews-blocked"
 
     /// The contract's row number, nil for the others.
     public var number: Int? { Int(rawValue) }
@@ -42,6 +43,7 @@ public enum RecoveryScenario: String, Sendable, Hashable, CaseIterable {
         case .mailboxRefused: "Exchange refuses the mailbox"
         case .syncNotOn: "Sync is not switched on"
         case .duplicates: "Duplicate items in Exchange: CRM records created more than once"
+        case .ewsBlocked: "Exchange Online blocks EWS for the mailbox: only Microsoft Graph reaches it"
         }
     }
 
@@ -61,6 +63,8 @@ public enum RecoveryStep: Sendable, Hashable, CustomStringConvertible {
     case retryParked
     /// Delete the extra copies of CRM records in these mailboxes, keeping the linked one.
     case removeDuplicates(mailboxes: [String])
+    /// Reach the mailbox by another protocol, keeping its links (`snapsync mailbox set-protocol`); journaled.
+    case setProtocol(mailbox: String, ExchangeProtocol)
     /// Nothing to do, and why.
     case none(String)
     /// Something only an administrator can do.
@@ -83,6 +87,7 @@ public enum RecoveryStep: Sendable, Hashable, CustomStringConvertible {
         case .resume(let id): "snapsync resume \(id)"
         case .retryParked: "requeue the parked outbox entries (snapsync doctor --fix)"
         case .removeDuplicates(let mailboxes): "snapsync dedupe" + mailboxes.map { " --mailbox \($0)" }.joined()
+        case .setProtocol(let mailbox, let target): "snapsync mailbox set-protocol \(mailbox) \(target.rawValue)"
         case .none(let why): "none: \(why)"
         case .manual(let what): "by hand: \(what)"
         }
@@ -191,6 +196,8 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
             var steps: [RecoveryStep] = []
             for shape in key.shapes {
                 switch shape {
+                case .setProtocol(let target):
+                    steps += addresses.map { .setProtocol(mailbox: $0, target) }
                 case .enable:
                     if !facts.globalSyncEnabled { steps.append(.enableSync(mailbox: nil)) }
                     steps += members.filter { $0.0.ownSwitch == false }.map { .enableSync(mailbox: $0.0.mailbox) }
@@ -248,6 +255,7 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
     // MARK: Per mailbox
 
     enum Shape: Hashable {
+        case setProtocol(ExchangeProtocol)
         case enable
         case snapshot(SnapshotDirection)
         case none(String)
@@ -310,6 +318,17 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
             return Verdict(
                 .mailboxRefused, [.manual("check that the mailbox exists and the service account may access it")],
                 detail: "Exchange refused the mailbox (\(reason))")
+        case .ewsBlocked(let reason):
+            // The switch cannot read what changed since EWS stopped answering: an inbound snapshot catches it up.
+            let steps: [Shape] =
+                facts.graphConfigured
+                ? [.setProtocol(.graph), .snapshot(.inbound)]
+                : [
+                    .manual(
+                        "configure Microsoft Graph (docs/graph.md), then: snapsync mailbox set-protocol ADDR graph, "
+                            + "and snapsync snapshot inbound --mailbox ADDR")
+                ]
+            return Verdict(.ewsBlocked, steps, detail: "EWS answers 403 with X-EWS-Policy-Reason (\(reason))")
         case .notProbed, .answered:
             break
         }
@@ -386,9 +405,10 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
 
     static func isEnable(_ step: RecoveryStep) -> Bool { if case .enableSync = step { true } else { false } }
 
-    /// Merges steps of several findings in the contract's order (switch on, resume, remove duplicates, snapshots,
+    /// Merges steps of several findings in the contract's order (protocol switches, switch on, resume, remove duplicates, snapshots,
     /// requeue), one snapshot run per direction.
     static func merge(_ steps: [RecoveryStep]) -> [RecoveryStep] {
+        var switches: [RecoveryStep] = []
         var enables: [RecoveryStep] = []
         var resumes: [RecoveryStep] = []
         var snapshots: [SnapshotDirection: [String]] = [:]
@@ -396,6 +416,7 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
         var duplicated: [String] = []
         for step in steps {
             switch step {
+            case .setProtocol: if !switches.contains(step) { switches.append(step) }
             case .enableSync: if !enables.contains(step) { enables.append(step) }
             case .resume: if !resumes.contains(step) { resumes.append(step) }
             case .removeDuplicates(let mailboxes): duplicated += mailboxes
@@ -408,7 +429,8 @@ public struct RecoveryDiagnosis: Sendable, Hashable {
             ($0 == .enableSync(mailbox: nil) ? "" : $0.description)
                 < ($1 == .enableSync(mailbox: nil) ? "" : $1.description)
         }
-        var plan = enables + resumes
+        // A mailbox only another protocol reaches is switched before anything reads or writes it.
+        var plan = switches.sorted { $0.description < $1.description } + enables + resumes
         // Extra copies go before any snapshot writes to their folders (and their kept copies get linked first).
         if !duplicated.isEmpty { plan.append(.removeDuplicates(mailboxes: Array(Set(duplicated)).sorted())) }
         for direction in [SnapshotDirection.fullFromExchange, .fullFromCRM, .outbound, .inbound] {

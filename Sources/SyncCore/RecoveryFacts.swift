@@ -16,6 +16,8 @@ public struct RecoveryFacts: Sendable, Hashable {
     public var outbox: OutboxFacts
     /// Snapshot runs still marked running.
     public var unfinishedRuns: [UnfinishedRun]
+    /// Whether Microsoft Graph's settings are configured (a mailbox EWS is blocked for can be switched to it).
+    public var graphConfigured = false
 
     public init(
         now: Date, postgresReachable: Bool = true, globalSyncEnabled: Bool, journal: [SwitchTransition] = [],
@@ -105,6 +107,8 @@ public enum ExchangeProbe: Sendable, Hashable {
     case unreachable(String)
     /// Exchange answered but refused the mailbox (no such mailbox, access denied).
     case refused(String)
+    /// EWS answered 403 with `X-EWS-Policy-Reason`: Exchange Online blocks EWS for the mailbox (the header's text).
+    case ewsBlocked(String)
     /// Exchange answered: item counts per kind (when it said) and the folders whose stored sync state it rejected.
     case answered(itemCounts: [ItemKind: Int], rejectedSyncStates: [ItemKind])
 }
@@ -152,6 +156,8 @@ public struct MailboxFacts: Sendable, Hashable {
     public var exchange: ExchangeProbe
     /// Extra copies per kind: items carrying the same stamped CRM id as another item of the folder.
     public var duplicateItems: [ItemKind: Int] = [:]
+    /// The protocol the mailbox is reached by, when the doctor knows it.
+    public var `protocol`: ExchangeProtocol?
 
     public init(
         mailbox: String, ownSwitch: Bool? = nil, lastInbound: CompletedSnapshot? = nil,

@@ -41,23 +41,29 @@ public enum LiveSyncStore {
             })
     }
 
-    /// One journaled transition.
+    /// One journaled transition: of a sync switch (`enabled`), or of a mailbox's protocol (`protocol`).
     public struct JournalEntry: Sendable, Hashable {
         public var at: Date
         public var actor: String
         public var mailbox: String?
-        public var enabled: Bool
+        public var enabled: Bool?
+        public var `protocol`: ExchangeProtocol?
         public var note: String?
     }
 
     /// The journal, newest first.
-    public static func journal(limit: Int, db: isolated PostgresConnection) throws(PostgresError) -> [JournalEntry] {
-        try db.query("SELECT at, actor, mailbox, enabled, note FROM sync.journal ORDER BY id DESC LIMIT $1", [limit])
-            .map { (row) throws(PostgresError) in
-                JournalEntry(
-                    at: try row.decode(at: 0), actor: try row.decode(at: 1), mailbox: try row.decode(at: 2),
-                    enabled: try row.decode(at: 3), note: try row.decode(at: 4))
-            }
+    public static func journal(limit: Int, db: isolated PostgresConnection) throws -> [JournalEntry] {
+        try db.query(
+            "SELECT at, actor, mailbox, enabled, protocol, note FROM sync.journal ORDER BY id DESC LIMIT $1", [limit]
+        )
+        .map { (row) throws in
+            JournalEntry(
+                at: try row.decode(at: 0), actor: try row.decode(at: 1), mailbox: try row.decode(at: 2),
+                enabled: try row.decode(at: 3),
+                protocol: try row.decode(String?.self, at: 4).map { (text) throws(SyncStoreError) in
+                    try ExchangeProtocol.decoded(text, column: "sync.journal.protocol")
+                }, note: try row.decode(at: 5))
+        }
     }
 
     // MARK: Outbox

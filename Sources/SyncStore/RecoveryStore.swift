@@ -10,14 +10,16 @@ public enum RecoveryStore {
         owners: [MailboxOwner], now: Date, db: isolated PostgresConnection
     ) throws(PostgresError) -> RecoveryFacts {
         let global = try LiveSyncStore.isEnabled(db: db)
-        let journal = try db.query("SELECT at, mailbox, enabled, actor, note FROM sync.journal ORDER BY id").map {
+        let journal = try db.query(
+            "SELECT at, mailbox, enabled, actor, note FROM sync.journal WHERE enabled IS NOT NULL ORDER BY id"
+        ).map {
             (row) throws(PostgresError) in
             SwitchTransition(
                 at: try row.decode(at: 0), mailbox: try row.decode(at: 1), enabled: try row.decode(at: 2),
                 actor: try row.decode(at: 3), note: try row.decode(at: 4))
         }
         var own: [String: Bool] = [:]
-        for row in try db.query("SELECT mailbox, enabled FROM sync.mailbox_settings") {
+        for row in try db.query("SELECT mailbox, enabled FROM sync.mailbox_settings WHERE enabled IS NOT NULL") {
             own[try row.decode(String.self, at: 0).lowercased()] = try row.decode(Bool.self, at: 1)
         }
         let summary = try LiveSyncStore.outboxSummary(db: db)

@@ -156,6 +156,15 @@ public protocol SyncStoreConnection: Sendable {
     /// Applies a batch of changes pulled from a folder, with its new sync state, in one transaction.
     func apply(_ changes: PulledChanges) async throws
 
+    // MARK: Protocol per mailbox
+
+    /// The mailboxes with a protocol of their own (lower-case address); the others follow the configuration.
+    func mailboxProtocols() async throws -> [String: ExchangeProtocol]
+    /// What a switch of the mailbox's protocol is decided from.
+    func mailboxProtocolFacts(mailbox: String) async throws -> MailboxProtocolFacts
+    /// Switches the mailbox's protocol, its links' item ids and folder states, journaled, in one transaction.
+    func commitProtocolSwitch(_ commit: ProtocolSwitchCommit) async throws
+
     // MARK: Doctor and onboarding
 
     /// Every fact the database knows about these mailboxes (Exchange probes stay `.notProbed`).

@@ -71,10 +71,50 @@ struct CLIEnvironment {
         return SyncDatabase(conninfo: url, logger: logger)
     }
 
-    /// The Exchange side: an EWS client over libcurl with the configured credentials. `shutdown` the
-    /// returned HTTP client when done.
-    func exchange() throws -> (source: any MailboxSource, http: HTTPClient) {
-        if configuration.exchangeProtocol == .graph { return try graph() }
+    /// The Exchange side: one source per configured protocol behind a ``MailboxSourceRouter`` that sends each
+    /// mailbox's calls to its protocol (`snapsync mailbox set-protocol`, else `exchange_protocol`). The default
+    /// protocol must be configured (78 otherwise); the other is used when its settings are present. `shutdown` the
+    /// returned clients when done.
+    func exchange() async throws -> (source: MailboxSourceRouter, http: ExchangeClients) {
+        var sources: [ExchangeProtocol: any MailboxSource] = [:]
+        var clients: [HTTPClient] = []
+        let wanted: [ExchangeProtocol] = [
+            configuration.exchangeProtocol, configuration.exchangeProtocol == .ews ? .graph : .ews,
+        ]
+        for reached in wanted where reached == configuration.exchangeProtocol || isConfigured(reached) {
+            let (source, client) = reached == .graph ? try graph() : try ews()
+            sources[reached] = source
+            clients.append(client)
+        }
+        return (
+            MailboxSourceRouter(
+                sources: sources, defaultProtocol: configuration.exchangeProtocol,
+                assignments: await mailboxProtocols()),
+            ExchangeClients(clients: clients)
+        )
+    }
+
+    /// Whether the protocol's settings are present (the default protocol's absence is reported when it is built).
+    func isConfigured(_ reached: ExchangeProtocol) -> Bool {
+        switch reached {
+        case .ews: configuration.ewsURL != nil
+        case .graph: (try? configuration.requireGraph()) != nil
+        }
+    }
+
+    /// The mailboxes' own protocols; none when the database cannot tell (the command meets that failure itself).
+    func mailboxProtocols() async -> [String: ExchangeProtocol] {
+        guard configuration.databaseURL != nil else { return [:] }
+        do {
+            return try await SyncControl(database: try syncDatabase()).mailboxProtocols()
+        } catch {
+            logger.info("the mailboxes' protocols could not be read", metadata: ["error": "\(error)"])
+            return [:]
+        }
+    }
+
+    /// The EWS mailbox source: the configured endpoint and credentials over libcurl.
+    func ews() throws -> (source: any MailboxSource, http: HTTPClient) {
         let endpoint = try configured { () throws(SnapsyncConfiguration.Error) in try configuration.requireEWS() }
         var http = HTTPClient.Configuration()
         do {
@@ -224,4 +264,11 @@ struct CLIEnvironment {
             return 69
         }
     }
+}
+
+/// The HTTP clients of the configured protocols' sources.
+struct ExchangeClients {
+    let clients: [HTTPClient]
+
+    func shutdown() { for client in clients { client.shutdown() } }
 }

@@ -20,7 +20,7 @@ struct DedupeCommand: AsyncParsableCommand {
         let kinds = kind.orAll
         let environment = try CLIEnvironment.start(global, command: "dedupe")
         try await environment.run {
-            let (source, http) = try environment.exchange()
+            let (source, http) = try await environment.exchange()
             defer { http.shutdown() }
             let db = try await environment.database()
             let owners = try await CRMStore.mailboxOwners(mailbox.isEmpty ? nil : mailbox, db: db)

@@ -22,7 +22,7 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = try CLIEnvironment.start(global, command: "doctor")
         try await environment.run {
-            let (source, http) = try environment.exchange()
+            let (source, http) = try await environment.exchange()
             defer { http.shutdown() }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in
                 try environment.configuration.requireDatabase()
@@ -69,6 +69,10 @@ struct DoctorCommand: AsyncParsableCommand {
             Swift.print(
                 "sync \(facts.globalSyncEnabled ? "on" : "off"); \(facts.mailboxes.count) mailbox(es), Exchange answered for \(answered); "
                     + "outbox \(facts.outbox.pending) pending, \(facts.outbox.parked) parked")
+            for reached in ExchangeProtocol.allCases {
+                let mailboxes = facts.mailboxes.filter { $0.protocol == reached }.map(\.mailbox).sorted()
+                if !mailboxes.isEmpty { Swift.print("\(reached.rawValue): \(mailboxes.joined(separator: ", "))") }
+            }
         }
         for finding in diagnosis.findings {
             Swift.print("\(finding.scenario.label): \(finding.scenario.title)")

@@ -33,7 +33,7 @@ struct OnboardCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = try CLIEnvironment.start(global, command: "onboard")
         try await environment.run {
-            let (source, http) = try environment.exchange()
+            let (source, http) = try await environment.exchange()
             defer { http.shutdown() }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in
                 try environment.configuration.requireDatabase()

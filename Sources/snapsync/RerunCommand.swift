@@ -35,7 +35,7 @@ struct RerunCommand: AsyncParsableCommand {
         let area = display.statusArea()
         let environment = try CLIEnvironment.start(global, command: "rerun", statusArea: area)
         try await environment.run {
-            let (source, http) = try environment.exchange()
+            let (source, http) = try await environment.exchange()
             defer { http.shutdown() }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in
                 try environment.configuration.requireDatabase()

@@ -21,7 +21,7 @@ struct ResumeCommand: AsyncParsableCommand {
         let environment = try CLIEnvironment.start(global, command: "resume", statusArea: area)
         let window = try window.window(now: Date())
         try await environment.run {
-            let (source, http) = try environment.exchange()
+            let (source, http) = try await environment.exchange()
             defer { http.shutdown() }
             let url = try environment.configured { () throws(SnapsyncConfiguration.Error) in
                 try environment.configuration.requireDatabase()

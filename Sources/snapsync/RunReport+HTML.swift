@@ -17,6 +17,7 @@ extension RunReport {
             ("Kinds", request.kinds.map(\.rawValue).joined(separator: ", ")),
             ("Scope", request.mailboxes?.joined(separator: ", ") ?? "all mailboxes"),
         ]
+        if let protocols = protocols(events) { header.append(("Protocols", protocols)) }
         if let range = request.dateRange {
             header.append(
                 (

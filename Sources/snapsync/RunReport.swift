@@ -22,6 +22,8 @@ enum RunReport {
         let events = try await RunStore.events(runID: result.runID, db: db)
         let quarantine = try await RunStore.quarantineGroups(runID: result.runID, db: db)
         await db.close()
+        environment.metrics?.setRunMailboxes(
+            reachedBy(events).map { (protocol: $0.key, count: $0.value.count) }.sorted { $0.protocol < $1.protocol })
         let summary = RunSummary(
             runID: result.runID, direction: run?.request.direction, outcome: result.outcome.rawValue,
             resumed: result.resumed, stages: stages, quarantine: quarantine, events: events)
@@ -67,6 +69,24 @@ enum RunReport {
         guard let start = stages.compactMap(\.startedAt).min() else { return nil }
         let ends = stages.compactMap { $0.finishedAt ?? ($0.startedAt == nil ? nil : now) }
         return ends.max().map { $0.timeIntervalSince(start) }
+    }
+
+    /// The protocol each mailbox of the run was reached by (the run log's protocol events; the last one counts),
+    /// as `graph: a@x, b@x; ews: c@x`; nil when the log names none.
+    static func protocols(_ events: [RunStore.Event]) -> String? {
+        let reached = reachedBy(events)
+        if reached.isEmpty { return nil }
+        return reached.sorted { $0.key < $1.key }
+            .map { "\($0.key): \($0.value.sorted().joined(separator: ", "))" }.joined(separator: "; ")
+    }
+
+    /// The run's mailboxes by the protocol that reached them (the last protocol event of each mailbox counts).
+    static func reachedBy(_ events: [RunStore.Event]) -> [String: [String]] {
+        var reached: [String: String] = [:]
+        for event in events where event.event == MailboxSourceRouter.protocolEvent {
+            if let mailbox = event.mailbox { reached[mailbox.lowercased()] = event.message }
+        }
+        return Dictionary(grouping: reached.keys, by: { reached[$0]! })
     }
 
     /// One line per mailbox folder: each stage's status and counts.

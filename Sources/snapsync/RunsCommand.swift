@@ -62,6 +62,7 @@ struct RunsCommand: AsyncParsableCommand {
                 print(
                     "run \(record.id): \(record.request.direction.rawValue) \(record.status.rawValue), started \(record.createdAt)"
                         + (record.finishedAt.map { ", finished \($0)" } ?? ""))
+                if let protocols = RunReport.protocols(events) { print("protocols: \(protocols)") }
                 RunReport.printStages(stages)
                 for event in events {
                     print(

@@ -145,7 +145,7 @@ struct SnapshotArguments: ParsableArguments {
         let environment = try CLIEnvironment.start(global, command: command, statusArea: area)
         let options = try options(direction)
         try await environment.run {
-            let (source, http) = try environment.exchange()
+            let (source, http) = try await environment.exchange()
             defer { http.shutdown() }
             if dryRun {
                 let db = try await environment.database()

@@ -71,8 +71,11 @@ struct SyncCommand: AsyncParsableCommand {
                     print("needs an inbound snapshot: \(folder.mailbox) \(folder.kind): \(folder.reason ?? "")")
                 }
                 for entry in journal {
+                    let change =
+                        entry.protocol.map { "set the protocol to \($0.rawValue) of" }
+                        ?? "switched \(entry.enabled == true ? "on" : "off")"
                     print(
-                        "journal: \(entry.at) \(entry.actor) switched \(entry.enabled ? "on" : "off") \(entry.mailbox ?? "globally")\(entry.note.map { ": \($0)" } ?? "")"
+                        "journal: \(entry.at) \(entry.actor) \(change) \(entry.mailbox ?? "globally")\(entry.note.map { ": \($0)" } ?? "")"
                     )
                 }
                 return 0
@@ -96,7 +99,7 @@ struct SyncCommand: AsyncParsableCommand {
                 conflictPolicy ?? ProcessInfo.processInfo.environment["SNAPSYNC_CONFLICT_POLICY"])
             let stop = StopSignal()
             try await environment.run {
-                let (source, http) = try environment.exchange()
+                let (source, http) = try await environment.exchange()
                 defer { http.shutdown() }
                 let db = try await environment.database()
                 // One sender per installation at a time: a second `sync run` waits its turn (exit 75 with --once).

@@ -20,7 +20,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let environment = try CLIEnvironment.start(global, command: "verify")
         let kinds = kind.orAll
         try await environment.run {
-            let (source, http) = try environment.exchange()
+            let (source, http) = try await environment.exchange()
             defer { http.shutdown() }
             let db = try await environment.database()
             let owners = try await CRMStore.mailboxOwners(mailbox.isEmpty ? nil : mailbox, db: db)

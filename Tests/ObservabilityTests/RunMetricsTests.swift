@@ -84,6 +84,24 @@ import Testing
         #expect(value(families, "node_custom", [:]) == 7)
     }
 
+    @Test func theLatestRunsMailboxesAreCountedByProtocol() {
+        let metrics = RunMetrics(command: "snapshot-inbound", startedAt: Date(timeIntervalSince1970: 0))
+        metrics.setRunMailboxes([(protocol: "ews", count: 3), (protocol: "graph", count: 2)])
+        let families = metrics.families(exitCode: 0, finishedAt: Date(timeIntervalSince1970: 10), previous: [])
+        let mailboxes = families.first { $0.name == "snapsync_run_mailboxes" }
+        #expect(mailboxes?.kind == .gauge)
+        #expect(mailboxes?.samples.map(\.value) == [3, 2])
+        #expect(
+            mailboxes?.samples.map { $0.labels.map(\.value) } == [
+                ["snapshot-inbound", "ews"], ["snapshot-inbound", "graph"],
+            ])
+        let none = RunMetrics(command: "sync", startedAt: Date(timeIntervalSince1970: 0))
+        #expect(
+            !none.families(exitCode: 0, finishedAt: Date(timeIntervalSince1970: 1), previous: []).contains {
+                $0.name == "snapsync_run_mailboxes"
+            })
+    }
+
     @Test func replacesTheFileAtomicallyAndReadablyLeavingNoTemporaryFiles() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

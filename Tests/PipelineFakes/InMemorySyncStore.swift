@@ -35,6 +35,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
         public var outbox: [LiveSyncStore.Entry] = []
         public var conflicts: [(crmID: UUID, winner: String)] = []
         public var facts: RecoveryFacts?
+        /// The mailboxes with a protocol of their own, and the protocol changes journaled (mailbox, protocol).
+        public var protocols: [String: ExchangeProtocol] = [:]
+        public var protocolJournal: [(mailbox: String, protocol: ExchangeProtocol)] = []
         var nextID: Int64 = 0
         var seenByRun: Set<String> = []
         public init() {}
@@ -780,6 +783,47 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
                 count += 1
             }
             return count
+        }
+    }
+
+    public func mailboxProtocols() async throws -> [String: ExchangeProtocol] { state.protocols }
+
+    public func mailboxProtocolFacts(mailbox: String) async throws -> MailboxProtocolFacts {
+        let state = self.state
+        let address = mailbox.lowercased()
+        var facts = MailboxProtocolFacts(assigned: state.protocols[address])
+        for (key, link) in state.links where key.mailbox.lowercased() == address {
+            facts.linkedItemIDs[key.kind, default: []].append(link.ref.id)
+        }
+        for kind in ItemKind.allCases {
+            if let folder = state.folderStates["\(address)/\(kind.rawValue)"] {
+                facts.folders[kind] = MailboxProtocolFacts.FolderStatus(
+                    state: folder.state, needsSnapshot: folder.needsSnapshot)
+            }
+        }
+        facts.unfinishedRuns = state.runMailboxes.compactMap { runID, mailboxes in
+            guard state.runs[runID]?.status == .running,
+                let entry = mailboxes.first(where: { $0.key.lowercased() == address })?.value,
+                entry.status == .pending || entry.status == .running
+            else { return nil }
+            return runID
+        }.sorted()
+        return facts
+    }
+
+    public func commitProtocolSwitch(_ commit: ProtocolSwitchCommit) async throws {
+        update { state in
+            let address = commit.mailbox.lowercased()
+            for (key, link) in state.links where key.mailbox.lowercased() == address {
+                if let new = commit.itemIDs[key.kind]?[link.ref.id] { state.links[key]?.ref.id = new }
+            }
+            for (kind, folderState) in commit.folderStates {
+                let key = "\(address)/\(kind.rawValue)"
+                guard let old = state.folderStates[key] else { continue }
+                state.folderStates[key] = (folderState, old.needsSnapshot && folderState == nil)
+            }
+            state.protocols[address] = commit.protocol
+            state.protocolJournal.append((address, commit.protocol))
         }
     }
 

@@ -307,4 +307,34 @@ import Testing
         #expect(other.lastSwitchedOff == at(2))
         #expect(other.switchedBackOn == at(4))
     }
+
+    @Test func aMailboxWhoseEWSIsBlockedIsSwitchedToGraphFirstThenSnapshotInbound() throws {
+        var facts = facts([synced(a, exchange: .ewsBlocked("EWS is blocked")), synced(b)])
+        facts.graphConfigured = true
+        let diagnosis = RecoveryDiagnosis(facts)
+        let finding = try only(diagnosis)
+        #expect(finding.scenario == .ewsBlocked)
+        #expect(finding.mailboxes == [a])
+        #expect(finding.steps == [.setProtocol(mailbox: a, .graph), .snapshot(.inbound, mailboxes: [a])])
+        #expect(diagnosis.plan == finding.steps)
+        #expect("\(finding.steps[0])" == "snapsync mailbox set-protocol \(a) graph")
+
+        facts.graphConfigured = false
+        let manual = try only(RecoveryDiagnosis(facts))
+        #expect(manual.scenario == .ewsBlocked)
+        #expect(manual.steps.allSatisfy { !$0.isAction })
+        #expect("\(manual.steps)".contains("set-protocol"))
+    }
+
+    @Test func protocolSwitchesComeBeforeEveryOtherStep() {
+        let plan = RecoveryDiagnosis.merge([
+            .enableSync(mailbox: nil), .snapshot(.inbound, mailboxes: [b]), .setProtocol(mailbox: b, .graph),
+            .setProtocol(mailbox: a, .graph), .resume(runID: 3),
+        ])
+        #expect(
+            plan == [
+                .setProtocol(mailbox: a, .graph), .setProtocol(mailbox: b, .graph), .enableSync(mailbox: nil),
+                .resume(runID: 3), .snapshot(.inbound, mailboxes: [b]),
+            ])
+    }
 }

@@ -77,6 +77,19 @@ import Testing
         #expect(field.contains("start") && field.contains("modified"))
     }
 
+    @Test func setProtocolTakesAMailboxAndAProtocolInAnyCase() throws {
+        let command = try parse(
+            ["mailbox", "set-protocol", "a@example.com", "Graph", "--note", "EWS retired"],
+            as: MailboxCommand.SetProtocol.self)
+        #expect(command.mailbox == "a@example.com" && command.protocol == .graph && command.note == "EWS retired")
+        #expect(
+            try parse(["mailbox", "set-protocol", "a@example.com", "ews"], as: MailboxCommand.SetProtocol.self)
+                .protocol == .ews)
+        let unknown = try #require(refusal(["mailbox", "set-protocol", "a@example.com", "mapi"]))
+        #expect(unknown.contains("ews") && unknown.contains("graph"))
+        #expect(refusal(["mailbox", "set-protocol", "a@example.com"]) != nil)
+    }
+
     @Test func aFullSnapshotsSourceNamesItsDirection() throws {
         #expect(
             try parse(["snapshot", "full", "--from", "CRM", "--yes"], as: SnapshotCommand.Full.self).from.direction

@@ -155,4 +155,16 @@ import Testing
         #expect(RunReport.duration(7800) == "2 h 10 min")
         #expect(RunReport.statusClass("x\" onload=\"y") == "other")
     }
+
+    @Test func theHeaderNamesTheProtocolEachMailboxWasReachedBy() {
+        let events = [
+            RunStore.Event(at: t0, mailbox: "b@example.com", stage: nil, event: "protocol", message: "graph"),
+            RunStore.Event(at: t0, mailbox: "a@example.com", stage: nil, event: "protocol", message: "ews"),
+            RunStore.Event(at: t0, mailbox: "c@example.com", stage: nil, event: "protocol", message: "graph"),
+        ]
+        #expect(RunReport.protocols(events) == "ews: a@example.com; graph: b@example.com, c@example.com")
+        #expect(RunReport.protocols([]) == nil)
+        let page = RunReport.html(run: run(), stages: [], events: events, now: t0)
+        #expect(page.contains("<dt>Protocols</dt><dd>ews: a@example.com; graph: b@example.com, c@example.com</dd>"))
+    }
 }
