@@ -230,7 +230,8 @@ public final class GraphClient: Sendable {
 
     /// Sends requests in `$batch`es of up to ``Configuration/batchSize``: one result per request, in order. Requests
     /// that failed in a way worth retrying (429, 503, 504, other 5xx) are sent again in a later batch, after the
-    /// longest `Retry-After` among them; the others keep their results. A thrown error means a whole batch failed.
+    /// longest `Retry-After` among them; the others keep their results. When a batch's answer cannot be read and
+    /// its requests are idempotent, each is sent alone. A thrown error means a whole batch failed.
     public func batch(
         _ requests: [GraphRequest], mailbox: String
     ) async throws(GraphError) -> [Result<GraphResponse, GraphError>] {
@@ -263,10 +264,25 @@ public final class GraphClient: Sendable {
                     .post, "/$batch", body: ["requests": .array(inner)], operation: "POST $batch",
                     isIdempotent: pending.allSatisfy { requests[$0].isIdempotent })
                 outer.budgetCost = inner.count
-                let response = try await send(outer, mailbox: mailbox)
-                guard let answers = response.body?["responses"]?.array else {
-                    throw GraphError(
-                        .decoding("no responses in the $batch answer"), operation: outer.operation, mailbox: mailbox)
+                let answers: [GraphJSON]
+                do throws(GraphError) {
+                    let response = try await send(outer, mailbox: mailbox)
+                    guard let responses = response.body?["responses"]?.array else {
+                        throw GraphError(
+                            .decoding("no responses in the $batch answer"), operation: outer.operation,
+                            mailbox: mailbox)
+                    }
+                    answers = responses
+                } catch let failure {
+                    guard case .decoding = failure.code, outer.isIdempotent else { throw failure }
+                    // One bad item makes the whole answer unreadable (malformed, too large): each request is sent
+                    // alone, so that only the bad one fails.
+                    logger.notice(
+                        "Graph batch answer unreadable; its requests are sent one by one",
+                        metadata: ["graph.requests": "\(pending.count)", "graph.error": "\(failure.code)"])
+                    for index in pending { results[index] = await sendAlone(requests[index], mailbox: mailbox) }
+                    pending = []
+                    continue
                 }
                 var retry: [Int] = []
                 var wait = Duration.zero
@@ -318,5 +334,14 @@ public final class GraphClient: Sendable {
             }
         }
         return results.map { $0! }
+    }
+
+    /// One request sent by itself (retried per the policy), as its result.
+    func sendAlone(_ request: GraphRequest, mailbox: String) async -> Result<GraphResponse, GraphError> {
+        do throws(GraphError) {
+            return .success(try await send(request, mailbox: mailbox))
+        } catch {
+            return .failure(error)
+        }
     }
 }
