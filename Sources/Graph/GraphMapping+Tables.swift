@@ -202,8 +202,10 @@ enum GraphMappings {
             GraphFieldRule(
                 column: "percent_complete", properties: [],
                 read: { item, record throws(GraphMappingProblem) in
-                    record.percentComplete =
-                        try extensionPercentage(item) ?? (record.status == .completed ? 100 : 0)
+                    // The status wins over the extension, which To Do's own apps never update: a task completed
+                    // there is 100 %, one reopened there is no longer 100 %.
+                    let stored = try extensionPercentage(item)
+                    record.percentComplete = record.status == .completed ? 100 : stored.map { $0 < 100 ? $0 : 0 } ?? 0
                 },
                 // Not a todoTask property: the extension is written on its own (GraphMailboxSource).
                 write: { _ in [] }),

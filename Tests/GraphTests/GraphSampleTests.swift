@@ -82,6 +82,11 @@ import TestSupport
             ]
         ]
         #expect(try percentage(body) == 35)
+        body["status"] = "completed"
+        #expect(try percentage(body) == 100, "completed in To Do, which leaves the extension as it was")
+        body["status"] = "notStarted"
+        body["extensions"] = [["extensionName": "com.snapsync.task", "percentComplete": 100]]
+        #expect(try percentage(body) == 0, "reopened in To Do after snapsync wrote 100")
         body["extensions"] = [["extensionName": "com.contoso.other", "percentComplete": 35]]
         #expect(try percentage(body) == 0, "another application's extension is not the percentage")
         body["extensions"] = [["extensionName": "com.snapsync.task", "percentComplete": "a lot"]]
