@@ -98,13 +98,13 @@ import Testing
         _ env: PipelineTestEnvironment, _ arguments: [String], victim: MailboxOwner,
         proxy: ExchangeFaultProxy, created: Int
     ) async throws {
-        proxy.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+        proxy.ledger.inject(.holdAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
         let process = try KillAndResumeTests().start(env, arguments, endpoint: proxy.endpoint)
         let deadline = Date().addingTimeInterval(60)
         while try await tasksInExchange(env, victim).items < created && Date() < deadline && process.isRunning {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
+        #expect(proxy.ledger.count("CreateItem", mailbox: victim.smtpAddress, .holdAnswer) == 1)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(try await tasksInExchange(env, victim).items == created)
@@ -145,9 +145,9 @@ import Testing
     func anUndecodableCreateAnswerIsNotCreatedAgain(_ sourceProtocol: ExchangeProtocol, next: Next) async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await withProxy(env) { victim, proxy, source in
-                proxy.inject(.corruptAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+                proxy.ledger.inject(.corruptAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
                 let runID = try await runBrokenByTheFault(env, through: source, victim: victim)
-                #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .corruptAnswer) == 1)
+                #expect(proxy.ledger.count("CreateItem", mailbox: victim.smtpAddress, .corruptAnswer) == 1)
                 try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
             }
         }
@@ -160,24 +160,24 @@ import Testing
     func aLostCreateWhoseLookUpFailedIsNotCreatedAgain(_ sourceProtocol: ExchangeProtocol, next: Next) async throws {
         try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await withProxy(env) { victim, proxy, source in
-                proxy.inject(.loseAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
-                proxy.inject(.unavailable, operation: "FindItem", mailbox: victim.smtpAddress)
+                proxy.ledger.inject(.loseAnswer, operation: "CreateItem", mailbox: victim.smtpAddress, count: 1)
+                proxy.ledger.inject(.unavailable, operation: "FindItem", mailbox: victim.smtpAddress)
                 let runID = try await runBrokenByTheFault(env, through: source, victim: victim, unavailable: true)
                 // Through EWS the run looks the lost create up at once; through Graph the lost answer of the `$batch`
                 // stops it, and the next command's look-up is the first.
                 if sourceProtocol == .ews {
-                    #expect(proxy.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
+                    #expect(proxy.ledger.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
                 }
 
                 // Exchange still refuses the look-up: nothing is created in the victim's mailbox.
-                let creates = proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward)
+                let creates = proxy.ledger.count("CreateItem", mailbox: victim.smtpAddress, .forward)
                 #expect(try await run(next, after: runID, victim: victim, env: env, source: source) == nil)
-                #expect(proxy.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
-                #expect(proxy.count("CreateItem", mailbox: victim.smtpAddress, .forward) == creates)
+                #expect(proxy.ledger.count("FindItem", mailbox: victim.smtpAddress, .unavailable) > 0)
+                #expect(proxy.ledger.count("CreateItem", mailbox: victim.smtpAddress, .forward) == creates)
                 let untouched = try await tasksInExchange(env, victim)
                 #expect(untouched.items == 10 && untouched.duplicated == 0)
 
-                proxy.clearFaults()
+                proxy.ledger.clearFaults()
                 try await runThenConverge(next, after: runID, victim: victim, env: env, source: source)
             }
         }
@@ -209,9 +209,10 @@ import Testing
             let proxy = try await ExchangeFaultProxy.start(for: env)
             let (source, http) = try proxy.makeSource(env)
             defer { http.shutdown() }
-            proxy.inject(.unavailable, operation: "UpdateItem", mailbox: victim.smtpAddress)  // the moved occurrence
+            // the moved occurrence
+            proxy.ledger.inject(.unavailable, operation: "UpdateItem", mailbox: victim.smtpAddress)
             // the cancelled one, the rollback
-            proxy.inject(.unavailable, operation: "DeleteItem", mailbox: victim.smtpAddress)
+            proxy.ledger.inject(.unavailable, operation: "DeleteItem", mailbox: victim.smtpAddress)
             var options = env.options(.outbound, kinds: [.appointments])
             options.workers = 1
             // Exchange does not answer the rollback: the run stops as unavailable and stays unfinished.
@@ -219,7 +220,7 @@ import Testing
             let masters = try await env.source.allItemRefs(in: victim, kind: .appointments, pageSize: 1000).count
             #expect(masters == 10)  // the two series' masters could not be deleted again
 
-            proxy.clearFaults()
+            proxy.ledger.clearFaults()
             #expect(try await env.runner(source: source).run(options).outcome == .completed)
             #expect(try await env.source.allItemRefs(in: victim, kind: .appointments, pageSize: 1000).count == 10)
             let differences = try await env.differences(kinds: [.appointments])

@@ -32,27 +32,11 @@ enum ExchangeFaultProxy: Sendable {
         }
     }
 
-    /// The next `count` requests (all when nil) of `operation` on `mailbox` (any when nil) meet `fate`.
-    func inject(_ fate: EWSFaultProxy.Fate, operation: String, mailbox: String? = nil, count: Int? = nil) {
+    /// The faults to inject and the fates requests met (operations named as EWS names them).
+    var ledger: FaultLedger {
         switch self {
-        case .ews(let proxy): proxy.inject(fate, operation: operation, mailbox: mailbox, count: count)
-        case .graph(let proxy): proxy.inject(fate, operation: operation, mailbox: mailbox, count: count)
-        }
-    }
-
-    /// Every request is forwarded and answered from now on.
-    func clearFaults() {
-        switch self {
-        case .ews(let proxy): proxy.clearFaults()
-        case .graph(let proxy): proxy.clearFaults()
-        }
-    }
-
-    /// How many requests of `operation` (on `mailbox`, any when nil) met `fate` so far.
-    func count(_ operation: String, mailbox: String? = nil, _ fate: EWSFaultProxy.Fate) -> Int {
-        switch self {
-        case .ews(let proxy): proxy.count(operation, mailbox: mailbox, fate)
-        case .graph(let proxy): proxy.count(operation, mailbox: mailbox, fate)
+        case .ews(let proxy): proxy.ledger
+        case .graph(let proxy): proxy.ledger
         }
     }
 

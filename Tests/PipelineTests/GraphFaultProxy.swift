@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// A Graph endpoint in front of the simulator's Graph front-end, the counterpart of ``EWSFaultProxy`` and
-/// ``CorruptingEWSProxy``. It decides, per request, what becomes of it (``EWSFaultProxy/Fate``: forwarded and answered,
+/// ``CorruptingEWSProxy``. It decides, per request, what becomes of it (``FaultLedger/Fate``: forwarded and answered,
 /// answered with half its bytes, its answer lost, answered 503 without being forwarded, or never answered), and it
 /// damages one chosen item in every answer that carries it (the item's own GET or its part of a `$batch` answer), in
 /// one of the ways a broken mailbox store or a middlebox does. The simulator itself stays a faithful model of Graph.
@@ -15,8 +15,6 @@ import TestSupport
 /// `CreateItem` is a POST to a collection, `FindItem` a GET of a collection (a page or a stamp look-up), `GetItem` a
 /// GET of an item, `UpdateItem` a PATCH, `DeleteItem` a DELETE; a `$batch` meets the fate of the requests in it.
 final class GraphFaultProxy: @unchecked Sendable {
-    typealias Fate = EWSFaultProxy.Fate
-
     /// How the chosen item is damaged.
     enum Corruption: String, Sendable, CaseIterable, CustomTestStringConvertible {
         /// The item's JSON is cut off (so is the `$batch` answer that carries it).
@@ -42,16 +40,9 @@ final class GraphFaultProxy: @unchecked Sendable {
     /// What ``Corruption/oversized`` adds to the item.
     static let oversizeBytes = 5 << 20
 
-    private struct Fault {
-        var operation: String
-        var mailbox: String?
-        var fate: Fate
-        var remaining: Int?
-    }
-
+    /// The faults to inject and the fates requests met.
+    let ledger = FaultLedger()
     private let lock = NSLock()
-    private var faults: [Fault] = []
-    private var fates: [(operation: String, mailbox: String, fate: Fate)] = []
     private var target: (itemID: String, corruption: Corruption)?
     private var damaged = 0
     private let server: LoopbackHTTPServer
@@ -73,31 +64,13 @@ final class GraphFaultProxy: @unchecked Sendable {
         configuration.maxResponseBytes = 256 << 20
         let client = try HTTPClient(configuration: configuration, logger: Logger(label: "graph-fault-proxy"))
         let upstream = String(simulator.graphEndpoint.dropLast("/v1.0".count))
-        let box = GraphProxyBox()
+        let box = ProxyBox<GraphFaultProxy>()
         let server = try await LoopbackHTTPServer(asyncHandler: { request in
             await box.proxy?.answer(request, upstream: upstream)
         })
         let proxy = GraphFaultProxy(server: server, client: client)
         box.proxy = proxy
         return proxy
-    }
-
-    /// The next `count` requests (all when nil) standing for the EWS `operation` on `mailbox` (any when nil) meet
-    /// `fate`.
-    func inject(_ fate: Fate, operation: String, mailbox: String? = nil, count: Int? = nil) {
-        lock.withLock { faults.append(Fault(operation: operation, mailbox: mailbox, fate: fate, remaining: count)) }
-    }
-
-    /// Every request is forwarded and answered from now on.
-    func clearFaults() { lock.withLock { faults = [] } }
-
-    /// How many requests standing for `operation` (on `mailbox`, any when nil) met `fate` so far (a `$batch` counts
-    /// once).
-    func count(_ operation: String, mailbox: String? = nil, _ fate: Fate) -> Int {
-        lock.withLock {
-            fates.filter { $0.operation == operation && (mailbox == nil || $0.mailbox == mailbox) && $0.fate == fate }
-                .count
-        }
     }
 
     /// From now on, damages the answers that carry `itemID` (nil: forwards everything as it is).
@@ -150,29 +123,8 @@ final class GraphFaultProxy: @unchecked Sendable {
         return inner.map { operation(method: $0["method"] as? String ?? "", url: $0["url"] as? String ?? "") }
     }
 
-    private func fate(of request: LoopbackHTTPServer.Request) -> Fate {
-        let operations = Self.operations(request)
-        return lock.withLock {
-            var fate = Fate.forward
-            var met = operations.first
-            if let index = faults.firstIndex(where: { fault in
-                operations.contains {
-                    $0.operation == fault.operation && (fault.mailbox == nil || $0.mailbox == fault.mailbox)
-                }
-            }) {
-                fate = faults[index].fate
-                met = operations.first { $0.operation == faults[index].operation }
-                if let remaining = faults[index].remaining {
-                    if remaining <= 1 { faults.remove(at: index) } else { faults[index].remaining = remaining - 1 }
-                }
-            }
-            if let met { fates.append((met.operation, met.mailbox, fate)) }
-            return fate
-        }
-    }
-
     private func answer(_ request: LoopbackHTTPServer.Request, upstream: String) async -> LoopbackHTTPServer.Response? {
-        let fate = fate(of: request)
+        let fate = ledger.fate(of: Self.operations(request))
         if fate == .unavailable {
             return LoopbackHTTPServer.Response(
                 status: 503, headers: [("Content-Type", "application/json")],
@@ -294,15 +246,5 @@ final class GraphFaultProxy: @unchecked Sendable {
             item["status"] = "postponed"
         }
         return item
-    }
-}
-
-/// Lets the server's handler reach the proxy, which is made after the server.
-private final class GraphProxyBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: GraphFaultProxy?
-    var proxy: GraphFaultProxy? {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
     }
 }
