@@ -292,6 +292,18 @@ enum GraphMappings {
         ("required", .required), ("optional", .optional), ("resource", .resource),
     ]
 
+    /// The zone an event's start and end are written in: its own, which Exchange keeps as `originalStartTimeZone`. An
+    /// all-day event's start and end must fall on midnight of that zone; one whose days begin at another hour there
+    /// is written in UTC.
+    static func writtenZone(_ record: CRMAppointment) -> String? {
+        guard record.isAllDay else { return record.timeZone }
+        guard let name = record.timeZone, let zone = GraphTimeZones.timeZone(name) else { return "UTC" }
+        func isMidnight(_ instant: Date) -> Bool {
+            (Int(instant.timeIntervalSince1970.rounded(.down)) + zone.secondsFromGMT(for: instant)) % 86_400 == 0
+        }
+        return isMidnight(record.startsAt) && isMidnight(record.endsAt) ? name : "UTC"
+    }
+
     /// `crm.appointments` (+ attendees) ↔ Graph `event` (the default calendar). The series' exceptions and
     /// cancellations are read from `exceptionOccurrences` and `cancelledOccurrences` (``GraphEvents``) and written
     /// occurrence by occurrence. Graph cannot set `iCalUId`: the CRM's UID travels in ``icalUIDProperty``.
@@ -322,13 +334,9 @@ enum GraphMappings {
                     [
                         (
                             "start",
-                            GraphDates.dateTimeTimeZone(
-                                record.startsAt, zone: record.isAllDay ? "UTC" : record.timeZone)
+                            GraphDates.dateTimeTimeZone(record.startsAt, zone: writtenZone(record))
                         ),
-                        (
-                            "end",
-                            GraphDates.dateTimeTimeZone(record.endsAt, zone: record.isAllDay ? "UTC" : record.timeZone)
-                        ),
+                        ("end", GraphDates.dateTimeTimeZone(record.endsAt, zone: writtenZone(record))),
                         ("isAllDay", .bool(record.isAllDay)),
                     ]
                 }),

@@ -10,22 +10,8 @@ import TestSupport
 /// and then never answered (the client waits until it is killed). Faults the simulator's own controls cannot
 /// combine: a lost create whose stamp look-up then gets 503, an undecodable CreateItem answer.
 final class EWSFaultProxy: @unchecked Sendable {
-    enum Fate: Sendable, Hashable {
-        case forward, corruptAnswer, loseAnswer, unavailable, holdAnswer
-    }
-
-    /// A fate for requests of an EWS operation (`CreateItem`, `FindItem`, ...) on a mailbox (any when nil), for
-    /// the next `remaining` of them (all when nil).
-    private struct Fault {
-        var operation: String
-        var mailbox: String?
-        var fate: Fate
-        var remaining: Int?
-    }
-
-    private let lock = NSLock()
-    private var faults: [Fault] = []
-    private var fates: [(operation: String, mailbox: String, fate: Fate)] = []
+    /// The faults to inject and the fates requests met.
+    let ledger = FaultLedger()
     private let server: LoopbackHTTPServer
     private let client: HTTPClient
 
@@ -43,29 +29,13 @@ final class EWSFaultProxy: @unchecked Sendable {
         configuration.proxy = .direct
         let client = try HTTPClient(configuration: configuration, logger: Logger(label: "ews-fault-proxy"))
         let target = simulator.endpoint
-        let box = ProxyBox()
+        let box = ProxyBox<EWSFaultProxy>()
         let server = try await LoopbackHTTPServer(asyncHandler: { request in
             await box.proxy?.answer(request, target: target)
         })
         let proxy = EWSFaultProxy(server: server, client: client)
         box.proxy = proxy
         return proxy
-    }
-
-    /// The next `count` requests (all when nil) of `operation` on `mailbox` (any when nil) meet `fate`.
-    func inject(_ fate: Fate, operation: String, mailbox: String? = nil, count: Int? = nil) {
-        lock.withLock { faults.append(Fault(operation: operation, mailbox: mailbox, fate: fate, remaining: count)) }
-    }
-
-    /// Every request is forwarded and answered from now on.
-    func clearFaults() { lock.withLock { faults = [] } }
-
-    /// How many requests of `operation` (on `mailbox`, any when nil) met `fate` so far.
-    func count(_ operation: String, mailbox: String? = nil, _ fate: Fate) -> Int {
-        lock.withLock {
-            fates.filter { $0.operation == operation && (mailbox == nil || $0.mailbox == mailbox) && $0.fate == fate }
-                .count
-        }
     }
 
     func shutdown() async throws {
@@ -78,19 +48,7 @@ final class EWSFaultProxy: @unchecked Sendable {
         let operation = String(
             action.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: "/").last ?? "")
         let mailbox = (request.header("X-AnchorMailbox") ?? "").lowercased()
-        let fate = lock.withLock {
-            var fate = Fate.forward
-            if let index = faults.firstIndex(where: {
-                $0.operation == operation && ($0.mailbox == nil || $0.mailbox == mailbox)
-            }) {
-                fate = faults[index].fate
-                if let remaining = faults[index].remaining {
-                    if remaining <= 1 { faults.remove(at: index) } else { faults[index].remaining = remaining - 1 }
-                }
-            }
-            fates.append((operation, mailbox, fate))
-            return fate
-        }
+        let fate = ledger.fate(of: [(operation, mailbox)])
         if fate == .unavailable { return LoopbackHTTPServer.Response(status: 503, text: "Service Unavailable") }
         let headers = HTTPHeaders(
             request.headers.filter { !["host", "content-length", "connection"].contains($0.name.lowercased()) })
@@ -123,15 +81,5 @@ final class EWSFaultProxy: @unchecked Sendable {
             try? await Task.sleep(for: .seconds(120))
             return nil
         }
-    }
-}
-
-/// Lets the server's handler reach the proxy, which is made after the server.
-private final class ProxyBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: EWSFaultProxy?
-    var proxy: EWSFaultProxy? {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
     }
 }

@@ -20,8 +20,10 @@ struct PipelineTestEnvironment {
     let owners: [MailboxOwner]
     /// The protocol the source speaks.
     var sourceProtocol: ExchangeProtocol = .ews
-    /// The corrupting proxy the source talks through, when the environment was made with one.
+    /// The corrupting proxy the source talks through, when the environment was made with one (EWS).
     var proxy: CorruptingEWSProxy? = nil
+    /// The fault proxy the source talks through, when the environment was made with one (Graph).
+    var graphProxy: GraphFaultProxy? = nil
     let logger = Self.makeLogger()
 
     /// The tests' logger: notices and above, unless `SNAPSYNC_TEST_LOG_LEVEL` asks for more (a soak test's
@@ -34,8 +36,8 @@ struct PipelineTestEnvironment {
         return logger
     }
 
-    /// `proxied`: the source reaches the simulator through a ``CorruptingEWSProxy``, with a client that refuses
-    /// answers over `maxResponseBytes`. `sourceProtocol`: the source speaks EWS or Graph to the simulator.
+    /// `proxied`: the source reaches the simulator through a ``CorruptingEWSProxy`` (EWS) or a ``GraphFaultProxy``
+    /// (Graph), with a client that refuses answers over `maxResponseBytes`. `sourceProtocol`: the source speaks EWS or Graph to the simulator.
     static func with(
         mailboxes: [String], proxied: Bool = false, maxResponseBytes: Int = 64 << 20,
         sourceProtocol: ExchangeProtocol = .ews,
@@ -46,12 +48,17 @@ struct PipelineTestEnvironment {
             configuration.mailboxes = mailboxes
             let simulator = try await Simulator.start(configuration)
             let proxy =
-                proxied ? try await CorruptingEWSProxy(forwardingTo: simulator.endpoint, logger: makeLogger()) : nil
+                proxied && sourceProtocol == .ews
+                ? try await CorruptingEWSProxy(forwardingTo: simulator.endpoint, logger: makeLogger()) : nil
+            let graphProxy =
+                proxied && sourceProtocol == .graph ? try await GraphFaultProxy.start(forwardingTo: simulator) : nil
             let (source, client): (any MailboxSource, HTTPClient) =
                 switch sourceProtocol {
                 case .ews:
                     try makeSource(endpoint: proxy?.endpoint ?? simulator.endpoint, maxResponseBytes: maxResponseBytes)
-                case .graph: try makeGraphSource(simulator: simulator)
+                case .graph:
+                    try makeGraphSource(
+                        simulator: simulator, endpoint: graphProxy?.endpoint, maxResponseBytes: maxResponseBytes)
                 }
             let db = try await PostgresConnection.connect(conninfo, logger: makeLogger())
             var owners: [MailboxOwner] = []
@@ -65,17 +72,19 @@ struct PipelineTestEnvironment {
             await db.close()
             let environment = PipelineTestEnvironment(
                 conninfo: conninfo, simulator: simulator, source: source, owners: owners,
-                sourceProtocol: sourceProtocol, proxy: proxy)
+                sourceProtocol: sourceProtocol, proxy: proxy, graphProxy: graphProxy)
             do {
                 try await body(environment)
             } catch {
                 client.shutdown()
                 try await proxy?.shutdown()
+                try await graphProxy?.shutdown()
                 try await simulator.shutdown()
                 throw error
             }
             client.shutdown()
             try await proxy?.shutdown()
+            try await graphProxy?.shutdown()
             try await simulator.shutdown()
         }
     }
@@ -98,15 +107,18 @@ struct PipelineTestEnvironment {
         )
     }
 
-    /// A Graph mailbox source reaching the simulator's Graph front-end with its default app; the caller shuts the HTTP
-    /// client down.
-    static func makeGraphSource(simulator: Simulator) throws -> (GraphMailboxSource, HTTPClient) {
+    /// A Graph mailbox source reaching the simulator's Graph front-end (at `endpoint`, a proxy in front of it, when
+    /// given) with its default app; the caller shuts the HTTP client down.
+    static func makeGraphSource(
+        simulator: Simulator, endpoint: String? = nil, maxResponseBytes: Int = 64 << 20
+    ) throws -> (GraphMailboxSource, HTTPClient) {
         var http = HTTPClient.Configuration()
         http.proxy = .direct
+        http.maxResponseBytes = maxResponseBytes
         let client = try HTTPClient(configuration: http, logger: makeLogger())
         let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: "")
         var graph = GraphClient.Configuration(
-            baseURL: simulator.graphEndpoint,
+            baseURL: endpoint ?? simulator.graphEndpoint,
             credentials: GraphCredentials(
                 tenant: "contoso.example", clientID: GraphApp.demo.clientId, clientSecret: GraphApp.demo.secret,
                 authority: authority))
@@ -117,8 +129,9 @@ struct PipelineTestEnvironment {
         )
     }
 
-    /// The settings that point the `snapsync` binary at the simulator through the environment's protocol (Graph's client
-    /// secret in a file beside the test's temporary files).
+    /// The settings that point the `snapsync` binary at the simulator (or at `endpoint`, a proxy in front of it: an EWS
+    /// URL or a Graph root) through the environment's protocol (Graph's client secret in a file beside the test's
+    /// temporary files).
     func exchangeSettings(endpoint: String? = nil) throws -> [String: String] {
         switch sourceProtocol {
         case .ews:
@@ -133,7 +146,7 @@ struct PipelineTestEnvironment {
             try Data(GraphApp.demo.secret.utf8).write(to: secret)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret.path)
             return [
-                "SNAPSYNC_EXCHANGE_PROTOCOL": "graph", "SNAPSYNC_GRAPH_URL": simulator.graphEndpoint,
+                "SNAPSYNC_EXCHANGE_PROTOCOL": "graph", "SNAPSYNC_GRAPH_URL": endpoint ?? simulator.graphEndpoint,
                 "SNAPSYNC_GRAPH_AUTHORITY": simulator.tokenEndpoint(tenant: "t").replacingOccurrences(
                     of: "/t/oauth2/v2.0/token", with: ""),
                 "SNAPSYNC_GRAPH_TENANT": "contoso.example", "SNAPSYNC_GRAPH_CLIENT_ID": GraphApp.demo.clientId,

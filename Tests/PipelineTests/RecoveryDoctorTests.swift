@@ -32,18 +32,71 @@ extension PipelineTestEnvironment {
 
     /// No difference between the CRM and the mailboxes.
     func expectInSync(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let differences = try await differences()
+        let differences = try await heldDifferences()
         #expect(differences.isEmpty, "\(differences.prefix(5))", sourceLocation: sourceLocation)
+    }
+
+    /// Every difference between the CRM and the mailboxes, but for two known issues of Graph's, each recorded as such:
+    /// - a task that differs in its percentage alone (To Do keeps none yet, so a task in progress reads 0 %);
+    /// - an all-day appointment that differs in its time zone alone and whose days begin at UTC midnight, which is
+    ///   not midnight in its zone (as the simulator seeds them): Graph takes an all-day event's start and end only at
+    ///   midnight of the zone they are written in, so it is written in UTC and reads back as UTC.
+    func heldDifferences(
+        kinds: [ItemKind] = ItemKind.allCases, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [VerifyDifference] {
+        var all = try await differences(kinds: kinds)
+        guard sourceProtocol == .graph else { return all }
+        let zoneOnly = all.filter {
+            if $0.kind == .appointments, $0.crmID != nil, case .fieldsDiffer(let fields) = $0.problem {
+                fields == ["time_zone"]
+            } else {
+                false
+            }
+        }
+        var allDayAtUTCMidnight: [VerifyDifference] = []
+        for difference in zoneOnly {
+            let rows = try await count(
+                """
+                SELECT count(*) FROM crm.appointments WHERE id = $1 AND is_all_day
+                    AND starts_at = date_trunc('day', starts_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                """, [difference.crmID!])
+            if rows == 1 { allDayAtUTCMidnight.append(difference) }
+        }
+        if !allDayAtUTCMidnight.isEmpty {
+            withKnownIssue(
+                "an all-day event at UTC midnight keeps no other time zone through Graph",
+                sourceLocation: sourceLocation
+            ) {
+                Issue.record("\(allDayAtUTCMidnight.count) all-day appointment(s) differ in time_zone alone")
+            }
+            all.removeAll { allDayAtUTCMidnight.contains($0) }
+        }
+        let percentageOnly = all.filter {
+            if $0.kind == .tasks, case .fieldsDiffer(let fields) = $0.problem {
+                fields == ["percent_complete"]
+            } else {
+                false
+            }
+        }
+        if !percentageOnly.isEmpty {
+            withKnownIssue("a task's percentage does not travel through To Do yet", sourceLocation: sourceLocation) {
+                Issue.record("\(percentageOnly.count) task(s) differ in percent_complete alone")
+            }
+        }
+        return all.filter { !percentageOnly.contains($0) }
     }
 }
 
-/// `snapsync doctor` end to end on a real PostgreSQL and the simulator: it names the scenario and the
-/// prescribed action, and carrying the action out ends in sync.
+/// `snapsync doctor` end to end on a real PostgreSQL and the simulator, through EWS and through Graph: it names the
+/// scenario and the prescribed action, and carrying the action out ends in sync. Through Graph, a mailbox restored
+/// from a backup (scenario 9) shows as a delta link answered 410 `SyncStateNotFound`, EWS's
+/// `ErrorInvalidSyncStateData`.
 @Suite(.serialized) struct RecoveryDoctorTests {
     static let mailboxes = ["nina@example.com", "otto@example.com"]
 
-    @Test func scenario3ExchangeDownWithSyncOnNeedsNothingAndLosesNothing() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func scenario3ExchangeDownWithSyncOnNeedsNothingAndLosesNothing(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await env.syncedBaseline()
             try await env.simulator.control.goDown()
             try await env.sql(
@@ -62,8 +115,10 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func scenario4ExchangeDownWithSyncOffSwitchesOnThenOutboundWhenBack() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func scenario4ExchangeDownWithSyncOffSwitchesOnThenOutboundWhenBack(_ sourceProtocol: ExchangeProtocol) async throws
+    {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await env.syncedBaseline()
             try await env.setSync(false)
             try await env.simulator.control.goDown()
@@ -89,8 +144,9 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func scenario8SyncWasOffSwitchesOnThenOutboundThenInbound() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func scenario8SyncWasOffSwitchesOnThenOutboundThenInbound(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await env.syncedBaseline()
             try await env.setSync(false)
             // Both sides change while sync is off: nothing is queued, nothing is pulled.
@@ -130,8 +186,11 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func scenario9MailboxRestoredFromBackupNeedsAnInboundSnapshotOfThatMailbox() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func scenario9MailboxRestoredFromBackupNeedsAnInboundSnapshotOfThatMailbox(
+        _ sourceProtocol: ExchangeProtocol
+    ) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await env.syncedBaseline()
             let address = Self.mailboxes[0]
             try env.simulator.control.backup(name: "monday", mailbox: address)
@@ -154,8 +213,9 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func scenario11CRMDataLostIsRestoredByAFullSnapshotFromExchange() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func scenario11CRMDataLostIsRestoredByAFullSnapshotFromExchange(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await env.syncedBaseline()
             // Rows lost behind snapsync's back (a bad script, a partial restore): nothing queued, links dangle.
             let owner = env.owners[0].userID.uuidString.lowercased()
@@ -180,8 +240,9 @@ extension PipelineTestEnvironment {
         }
     }
 
-    @Test func parkedItemsAndUnfinishedRunsAreReportedWithTheirAction() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func parkedItemsAndUnfinishedRunsAreReportedWithTheirAction(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await env.syncedBaseline()
             try await env.sql(
                 "UPDATE crm.tasks SET subject = 'parked', version = version + 1, updated_at = now() WHERE id = (SELECT min(id::text)::uuid FROM crm.tasks)"
