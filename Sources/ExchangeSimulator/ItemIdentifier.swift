@@ -42,6 +42,8 @@ enum Identifier {
         /// The base64 of the address (padded), which follows the 12 characters of an item's kind and number.
         let itemAddress: [UInt8]
         let urlSafeItemAddress: [UInt8]
+        /// The ids of the folders asked for, by folder key.
+        let folderIds = Mutex<[String: (standard: String, urlSafe: String)]>([:])
 
         init(
             address: String, prefix: [UInt8], urlSafePrefix: [UInt8], itemAddress: [UInt8], urlSafeItemAddress: [UInt8]
@@ -182,8 +184,20 @@ enum Identifier {
         return (mailbox, a[1..<9].reduce(0) { $0 << 8 | UInt64($1) })
     }
 
+    /// A folder's id (every item of a Graph page names its folder: the few of a mailbox are kept once made).
     static func folderId(mailbox: String, key: String, urlSafe: Bool = false) -> String {
-        make(.folder, mailbox: mailbox, payload: Array(key.utf8) + [0], urlSafe: urlSafe)
+        let p = parts(mailbox)
+        if let ids = p.folderIds.withLock({ $0[key] }) { return urlSafe ? ids.urlSafe : ids.standard }
+        let payload = Array(key.utf8) + [0]
+        let ids = (
+            standard: make(.folder, mailbox: mailbox, payload: payload),
+            urlSafe: make(.folder, mailbox: mailbox, payload: payload, urlSafe: true)
+        )
+        p.folderIds.withLock { d in
+            if d.count > 1_000 { d.removeAll() }
+            d[key] = ids
+        }
+        return urlSafe ? ids.urlSafe : ids.standard
     }
 
     static func parseFolderId(_ id: String) -> (mailbox: String, key: String)? {
@@ -196,7 +210,7 @@ enum Identifier {
     static func changeKey(_ change: UInt64) -> String {
         var b = changeTag
         withUnsafeBytes(of: change.bigEndian) { b.append(contentsOf: $0) }
-        return Data(b).base64EncodedString()
+        return String(decoding: Base64.encode(b), as: UTF8.self)
     }
 
     static func parseChangeKey(_ key: String) -> UInt64? {
