@@ -12,25 +12,20 @@ struct OccurrenceRef {
 }
 
 extension Identifier {
-    private static let occurrenceTag: [UInt8] = [0x41, 0x41, 0x4D, 0x6B, 0x03]  // "AAMk\u{3}"
-
     /// The ItemId of an occurrence: its master's number and its original start, so it stays valid while
     /// the series' pattern does.
-    static func occurrenceId(mailbox: String, master: UInt64, originalStart: Int64) -> String {
-        var b = occurrenceTag
-        withUnsafeBytes(of: master.bigEndian) { b.append(contentsOf: $0) }
-        withUnsafeBytes(of: originalStart.bigEndian) { b.append(contentsOf: $0) }
-        b.append(contentsOf: mailbox.lowercased().utf8)
-        return Data(b).base64EncodedString()
+    static func occurrenceId(mailbox: String, master: UInt64, originalStart: Int64, urlSafe: Bool = false) -> String {
+        var payload: [UInt8] = []
+        withUnsafeBytes(of: master.bigEndian) { payload.append(contentsOf: $0) }
+        withUnsafeBytes(of: originalStart.bigEndian) { payload.append(contentsOf: $0) }
+        return make(.occurrence, mailbox: mailbox, payload: payload, urlSafe: urlSafe)
     }
 
     static func parseOccurrenceId(_ id: String) -> (mailbox: String, master: UInt64, originalStart: Int64)? {
-        guard let d = Data(base64Encoded: id), d.count > 21, Array(d.prefix(5)) == occurrenceTag else { return nil }
-        let a = Array(d)
-        let master = a[5..<13].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let start = Int64(bitPattern: a[13..<21].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-        guard let mailbox = String(bytes: a[21...], encoding: .utf8) else { return nil }
-        return (mailbox, master, start)
+        guard let r = read(id, .occurrence, payloadLength: 16) else { return nil }
+        let master = r.payload[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let start = Int64(bitPattern: r.payload[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        return (r.mailbox, master, start)
     }
 }
 

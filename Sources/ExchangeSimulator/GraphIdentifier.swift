@@ -32,7 +32,7 @@ enum GraphIdentifier {
 
     /// The Graph id of a stored item.
     static func id(mailbox: String, number: UInt64, immutable: Bool) -> String {
-        guard immutable else { return rest(fromEWS: Identifier.itemId(mailbox: mailbox, number: number)) }
+        guard immutable else { return Identifier.itemId(mailbox: mailbox, number: number, urlSafe: true) }
         var b = immutableTag
         withUnsafeBytes(of: number.bigEndian) { b.append(contentsOf: $0) }
         b.append(contentsOf: mailbox.lowercased().utf8)
@@ -40,34 +40,43 @@ enum GraphIdentifier {
     }
 
     static func occurrenceId(mailbox: String, master: UInt64, originalStart: Int64) -> String {
-        rest(fromEWS: Identifier.occurrenceId(mailbox: mailbox, master: master, originalStart: originalStart))
+        Identifier.occurrenceId(mailbox: mailbox, master: master, originalStart: originalStart, urlSafe: true)
     }
 
     /// Parses a REST, immutable or EWS id (EWS ids are accepted as Exchange Online accepts them).
     static func parse(_ id: String) -> Target? {
-        let ews = ews(fromREST: id)
-        if let p = Identifier.parseItemId(ews) { return .item(mailbox: p.mailbox, number: p.number) }
-        if let p = Identifier.parseOccurrenceId(ews) {
+        // Identifier reads ids in either alphabet, so REST ids need no conversion.
+        if let p = Identifier.parseItemId(id) { return .item(mailbox: p.mailbox, number: p.number) }
+        if let p = Identifier.parseOccurrenceId(id) {
             return .occurrence(mailbox: p.mailbox, master: p.master, originalStart: p.originalStart)
         }
-        guard let d = Data(base64Encoded: ews), d.count > 13, Array(d.prefix(5)) == immutableTag else { return nil }
-        let n = d.dropFirst(5).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        guard let mailbox = String(data: d.dropFirst(13), encoding: .utf8) else { return nil }
+        guard let d = Base64.decode(Array(id.utf8)), d.count > 13, d[0..<5].elementsEqual(immutableTag) else {
+            return nil
+        }
+        let n = d[5..<13].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard let mailbox = String(validating: d[13...], as: UTF8.self) else { return nil }
         return .item(mailbox: mailbox, number: n)
     }
 
-    /// A user's (mailbox's) Graph id: a GUID derived from its address (128-bit FNV-1a), stable for the address.
-    static func userId(_ address: String) -> String {
+    /// The 16 bytes of a mailbox's GUID: 128-bit FNV-1a of its address, marked as a version 8 (custom) UUID.
+    static func userGuid(_ address: String) -> [UInt8] {
         var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x6c62_272e_07bb_0142
         for byte in address.lowercased().utf8 {
             a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
             b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 &+ 0x9e37_79b9
         }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
         withUnsafeBytes(of: a.bigEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: b.bigEndian) { bytes.append(contentsOf: $0) }
         bytes[6] = bytes[6] & 0x0f | 0x80  // version 8 (custom), RFC 9562
         bytes[8] = bytes[8] & 0x3f | 0x80
+        return bytes
+    }
+
+    /// A user's (mailbox's) Graph id: a GUID derived from its address (128-bit FNV-1a), stable for the address.
+    static func userId(_ address: String) -> String {
+        let bytes = userGuid(address)
         let u = UUID(
             uuid: (
                 bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
@@ -78,11 +87,11 @@ enum GraphIdentifier {
 
     /// A folder's Graph id (the REST form of its EWS folder id).
     static func folderId(mailbox: String, key: String) -> String {
-        rest(fromEWS: Identifier.folderId(mailbox: mailbox, key: key))
+        Identifier.folderId(mailbox: mailbox, key: key, urlSafe: true)
     }
 
     static func parseFolder(_ id: String) -> (mailbox: String, key: String)? {
-        Identifier.parseFolderId(ews(fromREST: id))
+        Identifier.parseFolderId(id)
     }
 
     /// `changeKey` and the `@odata.etag` made from it.

@@ -20,6 +20,13 @@ struct ItemShape: Sendable {
             guard let base = Base(rawValue: b) else { throw .schemaValidation("Invalid BaseShape '\(b)'.") }
             self.base = base
         }
+        // `IncludeMimeContent` asks for MimeContent as its FieldURI does (DavMail reads events this way).
+        if let m = e.child("IncludeMimeContent")?.value {
+            guard m == "true" || m == "false" || m == "1" || m == "0" else {
+                throw .schemaValidation("Invalid IncludeMimeContent '\(m)'.")
+            }
+            if m == "true" || m == "1" { fields.insert("MimeContent") }
+        }
         for p in e.child("AdditionalProperties")?.children ?? [] {
             switch PropertyPath.parse(p) {
             case .extended(let key, let uri):

@@ -101,7 +101,12 @@ import Testing
                 Req.createItem(
                     "<t:CalendarItem><t:Subject>Weekly</t:Subject><t:Start>2026-03-02T09:00:00Z</t:Start><t:End>2026-03-02T10:00:00Z</t:End><t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence><t:StartDate>2026-03-02</t:StartDate><t:NumberOfOccurrences>8</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence></t:CalendarItem><t:CalendarItem><t:Subject>Single</t:Subject><t:Start>2026-03-17T12:00:00Z</t:Start><t:End>2026-03-17T13:00:00Z</t:End></t:CalendarItem>",
                     folder: calendar))
-            #expect(Scrape.all(created.text, attribute: "Id", of: "t:ItemId").count == 2)
+            // Ids look like Exchange's: base64 of a binary id, `AAMkA…`, about 150 characters.
+            let createdIds = Scrape.all(created.text, attribute: "Id", of: "t:ItemId")
+            #expect(
+                createdIds.count == 2
+                    && createdIds.allSatisfy { $0.hasPrefix("AAMkA") && (140...170).contains($0.count) },
+                "\(createdIds)")
             let view = try await c.ews(
                 "<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape>"
                     + "<m:CalendarView MaxEntriesReturned=\"10\" StartDate=\"2026-03-10T00:00:00Z\" EndDate=\"2026-04-01T00:00:00Z\"/>"

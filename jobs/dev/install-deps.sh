@@ -21,6 +21,7 @@ apt_packages=(
   lintian                # the package test checks the .deb
   tmux                   # JobsTests watch the live display of a run on a terminal
   chromium fonts-dejavu-core  # JobsTests open a run's HTML report in headless Chromium
+  davmail-server         # DavMailTests: a CalDAV/CardDAV gateway that speaks EWS to the simulator (brings Java)
   curl ca-certificates
 )
 
