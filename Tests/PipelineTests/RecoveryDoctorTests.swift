@@ -36,11 +36,10 @@ extension PipelineTestEnvironment {
         #expect(differences.isEmpty, "\(differences.prefix(5))", sourceLocation: sourceLocation)
     }
 
-    /// Every difference between the CRM and the mailboxes, but for two known issues of Graph's, each recorded as such:
-    /// - a task that differs in its percentage alone (To Do keeps none yet, so a task in progress reads 0 %);
-    /// - an all-day appointment that differs in its time zone alone and whose days begin at UTC midnight, which is
-    ///   not midnight in its zone (as the simulator seeds them): Graph takes an all-day event's start and end only at
-    ///   midnight of the zone they are written in, so it is written in UTC and reads back as UTC.
+    /// Every difference between the CRM and the mailboxes, but for a known issue of Graph's, recorded as such: an
+    /// all-day appointment that differs in its time zone alone and whose days begin at UTC midnight, which is not
+    /// midnight in its zone (as the simulator seeds them): Graph takes an all-day event's start and end only at
+    /// midnight of the zone they are written in, so it is written in UTC and reads back as UTC.
     func heldDifferences(
         kinds: [ItemKind] = ItemKind.allCases, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> [VerifyDifference] {
@@ -71,19 +70,7 @@ extension PipelineTestEnvironment {
             }
             all.removeAll { allDayAtUTCMidnight.contains($0) }
         }
-        let percentageOnly = all.filter {
-            if $0.kind == .tasks, case .fieldsDiffer(let fields) = $0.problem {
-                fields == ["percent_complete"]
-            } else {
-                false
-            }
-        }
-        if !percentageOnly.isEmpty {
-            withKnownIssue("a task's percentage does not travel through To Do yet", sourceLocation: sourceLocation) {
-                Issue.record("\(percentageOnly.count) task(s) differ in percent_complete alone")
-            }
-        }
-        return all.filter { !percentageOnly.contains($0) }
+        return all
     }
 }
 
