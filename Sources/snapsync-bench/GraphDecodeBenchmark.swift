@@ -13,7 +13,8 @@ import SyncCore
 /// `snapsync-bench graph-decode`: one page of events as `exchange-sim` returns it to the Graph source (its `$select`
 /// and `$expand` of the mapped fields, fetched once), then decoded in memory again and again with the Graph module's
 /// decoder (``GraphJSON``, over JSONSerialization) and with Foundation's `JSONDecoder` into `Decodable` structs of the
-/// same fields; prints µs per event and MB/s for each (and for JSONSerialization alone, the first's parser).
+/// same fields; prints CPU µs per event and MB per CPU second for each (and for JSONSerialization alone, the first's
+/// parser).
 struct GraphDecodeBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graph-decode",
@@ -67,11 +68,12 @@ struct GraphDecodeBenchmark: AsyncParsableCommand {
         say(String(format: "  peak RSS %.1f MB", Benchmark.peakRSS()))
     }
 
-    /// Seconds for `iterations` runs of `body`.
+    /// CPU seconds of this process for `iterations` runs of `body` (CPU, not wall time: on a shared machine the
+    /// wall clock counts the other processes' turns too).
     func measure(_ body: () throws -> Void) throws -> Double {
-        let start = ContinuousClock.now
+        let start = Benchmark.cpuSeconds(.process)
         for _ in 0..<iterations { try body() }
-        return Benchmark.seconds(ContinuousClock.now - start)
+        return Benchmark.cpuSeconds(.process) - start
     }
 
     /// Starts `exchange-sim serve`, seeds one mailbox with `events` appointments (the deterministic seed: series
