@@ -1,0 +1,258 @@
+/// Reads JSON text (RFC 8259) straight from its bytes into ``GraphJSON``: no intermediate Foundation objects, strings
+/// validated as UTF-8 and made once. Refuses what is not JSON (trailing text, bad escapes, invalid UTF-8, nesting
+/// deeper than ``maxDepth``) with the offset where it stopped.
+struct GraphJSONParser {
+    /// Deeper nesting than any Graph answer has is refused rather than followed (a stack overflow otherwise).
+    static let maxDepth = 256
+
+    struct Failure: Error {
+        var offset: Int
+        var reason: String
+    }
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+    private var depth = 0
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    static func parse(_ bytes: [UInt8]) throws(Failure) -> GraphJSON {
+        let result: Result<GraphJSON, Failure> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = GraphJSONParser(buffer)
+            do throws(Failure) {
+                parser.skipWhitespace()
+                let value = try parser.value()
+                parser.skipWhitespace()
+                guard parser.index == buffer.count else { throw parser.failure("text after the value") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private func failure(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func value() throws(Failure) -> GraphJSON {
+        guard index < bytes.count else { throw failure("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try object()
+        case UInt8(ascii: "["): return try array()
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return .number(try number())
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Failure) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw failure("unexpected end") }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
+            throw failure("not a JSON value")
+        }
+        index += count
+    }
+
+    private mutating func nest() throws(Failure) {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw failure("nested too deeply") }
+        index += 1
+        skipWhitespace()
+    }
+
+    private mutating func object() throws(Failure) -> GraphJSON {
+        try nest()
+        var members: [String: GraphJSON] = [:]
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw failure("a member name expected")
+            }
+            let key = try string()
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("':' expected") }
+            index += 1
+            skipWhitespace()
+            members[key] = try value()
+            skipWhitespace()
+            guard index < bytes.count else { throw failure("unexpected end") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                skipWhitespace()
+            } else if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                depth -= 1
+                return .object(members)
+            } else {
+                throw failure("',' or '}' expected")
+            }
+        }
+    }
+
+    private mutating func array() throws(Failure) -> GraphJSON {
+        try nest()
+        var values: [GraphJSON] = []
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return .array(values)
+        }
+        while true {
+            values.append(try value())
+            skipWhitespace()
+            guard index < bytes.count else { throw failure("unexpected end") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                skipWhitespace()
+            } else if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                depth -= 1
+                return .array(values)
+            } else {
+                throw failure("',' or ']' expected")
+            }
+        }
+    }
+
+    /// A string at `index` (its opening quote); the common case, no escapes, is made from the bytes in one step.
+    private mutating func string() throws(Failure) -> String {
+        index += 1
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+                    throw Failure(offset: start, reason: "a string that is not UTF-8")
+                }
+                index += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            guard byte >= 0x20 else { throw failure("a control character in a string") }
+            index += 1
+        }
+        var unescaped = Array(bytes[start..<index])
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let text = String(validating: unescaped, as: UTF8.self) else {
+                    throw Failure(offset: start, reason: "a string that is not UTF-8")
+                }
+                index += 1
+                return text
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard index < bytes.count else { throw failure("unexpected end") }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): unescaped.append(escaped)
+                case UInt8(ascii: "b"): unescaped.append(0x08)
+                case UInt8(ascii: "f"): unescaped.append(0x0C)
+                case UInt8(ascii: "n"): unescaped.append(0x0A)
+                case UInt8(ascii: "r"): unescaped.append(0x0D)
+                case UInt8(ascii: "t"): unescaped.append(0x09)
+                case UInt8(ascii: "u"): unescaped.append(contentsOf: try unicodeEscape())
+                default: throw failure("a bad escape")
+                }
+            default:
+                guard byte >= 0x20 else { throw failure("a control character in a string") }
+                unescaped.append(byte)
+                index += 1
+            }
+        }
+        throw failure("an unterminated string")
+    }
+
+    /// The UTF-8 of a `\uXXXX` escape (its `\u` read), a surrogate pair's second half included.
+    private mutating func unicodeEscape() throws(Failure) -> [UInt8] {
+        var scalar = try hex4()
+        if (0xD800..<0xDC00).contains(scalar) {
+            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { throw failure("a lone surrogate") }
+            index += 2
+            let low = try hex4()
+            guard (0xDC00..<0xE000).contains(low) else { throw failure("a lone surrogate") }
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+        } else if (0xDC00..<0xE000).contains(scalar) {
+            throw failure("a lone surrogate")
+        }
+        guard let unicode = Unicode.Scalar(scalar) else { throw failure("a bad escape") }
+        return Array(String(Character(unicode)).utf8)
+    }
+
+    private mutating func hex4() throws(Failure) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw failure("unexpected end") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw failure("a bad \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    /// A number in JSON's grammar; integers of up to 15 digits are read directly, others by `Double(_:)`.
+    private mutating func number() throws(Failure) -> Double {
+        let start = index
+        var integer = true
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+            throw failure("not a JSON value")
+        }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            integer = false
+            index += 1
+            let digits = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            guard index > digits else { throw failure("a bad number") }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            integer = false
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            let digits = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            guard index > digits else { throw failure("a bad number") }
+        }
+        let text = bytes[start..<index]
+        if integer, text.count <= 16 {
+            var value: Int64 = 0
+            for byte in text where byte != UInt8(ascii: "-") { value = value * 10 + Int64(byte - UInt8(ascii: "0")) }
+            return Double(text.first == UInt8(ascii: "-") ? -value : value)
+        }
+        guard let value = Double(String(decoding: text, as: UTF8.self)) else { throw failure("a bad number") }
+        return value
+    }
+}

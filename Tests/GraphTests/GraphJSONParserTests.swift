@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import Graph
+
+/// Graph's JSON read from its bytes: the same values Foundation's JSONSerialization reads from Microsoft's samples,
+/// escapes and numbers as RFC 8259 has them, and a clear refusal of what is not JSON.
+@Suite struct GraphJSONParserTests {
+    /// JSONSerialization's reading of `bytes` as a GraphJSON: the oracle.
+    static func foundation(_ bytes: [UInt8]) throws -> GraphJSON {
+        func convert(_ value: Any) -> GraphJSON {
+            switch value {
+            case let text as String: return .string(text)
+            case let members as [String: Any]: return .object(members.mapValues(convert))
+            case let values as [Any]: return .array(values.map(convert))
+            case let number as NSNumber:
+                return String(cString: number.objCType) == "c" ? .bool(number.boolValue) : .number(number.doubleValue)
+            default: return .null
+            }
+        }
+        return convert(try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]))
+    }
+
+    @Test func microsoftsSamplesReadAsJSONSerializationReadsThem() throws {
+        let directory = SharedDirectory.fixtures.appendingPathComponent("graph-samples")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }
+        #expect(names.count >= 14)
+        for name in names {
+            let bytes = Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+            #expect(try GraphJSON.parse(bytes) == Self.foundation(bytes), "\(name)")
+        }
+    }
+
+    @Test func escapesNumbersAndLiteralsAreRFC8259s() throws {
+        let text = #"""
+            {"a":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t","n":[0,-12,3.5,-0.25e2,1E3,123456789012345,12345678901234567],
+             "t":true,"f":false,"z":null,"e":{},"l":[],"d":"x","d":"last"}
+            """#
+        let value = try GraphJSON.parse(Array(text.utf8))
+        #expect(value["a"]?.string == "café 😀 \"q\" \\ / \u{8}\u{c}\n\r\t")
+        #expect(
+            value["n"] == [0, -12, .number(3.5), .number(-25), 1000, 123_456_789_012_345, .number(12_345_678_901_234_568)])
+        #expect(value["t"] == true && value["f"] == false && value["z"] == .null)
+        #expect(value["e"] == .object([:]) && value["l"] == .array([]))
+        #expect(value["d"]?.string == "last", "a repeated member: the last one counts")
+        #expect(try GraphJSON.parse(Array(" \"ö\" ".utf8)) == "ö")
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "\"open", "01", "-", "1.", "1e", "tru", "nul", "[1] x",
+        "\"\\x\"", "\"\\u12\"", "\"\\ud83d\"", "\"\\ude00\"", "\"a\u{1}b\"", "{'a':1}", "NaN",
+    ])
+    func whatIsNotJSONIsRefused(_ text: String) {
+        #expect(throws: GraphError.self, "\(text.debugDescription)") { try GraphJSON.parse(Array(text.utf8)) }
+    }
+
+    @Test func invalidUTF8AndDeepNestingAreRefused() {
+        #expect(throws: GraphError.self) { try GraphJSON.parse([0x22, 0xC3, 0x28, 0x22]) }
+        #expect(throws: GraphError.self) { try GraphJSON.parse([0x22, 0x5C, 0x6E, 0xFF, 0x22]) }
+        let deep =
+            Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000)
+        #expect(throws: GraphError.self) { try GraphJSON.parse(deep) }
+        let fine = Array(repeating: UInt8(ascii: "["), count: 200) + Array(repeating: UInt8(ascii: "]"), count: 200)
+        #expect((try? GraphJSON.parse(fine)) != nil)
+    }
+}
