@@ -24,9 +24,10 @@ struct GraphRequest: Sendable {
     func header(_ name: String) -> String? { headers[name] }
 
     /// A path segment percent-decoded; Foundation's decoding is only asked for when there is something to decode
-    /// (it took a twentieth of the simulator's time serving `$batch` POSTs).
+    /// (it took a twentieth of the simulator's time serving `$batch` POSTs). The `%` is looked for in the UTF-8
+    /// bytes: `contains("%")` is Foundation's substring search (CFStringFind), 2% of a release build's time there.
     static func decoded<S: StringProtocol>(_ segment: S) -> String {
-        guard segment.contains("%") else { return String(segment) }
+        guard segment.utf8.contains(UInt8(ascii: "%")) else { return String(segment) }
         return segment.removingPercentEncoding ?? String(segment)
     }
 
