@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Delta queries over one folder (contacts, To Do tasks): the folder's change log read from the sequence a
 /// token names, as SyncFolderItems reads it, in pages ending in an `@odata.nextLink` (`$skiptoken`) and at
@@ -205,8 +206,13 @@ extension GraphService {
                 token = CalendarDeltaToken(
                     epoch: m.epoch, since: 0, upto: m.seq, offset: 0, from: Int64(window!.0), to: Int64(window!.1))
             }
-            let all = Self.calendarDeltaEntries(
-                m, since: token.since, upto: token.upto, from: Double(token.from), to: Double(token.to), ctx: c)
+            let round = CalendarDeltaRounds.Key(
+                mailbox: mailbox, epoch: m.epoch, since: token.since, upto: token.upto, from: token.from, to: token.to,
+                mailboxSeq: m.seq, immutableIds: c.prefs.immutableIds)
+            let all = calendarDeltaRounds.entries(of: round) {
+                Self.calendarDeltaEntries(
+                    m, since: token.since, upto: token.upto, from: Double(token.from), to: Double(token.to), ctx: c)
+            }
             let page = Array(all.dropFirst(token.offset).prefix(size))
             return (page, token, token.offset + size >= all.count)
         }
@@ -238,5 +244,32 @@ extension GraphService {
                 ("@odata.context", ctx.context("Collection(event)")), ("value", .array(values)),
                 (done ? "@odata.deltaLink" : "@odata.nextLink", link),
             ]))
+    }
+}
+
+/// The entries of the calendar delta rounds being paged, one round per mailbox: a round is expanded once and its
+/// pages are slices of it, instead of expanding every series of the window again for each page. A round is the same
+/// only while the mailbox has not changed since (its sequence number is part of the key).
+final class CalendarDeltaRounds: Sendable {
+    struct Key: Hashable, Sendable {
+        var mailbox: String
+        var epoch: UInt32
+        var since: UInt64
+        var upto: UInt64
+        var from: Int64
+        var to: Int64
+        var mailboxSeq: UInt64
+        var immutableIds: Bool
+    }
+
+    private let rounds = Mutex<[String: (key: Key, entries: [GraphService.CalendarDeltaEntry])]>([:])
+
+    func entries(
+        of key: Key, _ compute: () -> [GraphService.CalendarDeltaEntry]
+    ) -> [GraphService.CalendarDeltaEntry] {
+        if let cached = rounds.withLock({ $0[key.mailbox] }), cached.key == key { return cached.entries }
+        let entries = compute()
+        rounds.withLock { $0[key.mailbox] = (key, entries) }
+        return entries
     }
 }

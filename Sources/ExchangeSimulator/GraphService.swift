@@ -158,6 +158,7 @@ struct GraphService: Sendable {
     let store: Store
     let auth: GraphAuth
     var now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    let calendarDeltaRounds = CalendarDeltaRounds()
 
     /// What one request is about, once its user segment is resolved.
     struct Context {

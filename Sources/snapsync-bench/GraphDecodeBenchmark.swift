@@ -55,7 +55,7 @@ struct GraphDecodeBenchmark: AsyncParsableCommand {
         }
         for (name, seconds) in [
             ("GraphJSON.parse (the Graph source's decoder)", graphJSON),
-            ("  of which JSONSerialization", serialization),
+            ("Foundation JSONSerialization to Any objects", serialization),
             ("JSONDecoder into Decodable structs", decoder),
         ] {
             let perPage = Benchmark.median(seconds) / Double(iterations)

@@ -40,7 +40,9 @@ import TestSupport
         let value = try GraphJSON.parse(Array(text.utf8))
         #expect(value["a"]?.string == "café 😀 \"q\" \\ / \u{8}\u{c}\n\r\t")
         #expect(
-            value["n"] == [0, -12, .number(3.5), .number(-25), 1000, 123_456_789_012_345, .number(12_345_678_901_234_568)])
+            value["n"] == [
+                0, -12, .number(3.5), .number(-25), 1000, 123_456_789_012_345, .number(12_345_678_901_234_568),
+            ])
         #expect(value["t"] == true && value["f"] == false && value["z"] == .null)
         #expect(value["e"] == .object([:]) && value["l"] == .array([]))
         #expect(value["d"]?.string == "last", "a repeated member: the last one counts")

@@ -54,15 +54,6 @@ extension PipelineTestEnvironment {
         return (items, duplicated)
     }
 
-    /// No difference between the CRM and the mailboxes but a task's percentage read through Graph: To Do keeps none
-    /// (a task in progress reads 0 %, docs/graph.md), whatever the protocol that wrote it.
-    func expectInSyncButForToDoPercentages(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let differences = try await differences().filter {
-            $0.kind != .tasks || $0.problem != .fieldsDiffer(["percent_complete"])
-        }
-        #expect(differences.isEmpty, "\(differences.prefix(5))", sourceLocation: sourceLocation)
-    }
-
     func linkedItemIDs(_ mailbox: String) async throws -> Set<String> {
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
         let ids = try await db.query("SELECT item_id FROM sync.links WHERE mailbox = $1", [mailbox]).map {
@@ -120,7 +111,7 @@ extension PipelineTestEnvironment {
                     "SELECT count(*) FROM sync.mailbox_settings WHERE mailbox = $1 AND protocol = 'graph'", [address])
                     == 1)
             #expect(try await env.count("SELECT count(*) FROM sync.journal WHERE protocol = 'graph'") == 1)
-            try await env.expectInSyncButForToDoPercentages()
+            try await env.expectInSync()
 
             // Live sync goes on from the Graph baseline: nothing to pull, then one change made in Exchange arrives once.
             #expect(try await env.pass().pulled == 0)
@@ -144,7 +135,7 @@ extension PipelineTestEnvironment {
             )
             #expect(try await env.pass().delivered == 1)
             #expect(try await env.exchangeCounts(owner).items == exchangeBefore.items)
-            try await env.expectInSyncButForToDoPercentages()
+            try await env.expectInSync()
 
             // And back to EWS: the links translate back, still in sync.
             let back = try await env.switcher(router).setProtocol(.ews, mailbox: address, actor: "test")
@@ -172,7 +163,7 @@ extension PipelineTestEnvironment {
             let inbound = try await env.runner().run(env.options(.inbound))
             #expect(inbound.outcome == .completed)
             #expect(try await env.runner().run(env.options(.outbound)).outcome == .completed)
-            try await env.expectInSyncButForToDoPercentages()
+            try await env.expectInSync()
             let counters = env.simulator.control.counters()
             #expect(counters.keys.contains { $0.hasPrefix("Graph ") }, "\(counters)")
             #expect(counters.keys.contains { !$0.hasPrefix("Graph ") }, "\(counters)")
