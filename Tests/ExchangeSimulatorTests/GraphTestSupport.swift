@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)
@@ -20,11 +21,11 @@ struct GraphReply {
 /// Every Graph response body a test received, kept to be checked against Microsoft's schema in one run.
 final class GraphDocuments: @unchecked Sendable {  // @unchecked: `list` is only touched under `lock`
     enum Kind: String, Sendable { case document, error, batch }
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var list: [(name: String, data: Data, kind: Kind)] = []
 
-    func add(_ name: String, _ data: Data, _ kind: Kind) { lock.withLock { list.append((name, data, kind)) } }
-    var count: Int { lock.withLock { list.count } }
+    func add(_ name: String, _ data: Data, _ kind: Kind) { lock.withLock { _ in list.append((name, data, kind)) } }
+    var count: Int { lock.withLock { _ in list.count } }
 
     /// Runs `graph-schema/validate` once per kind (errors with `--type error`, batches with `--type batch`).
     func validate() async throws -> (ok: Bool, output: String) {
@@ -38,7 +39,7 @@ final class GraphDocuments: @unchecked Sendable {  // @unchecked: `list` is only
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         var ok = true, output = ""
-        let all = lock.withLock { list }
+        let all = lock.withLock { _ in list }
         for kind in [Kind.document, .error, .batch] {
             var files: [String] = []
             for (i, d) in all.enumerated() where d.kind == kind {

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import HTTP
 import Logging
@@ -9,12 +10,12 @@ import Testing
 @Suite struct GraphUnreadableBatchTests {
     /// Answers the token request; a `$batch` with a cut-off answer; a single GET with its item, `bad` cut off too.
     final class BrokenBatchGraph: GraphTransport, @unchecked Sendable {
-        let lock = NSLock()
+        let lock = Mutex(())
         var batches = 0
         var singles: [String] = []
 
         func execute(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
-            lock.withLock { answer(request) }
+            lock.withLock { _ in answer(request) }
         }
 
         func answer(_ request: HTTPRequest) -> HTTPResponse {

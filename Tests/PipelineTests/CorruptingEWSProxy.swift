@@ -1,7 +1,6 @@
 import Foundation
 import HTTP
 import Logging
-import NIOConcurrencyHelpers
 import Testing
 import TestSupport
 
@@ -38,14 +37,14 @@ final class CorruptingEWSProxy: Sendable {
 
     let server: LoopbackHTTPServer
     private let client: HTTPClient
-    private let target: NIOLockedValueBox<(itemID: String, corruption: Corruption)?>
-    private let damaged: NIOLockedValueBox<Int>
+    private let target: SharedValue<(itemID: String, corruption: Corruption)?>
+    private let damaged: SharedValue<Int>
 
     /// The EWS endpoint to give the client under test.
     var endpoint: String { server.baseURL + "/EWS/Exchange.asmx" }
 
     /// How many answers were damaged so far.
-    var damagedAnswers: Int { damaged.withLockedValue { $0 } }
+    var damagedAnswers: Int { damaged.withLock { $0 } }
 
     init(forwardingTo upstream: String, logger: Logger) async throws {
         var http = HTTPClient.Configuration()
@@ -53,8 +52,8 @@ final class CorruptingEWSProxy: Sendable {
         http.keepsCookies = false
         http.maxResponseBytes = 256 << 20
         let client = try HTTPClient(configuration: http, logger: logger)
-        let target = NIOLockedValueBox<(itemID: String, corruption: Corruption)?>(nil)
-        let damaged = NIOLockedValueBox(0)
+        let target = SharedValue<(itemID: String, corruption: Corruption)?>(nil)
+        let damaged = SharedValue(0)
         self.client = client
         self.target = target
         self.damaged = damaged
@@ -75,12 +74,12 @@ final class CorruptingEWSProxy: Sendable {
                 status: response.status,
                 headers: response.headers.filter { $0.name.lowercased() == "content-type" }.map { ($0.name, $0.value) },
                 body: response.body)
-            guard let (itemID, corruption) = target.withLockedValue({ $0 }),
+            guard let (itemID, corruption) = target.withLock({ $0 }),
                 request.header("SOAPAction")?.hasSuffix("/GetItem\"") == true,
                 Self.contains(request.body, Array("Id=\"\(itemID)\"".utf8)),
                 let corrupted = Self.corrupt(answer.body, itemID: itemID, corruption)
             else { return answer }
-            damaged.withLockedValue { $0 += 1 }
+            damaged.withLock { $0 += 1 }
             if corruption == .unknownSOAPFault { answer.status = 500 }
             answer.body = corrupted
             return answer
@@ -89,7 +88,7 @@ final class CorruptingEWSProxy: Sendable {
 
     /// From now on, damages the answers that carry `itemID` (nil: forwards everything as it is).
     func corrupt(_ itemID: String?, _ corruption: Corruption) {
-        target.withLockedValue { $0 = itemID.map { ($0, corruption) } }
+        target.withLock { $0 = itemID.map { ($0, corruption) } }
     }
 
     func shutdown() async throws {

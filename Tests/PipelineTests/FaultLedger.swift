@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// What a fault proxy was told to do with requests, and what became of them: the next `count` requests of an
@@ -16,21 +17,22 @@ final class FaultLedger: @unchecked Sendable {
         var remaining: Int?
     }
 
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var faults: [Fault] = []
     private var fates: [(operation: String, mailbox: String, fate: Fate)] = []
 
     /// The next `count` requests (all when nil) of `operation` on `mailbox` (any when nil) meet `fate`.
     func inject(_ fate: Fate, operation: String, mailbox: String? = nil, count: Int? = nil) {
-        lock.withLock { faults.append(Fault(operation: operation, mailbox: mailbox, fate: fate, remaining: count)) }
+        lock.withLock { _ in faults.append(Fault(operation: operation, mailbox: mailbox, fate: fate, remaining: count))
+        }
     }
 
     /// Every request is forwarded and answered from now on.
-    func clearFaults() { lock.withLock { faults = [] } }
+    func clearFaults() { lock.withLock { _ in faults = [] } }
 
     /// How many requests of `operation` (on `mailbox`, any when nil) met `fate` so far.
     func count(_ operation: String, mailbox: String? = nil, _ fate: Fate) -> Int {
-        lock.withLock {
+        lock.withLock { _ in
             fates.filter { $0.operation == operation && (mailbox == nil || $0.mailbox == mailbox) && $0.fate == fate }
                 .count
         }
@@ -40,7 +42,7 @@ final class FaultLedger: @unchecked Sendable {
     /// one of them matches, which it consumes. The request is recorded once, under the operation the fault matched
     /// (the first operation when none did).
     func fate(of operations: [(operation: String, mailbox: String)]) -> Fate {
-        lock.withLock {
+        lock.withLock { _ in
             var fate = Fate.forward
             var met = operations.first
             if let index = faults.firstIndex(where: { fault in
@@ -65,10 +67,10 @@ final class FaultLedger: @unchecked Sendable {
 
 /// Lets a loopback server's handler reach the proxy that is made after the server.
 final class ProxyBox<Proxy: AnyObject & Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var value: Proxy?
     var proxy: Proxy? {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
+        get { lock.withLock { _ in value } }
+        set { lock.withLock { _ in value = newValue } }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import ExchangeSimulator
 import Foundation
 import HTTP
@@ -42,7 +43,7 @@ final class GraphFaultProxy: @unchecked Sendable {
 
     /// The faults to inject and the fates requests met.
     let ledger = FaultLedger()
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var target: (itemID: String, corruption: Corruption)?
     private var damaged = 0
     private let server: LoopbackHTTPServer
@@ -75,11 +76,11 @@ final class GraphFaultProxy: @unchecked Sendable {
 
     /// From now on, damages the answers that carry `itemID` (nil: forwards everything as it is).
     func corrupt(_ itemID: String?, _ corruption: Corruption) {
-        lock.withLock { target = itemID.map { ($0, corruption) } }
+        lock.withLock { _ in target = itemID.map { ($0, corruption) } }
     }
 
     /// How many answers were damaged so far.
-    var damagedAnswers: Int { lock.withLock { damaged } }
+    var damagedAnswers: Int { lock.withLock { _ in damaged } }
 
     func shutdown() async throws {
         try await server.shutdown()
@@ -150,10 +151,10 @@ final class GraphFaultProxy: @unchecked Sendable {
                     ($0.name, $0.value)
                 },
                 body: forwarded.body)
-            if let (itemID, corruption) = lock.withLock({ target }),
+            if let (itemID, corruption) = lock.withLock({ _ in target }),
                 let (status, body) = Self.damage(answer.body, itemID: itemID, corruption)
             {
-                lock.withLock { damaged += 1 }
+                lock.withLock { _ in damaged += 1 }
                 answer.status = status ?? answer.status
                 answer.body = body
             }
