@@ -76,17 +76,21 @@ enum DavMail {
             """
         let file = directory.appendingPathComponent("davmail.properties")
         try properties.write(to: file, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
-        process.arguments = ["-Xshare:auto", "-jar", jar, "-server", file.path]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
+        let process = try ChildProcess.start("/usr/bin/java", ["-Xshare:auto", "-jar", jar, "-server", file.path])
+        do {
+            let result = try await serve(process, port: port, directory: directory, body)
+            _ = await process.terminate()
+            return result
+        } catch {
+            _ = await process.terminate()
+            throw error
         }
+    }
+
+    /// Waits for DavMail to listen, then runs `body` with its CalDAV base URL.
+    static func serve<T>(
+        _ process: ChildProcess, port: Int, directory: URL, _ body: (String) async throws -> T
+    ) async throws -> T {
         let base = "http://127.0.0.1:\(port)"
         // Java starts in seconds on a loaded machine; DavMail listens once it has read its settings.
         let deadline = Date().addingTimeInterval(120)
