@@ -299,7 +299,7 @@ public struct EWSMailboxSource: MailboxSource {
             return (kind == .transient ? .transient : .permanent, retryAfter)
         case .unauthorized: return (.unauthorized, nil)
         // The mailbox's, not the account's: the other mailboxes go on; a retry gets the same answer.
-        case .blockedByPolicy: return (.permanent, nil)
+        case .blockedByPolicy: return (.mailboxRefused, nil)
         case .decoding, .invalidRequest, .configuration: return (.permanent, nil)
         }
     }

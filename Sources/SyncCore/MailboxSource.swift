@@ -147,8 +147,9 @@ public struct MailboxSourceError: Error, Sendable, Hashable, CustomStringConvert
         /// The configured address does not serve the mailbox protocol (a wrong URL): no call succeeds until the
         /// configuration is fixed.
         case wrongEndpoint
-        /// The source refuses this one mailbox (outside the app's or account's rights, or not open to the protocol):
-        /// its calls fail until the configuration is fixed, other mailboxes are served.
+        /// The source refuses this one mailbox (outside the app's or account's rights, not open to the protocol, or
+        /// EWS blocked for it by Exchange Online's policy): its calls fail until the configuration is fixed, other
+        /// mailboxes are served.
         case mailboxRefused
     }
 

@@ -190,7 +190,7 @@ extension PipelineTestEnvironment {
                 _ = try await ews.source.itemRefs(in: env.owners[0], kind: .tasks, after: nil, pageSize: 1)
             }
             #expect(blocked?.code == MailboxSourceError.ewsBlockedCode)
-            #expect(blocked?.kind == .permanent)
+            #expect(blocked?.kind == .mailboxRefused && blocked?.isSourceWide == false)
 
             let diagnosis = try await env.diagnose()
             let finding = try #require(diagnosis.findings.first { $0.scenario == .ewsBlocked }, "\(diagnosis.findings)")
