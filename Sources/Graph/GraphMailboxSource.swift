@@ -362,6 +362,17 @@ public struct GraphMailboxSource: MailboxSource {
         return results.map { $0! }
     }
 
+    /// Writes the percentage extension of each task (To Do keeps a task's percentage nowhere else), for tasks EWS
+    /// wrote before the mailbox was switched to Graph.
+    public func carryOver(
+        _ items: [(ref: MailboxItemRef, record: MailboxRecord)], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> [Result<MailboxItemRef, MailboxSourceError>] {
+        var results: [Result<MailboxItemRef, MailboxSourceError>?] = items.map { .success($0.ref) }
+        try await writeTaskPercentages(
+            items.map { MailboxUpdate(ref: $0.ref, record: $0.record) }, results: &results, in: mailbox)
+        return results.map { $0! }
+    }
+
     /// Writes the percentage extension of each updated task whose percentage changed (after its PATCH succeeded),
     /// creating the extension on a task that has none, then reads the task's new version: the extension is part of
     /// the task, so writing it changes the task's etag.

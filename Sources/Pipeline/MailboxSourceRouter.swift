@@ -114,4 +114,10 @@ public final class MailboxSourceRouter: MailboxSource {
         return try await source(translator, for: mailbox.smtpAddress).translateItemIDs(
             ids, from: from, to: to, in: mailbox)
     }
+
+    public func carryOver(
+        _ items: [(ref: MailboxItemRef, record: MailboxRecord)], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> [Result<MailboxItemRef, MailboxSourceError>] {
+        try await source(for: mailbox).carryOver(items, in: mailbox)
+    }
 }

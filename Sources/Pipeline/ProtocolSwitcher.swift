@@ -7,8 +7,9 @@ import SyncStore
 /// first pulls what changed since its last pass through the old protocol (when sync is on and the old protocol still
 /// answers); the links' item ids are translated (Graph's `translateExchangeIds`, 1,000 a call), each tracked folder
 /// gets a baseline of the new protocol (its current changes are not read as changes), and links, folder states, the
-/// mailbox's protocol and the journal entry commit in one transaction. Nothing is created, read or written in the
-/// mailbox's folders, and no CRM row changes.
+/// mailbox's protocol and the journal entry commit in one transaction. Nothing is created or read in full in the
+/// mailbox's folders and no CRM row changes; the only writes are what the new protocol keeps apart from the items
+/// (Graph: the percentage of tasks in progress, in snapsync's To Do extension).
 public struct ProtocolSwitcher: Sendable {
     public let database: any SyncStoreDatabase
     public let router: MailboxSourceRouter
@@ -116,6 +117,9 @@ public struct ProtocolSwitcher: Sendable {
                     + "(first: \(untranslated[0])); nothing was changed")
         }
         let target = try router.source(change.to, for: address)
+        // Before the baselines, so that the new protocol's change tracking does not report these writes.
+        let changeKeys = try await carryOver(
+            owner, translated: itemIDs[.tasks] ?? [:], to: target, protocol: change.to, store: store)
         var states: [ItemKind: String?] = [:]
         for kind in change.baselines {
             states[kind] = .some(try await baseline(kind, of: owner, in: target))
@@ -123,7 +127,8 @@ public struct ProtocolSwitcher: Sendable {
         for kind in change.stillNeedingSnapshot { states[kind] = .some(nil) }
         try await store.commitProtocolSwitch(
             ProtocolSwitchCommit(
-                mailbox: address, protocol: change.to, itemIDs: itemIDs, folderStates: states, actor: actor,
+                mailbox: address, protocol: change.to, itemIDs: itemIDs,
+                changeKeys: changeKeys.isEmpty ? [:] : [.tasks: changeKeys], folderStates: states, actor: actor,
                 note: note))
         router.assign(change.to, to: address)
         logger.notice(
@@ -135,6 +140,48 @@ public struct ProtocolSwitcher: Sendable {
         return Outcome(
             mailbox: address, from: change.from, to: change.to, switched: true, translatedLinks: total,
             baselines: change.baselines, foldersNeedingSnapshot: change.stillNeedingSnapshot, caughtUp: caughtUp)
+    }
+
+    /// Writes, through the new protocol, what it keeps of the linked tasks in progress apart from the tasks
+    /// themselves (Graph: the percentage, in snapsync's To Do extension, which tasks written through EWS lack), so
+    /// that reading them through it does not take them for 0 %. Returns the tasks' new change keys by new item id.
+    /// A task that cannot be written stops the switch before anything is committed.
+    func carryOver(
+        _ owner: MailboxOwner, translated: [String: String], to target: any MailboxSource,
+        protocol: ExchangeProtocol, store: any SyncStoreConnection
+    ) async throws -> [String: String] {
+        var items: [(ref: MailboxItemRef, record: MailboxRecord)] = []
+        for candidate in try await store.records(.tasks, mailbox: owner).values {
+            guard let link = candidate.link, case .task(let task) = candidate.record, task.status != .completed,
+                task.percentComplete > 0
+            else { continue }
+            items.append(
+                (
+                    MailboxItemRef(id: translated[link.itemID] ?? link.itemID, changeKey: link.changeKey),
+                    candidate.record
+                ))
+        }
+        var changeKeys: [String: String] = [:]
+        for start in stride(from: 0, to: items.count, by: 100) {
+            let batch = Array(items[start..<min(start + 100, items.count)])
+            for (item, result) in zip(batch, try await target.carryOver(batch, in: owner)) {
+                switch result {
+                case .success(let ref):
+                    if let key = ref.changeKey, key != item.ref.changeKey { changeKeys[ref.id] = key }
+                case .failure(let error):
+                    throw PipelineError(
+                        .invalidRequest,
+                        "\(owner.smtpAddress): the percentage of task \(item.ref.id) could not be written through "
+                            + "\(`protocol`.rawValue) (\(error.code)); the mailbox keeps its protocol")
+                }
+            }
+        }
+        if !items.isEmpty {
+            logger.notice(
+                "tasks in progress carried over",
+                metadata: ["mailbox": "\(owner.smtpAddress)", "tasks": "\(items.count)"])
+        }
+        return changeKeys
     }
 
     /// Pulls the folders' pending changes through the mailbox's current protocol, as a live-sync pass would, when sync

@@ -264,6 +264,14 @@ public protocol MailboxSource: Sendable {
     func translateItemIDs(
         _ ids: [String], from: ExchangeProtocol, to: ExchangeProtocol, in mailbox: MailboxOwner
     ) async throws(MailboxSourceError) -> [String: String]
+
+    /// Writes, for items another protocol wrote, what this one keeps of their records apart from the items' own
+    /// properties (Graph: a To Do task's percentage, in snapsync's open extension), so that reading them through this
+    /// protocol gives their records back. One result per item: its ref after the write (a new change key when one was
+    /// written).
+    func carryOver(
+        _ items: [(ref: MailboxItemRef, record: MailboxRecord)], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> [Result<MailboxItemRef, MailboxSourceError>]
 }
 
 extension MailboxSource {
@@ -280,5 +288,12 @@ extension MailboxSource {
                 message: "this source does not translate \(from.rawValue) ids to \(to.rawValue) ids")
         }
         return Dictionary(ids.map { ($0, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A source whose items hold all of their records keeps nothing apart: the items stay as they are.
+    public func carryOver(
+        _ items: [(ref: MailboxItemRef, record: MailboxRecord)], in mailbox: MailboxOwner
+    ) async throws(MailboxSourceError) -> [Result<MailboxItemRef, MailboxSourceError>] {
+        items.map { .success($0.ref) }
     }
 }

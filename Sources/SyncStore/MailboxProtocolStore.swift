@@ -61,6 +61,15 @@ public enum MailboxProtocolStore {
                     WHERE lower(l.mailbox) = lower($1) AND l.kind = $2 AND l.item_id = t.old_id
                     """, [commit.mailbox, kind.rawValue, pairs.map(\.key), pairs.map(\.value)])
             }
+            for (kind, keys) in commit.changeKeys where !keys.isEmpty {
+                let pairs = keys.sorted { $0.key < $1.key }
+                try db.execute(
+                    """
+                    UPDATE sync.links l SET change_key = t.change_key
+                    FROM unnest($3::text[], $4::text[]) AS t(item_id, change_key)
+                    WHERE lower(l.mailbox) = lower($1) AND l.kind = $2 AND l.item_id = t.item_id
+                    """, [commit.mailbox, kind.rawValue, pairs.map(\.key), pairs.map(\.value)])
+            }
             for (kind, state) in commit.folderStates {
                 try db.execute(
                     """
@@ -87,6 +96,8 @@ public struct ProtocolSwitchCommit: Sendable, Hashable {
     public var `protocol`: ExchangeProtocol
     /// Old item id to new, by kind.
     public var itemIDs: [ItemKind: [String: String]]
+    /// New item id to the change key a write through the new protocol gave the item, by kind.
+    public var changeKeys: [ItemKind: [String: String]]
     /// The new sync state of each tracked folder (nil: none until an inbound snapshot).
     public var folderStates: [ItemKind: String?]
     public var actor: String
@@ -94,11 +105,13 @@ public struct ProtocolSwitchCommit: Sendable, Hashable {
 
     public init(
         mailbox: String, protocol: ExchangeProtocol, itemIDs: [ItemKind: [String: String]] = [:],
-        folderStates: [ItemKind: String?] = [:], actor: String, note: String?
+        changeKeys: [ItemKind: [String: String]] = [:], folderStates: [ItemKind: String?] = [:], actor: String,
+        note: String?
     ) {
         self.mailbox = mailbox
         self.protocol = `protocol`
         self.itemIDs = itemIDs
+        self.changeKeys = changeKeys
         self.folderStates = folderStates
         self.actor = actor
         self.note = note

@@ -816,6 +816,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
             let address = commit.mailbox.lowercased()
             for (key, link) in state.links where key.mailbox.lowercased() == address {
                 if let new = commit.itemIDs[key.kind]?[link.ref.id] { state.links[key]?.ref.id = new }
+                if let id = state.links[key]?.ref.id, let changeKey = commit.changeKeys[key.kind]?[id] {
+                    state.links[key]?.ref.changeKey = changeKey
+                }
             }
             for (kind, folderState) in commit.folderStates {
                 let key = "\(address)/\(kind.rawValue)"

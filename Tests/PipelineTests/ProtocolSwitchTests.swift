@@ -87,8 +87,20 @@ extension PipelineTestEnvironment {
             #expect(exchangeBefore.duplicated == 0)
             #expect(linksBefore.count > 20)
 
+            let inProgress = try await env.count(
+                """
+                SELECT count(*) FROM crm.tasks t JOIN sync.links l ON l.crm_id = t.id AND l.kind = 'tasks'
+                WHERE lower(l.mailbox) = $1 AND t.status <> 'completed' AND t.percent_complete > 0
+                """, [address])
+            #expect(inProgress > 0)
+            env.simulator.control.resetCounters()
             let outcome = try await env.switcher(router).setProtocol(.graph, mailbox: address, actor: "test")
             #expect(outcome.switched && outcome.from == .ews && outcome.to == .graph)
+            // The tasks in progress get their percentage in To Do's extension, which tasks written through EWS lack.
+            let extensionWrites = env.simulator.control.counters().filter {
+                $0.key.hasPrefix("Graph PATCH") && $0.key.contains("xtension")
+            }
+            #expect(extensionWrites.values.reduce(0, +) == inProgress, "\(env.simulator.control.counters())")
             #expect(outcome.translatedLinks == linksBefore.count)
             #expect(outcome.baselines == [.appointments, .tasks])
             #expect(outcome.caughtUp)
