@@ -43,9 +43,13 @@ public final class Simulator: Sendable {
     public var graphEndpoint: String {
         "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/v1.0"
     }
+    /// `http(s)://host:port`: the authority a Graph client takes its tokens from (as `https://login.microsoftonline.com`).
+    public var graphAuthority: String {
+        "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)"
+    }
     /// `http(s)://host:port/{tenant}/oauth2/v2.0/token`.
     public func tokenEndpoint(tenant: String = "common") -> String {
-        "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/\(tenant)/oauth2/v2.0/token"
+        "\(graphAuthority)/\(tenant)/oauth2/v2.0/token"
     }
     /// `http(s)://host:port/EWS/Exchange.asmx`.
     public var endpoint: String {

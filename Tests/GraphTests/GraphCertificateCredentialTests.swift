@@ -18,7 +18,7 @@ import TestSupport
     )
         -> GraphMailboxSource
     {
-        let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: "")
+        let authority = simulator.graphAuthority
         let configuration = GraphClient.Configuration(
             baseURL: simulator.graphEndpoint,
             credentials: GraphCredentials(

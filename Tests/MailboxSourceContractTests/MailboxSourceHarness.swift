@@ -72,8 +72,7 @@ struct MailboxSourceHarness {
             return (EWSMailboxSource(client: EWSClient(configuration: ews, transport: client, logger: logger)), client)
         case .graph:
             let client = try HTTPClient(configuration: http, logger: logger)
-            let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(
-                of: "/t/oauth2/v2.0/token", with: "")
+            let authority = simulator.graphAuthority
             var graph = GraphClient.Configuration(
                 baseURL: simulator.graphEndpoint,
                 credentials: GraphCredentials(

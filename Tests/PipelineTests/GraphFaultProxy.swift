@@ -64,7 +64,7 @@ final class GraphFaultProxy: @unchecked Sendable {
         configuration.keepsCookies = false
         configuration.maxResponseBytes = 256 << 20
         let client = try HTTPClient(configuration: configuration, logger: Logger(label: "graph-fault-proxy"))
-        let upstream = String(simulator.graphEndpoint.dropLast("/v1.0".count))
+        let upstream = simulator.graphAuthority
         let box = ProxyBox<GraphFaultProxy>()
         let server = try await LoopbackHTTPServer(asyncHandler: { request in
             await box.proxy?.answer(request, upstream: upstream)

@@ -116,7 +116,7 @@ struct PipelineTestEnvironment {
         http.proxy = .direct
         http.maxResponseBytes = maxResponseBytes
         let client = try HTTPClient(configuration: http, logger: makeLogger())
-        let authority = simulator.tokenEndpoint(tenant: "t").replacingOccurrences(of: "/t/oauth2/v2.0/token", with: "")
+        let authority = simulator.graphAuthority
         var graph = GraphClient.Configuration(
             baseURL: endpoint ?? simulator.graphEndpoint,
             credentials: GraphCredentials(
@@ -147,8 +147,7 @@ struct PipelineTestEnvironment {
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret.path)
             return [
                 "SNAPSYNC_EXCHANGE_PROTOCOL": "graph", "SNAPSYNC_GRAPH_URL": endpoint ?? simulator.graphEndpoint,
-                "SNAPSYNC_GRAPH_AUTHORITY": simulator.tokenEndpoint(tenant: "t").replacingOccurrences(
-                    of: "/t/oauth2/v2.0/token", with: ""),
+                "SNAPSYNC_GRAPH_AUTHORITY": simulator.graphAuthority,
                 "SNAPSYNC_GRAPH_TENANT": "contoso.example", "SNAPSYNC_GRAPH_CLIENT_ID": GraphApp.demo.clientId,
                 "SNAPSYNC_GRAPH_CLIENT_SECRET_FILE": secret.path,
             ]
