@@ -64,28 +64,46 @@ public struct GraphMailboxSource: MailboxSource {
     }
 
     /// The query that reads a whole item of `kind`.
-    public static func itemQuery(_ kind: ItemKind) -> String {
+    public static func itemQuery(_ kind: ItemKind) -> String { query(itemQueryPairs(kind)) }
+
+    /// The `$select` and `$expand` that read whole items of `kind`, one item or a listing.
+    static func itemQueryPairs(_ kind: ItemKind) -> [(String, String)] {
         switch kind {
         case .contacts:
-            query([
+            [
                 ("$select", (GraphMappings.contact.select + ["changeKey"]).joined(separator: ",")),
                 ("$expand", stampExpand),
-            ])
+            ]
         case .appointments:
-            query([
+            [
                 (
                     "$select",
                     (GraphMappings.appointment.select + ["changeKey", "type", "cancelledOccurrences"]).joined(
                         separator: ",")
                 ),
                 ("$expand", "exceptionOccurrences,\(eventExpand)"),
-            ])
+            ]
         case .tasks:
             // No $select: a task is small, and a $select would have to name the expanded linkedResources as well.
-            query([("$expand", taskExpand)])
+            [("$expand", taskExpand)]
         }
     }
 
+    /// The `$select` of a listing of refs.
+    static func refsSelect(_ kind: ItemKind) -> String { kind == .tasks ? "id" : "id,changeKey" }
+
+    /// A link of a listing with its `$select` and `$expand` replaced by `pairs`: the same page of the same listing,
+    /// read with other properties (Graph pages events, contacts and tasks by `$skip`, which the link keeps).
+    static func link(_ link: String, reading pairs: [(String, String)]) -> String {
+        let (base, query) =
+            link.firstIndex(of: "?").map { (link[..<$0], link[link.index(after: $0)...]) } ?? (link[...], "")
+        let kept = query.split(separator: "&").filter { part in
+            let key = part.prefix { $0 != "=" }.replacingOccurrences(of: "%24", with: "$").lowercased()
+            return key != "$select" && key != "$expand"
+        }
+        let added = pairs.map { "\($0.0)=\(GraphPath.segment($0.1))" }
+        return base + "?" + (added + kept.map(String.init)).joined(separator: "&")
+    }
     /// The ref of an item as Graph returned it: its id and version (`changeKey`, or a To Do task's etag).
     static func ref(_ item: GraphJSON?, kind: ItemKind) -> MailboxItemRef? {
         guard let id = item?["id"]?.string, !id.isEmpty else { return nil }
@@ -115,17 +133,72 @@ public struct GraphMailboxSource: MailboxSource {
             }
             target = cursor
         } else {
-            let select = kind == .tasks ? "id" : "id,changeKey"
             target =
                 try await collection(kind, mailbox)
-                + Self.query([("$select", select), ("$top", String(min(max(pageSize, 1), 1000)))])
+                + Self.query([("$select", Self.refsSelect(kind)), ("$top", String(min(max(pageSize, 1), 1000)))])
         }
+        return try await refsPage(target, kind: kind, in: mailbox, pageSize: pageSize)
+    }
+
+    /// The refs of the page `target` names.
+    func refsPage(
+        _ target: String, kind: ItemKind, in mailbox: MailboxOwner, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage {
         let (page, values) = try await readPage(
             target, pageSize: pageSize, operation: "GET \(kind.rawValue)", what: "list of \(kind.rawValue)", in: mailbox
         )
         return MailboxPage(
             refs: values.compactMap { Self.ref($0, kind: kind) }, nextCursor: page.body?["@odata.nextLink"]?.string,
             totalCount: nil)
+    }
+
+    /// Graph lists whole items: a page of up to 1,000 with the query that reads one whole item, one request where
+    /// reading by refs takes one an item (and Exchange Online budgets requests per mailbox). A page Graph cannot
+    /// answer whole (an undecodable or oversized answer, an error about the page) is read again as refs, whose items
+    /// are then read one by one: only a bad item is quarantined.
+    public func itemPage(
+        in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage {
+        let size = min(max(pageSize, 1), 1000)
+        let listing: String
+        if let cursor {
+            guard isLink(cursor) else {
+                throw MailboxSourceError(kind: .permanent, code: "InvalidCursor", message: "not a Graph next link")
+            }
+            listing = cursor
+        } else {
+            listing = try await collection(kind, mailbox) + Self.query([("$top", String(size))])
+        }
+        var refsListing: String { Self.link(listing, reading: [("$select", Self.refsSelect(kind))]) }
+        let page: GraphResponse
+        do {
+            page = try await client.send(
+                GraphRequest(
+                    .get, Self.link(listing, reading: Self.itemQueryPairs(kind)),
+                    prefer: ["odata.maxpagesize=\(size)"], operation: "GET \(kind.rawValue)"),
+                mailbox: mailbox.smtpAddress)
+        } catch {
+            let failure = Self.neutral(error)
+            guard failure.kind == .permanent else { throw failure }
+            return try await refsPage(refsListing, kind: kind, in: mailbox, pageSize: size)
+        }
+        guard let values = page.body?["value"]?.array else {
+            return try await refsPage(refsListing, kind: kind, in: mailbox, pageSize: size)
+        }
+        var refs: [MailboxItemRef] = []
+        var items: [Result<MailboxItem, MailboxSourceError>] = []
+        refs.reserveCapacity(values.count)
+        items.reserveCapacity(values.count)
+        for value in values {
+            guard let ref = Self.ref(value, kind: kind) else {
+                items.append(.failure(Self.invalid("an item without an id", kind: kind, mailbox: mailbox, id: "?")))
+                continue
+            }
+            refs.append(ref)
+            items.append(readItem(value, kind: kind, owner: mailbox, requested: ref.id))
+        }
+        return MailboxPage(
+            refs: refs, nextCursor: page.body?["@odata.nextLink"]?.string, totalCount: nil, items: items)
     }
 
     public func items(
@@ -143,23 +216,30 @@ public struct GraphMailboxSource: MailboxSource {
         let results = try await neutral { () async throws(GraphError) in
             try await client.batch(requests, mailbox: mailbox.smtpAddress)
         }
-        let maxBytes = client.configuration.maxItemBytes
         return zip(refs, results).map { ref, result in
             result.mapError(Self.neutral).flatMap { response in
                 guard let body = response.body else {
                     return .failure(Self.invalid("an empty answer", kind: kind, mailbox: mailbox, id: ref.id))
                 }
-                if Self.textBytes(of: body) > maxBytes {
-                    return .failure(
-                        MailboxSourceError(
-                            kind: .permanent, code: "ItemTooLarge",
-                            message:
-                                "Graph \(kind.rawValue) for \(mailbox.smtpAddress) item \(ref.id) is over \(maxBytes) bytes",
-                            itemID: ref.id))
-                }
-                return Self.mailboxItem(body, kind: kind, owner: mailbox, requested: ref.id)
+                return readItem(body, kind: kind, owner: mailbox, requested: ref.id)
             }
         }
+    }
+
+    /// The record of an item Graph answered, unless its free text is over the configured limit.
+    func readItem(
+        _ body: GraphJSON, kind: ItemKind, owner: MailboxOwner, requested: String
+    ) -> Result<MailboxItem, MailboxSourceError> {
+        let maxBytes = client.configuration.maxItemBytes
+        guard Self.textBytes(of: body) <= maxBytes else {
+            return .failure(
+                MailboxSourceError(
+                    kind: .permanent, code: "ItemTooLarge",
+                    message:
+                        "Graph \(kind.rawValue) for \(owner.smtpAddress) item \(requested) is over \(maxBytes) bytes",
+                    itemID: requested))
+        }
+        return Self.mailboxItem(body, kind: kind, owner: owner, requested: requested)
     }
 
     /// The size of an item's free text (its body or notes: the part of an item without a bound).

@@ -62,6 +62,12 @@ public final class MailboxSourceRouter: MailboxSource {
         try await source(for: mailbox).itemRefs(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
     }
 
+    public func itemPage(
+        in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage {
+        try await source(for: mailbox).itemPage(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
+    }
+
     public func items(
         _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
     ) async throws(MailboxSourceError) -> [Result<MailboxItem, MailboxSourceError>] {

@@ -40,27 +40,34 @@ extension StageContext {
     }
 
     /// Pages every item of the folder into the CRM (an item no CRM row can claim) or staging (the others, for the
-    /// match): each page (FindItem, then GetItem in batches) is committed with the source's cursor of the next page
-    /// (after the last, ``extractFinished``), so a killed run re-reads at most the page in flight
-    /// (``InboundStore/load(_:runID:mailbox:kind:db:)``).
+    /// match): each page (whole items where the source lists them so, else refs and then the items in batches) is
+    /// committed with the source's cursor of the next page (after the last, ``extractFinished``), so a killed run
+    /// re-reads at most the page in flight (``InboundStore/load(_:runID:mailbox:kind:db:)``).
     func extract(_ kind: ItemKind, cursor: String?) async throws {
         if cursor == Self.extractFinished { return }
         var pageCursor = cursor
         while true {
             try checkWindow()
-            let page = try await source.itemRefs(in: mailbox, kind: kind, after: pageCursor, pageSize: options.pageSize)
+            let page = try await source.itemPage(in: mailbox, kind: kind, after: pageCursor, pageSize: options.pageSize)
             var items: [MailboxItem] = []
             var failures: [MailboxSourceError] = []
-            var start = 0
-            while start < page.refs.count {
-                let refs = Array(page.refs[start..<min(start + options.fetchBatchSize, page.refs.count)])
-                start += refs.count
-                for result in try await fetchWithRetry(refs, kind: kind) {
+            func take(_ results: [Result<MailboxItem, MailboxSourceError>]) {
+                for result in results {
                     switch result {
                     case .success(let item): if inRange(item) { items.append(item) }
                     case .failure(let error) where error.kind == .notFound: continue  // deleted since the page was read
                     case .failure(let error): failures.append(error)
                     }
+                }
+            }
+            if let whole = page.items {
+                take(whole)
+            } else {
+                var start = 0
+                while start < page.refs.count {
+                    let refs = Array(page.refs[start..<min(start + options.fetchBatchSize, page.refs.count)])
+                    start += refs.count
+                    take(try await fetchWithRetry(refs, kind: kind))
                 }
             }
             let next = page.nextCursor

@@ -64,47 +64,57 @@ public struct Verifier: Sendable {
             var seen = Set<UUID>()
             var cursor: String?
             while true {
-                let page = try await source.itemRefs(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
-                var start = 0
-                while start < page.refs.count {
-                    let refs = Array(page.refs[start..<min(start + fetchBatchSize, page.refs.count)])
-                    start += refs.count
-                    for (ref, result) in zip(refs, try await source.items(refs, in: mailbox, kind: kind)) {
-                        let item: MailboxItem
-                        switch result {
-                        case .success(let read): item = read
-                        case .failure(let error) where error.kind == .notFound: continue
-                        case .failure(let error):
-                            // Named as what it is, not as its CRM row missing in Exchange.
-                            let crmID = links[ref.id]?.crmID
-                            if let crmID { seen.insert(crmID) }
-                            differences.append(
-                                VerifyDifference(
-                                    mailbox: address, kind: kind, crmID: crmID, itemID: ref.id,
-                                    problem: .unreadable(error.code)))
-                            continue
+                let page = try await source.itemPage(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
+                var results = page.items ?? []
+                if page.items == nil {
+                    var start = 0
+                    while start < page.refs.count {
+                        let refs = Array(page.refs[start..<min(start + fetchBatchSize, page.refs.count)])
+                        start += refs.count
+                        for (ref, result) in zip(refs, try await source.items(refs, in: mailbox, kind: kind)) {
+                            // A failure names the item it is about.
+                            results.append(
+                                result.mapError {
+                                    var e = $0; e.itemID = e.itemID ?? ref.id; return e
+                                })
                         }
-                        let crmID = links[item.ref.id]?.crmID ?? item.crmID
-                        func report(_ problem: VerifyDifference.Problem) {
-                            differences.append(
-                                VerifyDifference(
-                                    mailbox: address, kind: kind, crmID: crmID, itemID: item.ref.id, problem: problem))
-                        }
-                        guard let crmID else {
-                            if kind != .contacts { report(.missingInCRM) }  // a user's own contacts are not synced
-                            continue
-                        }
-                        guard let record = records[crmID] else {
-                            report(.missingInCRM)
-                            continue
-                        }
-                        guard seen.insert(crmID).inserted else {
-                            report(.duplicateInExchange)
-                            continue
-                        }
-                        let difference = RecordDifference(record.record, item.record)
-                        if !difference.isEmpty { report(.fieldsDiffer(difference.fields)) }
                     }
+                }
+                for result in results {
+                    let item: MailboxItem
+                    switch result {
+                    case .success(let read): item = read
+                    case .failure(let error) where error.kind == .notFound: continue
+                    case .failure(let error):
+                        // Named as what it is, not as its CRM row missing in Exchange.
+                        let crmID = error.itemID.flatMap { links[$0]?.crmID }
+                        if let crmID { seen.insert(crmID) }
+                        differences.append(
+                            VerifyDifference(
+                                mailbox: address, kind: kind, crmID: crmID, itemID: error.itemID,
+                                problem: .unreadable(error.code)))
+                        continue
+                    }
+                    let crmID = links[item.ref.id]?.crmID ?? item.crmID
+                    func report(_ problem: VerifyDifference.Problem) {
+                        differences.append(
+                            VerifyDifference(
+                                mailbox: address, kind: kind, crmID: crmID, itemID: item.ref.id, problem: problem))
+                    }
+                    guard let crmID else {
+                        if kind != .contacts { report(.missingInCRM) }  // a user's own contacts are not synced
+                        continue
+                    }
+                    guard let record = records[crmID] else {
+                        report(.missingInCRM)
+                        continue
+                    }
+                    guard seen.insert(crmID).inserted else {
+                        report(.duplicateInExchange)
+                        continue
+                    }
+                    let difference = RecordDifference(record.record, item.record)
+                    if !difference.isEmpty { report(.fieldsDiffer(difference.fields)) }
                 }
                 guard let next = page.nextCursor else { break }
                 cursor = next

@@ -72,18 +72,26 @@ public struct MailboxUpdate: Sendable, Hashable {
     }
 }
 
-/// One page of item references.
+/// One page of a folder's items: their references, and the items themselves when the listing carried them whole.
 public struct MailboxPage: Sendable, Hashable {
     public var refs: [MailboxItemRef]
-    /// The source's opaque cursor of the next page (an EWS offset, a Graph `@odata.nextLink`), to pass back to
-    /// ``MailboxSource/itemRefs(in:kind:after:pageSize:)`` and to checkpoint as text; nil when this was the last page.
+    /// The source's opaque cursor of the next page (an EWS offset, a Graph `@odata.nextLink`), to pass back to the
+    /// method that gave this page and to checkpoint as text; nil when this was the last page.
     public var nextCursor: String?
     /// The number of items in the folder when the page was read, if known.
     public var totalCount: Int?
-    public init(refs: [MailboxItemRef], nextCursor: String?, totalCount: Int?) {
+    /// The page's items read whole, one result per item of the listing (a failure names its item), when the
+    /// listing carried them (``MailboxSource/itemPage(in:kind:after:pageSize:)``); nil when they are to be read by
+    /// their refs with ``MailboxSource/items(_:in:kind:)``.
+    public var items: [Result<MailboxItem, MailboxSourceError>]?
+    public init(
+        refs: [MailboxItemRef], nextCursor: String?, totalCount: Int?,
+        items: [Result<MailboxItem, MailboxSourceError>]? = nil
+    ) {
         self.refs = refs
         self.nextCursor = nextCursor
         self.totalCount = totalCount
+        self.items = items
     }
 }
 
@@ -213,6 +221,14 @@ public protocol MailboxSource: Sendable {
         in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
     ) async throws(MailboxSourceError) -> MailboxPage
 
+    /// One page of every item of `kind` in the mailbox's folder for that kind, read whole where the protocol lists
+    /// whole items (Graph: one request a page instead of one an item), else as refs (``MailboxPage/items`` nil: read
+    /// them with ``items(_:in:kind:)``). A source may answer one page each way. `cursor` is a
+    /// ``MailboxPage/nextCursor`` of this method.
+    func itemPage(
+        in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage
+
     /// The items with these refs, mapped to CRM records.
     func items(
         _ refs: [MailboxItemRef], in mailbox: MailboxOwner, kind: ItemKind
@@ -275,6 +291,13 @@ public protocol MailboxSource: Sendable {
 }
 
 extension MailboxSource {
+    /// A source that lists refs only (EWS's FindItem) pages refs, and the items are read by them.
+    public func itemPage(
+        in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> MailboxPage {
+        try await itemRefs(in: mailbox, kind: kind, after: cursor, pageSize: pageSize)
+    }
+
     /// The most ids one ``translateItemIDs(_:from:to:in:)`` call takes (Graph's `translateExchangeIds` limit).
     public static var maxTranslatedIDs: Int { 1000 }
 

@@ -151,7 +151,8 @@ final class GraphFaultProxy: @unchecked Sendable {
                     ($0.name, $0.value)
                 },
                 body: forwarded.body)
-            if let (itemID, corruption) = lock.withLock({ _ in target }),
+            // Item reads and listings are damaged; delta pages, which have no item-by-item reading, are not.
+            if let (itemID, corruption) = lock.withLock({ _ in target }), !request.uri.contains("/delta"),
                 let (status, body) = Self.damage(answer.body, itemID: itemID, corruption)
             {
                 lock.withLock { _ in damaged += 1 }
@@ -177,7 +178,7 @@ final class GraphFaultProxy: @unchecked Sendable {
     /// Stands for the item's JSON until the answer is written, then for its cut-off text.
     static let cutOff = "snapsync-test-cut-off-item"
 
-    /// The answer (a `$batch` answer, or an item's own) with the item damaged, and the status to answer with when it
+    /// The answer (a listing of whole items, a `$batch` answer, or an item's own) with the item damaged, and the status to answer with when it
     /// changes; nil when the item is not in it.
     static func damage(_ body: [UInt8], itemID: String, _ corruption: Corruption) -> (status: Int?, body: [UInt8])? {
         guard var answer = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
@@ -186,7 +187,22 @@ final class GraphFaultProxy: @unchecked Sendable {
         ]
         var status: Int?
         var damagedAnswer: Any = answer
-        if var responses = answer["responses"] as? [[String: Any]] {
+        if let values = answer["value"] as? [[String: Any]] {
+            // A listing of whole items (not one of refs only: those carry nothing to damage).
+            guard let index = values.firstIndex(where: { $0["id"] as? String == itemID }),
+                !Set(values[index].keys).isSubset(of: ["id", "changeKey", "@odata.etag"])
+            else { return nil }
+            if corruption == .unknownErrorCode {
+                status = 400
+                damagedAnswer = error
+            } else {
+                guard let damaged = damage(values[index], corruption) else { return nil }
+                var list: [Any] = values
+                list[index] = damaged
+                answer["value"] = list
+                damagedAnswer = answer
+            }
+        } else if var responses = answer["responses"] as? [[String: Any]] {
             guard
                 let index = responses.firstIndex(where: {
                     ($0["body"] as? [String: Any])?["id"] as? String == itemID
