@@ -13,6 +13,8 @@ struct GraphJSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// The members of the objects being read, innermost last: each object's dictionary is made once, at its size.
+    private var members: [(String, GraphJSON)] = []
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -74,12 +76,12 @@ struct GraphJSONParser {
 
     private mutating func object() throws(Failure) -> GraphJSON {
         try nest()
-        var members: [String: GraphJSON] = [:]
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(members)
+            return .object([:])
         }
+        let first = members.count
         while true {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw failure("a member name expected")
@@ -89,7 +91,8 @@ struct GraphJSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("':' expected") }
             index += 1
             skipWhitespace()
-            members[key] = try value()
+            let value = try value()
+            members.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -98,7 +101,10 @@ struct GraphJSONParser {
             } else if bytes[index] == UInt8(ascii: "}") {
                 index += 1
                 depth -= 1
-                return .object(members)
+                var object = [String: GraphJSON](minimumCapacity: members.count - first)
+                for (key, value) in members[first...] { object[key] = value }  // a repeated name: the last wins
+                members.removeSubrange(first...)
+                return .object(object)
             } else {
                 throw failure("',' or '}' expected")
             }
@@ -134,10 +140,12 @@ struct GraphJSONParser {
     private mutating func string() throws(Failure) -> String {
         index += 1
         let start = index
+        var high: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+                guard let text = Self.text(UnsafeBufferPointer(rebasing: bytes[start..<index]), ascii: high < 0x80)
+                else {
                     throw Failure(offset: start, reason: "a string that is not UTF-8")
                 }
                 index += 1
@@ -145,6 +153,7 @@ struct GraphJSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw failure("a control character in a string") }
+            high |= byte
             index += 1
         }
         var unescaped = Array(bytes[start..<index])
@@ -152,7 +161,7 @@ struct GraphJSONParser {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: unescaped, as: UTF8.self) else {
+                guard let text = unescaped.withUnsafeBufferPointer({ Self.text($0, ascii: false) }) else {
                     throw Failure(offset: start, reason: "a string that is not UTF-8")
                 }
                 index += 1
@@ -179,6 +188,14 @@ struct GraphJSONParser {
             }
         }
         throw failure("an unterminated string")
+    }
+
+    /// The text of UTF-8 bytes, nil when they are not UTF-8. Decoding repairs what is not UTF-8, so a text that
+    /// differs from its bytes was not (decoding a contiguous buffer is the standard library's fast path, where
+    /// validating a slice went through its generic one).
+    private static func text(_ utf8: UnsafeBufferPointer<UInt8>, ascii: Bool) -> String? {
+        let text = String(decoding: utf8, as: UTF8.self)
+        return ascii || text.utf8.elementsEqual(utf8) ? text : nil
     }
 
     /// The UTF-8 of a `\uXXXX` escape (its `\u` read), a surrogate pair's second half included.
