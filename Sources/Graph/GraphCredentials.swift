@@ -87,21 +87,33 @@ public struct GraphCredentials: Sendable, CustomStringConvertible {
 
 /// Paths and their encoding.
 enum GraphPath {
-    static let unreserved: Set<UInt8> = Set(
-        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
+    /// RFC 3986's unreserved characters: letters, digits, `-`, `.`, `_`, `~`.
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            true
+        default: false
+        }
+    }
 
     /// A path segment or query value, percent-encoded except for RFC 3986's unreserved characters.
     static func segment(_ text: String) -> String {
-        var out = ""
-        let hex = Array("0123456789ABCDEF")
+        if text.utf8.allSatisfy(isUnreserved) { return text }
+        let hex: StaticString = "0123456789ABCDEF"
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 3)
         for byte in text.utf8 {
-            if unreserved.contains(byte) {
-                out.append(Character(Unicode.Scalar(byte)))
+            if isUnreserved(byte) {
+                out.append(byte)
             } else {
-                out += "%\(hex[Int(byte >> 4)])\(hex[Int(byte & 0xF)])"
+                out.append(UInt8(ascii: "%"))
+                out.append(hex.utf8Start[Int(byte >> 4)])
+                out.append(hex.utf8Start[Int(byte & 0xF)])
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A form body (`application/x-www-form-urlencoded`).

@@ -45,13 +45,13 @@ public enum GraphJSON: Sendable, Hashable {
 
     func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += Array("null".utf8)
-        case .bool(let b): out += Array((b ? "true" : "false").utf8)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n):
             if n == n.rounded(), abs(n) < 1e15 {
-                out += Array(String(Int64(n)).utf8)
+                out.append(contentsOf: String(Int64(n)).utf8)
             } else {
-                out += Array(String(n).utf8)
+                out.append(contentsOf: String(n).utf8)
             }
         case .string(let s): Self.writeString(s, into: &out)
         case .array(let values):
@@ -75,6 +75,12 @@ public enum GraphJSON: Sendable, Hashable {
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most text needs no escape: copied whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
