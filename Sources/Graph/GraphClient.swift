@@ -19,6 +19,8 @@ public struct GraphRequest: Sendable {
     public var isIdempotent: Bool
     /// What the request spends of the mailbox's request budget: 1, or the requests a `$batch` carries.
     var budgetCost = 1
+    /// The only member names of the answer that are read (nil: all; ``GraphJSON/parse(_:keeping:)``).
+    public var keeping: Set<String>?
 
     public init(
         _ method: HTTPMethod, _ target: String, body: GraphJSON? = nil, headers: [String: String] = [:],
@@ -194,7 +196,8 @@ public final class GraphClient: Sendable {
         if response.body.isEmpty { return GraphResponse(status: response.status, headers: responseHeaders, body: nil) }
         do {
             return GraphResponse(
-                status: response.status, headers: responseHeaders, body: try GraphJSON.parse(response.body))
+                status: response.status, headers: responseHeaders,
+                body: try GraphJSON.parse(response.body, keeping: request.keeping))
         } catch {
             throw GraphError(
                 .decoding("malformed JSON"), operation: request.operation, mailbox: mailbox, itemID: request.itemID)

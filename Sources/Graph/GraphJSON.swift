@@ -28,9 +28,12 @@ public enum GraphJSON: Sendable, Hashable {
     /// Parses a body; throws ``GraphError`` with the code `.decoding` on malformed JSON (``GraphJSONParser``: a page
     /// of 1,000 events reads in a third of the CPU time Foundation's JSONSerialization and the conversion of its
     /// objects took).
-    public static func parse(_ bytes: [UInt8]) throws(GraphError) -> GraphJSON {
+    ///
+    /// With `keeping`, only members of those names are read, at any depth: the others are checked and skipped (an
+    /// answer of which only ids and links are used reads without making the rest).
+    public static func parse(_ bytes: [UInt8], keeping: Set<String>? = nil) throws(GraphError) -> GraphJSON {
         do {
-            return try GraphJSONParser.parse(bytes)
+            return try GraphJSONParser.parse(bytes, keeping: keeping)
         } catch {
             throw GraphError(.decoding("malformed JSON at byte \(error.offset): \(error.reason)"), operation: "decode")
         }

@@ -15,12 +15,17 @@ struct GraphJSONParser {
     private var depth = 0
     /// The members of the objects being read, innermost last: each object's dictionary is made once, at its size.
     private var members: [(String, GraphJSON)] = []
+    /// The only member names read, at any depth (nil: all); other members are checked as JSON and skipped.
+    private let keeping: Set<String>?
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>?) {
+        self.bytes = bytes
+        self.keeping = keeping
+    }
 
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> GraphJSON {
+    static func parse(_ bytes: [UInt8], keeping: Set<String>? = nil) throws(Failure) -> GraphJSON {
         let result: Result<GraphJSON, Failure> = bytes.withUnsafeBufferPointer { buffer in
-            var parser = GraphJSONParser(buffer)
+            var parser = GraphJSONParser(buffer, keeping: keeping)
             do throws(Failure) {
                 parser.skipWhitespace()
                 let value = try parser.value()
@@ -91,8 +96,12 @@ struct GraphJSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("':' expected") }
             index += 1
             skipWhitespace()
-            let value = try value()
-            members.append((key, value))
+            if let keeping, !keeping.contains(key) {
+                try skipValue()
+            } else {
+                let value = try value()
+                members.append((key, value))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -109,6 +118,68 @@ struct GraphJSONParser {
                 throw failure("',' or '}' expected")
             }
         }
+    }
+
+    /// Passes over a value that is not kept: its structure is checked, nothing is made of it.
+    private mutating func skipValue() throws(Failure) {
+        guard index < bytes.count else { throw failure("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = bytes[index] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            try nest()
+            if index < bytes.count, bytes[index] == close {
+                index += 1
+                depth -= 1
+                return
+            }
+            while true {
+                if isObject {
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                        throw failure("a member name expected")
+                    }
+                    try skipString()
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("':' expected") }
+                    index += 1
+                    skipWhitespace()
+                }
+                try skipValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw failure("unexpected end") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    skipWhitespace()
+                } else if bytes[index] == close {
+                    index += 1
+                    depth -= 1
+                    return
+                } else {
+                    throw failure(isObject ? "',' or '}' expected" : "',' or ']' expected")
+                }
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try number()
+        }
+    }
+
+    /// Passes over a string at `index` (its opening quote).
+    private mutating func skipString() throws(Failure) {
+        index += 1
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                index += 1
+                return
+            case UInt8(ascii: "\\"): index += 2
+            case 0..<0x20: throw failure("a control character in a string")
+            default: index += 1
+            }
+        }
+        throw failure("an unterminated string")
     }
 
     private mutating func array() throws(Failure) -> GraphJSON {

@@ -599,6 +599,12 @@ public struct GraphMailboxSource: MailboxSource {
 
     // MARK: changes
 
+    /// What a delta page is read for: the links, and of each entry what says which item changed how.
+    static let deltaMembers: Set<String> = [
+        "value", "@odata.nextLink", "@odata.deltaLink", "id", "@removed", "type", "seriesMasterId", "changeKey",
+        "@odata.etag",
+    ]
+
     public func changes(
         in mailbox: MailboxOwner, kind: ItemKind, since syncState: String?, window: MailboxChangeWindow,
         maxChanges: Int
@@ -628,7 +634,7 @@ public struct GraphMailboxSource: MailboxSource {
         }
         let (page, values) = try await readPage(
             target, pageSize: maxChanges, operation: "GET \(kind.rawValue) delta", what: "delta of \(kind.rawValue)",
-            in: mailbox)
+            keeping: Self.deltaMembers, in: mailbox)
         var changes: [MailboxChange] = []
         var seen = Set<String>()  // delta may repeat an item within a page
         for value in values {
@@ -739,13 +745,14 @@ public struct GraphMailboxSource: MailboxSource {
     /// GETs one page of a collection or delta (at most `pageSize` items, 1...1,000) and its `value` array; a page
     /// without one is an undecodable response naming `what` and the mailbox.
     func readPage(
-        _ target: String, pageSize: Int, operation: String, what: String, in mailbox: MailboxOwner
+        _ target: String, pageSize: Int, operation: String, what: String, keeping: Set<String>? = nil,
+        in mailbox: MailboxOwner
     ) async throws(MailboxSourceError) -> (page: GraphResponse, values: [GraphJSON]) {
+        var request = GraphRequest(
+            .get, target, prefer: ["odata.maxpagesize=\(min(max(pageSize, 1), 1000))"], operation: operation)
+        request.keeping = keeping
         let page = try await neutral { () async throws(GraphError) in
-            try await client.send(
-                GraphRequest(
-                    .get, target, prefer: ["odata.maxpagesize=\(min(max(pageSize, 1), 1000))"], operation: operation),
-                mailbox: mailbox.smtpAddress)
+            try await client.send(request, mailbox: mailbox.smtpAddress)
         }
         guard let values = page.body?["value"]?.array else {
             throw MailboxSourceError(

@@ -49,6 +49,21 @@ import TestSupport
         #expect(try GraphJSON.parse(Array(" \"ö\" ".utf8)) == "ö")
     }
 
+    @Test func aReadingOfSomeMembersSkipsTheOthersButStillRefusesWhatIsNotJSON() throws {
+        let text = #"""
+            {"value":[{"id":"a","subject":"x \"y\" \u00e9","attendees":[{"emailAddress":{"address":"b"}}],"n":-1.5e3,
+             "@removed":{"reason":"deleted"}},{"id":"b","body":{"content":"<p>\\</p>"},"t":true,"z":null}],
+             "@odata.deltaLink":"https://d"}
+            """#
+        let value = try GraphJSON.parse(Array(text.utf8), keeping: ["value", "id", "@removed", "@odata.deltaLink"])
+        #expect(value == ["value": [["id": "a", "@removed": [:]], ["id": "b"]], "@odata.deltaLink": "https://d"])
+        for broken in [#"{"value":[],"x":[1,}"#, #"{"x":{"a" 1}}"#, #"{"x":"open}"#, #"{"x":tru}"#] {
+            #expect(throws: GraphError.self, "\(broken)") {
+                try GraphJSON.parse(Array(broken.utf8), keeping: ["value"])
+            }
+        }
+    }
+
     @Test(arguments: [
         "", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "\"open", "01", "-", "1.", "1e", "tru", "nul", "[1] x",
         "\"\\x\"", "\"\\u12\"", "\"\\ud83d\"", "\"\\ude00\"", "\"a\u{1}b\"", "{'a':1}", "NaN",
