@@ -4,8 +4,9 @@ import SyncCore
 
 /// One ``MailboxSource`` over the sources of several protocols (a hybrid deployment): each call goes to the source
 /// of its mailbox's protocol, the one set for the mailbox (`snapsync mailbox set-protocol`) or else the
-/// configuration's default. A mailbox whose protocol has no source (no settings) gets a permanent
-/// `ProtocolNotConfigured` error naming it; the other mailboxes go on.
+/// configuration's default. A mailbox whose protocol has no source (no settings) is refused with a
+/// `ProtocolNotConfigured` error naming it, a configuration error: its stages fail once, its live-sync changes stay
+/// queued until the protocol is configured, and the other mailboxes go on.
 public final class MailboxSourceRouter: MailboxSource {
     /// The run-log event naming the protocol a mailbox of a run is reached by (its message is the protocol).
     public static let protocolEvent = "protocol"
@@ -43,7 +44,7 @@ public final class MailboxSourceRouter: MailboxSource {
     ) throws(MailboxSourceError) -> any MailboxSource {
         guard let source = sources[`protocol`] else {
             throw MailboxSourceError(
-                kind: .permanent, code: "ProtocolNotConfigured",
+                kind: .mailboxRefused, code: "ProtocolNotConfigured",
                 message:
                     "\(mailbox) is reached by \(`protocol`.rawValue), which has no settings: configure it or run "
                     + "snapsync mailbox set-protocol \(mailbox) \(configured.sorted { $0.rawValue < $1.rawValue }.first?.rawValue ?? "ews")"

@@ -255,6 +255,16 @@ extension PipelineTestEnvironment {
             #expect(status.contains("set the protocol to graph of \(mailboxes[1]): moved"), "\(status)")
             let unchanged = try await snapsync(["mailbox", "set-protocol", mailboxes[1], "GRAPH"])
             #expect(unchanged.contains("(unchanged)"), "\(unchanged)")
+
+            // Without Graph's settings the mailbox reached by Graph is a configuration error naming it (78 when it
+            // is all the run covers), not an item or stage failure.
+            let refused = try await ChildProcess.run(
+                KillAndResumeTests.binary, ["snapshot", "inbound", "--mailbox", mailboxes[1]],
+                environment: ExitCodeTests.environment(env))
+            #expect(refused.status == 78, "\(refused.output)")
+            #expect(
+                refused.output.contains("configuration error") && refused.output.contains(mailboxes[1])
+                    && refused.output.contains("ProtocolNotConfigured"), "\(refused.output)")
         }
     }
 }
