@@ -617,8 +617,9 @@ extension GraphService {
         let now = self.now()
         let mailbox = ctx.mailbox
         let (item, _) = store.withState { s -> (StoredItem, Bool) in
-            if let transaction, let f = s.mailbox(mailbox)?.folders["calendar"],
-                let first = f.items.values.first(where: { GraphItemMapping.hidden($0, "transactionId") == transaction })
+            if let transaction,
+                let first = s.mailboxes[StoreState.key(mailbox)]?.folders["calendar"]?.items.first(
+                    transactionId: transaction)
             {
                 return (first, false)
             }

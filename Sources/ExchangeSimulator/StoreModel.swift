@@ -76,7 +76,7 @@ struct StoredFolder: Sendable {
     var folderClass: String?
     var parent: String?
     var elementName: String
-    var items: [UInt64: StoredItem] = [:]
+    var items = FolderItems()
     /// Change log: (sequence, item number). Entries whose sequence no longer equals the item's
     /// `lastSeq` are stale and skipped.
     var log: [(seq: UInt64, item: UInt64)] = []

@@ -5,24 +5,152 @@ import Foundation
     import FoundationNetworking
 #endif
 
-/// Measures what the simulator serves over loopback HTTP: EWS CreateItem and GetItem in 1,000-item batches, and the
-/// same contacts through Graph: POST in `$batch` requests of 20 (Graph's most per request) and GET in pages of 1,000.
-/// CPU per item is the process's user and system time per phase (the client's share included, the same for both).
+/// Measures what the simulator serves over loopback HTTP, per kind of item (contacts, calendar items, tasks): EWS
+/// CreateItem and GetItem in batches of 1,000, and the same items through Graph as snapsync sends and reads them:
+/// POST in `$batch` requests of 20 (Graph's most per request; events with a `transactionId`, To Do tasks with a linked
+/// resource and the task extension, contacts and events with an extended property), and GET of the collection in
+/// pages of 1,000 with snapsync's `$select` and `$expand`. CPU per item is the process's user and system time per
+/// phase (the client's share included, the same for both) and the simulator's event-loop threads' own.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print EWS CreateItem/GetItem and Graph POST/GET items/s and CPU per item.")
 
-    @Option(help: "Batches per operation.") var batches = 10
+    @Option(help: "Batches per operation and kind.") var batches = 10
     @Option(help: "Items per batch.") var batchSize = 1000
+
+    /// A kind of item as the bench writes it through each front-end.
+    enum Kind: String, CaseIterable {
+        case contacts, events, tasks
+
+        var ewsFolder: String { ["contacts": "contacts", "events": "calendar", "tasks": "tasks"][rawValue]! }
+        var ewsElement: String { ["contacts": "Contact", "events": "CalendarItem", "tasks": "Task"][rawValue]! }
+    }
+
+    static let crmId = "String {5c1b9e4a-3f0d-4c55-9b6e-5d7a2e8c1f30} Name SnapsyncCrmId"
+    static let iCalUid = "String {5c1b9e4a-3f0d-4c55-9b6e-5d7a2e8c1f30} Name SnapsyncICalUid"
+    static let taskExtension = "microsoft.graph.openTypeExtension.com.snapsync.task"
+
+    static func ewsItem(_ kind: Kind, _ n: Int) -> String {
+        let body = "<t:Body BodyType=\"Text\">Notes for item \(n) — Zoë &amp; Łukasz</t:Body>"
+        switch kind {
+        case .contacts:
+            return "<t:Contact><t:Subject>Contact \(n)</t:Subject>\(body)"
+                + "<t:GivenName>Given\(n)</t:GivenName><t:CompanyName>Contoso</t:CompanyName>"
+                + "<t:EmailAddresses><t:Entry Key=\"EmailAddress1\">c\(n)@example.org</t:Entry></t:EmailAddresses>"
+                + "<t:PhoneNumbers><t:Entry Key=\"BusinessPhone\">+1 555 \(n)</t:Entry></t:PhoneNumbers>"
+                + "<t:JobTitle>Buyer</t:JobTitle><t:Surname>Surname\(n)</t:Surname></t:Contact>"
+        case .events:
+            let day = 1 + n % 28
+            return "<t:CalendarItem><t:Subject>Meeting \(n)</t:Subject>\(body)"
+                + "<t:Start>2026-03-\(day < 10 ? "0" : "")\(day)T09:00:00Z</t:Start>"
+                + "<t:End>2026-03-\(day < 10 ? "0" : "")\(day)T10:00:00Z</t:End><t:Location>Room \(n % 50)</t:Location>"
+                + "<t:RequiredAttendees><t:Attendee><t:Mailbox><t:Name>Guest \(n)</t:Name>"
+                + "<t:EmailAddress>g\(n)@example.org</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees>"
+                + "</t:CalendarItem>"
+        case .tasks:
+            return "<t:Task><t:Subject>Task \(n)</t:Subject>\(body)<t:DueDate>2026-03-20T00:00:00Z</t:DueDate>"
+                + "<t:PercentComplete>\(n % 100)</t:PercentComplete><t:Status>InProgress</t:Status></t:Task>"
+        }
+    }
+
+    static func graphItem(_ kind: Kind, _ n: Int) -> String {
+        let stamp = "{\"id\":\"\(crmId)\",\"value\":\"crm-\(n)\"}"
+        switch kind {
+        case .contacts:
+            return "{\"givenName\":\"Given\(n)\",\"surname\":\"Surname\(n)\",\"companyName\":\"Contoso\","
+                + "\"jobTitle\":\"Buyer\",\"personalNotes\":\"Notes for item \(n) — Zoë & Łukasz\","
+                + "\"emailAddresses\":[{\"address\":\"c\(n)@example.org\"}],\"businessPhones\":[\"+1 555 \(n)\"],"
+                + "\"singleValueExtendedProperties\":[\(stamp)]}"
+        case .events:
+            let day = 1 + n % 28
+            let date = "2026-03-\(day < 10 ? "0" : "")\(day)"
+            return "{\"subject\":\"Meeting \(n)\",\"body\":{\"contentType\":\"text\","
+                + "\"content\":\"Notes for item \(n) — Zoë & Łukasz\"},"
+                + "\"start\":{\"dateTime\":\"\(date)T09:00:00\",\"timeZone\":\"UTC\"},"
+                + "\"end\":{\"dateTime\":\"\(date)T10:00:00\",\"timeZone\":\"UTC\"},"
+                + "\"location\":{\"displayName\":\"Room \(n % 50)\"},"
+                + "\"attendees\":[{\"type\":\"required\",\"emailAddress\":{\"name\":\"Guest \(n)\","
+                + "\"address\":\"g\(n)@example.org\"}}],"
+                + "\"singleValueExtendedProperties\":[\(stamp),{\"id\":\"\(iCalUid)\",\"value\":\"uid-\(n)\"}],"
+                + "\"transactionId\":\"00000000-0000-4000-8000-\(String(repeating: "0", count: max(0, 12 - String(n).count)))\(n)\"}"
+        case .tasks:
+            return "{\"title\":\"Task \(n)\",\"body\":{\"contentType\":\"text\","
+                + "\"content\":\"Notes for item \(n) — Zoë & Łukasz\"},\"status\":\"inProgress\","
+                + "\"dueDateTime\":{\"dateTime\":\"2026-03-20T00:00:00\",\"timeZone\":\"UTC\"},"
+                + "\"linkedResources\":[{\"applicationName\":\"snapsync\",\"externalId\":\"crm-\(n)\","
+                + "\"displayName\":\"CRM task\"}],"
+                + "\"extensions\":[{\"@odata.type\":\"microsoft.graph.openTypeExtension\","
+                + "\"extensionName\":\"com.snapsync.task\",\"percentComplete\":\(n % 100)}]}"
+        }
+    }
+
+    /// The query snapsync reads a whole item of `kind` with.
+    static func graphQuery(_ kind: Kind) -> [(String, String)] {
+        switch kind {
+        case .contacts:
+            [
+                (
+                    "$select",
+                    "givenName,surname,companyName,jobTitle,personalNotes,emailAddresses,businessPhones,changeKey"
+                ),
+                ("$expand", "singleValueExtendedProperties($filter=id eq '\(crmId)')"),
+            ]
+        case .events:
+            [
+                (
+                    "$select",
+                    "subject,body,start,end,location,attendees,isAllDay,originalStartTimeZone,recurrence,changeKey,type,"
+                        + "cancelledOccurrences"
+                ),
+                (
+                    "$expand",
+                    "exceptionOccurrences,singleValueExtendedProperties($filter=id eq '\(crmId)' or id eq '\(iCalUid)')"
+                ),
+            ]
+        case .tasks: [("$expand", "linkedResources,extensions($filter=id eq '\(taskExtension)')")]
+        }
+    }
+
+    struct Measure {
+        var items = 0
+        var seconds = 0.0
+        var cpu = 0.0
+        var server: Double?
+    }
 
     func run() async throws {
         var config = SimulatorConfiguration()
         config.mailboxes = ["bench@example.com"]
         let sim = try await Simulator.start(config)
         defer { Task { try? await sim.shutdown() } }
+        let session = URLSession(configuration: .ephemeral)
+        let graph = try await GraphClient(sim, session: session)
+        print("exchange-sim bench: \(batches) batches of \(batchSize) items per kind over loopback HTTP")
+        func line(_ name: String, _ m: Measure) {
+            let perItem = 1e6 / Double(max(m.items, 1))
+            print(
+                String(
+                    format: "%@ %6.0f items/s (%d items in %.2f s), %5.1f us CPU per item (process), %@",
+                    name.padding(toLength: 40, withPad: " ", startingAt: 0), Double(m.items) / m.seconds, m.items,
+                    m.seconds, m.cpu * perItem,
+                    m.server.map { String(format: "%5.1f us in the simulator", $0 * perItem) }
+                        ?? "simulator's share not measured"))
+        }
+        for kind in Kind.allCases {
+            let (create, get) = try await ewsBench(sim, session: session, kind: kind)
+            let (post, list) = try await graph.bench(kind, count: batches * batchSize)
+            line("EWS CreateItem (\(kind.rawValue)):", create)
+            line("EWS GetItem (\(kind.rawValue)):", get)
+            line("Graph POST ($batch of 20, \(kind.rawValue)):", post)
+            line("Graph GET (pages of 1,000, \(kind.rawValue)):", list)
+        }
+        try await sim.shutdown()
+    }
+
+    /// Creates `batches` × `batchSize` items of `kind` through EWS CreateItem, then reads them back with GetItem.
+    func ewsBench(_ sim: Simulator, session: URLSession, kind: Kind) async throws -> (Measure, Measure) {
         let account = SimulatorConfiguration.defaultAccount
         let auth = "Basic " + Data("\(account.user):\(account.password)".utf8).base64EncodedString()
-        let session = URLSession(configuration: .ephemeral)
         func post(_ body: String) async throws -> Data {
             var req = URLRequest(url: URL(string: sim.endpoint)!)
             req.httpMethod = "POST"
@@ -44,25 +172,17 @@ struct Bench: AsyncParsableCommand {
             """
         }
         var ids: [[String]] = []
-        var createSeconds = 0.0
+        var create = Measure(), get = Measure()
         var cpu = CPUClock()
         for b in 0..<batches {
-            var items = ""
-            for i in 0..<batchSize {
-                let n = b * batchSize + i
-                items +=
-                    "<t:Contact><t:Subject>Contact \(n)</t:Subject><t:Body BodyType=\"Text\">Notes for contact \(n) — Zoë &amp; Łukasz</t:Body>"
-                    + "<t:GivenName>Given\(n)</t:GivenName><t:CompanyName>Contoso</t:CompanyName>"
-                    + "<t:EmailAddresses><t:Entry Key=\"EmailAddress1\">c\(n)@example.org</t:Entry></t:EmailAddresses>"
-                    + "<t:PhoneNumbers><t:Entry Key=\"BusinessPhone\">+1 555 \(n)</t:Entry></t:PhoneNumbers>"
-                    + "<t:JobTitle>Buyer</t:JobTitle><t:Surname>Surname\(n)</t:Surname></t:Contact>"
-            }
+            let items = (0..<batchSize).map { Self.ewsItem(kind, b * batchSize + $0) }.joined()
+            let disposition = kind == .events ? " SendMeetingInvitations=\"SendToNone\"" : ""
             let body = envelope(
-                "<m:CreateItem><m:SavedItemFolderId><t:DistinguishedFolderId Id=\"contacts\"/></m:SavedItemFolderId><m:Items>\(items)</m:Items></m:CreateItem>"
-            )
+                "<m:CreateItem\(disposition)><m:SavedItemFolderId><t:DistinguishedFolderId Id=\"\(kind.ewsFolder)\"/>"
+                    + "</m:SavedItemFolderId><m:Items>\(items)</m:Items></m:CreateItem>")
             let t0 = Date()
             let data = try await post(body)
-            createSeconds += Date().timeIntervalSince(t0)
+            create.seconds += Date().timeIntervalSince(t0)
             let bytes = Array(data)
             ids.append(
                 Self.matches(data, "<t:ItemId Id=\"").map { start in
@@ -70,60 +190,47 @@ struct Bench: AsyncParsableCommand {
                         decoding: bytes[start..<(bytes[start...].firstIndex(of: UInt8(ascii: "\"")) ?? start)],
                         as: UTF8.self)
                 })
+            create.items += ids.last!.count
         }
-        let createCPU = cpu.lap(), createServer = cpu.server
-        var getSeconds = 0.0
-        var fetched = 0
+        create.cpu = cpu.lap()
+        create.server = cpu.server
         for batch in ids {
             let body = envelope(
                 "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds>"
                     + batch.map { "<t:ItemId Id=\"\($0)\"/>" }.joined() + "</m:ItemIds></m:GetItem>")
             let t0 = Date()
             let data = try await post(body)
-            getSeconds += Date().timeIntervalSince(t0)
-            fetched += Self.count(data, "<t:Contact>")
+            get.seconds += Date().timeIntervalSince(t0)
+            get.items += Self.count(data, "<t:\(kind.ewsElement)>")
         }
-        let getCPU = cpu.lap(), getServer = cpu.server
-        let created = batches * batchSize
-        let graph = try await graphBench(sim, session: session, count: created)
-        print("exchange-sim bench: \(batches) batches of \(batchSize) contacts over loopback HTTP")
-        func line(_ name: String, _ items: Int, _ seconds: Double, _ cpuSeconds: Double, _ server: Double?) {
-            let perItem = 1e6 / Double(max(items, 1))
-            print(
-                String(
-                    format: "%@ %6.0f items/s (%d items in %.2f s), %5.1f us CPU per item (process), %@", name,
-                    Double(items) / seconds, items,
-                    seconds, cpuSeconds * perItem,
-                    server.map { String(format: "%5.1f us in the simulator", $0 * perItem) }
-                        ?? "simulator's share not measured"))
-        }
-        line("EWS CreateItem:               ", created, createSeconds, createCPU, createServer)
-        line("EWS GetItem:                  ", fetched, getSeconds, getCPU, getServer)
-        line("Graph POST ($batch of 20):    ", graph.posted, graph.postSeconds, graph.postCPU, graph.postServer)
-        line("Graph GET (pages of 1,000):   ", graph.fetched, graph.getSeconds, graph.getCPU, graph.getServer)
-        try await sim.shutdown()
+        get.cpu = cpu.lap()
+        get.server = cpu.server
+        return (create, get)
     }
 
-    /// Creates `count` contacts through Graph `$batch` requests of 20, then reads them in pages of 1,000.
-    func graphBench(
-        _ sim: Simulator, session: URLSession, count: Int
-    ) async throws
-        -> (
-            posted: Int, postSeconds: Double, postCPU: Double, postServer: Double?, fetched: Int, getSeconds: Double,
-            getCPU: Double, getServer: Double?
-        )
-    {
-        var tokenRequest = URLRequest(url: URL(string: sim.tokenEndpoint())!)
-        tokenRequest.httpMethod = "POST"
-        tokenRequest.httpBody = Data(
-            "grant_type=client_credentials&client_id=\(GraphApp.demo.clientId)&client_secret=\(GraphApp.demo.secret)&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
-                .utf8)
-        let (tokenData, _) = try await session.data(for: tokenRequest)
-        guard let tokenJSON = try JSONSerialization.jsonObject(with: tokenData) as? [String: Any],
-            let token = tokenJSON["access_token"] as? String
-        else {
-            throw ValidationError("no token from the simulator")
+    /// The simulator's Graph front-end with a token of its demo app.
+    struct GraphClient {
+        let sim: Simulator
+        let session: URLSession
+        let token: String
+
+        init(_ sim: Simulator, session: URLSession) async throws {
+            self.sim = sim
+            self.session = session
+            var tokenRequest = URLRequest(url: URL(string: sim.tokenEndpoint())!)
+            tokenRequest.httpMethod = "POST"
+            tokenRequest.httpBody = Data(
+                "grant_type=client_credentials&client_id=\(GraphApp.demo.clientId)&client_secret=\(GraphApp.demo.secret)&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+                    .utf8)
+            let (tokenData, _) = try await session.data(for: tokenRequest)
+            guard let tokenJSON = try JSONSerialization.jsonObject(with: tokenData) as? [String: Any],
+                let token = tokenJSON["access_token"] as? String
+            else {
+                throw ValidationError("no token from the simulator")
+            }
+            self.token = token
         }
+
         func send(_ method: String, _ url: String, _ body: Data?) async throws -> Data {
             var req = URLRequest(url: URL(string: url)!)
             req.httpMethod = method
@@ -137,39 +244,61 @@ struct Bench: AsyncParsableCommand {
             }
             return data
         }
-        let contacts = "/users/bench@example.com/contacts"
-        var cpu = CPUClock()
-        var postSeconds = 0.0, posted = 0
-        for start in stride(from: 0, to: count, by: 20) {
-            var requests: [String] = []
-            for n in start..<min(start + 20, count) {
-                let contact =
-                    "{\"givenName\":\"Given\(n)\",\"surname\":\"Surname\(n)\",\"companyName\":\"Contoso\",\"jobTitle\":\"Buyer\","
-                    + "\"personalNotes\":\"Notes for contact \(n) — Zoë & Łukasz\",\"emailAddresses\":[{\"address\":\"c\(n)@example.org\"}],"
-                    + "\"businessPhones\":[\"+1 555 \(n)\"]}"
-                requests.append(
-                    "{\"id\":\"\(n)\",\"method\":\"POST\",\"url\":\"\(contacts)\",\"headers\":{\"Content-Type\":\"application/json\"},\"body\":\(contact)}"
-                )
+
+        /// The collection of `kind` (for tasks, the default To Do list's).
+        func collection(_ kind: Kind) async throws -> String {
+            let user = "/users/bench@example.com"
+            switch kind {
+            case .contacts: return user + "/contacts"
+            case .events: return user + "/events"
+            case .tasks:
+                let lists = try await send("GET", sim.graphEndpoint + user + "/todo/lists", nil)
+                guard let json = try JSONSerialization.jsonObject(with: lists) as? [String: Any],
+                    let values = json["value"] as? [[String: Any]],
+                    let list = values.first(where: { $0["wellknownListName"] as? String == "defaultList" }),
+                    let id = list["id"] as? String
+                else { throw ValidationError("no default To Do list") }
+                return user + "/todo/lists/\(id)/tasks"
             }
-            let t0 = Date()
-            let data = try await send(
-                "POST", sim.graphEndpoint + "/$batch", Data("{\"requests\":[\(requests.joined(separator: ","))]}".utf8))
-            postSeconds += Date().timeIntervalSince(t0)
-            posted += Self.count(data, "\"status\":201")
         }
-        let postCPU = cpu.lap(), postServer = cpu.server
-        var getSeconds = 0.0, fetched = 0
-        var next: String? = sim.graphEndpoint + contacts
-        while let url = next {
-            let t0 = Date()
-            let data = try await send("GET", url, nil)
-            getSeconds += Date().timeIntervalSince(t0)
-            // The client's work kept as small as EWS's: count the items, find the next link.
-            fetched += Self.count(data, "\"@odata.etag\"")
-            next = Self.nextLink(data)
+
+        /// Creates `count` items of `kind` in `$batch` requests of 20, then reads the collection in pages of 1,000.
+        func bench(_ kind: Kind, count: Int) async throws -> (Measure, Measure) {
+            let path = try await collection(kind)
+            var post = Measure(), get = Measure()
+            var cpu = CPUClock()
+            for start in stride(from: 0, to: count, by: 20) {
+                var requests: [String] = []
+                for n in start..<min(start + 20, count) {
+                    requests.append(
+                        "{\"id\":\"\(n)\",\"method\":\"POST\",\"url\":\"\(path)\","
+                            + "\"headers\":{\"Content-Type\":\"application/json\"},\"body\":\(Bench.graphItem(kind, n))}"
+                    )
+                }
+                let t0 = Date()
+                let data = try await send(
+                    "POST", sim.graphEndpoint + "/$batch",
+                    Data("{\"requests\":[\(requests.joined(separator: ","))]}".utf8))
+                post.seconds += Date().timeIntervalSince(t0)
+                post.items += Bench.count(data, "\"status\":201")
+            }
+            post.cpu = cpu.lap()
+            post.server = cpu.server
+            var components = URLComponents()
+            components.queryItems = Bench.graphQuery(kind).map { URLQueryItem(name: $0.0, value: $0.1) }
+            var next: String? = sim.graphEndpoint + path + "?" + (components.percentEncodedQuery ?? "")
+            while let url = next {
+                let t0 = Date()
+                let data = try await send("GET", url, nil)
+                get.seconds += Date().timeIntervalSince(t0)
+                // The client's work kept as small as EWS's: count the items, find the next link.
+                get.items += Bench.count(data, "\"@odata.etag\"")
+                next = Bench.nextLink(data)
+            }
+            get.cpu = cpu.lap()
+            get.server = cpu.server
+            return (post, get)
         }
-        let getCPU = cpu.lap()
-        return (posted, postSeconds, postCPU, postServer, fetched, getSeconds, getCPU, cpu.server)
     }
 
     /// Where `needle` occurs in `data` (byte offsets of each match's end).

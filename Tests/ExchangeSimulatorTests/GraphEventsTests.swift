@@ -42,6 +42,50 @@ import Testing
         ("transactionId", .string("7E163156-7762-4BEB-A1C6-729EA81755A7")),
     ])
 
+    /// A POST with a `transactionId` returns the calendar's first event with it: not one deleted since, and after a
+    /// restore or a restart with `--data`, the event the restored or reloaded calendar holds.
+    @Test func transactionIdFindsTheCalendarsEventThroughDeleteRestoreAndRestart() async throws {
+        let dir = try PersistenceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let events = "/users/\(Self.alice)/events"
+        func event(_ subject: String, transaction: String) -> String {
+            json([
+                ("subject", .string(subject)),
+                ("start", .object([("dateTime", .string("2026-03-03T10:00:00")), ("timeZone", .string("UTC"))])),
+                ("end", .object([("dateTime", .string("2026-03-03T11:00:00")), ("timeZone", .string("UTC"))])),
+                ("transactionId", .string(transaction)),
+            ])
+        }
+        let kept = try await withSimulator({
+            $0.mailboxes = [Self.alice]; $0.dataDirectory = dir.path
+        }) { sim, _ in
+            let g = try await GraphClient.signedIn(sim)
+            let first = try #require(try await g.post(events, event("First", transaction: "t-1")).json["id"]?.string)
+            #expect(try await g.post(events, event("Again", transaction: "t-1")).json["id"]?.string == first)
+            #expect(try await g.delete("\(events)/\(seg(first))").status == 204)
+            let second = try #require(try await g.post(events, event("Second", transaction: "t-1")).json["id"]?.string)
+            #expect(second != first)
+            #expect(try await g.post(events, event("Again", transaction: "t-1")).json["id"]?.string == second)
+            try sim.control.backup(name: "b", mailbox: Self.alice)
+            // A PATCH moves the id to another event; after the restore the older one carries it again.
+            let other = try #require(try await g.post(events, event("Other", transaction: "t-2")).json["id"]?.string)
+            #expect(try await g.patch("\(events)/\(seg(second))", json([("transactionId", .null)])).status == 200)
+            #expect(
+                try await g.patch("\(events)/\(seg(other))", json([("transactionId", .string("t-1"))])).status == 200)
+            #expect(try await g.post(events, event("Again", transaction: "t-1")).json["id"]?.string == other)
+            try sim.control.restore(name: "b", mailbox: Self.alice)
+            #expect(try await g.post(events, event("Again", transaction: "t-1")).json["id"]?.string == second)
+            #expect(try await g.get(events).values.count == 1)
+            try await g.expectSchemaValid()
+            return second
+        }
+        try await withSimulator({ $0.dataDirectory = dir.path }) { sim, _ in
+            let g = try await GraphClient.signedIn(sim)
+            #expect(try await g.post(events, event("Again", transaction: "t-1")).json["id"]?.string == kept)
+            #expect(try await g.get(events).values.count == 1)
+        }
+    }
+
     @Test func seriesInstancesExceptionAndCancellationAreTheSameThroughGraphAndEWS() async throws {
         try await withSimulator({ $0.mailboxes = [Self.alice] }) { sim, c in
             let g = try await GraphClient.signedIn(sim)
