@@ -231,6 +231,12 @@ public final class GraphClient: Sendable {
 
     // MARK: batching
 
+    /// What is read of a `$batch` answer besides the members its requests read: each answer's id, status, body, the
+    /// `Retry-After` of its headers, and an error's code and message.
+    static let batchMembers: Set<String> = [
+        "responses", "id", "status", "headers", "body", "Retry-After", "retry-after", "error", "code", "message",
+    ]
+
     /// Sends requests in `$batch`es of up to ``Configuration/batchSize``: one result per request, in order. Requests
     /// that failed in a way worth retrying (429, 503, 504, other 5xx) are sent again in a later batch, after the
     /// longest `Retry-After` among them; the others keep their results. When a batch's answer cannot be read and
@@ -267,6 +273,9 @@ public final class GraphClient: Sendable {
                     .post, "/$batch", body: ["requests": .array(inner)], operation: "POST $batch",
                     isIdempotent: pending.allSatisfy { requests[$0].isIdempotent })
                 outer.budgetCost = inner.count
+                // When every request reads only some members of its answer, so does the batch's.
+                let keeps = pending.compactMap { requests[$0].keeping }
+                if keeps.count == pending.count { outer.keeping = keeps.reduce(Self.batchMembers) { $0.union($1) } }
                 let answers: [GraphJSON]
                 do throws(GraphError) {
                     let response = try await send(outer, mailbox: mailbox)

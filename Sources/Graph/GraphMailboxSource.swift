@@ -104,6 +104,9 @@ public struct GraphMailboxSource: MailboxSource {
         let added = pairs.map { "\($0.0)=\(GraphPath.segment($0.1))" }
         return base + "?" + (added + kept.map(String.init)).joined(separator: "&")
     }
+    /// The members ``ref(_:kind:)`` reads.
+    static let refMembers: Set<String> = ["id", "changeKey", "@odata.etag"]
+
     /// The ref of an item as Graph returned it: its id and version (`changeKey`, or a To Do task's etag).
     static func ref(_ item: GraphJSON?, kind: ItemKind) -> MailboxItemRef? {
         guard let id = item?["id"]?.string, !id.isEmpty else { return nil }
@@ -334,10 +337,11 @@ public struct GraphMailboxSource: MailboxSource {
                     body["transactionId"] = .string(a.id.uuidString)
                 }
                 // An event's transactionId makes a repeated POST return the first event: safe to resend.
-                requests.append(
-                    GraphRequest(
-                        .post, base, body: .object(body), operation: "POST \(record.kind.rawValue)",
-                        isIdempotent: record.kind == .appointments))
+                var request = GraphRequest(
+                    .post, base, body: .object(body), operation: "POST \(record.kind.rawValue)",
+                    isIdempotent: record.kind == .appointments)
+                request.keeping = Self.refMembers  // Graph answers the whole item: only its ref is used
+                requests.append(request)
                 indexes.append(index)
             } catch {
                 results[index] = .failure(
@@ -407,11 +411,12 @@ public struct GraphMailboxSource: MailboxSource {
                         body["singleValueExtendedProperties"] = properties
                     }
                 }
-                requests.append(
-                    GraphRequest(
-                        .patch, "\(base)/\(GraphPath.segment(update.ref.id))", body: .object(body),
-                        headers: Self.ifMatch(update.ref, kind: kind), operation: "PATCH \(kind.rawValue)",
-                        itemID: update.ref.id))
+                var request = GraphRequest(
+                    .patch, "\(base)/\(GraphPath.segment(update.ref.id))", body: .object(body),
+                    headers: Self.ifMatch(update.ref, kind: kind), operation: "PATCH \(kind.rawValue)",
+                    itemID: update.ref.id)
+                request.keeping = Self.refMembers
+                requests.append(request)
                 indexes.append(index)
             } catch {
                 results[index] = .failure(
