@@ -189,13 +189,20 @@ struct SeedGenerator {
         return f
     }
 
+    /// The zone seeded appointments are in (W. Europe Standard Time).
+    static let zone = TimeZone(identifier: "Europe/Berlin")!
+
     mutating func appointment(_ i: Int) -> [String: XElement] {
         reset(2, i)
         var f: [String: XElement] = [:]
         let day = 1_767_225_600.0 + Double(int(0...364)) * 86_400  // 2026-01-01 + n days
         let allDay = i % 7 == 3
-        let start = allDay ? day : day + Double(int(7...17)) * 3600 + Double(int(0...3)) * 900
-        let end = allDay ? day + 86_400 : start + Double(int(1...4)) * 1800
+        // An all-day event spans whole days of its zone, from midnight there (Exchange stores them so).
+        func midnight(_ utcMidnight: Double) -> Double {
+            utcMidnight - Double(Self.zone.secondsFromGMT(for: Date(timeIntervalSince1970: utcMidnight)))
+        }
+        let start = allDay ? midnight(day) : day + Double(int(7...17)) * 3600 + Double(int(0...3)) * 900
+        let end = allDay ? midnight(day + 86_400) : start + Double(int(1...4)) * 1800
         f["Subject"] = t("Subject", pick(Self.subjects))
         f["Body"] = XElement(
             "Body", attributes: [("BodyType", "Text")], text: "Agenda:\n1. Status\n2. Next steps & owners\nRef #\(i)")

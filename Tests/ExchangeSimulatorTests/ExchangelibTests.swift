@@ -94,11 +94,18 @@ struct ExchangelibTests {
                 #expect(e["subject"] as? String == item.fields["Subject"]?.value)
                 #expect(e["location"] as? String == item.fields["Location"]?.value)
                 if item.fields["IsAllDayEvent"]?.value == "true" {
-                    // exchangelib turns all-day start/end into dates (the end date inclusive, one day before End).
-                    #expect(e["start"] as? String == String(item.fields["Start"]!.value.prefix(10)))
-                    #expect(
-                        e["end"] as? String
-                            == String(FieldValue.formatDate(Self.epoch(item, "End")! - 86_400).prefix(10)))
+                    // exchangelib turns all-day start/end into dates of the event's zone, where they are midnights
+                    // (the end date inclusive, one day before End).
+                    var calendar = Calendar(identifier: .gregorian)
+                    calendar.timeZone = SeedGenerator.zone
+                    func day(_ t: Double) -> String {
+                        let d = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: t))
+                        return String(format: "%04d-%02d-%02d", d.year!, d.month!, d.day!)
+                    }
+                    let (start, end) = (Self.epoch(item, "Start")!, Self.epoch(item, "End")!)
+                    #expect(calendar.startOfDay(for: Date(timeIntervalSince1970: start)).timeIntervalSince1970 == start)
+                    #expect(e["start"] as? String == day(start))
+                    #expect(e["end"] as? String == day(end - 86_400))
                 } else {
                     #expect(e["start"] as? Double == Self.epoch(item, "Start"))
                     #expect(e["end"] as? Double == Self.epoch(item, "End"))

@@ -74,7 +74,7 @@ import Testing
 
     func expectConverges(_ env: PipelineTestEnvironment) async throws {
         #expect(try await env.runner().run(options(env)).outcome == .completed)
-        let differences = try await env.heldDifferences(kinds: [.tasks])
+        let differences = try await env.differences(kinds: [.tasks])
         #expect(differences.isEmpty, "\(differences.prefix(3))")
         for owner in env.owners { #expect(try await tasksInExchange(env, owner).items == Self.tasksPerUser) }
     }
@@ -249,7 +249,7 @@ import Testing
                 #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
                 let held = try await tasksInExchange(env, victim)
                 #expect(held.items == Self.tasksPerUser && held.duplicated == 0)
-                let differences = try await env.heldDifferences(kinds: [.tasks])
+                let differences = try await env.differences(kinds: [.tasks])
                 #expect(differences.isEmpty, "\(differences.prefix(3))")
             }
         }
@@ -291,7 +291,7 @@ import Testing
             #expect(
                 try await env.count("SELECT count(*) FROM sync.links WHERE mailbox = $1", [victim.smtpAddress])
                     == Self.tasksPerUser)
-            let differences = try await env.heldDifferences(kinds: [.tasks])
+            let differences = try await env.differences(kinds: [.tasks])
             #expect(differences.isEmpty, "\(differences.prefix(3))")
             #expect(try await env.diagnose().findings.allSatisfy { $0.scenario != .duplicates })
             // `doctor --fix` carries the same step out.

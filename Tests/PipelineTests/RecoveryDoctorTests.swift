@@ -32,45 +32,8 @@ extension PipelineTestEnvironment {
 
     /// No difference between the CRM and the mailboxes.
     func expectInSync(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let differences = try await heldDifferences()
-        #expect(differences.isEmpty, "\(differences.prefix(5))", sourceLocation: sourceLocation)
-    }
-
-    /// Every difference between the CRM and the mailboxes, but for a known issue of Graph's, recorded as such: an
-    /// all-day appointment that differs in its time zone alone and whose days begin at UTC midnight, which is not
-    /// midnight in its zone (as the simulator seeds them): Graph takes an all-day event's start and end only at
-    /// midnight of the zone they are written in, so it is written in UTC and reads back as UTC.
-    func heldDifferences(
-        kinds: [ItemKind] = ItemKind.allCases, sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws -> [VerifyDifference] {
-        var all = try await differences(kinds: kinds)
-        guard sourceProtocol == .graph else { return all }
-        let zoneOnly = all.filter {
-            if $0.kind == .appointments, $0.crmID != nil, case .fieldsDiffer(let fields) = $0.problem {
-                fields == ["time_zone"]
-            } else {
-                false
-            }
-        }
-        var allDayAtUTCMidnight: [VerifyDifference] = []
-        for difference in zoneOnly {
-            let rows = try await count(
-                """
-                SELECT count(*) FROM crm.appointments WHERE id = $1 AND is_all_day
-                    AND starts_at = date_trunc('day', starts_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                """, [difference.crmID!])
-            if rows == 1 { allDayAtUTCMidnight.append(difference) }
-        }
-        if !allDayAtUTCMidnight.isEmpty {
-            withKnownIssue(
-                "an all-day event at UTC midnight keeps no other time zone through Graph",
-                sourceLocation: sourceLocation
-            ) {
-                Issue.record("\(allDayAtUTCMidnight.count) all-day appointment(s) differ in time_zone alone")
-            }
-            all.removeAll { allDayAtUTCMidnight.contains($0) }
-        }
-        return all
+        let found = try await differences()
+        #expect(found.isEmpty, "\(found.prefix(5))", sourceLocation: sourceLocation)
     }
 }
 
