@@ -52,7 +52,7 @@ extension GraphService {
 
     /// The store folder key of a contact folder id (the Contacts folder or one below it).
     func contactFolder(_ id: String, _ ctx: Context) throws(GraphError) -> String {
-        guard let folder = GraphIdentifier.parseFolder(id.removingPercentEncoding ?? id) else {
+        guard let folder = GraphIdentifier.parseFolder(GraphRequest.decoded(id)) else {
             throw GraphError.invalidId()
         }
         let (mb, key) = folder
