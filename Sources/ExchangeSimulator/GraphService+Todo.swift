@@ -214,6 +214,7 @@ extension GraphService {
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let (page, more) = store.withState { s -> ([StoredItem], Bool) in
             guard let f = s.mailbox(ctx.mailbox)?.folders[folder] else { return ([], false) }
+            guard filter != nil || order != nil else { return f.items.page(of: .task, skip: skip, size: size) }
             var items = f.items.values.filter {
                 $0.kind == .task && (filter?.matches($0, value: Self.taskValue) ?? true)
             }
