@@ -64,6 +64,19 @@ struct GraphRequest: Sendable {
         return String(validating: out, as: UTF8.self)
     }
 
+    /// The non-empty `/`-separated segments of `path`, split on its UTF-8 bytes.
+    static func segments(_ path: String) -> [Substring] {
+        var out: [Substring] = []
+        let utf8 = path.utf8
+        var start = utf8.startIndex
+        while start != utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            if start != end { out.append(path[start..<end]) }
+            start = end == utf8.endIndex ? end : utf8.index(after: end)
+        }
+        return out
+    }
+
     /// Splits `path?query` (`uri`) into the path and its decoded query options (`+` a space; an option that does not
     /// decode kept as written), reading the UTF-8 bytes.
     static func split(_ uri: String) -> (path: String, query: [(String, String)]) {
@@ -233,7 +246,7 @@ struct GraphService: Sendable {
         func context(_ rest: String) -> JSON { .string(request.base + "/v1.0/$metadata#" + rest) }
         var userContext: String { "users('\(user)')" }
         /// `/users/{id}` as the client wrote it (still percent-encoded), the start of links.
-        var userPath: String { "/users/" + String(request.path.split(separator: "/")[1]) }
+        var userPath: String { "/users/" + String(GraphRequest.segments(request.path)[1]) }
         /// An absolute link on the host the request came to.
         func link(_ pathAndQuery: String) -> JSON { .string(request.base + "/v1.0" + pathAndQuery) }
         func id(_ mailbox: String, _ number: UInt64) -> String {
@@ -264,14 +277,14 @@ struct GraphService: Sendable {
 
     /// The user (mailbox) a request targets, for authorization and throttling; nil for `$batch`.
     static func targetUser(_ path: String) -> String? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        let segments = GraphRequest.segments(path)
         guard segments.count >= 2, segments[0] == "users" else { return nil }
         return GraphRequest.decoded(segments[1]).lowercased()
     }
 
     /// A name for the request's operation (`POST contacts`), the unit of fault rules and counters.
     static func operation(method: String, path: String) -> String {
-        let segments = path.split(separator: "/").map { $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0) }
+        let segments = GraphRequest.segments(path).map { $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0) }
         if segments.first == "$batch" { return "POST $batch" }
         let resource = segments.dropFirst(2).filter { resourceNames.contains($0) }
         return "\(method) \(resource.joined(separator: "/"))"
@@ -301,7 +314,7 @@ struct GraphService: Sendable {
 
     private func route(_ request: GraphRequest) throws(GraphError) -> GraphResponse {
         // Functions may be called with empty parentheses (`delta()`, as the SDKs write them).
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
+        let segments = GraphRequest.segments(request.path).map {
             $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0)
         }
         guard let first = segments.first else { throw GraphError.badRequest("Invalid request.") }

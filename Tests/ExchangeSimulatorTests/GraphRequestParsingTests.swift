@@ -84,3 +84,36 @@ import Testing
         #expect(GraphExpansion.parsed(text).parts.map(\.text) == e.parts.map(\.text))
     }
 }
+
+extension GraphRequestParsingTests {
+    @Test func segmentsAreTheNonEmptyPartsBetweenSlashes() {
+        for path in ["", "/", "//a//b/", "/users/a%40b.com/events/AAMk%3D/instances", "users/x/todo/lists/Zo%C3%AB/"] {
+            #expect(GraphRequest.segments(path) == path.split(separator: "/"), "\(path)")
+        }
+    }
+
+    @Test func extendedPropertyIdsParseTheSameEveryTime() {
+        let expected: [(String, String?)] = [
+            (
+                "String {00020329-0000-0000-C000-000000000046} Name CrmId",
+                "name:00020329-0000-0000-c000-000000000046:CrmId:String"
+            ),
+            ("String 0x3001", "tag:12289:String"),
+            (
+                "Integer {6ED8DA90-450B-101B-98DA-00AA003F1305} Id 0x8213",
+                "id:6ed8da90-450b-101b-98da-00aa003f1305:33299:Integer"
+            ),
+            ("String {not-a-guid} Name X", nil), ("Bogus", nil),
+        ]
+        for (id, key) in expected {
+            for _ in 0..<2 {
+                let parsed = GraphExtendedProperty.parse(id)
+                #expect(parsed?.key == key, "\(id)")
+                if let parsed {
+                    let p = ExtendedProperty(key: parsed.key, uri: parsed.uri, values: ["v"], isMulti: false)
+                    #expect(GraphExtendedProperty.graphId(p).flatMap(GraphExtendedProperty.parse)?.key == key)
+                }
+            }
+        }
+    }
+}
