@@ -306,6 +306,25 @@ enum GraphExtendedProperty {
 
     /// The store's key of a Graph property id, and the EWS `ExtendedFieldURI` attributes it stands for.
     static func parse(_ id: String) -> (key: String, uri: [(String, String)])? {
+        parsedIds(id).value.map { ($0.key, $0.uri) }
+    }
+
+    /// A parsed id, as the memo keeps it.
+    struct ParsedId: Sendable {
+        var key: String
+        var uri: [(String, String)]
+    }
+
+    /// Ids parsed once per distinct text (clients name the same few properties on every request).
+    static let parsedIds = TextMemo { id in Box(value: parseId(id).map { ParsedId(key: $0.key, uri: $0.uri) }) }
+
+    /// The Graph ids of stored keys, once per distinct key.
+    static let graphIds = TextMemo { key in Box(value: graphId(key: key)) }
+
+    /// An optional memo value.
+    struct Box<Value: Sendable>: Sendable { var value: Value? }
+
+    private static func parseId(_ id: String) -> (key: String, uri: [(String, String)])? {
         let parts = id.split(separator: " ").map(String.init)
         guard parts.count == 2 || parts.count == 4,
             let type = types.first(where: { $0.lowercased() == parts[0].lowercased() })
@@ -335,8 +354,11 @@ enum GraphExtendedProperty {
 
     /// The Graph id of a stored property (nil for hidden and multi-valued ones).
     static func graphId(_ p: ExtendedProperty) -> String? {
-        guard !p.isMulti else { return nil }
-        let parts = p.key.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        p.isMulti ? nil : graphIds(p.key).value
+    }
+
+    private static func graphId(key: String) -> String? {
+        let parts = key.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         switch parts.first {
         case "tag" where parts.count == 3: return "\(parts[2]) 0x\(String(UInt32(parts[1]) ?? 0, radix: 16))"
         case "name" where parts.count >= 4:

@@ -152,13 +152,18 @@ struct JSONParser {
             defer { depth -= 1 }
             i += 1; skipSpace()
             var members: [(String, JSON)] = []
-            var names = Set<String>()
+            // Duplicates are looked for in the members themselves while an object is small (most are: a hash per
+            // name cost more than the comparisons), in a set of the names beyond that.
+            var names: Set<String>?
             if i < u.count, u[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
                 skipSpace()
                 guard i < u.count, u[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
                 let k = try string()
-                guard names.insert(k).inserted else { throw fail("duplicate member '\(k)'") }
+                if members.count == 16 { names = Set(members.map(\.0)) }
+                let duplicate =
+                    if names != nil { !names!.insert(k).inserted } else { members.contains { $0.0 == k } }
+                guard !duplicate else { throw fail("duplicate member '\(k)'") }
                 skipSpace()
                 guard i < u.count, u[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1; skipSpace()
@@ -232,6 +237,11 @@ struct JSONParser {
         while true {
             guard i < u.count else { throw fail("unterminated string") }
             let b = u[i]
+            if b == UInt8(ascii: "\""), out.isEmpty {
+                // No escapes (most strings): the String is made from the input's bytes, without a buffer between.
+                i += 1
+                return try validated(u[runStart..<(i - 1)])
+            }
             if b == UInt8(ascii: "\"") { out.append(contentsOf: u[runStart..<i]); i += 1; break }
             if b < 0x20 { throw fail("control character in string") }
             if b != UInt8(ascii: "\\") { i += 1; continue }
@@ -264,10 +274,14 @@ struct JSONParser {
             }
             runStart = i
         }
+        return try validated(out[...])
+    }
+
+    private func validated(_ bytes: ArraySlice<UInt8>) throws(Failure) -> String {
         #if canImport(Darwin)
-            guard let s = String(bytes: out, encoding: .utf8) else { throw fail("invalid UTF-8") }
+            guard let s = String(bytes: bytes, encoding: .utf8) else { throw fail("invalid UTF-8") }
         #else
-            guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8") }
+            guard let s = String(validating: bytes, as: UTF8.self) else { throw fail("invalid UTF-8") }
         #endif
         return s
     }

@@ -52,7 +52,7 @@ extension GraphService {
 
     /// The store folder key of a contact folder id (the Contacts folder or one below it).
     func contactFolder(_ id: String, _ ctx: Context) throws(GraphError) -> String {
-        guard let folder = GraphIdentifier.parseFolder(id.removingPercentEncoding ?? id) else {
+        guard let folder = GraphIdentifier.parseFolder(GraphRequest.decoded(id)) else {
             throw GraphError.invalidId()
         }
         let (mb, key) = folder
@@ -147,7 +147,7 @@ extension GraphService {
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let (page, more) = store.withState { s -> ([StoredItem], Bool) in
             guard let f = s.mailbox(ctx.mailbox)?.folders[folder] else { return ([], false) }
-            guard filter != nil || order != nil else { return Self.creationOrderPage(f, skip: skip, size: size) }
+            guard filter != nil || order != nil else { return f.items.page(of: nil, skip: skip, size: size) }
             var items = f.items.values.filter { filter?.matches($0, value: Self.contactValue) ?? true }
             Self.sort(&items, order, value: Self.contactValue)
             return (Array(items.dropFirst(skip).prefix(size)), items.count > skip + size)
@@ -176,13 +176,6 @@ extension GraphService {
             throw GraphError.notSupported("The $orderby expression '\(o)'")
         }
         return (parts[0], parts.count == 2 && parts[1].lowercased() == "desc")
-    }
-
-    /// A page of a folder in creation order: item numbers are sorted, not the items (a folder of 10,000 contacts
-    /// read in pages would otherwise move every item once per page).
-    static func creationOrderPage(_ f: StoredFolder, skip: Int, size: Int) -> ([StoredItem], Bool) {
-        let numbers = f.items.keys.sorted()
-        return (numbers.dropFirst(skip).prefix(size).compactMap { f.items[$0] }, numbers.count > skip + size)
     }
 
     static func sort(_ items: inout [StoredItem], _ order: (String, Bool)?, value: (StoredItem, String) -> String?) {

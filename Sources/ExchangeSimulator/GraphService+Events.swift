@@ -59,7 +59,7 @@ extension GraphService {
 
     /// The event a Graph id names in `mailbox`.
     static func lookupEvent(_ id: String, mailbox: String, in s: StoreState) throws(GraphError) -> EventView {
-        let decoded = id.removingPercentEncoding ?? id
+        let decoded = GraphRequest.decoded(id)
         guard let target = GraphIdentifier.parse(decoded) else { throw GraphError.invalidId() }
         switch target {
         case .item:
@@ -303,8 +303,7 @@ extension GraphService {
     }
 
     static func expands(_ ctx: Context, _ name: String) -> Bool {
-        guard let e = ctx.query.expand else { return false }
-        return GraphFilter.splitTopLevel(e, ",").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix(name) }
+        ctx.query.expansion?.parts.contains { $0.text.hasPrefix(name) } ?? false
     }
 
     /// A series' exceptions (its modified occurrences), in order.
@@ -354,6 +353,7 @@ extension GraphService {
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let (page, more) = store.withState { s -> ([StoredItem], Bool) in
             guard let f = s.mailbox(ctx.mailbox)?.folders["calendar"] else { return ([], false) }
+            guard filter != nil || order != nil else { return f.items.page(of: .calendarItem, skip: skip, size: size) }
             var items = f.items.values.filter {
                 $0.kind == .calendarItem && (filter?.matches($0, value: Self.eventValue) ?? true)
             }

@@ -38,7 +38,7 @@ extension GraphService {
         }
         guard s[3] == "tasks" else { throw GraphError.resourceNotFound(s[3]) }
         let listPath = "\(ctx.userPath)/todo/lists/\(s[2])/tasks"
-        let contextPath = "\(ctx.userContext)/todo/lists('\(s[2].removingPercentEncoding ?? s[2])')/tasks"
+        let contextPath = "\(ctx.userContext)/todo/lists('\(GraphRequest.decoded(s[2]))')/tasks"
         switch (s.count, method) {
         case (4, "GET"): return try listTasks(folder: folder, contextPath: contextPath, path: listPath, &ctx)
         case (4, "POST"): return try createTask(folder: folder, contextPath: contextPath, &ctx)
@@ -81,7 +81,7 @@ extension GraphService {
             _ = try GraphTaskExtension.apply(body, to: &scratch)
             throw GraphError(409, "NameAlreadyExists", "An extension already exists with given id.")
         case (7, _) where s[5] == "extensions":
-            guard GraphTaskExtension.names(s[6].removingPercentEncoding ?? s[6]) else {
+            guard GraphTaskExtension.names(GraphRequest.decoded(s[6])) else {
                 throw GraphError(404, "ErrorItemNotFound", "The specified extension was not found.")
             }
             return try taskExtension(
@@ -93,7 +93,7 @@ extension GraphService {
 
     /// The task folder a To Do list id names: the Tasks folder or one below it.
     func todoList(_ id: String, _ ctx: Context) throws(GraphError) -> String {
-        guard let folder = GraphIdentifier.parseFolder(id.removingPercentEncoding ?? id) else {
+        guard let folder = GraphIdentifier.parseFolder(GraphRequest.decoded(id)) else {
             throw GraphError.invalidId()
         }
         let (mb, key) = folder
@@ -189,7 +189,7 @@ extension GraphService {
         }
         try Self.checkExpand(ctx, allowed: ["linkedResources", "extensions"])
         if Self.expands(ctx, "linkedResources") { v.append(("linkedResources", .array(Self.linkedResources(item)))) }
-        if let wanted = try GraphTaskExtension.expanded(ctx.query.expand) {
+        if let wanted = try GraphTaskExtension.expanded(ctx.query.expansion) {
             v.append(("extensions", .array(wanted ? [GraphTaskExtension.json(item)] : [])))
         }
         return .object(try Self.select(v, ctx.query.select, known: Self.taskReadable, type: "microsoft.graph.todoTask"))
@@ -214,6 +214,7 @@ extension GraphService {
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
         let (page, more) = store.withState { s -> ([StoredItem], Bool) in
             guard let f = s.mailbox(ctx.mailbox)?.folders[folder] else { return ([], false) }
+            guard filter != nil || order != nil else { return f.items.page(of: .task, skip: skip, size: size) }
             var items = f.items.values.filter {
                 $0.kind == .task && (filter?.matches($0, value: Self.taskValue) ?? true)
             }

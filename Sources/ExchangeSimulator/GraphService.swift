@@ -23,29 +23,85 @@ struct GraphRequest: Sendable {
 
     func header(_ name: String) -> String? { headers[name] }
 
-    /// A path segment percent-decoded; Foundation's decoding is only asked for when there is something to decode
-    /// (it took a twentieth of the simulator's time serving `$batch` POSTs). The `%` is looked for in the UTF-8
-    /// bytes: `contains("%")` is Foundation's substring search (CFStringFind), 2% of a release build's time there.
+    /// A path segment percent-decoded (as it is when it cannot be decoded).
     static func decoded<S: StringProtocol>(_ segment: S) -> String {
-        guard segment.utf8.contains(UInt8(ascii: "%")) else { return String(segment) }
-        return segment.removingPercentEncoding ?? String(segment)
+        percentDecoded(segment) ?? String(segment)
     }
 
-    /// Splits `path?query` (`uri`) into the path and its decoded query options.
-    static func split(_ uri: String) -> (path: String, query: [(String, String)]) {
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var query: [(String, String)] = []
-        if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                let key = (kv[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? kv[0])
-                let value =
-                    kv.count > 1
-                    ? (kv[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? kv[1]) : ""
-                query.append((key, value))
+    /// `text` percent-decoded, with `+` read as a space when `plusAsSpace`, as Foundation's `removingPercentEncoding`
+    /// decodes it: nil for a `%` without two hex digits after it, or for bytes that are not UTF-8. Done on the UTF-8
+    /// bytes, without Foundation's NSString bridging, and without a copy when there is nothing to decode.
+    static func percentDecoded<S: StringProtocol>(_ text: S, plusAsSpace: Bool = false) -> String? {
+        let utf8 = text.utf8
+        let percent = UInt8(ascii: "%"), plus = UInt8(ascii: "+")
+        guard utf8.contains(where: { $0 == percent || (plusAsSpace && $0 == plus) }) else { return String(text) }
+        func hex(_ b: UInt8) -> UInt8? {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+            default: nil
             }
         }
-        return (String(parts[0]), query)
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count)
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let b = utf8[i]
+            i = utf8.index(after: i)
+            if b == percent {
+                guard i != utf8.endIndex, let high = hex(utf8[i]) else { return nil }
+                i = utf8.index(after: i)
+                guard i != utf8.endIndex, let low = hex(utf8[i]) else { return nil }
+                i = utf8.index(after: i)
+                out.append(high << 4 | low)
+            } else if plusAsSpace, b == plus {
+                out.append(UInt8(ascii: " "))
+            } else {
+                out.append(b)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    /// The non-empty `/`-separated segments of `path`, split on its UTF-8 bytes.
+    static func segments(_ path: String) -> [Substring] {
+        var out: [Substring] = []
+        let utf8 = path.utf8
+        var start = utf8.startIndex
+        while start != utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            if start != end { out.append(path[start..<end]) }
+            start = end == utf8.endIndex ? end : utf8.index(after: end)
+        }
+        return out
+    }
+
+    /// Splits `path?query` (`uri`) into the path and its decoded query options (`+` a space; an option that does not
+    /// decode kept as written), reading the UTF-8 bytes.
+    static func split(_ uri: String) -> (path: String, query: [(String, String)]) {
+        let utf8 = uri.utf8
+        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri, []) }
+        var query: [(String, String)] = []
+        var start = utf8.index(after: mark)
+        while start != utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "&")) ?? utf8.endIndex
+            if start != end {
+                let pair = uri[start..<end]
+                if let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                    let key = pair[..<equals], value = pair[pair.utf8.index(after: equals)...]
+                    query.append(
+                        (
+                            percentDecoded(key, plusAsSpace: true) ?? String(key),
+                            percentDecoded(value, plusAsSpace: true) ?? String(value)
+                        ))
+                } else {
+                    query.append((percentDecoded(pair, plusAsSpace: true) ?? String(pair), ""))
+                }
+            }
+            start = end == utf8.endIndex ? end : utf8.index(after: end)
+        }
+        return (String(uri[..<mark]), query)
     }
 }
 
@@ -64,6 +120,18 @@ struct GraphPreferences: Sendable {
     var bodyContentType: String?
     var immutableIds = false
     var applied: [String] = []
+
+    /// The preferences of a `Prefer` header, parsed once per distinct text.
+    static func parsed(_ header: String?) throws(GraphError) -> GraphPreferences {
+        guard let header else { return GraphPreferences() }
+        return try memo(header).get()
+    }
+
+    static let memo = TextMemo { header in
+        Result { () throws(GraphError) in try GraphPreferences(header) }
+    }
+
+    init() {}
 
     init(_ header: String?) throws(GraphError) {
         guard let header else { return }
@@ -112,7 +180,9 @@ struct GraphQuery: Sendable {
     var top: Int?
     var skip: Int?
     var filter: String?
-    var expand: String?
+    /// `$expand` as written; `expansion` is its parsed form.
+    var expand: String? { didSet { expansion = expand.map(GraphExpansion.parsed) } }
+    private(set) var expansion: GraphExpansion?
     var orderBy: String?
     var skipToken: String?
     var deltaToken: String?
@@ -122,6 +192,10 @@ struct GraphQuery: Sendable {
         "$select", "$top", "$skip", "$filter", "$expand", "$orderby", "$skiptoken", "$deltatoken",
     ]
 
+    static let selectMemo = TextMemo { v in
+        v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     init(_ options: [(String, String)]) throws(GraphError) {
         for (k, v) in options {
             let key = k.lowercased()
@@ -129,8 +203,7 @@ struct GraphQuery: Sendable {
                 throw GraphError.badRequest("Query option '\(k)' is not supported.")
             }
             switch key {
-            case "$select":
-                select = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            case "$select": select = Self.selectMemo(v)
             case "$top":
                 guard let n = Int(v), n >= 0 else {
                     throw GraphError.badRequest("Invalid value '\(v)' for query option '$top'.")
@@ -142,7 +215,7 @@ struct GraphQuery: Sendable {
                 }
                 skip = n
             case "$filter": filter = v
-            case "$expand": expand = v
+            case "$expand": expand = v; expansion = GraphExpansion.parsed(v)
             case "$orderby": orderBy = v
             case "$skiptoken": skipToken = v
             case "$deltatoken": deltaToken = v
@@ -173,7 +246,7 @@ struct GraphService: Sendable {
         func context(_ rest: String) -> JSON { .string(request.base + "/v1.0/$metadata#" + rest) }
         var userContext: String { "users('\(user)')" }
         /// `/users/{id}` as the client wrote it (still percent-encoded), the start of links.
-        var userPath: String { "/users/" + String(request.path.split(separator: "/")[1]) }
+        var userPath: String { "/users/" + String(GraphRequest.segments(request.path)[1]) }
         /// An absolute link on the host the request came to.
         func link(_ pathAndQuery: String) -> JSON { .string(request.base + "/v1.0" + pathAndQuery) }
         func id(_ mailbox: String, _ number: UInt64) -> String {
@@ -204,14 +277,14 @@ struct GraphService: Sendable {
 
     /// The user (mailbox) a request targets, for authorization and throttling; nil for `$batch`.
     static func targetUser(_ path: String) -> String? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        let segments = GraphRequest.segments(path)
         guard segments.count >= 2, segments[0] == "users" else { return nil }
         return GraphRequest.decoded(segments[1]).lowercased()
     }
 
     /// A name for the request's operation (`POST contacts`), the unit of fault rules and counters.
     static func operation(method: String, path: String) -> String {
-        let segments = path.split(separator: "/").map { $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0) }
+        let segments = GraphRequest.segments(path).map { $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0) }
         if segments.first == "$batch" { return "POST $batch" }
         let resource = segments.dropFirst(2).filter { resourceNames.contains($0) }
         return "\(method) \(resource.joined(separator: "/"))"
@@ -241,7 +314,7 @@ struct GraphService: Sendable {
 
     private func route(_ request: GraphRequest) throws(GraphError) -> GraphResponse {
         // Functions may be called with empty parentheses (`delta()`, as the SDKs write them).
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
+        let segments = GraphRequest.segments(request.path).map {
             $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0)
         }
         guard let first = segments.first else { throw GraphError.badRequest("Invalid request.") }
@@ -257,7 +330,7 @@ struct GraphService: Sendable {
             if let resolved = request.mailbox { mailbox = resolved } else { mailbox = try resolveUser(segments[1]) }
             try auth.authorize(clientId: request.clientId, mailbox: mailbox)
             if segments.count == 2 { return try getUser(mailbox, request) }
-            let prefs = try GraphPreferences(request.header("prefer"))
+            let prefs = try GraphPreferences.parsed(request.header("prefer"))
             var ctx = Context(
                 request: request, mailbox: mailbox, user: GraphRequest.decoded(segments[1]),
                 prefs: prefs, query: try GraphQuery(request.query))
@@ -369,7 +442,7 @@ struct GraphService: Sendable {
     static func lookup(
         _ id: String, kind: ExchangeItemType, mailbox: String, in s: StoreState
     ) throws(GraphError) -> StoredItem {
-        guard let target = GraphIdentifier.parse(id.removingPercentEncoding ?? id) else { throw GraphError.invalidId() }
+        guard let target = GraphIdentifier.parse(GraphRequest.decoded(id)) else { throw GraphError.invalidId() }
         guard case .item(let mb, let number) = target, mb == mailbox,
             let m = s.mailbox(mailbox), let folder = m.locations[number], let item = m.folders[folder]?.items[number],
             item.kind == kind, folder != "deleteditems"
@@ -391,19 +464,10 @@ struct GraphService: Sendable {
     /// `$expand=singleValueExtendedProperties($filter=id eq '...')`: the expanded properties of `item`, or nil when
     /// not expanded. Other expansions are a 400 unless `allowed` names them.
     static func expandedExtended(_ ctx: Context, _ item: StoredItem) throws(GraphError) -> JSON? {
-        guard let expand = ctx.query.expand else { return nil }
-        for part in GraphFilter.splitTopLevel(expand, ",") {
-            let p = part.trimmingCharacters(in: .whitespaces)
-            guard p.hasPrefix("singleValueExtendedProperties") else { continue }
-            var ids: Set<String>?
-            if let open = p.firstIndex(of: "(") {
-                let inner = String(p[p.index(after: open)..<(p.lastIndex(of: ")") ?? p.endIndex)])
-                guard inner.lowercased().hasPrefix("$filter=") else {
-                    throw GraphError.notSupported("The expand option '\(p)'")
-                }
-                ids = try GraphFilter.extendedIds(String(inner.dropFirst(8)))
-            }
-            let keys = ids.map { Set($0.compactMap { GraphExtendedProperty.parse($0)?.key }) }
+        guard let expansion = ctx.query.expansion else { return nil }
+        for part in expansion.parts where part.text.hasPrefix("singleValueExtendedProperties") {
+            _ = try part.filterIds.get()
+            let keys = part.extendedKeys
             let values = item.extended.filter { keys?.contains($0.key) ?? true }.compactMap(GraphExtendedProperty.json)
             return .array(values)
         }
@@ -412,9 +476,9 @@ struct GraphService: Sendable {
 
     /// Checks `$expand` names only what `allowed` lists.
     static func checkExpand(_ ctx: Context, allowed: Set<String>) throws(GraphError) {
-        guard let expand = ctx.query.expand else { return }
-        for part in GraphFilter.splitTopLevel(expand, ",") {
-            let name = String(part.trimmingCharacters(in: .whitespaces).prefix { $0 != "(" })
+        guard let expansion = ctx.query.expansion else { return }
+        for part in expansion.parts {
+            let name = part.name
             guard allowed.contains(name) else {
                 throw GraphError(
                     400, "BadRequest",

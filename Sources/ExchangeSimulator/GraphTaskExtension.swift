@@ -76,17 +76,11 @@ enum GraphTaskExtension {
 
     /// The extensions a task's `$expand` asks for: nil when `extensions` is not expanded, else this extension when
     /// the expansion has no filter or its `id eq '…'` filter names it.
-    static func expanded(_ expand: String?) throws(GraphError) -> Bool? {
-        guard let expand else { return nil }
-        for part in GraphFilter.splitTopLevel(expand, ",") {
-            let p = part.trimmingCharacters(in: .whitespaces)
-            guard p.prefix(while: { $0 != "(" }) == "extensions" else { continue }
-            guard let open = p.firstIndex(of: "(") else { return true }
-            let inner = String(p[p.index(after: open)..<(p.lastIndex(of: ")") ?? p.endIndex)])
-            guard inner.lowercased().hasPrefix("$filter=") else {
-                throw GraphError.notSupported("The expand option '\(p)'")
-            }
-            return try GraphFilter.extendedIds(String(inner.dropFirst(8))).contains(where: names)
+    static func expanded(_ expansion: GraphExpansion?) throws(GraphError) -> Bool? {
+        guard let expansion else { return nil }
+        for part in expansion.parts where part.name == "extensions" {
+            guard let ids = try part.filterIds.get() else { return true }
+            return ids.contains(where: names)
         }
         return nil
     }

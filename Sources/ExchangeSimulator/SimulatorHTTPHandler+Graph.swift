@@ -8,14 +8,14 @@ import NIOHTTP1
 extension SimulatorHTTPHandler {
     /// The tenant of a token-endpoint path, nil for any other path.
     static func tokenEndpointTenant(_ path: String) -> String? {
-        let parts = path.split(separator: "/")
+        let parts = GraphRequest.segments(path)
         guard parts.count == 4, parts[1] == "oauth2", parts[2] == "v2.0", parts[3] == "token" else { return nil }
         return String(parts[0])
     }
 
     /// The tenant of an OpenID Connect discovery path (`/{tenant}/v2.0/.well-known/openid-configuration`).
     static func discoveryTenant(_ path: String) -> String? {
-        let parts = path.split(separator: "/")
+        let parts = GraphRequest.segments(path)
         guard parts.count == 4, parts[1] == "v2.0", parts[2] == ".well-known", parts[3] == "openid-configuration" else {
             return nil
         }

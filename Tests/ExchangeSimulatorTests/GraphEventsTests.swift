@@ -42,6 +42,53 @@ import Testing
         ("transactionId", .string("7E163156-7762-4BEB-A1C6-729EA81755A7")),
     ])
 
+    /// Events and To Do tasks listed in pages of 1,000 with snapsync's `$select` and `$expand`: every item once, in
+    /// creation order, each as a single GET with the same query returns it.
+    @Test func listingsInPagesOfAThousandReadAsSingleGets() async throws {
+        try await withSimulator({ $0.mailboxes = [Self.alice] }) { sim, _ in
+            try sim.control.seed(SeedRequest(mailbox: Self.alice, seed: 5, appointments: 2_300, tasks: 2_100))
+            let g = try await GraphClient.signedIn(sim)
+            let user = "/users/\(Self.alice)"
+            let prefer = ["Prefer": "odata.maxpagesize=1000"]
+            let crmId = "String%20%7B5c1b9e4a-3f0d-4c55-9b6e-5d7a2e8c1f30%7D%20Name%20SnapsyncCrmId"
+            let eventQuery =
+                "$select=subject,start,end,recurrence,changeKey,type,cancelledOccurrences&$expand=exceptionOccurrences,"
+                + "singleValueExtendedProperties($filter=id%20eq%20'\(crmId)')"
+            let events = try await g.all("\(user)/events?\(eventQuery)", headers: prefer)
+            #expect(events.last.status == 200, "\(events.last.text)")
+            #expect(events.pages == 3 && events.values.count == 2_300)
+            let ids = events.values.compactMap { $0["id"]?.string }
+            #expect(Set(ids).count == 2_300)
+            #expect(events.values.allSatisfy { $0["changeKey"]?.string != nil })
+            let top = try await g.all("\(user)/events?$top=1000&\(eventQuery)")
+            #expect(top.pages == 3 && top.values.compactMap { $0["id"]?.string } == ids)
+            let master = try #require(events.values.first { $0["type"]?.string == "seriesMaster" })
+            #expect((master["exceptionOccurrences"]?.elements ?? []).count == 1)
+            for listed in [events.values[0], master, events.values[2_299]] {
+                let id = try #require(listed["id"]?.string)
+                let single = try await g.get("\(user)/events/\(seg(id))?\(eventQuery)")
+                var members = single.json.members ?? []
+                members.removeAll { $0.0 == "@odata.context" }
+                #expect(JSON.object(members) == listed)
+            }
+            let lists = try await g.get("\(user)/todo/lists")
+            let list = try #require(
+                lists.values.first { $0["wellknownListName"]?.string == "defaultList" }?["id"]?.string)
+            let taskQuery = "$expand=linkedResources,extensions($filter=id%20eq%20'\(GraphTaskExtension.id)')"
+            let tasks = try await g.all("\(user)/todo/lists/\(seg(list))/tasks?\(taskQuery)", headers: prefer)
+            #expect(tasks.pages == 3 && tasks.values.count == 2_100)
+            #expect(Set(tasks.values.compactMap { $0["id"]?.string }).count == 2_100)
+            for listed in [tasks.values[0], tasks.values[1_000], tasks.values[2_099]] {
+                let id = try #require(listed["id"]?.string)
+                let single = try await g.get("\(user)/todo/lists/\(seg(list))/tasks/\(seg(id))?\(taskQuery)")
+                var members = single.json.members ?? []
+                members.removeAll { $0.0 == "@odata.context" }
+                #expect(JSON.object(members) == listed)
+            }
+            try await g.expectSchemaValid()
+        }
+    }
+
     /// A POST with a `transactionId` returns the calendar's first event with it: not one deleted since, and after a
     /// restore or a restart with `--data`, the event the restored or reloaded calendar holds.
     @Test func transactionIdFindsTheCalendarsEventThroughDeleteRestoreAndRestart() async throws {

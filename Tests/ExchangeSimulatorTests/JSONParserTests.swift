@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+@testable import ExchangeSimulator
+
+/// The simulator's JSON reader: strings with and without escapes, duplicate members in small and large objects, and
+/// the errors (with their offsets: invalid UTF-8 is reported after the string) a bad body gets.
+@Suite struct JSONParserTests {
+    static func parse(_ text: String) throws(JSONParser.Failure) -> JSON { try JSONParser.parse(Data(text.utf8)) }
+    static func failure(_ bytes: [UInt8]) -> String? {
+        do { _ = try JSONParser.parse(Data(bytes)); return nil } catch { return error.message }
+    }
+
+    @Test func stringsReadWithAndWithoutEscapes() throws {
+        let v = try Self.parse(#"{"a":"plain","b":"Zoë & Łukasz","c":"tab\there \"q\" \u00e9 \ud83d\ude00","":""}"#)
+        #expect(v["a"]?.string == "plain" && v["b"]?.string == "Zoë & Łukasz")
+        #expect(v["c"]?.string == "tab\there \"q\" é 😀" && v[""]?.string == "")
+    }
+
+    @Test func duplicateMembersAreRefusedInSmallAndLargeObjects() throws {
+        for count in [1, 15, 16, 17, 40] {
+            let members = (0..<count).map { "\"m\($0)\":\($0)" }
+            #expect((try Self.parse("{" + members.joined(separator: ",") + "}").members?.count) == count)
+            for dup in Set([0, count - 1]) {
+                let text = "{" + (members + ["\"m\(dup)\":true"]).joined(separator: ",") + "}"
+                #expect(Self.failure(Array(text.utf8))?.contains("duplicate member 'm\(dup)'") == true, "\(count)")
+            }
+        }
+    }
+
+    @Test func badBytesAreRefusedWhereTheyEnd() {
+        #expect(
+            Self.failure(Array(#"{"a":""#.utf8) + [0xC3] + Array(#""}"#.utf8))
+                == "Invalid JSON at offset 8: invalid UTF-8.")
+        #expect(
+            Self.failure(Array(#"{"a":"x\n"#.utf8) + [0xFF] + Array(#""}"#.utf8))
+                == "Invalid JSON at offset 11: invalid UTF-8.")
+        #expect(Self.failure(Array(#"{"a":"x"#.utf8)) == "Invalid JSON at offset 7: unterminated string.")
+    }
+}
