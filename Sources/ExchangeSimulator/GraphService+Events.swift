@@ -103,20 +103,32 @@ extension GraphService {
         let end = master.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start
         let timeOfDay = start - (start / 86_400).rounded(.down) * 86_400
         let deleted = EWSService.deletedStarts(master)
+        // An occurrence with properties of its own (an exception) is built to see its times; any other one spans
+        // [original, original + duration), so only those in the window are built.
+        let prefix = EWSService.occurrencePropertiesKey
+        var exceptional = Set(
+            (master.fields["ModifiedOccurrences"]?.children ?? []).compactMap(EWSService.originalStart(of:)))
+        for p in master.extended where p.key.hasPrefix(prefix) {
+            if let original = Int64(p.key.dropFirst(prefix.count)) { exceptional.insert(original) }
+        }
         // Exceptions may have moved: look a little beyond the window for their original days.
         let margin = 31.0 * 86_400
-        var out: [EventView] = []
+        var out: [(start: Double, view: EventView)] = []
         pattern.walk { index, day in
             let original = Double(day) * 86_400 + timeOfDay
             if original > to + margin { return false }
             if original + (end - start) < from - margin || deleted.contains(Int64(original)) { return true }
+            if !exceptional.contains(Int64(original)), !overlaps(start: original, end: original + end - start, from, to)
+            {
+                return true
+            }
             let v = view(
                 OccurrenceRef(
                     mailbox: mailbox, master: master, index: index, originalStart: original, duration: end - start))
-            if overlaps(v.item, from, to) { out.append(v) }
+            if overlaps(v.item, from, to) { out.append((startOf(v.item), v)) }
             return true
         }
-        return out.sorted { startOf($0.item) < startOf($1.item) }
+        return out.sorted { $0.start < $1.start }.map(\.view)
     }
 
     static func startOf(_ item: StoredItem) -> Double {
@@ -127,8 +139,11 @@ extension GraphService {
     }
 
     static func overlaps(_ item: StoredItem, _ from: Double, _ to: Double) -> Bool {
-        let s = startOf(item), e = endOf(item)
-        return s < to && (e > from || (e == s && s >= from))
+        overlaps(start: startOf(item), end: endOf(item), from, to)
+    }
+
+    static func overlaps(start s: Double, end e: Double, _ from: Double, _ to: Double) -> Bool {
+        s < to && (e > from || (e == s && s >= from))
     }
 
     /// The per-occurrence iCalUId: the series' UID with the occurrence's date in a global object id's date bytes.
