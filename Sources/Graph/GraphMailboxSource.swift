@@ -129,18 +129,24 @@ public struct GraphMailboxSource: MailboxSource {
     public func itemRefs(
         in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
     ) async throws(MailboxSourceError) -> MailboxPage {
-        let target: String
-        if let cursor {
-            guard isLink(cursor) else {
-                throw MailboxSourceError(kind: .permanent, code: "InvalidCursor", message: "not a Graph next link")
-            }
-            target = cursor
-        } else {
-            target =
-                try await collection(kind, mailbox)
-                + Self.query([("$select", Self.refsSelect(kind)), ("$top", String(min(max(pageSize, 1), 1000)))])
-        }
+        let target = Self.link(
+            try await listing(kind, in: mailbox, after: cursor, pageSize: pageSize),
+            reading: [("$select", Self.refsSelect(kind))])
         return try await refsPage(target, kind: kind, in: mailbox, pageSize: pageSize)
+    }
+
+    /// The page a cursor names (a next link of the configured Graph root), or the folder's first page of `pageSize`
+    /// items (at most 1,000).
+    func listing(
+        _ kind: ItemKind, in mailbox: MailboxOwner, after cursor: String?, pageSize: Int
+    ) async throws(MailboxSourceError) -> String {
+        guard let cursor else {
+            return try await collection(kind, mailbox) + Self.query([("$top", String(min(max(pageSize, 1), 1000)))])
+        }
+        guard isLink(cursor) else {
+            throw MailboxSourceError(kind: .permanent, code: "InvalidCursor", message: "not a Graph next link")
+        }
+        return cursor
     }
 
     /// The refs of the page `target` names.
@@ -163,21 +169,13 @@ public struct GraphMailboxSource: MailboxSource {
         in mailbox: MailboxOwner, kind: ItemKind, after cursor: String?, pageSize: Int
     ) async throws(MailboxSourceError) -> MailboxPage {
         let size = min(max(pageSize, 1), 1000)
-        let listing: String
-        if let cursor {
-            guard isLink(cursor) else {
-                throw MailboxSourceError(kind: .permanent, code: "InvalidCursor", message: "not a Graph next link")
-            }
-            listing = cursor
-        } else {
-            listing = try await collection(kind, mailbox) + Self.query([("$top", String(size))])
-        }
-        var refsListing: String { Self.link(listing, reading: [("$select", Self.refsSelect(kind))]) }
-        let page: GraphResponse
+        let page = try await listing(kind, in: mailbox, after: cursor, pageSize: size)
+        var refsListing: String { Self.link(page, reading: [("$select", Self.refsSelect(kind))]) }
+        let answer: GraphResponse
         do {
-            page = try await client.send(
+            answer = try await client.send(
                 GraphRequest(
-                    .get, Self.link(listing, reading: Self.itemQueryPairs(kind)),
+                    .get, Self.link(page, reading: Self.itemQueryPairs(kind)),
                     prefer: ["odata.maxpagesize=\(size)"], operation: "GET \(kind.rawValue)"),
                 mailbox: mailbox.smtpAddress)
         } catch {
@@ -185,7 +183,7 @@ public struct GraphMailboxSource: MailboxSource {
             guard failure.kind == .permanent else { throw failure }
             return try await refsPage(refsListing, kind: kind, in: mailbox, pageSize: size)
         }
-        guard let values = page.body?["value"]?.array else {
+        guard let values = answer.body?["value"]?.array else {
             return try await refsPage(refsListing, kind: kind, in: mailbox, pageSize: size)
         }
         var refs: [MailboxItemRef] = []
@@ -201,7 +199,7 @@ public struct GraphMailboxSource: MailboxSource {
             items.append(readItem(value, kind: kind, owner: mailbox, requested: ref.id))
         }
         return MailboxPage(
-            refs: refs, nextCursor: page.body?["@odata.nextLink"]?.string, totalCount: nil, items: items)
+            refs: refs, nextCursor: answer.body?["@odata.nextLink"]?.string, totalCount: nil, items: items)
     }
 
     public func items(
