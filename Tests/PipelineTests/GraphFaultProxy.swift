@@ -178,8 +178,8 @@ final class GraphFaultProxy: @unchecked Sendable {
     /// Stands for the item's JSON until the answer is written, then for its cut-off text.
     static let cutOff = "snapsync-test-cut-off-item"
 
-    /// The answer (a listing of whole items, a `$batch` answer, or an item's own) with the item damaged, and the status to answer with when it
-    /// changes; nil when the item is not in it.
+    /// The answer (a listing of whole items, a `$batch` answer, or an item's own) with the item damaged, and the status
+    /// to answer with when it changes; nil when the item is not in it.
     static func damage(_ body: [UInt8], itemID: String, _ corruption: Corruption) -> (status: Int?, body: [UInt8])? {
         guard var answer = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
         let error: [String: Any] = [
