@@ -192,7 +192,13 @@ import TestSupport
             async let first = ChildProcess.run(
                 KillAndResumeTests.binary, ["snapshot", "inbound", "--batch-size", "20", "--log-format", "json"],
                 environment: environment)
-            try await Task.sleep(for: .seconds(2))
+            // Exchange goes down once the extract has begun, with most of its GetItem batches (0.4 s each) to come.
+            // Waiting for the simulator's own count, not for a time, keeps a loaded machine from finishing the run
+            // before the outage.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while env.simulator.control.counters()["GetItem", default: 0] < 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             try await env.simulator.control.goDown()
             let down = try await first
             #expect(down.status == 69, "\(down.output)")
