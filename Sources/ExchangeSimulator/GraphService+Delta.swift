@@ -116,6 +116,7 @@ extension GraphService {
 
     enum CalendarDeltaEntry {
         case event(EventView, sparse: Bool)
+        case occurrence(OccurrenceRef)
         case removed(String)
     }
 
@@ -128,10 +129,15 @@ extension GraphService {
         func emit(_ item: StoredItem) {
             let id = ctx.id(m.address, item.number)
             if item.fields["Recurrence"] != nil {
-                let inWindow = instances(of: item, mailbox: m.address, from: from, to: to)
+                let inWindow = occurrences(of: item, mailbox: m.address, from: from, to: to)
                 guard !inWindow.isEmpty else { if since > 0 { out.append(.removed(id)) }; return }
                 out.append(.event(EventView(item: item, id: id, type: "seriesMaster"), sparse: false))
-                for v in inWindow { out.append(.event(v, sparse: v.type == "occurrence")) }
+                for o in inWindow {
+                    switch o {
+                    case .plain(let ref): out.append(.occurrence(ref))
+                    case .built(let v): out.append(.event(v, sparse: v.type == "occurrence"))
+                    }
+                }
                 if since > 0 {
                     for start in EWSService.deletedStartsList(item)
                     where Double(start) < to && Double(start) + (endOf(item) - startOf(item)) > from {
@@ -225,6 +231,7 @@ extension GraphService {
                     members.insert(("@odata.type", .string("#microsoft.graph.event")), at: 0); j = .object(members)
                 }
                 values.append(j)
+            case .occurrence(let o): values.append(Self.sparseJSON(o, ctx))
             case .removed(let id):
                 values.append(
                     .object([

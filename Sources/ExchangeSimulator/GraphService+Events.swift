@@ -95,16 +95,33 @@ extension GraphService {
             originalStart: o.originalStart)
     }
 
+    /// An occurrence of a series in a window. A plain one (at its pattern's time, with the series' own properties) is
+    /// left unbuilt until it is written out; one with properties of its own (an exception) is built to see its times.
+    enum WindowOccurrence {
+        case plain(OccurrenceRef)
+        case built(EventView)
+
+        var view: EventView {
+            switch self {
+            case .plain(let o): GraphService.view(o)
+            case .built(let v): v
+            }
+        }
+    }
+
     /// The occurrences of a series whose times overlap [from, to), cancelled ones left out, in order.
     static func instances(of master: StoredItem, mailbox: String, from: Double, to: Double) -> [EventView] {
+        occurrences(of: master, mailbox: mailbox, from: from, to: to).map(\.view)
+    }
+
+    /// ``instances(of:mailbox:from:to:)`` with the plain occurrences unbuilt.
+    static func occurrences(of master: StoredItem, mailbox: String, from: Double, to: Double) -> [WindowOccurrence] {
         guard let r = master.fields["Recurrence"], let pattern = try? RecurrencePattern(r) else { return [] }
         let start =
             master.fields["Start"].flatMap { FieldValue.parseDate($0.value) } ?? Double(pattern.startDay) * 86_400
         let end = master.fields["End"].flatMap { FieldValue.parseDate($0.value) } ?? start
         let timeOfDay = start - (start / 86_400).rounded(.down) * 86_400
         let deleted = EWSService.deletedStarts(master)
-        // An occurrence with properties of its own (an exception) is built to see its times; any other one spans
-        // [original, original + duration), so only those in the window are built.
         let prefix = EWSService.occurrencePropertiesKey
         var exceptional = Set(
             (master.fields["ModifiedOccurrences"]?.children ?? []).compactMap(EWSService.originalStart(of:)))
@@ -113,22 +130,24 @@ extension GraphService {
         }
         // Exceptions may have moved: look a little beyond the window for their original days.
         let margin = 31.0 * 86_400
-        var out: [(start: Double, view: EventView)] = []
+        var out: [(start: Double, occurrence: WindowOccurrence)] = []
         pattern.walk { index, day in
             let original = Double(day) * 86_400 + timeOfDay
             if original > to + margin { return false }
             if original + (end - start) < from - margin || deleted.contains(Int64(original)) { return true }
-            if !exceptional.contains(Int64(original)), !overlaps(start: original, end: original + end - start, from, to)
-            {
+            let ref = OccurrenceRef(
+                mailbox: mailbox, master: master, index: index, originalStart: original, duration: end - start)
+            if !exceptional.contains(Int64(original)) {
+                if overlaps(start: original, end: original + end - start, from, to) {
+                    out.append((original, .plain(ref)))
+                }
                 return true
             }
-            let v = view(
-                OccurrenceRef(
-                    mailbox: mailbox, master: master, index: index, originalStart: original, duration: end - start))
-            if overlaps(v.item, from, to) { out.append((startOf(v.item), v)) }
+            let v = view(ref)
+            if overlaps(v.item, from, to) { out.append((startOf(v.item), .built(v))) }
             return true
         }
-        return out.sorted { $0.start < $1.start }.map(\.view)
+        return out.sorted { $0.start < $1.start }.map(\.occurrence)
     }
 
     static func startOf(_ item: StoredItem) -> Double {
@@ -158,6 +177,35 @@ extension GraphService {
         return uid + "-" + date
     }
 
+    /// What a delta page says of an occurrence beyond its etag and id: its kind, series and times.
+    static func appendSparse(
+        to m: inout [(String, JSON)], type: String, masterId: String?, start: Double, end: Double,
+        _ zone: GraphTimeZone
+    ) {
+        m.append(("type", .string(type)))
+        if let masterId { m.append(("seriesMasterId", .string(masterId))) }
+        m.append(("start", GraphEventMapping.dateTimeTimeZone(start, zone)))
+        m.append(("end", GraphEventMapping.dateTimeTimeZone(end, zone)))
+    }
+
+    /// A plain occurrence as a delta page sends it (sparse), without building it.
+    static func sparseJSON(_ o: OccurrenceRef, _ ctx: Context) -> JSON {
+        var m: [(String, JSON)] = [
+            ("@odata.type", .string("#microsoft.graph.event")),
+            ("@odata.etag", .string(GraphIdentifier.etag(o.master.changeNumber))),
+            (
+                "id",
+                .string(
+                    GraphIdentifier.occurrenceId(
+                        mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)))
+            ),
+        ]
+        appendSparse(
+            to: &m, type: "occurrence", masterId: ctx.id(ctx.mailbox, o.master.number), start: o.originalStart,
+            end: o.originalStart + o.duration, ctx.prefs.timeZone)
+        return .object(m)
+    }
+
     func eventJSON(
         _ v: EventView, _ ctx: Context, context: String?, sparse: Bool = false, withExpansions: Bool = true
     ) throws(GraphError) -> JSON {
@@ -170,10 +218,8 @@ extension GraphService {
         m.append(("@odata.etag", .string(GraphIdentifier.etag(item.changeNumber))))
         m.append(("id", .string(v.master == nil ? ctx.id(ctx.mailbox, item.number) : v.id)))
         if sparse {
-            m.append(("type", .string(v.type)))
-            if let masterId { m.append(("seriesMasterId", .string(masterId))) }
-            m.append(("start", GraphEventMapping.dateTimeTimeZone(Self.startOf(item), zone)))
-            m.append(("end", GraphEventMapping.dateTimeTimeZone(Self.endOf(item), zone)))
+            Self.appendSparse(
+                to: &m, type: v.type, masterId: masterId, start: Self.startOf(item), end: Self.endOf(item), zone)
             return .object(m)
         }
         m.append(("createdDateTime", .string(item.fields["DateTimeCreated"]?.value ?? "")))
@@ -415,13 +461,13 @@ extension GraphService {
         try Self.checkEventExpand(ctx)
         let (from, to) = try Self.window(ctx)
         let skip = ctx.query.skip ?? 0, size = Self.pageSize(ctx)
-        let all = try store.withState { (s: inout StoreState) throws(GraphError) -> [EventView] in
+        let all = try store.withState { (s: inout StoreState) throws(GraphError) -> [WindowOccurrence] in
             let v = try Self.lookupEvent(id, mailbox: ctx.mailbox, in: s)
             guard v.type == "seriesMaster" else { return [] }
-            return Self.instances(of: v.item, mailbox: ctx.mailbox, from: from, to: to)
+            return Self.occurrences(of: v.item, mailbox: ctx.mailbox, from: from, to: to)
         }
         var values: [JSON] = []
-        for v in all.dropFirst(skip).prefix(size) { values.append(try eventJSON(v, ctx, context: nil)) }
+        for o in all.dropFirst(skip).prefix(size) { values.append(try eventJSON(o.view, ctx, context: nil)) }
         let key = id.removingPercentEncoding ?? id
         return Self.page(
             ctx, context: "\(ctx.userContext)/events('\(key)')/instances" + Self.selectSuffix(ctx), values: values,
