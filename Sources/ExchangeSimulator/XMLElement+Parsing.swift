@@ -64,6 +64,13 @@ extension String {
     /// are returned as they are: Foundation's `trimmingCharacters(in:)` copies through NSString on Linux and was
     /// a seventh of the simulator's CPU time in an outbound snapshot.
     var trimmedOfWhitespace: String {
+        // Most values begin and end with an ASCII character that is not a space: nothing to trim, and no
+        // CharacterSet to consult.
+        func plain(_ byte: UInt8?) -> Bool {
+            guard let byte else { return false }
+            return byte < 0x80 && byte != 0x20 && !(0x09...0x0D).contains(byte)
+        }
+        if plain(utf8.first), plain(utf8.last) { return self }
         guard let first = unicodeScalars.first, let last = unicodeScalars.last else { return self }
         let space = CharacterSet.whitespacesAndNewlines
         guard space.contains(first) || space.contains(last) else { return self }
