@@ -365,12 +365,14 @@ public struct GraphMailboxSource: MailboxSource {
             }
         }
         // A series' exceptions go occurrence by occurrence once its master exists.
+        var series: [(index: Int, series: GraphEvents.Series)] = []
         for (index, record) in records.enumerated() {
             guard case .appointment(let a) = record, !a.exceptions.isEmpty, a.recurrence != nil,
                 case .success(let ref)? = results[index]
             else { continue }
-            results[index] = await GraphEvents.apply(a, previous: nil, master: ref, source: self, mailbox: mailbox)
+            series.append((index, GraphEvents.Series(record: a, previous: nil, master: ref)))
         }
+        await applyExceptions(series, to: &results, in: mailbox)
         return results.map { $0! }
     }
 
@@ -433,6 +435,7 @@ public struct GraphMailboxSource: MailboxSource {
             results[index] = answer.mapError(Self.neutral).map { Self.ref($0.body, kind: kind) ?? updates[index].ref }
         }
         try await writeTaskPercentages(updates, results: &results, in: mailbox)
+        var series: [(index: Int, series: GraphEvents.Series)] = []
         for (index, update) in updates.enumerated() {
             guard case .appointment(let a) = update.record, a.recurrence != nil,
                 case .success(let ref)? = results[index]
@@ -440,9 +443,20 @@ public struct GraphMailboxSource: MailboxSource {
             var previous: CRMAppointment?
             if case .appointment(let p)? = update.previous { previous = p }
             if a.exceptions.isEmpty && (previous?.exceptions.isEmpty ?? true) { continue }
-            results[index] = await GraphEvents.apply(a, previous: previous, master: ref, source: self, mailbox: mailbox)
+            series.append((index, GraphEvents.Series(record: a, previous: previous, master: ref)))
         }
+        await applyExceptions(series, to: &results, in: mailbox)
         return results.map { $0! }
+    }
+
+    /// Writes the exceptions of the written series, all together, into their results.
+    func applyExceptions(
+        _ series: [(index: Int, series: GraphEvents.Series)],
+        to results: inout [Result<MailboxItemRef, MailboxSourceError>?], in mailbox: MailboxOwner
+    ) async {
+        guard !series.isEmpty else { return }
+        let applied = await GraphEvents.apply(series.map(\.series), source: self, mailbox: mailbox)
+        for ((index, _), result) in zip(series, applied) { results[index] = result }
     }
 
     /// Writes the percentage extension of each task (To Do keeps a task's percentage nowhere else), for tasks EWS

@@ -332,4 +332,37 @@ import Testing
             #expect(Set(after.exceptions.map(\.originalStart)) == Set(changed.exceptions.map(\.originalStart)))
         }
     }
+
+    /// Series created together keep their exceptions apart: each gets its own, and one whose exception names no
+    /// occurrence of its pattern fails alone, as `ExceptionsNotApplied`.
+    @Test(arguments: SourceProtocol.allCases)
+    func seriesCreatedTogetherFailOrSucceedEachAlone(_ sourceProtocol: SourceProtocol) async throws {
+        try await MailboxSourceHarness.with(sourceProtocol) { harness in
+            let first = Self.series(owner: harness.owner.userID)
+            var offPattern = Self.series(owner: harness.owner.userID)
+            offPattern.exceptions[0].originalStart = Self.date("2024-03-12T09:00:00Z")  // a Tuesday
+            var second = Self.series(owner: harness.owner.userID)
+            second.subject = "Planning"
+            second.exceptions = [
+                CRMAppointmentException(originalStart: Self.date("2024-03-06T09:00:00Z"), isCancelled: true)
+            ]
+            let results = try await harness.source.create(
+                [.appointment(first), .appointment(offPattern), .appointment(second)], in: harness.owner)
+            guard case .failure(let failed) = results[1] else {
+                Issue.record("an exception off the pattern must fail its series: \(results[1])"); return
+            }
+            #expect(failed.code == "ExceptionsNotApplied" && failed.kind == .permanent)
+            for (result, written) in [(results[0], first), (results[2], second)] {
+                let ref = try result.get()
+                guard case .appointment(let back) = try await read(ref, .appointments, harness).record else {
+                    Issue.record("not an appointment"); continue
+                }
+                #expect(back.subject == written.subject)
+                #expect(Set(back.exceptions.map(\.originalStart)) == Set(written.exceptions.map(\.originalStart)))
+                #expect(
+                    Set(back.exceptions.filter(\.isCancelled).map(\.originalStart))
+                        == Set(written.exceptions.filter(\.isCancelled).map(\.originalStart)))
+            }
+        }
+    }
 }
