@@ -11,7 +11,11 @@ enum FieldValue {
 
     /// Parses xs:dateTime / xs:date (`2024-05-01T10:00:00.123+02:00`, `...Z`, no zone = UTC) to epoch seconds.
     static func parseDate(_ s: String) -> Double? {
-        let u = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { parseDate($0) }
+    }
+
+    static func parseDate(_ u: UnsafeBufferPointer<UInt8>) -> Double? {
         func num(_ a: Int, _ n: Int) -> Int? {
             guard a + n <= u.count else { return nil }
             var v = 0
@@ -45,35 +49,60 @@ enum FieldValue {
             }
         }
         guard i == u.count else { return nil }
-        var t = tm()
-        t.tm_year = Int32(y - 1900); t.tm_mon = Int32(mo - 1); t.tm_mday = Int32(d)
-        t.tm_hour = Int32(h); t.tm_min = Int32(mi); t.tm_sec = 0
-        return Double(timegm(&t)) + se - Double(offset)
+        return Double(days(year: y, month: mo, day: d) * 86_400 + h * 3600 + mi * 60 - offset) + se
     }
 
-    /// Formats epoch seconds as Exchange does: `2024-05-01T08:00:00Z`.
-    static func formatDate(_ seconds: Double) -> String {
-        var t = Int(seconds.rounded(.down))
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        guard (0...9999).contains(tmv.tm_year + 1900) else {
+    /// `2024-05-01T10:00:00` followed by `suffix` (`Z` unless told), in UTC.
+    static func formatDate(_ seconds: Double, suffix: String = "Z") -> String {
+        let t = Int(seconds.rounded(.down))
+        let (year, month, day) = civil(days: t.floorDivided(by: 86_400))
+        let time = t.floorModulo(86_400)
+        guard (0...9999).contains(year) else {
             return String(
-                format: "%04d-%02d-%02dT%02d:%02d:%02dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
-                tmv.tm_hour, tmv.tm_min, tmv.tm_sec)
+                format: "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, time / 3600, time / 60 % 60, time % 60)
+                + suffix
         }
         // Written digit by digit: the simulator formats several dates per item it stores.
-        return String(unsafeUninitializedCapacity: 20) { out in
-            var i = 0
-            func put(_ value: Int32, _ width: Int) {
-                var v = value
-                for k in stride(from: width - 1, through: 0, by: -1) { out[i + k] = UInt8(48 + v % 10); v /= 10 }
-                i += width
+        var suffix = suffix
+        return suffix.withUTF8 { tail in
+            String(unsafeUninitializedCapacity: 19 + tail.count) { out in
+                var i = 0
+                func put(_ value: Int, _ width: Int) {
+                    var v = value
+                    for k in stride(from: width - 1, through: 0, by: -1) { out[i + k] = UInt8(48 + v % 10); v /= 10 }
+                    i += width
+                }
+                func sep(_ c: UInt8) { out[i] = c; i += 1 }
+                put(year, 4); sep(0x2D); put(month, 2); sep(0x2D); put(day, 2); sep(0x54)
+                put(time / 3600, 2); sep(0x3A); put(time / 60 % 60, 2); sep(0x3A); put(time % 60, 2)
+                for byte in tail { sep(byte) }
+                return i
             }
-            func sep(_ c: Character) { out[i] = c.asciiValue!; i += 1 }
-            put(tmv.tm_year + 1900, 4); sep("-"); put(tmv.tm_mon + 1, 2); sep("-"); put(tmv.tm_mday, 2); sep("T")
-            put(tmv.tm_hour, 2); sep(":"); put(tmv.tm_min, 2); sep(":"); put(tmv.tm_sec, 2); sep("Z")
-            return i
         }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date. Fields out of range carry over, as the C library's
+    /// timegm lets them: month 13 is the next January, 31 April is 1 May.
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let months = year * 12 + month - 1
+        let (year, month) = (months.floorDivided(by: 12), months.floorModulo(12) + 1)
+        let y = month <= 2 ? year - 1 : year
+        let era = y.floorDivided(by: 400)
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        return era * 146_097 + yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear - 719_468
+    }
+
+    /// The proleptic Gregorian date of a day count since 1970-01-01.
+    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = z.floorDivided(by: 146_097)
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shifted = (5 * dayOfYear + 2) / 153
+        let month = shifted < 10 ? shifted + 3 : shifted - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, dayOfYear - (153 * shifted + 2) / 5 + 1)
     }
 
     /// Normalises a stored date-time to UTC `Z` form; other values unchanged.
@@ -92,4 +121,11 @@ enum FieldValue {
         }
         return la < lb ? -1 : (la > lb ? 1 : 0)
     }
+}
+
+extension Int {
+    /// The quotient rounded toward negative infinity.
+    fileprivate func floorDivided(by d: Int) -> Int { self >= 0 ? self / d : -((-self - 1) / d) - 1 }
+    /// The remainder of ``floorDivided(by:)``, in 0..<d.
+    fileprivate func floorModulo(_ d: Int) -> Int { self - floorDivided(by: d) * d }
 }

@@ -91,11 +91,11 @@ struct GraphError: Error, Sendable {
 /// Date-time text as Graph writes it.
 enum GraphDates {
     /// `2024-05-01T08:00:00Z` (created and modified times, `innerError.date` without the zone).
-    static func isoSeconds(_ t: Double) -> String { String(FieldValue.formatDate(t).dropLast()) }
+    static func isoSeconds(_ t: Double) -> String { FieldValue.formatDate(t, suffix: "") }
 
     /// `2024-05-01T08:00:00.0000000` in `timeZone` (the dateTime of a `dateTimeTimeZone`).
     static func local(_ t: Double, in zone: GraphTimeZone) -> String {
-        String(FieldValue.formatDate(t + Double(zone.offset(at: t))).dropLast()) + ".0000000"
+        FieldValue.formatDate(t + Double(zone.offset(at: t)), suffix: ".0000000")
     }
 
     /// An `Edm.DateTimeOffset` (a date that exists, a zone), or nil.

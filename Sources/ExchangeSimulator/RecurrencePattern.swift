@@ -177,23 +177,17 @@ struct RecurrencePattern: Sendable {
         return matching.count >= index ? [matching[index - 1]] : []
     }
 
-    // MARK: calendar arithmetic (UTC, via the C library)
+    // MARK: calendar arithmetic (UTC)
 
     /// ISO weekday of a day number (1970-01-01 was a Thursday).
     static func weekday(_ day: Int) -> Int { ((day % 7 + 7) % 7 + 3) % 7 + 1 }
 
+    /// The day number of a date; a day beyond its month carries over into the next.
     static func dayNumber(year: Int, month: Int, day: Int) -> Int {
-        var t = tm()
-        t.tm_year = Int32(year - 1900); t.tm_mon = Int32(month - 1); t.tm_mday = Int32(day); t.tm_hour = 12
-        return Int(timegm(&t)) / 86_400
+        FieldValue.days(year: year, month: month, day: day)
     }
 
-    static func civil(_ day: Int) -> (year: Int, month: Int, day: Int) {
-        var t = day * 86_400 + 43_200
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return (Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
-    }
+    static func civil(_ day: Int) -> (year: Int, month: Int, day: Int) { FieldValue.civil(days: day) }
 
     /// The day number of an xs:date (`2024-03-04`, with or without a zone suffix).
     static func day(_ text: String) -> Int? {
