@@ -39,12 +39,14 @@ extension LiveSync {
             let desired = (row?.mailboxes ?? []).filter { !disabled.contains($0.smtpAddress.lowercased()) }
             let linked = links[entry.crmID] ?? []
             for owner in desired {
-                let write: Write =
-                    if let link = linked.first(where: { $0.mailbox == owner.smtpAddress }) {
-                        .update(link.ref, row!.record, version: row!.version)
-                    } else {
-                        .create(row!.record, version: row!.version)
-                    }
+                let write: Write
+                if let link = linked.first(where: { $0.mailbox == owner.smtpAddress }) {
+                    // The item already has this version: a conflict Exchange won brought it into the CRM.
+                    if kind != .contacts && link.version == row!.version { continue }
+                    write = .update(link.ref, row!.record, version: row!.version)
+                } else {
+                    write = .create(row!.record, version: row!.version)
+                }
                 plan[owner.smtpAddress, default: (owner, [])].writes.append((entry, write))
             }
             for link in linked
@@ -59,6 +61,7 @@ extension LiveSync {
         var failures: [Int64: MailboxSourceError] = [:]
         var upserts: [String: [LinkStore.Link]] = [:]
         var removals: [String: [UUID]] = [:]
+        var conflicts: [String: [(crmID: UUID, itemID: String, winner: ConflictWinner)]] = [:]
         var intents: [Int64] = []
         for (mailbox, batch) in plan.sorted(by: { $0.key < $1.key }) {
             if report.exchangeUnavailable || report.exchangeRefused != nil {
@@ -69,7 +72,7 @@ extension LiveSync {
                 try await write(
                     batch.writes, to: batch.owner, kind: kind, store: store, failures: &failures,
                     upserts: &upserts[mailbox, default: []], removals: &removals[mailbox, default: []],
-                    intents: &intents)
+                    conflicts: &conflicts[mailbox, default: []], intents: &intents)
             } catch let error as MailboxSourceError {
                 if error.kind == .transient { report.exchangeUnavailable = true }
                 if error.kind == .unauthorized || error.kind == .wrongEndpoint { report.exchangeRefused = error }
@@ -82,8 +85,9 @@ extension LiveSync {
         var done = 0, retried = 0, parkedNow = 0
         for entry in entries {
             if let error = failures[entry.id] {
-                // Exchange down, refusing the account or the mailbox is no fault of the entry: retried, never parked.
-                let transient = error.isSourceWide || error.kind == .mailboxRefused
+                // Exchange down, refusing the account or the mailbox, or the item changing again while its conflict
+                // was decided, is no fault of the entry: retried, never parked.
+                let transient = error.isSourceWide || error.kind == .mailboxRefused || error.kind == .conflict
                 outcomes.append(
                     (
                         entry,
@@ -104,7 +108,9 @@ extension LiveSync {
         try await store.commitDeliveries(
             OutboxDeliveries(
                 kind: kind, upserts: upserts, removals: removals, answeredIntents: intents,
-                outcomes: outcomes, limit: options.permanentFailureLimit))
+                outcomes: outcomes, limit: options.permanentFailureLimit, conflicts: conflicts,
+                policy: options.policy(kind).rawValue))
+        report.conflicts += conflicts.values.reduce(0) { $0 + $1.count }
         report.delivered += done
         report.retried += retried
         report.parked += parkedNow
@@ -118,13 +124,13 @@ extension LiveSync {
     /// Sends one mailbox's writes: creates (holding the folder's create lock: the folder's creates of unknown
     /// outcome are resolved first and the stamped ids of entries tried before looked up, so a lost response never
     /// duplicates; the creates sent are recorded as an intent, whose id goes to `intents` to be cleared with the
-    /// links), updates (a vanished item is recreated; a conflicting change key is overwritten: the CRM change is
-    /// newer than what Exchange last told us), deletes (gone is fine).
+    /// links), updates (a vanished item is recreated; see ``resolve(_:in:kind:store:failures:upserts:conflicts:)``
+    /// for an item that changed in Exchange too), deletes (gone is fine).
     func write(
         _ writes: [(entry: LiveSyncStore.Entry, write: Write)], to owner: MailboxOwner, kind: ItemKind,
         store: any SyncStoreConnection,
         failures: inout [Int64: MailboxSourceError], upserts: inout [LinkStore.Link], removals: inout [UUID],
-        intents: inout [Int64]
+        conflicts: inout [(crmID: UUID, itemID: String, winner: ConflictWinner)], intents: inout [Int64]
     ) async throws {
         var creates: [(LiveSyncStore.Entry, MailboxRecord, Int64)] = []
         var updates: [(LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64)] = []
@@ -138,14 +144,25 @@ extension LiveSync {
         }
         UnstorableTextNotice.warn(creates.map(\.1) + updates.map(\.2), logger: logger)
         if !updates.isEmpty {
+            // Appointments and tasks go both ways: an update applies only to the item as last synced. Contacts go one
+            // way, the CRM's copy overwriting the item.
+            let twoWay = kind != .contacts
             let results = try await source.update(
-                updates.map { MailboxUpdate(ref: MailboxItemRef(id: $0.1.id), record: $0.2) }, in: owner)
+                updates.map { MailboxUpdate(ref: twoWay ? $0.1 : MailboxItemRef(id: $0.1.id), record: $0.2) },
+                in: owner)
+            var conflicted: [(LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64)] = []
             for (update, result) in zip(updates, results) {
                 switch result {
                 case .success(let ref): upserts.append(.init(crmID: update.0.crmID, ref: ref, version: update.3))
                 case .failure(let error) where error.kind == .notFound: creates.append((update.0, update.2, update.3))
+                case .failure(let error) where error.kind == .conflict && twoWay: conflicted.append(update)
                 case .failure(let error): failures[update.0.id] = error
                 }
+            }
+            if !conflicted.isEmpty {
+                creates += try await resolve(
+                    conflicted, in: owner, kind: kind, store: store, failures: &failures, upserts: &upserts,
+                    conflicts: &conflicts)
             }
         }
         if !creates.isEmpty {
@@ -166,6 +183,55 @@ extension LiveSync {
                 }
             }
         }
+    }
+
+    /// Updates whose item changed in Exchange since it was last synced: each is decided by the kind's conflict policy,
+    /// as a pull decides a change both sides made, instead of overwriting Exchange's change unseen. The item is read
+    /// as it is now; the CRM's winners are written over it, Exchange's winners go into the CRM (the entry is done),
+    /// and every decision goes to `conflicts`. Returns the updates whose item has vanished meanwhile (to create).
+    private func resolve(
+        _ conflicted: [(LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64)], in owner: MailboxOwner,
+        kind: ItemKind, store: any SyncStoreConnection, failures: inout [Int64: MailboxSourceError],
+        upserts: inout [LinkStore.Link], conflicts: inout [(crmID: UUID, itemID: String, winner: ConflictWinner)]
+    ) async throws -> [(LiveSyncStore.Entry, MailboxRecord, Int64)] {
+        let policy = options.policy(kind)
+        let current = try await source.items(conflicted.map { MailboxItemRef(id: $0.1.id) }, in: owner, kind: kind)
+        var vanished: [(LiveSyncStore.Entry, MailboxRecord, Int64)] = []
+        var crmWon: [(update: (LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64), now: MailboxItemRef)] = []
+        var exchangeWon: [MailboxItem] = []
+        for (update, result) in zip(conflicted, current) {
+            switch result {
+            case .success(let item):
+                if policy.exchangeWins(crmUpdatedAt: update.2.updatedAt, exchangeModifiedAt: item.lastModified) {
+                    exchangeWon.append(item)
+                    conflicts.append((update.0.crmID, item.ref.id, .exchange))
+                } else {
+                    crmWon.append((update, item.ref))
+                }
+            case .failure(let error) where error.kind == .notFound: vanished.append((update.0, update.2, update.3))
+            case .failure(let error): failures[update.0.id] = error
+            }
+        }
+        if !exchangeWon.isEmpty {
+            try await store.apply(
+                PulledChanges(
+                    mailbox: owner, kind: kind, items: exchangeWon, deleting: [], relinking: [], crmWins: [],
+                    exchangeWins: [], policy: policy.rawValue, quarantined: [], syncState: nil))
+        }
+        if !crmWon.isEmpty {
+            let results = try await source.update(
+                crmWon.map { MailboxUpdate(ref: $0.now, record: $0.update.2) }, in: owner)
+            for ((update, _), result) in zip(crmWon, results) {
+                switch result {
+                case .success(let ref):
+                    upserts.append(.init(crmID: update.0.crmID, ref: ref, version: update.3))
+                    conflicts.append((update.0.crmID, ref.id, .crm))
+                case .failure(let error) where error.kind == .notFound: vanished.append((update.0, update.2, update.3))
+                case .failure(let error): failures[update.0.id] = error
+                }
+            }
+        }
+        return vanished
     }
 
     /// The creates of one mailbox folder; call holding its create lock. Returns the links to commit, the failures and

@@ -39,6 +39,15 @@ public enum MailboxRecord: Sendable, Hashable {
         case .task(let t): t.id
         }
     }
+
+    /// When the CRM row last changed.
+    public var updatedAt: Date {
+        switch self {
+        case .contact(let c): c.updatedAt
+        case .appointment(let a): a.updatedAt
+        case .task(let t): t.updatedAt
+        }
+    }
 }
 
 /// An item read from a mailbox, mapped to a CRM record.

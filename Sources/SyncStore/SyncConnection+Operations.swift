@@ -337,6 +337,13 @@ extension SyncConnection {
             for (mailbox, ids) in deliveries.removals {
                 try LinkStore.delete(crmIDs: ids, mailbox: mailbox, kind: kind, db: db)
             }
+            for (mailbox, conflicts) in deliveries.conflicts {
+                for conflict in conflicts {
+                    try LiveSyncStore.recordConflict(
+                        mailbox: mailbox, kind: kind, crmID: conflict.crmID, itemID: conflict.itemID,
+                        policy: deliveries.policy, winner: conflict.winner.rawValue, db: db)
+                }
+            }
             for (entry, outcome) in deliveries.outcomes {
                 switch outcome {
                 case .delivered:
@@ -387,12 +394,12 @@ extension SyncConnection {
             for (crmID, itemID) in changes.crmWins {
                 try LiveSyncStore.recordConflict(
                     mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: changes.policy,
-                    winner: "crm", db: db)
+                    winner: ConflictWinner.crm.rawValue, db: db)
             }
             for (crmID, itemID) in changes.exchangeWins {
                 try LiveSyncStore.recordConflict(
                     mailbox: address, kind: kind, crmID: crmID, itemID: itemID, policy: changes.policy,
-                    winner: "exchange", db: db)
+                    winner: ConflictWinner.exchange.rawValue, db: db)
             }
             for item in changes.quarantined {
                 try RunStore.quarantine(
@@ -400,7 +407,7 @@ extension SyncConnection {
                     direction: .inbound, code: item.code, reason: item.reason,
                     payload: nil, db: db)
             }
-            try FolderStateStore.store(changes.syncState, mailbox: address, kind: kind, db: db)
+            if let state = changes.syncState { try FolderStateStore.store(state, mailbox: address, kind: kind, db: db) }
         }
     }
 }

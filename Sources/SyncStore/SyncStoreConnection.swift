@@ -258,9 +258,14 @@ public struct OutboxDeliveries: Sendable {
     public var outcomes: [(entry: LiveSyncStore.Entry, outcome: Outcome)]
     /// Permanent failures after which an entry is parked.
     public var limit: Int
+    /// Conflicts decided while delivering (the item had changed in Exchange too), per mailbox, with the policy that
+    /// decided them.
+    public var conflicts: [String: [(crmID: UUID, itemID: String, winner: ConflictWinner)]]
+    public var policy: String
     public init(
         kind: ItemKind, upserts: [String: [LinkStore.Link]], removals: [String: [UUID]], answeredIntents: [Int64],
-        outcomes: [(entry: LiveSyncStore.Entry, outcome: Outcome)], limit: Int
+        outcomes: [(entry: LiveSyncStore.Entry, outcome: Outcome)], limit: Int,
+        conflicts: [String: [(crmID: UUID, itemID: String, winner: ConflictWinner)]] = [:], policy: String = ""
     ) {
         self.kind = kind
         self.upserts = upserts
@@ -268,7 +273,14 @@ public struct OutboxDeliveries: Sendable {
         self.answeredIntents = answeredIntents
         self.outcomes = outcomes
         self.limit = limit
+        self.conflicts = conflicts
+        self.policy = policy
     }
+}
+
+/// The side whose change a conflict kept.
+public enum ConflictWinner: String, Sendable, Hashable {
+    case crm, exchange
 }
 
 /// A batch of changes pulled from a mailbox folder by live sync, as decided against the CRM.
@@ -288,12 +300,13 @@ public struct PulledChanges: Sendable {
     /// The conflict policy that decided them.
     public var policy: String
     public var quarantined: [QuarantinedItem]
-    /// The folder's sync state after these changes.
-    public var syncState: String
+    /// The folder's sync state after these changes (nil: the changes were read outside the folder's sync, and its
+    /// state stays).
+    public var syncState: String?
     public init(
         mailbox: MailboxOwner, kind: ItemKind, items: [MailboxItem], deleting: [UUID], relinking: [UUID],
         crmWins: [(crmID: UUID, itemID: String)], exchangeWins: [(crmID: UUID, itemID: String)], policy: String,
-        quarantined: [QuarantinedItem], syncState: String
+        quarantined: [QuarantinedItem], syncState: String?
     ) {
         self.mailbox = mailbox
         self.kind = kind

@@ -754,6 +754,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
                     state.links[LinkKey(mailbox: mailbox.lowercased(), kind: deliveries.kind, crmID: id)] = nil
                 }
             }
+            for conflict in deliveries.conflicts.values.joined() {
+                state.conflicts.append((conflict.crmID, conflict.winner.rawValue))
+            }
             for (entry, outcome) in deliveries.outcomes {
                 if case .failed = outcome {
                     var retried = entry
@@ -849,7 +852,9 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
             }
             for (crmID, _) in changes.exchangeWins { state.conflicts.append((crmID, "exchange")) }
             for item in changes.quarantined { state.quarantine.append((nil, owner.smtpAddress, kind, item, .inbound)) }
-            state.folderStates["\(owner.smtpAddress)/\(kind.rawValue)"] = (changes.syncState, false)
+            if let syncState = changes.syncState {
+                state.folderStates["\(owner.smtpAddress)/\(kind.rawValue)"] = (syncState, false)
+            }
         }
     }
 

@@ -103,6 +103,44 @@ extension PipelineTestEnvironment {
         }
     }
 
+    /// The CRM changes a task (its trigger queues it) while Outlook changes the same task later: delivering the CRM's
+    /// change must not overwrite Outlook's unseen. The conflict is decided newest-wins, recorded, and both sides end
+    /// with Outlook's change.
+    @Test(arguments: ExchangeProtocol.allCases)
+    func aQueuedCRMChangeDoesNotOverwriteANewerOutlookChangeUnseen(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: Self.mailboxes[0], seed: 7, tasks: 5))
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            try await env.setSync(true)
+            let owner = env.owners[0]
+            let ref = try #require(
+                try await env.source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 10).refs.first)
+            try await env.sql(
+                """
+                UPDATE crm.tasks SET body = 'Changed in the CRM', version = version + 1,
+                    updated_at = now() - interval '1 hour'
+                WHERE id = (SELECT crm_id FROM sync.links WHERE item_id = $1)
+                """, [ref.id])
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 1)
+            let item = try #require(try await env.source.items([ref], in: owner, kind: .tasks).first).get()
+            guard case .task(var task) = item.record else { Issue.record("not a task"); return }
+            task.subject = "Changed in Outlook"
+            _ = try await env.source.update([MailboxUpdate(ref: item.ref, record: .task(task))], in: owner)
+
+            let report = try await env.pass()
+            #expect(report.conflicts == 1)
+            #expect(try await env.count("SELECT count(*) FROM sync.conflicts WHERE winner = 'exchange'") == 1)
+            #expect(try await env.count("SELECT count(*) FROM crm.tasks WHERE subject = 'Changed in Outlook'") == 1)
+            #expect(try await env.count("SELECT count(*) FROM sync.outbox") == 0)
+            let after = try #require(try await env.source.items([ref], in: owner, kind: .tasks).first).get()
+            guard case .task(let kept) = after.record else { Issue.record("not a task"); return }
+            #expect(kept.subject == "Changed in Outlook", "Outlook's change is not overwritten")
+            let next = try await env.pass()
+            #expect(next.conflicts == 0 && next.delivered == 0)
+            #expect(try await env.differences(kinds: [.tasks]).isEmpty)
+        }
+    }
+
     @Test(arguments: ExchangeProtocol.allCases)
     func aRestoredMailboxRejectsItsSyncStateAndItsFoldersNeedAnInboundSnapshot(
         _ sourceProtocol: ExchangeProtocol

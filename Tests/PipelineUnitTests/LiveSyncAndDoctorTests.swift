@@ -62,6 +62,38 @@ import Testing
         #expect(fixture.crmSubjects(.tasks) == ["changed in Exchange"])
     }
 
+    /// The usual case: the CRM's change is queued (by its triggers) while the item changed in Exchange too. Delivering
+    /// it must not overwrite Exchange's change unseen: the pass resolves the conflict by the policy and records it.
+    @Test func aQueuedCRMChangeDoesNotOverwriteANewerExchangeChange() async throws {
+        let (fixture, crmID) = try await bothSidesChanged()  // Exchange changed after the CRM
+        fixture.store.enqueue(.tasks, [crmID])
+        let report = try await pass(fixture, .newestWins)
+        #expect(report.conflicts == 1)
+        #expect(fixture.crmSubjects(.tasks) == ["changed in Exchange"])
+        #expect(fixture.exchangeSubjects(.tasks) == ["changed in Exchange"])
+        #expect(fixture.store.state.conflicts.map(\.winner) == ["exchange"])
+        // The next passes have nothing left to resolve or to write.
+        _ = try await pass(fixture, .newestWins)
+        let last = try await pass(fixture, .newestWins)
+        #expect(last.conflicts == 0)
+        #expect(fixture.exchangeSubjects(.tasks) == ["changed in Exchange"])
+        #expect(fixture.store.state.conflicts.count == 1)
+    }
+
+    @Test func aQueuedCRMChangeThatWinsItsConflictReachesExchange() async throws {
+        let (fixture, crmID) = try await bothSidesChanged()
+        fixture.store.enqueue(.tasks, [crmID])
+        let report = try await pass(fixture, .crmWins)
+        #expect(report.conflicts == 1)
+        #expect(fixture.store.state.conflicts.map(\.winner) == ["crm"])
+        // Delivered once the conflict is recorded: in the same pass's retry or the next pass, not overwritten unseen.
+        _ = try await pass(fixture, .crmWins)
+        #expect(fixture.crmSubjects(.tasks) == ["changed in the CRM"])
+        #expect(fixture.exchangeSubjects(.tasks) == ["changed in the CRM"])
+        #expect(fixture.store.state.outbox.isEmpty)
+        #expect(fixture.store.state.conflicts.count == 1)
+    }
+
     @Test func aSyncStateExchangeRejectsMarksTheFolderForASnapshot() async throws {
         var fixture = PipelineFixture()
         fixture.tasksInExchange(1)
