@@ -17,10 +17,28 @@ struct GraphJSONParser {
     private var members: [(String, GraphJSON)] = []
     /// The only member names read, at any depth (nil: all); other members are checked as JSON and skipped.
     private let keeping: Set<String>?
+    /// `keeping`'s names as UTF-8: a name without escapes is compared as bytes, before any string is made of it.
+    private let keptNames: [[UInt8]]
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>?) {
         self.bytes = bytes
         self.keeping = keeping
+        self.keptNames = keeping.map { $0.map { Array($0.utf8) } } ?? []
+    }
+
+    /// Whether the member name at `index` (its opening quote) is one to read, decided on its bytes without making a
+    /// string of it; nil for a name with escapes (decided once it is read).
+    private func nameIsKept() -> Bool? {
+        guard keeping != nil else { return true }
+        var end = index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        let count = end - index - 1
+        return keptNames.contains { name in
+            guard name.count == count else { return false }
+            for offset in 0..<count where name[offset] != bytes[index + 1 + offset] { return false }
+            return true
+        }
     }
 
     static func parse(_ bytes: [UInt8], keeping: Set<String>? = nil) throws(Failure) -> GraphJSON {
@@ -91,16 +109,18 @@ struct GraphJSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw failure("a member name expected")
             }
-            let key = try string()
+            var kept = nameIsKept()
+            var key = ""
+            if kept == false { try skipString() } else { key = try string() }
+            if kept == nil { kept = keeping?.contains(key) ?? true }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("':' expected") }
             index += 1
             skipWhitespace()
-            if let keeping, !keeping.contains(key) {
-                try skipValue()
+            if kept == true {
+                members.append((key, try value()))
             } else {
-                let value = try value()
-                members.append((key, value))
+                try skipValue()
             }
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end") }
