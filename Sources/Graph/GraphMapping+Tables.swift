@@ -21,7 +21,7 @@ enum GraphMappings {
 
     static func extendedProperty(_ name: String, of item: GraphJSON) -> String? {
         for property in item["singleValueExtendedProperties"]?.array ?? [] {
-            guard let id = property["id"]?.string, id.caseInsensitiveCompare(name) == .orderedSame else { continue }
+            guard let id = property["id"]?.string, id.equalsIgnoringCase(name) else { continue }
             return property["value"]?.string
         }
         return nil
@@ -65,7 +65,7 @@ enum GraphMappings {
         for ext in item["extensions"]?.array ?? [] {
             let id = ext["id"]?.string ?? "", name = ext["extensionName"]?.string ?? ""
             guard
-                name.caseInsensitiveCompare(taskExtensionName) == .orderedSame
+                name.equalsIgnoringCase(taskExtensionName)
                     || id.lowercased().hasSuffix("." + taskExtensionName)
             else { continue }
             guard let value = ext["percentComplete"], !value.isNull else { return nil }
@@ -364,7 +364,7 @@ enum GraphMappings {
                         let kind = attendeeTypes.first { $0.graph == attendee["type"]?.string }?.crm ?? .required
                         // Exchange fills in the address as the name of an attendee written without one: no name.
                         let name = attendee["emailAddress"]?["name"]?.string.flatMap {
-                            $0.isEmpty || $0.caseInsensitiveCompare(address) == .orderedSame ? nil : $0
+                            $0.isEmpty || $0.equalsIgnoringCase(address) ? nil : $0
                         }
                         return CRMAttendee(email: address, name: name, kind: kind)
                     }

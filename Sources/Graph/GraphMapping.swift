@@ -124,3 +124,23 @@ extension GraphMapping {
             .replacingOccurrences(of: "&amp;", with: "&").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+extension String {
+    /// Equal but for case (Graph compares property ids, extension names and addresses so): ASCII text byte by
+    /// byte, any other through lowercasing.
+    func equalsIgnoringCase(_ other: String) -> Bool {
+        var a = self, b = other
+        let ascii: Bool? = a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.allSatisfy({ $0 < 0x80 }), y.allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard x.count == y.count else { return false }
+                for (p, q) in zip(x, y) {
+                    let lp = p >= 0x41 && p <= 0x5A ? p | 0x20 : p, lq = q >= 0x41 && q <= 0x5A ? q | 0x20 : q
+                    if lp != lq { return false }
+                }
+                return true
+            }
+        }
+        return ascii ?? (lowercased() == other.lowercased())
+    }
+}
