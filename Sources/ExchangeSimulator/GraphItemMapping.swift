@@ -187,7 +187,7 @@ enum GraphItemMapping {
                     guard let o = value.members else {
                         throw GraphError.wrongType(name, expected: "microsoft.graph.physicalAddress")
                     }
-                    try GraphInput.closed(value, "physicalAddress", Set(addressParts.map(\.graph)))
+                    try GraphInput.closed(value, "physicalAddress", addressParts.map(\.graph))
                     for p in addressParts {
                         if let s = try GraphInput.string(o.first { $0.0 == p.graph }?.1 ?? .null, p.graph) {
                             parts.append(XElement(p.ews, text: s))
@@ -277,8 +277,9 @@ enum GraphInput {
         return a
     }
 
-    /// A value of a closed complex type: an object with only `allowed` members (and annotations).
-    static func closed(_ v: JSON, _ type: String, _ allowed: Set<String>) throws(GraphError) {
+    /// A value of a closed complex type: an object with only `allowed` members (and annotations). The few names of
+    /// a complex type are compared one by one: a `Set` built per call cost more than the check.
+    static func closed(_ v: JSON, _ type: String, _ allowed: [String]) throws(GraphError) {
         guard let m = v.members else { throw GraphError.wrongType(type, expected: "microsoft.graph.\(type)") }
         for (k, _) in m where !allowed.contains(k) && !k.hasPrefix("@odata.") {
             throw GraphError.invalidProperty(k, type: "microsoft.graph.\(type)")
@@ -288,7 +289,9 @@ enum GraphInput {
     /// An enum member (case-sensitive as in OData; Graph also accepts the name in any case on input).
     static func enumMember(_ v: JSON, _ name: String, _ members: [String]) throws(GraphError) -> String? {
         guard let s = try string(v, name) else { return nil }
-        guard let m = members.first(where: { $0.lowercased() == s.lowercased() }) else {
+        if members.contains(s) { return s }
+        let lowered = s.lowercased()
+        guard let m = members.first(where: { $0.lowercased() == lowered }) else {
             throw GraphError(
                 400, "RequestBodyRead",
                 "The value '\(s)' is not a valid member of the enumeration for property '\(name)'.")

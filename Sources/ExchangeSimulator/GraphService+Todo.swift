@@ -333,7 +333,7 @@ extension GraphService {
         let zoneName = try GraphInput.string(value["timeZone"] ?? .null, "timeZone")
         let z =
             try zoneName.map { n throws(GraphError) -> GraphTimeZone in
-                guard let z = GraphTimeZone(n) else { throw GraphTimeZone.unsupported(n) }
+                guard let z = GraphTimeZone.named(n) else { throw GraphTimeZone.unsupported(n) }
                 return z
             } ?? zone
         guard let text = try GraphInput.string(value["dateTime"] ?? .null, "dateTime"),

@@ -64,6 +64,10 @@ extension String {
     /// are returned as they are: Foundation's `trimmingCharacters(in:)` copies through NSString on Linux and was
     /// a seventh of the simulator's CPU time in an outbound snapshot.
     var trimmedOfWhitespace: String {
+        // Printable ASCII at both ends (nearly every value) needs no look at Foundation's character set.
+        if let first = utf8.first, let last = utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {
+            return self
+        }
         guard let first = unicodeScalars.first, let last = unicodeScalars.last else { return self }
         let space = CharacterSet.whitespacesAndNewlines
         guard space.contains(first) || space.contains(last) else { return self }
