@@ -351,7 +351,7 @@ extension GraphService {
         for k in ["webUrl", "applicationName", "displayName", "externalId"] {
             if let s = try GraphInput.string(o[k] ?? .null, k) { out.append((k, .string(s))) }
         }
-        out.append(("id", .string(try GraphInput.string(o["id"] ?? .null, "id") ?? UUID().uuidString.lowercased())))
+        out.append(("id", .string(try GraphInput.string(o["id"] ?? .null, "id") ?? RandomUUID.lowercased())))
         return .object(out)
     }
 

@@ -18,7 +18,7 @@ struct GraphRequest: Sendable {
     /// The mailbox the user segment names, when the HTTP layer resolved it already (for throttling).
     var mailbox: String?
 
-    var requestId: String = UUID().uuidString.lowercased()
+    var requestId: String = RandomUUID.lowercased()
     var clientRequestId: String? { headers["client-request-id"] }
 
     func header(_ name: String) -> String? { headers[name] }
