@@ -176,7 +176,9 @@ struct GraphPreferences: Sendable {
 
 /// The OData system query options of a request, checked against what the target supports.
 struct GraphQuery: Sendable {
-    var select: [String]?
+    var select: [String]? { didSet { selected = select.map(Set.init) } }
+    /// `$select`'s names as a set (nil without `$select`).
+    private(set) var selected: Set<String>?
     var top: Int?
     var skip: Int?
     var filter: String?
@@ -193,7 +195,8 @@ struct GraphQuery: Sendable {
     ]
 
     static let selectMemo = TextMemo { v in
-        v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let names = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return (names, Set(names))
     }
 
     init(_ options: [(String, String)]) throws(GraphError) {
@@ -203,7 +206,7 @@ struct GraphQuery: Sendable {
                 throw GraphError.badRequest("Query option '\(k)' is not supported.")
             }
             switch key {
-            case "$select": select = Self.selectMemo(v)
+            case "$select": (select, selected) = Self.selectMemo(v)
             case "$top":
                 guard let n = Int(v), n >= 0 else {
                     throw GraphError.badRequest("Invalid value '\(v)' for query option '$top'.")
