@@ -453,17 +453,6 @@ struct GraphService: Sendable {
         return item
     }
 
-    /// Annotations and ids every item starts with.
-    static func itemHeader(_ ctx: Context, _ item: StoredItem, mailbox: String) -> [(String, JSON)] {
-        let changeKey = GraphIdentifier.changeKey(item.changeNumber)
-        return [
-            ("@odata.etag", .string("W/\"" + changeKey + "\"")), ("id", .string(ctx.id(mailbox, item.number))),
-            ("createdDateTime", item.fields["DateTimeCreated"].map { .string($0.value) } ?? .null),
-            ("lastModifiedDateTime", item.fields["LastModifiedTime"].map { .string($0.value) } ?? .null),
-            ("changeKey", .string(changeKey)),
-        ]
-    }
-
     /// `$expand=singleValueExtendedProperties($filter=id eq '...')`: the expanded properties of `item`, or nil when
     /// not expanded. Other expansions are a 400 unless `allowed` names them.
     static func expandedExtended(_ ctx: Context, _ item: StoredItem) throws(GraphError) -> JSON? {
