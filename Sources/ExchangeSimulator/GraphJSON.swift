@@ -41,6 +41,7 @@ enum JSON: Sendable, Equatable {
 
     /// The JSON text of this value.
     var bytes: [UInt8] {
+        if case .raw(let text) = self { return text }
         var w = JSONWriter(capacity: 512)
         w.value(self)
         return w.bytes

@@ -70,7 +70,7 @@ extension StoreState {
         let change = nextChange()
         var f = fields
         StoreState.applyComputed(kind: kind, fields: &f, created: now, modified: now)
-        var changes: [String: UInt64] = [:]
+        var changes = [String: UInt64](minimumCapacity: f.count)
         for k in f.keys { changes[k] = change }
         let seq = mailboxes[mk]!.nextSeq()
         let item = StoredItem(
