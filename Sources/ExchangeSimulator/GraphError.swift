@@ -105,18 +105,42 @@ enum GraphDates {
         return text.hasSuffix("Z") || tail.contains("+") || tail.contains("-") ? t : nil
     }
 
-    /// Whether the `yyyy-mm-dd` the text starts with is a day of the calendar (`2020-02-30` is not).
+    /// Whether the `yyyy-mm-dd` the text starts with is a day of the calendar (`2020-02-30` is not): read from the
+    /// digits, proleptic Gregorian as the store's dates are.
     static func validDate(_ text: String) -> Bool {
-        guard let t = FieldValue.parseDate(String(text.prefix(10))) else { return false }
-        return FieldValue.formatDate(t).prefix(10) == text.prefix(10)
+        let u = text.utf8
+        guard u.count >= 10 else { return false }
+        var digits = (0, 0, 0)
+        for (i, b) in u.prefix(10).enumerated() {
+            if i == 4 || i == 7 {
+                guard b == UInt8(ascii: "-") else { return false }
+                continue
+            }
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return false }
+            let d = Int(b - UInt8(ascii: "0"))
+            switch i {
+            case 0..<4: digits.0 = digits.0 * 10 + d
+            case 5, 6: digits.1 = digits.1 * 10 + d
+            default: digits.2 = digits.2 * 10 + d
+            }
+        }
+        let (year, month, day) = digits
+        guard (1...12).contains(month), day >= 1 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let length = month == 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].contains(month) ? 30 : 31
+        return day <= length
     }
 
     /// Parses a `dateTimeTimeZone`'s dateTime (no zone: local to `zone`) or an ISO 8601 instant.
     static func parse(_ text: String, in zone: GraphTimeZone) -> Double? {
-        let t = text.count == 16 ? text + ":00" : text
+        let t = text.utf8.count == 16 ? text + ":00" : text
         guard let v = FieldValue.parseDate(t), validDate(t) else { return nil }
-        let tail = t.dropFirst(19)
-        if t.hasSuffix("Z") || tail.contains("+") || tail.contains("-") { return v }
+        // An offset or `Z` after the seconds makes it an instant.
+        if t.utf8.dropFirst(19).contains(where: {
+            $0 == UInt8(ascii: "Z") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-")
+        }) {
+            return v
+        }
         return v - Double(zone.offset(at: v - Double(zone.offset(at: v))))
     }
 }
@@ -151,6 +175,18 @@ struct GraphTimeZone: Sendable {
     ]
 
     init(name: String, zone: TimeZone) { self.name = name; self.zone = zone }
+
+    /// The zone `name` names, nil for a name neither Windows nor IANA knows (Graph: 400
+    /// `TimeZoneNotSupportedException`). Looked up once per distinct name: a `TimeZone` made per value cost more than
+    /// the rest of reading an event.
+    static func named(_ name: String) -> GraphTimeZone? {
+        name == "UTC" ? .utc : memo(name).zone
+    }
+
+    /// An optional zone, as the memo keeps it.
+    struct Found: Sendable { var zone: GraphTimeZone? }
+
+    static let memo = TextMemo { name in Found(zone: GraphTimeZone(name)) }
 
     /// nil for a name neither Windows nor IANA knows (Graph: 400 `TimeZoneNotSupportedException`).
     init?(_ name: String) {

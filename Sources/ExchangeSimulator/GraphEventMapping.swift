@@ -45,6 +45,15 @@ enum GraphEventMapping {
         .object([("dateTime", .string(GraphDates.local(t, in: zone))), ("timeZone", .string(zone.name))])
     }
 
+    /// `dateTimeTimeZone(_:_:)`'s text, written to `w`.
+    static func write(dateTimeTimeZone t: Double, _ zone: GraphTimeZone, to w: inout JSONWriter) {
+        w.raw("{\"dateTime\":")
+        w.string(GraphDates.local(t, in: zone))
+        w.raw(",\"timeZone\":")
+        w.string(zone.name)
+        w.raw("}")
+    }
+
     static func emailAddress(_ mailbox: XElement?) -> JSON {
         .object([
             ("name", .string(mailbox?.child("Name")?.text ?? mailbox?.child("EmailAddress")?.text ?? "")),

@@ -64,55 +64,51 @@ enum GraphItemMapping {
         }
     }
 
-    /// A contact's Graph properties (all of them, as the service returns a contact without `$select`).
-    static func contact(_ item: StoredItem, _ v: inout [(String, JSON)]) {
-        v.append(("categories", strings(item, "Categories")))
-        v.append(
-            (
-                "birthday",
-                item.fields["Birthday"].map { .string(FieldValue.normalize(field: "Birthday", $0.value)) } ?? .null
-            ))
-        for (g, e) in contactStrings.prefix(8) { v.append((g, text(item, e))) }
-        v.append(("title", hidden(item, "title").map(JSON.string) ?? .null))
-        for (g, e) in contactStrings.dropFirst(8).prefix(2) { v.append((g, text(item, e))) }
-        v.append(("yomiCompanyName", hidden(item, "yomiCompanyName").map(JSON.string) ?? .null))
-        v.append(
-            (
-                "imAddresses",
-                .array(
-                    entries(item, "ImAddresses", keys: ["ImAddress1", "ImAddress2", "ImAddress3"]).map {
-                        .string($0.text)
-                    })
-            ))
-        for (g, e) in contactStrings.dropFirst(10) { v.append((g, text(item, e))) }
-        v.append(("homePhones", .array(entries(item, "PhoneNumbers", keys: homePhoneKeys).map { .string($0.text) })))
-        v.append(
-            (
-                "mobilePhone",
-                entries(item, "PhoneNumbers", keys: ["MobilePhone"]).first.map { .string($0.text) } ?? .null
-            ))
-        v.append(
-            ("businessPhones", .array(entries(item, "PhoneNumbers", keys: businessPhoneKeys).map { .string($0.text) })))
-        v.append(("personalNotes", .string(item.fields["Body"]?.text ?? "")))
-        v.append(("children", strings(item, "Children")))
-        v.append(
-            (
-                "emailAddresses",
-                .array(
-                    entries(item, "EmailAddresses", keys: ["EmailAddress1", "EmailAddress2", "EmailAddress3"]).map {
-                        .object([("name", .string($0.attr("Name") ?? $0.text)), ("address", .string($0.text))])
-                    })
-            ))
-        for (g, key) in addressKeys {
-            let entry = entries(item, "PhysicalAddresses", keys: [key]).first
-            v.append(
-                (
-                    g,
-                    .object(
-                        entry.map { e in
-                            addressParts.compactMap { p in e.child(p.ews).map { (p.graph, .string($0.text)) } }
-                        } ?? [])
-                ))
+    /// A contact's Graph properties (all of them, as the service returns a contact without `$select`), written to
+    /// `o` after its ids.
+    static func contact(_ item: StoredItem, into o: inout JSONObjectWriter) {
+        func text(_ name: String, _ field: String) { o.string(name, item.fields[field]?.text) }
+        func strings(_ name: String, _ values: [XElement]) { o.strings(name, values.lazy.map(\.text)) }
+        strings("categories", item.fields["Categories"]?.children ?? [])
+        o.string("birthday", item.fields["Birthday"].map { FieldValue.normalize(field: "Birthday", $0.value) })
+        for (g, e) in contactStrings.prefix(8) { text(g, e) }
+        o.string("title", hidden(item, "title"))
+        for (g, e) in contactStrings.dropFirst(8).prefix(2) { text(g, e) }
+        o.string("yomiCompanyName", hidden(item, "yomiCompanyName"))
+        strings("imAddresses", entries(item, "ImAddresses", keys: ["ImAddress1", "ImAddress2", "ImAddress3"]))
+        for (g, e) in contactStrings.dropFirst(10) { text(g, e) }
+        strings("homePhones", entries(item, "PhoneNumbers", keys: homePhoneKeys))
+        o.string("mobilePhone", entries(item, "PhoneNumbers", keys: ["MobilePhone"]).first?.text)
+        strings("businessPhones", entries(item, "PhoneNumbers", keys: businessPhoneKeys))
+        o.string("personalNotes", item.fields["Body"]?.text ?? "")
+        strings("children", item.fields["Children"]?.children ?? [])
+        if o.key("emailAddresses") {
+            o.w.raw("[")
+            let list = entries(item, "EmailAddresses", keys: ["EmailAddress1", "EmailAddress2", "EmailAddress3"])
+            for (i, e) in list.enumerated() {
+                if i > 0 { o.w.raw(",") }
+                o.w.raw("{\"name\":")
+                o.w.string(e.attr("Name") ?? e.text)
+                o.w.raw(",\"address\":")
+                o.w.string(e.text)
+                o.w.raw("}")
+            }
+            o.w.raw("]")
+        }
+        for (g, key) in addressKeys where o.key(g) {
+            o.w.raw("{")
+            if let entry = entries(item, "PhysicalAddresses", keys: [key]).first {
+                var first = true
+                for p in addressParts {
+                    guard let part = entry.child(p.ews) else { continue }
+                    if !first { o.w.raw(",") }
+                    first = false
+                    o.w.string(p.graph)
+                    o.w.raw(":")
+                    o.w.string(part.text)
+                }
+            }
+            o.w.raw("}")
         }
     }
 
@@ -187,7 +183,7 @@ enum GraphItemMapping {
                     guard let o = value.members else {
                         throw GraphError.wrongType(name, expected: "microsoft.graph.physicalAddress")
                     }
-                    try GraphInput.closed(value, "physicalAddress", Set(addressParts.map(\.graph)))
+                    try GraphInput.closed(value, "physicalAddress", addressParts.map(\.graph))
                     for p in addressParts {
                         if let s = try GraphInput.string(o.first { $0.0 == p.graph }?.1 ?? .null, p.graph) {
                             parts.append(XElement(p.ews, text: s))
@@ -277,8 +273,9 @@ enum GraphInput {
         return a
     }
 
-    /// A value of a closed complex type: an object with only `allowed` members (and annotations).
-    static func closed(_ v: JSON, _ type: String, _ allowed: Set<String>) throws(GraphError) {
+    /// A value of a closed complex type: an object with only `allowed` members (and annotations). The few names of
+    /// a complex type are compared one by one: a `Set` built per call cost more than the check.
+    static func closed(_ v: JSON, _ type: String, _ allowed: [String]) throws(GraphError) {
         guard let m = v.members else { throw GraphError.wrongType(type, expected: "microsoft.graph.\(type)") }
         for (k, _) in m where !allowed.contains(k) && !k.hasPrefix("@odata.") {
             throw GraphError.invalidProperty(k, type: "microsoft.graph.\(type)")
@@ -288,7 +285,9 @@ enum GraphInput {
     /// An enum member (case-sensitive as in OData; Graph also accepts the name in any case on input).
     static func enumMember(_ v: JSON, _ name: String, _ members: [String]) throws(GraphError) -> String? {
         guard let s = try string(v, name) else { return nil }
-        guard let m = members.first(where: { $0.lowercased() == s.lowercased() }) else {
+        if members.contains(s) { return s }
+        let lowered = s.lowercased()
+        guard let m = members.first(where: { $0.lowercased() == lowered }) else {
             throw GraphError(
                 400, "RequestBodyRead",
                 "The value '\(s)' is not a valid member of the enumeration for property '\(name)'.")

@@ -86,7 +86,8 @@ extension GraphService {
     {
         let items = try parseBatch(request)
         var status: [String: Int] = [:]
-        var responses: [JSON] = []
+        // Each answer is written to JSON text as it comes (its body is mostly written already).
+        var responses: [[UInt8]] = []
         for item in items {
             var inner = request
             var url = item.url
@@ -110,15 +111,42 @@ extension GraphService {
                 response = run(inner)
             }
             status[item.id] = response.status
-            var headers: [(String, JSON)] = response.headers.map { ($0.0, .string($0.1)) }
-            if response.body != nil { headers.append(("Content-Type", .string(contentType))) }
-            var r: [(String, JSON)] = [("id", .string(item.id)), ("status", .int(response.status))]
-            if !headers.isEmpty { r.append(("headers", .object(headers))) }
-            if let body = response.body { r.append(("body", body)) }
-            responses.append(.object(r))
+            var w = JSONWriter(capacity: 512)
+            w.raw("{\"id\":")
+            w.string(item.id)
+            w.raw(",\"status\":")
+            w.int(response.status)
+            if !response.headers.isEmpty || response.body != nil {
+                w.raw(",\"headers\":{")
+                for (i, (name, value)) in response.headers.enumerated() {
+                    if i > 0 { w.raw(",") }
+                    w.string(name)
+                    w.raw(":")
+                    w.string(value)
+                }
+                if response.body != nil {
+                    if !response.headers.isEmpty { w.raw(",") }
+                    w.raw("\"Content-Type\":")
+                    w.string(contentType)
+                }
+                w.raw("}")
+            }
+            if let body = response.body {
+                w.raw(",\"body\":")
+                w.value(body)
+            }
+            w.raw("}")
+            responses.append(w.bytes)
         }
         // The service answers in any order; the last first, so a client that pairs by position fails here too.
-        return GraphResponse(status: 200, body: .object([("responses", .array(responses.reversed()))]))
+        var w = JSONWriter(capacity: responses.reduce(32) { $0 + $1.count + 1 })
+        w.raw("{\"responses\":[")
+        for (i, r) in responses.reversed().enumerated() {
+            if i > 0 { w.raw(",") }
+            w.bytes.append(contentsOf: r)
+        }
+        w.raw("]}")
+        return GraphResponse(status: 200, body: .raw(w.bytes))
     }
 
     static let contentType =

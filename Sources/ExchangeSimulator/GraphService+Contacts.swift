@@ -122,17 +122,23 @@ extension GraphService {
 
     // MARK: contacts
 
-    /// A contact as Graph returns it, `$select` and `$expand` applied.
+    /// A contact as Graph returns it, `$select` and `$expand` applied, written straight to JSON text.
     func contactJSON(_ item: StoredItem, _ ctx: Context, withContext context: String?) throws(GraphError) -> JSON {
-        var v: [(String, JSON)] = []
-        v.reserveCapacity(48)
-        if let context { v.append(("@odata.context", ctx.context(context))) }
-        v += Self.itemHeader(ctx, item, mailbox: ctx.mailbox)
-        v.append(("parentFolderId", .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: item.folder))))
-        GraphItemMapping.contact(item, &v)
-        v = try Self.select(v, ctx.query.select, known: Self.contactReadable, type: "microsoft.graph.contact")
-        if let ext = try Self.expandedExtended(ctx, item) { v.append(("singleValueExtendedProperties", ext)) }
-        return .object(v)
+        try Self.checkSelect(ctx, known: Self.contactReadable, type: "microsoft.graph.contact")
+        var o = JSONObjectWriter(capacity: 1536, select: ctx.query.selected)
+        if let context { o.value("@odata.context", ctx.context(context)) }
+        let changeKey = GraphIdentifier.changeKey(item.changeNumber)
+        o.string("@odata.etag", "W/\"" + changeKey + "\"")
+        o.string("id", ctx.id(ctx.mailbox, item.number))
+        o.string("createdDateTime", item.fields["DateTimeCreated"]?.value)
+        o.string("lastModifiedDateTime", item.fields["LastModifiedTime"]?.value)
+        o.string("changeKey", changeKey)
+        o.string("parentFolderId", GraphIdentifier.folderId(mailbox: ctx.mailbox, key: item.folder))
+        GraphItemMapping.contact(item, into: &o)
+        if let ext = try Self.expandedExtended(ctx, item), o.key("singleValueExtendedProperties", always: true) {
+            o.w.value(ext)
+        }
+        return o.finish()
     }
 
     func listContacts(

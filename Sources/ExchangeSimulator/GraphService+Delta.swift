@@ -226,11 +226,7 @@ extension GraphService {
         for e in entries {
             switch e {
             case .event(let v, let sparse):
-                var j = try eventJSON(v, ctx, context: nil, sparse: sparse)
-                if !sparse, case .object(var members) = j {
-                    members.insert(("@odata.type", .string("#microsoft.graph.event")), at: 0); j = .object(members)
-                }
-                values.append(j)
+                values.append(try eventJSON(v, ctx, context: nil, sparse: sparse, typed: true))
             case .occurrence(let o): values.append(Self.sparseJSON(o, ctx))
             case .removed(let id):
                 values.append(

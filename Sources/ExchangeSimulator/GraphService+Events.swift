@@ -177,190 +177,185 @@ extension GraphService {
         return uid + "-" + date
     }
 
-    /// What a delta page says of an occurrence beyond its etag and id: its kind, series and times.
-    static func appendSparse(
-        to m: inout [(String, JSON)], type: String, masterId: String?, start: Double, end: Double,
-        _ zone: GraphTimeZone
-    ) {
-        m.append(("type", .string(type)))
-        if let masterId { m.append(("seriesMasterId", .string(masterId))) }
-        m.append(("start", GraphEventMapping.dateTimeTimeZone(start, zone)))
-        m.append(("end", GraphEventMapping.dateTimeTimeZone(end, zone)))
-    }
-
-    /// A plain occurrence as a delta page sends it (sparse), without building it.
+    /// A plain occurrence as a delta page sends it (sparse), written from its series without building it.
     static func sparseJSON(_ o: OccurrenceRef, _ ctx: Context) -> JSON {
-        var m: [(String, JSON)] = [
-            ("@odata.type", .string("#microsoft.graph.event")),
-            ("@odata.etag", .string(GraphIdentifier.etag(o.master.changeNumber))),
-            (
-                "id",
-                .string(
-                    GraphIdentifier.occurrenceId(
-                        mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)))
-            ),
-        ]
-        appendSparse(
-            to: &m, type: "occurrence", masterId: ctx.id(ctx.mailbox, o.master.number), start: o.originalStart,
-            end: o.originalStart + o.duration, ctx.prefs.timeZone)
-        return .object(m)
+        var w = JSONObjectWriter(capacity: 256, select: nil)
+        w.string("@odata.type", "#microsoft.graph.event")
+        w.string("@odata.etag", GraphIdentifier.etag(o.master.changeNumber))
+        w.string(
+            "id",
+            GraphIdentifier.occurrenceId(
+                mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)))
+        w.string("type", "occurrence")
+        w.string("seriesMasterId", ctx.id(ctx.mailbox, o.master.number))
+        for (name, t) in [("start", o.originalStart), ("end", o.originalStart + o.duration)] where w.key(name) {
+            GraphEventMapping.write(dateTimeTimeZone: t, ctx.prefs.timeZone, to: &w.w)
+        }
+        return w.finish()
     }
 
+    /// An event as Graph returns it, written straight to JSON text: `$select` and `$expand` applied; with `sparse`,
+    /// only what a delta page sends of an occurrence. `typed` starts it with `@odata.type` (as delta pages do).
     func eventJSON(
-        _ v: EventView, _ ctx: Context, context: String?, sparse: Bool = false, withExpansions: Bool = true
+        _ v: EventView, _ ctx: Context, context: String?, sparse: Bool = false, typed: Bool = false,
+        withExpansions: Bool = true
     ) throws(GraphError) -> JSON {
         let item = v.item, zone = ctx.prefs.timeZone
         let masterId = v.master.map { ctx.id(ctx.mailbox, $0.number) }
-        var m: [(String, JSON)] = []
-        m.reserveCapacity(48)
-        if let context { m.append(("@odata.context", ctx.context(context))) }
-        if sparse { m.append(("@odata.type", .string("#microsoft.graph.event"))) }
-        m.append(("@odata.etag", .string(GraphIdentifier.etag(item.changeNumber))))
-        m.append(("id", .string(v.master == nil ? ctx.id(ctx.mailbox, item.number) : v.id)))
-        if sparse {
-            Self.appendSparse(
-                to: &m, type: v.type, masterId: masterId, start: Self.startOf(item), end: Self.endOf(item), zone)
-            return .object(m)
-        }
-        m.append(("createdDateTime", .string(item.fields["DateTimeCreated"]?.value ?? "")))
-        m.append(("lastModifiedDateTime", .string(item.fields["LastModifiedTime"]?.value ?? "")))
-        m.append(("changeKey", .string(GraphIdentifier.changeKey(item.changeNumber))))
-        m.append(("categories", GraphItemMapping.strings(item, "Categories")))
-        m.append(
-            ("transactionId", GraphItemMapping.hidden(v.master ?? item, "transactionId").map(JSON.string) ?? .null))
-        let startZone = item.fields["StartTimeZone"]?.attr("Id") ?? "UTC",
-            endZone = item.fields["EndTimeZone"]?.attr("Id") ?? startZone
-        m.append(("originalStartTimeZone", .string(startZone)))
-        m.append(("originalEndTimeZone", .string(endZone)))
-        m.append(("iCalUId", .string(Self.iCalUId(item.fields["UID"]?.value ?? "", originalStart: v.originalStart))))
-        m.append(
-            (
-                "reminderMinutesBeforeStart",
-                .int(item.fields["ReminderMinutesBeforeStart"].flatMap { Int($0.value) } ?? 15)
-            ))
-        m.append(("isReminderOn", .bool(item.fields["ReminderIsSet"]?.value == "true")))
-        m.append(("hasAttachments", .bool(false)))
-        m.append(("subject", .string(item.fields["Subject"]?.text ?? "")))
-        m.append(("bodyPreview", .string(GraphEventMapping.bodyPreview(item.fields["Body"]))))
-        m.append(
-            (
-                "importance",
-                .string(
-                    GraphEventMapping.graph(
-                        GraphEventMapping.importance, item.fields["Importance"]?.value, default: "normal"))
-            ))
-        m.append(
-            (
-                "sensitivity",
-                .string(
-                    GraphEventMapping.graph(
-                        GraphEventMapping.sensitivity, item.fields["Sensitivity"]?.value, default: "normal"))
-            ))
-        m.append(("isAllDay", .bool(item.fields["IsAllDayEvent"]?.value == "true")))
-        m.append(("isCancelled", .bool(item.fields["IsCancelled"]?.value == "true")))
-        m.append(("isOrganizer", .bool(true)))
-        m.append(("responseRequested", .bool(true)))
-        m.append(("seriesMasterId", masterId.map(JSON.string) ?? .null))
-        m.append(
-            (
-                "showAs",
-                .string(
-                    GraphEventMapping.graph(
-                        GraphEventMapping.showAs, item.fields["LegacyFreeBusyStatus"]?.value, default: "busy"))
-            ))
-        m.append(("type", .string(v.type)))
-        if v.master != nil {
-            m.append(
-                (
-                    "occurrenceId",
-                    .string("OID.\(masterId!).\(String(FieldValue.formatDate(v.originalStart!).prefix(10)))")
-                ))
-        }
-        m.append(("onlineMeetingUrl", .null))
-        m.append(("isOnlineMeeting", .bool(false)))
-        m.append(("onlineMeetingProvider", .string("unknown")))
-        m.append(("allowNewTimeProposals", .bool(true)))
-        m.append(("isDraft", .bool(false)))
-        m.append(("hideAttendees", .bool(false)))
-        m.append(
-            (
-                "responseStatus",
-                .object([("response", .string("organizer")), ("time", .string("0001-01-01T00:00:00Z"))])
-            ))
-        m.append(("body", GraphEventMapping.body(item.fields["Body"], prefer: ctx.prefs.bodyContentType)))
-        m.append(("start", GraphEventMapping.dateTimeTimeZone(Self.startOf(item), zone)))
-        m.append(("end", GraphEventMapping.dateTimeTimeZone(Self.endOf(item), zone)))
-        let place = item.fields["Location"]?.text ?? ""
-        let location: [(String, JSON)] =
-            [
-                ("displayName", .string(place)), ("locationType", .string("default")),
-                ("uniqueIdType", .string(place.isEmpty ? "unknown" : "private")),
-            ] + (place.isEmpty ? [] : [("uniqueId", .string(place))])
-        m.append(("location", .object(location)))
-        m.append(("locations", .array(place.isEmpty ? [] : [.object(location)])))
-        m.append(
-            ("recurrence", item.fields["Recurrence"].map { GraphEventMapping.recurrence($0, zone: startZone) } ?? .null)
-        )
-        var attendees: [JSON] = []
-        for (type, list) in GraphEventMapping.attendeeLists {
-            for a in item.fields[list]?.children ?? [] {
-                attendees.append(
-                    .object([
-                        ("type", .string(type)),
-                        (
-                            "status",
-                            .object([
-                                (
-                                    "response",
-                                    .string(
-                                        GraphEventMapping.graph(
-                                            GraphEventMapping.responses, a.child("ResponseType")?.value, default: "none"
-                                        ))
-                                ),
-                                ("time", .string("0001-01-01T00:00:00Z")),
-                            ])
-                        ),
-                        ("emailAddress", GraphEventMapping.emailAddress(a.child("Mailbox"))),
-                    ]))
+        if !sparse, let select = ctx.query.select {
+            for s in select where !Self.eventReadable.contains(s) {
+                throw GraphError(
+                    400, "RequestBroker--ParseUri",
+                    "Could not find a property named '\(s)' on type 'microsoft.graph.event'.")
             }
         }
-        m.append(("attendees", .array(attendees)))
-        let organizer =
-            item.fields["Organizer"]?.child("Mailbox")
-            ?? XElement(
-                "Mailbox", children: [XElement("Name", text: ctx.mailbox), XElement("EmailAddress", text: ctx.mailbox)])
-        m.append(("organizer", .object([("emailAddress", GraphEventMapping.emailAddress(organizer))])))
-        var out = try Self.select(m, ctx.query.select, known: Self.eventReadable, type: "microsoft.graph.event")
-        if ctx.query.select?.contains("occurrenceId") != true, v.master == nil {
-            out.removeAll { $0.0 == "occurrenceId" }
+        var o = JSONObjectWriter(select: sparse ? nil : ctx.query.selected)
+        if let context { o.value("@odata.context", ctx.context(context)) }
+        if sparse || typed { o.string("@odata.type", "#microsoft.graph.event") }
+        o.string("@odata.etag", GraphIdentifier.etag(item.changeNumber))
+        o.string("id", v.master == nil ? ctx.id(ctx.mailbox, item.number) : v.id)
+        func dateTimeTimeZone(_ name: String, _ t: Double) {
+            if o.key(name) { GraphEventMapping.write(dateTimeTimeZone: t, zone, to: &o.w) }
         }
-        if v.type == "seriesMaster", ctx.query.select?.contains("cancelledOccurrences") == true {
+        if sparse {
+            o.string("type", v.type)
+            if let masterId { o.string("seriesMasterId", masterId) }
+            dateTimeTimeZone("start", Self.startOf(item))
+            dateTimeTimeZone("end", Self.endOf(item))
+            return o.finish()
+        }
+        let fields = item.fields
+        o.string("createdDateTime", fields["DateTimeCreated"]?.value ?? "")
+        o.string("lastModifiedDateTime", fields["LastModifiedTime"]?.value ?? "")
+        o.string("changeKey", GraphIdentifier.changeKey(item.changeNumber))
+        o.strings("categories", (fields["Categories"]?.children ?? []).lazy.map(\.text))
+        o.string("transactionId", GraphItemMapping.hidden(v.master ?? item, "transactionId"))
+        let startZone = fields["StartTimeZone"]?.attr("Id") ?? "UTC",
+            endZone = fields["EndTimeZone"]?.attr("Id") ?? startZone
+        o.string("originalStartTimeZone", startZone)
+        o.string("originalEndTimeZone", endZone)
+        o.string("iCalUId", Self.iCalUId(fields["UID"]?.value ?? "", originalStart: v.originalStart))
+        o.int("reminderMinutesBeforeStart", fields["ReminderMinutesBeforeStart"].flatMap { Int($0.value) } ?? 15)
+        o.bool("isReminderOn", fields["ReminderIsSet"]?.value == "true")
+        o.bool("hasAttachments", false)
+        o.string("subject", fields["Subject"]?.text ?? "")
+        o.string("bodyPreview", GraphEventMapping.bodyPreview(fields["Body"]))
+        o.string(
+            "importance",
+            GraphEventMapping.graph(GraphEventMapping.importance, fields["Importance"]?.value, default: "normal"))
+        o.string(
+            "sensitivity",
+            GraphEventMapping.graph(GraphEventMapping.sensitivity, fields["Sensitivity"]?.value, default: "normal"))
+        o.bool("isAllDay", fields["IsAllDayEvent"]?.value == "true")
+        o.bool("isCancelled", fields["IsCancelled"]?.value == "true")
+        o.bool("isOrganizer", true)
+        o.bool("responseRequested", true)
+        o.string("seriesMasterId", masterId)
+        o.string(
+            "showAs",
+            GraphEventMapping.graph(GraphEventMapping.showAs, fields["LegacyFreeBusyStatus"]?.value, default: "busy"))
+        o.string("type", v.type)
+        if let masterId, let originalStart = v.originalStart {
+            o.string("occurrenceId", "OID.\(masterId).\(String(FieldValue.formatDate(originalStart).prefix(10)))")
+        }
+        if o.key("onlineMeetingUrl") { o.w.raw("null") }
+        o.bool("isOnlineMeeting", false)
+        o.string("onlineMeetingProvider", "unknown")
+        o.bool("allowNewTimeProposals", true)
+        o.bool("isDraft", false)
+        o.bool("hideAttendees", false)
+        if o.key("responseStatus") { o.w.raw("{\"response\":\"organizer\",\"time\":\"0001-01-01T00:00:00Z\"}") }
+        if o.key("body") { o.w.value(GraphEventMapping.body(fields["Body"], prefer: ctx.prefs.bodyContentType)) }
+        dateTimeTimeZone("start", Self.startOf(item))
+        dateTimeTimeZone("end", Self.endOf(item))
+        let place = fields["Location"]?.text ?? ""
+        func location() {
+            o.w.raw("{\"displayName\":")
+            o.w.string(place)
+            if place.isEmpty {
+                o.w.raw(",\"locationType\":\"default\",\"uniqueIdType\":\"unknown\"}")
+            } else {
+                o.w.raw(",\"locationType\":\"default\",\"uniqueIdType\":\"private\",\"uniqueId\":")
+                o.w.string(place)
+                o.w.raw("}")
+            }
+        }
+        if o.key("location") { location() }
+        if o.key("locations") {
+            o.w.raw("[")
+            if !place.isEmpty { location() }
+            o.w.raw("]")
+        }
+        if o.key("recurrence") {
+            o.w.value(fields["Recurrence"].map { GraphEventMapping.recurrence($0, zone: startZone) } ?? .null)
+        }
+        func emailAddress(_ mailbox: XElement?) {
+            let address = mailbox?.child("EmailAddress")?.text
+            o.w.raw("{\"name\":")
+            o.w.string(mailbox?.child("Name")?.text ?? address ?? "")
+            o.w.raw(",\"address\":")
+            o.w.string(address ?? "")
+            o.w.raw("}")
+        }
+        if o.key("attendees") {
+            o.w.raw("[")
+            var first = true
+            for (type, list) in GraphEventMapping.attendeeLists {
+                for a in fields[list]?.children ?? [] {
+                    if !first { o.w.raw(",") }
+                    first = false
+                    o.w.raw("{\"type\":")
+                    o.w.string(type)
+                    o.w.raw(",\"status\":{\"response\":")
+                    o.w.string(
+                        GraphEventMapping.graph(
+                            GraphEventMapping.responses, a.child("ResponseType")?.value, default: "none"))
+                    o.w.raw(",\"time\":\"0001-01-01T00:00:00Z\"},\"emailAddress\":")
+                    emailAddress(a.child("Mailbox"))
+                    o.w.raw("}")
+                }
+            }
+            o.w.raw("]")
+        }
+        if o.key("organizer") {
+            let organizer =
+                fields["Organizer"]?.child("Mailbox")
+                ?? XElement(
+                    "Mailbox",
+                    children: [XElement("Name", text: ctx.mailbox), XElement("EmailAddress", text: ctx.mailbox)])
+            o.w.raw("{\"emailAddress\":")
+            emailAddress(organizer)
+            o.w.raw("}")
+        }
+        if v.type == "seriesMaster", ctx.query.selected?.contains("cancelledOccurrences") == true {
             let id = ctx.id(ctx.mailbox, item.number)
-            out.append(
-                (
-                    "cancelledOccurrences",
-                    .array(
-                        EWSService.deletedStartsList(item).map {
-                            .string("OID.\(id).\(String(FieldValue.formatDate(Double($0)).prefix(10)))")
-                        })
-                ))
+            _ = o.key("cancelledOccurrences", always: true)
+            o.w.raw("[")
+            for (i, start) in EWSService.deletedStartsList(item).enumerated() {
+                if i > 0 { o.w.raw(",") }
+                o.w.string("OID.\(id).\(String(FieldValue.formatDate(Double(start)).prefix(10)))")
+            }
+            o.w.raw("]")
         }
         if withExpansions {
             if let ext = try Self.expandedExtended(ctx, v.master ?? item), v.master == nil {
-                out.append(("singleValueExtendedProperties", ext))
+                _ = o.key("singleValueExtendedProperties", always: true)
+                o.w.value(ext)
             }
             if v.type == "seriesMaster", Self.expands(ctx, "exceptionOccurrences") {
-                var exceptions: [JSON] = []
-                for o in Self.exceptions(of: item, mailbox: ctx.mailbox) {
-                    var inner = ctx
-                    inner.query.select = nil
-                    inner.query.expand = nil
-                    exceptions.append(try eventJSON(o, inner, context: nil, withExpansions: false))
+                var inner = ctx
+                inner.query.select = nil
+                inner.query.expand = nil
+                _ = o.key("exceptionOccurrences", always: true)
+                o.w.raw("[")
+                for (i, e) in Self.exceptions(of: item, mailbox: ctx.mailbox).enumerated() {
+                    if i > 0 { o.w.raw(",") }
+                    o.w.value(try eventJSON(e, inner, context: nil, withExpansions: false))
                 }
-                out.append(("exceptionOccurrences", .array(exceptions)))
+                o.w.raw("]")
             }
         }
-        return .object(out)
+        return o.finish()
     }
 
     static func expands(_ ctx: Context, _ name: String) -> Bool {

@@ -160,39 +160,56 @@ extension GraphService {
         }
     }
 
+    /// A task's stored status as Graph names it (`InProgress` → `inProgress`).
+    static let taskStatusByLowercased = Dictionary(uniqueKeysWithValues: taskStatuses.map { ($0.lowercased(), $0) })
+
+    /// A task as Graph returns it, written straight to JSON text: `$expand` and `$select` applied. Its linked
+    /// resources are copied as they are stored (JSON text written when they were).
     func taskJSON(_ item: StoredItem, _ ctx: Context, withContext context: String?) throws(GraphError) -> JSON {
-        var v: [(String, JSON)] = []
-        if let context { v.append(("@odata.context", ctx.context(context))) }
-        v.append(("@odata.etag", .string(GraphIdentifier.etag(item.changeNumber))))
-        v.append(("importance", .string((item.fields["Importance"]?.value ?? "Normal").lowercased())))
-        v.append(("isReminderOn", .bool(item.fields["ReminderIsSet"]?.value == "true")))
-        let status = item.fields["Status"]?.value ?? "NotStarted"
-        v.append(
-            ("status", .string(Self.taskStatuses.first { $0.lowercased() == status.lowercased() } ?? "notStarted")))
-        v.append(("title", .string(item.fields["Subject"]?.text ?? "")))
-        v.append(("createdDateTime", .string(item.fields["DateTimeCreated"]?.value ?? "")))
-        v.append(("lastModifiedDateTime", .string(item.fields["LastModifiedTime"]?.value ?? "")))
-        v.append(("hasAttachments", .bool(false)))
-        v.append(("categories", GraphItemMapping.strings(item, "Categories")))
-        v.append(("id", .string(ctx.id(ctx.mailbox, item.number))))
-        let bodyType = (item.fields["Body"]?.attr("BodyType") ?? "Text").lowercased() == "html" ? "html" : "text"
-        v.append(
-            (
-                "body",
-                .object([("content", .string(item.fields["Body"]?.text ?? "")), ("contentType", .string(bodyType))])
-            ))
+        try Self.checkExpand(ctx, allowed: ["linkedResources", "extensions"])
+        let linked = Self.expands(ctx, "linkedResources")
+        let wanted = try GraphTaskExtension.expanded(ctx.query.expansion)
+        try Self.checkSelect(ctx, known: Self.taskReadable, type: "microsoft.graph.todoTask")
+        let fields = item.fields
+        var o = JSONObjectWriter(capacity: 1024, select: ctx.query.selected)
+        if let context { o.value("@odata.context", ctx.context(context)) }
+        o.string("@odata.etag", GraphIdentifier.etag(item.changeNumber))
+        o.string("importance", (fields["Importance"]?.value ?? "Normal").lowercased())
+        o.bool("isReminderOn", fields["ReminderIsSet"]?.value == "true")
+        o.string(
+            "status",
+            Self.taskStatusByLowercased[(fields["Status"]?.value ?? "NotStarted").lowercased()] ?? "notStarted")
+        o.string("title", fields["Subject"]?.text ?? "")
+        o.string("createdDateTime", fields["DateTimeCreated"]?.value ?? "")
+        o.string("lastModifiedDateTime", fields["LastModifiedTime"]?.value ?? "")
+        o.bool("hasAttachments", false)
+        o.strings("categories", (fields["Categories"]?.children ?? []).lazy.map(\.text))
+        o.string("id", ctx.id(ctx.mailbox, item.number))
+        if o.key("body") {
+            let body = fields["Body"]
+            o.w.raw("{\"content\":")
+            o.w.string(body?.text ?? "")
+            o.w.raw(",\"contentType\":")
+            o.w.string((body?.attr("BodyType") ?? "Text").lowercased() == "html" ? "html" : "text")
+            o.w.raw("}")
+        }
         for (graph, ews) in [
             ("dueDateTime", "DueDate"), ("startDateTime", "StartDate"), ("completedDateTime", "CompleteDate"),
             ("reminderDateTime", "ReminderDueBy"),
         ] {
-            if let d = Self.dateTimeTimeZone(item, ews, ctx) { v.append((graph, d)) }
+            guard let t = fields[ews].flatMap({ FieldValue.parseDate($0.value) }), o.key(graph) else { continue }
+            GraphEventMapping.write(dateTimeTimeZone: t, ctx.prefs.timeZone, to: &o.w)
         }
-        try Self.checkExpand(ctx, allowed: ["linkedResources", "extensions"])
-        if Self.expands(ctx, "linkedResources") { v.append(("linkedResources", .array(Self.linkedResources(item)))) }
-        if let wanted = try GraphTaskExtension.expanded(ctx.query.expansion) {
-            v.append(("extensions", .array(wanted ? [GraphTaskExtension.json(item)] : [])))
+        if linked, o.key("linkedResources") {
+            o.w.raw("[")
+            for (i, text) in (item.extended.first { $0.key == Self.linkedResourcesKey }?.values ?? []).enumerated() {
+                if i > 0 { o.w.raw(",") }
+                o.w.bytes.append(contentsOf: text.utf8)
+            }
+            o.w.raw("]")
         }
-        return .object(try Self.select(v, ctx.query.select, known: Self.taskReadable, type: "microsoft.graph.todoTask"))
+        if let wanted { o.value("extensions", .array(wanted ? [GraphTaskExtension.json(item)] : [])) }
+        return o.finish()
     }
 
     func taskInList(_ id: String, folder: String, _ ctx: Context) throws(GraphError) -> StoredItem {
@@ -333,7 +350,7 @@ extension GraphService {
         let zoneName = try GraphInput.string(value["timeZone"] ?? .null, "timeZone")
         let z =
             try zoneName.map { n throws(GraphError) -> GraphTimeZone in
-                guard let z = GraphTimeZone(n) else { throw GraphTimeZone.unsupported(n) }
+                guard let z = GraphTimeZone.named(n) else { throw GraphTimeZone.unsupported(n) }
                 return z
             } ?? zone
         guard let text = try GraphInput.string(value["dateTime"] ?? .null, "dateTime"),
@@ -351,7 +368,7 @@ extension GraphService {
         for k in ["webUrl", "applicationName", "displayName", "externalId"] {
             if let s = try GraphInput.string(o[k] ?? .null, k) { out.append((k, .string(s))) }
         }
-        out.append(("id", .string(try GraphInput.string(o["id"] ?? .null, "id") ?? UUID().uuidString.lowercased())))
+        out.append(("id", .string(try GraphInput.string(o["id"] ?? .null, "id") ?? RandomUUID.lowercased())))
         return .object(out)
     }
 

@@ -18,7 +18,7 @@ struct GraphRequest: Sendable {
     /// The mailbox the user segment names, when the HTTP layer resolved it already (for throttling).
     var mailbox: String?
 
-    var requestId: String = UUID().uuidString.lowercased()
+    var requestId: String = RandomUUID.lowercased()
     var clientRequestId: String? { headers["client-request-id"] }
 
     func header(_ name: String) -> String? { headers[name] }
@@ -176,7 +176,9 @@ struct GraphPreferences: Sendable {
 
 /// The OData system query options of a request, checked against what the target supports.
 struct GraphQuery: Sendable {
-    var select: [String]?
+    var select: [String]? { didSet { selected = select.map(Set.init) } }
+    /// `$select`'s names as a set (nil without `$select`).
+    private(set) var selected: Set<String>?
     var top: Int?
     var skip: Int?
     var filter: String?
@@ -193,7 +195,8 @@ struct GraphQuery: Sendable {
     ]
 
     static let selectMemo = TextMemo { v in
-        v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let names = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return (names, Set(names))
     }
 
     init(_ options: [(String, String)]) throws(GraphError) {
@@ -203,7 +206,7 @@ struct GraphQuery: Sendable {
                 throw GraphError.badRequest("Query option '\(k)' is not supported.")
             }
             switch key {
-            case "$select": select = Self.selectMemo(v)
+            case "$select": (select, selected) = Self.selectMemo(v)
             case "$top":
                 guard let n = Int(v), n >= 0 else {
                     throw GraphError.badRequest("Invalid value '\(v)' for query option '$top'.")
@@ -275,19 +278,34 @@ struct GraphService: Sendable {
         return (resolved, resolved ?? user)
     }
 
-    /// The user (mailbox) a request targets, for authorization and throttling; nil for `$batch`.
-    static func targetUser(_ path: String) -> String? {
-        let segments = GraphRequest.segments(path)
-        guard segments.count >= 2, segments[0] == "users" else { return nil }
-        return GraphRequest.decoded(segments[1]).lowercased()
+    /// What routing reads of a request path, worked out once per distinct path (TextMemo) rather than three times per
+    /// request (throttling, fault rules, routing): the requests of a `$batch` mostly share theirs.
+    struct PathRoute: Sendable {
+        /// The segments, a function's empty parentheses dropped (`delta()`, as the SDKs write them).
+        var segments: [String]
+        /// The user (mailbox) the path targets, decoded and lower-cased; nil for none.
+        var user: String?
+        /// The resource names of the path after the user (`todo/lists/tasks`), for the operation's name.
+        var resource: String
+
+        init(_ path: String) {
+            let raw = GraphRequest.segments(path)
+            segments = raw.map { $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0) }
+            user = raw.count >= 2 && raw[0] == "users" ? GraphRequest.decoded(raw[1]).lowercased() : nil
+            resource = segments.dropFirst(2).filter { resourceNames.contains($0) }.joined(separator: "/")
+        }
+
+        static let memo = TextMemo(limit: 256) { PathRoute($0) }
     }
+
+    /// The user (mailbox) a request targets, for authorization and throttling; nil for `$batch`.
+    static func targetUser(_ path: String) -> String? { PathRoute.memo(path).user }
 
     /// A name for the request's operation (`POST contacts`), the unit of fault rules and counters.
     static func operation(method: String, path: String) -> String {
-        let segments = GraphRequest.segments(path).map { $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0) }
-        if segments.first == "$batch" { return "POST $batch" }
-        let resource = segments.dropFirst(2).filter { resourceNames.contains($0) }
-        return "\(method) \(resource.joined(separator: "/"))"
+        let route = PathRoute.memo(path)
+        if route.segments.first == "$batch" { return "POST $batch" }
+        return method + " " + route.resource
     }
 
     static let resourceNames: Set<String> = [
@@ -313,10 +331,7 @@ struct GraphService: Sendable {
     }
 
     private func route(_ request: GraphRequest) throws(GraphError) -> GraphResponse {
-        // Functions may be called with empty parentheses (`delta()`, as the SDKs write them).
-        let segments = GraphRequest.segments(request.path).map {
-            $0.hasSuffix("()") ? String($0.dropLast(2)) : String($0)
-        }
+        let segments = PathRoute.memo(request.path).segments
         guard let first = segments.first else { throw GraphError.badRequest("Invalid request.") }
         switch first {
         case "me":
@@ -448,17 +463,6 @@ struct GraphService: Sendable {
             item.kind == kind, folder != "deleteditems"
         else { throw GraphError.itemNotFound() }
         return item
-    }
-
-    /// Annotations and ids every item starts with.
-    static func itemHeader(_ ctx: Context, _ item: StoredItem, mailbox: String) -> [(String, JSON)] {
-        let changeKey = GraphIdentifier.changeKey(item.changeNumber)
-        return [
-            ("@odata.etag", .string("W/\"" + changeKey + "\"")), ("id", .string(ctx.id(mailbox, item.number))),
-            ("createdDateTime", item.fields["DateTimeCreated"].map { .string($0.value) } ?? .null),
-            ("lastModifiedDateTime", item.fields["LastModifiedTime"].map { .string($0.value) } ?? .null),
-            ("changeKey", .string(changeKey)),
-        ]
     }
 
     /// `$expand=singleValueExtendedProperties($filter=id eq '...')`: the expanded properties of `item`, or nil when

@@ -40,7 +40,8 @@ enum GraphTaskExtension {
         for (key, value) in body {
             switch key {
             case "@odata.type":
-                guard let t = value.string, t.trimmingPrefix("#").lowercased() == "microsoft.graph.opentypeextension"
+                guard let t = value.string,
+                    (t.hasPrefix("#") ? t.dropFirst() : t[...]).lowercased() == "microsoft.graph.opentypeextension"
                 else { throw GraphError.wrongType(key, expected: "#microsoft.graph.openTypeExtension") }
             case "extensionName", "id":
                 guard let n = try GraphInput.string(value, key), names(n) else {

@@ -70,7 +70,7 @@ extension StoreState {
         let change = nextChange()
         var f = fields
         StoreState.applyComputed(kind: kind, fields: &f, created: now, modified: now)
-        var changes: [String: UInt64] = [:]
+        var changes = [String: UInt64](minimumCapacity: f.count)
         for k in f.keys { changes[k] = change }
         let seq = mailboxes[mk]!.nextSeq()
         let item = StoredItem(
@@ -165,7 +165,7 @@ extension StoreState {
             }
             let meeting = f["RequiredAttendees"] != nil || f["OptionalAttendees"] != nil || f["Resources"] != nil
             f["IsMeeting"] = XElement("IsMeeting", text: meeting ? "true" : "false")
-            if f["UID"] == nil { f["UID"] = XElement("UID", text: UUID().uuidString.lowercased()) }
+            if f["UID"] == nil { f["UID"] = XElement("UID", text: RandomUUID.lowercased()) }
         case .task:
             if f["Status"] == nil { f["Status"] = XElement("Status", text: "NotStarted") }
             if f["PercentComplete"] == nil { f["PercentComplete"] = XElement("PercentComplete", text: "0") }

@@ -64,13 +64,10 @@ extension String {
     /// are returned as they are: Foundation's `trimmingCharacters(in:)` copies through NSString on Linux and was
     /// a seventh of the simulator's CPU time in an outbound snapshot.
     var trimmedOfWhitespace: String {
-        // Most values begin and end with an ASCII character that is not a space: nothing to trim, and no
-        // CharacterSet to consult.
-        func plain(_ byte: UInt8?) -> Bool {
-            guard let byte else { return false }
-            return byte < 0x80 && byte != 0x20 && !(0x09...0x0D).contains(byte)
+        // Printable ASCII at both ends (nearly every value) needs no look at Foundation's character set.
+        if let first = utf8.first, let last = utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {
+            return self
         }
-        if plain(utf8.first), plain(utf8.last) { return self }
         guard let first = unicodeScalars.first, let last = unicodeScalars.last else { return self }
         let space = CharacterSet.whitespacesAndNewlines
         guard space.contains(first) || space.contains(last) else { return self }

@@ -17,9 +17,18 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "Batches per operation and kind.") var batches = 10
     @Option(help: "Items per batch.") var batchSize = 1000
+    @Option(name: .customLong("kind"), help: "A kind of item to measure (repeatable).")
+    var kinds: [Kind] = Kind.allCases
+    @Option(name: .customLong("protocol"), help: "A front-end to measure (repeatable).")
+    var protocols: [Front] = Front.allCases
+
+    /// A front-end of the simulator.
+    enum Front: String, CaseIterable, ExpressibleByArgument {
+        case ews, graph
+    }
 
     /// A kind of item as the bench writes it through each front-end.
-    enum Kind: String, CaseIterable {
+    enum Kind: String, CaseIterable, ExpressibleByArgument {
         case contacts, events, tasks
 
         var ewsFolder: String { ["contacts": "contacts", "events": "calendar", "tasks": "tasks"][rawValue]! }
@@ -136,13 +145,17 @@ struct Bench: AsyncParsableCommand {
                     m.server.map { String(format: "%5.1f us in the simulator", $0 * perItem) }
                         ?? "simulator's share not measured"))
         }
-        for kind in Kind.allCases {
-            let (create, get) = try await ewsBench(sim, session: session, kind: kind)
-            let (post, list) = try await graph.bench(kind, count: batches * batchSize)
-            line("EWS CreateItem (\(kind.rawValue)):", create)
-            line("EWS GetItem (\(kind.rawValue)):", get)
-            line("Graph POST ($batch of 20, \(kind.rawValue)):", post)
-            line("Graph GET (pages of 1,000, \(kind.rawValue)):", list)
+        for kind in Kind.allCases where kinds.contains(kind) {
+            if protocols.contains(.ews) {
+                let (create, get) = try await ewsBench(sim, session: session, kind: kind)
+                line("EWS CreateItem (\(kind.rawValue)):", create)
+                line("EWS GetItem (\(kind.rawValue)):", get)
+            }
+            if protocols.contains(.graph) {
+                let (post, list) = try await graph.bench(kind, count: batches * batchSize)
+                line("Graph POST ($batch of 20, \(kind.rawValue)):", post)
+                line("Graph GET (pages of 1,000, \(kind.rawValue)):", list)
+            }
         }
         try await sim.shutdown()
     }
