@@ -23,8 +23,10 @@ public actor GraphConcurrencyLimiter {
     public let budget: GraphRequestBudget?
     private var inFlight: [String: Int] = [:]
     private var waiters: [(mailbox: String, continuation: CheckedContinuation<Void, Never>)] = []
-    /// Per mailbox, the start times (ascending, some maybe ahead) of the requests within the budget's window.
-    private var starts: [String: [ContinuousClock.Instant]] = [:]
+    /// Per mailbox, the requests within the budget's window as runs of a start time (ascending, some maybe ahead) and
+    /// the requests starting then: a `$batch` of 20 is one run, not 20 entries, and a mailbox whose runs have all
+    /// left the window is forgotten, so the limiter's memory follows the requests of the last window, not the run's.
+    private var starts: [String: [(at: ContinuousClock.Instant, count: Int)]] = [:]
 
     public init(maxPerMailbox: Int = 4, budget: GraphRequestBudget? = .exchangeOnline) {
         precondition(maxPerMailbox >= 1)
@@ -37,15 +39,22 @@ public actor GraphConcurrencyLimiter {
     public func reserve(_ requests: Int, for mailbox: String, now: ContinuousClock.Instant = .now) -> Duration {
         guard let budget else { return .zero }
         let key = mailbox.lowercased()
-        var times = starts[key, default: []]
-        let kept = times.firstIndex { $0 > now - budget.window } ?? times.endIndex
-        times.removeFirst(kept)
+        if starts[key] == nil {
+            // A mailbox new to the limiter: those whose requests have all left the window are dropped.
+            starts = starts.filter { $0.value.last.map { $0.at > now - budget.window } ?? false }
+        }
+        var runs = starts[key, default: []]
+        runs.removeFirst(runs.firstIndex { $0.at > now - budget.window } ?? runs.endIndex)
         let cost = min(max(requests, 1), budget.requests)
-        var start = max(now, times.last ?? now)
-        let over = times.count + cost - budget.requests
-        if over > 0 { start = max(start, times[over - 1] + budget.window) }
-        times.append(contentsOf: repeatElement(start, count: cost))
-        starts[key] = times
+        var start = max(now, runs.last?.at ?? now)
+        var over = runs.reduce(0) { $0 + $1.count } + cost - budget.requests
+        // Beyond the budget: wait until the earliest `over` requests in the window have left it.
+        for run in runs where over > 0 {
+            over -= run.count
+            if over <= 0 { start = max(start, run.at + budget.window) }
+        }
+        if runs.last?.at == start { runs[runs.count - 1].count += cost } else { runs.append((start, cost)) }
+        starts[key] = runs
         return start - now
     }
 
@@ -67,6 +76,9 @@ public actor GraphConcurrencyLimiter {
             inFlight[mailbox] = nil
         }
     }
+
+    /// The mailboxes whose requests the budget still tracks (for tests).
+    var budgetedMailboxes: Int { starts.count }
 
     /// Requests of `mailbox` in flight (for tests).
     public func count(_ mailbox: String) -> Int { inFlight[mailbox.lowercased(), default: 0] }

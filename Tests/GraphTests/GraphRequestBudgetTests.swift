@@ -22,6 +22,19 @@ import Testing
         #expect(await GraphConcurrencyLimiter(budget: nil).reserve(50_000, for: "anna@example.com") == .zero)
     }
 
+    /// A run over many mailboxes keeps the budget of those with requests in the last window only.
+    @Test func mailboxesWhoseRequestsLeftTheWindowAreForgotten() async {
+        let limiter = GraphConcurrencyLimiter(budget: GraphRequestBudget(requests: 10_000, window: .seconds(600)))
+        let t0 = ContinuousClock.now
+        for index in 0..<500 {
+            for _ in 0..<100 { _ = await limiter.reserve(20, for: "user\(index)@example.com", now: t0) }
+        }
+        #expect(await limiter.budgetedMailboxes == 500)
+        #expect(await limiter.reserve(1, for: "user0@example.com", now: t0) == .zero, "2,001 of 10,000 spent")
+        _ = await limiter.reserve(1, for: "late@example.com", now: t0 + .seconds(601))
+        #expect(await limiter.budgetedMailboxes == 1)
+    }
+
     final class CountingGraph: GraphTransport {
         let requests = Mutex(0)
 
