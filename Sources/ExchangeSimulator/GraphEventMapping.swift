@@ -38,7 +38,10 @@ enum GraphEventMapping {
     ]
 
     static func graph(_ table: [(graph: String, ews: String)], _ ews: String?, default d: String) -> String {
-        table.first { $0.ews.lowercased() == ews?.lowercased() }?.graph ?? d
+        guard let ews else { return d }
+        if let exact = table.first(where: { $0.ews == ews }) { return exact.graph }
+        let lowered = ews.lowercased()
+        return table.first { $0.ews.lowercased() == lowered }?.graph ?? d
     }
 
     static func dateTimeTimeZone(_ t: Double, _ zone: GraphTimeZone) -> JSON {

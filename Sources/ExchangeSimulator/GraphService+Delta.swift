@@ -223,11 +223,12 @@ extension GraphService {
             return (page, token, token.offset + size >= all.count)
         }
         var values: [JSON] = []
+        var series: SeriesText?
         for e in entries {
             switch e {
             case .event(let v, let sparse):
                 values.append(try eventJSON(v, ctx, context: nil, sparse: sparse, typed: true))
-            case .occurrence(let o): values.append(Self.sparseJSON(o, ctx))
+            case .occurrence(let o): values.append(Self.sparseJSON(o, ctx, series: &series))
             case .removed(let id):
                 values.append(
                     .object([

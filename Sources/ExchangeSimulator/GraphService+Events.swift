@@ -177,17 +177,30 @@ extension GraphService {
         return uid + "-" + date
     }
 
-    /// A plain occurrence as a delta page sends it (sparse), written from its series without building it.
-    static func sparseJSON(_ o: OccurrenceRef, _ ctx: Context) -> JSON {
+    /// What the plain occurrences of one series share on a delta page, written once per series: its id and etag.
+    struct SeriesText {
+        var number: UInt64
+        var masterId: String
+        var etag: String
+    }
+
+    /// A plain occurrence as a delta page sends it (sparse), written from its series without building it; `series`
+    /// keeps the text of the last series written.
+    static func sparseJSON(_ o: OccurrenceRef, _ ctx: Context, series: inout SeriesText?) -> JSON {
+        if series?.number != o.master.number {
+            series = SeriesText(
+                number: o.master.number, masterId: ctx.id(ctx.mailbox, o.master.number),
+                etag: GraphIdentifier.etag(o.master.changeNumber))
+        }
         var w = JSONObjectWriter(capacity: 256, select: nil)
         w.string("@odata.type", "#microsoft.graph.event")
-        w.string("@odata.etag", GraphIdentifier.etag(o.master.changeNumber))
+        w.string("@odata.etag", series!.etag)
         w.string(
             "id",
             GraphIdentifier.occurrenceId(
                 mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)))
         w.string("type", "occurrence")
-        w.string("seriesMasterId", ctx.id(ctx.mailbox, o.master.number))
+        w.string("seriesMasterId", series!.masterId)
         for (name, t) in [("start", o.originalStart), ("end", o.originalStart + o.duration)] where w.key(name) {
             GraphEventMapping.write(dateTimeTimeZone: t, ctx.prefs.timeZone, to: &w.w)
         }
