@@ -285,8 +285,13 @@ struct GraphJSONParser {
     /// differs from its bytes was not (decoding a contiguous buffer is the standard library's fast path, where
     /// validating a slice went through its generic one).
     private static func text(_ utf8: UnsafeBufferPointer<UInt8>, ascii: Bool) -> String? {
-        let text = String(decoding: utf8, as: UTF8.self)
-        return ascii || text.utf8.elementsEqual(utf8) ? text : nil
+        var text = String(decoding: utf8, as: UTF8.self)
+        if ascii { return text }
+        // Decoding repairs invalid UTF-8 (U+FFFD): the input was valid when the text's bytes are the same.
+        let valid = text.withUTF8 { decoded in
+            decoded.count == utf8.count && decoded.elementsEqual(utf8)
+        }
+        return valid ? text : nil
     }
 
     /// The UTF-8 of a `\uXXXX` escape (its `\u` read), a surrogate pair's second half included.

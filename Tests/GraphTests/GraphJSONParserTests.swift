@@ -76,9 +76,12 @@ import TestSupport
         #expect(throws: GraphError.self, "\(text.debugDescription)") { try GraphJSON.parse(Array(text.utf8)) }
     }
 
-    @Test func invalidUTF8AndDeepNestingAreRefused() {
+    @Test func invalidUTF8AndDeepNestingAreRefused() throws {
         #expect(throws: GraphError.self) { try GraphJSON.parse([0x22, 0xC3, 0x28, 0x22]) }
         #expect(throws: GraphError.self) { try GraphJSON.parse([0x22, 0x5C, 0x6E, 0xFF, 0x22]) }
+        // A truncated 4-byte sequence is repaired as one U+FFFD of as many bytes: refused all the same.
+        #expect(throws: GraphError.self) { try GraphJSON.parse([0x22, 0xF0, 0x90, 0x80, 0x22]) }
+        #expect(try GraphJSON.parse(Array("\"Zoë 🍵\"".utf8)) == "Zoë 🍵")
         let deep =
             Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000)
         #expect(throws: GraphError.self) { try GraphJSON.parse(deep) }
