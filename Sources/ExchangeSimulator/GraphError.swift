@@ -124,11 +124,8 @@ enum GraphDates {
             default: digits.2 = digits.2 * 10 + d
             }
         }
-        let (year, month, day) = digits
-        guard (1...12).contains(month), day >= 1 else { return false }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let length = month == 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].contains(month) ? 30 : 31
-        return day <= length
+        // A day of the calendar is one that does not carry over into another month or year.
+        return FieldValue.civil(days: FieldValue.days(year: digits.0, month: digits.1, day: digits.2)) == digits
     }
 
     /// Parses a `dateTimeTimeZone`'s dateTime (no zone: local to `zone`) or an ISO 8601 instant.

@@ -193,18 +193,28 @@ extension GraphService {
                 etag: GraphIdentifier.etag(o.master.changeNumber))
         }
         var w = JSONObjectWriter(capacity: 256, select: nil)
-        w.string("@odata.type", "#microsoft.graph.event")
-        w.string("@odata.etag", series!.etag)
-        w.string(
-            "id",
-            GraphIdentifier.occurrenceId(
-                mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)))
-        w.string("type", "occurrence")
-        w.string("seriesMasterId", series!.masterId)
-        for (name, t) in [("start", o.originalStart), ("end", o.originalStart + o.duration)] where w.key(name) {
-            GraphEventMapping.write(dateTimeTimeZone: t, ctx.prefs.timeZone, to: &w.w)
-        }
+        writeSparse(
+            to: &w, etag: series!.etag,
+            id: GraphIdentifier.occurrenceId(
+                mailbox: o.mailbox, master: o.master.number, originalStart: Int64(o.originalStart)),
+            type: "occurrence", masterId: series!.masterId, start: o.originalStart, end: o.originalStart + o.duration,
+            ctx.prefs.timeZone)
         return w.finish()
+    }
+
+    /// What a delta page sends of an occurrence: its etag, id, kind, series and times.
+    static func writeSparse(
+        to w: inout JSONObjectWriter, etag: String, id: String, type: String, masterId: String?, start: Double,
+        end: Double, _ zone: GraphTimeZone
+    ) {
+        w.string("@odata.type", "#microsoft.graph.event")
+        w.string("@odata.etag", etag)
+        w.string("id", id)
+        w.string("type", type)
+        if let masterId { w.string("seriesMasterId", masterId) }
+        for (name, t) in [("start", start), ("end", end)] where w.key(name) {
+            GraphEventMapping.write(dateTimeTimeZone: t, zone, to: &w.w)
+        }
     }
 
     /// An event as Graph returns it, written straight to JSON text: `$select` and `$expand` applied; with `sparse`,
@@ -224,18 +234,19 @@ extension GraphService {
         }
         var o = JSONObjectWriter(select: sparse ? nil : ctx.query.selected)
         if let context { o.value("@odata.context", ctx.context(context)) }
-        if sparse || typed { o.string("@odata.type", "#microsoft.graph.event") }
-        o.string("@odata.etag", GraphIdentifier.etag(item.changeNumber))
-        o.string("id", v.master == nil ? ctx.id(ctx.mailbox, item.number) : v.id)
+        let etag = GraphIdentifier.etag(item.changeNumber)
+        let id = v.master == nil ? ctx.id(ctx.mailbox, item.number) : v.id
+        if sparse {
+            Self.writeSparse(
+                to: &o, etag: etag, id: id, type: v.type, masterId: masterId, start: Self.startOf(item),
+                end: Self.endOf(item), zone)
+            return o.finish()
+        }
+        if typed { o.string("@odata.type", "#microsoft.graph.event") }
+        o.string("@odata.etag", etag)
+        o.string("id", id)
         func dateTimeTimeZone(_ name: String, _ t: Double) {
             if o.key(name) { GraphEventMapping.write(dateTimeTimeZone: t, zone, to: &o.w) }
-        }
-        if sparse {
-            o.string("type", v.type)
-            if let masterId { o.string("seriesMasterId", masterId) }
-            dateTimeTimeZone("start", Self.startOf(item))
-            dateTimeTimeZone("end", Self.endOf(item))
-            return o.finish()
         }
         let fields = item.fields
         o.string("createdDateTime", fields["DateTimeCreated"]?.value ?? "")

@@ -42,7 +42,7 @@ extension LiveSync {
                 let write: Write
                 if let link = linked.first(where: { $0.mailbox == owner.smtpAddress }) {
                     // The item already has this version: a conflict Exchange won brought it into the CRM.
-                    if kind != .contacts && link.version == row!.version { continue }
+                    if kind.syncsBothWays && link.version == row!.version { continue }
                     write = .update(link.ref, row!.record, version: row!.version)
                 } else {
                     write = .create(row!.record, version: row!.version)
@@ -146,16 +146,16 @@ extension LiveSync {
         if !updates.isEmpty {
             // Appointments and tasks go both ways: an update applies only to the item as last synced. Contacts go one
             // way, the CRM's copy overwriting the item.
-            let twoWay = kind != .contacts
             let results = try await source.update(
-                updates.map { MailboxUpdate(ref: twoWay ? $0.1 : MailboxItemRef(id: $0.1.id), record: $0.2) },
-                in: owner)
+                updates.map {
+                    MailboxUpdate(ref: kind.syncsBothWays ? $0.1 : MailboxItemRef(id: $0.1.id), record: $0.2)
+                }, in: owner)
             var conflicted: [(LiveSyncStore.Entry, MailboxItemRef, MailboxRecord, Int64)] = []
             for (update, result) in zip(updates, results) {
                 switch result {
                 case .success(let ref): upserts.append(.init(crmID: update.0.crmID, ref: ref, version: update.3))
                 case .failure(let error) where error.kind == .notFound: creates.append((update.0, update.2, update.3))
-                case .failure(let error) where error.kind == .conflict && twoWay: conflicted.append(update)
+                case .failure(let error) where error.kind == .conflict && kind.syncsBothWays: conflicted.append(update)
                 case .failure(let error): failures[update.0.id] = error
                 }
             }

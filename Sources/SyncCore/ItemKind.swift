@@ -6,4 +6,7 @@ public enum ItemKind: String, Sendable, CaseIterable, Codable {
     case appointments
     /// Both ways.
     case tasks
+
+    /// Whether Exchange's changes come back to the CRM (appointments, tasks), not only the CRM's go out (contacts).
+    public var syncsBothWays: Bool { self != .contacts }
 }
