@@ -21,6 +21,8 @@ public struct GraphRequest: Sendable {
     var budgetCost = 1
     /// The only member names of the answer that are read (nil: all; ``GraphJSON/parse(_:keeping:)``).
     public var keeping: Set<String>?
+    /// The body as JSON text, when it is written straight to bytes (a `$batch`) rather than from `body`.
+    var encodedBody: [UInt8]?
 
     public init(
         _ method: HTTPMethod, _ target: String, body: GraphJSON? = nil, headers: [String: String] = [:],
@@ -110,6 +112,12 @@ public final class GraphClient: Sendable {
     static let preferences = [
         "IdType=\"ImmutableId\"", "outlook.timezone=\"UTC\"", "outlook.body-content-type=\"text\"",
     ]
+    static let preferenceHeader = preferences.joined(separator: ", ")
+
+    /// The `Prefer` header of a request: the client's preferences and the request's own.
+    static func prefer(_ request: GraphRequest) -> String {
+        request.prefer.isEmpty ? preferenceHeader : (preferences + request.prefer).joined(separator: ", ")
+    }
 
     // MARK: sending
 
@@ -153,13 +161,12 @@ public final class GraphClient: Sendable {
             request.target.hasPrefix("https://") || request.target.hasPrefix("http://")
             ? request.target : configuration.baseURL + request.target
         var headers: HTTPHeaders = [
-            "Authorization": "Bearer \(token)", "Accept": "application/json",
-            "Prefer": (Self.preferences + request.prefer).joined(separator: ", "),
+            "Authorization": "Bearer \(token)", "Accept": "application/json", "Prefer": Self.prefer(request),
         ]
         for (name, value) in request.headers { headers.replaceOrAdd(name: name, value: value) }
         var body: [UInt8] = []
-        if let json = request.body {
-            body = json.bytes
+        if let bytes = request.encodedBody ?? request.body?.bytes {
+            body = bytes
             headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         }
         let http = HTTPRequest(
@@ -252,27 +259,11 @@ public final class GraphClient: Sendable {
             var attempt = 0
             while !pending.isEmpty {
                 attempt += 1
-                let inner: [GraphJSON] = pending.map { index in
-                    let request = requests[index]
-                    var headers: [String: GraphJSON] = [
-                        "Prefer": .string((Self.preferences + request.prefer).joined(separator: ", "))
-                    ]
-                    for (name, value) in request.headers { headers[name] = .string(value) }
-                    var entry: [String: GraphJSON] = [
-                        "id": .string(String(index)), "method": .string(request.method.rawValue),
-                        "url": .string(request.target),
-                    ]
-                    if let body = request.body {
-                        headers["Content-Type"] = "application/json"
-                        entry["body"] = body
-                    }
-                    entry["headers"] = .object(headers)
-                    return .object(entry)
-                }
                 var outer = GraphRequest(
-                    .post, "/$batch", body: ["requests": .array(inner)], operation: "POST $batch",
+                    .post, "/$batch", operation: "POST $batch",
                     isIdempotent: pending.allSatisfy { requests[$0].isIdempotent })
-                outer.budgetCost = inner.count
+                outer.encodedBody = Self.batchBody(requests, pending)
+                outer.budgetCost = pending.count
                 // When every request reads only some members of its answer, so does the batch's.
                 let keeps = pending.compactMap { requests[$0].keeping }
                 if keeps.count == pending.count { outer.keeping = keeps.reduce(Self.batchMembers) { $0.union($1) } }
@@ -346,6 +337,48 @@ public final class GraphClient: Sendable {
             }
         }
         return results.map { $0! }
+    }
+
+    /// The body of a `$batch` of `requests[pending]`, each with its index as id: written straight to bytes, as
+    /// ``GraphJSON`` would write the same objects (members in key order).
+    static func batchBody(_ requests: [GraphRequest], _ pending: [Int]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(pending.count * 1024)
+        out.append(contentsOf: #"{"requests":["#.utf8)
+        for (n, index) in pending.enumerated() {
+            let request = requests[index]
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
+            if let body = request.body {
+                out.append(contentsOf: #""body":"#.utf8)
+                body.write(into: &out)
+                out.append(UInt8(ascii: ","))
+            }
+            // The request's own headers may replace Prefer; a body's Content-Type replaces theirs.
+            var headers = [("Prefer", Self.prefer(request))]
+            for (name, value) in request.headers where !(request.body != nil && name == "Content-Type") {
+                headers.removeAll { $0.0 == name }
+                headers.append((name, value))
+            }
+            if request.body != nil { headers.append(("Content-Type", "application/json")) }
+            headers.sort { $0.0 < $1.0 }
+            out.append(contentsOf: #""headers":{"#.utf8)
+            for (h, (name, value)) in headers.enumerated() {
+                if h > 0 { out.append(UInt8(ascii: ",")) }
+                GraphJSON.writeString(name, into: &out)
+                out.append(UInt8(ascii: ":"))
+                GraphJSON.writeString(value, into: &out)
+            }
+            out.append(contentsOf: #"},"id":""#.utf8)
+            out.append(contentsOf: String(index).utf8)
+            out.append(contentsOf: #"","method":"#.utf8)
+            GraphJSON.writeString(request.method.rawValue, into: &out)
+            out.append(contentsOf: #","url":"#.utf8)
+            GraphJSON.writeString(request.target, into: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
     }
 
     /// One request sent by itself (retried per the policy), as its result.

@@ -27,18 +27,23 @@ struct GraphJSONParser {
     }
 
     /// Whether the member name at `index` (its opening quote) is one to read, decided on its bytes without making a
-    /// string of it; nil for a name with escapes (decided once it is read).
-    private func nameIsKept() -> Bool? {
-        guard keeping != nil else { return true }
+    /// string of it, and the index of its closing quote; nil for a name with escapes or control characters (decided,
+    /// or refused, once it is read).
+    private func nameIsKept() -> (kept: Bool, end: Int)? {
+        guard keeping != nil else { return (true, index) }  // read whole: `end` is not needed
         var end = index + 1
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20
+        {
+            end += 1
+        }
         guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
         let count = end - index - 1
-        return keptNames.contains { name in
+        let kept = keptNames.contains { name in
             guard name.count == count else { return false }
             for offset in 0..<count where name[offset] != bytes[index + 1 + offset] { return false }
             return true
         }
+        return (kept, end)
     }
 
     static func parse(_ bytes: [UInt8], keeping: Set<String>? = nil) throws(Failure) -> GraphJSON {
@@ -109,9 +114,10 @@ struct GraphJSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw failure("a member name expected")
             }
-            var kept = nameIsKept()
+            let name = nameIsKept()
+            var kept = name?.kept
             var key = ""
-            if kept == false { try skipString() } else { key = try string() }
+            if let name, !name.kept { index = name.end + 1 } else { key = try string() }
             if kept == nil { kept = keeping?.contains(key) ?? true }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("':' expected") }

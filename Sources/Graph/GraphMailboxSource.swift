@@ -309,8 +309,15 @@ public struct GraphMailboxSource: MailboxSource {
         var results = [Result<MailboxItemRef, MailboxSourceError>?](repeating: nil, count: records.count)
         var requests: [GraphRequest] = []
         var indexes: [Int] = []
+        var collections: [ItemKind: String] = [:]
         for (index, record) in records.enumerated() {
-            let base = try await collection(record.kind, mailbox)
+            let base: String
+            if let known = collections[record.kind] {
+                base = known
+            } else {
+                base = try await collection(record.kind, mailbox)
+                collections[record.kind] = base
+            }
             do {
                 var body: [String: GraphJSON]
                 switch record {

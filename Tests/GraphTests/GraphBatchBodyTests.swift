@@ -1,0 +1,43 @@
+import HTTP
+import Testing
+@testable import Graph
+
+/// The `$batch` body is written straight to bytes: it must be the JSON the same requests make as objects, with each
+/// request's index as its id, its own headers kept and Content-Type set for a body.
+@Suite struct GraphBatchBodyTests {
+    @Test func batchBodyIsTheJSONOfItsRequests() throws {
+        var patch = GraphRequest(
+            .patch, "/users/a%40example.com/events/AAMk%2F1",
+            body: ["subject": "Café \"quoted\"\n", "isAllDay": false],
+            headers: ["If-Match": "W/\"ck\"", "Content-Type": "text/plain"], operation: "PATCH events")
+        patch.prefer = ["odata.maxpagesize=5"]
+        let requests = [
+            GraphRequest(.get, "/users/a%40example.com/contacts?$select=id", operation: "GET contacts"), patch,
+            GraphRequest(.delete, "/users/a%40example.com/todo/lists/L/tasks/T", operation: "DELETE tasks"),
+        ]
+        let written = GraphClient.batchBody(requests, [1, 2, 0])
+        func entry(_ index: Int, headers: [String: GraphJSON]) -> GraphJSON {
+            var object: [String: GraphJSON] = [
+                "id": .string(String(index)), "method": .string(requests[index].method.rawValue),
+                "url": .string(requests[index].target), "headers": .object(headers),
+            ]
+            if let body = requests[index].body { object["body"] = body }
+            return .object(object)
+        }
+        let preferences = GraphClient.preferences.joined(separator: ", ")
+        let expected: GraphJSON = [
+            "requests": [
+                entry(
+                    1,
+                    headers: [
+                        "Prefer": .string(preferences + ", odata.maxpagesize=5"), "If-Match": "W/\"ck\"",
+                        "Content-Type": "application/json",
+                    ]),
+                entry(2, headers: ["Prefer": .string(preferences)]),
+                entry(0, headers: ["Prefer": .string(preferences)]),
+            ]
+        ]
+        #expect(written == expected.bytes)
+        #expect(try GraphJSON.parse(written) == expected)
+    }
+}
