@@ -17,13 +17,21 @@ struct GraphJSONParser {
     private var members: [(String, GraphJSON)] = []
     /// The only member names read, at any depth (nil: all); other members are checked as JSON and skipped.
     private let keeping: Set<String>?
-    /// `keeping`'s names as UTF-8: a name without escapes is compared as bytes, before any string is made of it.
-    private let keptNames: [[UInt8]]
+    /// `keeping`'s names as UTF-8, one after the other, and where each is in it: a name without escapes is compared
+    /// as bytes, before any string is made of it.
+    private let keptBytes: [UInt8]
+    private let keptNames: [Range<Int>]
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>?) {
         self.bytes = bytes
         self.keeping = keeping
-        self.keptNames = keeping.map { $0.map { Array($0.utf8) } } ?? []
+        var keptBytes: [UInt8] = [], keptNames: [Range<Int>] = []
+        for name in keeping ?? [] {
+            keptNames.append(keptBytes.count..<keptBytes.count + name.utf8.count)
+            keptBytes.append(contentsOf: name.utf8)
+        }
+        self.keptBytes = keptBytes
+        self.keptNames = keptNames
     }
 
     /// Whether the member name at `index` (its opening quote) is one to read, decided on its bytes without making a
@@ -31,19 +39,17 @@ struct GraphJSONParser {
     /// or refused, once it is read).
     private func nameIsKept() -> (kept: Bool, end: Int)? {
         guard keeping != nil else { return (true, index) }  // read whole: `end` is not needed
-        var end = index + 1
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20
-        {
-            end += 1
-        }
+        var high: UInt8 = 0
+        let end = plainRun(from: index + 1, high: &high)
         guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
         let count = end - index - 1
-        let kept = keptNames.contains { name in
-            guard name.count == count else { return false }
-            for offset in 0..<count where name[offset] != bytes[index + 1 + offset] { return false }
-            return true
+        names: for name in keptNames where name.count == count {
+            for offset in 0..<count where keptBytes[name.lowerBound + offset] != bytes[index + 1 + offset] {
+                continue names
+            }
+            return (true, end)
         }
-        return (kept, end)
+        return (false, end)
     }
 
     static func parse(_ bytes: [UInt8], keeping: Set<String>? = nil) throws(Failure) -> GraphJSON {
@@ -63,6 +69,38 @@ struct GraphJSONParser {
     }
 
     private func failure(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
+
+    /// The index of the first byte from `start` that ends a string's plain run (a quote, a backslash or a control
+    /// character), or the end of the input; `high` collects the bits of the bytes passed (for an ASCII check).
+    /// Eight bytes are tested at a time: text, ids and dates are long runs of plain bytes.
+    private func plainRun(from start: Int, high: inout UInt8) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var i = start
+        var seen: UInt64 = 0
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= bytes.count {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+                // A byte of zero in `quote` or `backslash`, or a byte below 0x20 in `word`, sets its high bit here
+                // (bits above a first match may be set wrongly: the bytes are then looked at one by one).
+                let special =
+                    ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word)
+                    & highs
+                if special != 0 { break }
+                seen |= word
+                i += 8
+            }
+        }
+        if seen & highs != 0 { high |= 0x80 }
+        while i < bytes.count {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return i }
+            high |= byte
+            i += 1
+        }
+        return i
+    }
 
     private mutating func skipWhitespace() {
         while index < bytes.count {
@@ -195,17 +233,18 @@ struct GraphJSONParser {
     /// Passes over a string at `index` (its opening quote).
     private mutating func skipString() throws(Failure) {
         index += 1
-        while index < bytes.count {
+        var high: UInt8 = 0
+        while true {
+            index = plainRun(from: index, high: &high)
+            guard index < bytes.count else { throw failure("an unterminated string") }
             switch bytes[index] {
             case UInt8(ascii: "\""):
                 index += 1
                 return
             case UInt8(ascii: "\\"): index += 2
-            case 0..<0x20: throw failure("a control character in a string")
-            default: index += 1
+            default: throw failure("a control character in a string")
             }
         }
-        throw failure("an unterminated string")
     }
 
     private mutating func array() throws(Failure) -> GraphJSON {
@@ -238,20 +277,13 @@ struct GraphJSONParser {
         index += 1
         let start = index
         var high: UInt8 = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                guard let text = Self.text(UnsafeBufferPointer(rebasing: bytes[start..<index]), ascii: high < 0x80)
-                else {
-                    throw Failure(offset: start, reason: "a string that is not UTF-8")
-                }
-                index += 1
-                return text
+        index = plainRun(from: index, high: &high)
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            guard let text = Self.text(UnsafeBufferPointer(rebasing: bytes[start..<index]), ascii: high < 0x80) else {
+                throw Failure(offset: start, reason: "a string that is not UTF-8")
             }
-            if byte == UInt8(ascii: "\\") { break }
-            guard byte >= 0x20 else { throw failure("a control character in a string") }
-            high |= byte
             index += 1
+            return text
         }
         var unescaped = Array(bytes[start..<index])
         while index < bytes.count {

@@ -76,6 +76,37 @@ import TestSupport
         #expect(throws: GraphError.self, "\(text.debugDescription)") { try GraphJSON.parse(Array(text.utf8)) }
     }
 
+    /// Strings are scanned eight bytes at a time: an escape, a quote, a non-ASCII character or a refused byte is
+    /// found wherever it falls in a word, in a string that is read and in one that is skipped.
+    @Test func everyPositionInAStringIsScanned() throws {
+        let plain = Array("abcdefghijklmnopqrstuvwxyz0123".utf8)
+        // \", \\, \n and é are read; a control character is refused, and so are a byte that is not UTF-8 and a cut
+        // sequence in a string that is read (a skipped one is checked as JSON, its text not decoded).
+        let accepted: [[UInt8]] = [[0x5C, 0x22], [0x5C, 0x5C], [0x5C, 0x6E], Array("é".utf8)]
+        let control: [[UInt8]] = [[0x01], [0x1F]], notUTF8: [[UInt8]] = [[0xFF], [0xC3]]
+        for length in 0...plain.count {
+            for at in 0...length {
+                for special in accepted + control + notUTF8 {
+                    let string = Array(plain[..<at]) + special + Array(plain[at..<length])
+                    let text = Array(#"{"name":""#.utf8) + string + Array(#"","other":1}"#.utf8)
+                    for keeping in [nil, Set(["other"]), Set(["name"])] as [Set<String>?] {
+                        let isRead = keeping?.contains("name") ?? true
+                        if control.contains(special) || (isRead && notUTF8.contains(special)) {
+                            #expect(throws: GraphError.self, "\(length) \(at) \(special)") {
+                                try GraphJSON.parse(text, keeping: keeping)
+                            }
+                            continue
+                        }
+                        var expected: [String: GraphJSON] = ["other": 1]
+                        if isRead { expected["name"] = try Self.foundation(text)["name"] }
+                        if keeping == ["name"] { expected["other"] = nil }
+                        #expect(try GraphJSON.parse(text, keeping: keeping) == .object(expected))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func invalidUTF8AndDeepNestingAreRefused() throws {
         #expect(throws: GraphError.self) { try GraphJSON.parse([0x22, 0xC3, 0x28, 0x22]) }
         #expect(throws: GraphError.self) { try GraphJSON.parse([0x22, 0x5C, 0x6E, 0xFF, 0x22]) }
