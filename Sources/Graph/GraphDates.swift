@@ -21,6 +21,28 @@ enum GraphDates {
         let days = Int((Double(seconds) / 86_400).rounded(.down))
         let (y, m, d) = ISO8601.civilFromDays(days)
         let s = seconds - days * 86_400
+        if (0...9999).contains(y) {
+            // The common case written in place: `YYYY-MM-DDTHH:MM:SS.0000000`.
+            return String(unsafeUninitializedCapacity: 27) { text in
+                func put(_ n: Int, digits: Int, at offset: Int) {
+                    var n = n
+                    for i in stride(from: offset + digits - 1, through: offset, by: -1) {
+                        text[i] = UInt8(ascii: "0") + UInt8(n % 10)
+                        n /= 10
+                    }
+                }
+                put(y, digits: 4, at: 0)
+                put(m, digits: 2, at: 5)
+                put(d, digits: 2, at: 8)
+                put(s / 3600, digits: 2, at: 11)
+                put(s / 60 % 60, digits: 2, at: 14)
+                put(s % 60, digits: 2, at: 17)
+                (text[4], text[7], text[10]) = (UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"))
+                (text[13], text[16], text[19]) = (UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: "."))
+                for i in 20..<27 { text[i] = UInt8(ascii: "0") }
+                return 27
+            }
+        }
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let year = String(y)
         return

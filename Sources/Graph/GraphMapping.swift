@@ -36,7 +36,8 @@ struct GraphMapping<Record>: Sendable {
 
     /// The body of a create (every field) or of an update (the fields whose written form differs from `previous`).
     func body(_ record: Record, previous: Record?) throws(GraphMappingProblem) -> [String: GraphJSON] {
-        var body: [String: GraphJSON] = [:]
+        // Room for every property and the few a create adds (stamps, links), so that the body never grows.
+        var body = [String: GraphJSON](minimumCapacity: rules.count * 2)
         for rule in rules {
             let written = try rule.write(record)
             if let previous {
