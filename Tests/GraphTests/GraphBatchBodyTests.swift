@@ -8,7 +8,7 @@ import Testing
     @Test func batchBodyIsTheJSONOfItsRequests() throws {
         var patch = GraphRequest(
             .patch, "/users/a%40example.com/events/AAMk%2F1",
-            body: ["subject": "Café \"quoted\"\n", "isAllDay": false],
+            body: ["subject": "Café \"quoted\"\n\t\\\u{1}", "isAllDay": false],
             headers: ["If-Match": "W/\"ck\"", "Content-Type": "text/plain"], operation: "PATCH events")
         patch.prefer = ["odata.maxpagesize=5"]
         let requests = [
