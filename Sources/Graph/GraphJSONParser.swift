@@ -319,17 +319,10 @@ struct GraphJSONParser {
         throw failure("an unterminated string")
     }
 
-    /// The text of UTF-8 bytes, nil when they are not UTF-8. Decoding repairs what is not UTF-8, so a text that
-    /// differs from its bytes was not (decoding a contiguous buffer is the standard library's fast path, where
-    /// validating a slice went through its generic one).
+    /// The text of UTF-8 bytes, nil when they are not UTF-8 (validated on the contiguous buffer, the standard
+    /// library's fast path; a slice went through its generic one).
     private static func text(_ utf8: UnsafeBufferPointer<UInt8>, ascii: Bool) -> String? {
-        var text = String(decoding: utf8, as: UTF8.self)
-        if ascii { return text }
-        // Decoding repairs invalid UTF-8 (U+FFFD): the input was valid when the text's bytes are the same.
-        let valid = text.withUTF8 { decoded in
-            decoded.count == utf8.count && decoded.elementsEqual(utf8)
-        }
-        return valid ? text : nil
+        ascii ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
     }
 
     /// The UTF-8 of a `\uXXXX` escape (its `\u` read), a surrogate pair's second half included.
