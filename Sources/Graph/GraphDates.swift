@@ -51,9 +51,12 @@ enum GraphDates {
 
     /// The instant of a `dateTimeTimeZone` value; nil when absent or unreadable.
     static func instant(_ value: GraphJSON?) -> Date? {
-        guard let value, let text = value["dateTime"]?.string, text.count >= 19 else { return nil }
-        let zone = value["timeZone"]?.string ?? "UTC"
-        guard let wall = ISO8601.parseDateTime(String(text.prefix(19)) + "Z") else { return nil }
+        guard var text = value?["dateTime"]?.string else { return nil }
+        // The wall time to the second (Graph writes seven digits of fraction, never a zone), read as UTC.
+        guard let wall = text.withUTF8({ $0.count >= 19 ? ISO8601.parseDateTime(.init(rebasing: $0[..<19])) : nil })
+        else { return nil }
+        let zone = value?["timeZone"]?.string ?? "UTC"
+        if zone == "UTC" { return wall }  // what snapsync asks Graph for (`outlook.timezone`)
         guard let timeZone = GraphTimeZones.timeZone(zone) else { return nil }
         // Local wall time to UTC: the offset at the wall time taken as UTC is right except within a transition hour.
         let offset = timeZone.secondsFromGMT(for: wall.addingTimeInterval(-Double(timeZone.secondsFromGMT(for: wall))))
