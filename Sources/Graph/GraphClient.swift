@@ -339,8 +339,8 @@ public final class GraphClient: Sendable {
         return results.map { $0! }
     }
 
-    /// The body of a `$batch` of `requests[pending]`, each with its index as id: written straight to bytes, as
-    /// ``GraphJSON`` would write the same objects (members in key order).
+    /// The body of a `$batch` of `requests[pending]`, each with its index as id: written straight to bytes, each
+    /// request's members and headers in name order.
     static func batchBody(_ requests: [GraphRequest], _ pending: [Int]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(pending.count * 1024)

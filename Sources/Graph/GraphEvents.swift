@@ -150,7 +150,7 @@ enum GraphEvents {
                 let duration = record.endsAt.timeIntervalSince(record.startsAt)
                 let start = exception.startsAt ?? exception.originalStart
                 let end = exception.endsAt ?? start.addingTimeInterval(duration)
-                var body: [String: GraphJSON] = [
+                var body: GraphJSON.Members = [
                     "start": GraphDates.dateTimeTimeZone(start, zone: record.timeZone),
                     "end": GraphDates.dateTimeTimeZone(end, zone: record.timeZone),
                 ]

@@ -8,7 +8,7 @@ public enum GraphJSON: Sendable, Hashable {
     case number(Double)
     case string(String)
     case array([GraphJSON])
-    case object([String: GraphJSON])
+    case object(Members)
 
     public subscript(key: String) -> GraphJSON? {
         if case .object(let members) = self { return members[key] }
@@ -22,7 +22,7 @@ public enum GraphJSON: Sendable, Hashable {
         return nil
     }
     public var array: [GraphJSON]? { if case .array(let a) = self { a } else { nil } }
-    public var object: [String: GraphJSON]? { if case .object(let o) = self { o } else { nil } }
+    public var object: Members? { if case .object(let o) = self { o } else { nil } }
     public var isNull: Bool { self == .null }
 
     /// Parses a body; throws ``GraphError`` with the code `.decoding` on malformed JSON (``GraphJSONParser``: a page
@@ -66,8 +66,8 @@ public enum GraphJSON: Sendable, Hashable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            // Members in key order: the same object is always written the same way.
-            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+            // Members in their order: the same object is always written the same way.
+            for (i, member) in members.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
@@ -114,9 +114,7 @@ extension GraphJSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
-    public init(dictionaryLiteral elements: (String, GraphJSON)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
-    }
+    public init(dictionaryLiteral elements: (String, GraphJSON)...) { self = .object(Members(elements)) }
     public init(arrayLiteral elements: GraphJSON...) { self = .array(elements) }
 
     /// A string, or null for nil.

@@ -174,14 +174,32 @@ struct GraphJSONParser {
             } else if bytes[index] == UInt8(ascii: "}") {
                 index += 1
                 depth -= 1
-                var object = [String: GraphJSON](minimumCapacity: members.count - first)
-                for (key, value) in members[first...] { object[key] = value }  // a repeated name: the last wins
+                let object = Self.members(members[first...])
                 members.removeSubrange(first...)
                 return .object(object)
             } else {
                 throw failure("',' or '}' expected")
             }
         }
+    }
+
+    /// An object's members as read; of a repeated name, the last value is kept (compared pairwise in a small
+    /// object, through a set in a large one).
+    private static func members(_ read: ArraySlice<(String, GraphJSON)>) -> GraphJSON.Members {
+        var names: [String] = [], values: [GraphJSON] = []
+        names.reserveCapacity(read.count)
+        values.reserveCapacity(read.count)
+        for (name, value) in read {
+            names.append(name)
+            values.append(value)
+        }
+        let distinct: Bool
+        if names.count <= 16 {
+            distinct = names.indices.allSatisfy { i in !names[..<i].contains(names[i]) }
+        } else {
+            distinct = Set(names).count == names.count
+        }
+        return distinct ? GraphJSON.Members(distinctNames: names, values: values) : GraphJSON.Members(read)
     }
 
     /// Passes over a value that is not kept: its structure is checked, nothing is made of it.

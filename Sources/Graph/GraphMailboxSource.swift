@@ -319,7 +319,7 @@ public struct GraphMailboxSource: MailboxSource {
                 collections[record.kind] = base
             }
             do {
-                var body: [String: GraphJSON]
+                var body: GraphJSON.Members
                 switch record {
                 case .contact(let c):
                     body = try GraphMappings.contact.body(c, previous: nil)
@@ -395,7 +395,7 @@ public struct GraphMailboxSource: MailboxSource {
             let kind = update.record.kind
             let base = try await collection(kind, mailbox)
             do {
-                var body: [String: GraphJSON]
+                var body: GraphJSON.Members
                 switch (update.record, update.previous) {
                 case (.contact(let c), .contact(let p)?): body = try GraphMappings.contact.body(c, previous: p)
                 case (.contact(let c), _): body = try GraphMappings.contact.body(c, previous: nil)

@@ -261,7 +261,7 @@ enum GraphMappings {
     // MARK: events
 
     static func attendee(_ attendee: CRMAttendee) -> GraphJSON {
-        var address: [String: GraphJSON] = ["address": .string(attendee.email)]
+        var address: GraphJSON.Members = ["address": .string(attendee.email)]
         if let name = attendee.name, !name.isEmpty { address["name"] = .string(name) }
         let type: String = attendeeTypes.first { $0.crm == attendee.kind }?.graph ?? "required"
         return .object(["emailAddress": .object(address), "type": .string(type)])

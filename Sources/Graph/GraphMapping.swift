@@ -35,9 +35,9 @@ struct GraphMapping<Record>: Sendable {
     }
 
     /// The body of a create (every field) or of an update (the fields whose written form differs from `previous`).
-    func body(_ record: Record, previous: Record?) throws(GraphMappingProblem) -> [String: GraphJSON] {
+    func body(_ record: Record, previous: Record?) throws(GraphMappingProblem) -> GraphJSON.Members {
         // Room for every property and the few a create adds (stamps, links), so that the body never grows.
-        var body = [String: GraphJSON](minimumCapacity: rules.count * 2)
+        var body = GraphJSON.Members(minimumCapacity: rules.count * 2)
         for rule in rules {
             let written = try rule.write(record)
             if let previous {

@@ -13,7 +13,7 @@ enum GraphRecurrence {
 
     /// The `patternedRecurrence` of a rule for a series starting on `start` (its time zone `zone`).
     static func json(_ rule: RecurrenceRule, start: LocalDate, zone: String?) throws(Unsupported) -> GraphJSON {
-        var pattern: [String: GraphJSON] = [
+        var pattern: GraphJSON.Members = [
             "interval": .number(Double(rule.interval)), "month": 0, "dayOfMonth": 0,
             "firstDayOfWeek": "sunday", "index": "first", "daysOfWeek": [],
         ]
@@ -76,7 +76,7 @@ enum GraphRecurrence {
                 pattern["dayOfMonth"] = .number(Double(try single(rule.byMonthDay, default: start.day)))
             }
         }
-        var range: [String: GraphJSON] = [
+        var range: GraphJSON.Members = [
             "startDate": .string(start.description), "endDate": "0001-01-01",
             "numberOfOccurrences": 0, "recurrenceTimeZone": .string(zone ?? "UTC"),
         ]

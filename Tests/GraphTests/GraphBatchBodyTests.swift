@@ -16,12 +16,14 @@ import Testing
             GraphRequest(.delete, "/users/a%40example.com/todo/lists/L/tasks/T", operation: "DELETE tasks"),
         ]
         let written = GraphClient.batchBody(requests, [1, 2, 0])
-        func entry(_ index: Int, headers: [String: GraphJSON]) -> GraphJSON {
-            var object: [String: GraphJSON] = [
-                "id": .string(String(index)), "method": .string(requests[index].method.rawValue),
-                "url": .string(requests[index].target), "headers": .object(headers),
-            ]
+        // Members in name order, as the body is written.
+        func entry(_ index: Int, headers: GraphJSON.Members) -> GraphJSON {
+            var object: GraphJSON.Members = [:]
             if let body = requests[index].body { object["body"] = body }
+            object["headers"] = .object(headers)
+            object["id"] = .string(String(index))
+            object["method"] = .string(requests[index].method.rawValue)
+            object["url"] = .string(requests[index].target)
             return .object(object)
         }
         let preferences = GraphClient.preferences.joined(separator: ", ")
@@ -30,8 +32,8 @@ import Testing
                 entry(
                     1,
                     headers: [
-                        "Prefer": .string(preferences + ", odata.maxpagesize=5"), "If-Match": "W/\"ck\"",
-                        "Content-Type": "application/json",
+                        "Content-Type": "application/json", "If-Match": "W/\"ck\"",
+                        "Prefer": .string(preferences + ", odata.maxpagesize=5"),
                     ]),
                 entry(2, headers: ["Prefer": .string(preferences)]),
                 entry(0, headers: ["Prefer": .string(preferences)]),

@@ -12,7 +12,7 @@ import TestSupport
         func convert(_ value: Any) -> GraphJSON {
             switch value {
             case let text as String: return .string(text)
-            case let members as [String: Any]: return .object(members.mapValues(convert))
+            case let members as [String: Any]: return .object(GraphJSON.Members(members.mapValues(convert)))
             case let values as [Any]: return .array(values.map(convert))
             case let number as NSNumber:
                 return String(cString: number.objCType) == "c" ? .bool(number.boolValue) : .number(number.doubleValue)
@@ -97,7 +97,7 @@ import TestSupport
                             }
                             continue
                         }
-                        var expected: [String: GraphJSON] = ["other": 1]
+                        var expected: GraphJSON.Members = ["other": 1]
                         if isRead { expected["name"] = try Self.foundation(text)["name"] }
                         if keeping == ["name"] { expected["other"] = nil }
                         #expect(try GraphJSON.parse(text, keeping: keeping) == .object(expected))

@@ -62,7 +62,7 @@ import TestSupport
     @Test func aTaskPercentageComesFromItsExtensionElseFromItsStatus() throws {
         let list = try Self.sample("07_todo_tasks_linkedResources.json")
         var body = try #require(list["value"]?.array?.first?.object)
-        func percentage(_ body: [String: GraphJSON]) throws -> Int {
+        func percentage(_ body: GraphJSON.Members) throws -> Int {
             let item = try GraphMailboxSource.mailboxItem(
                 .object(body), kind: .tasks, owner: Self.owner, requested: "x"
             )
