@@ -50,11 +50,14 @@ enum GraphItemMapping {
     }
 
     static func entries(_ item: StoredItem, _ name: String, keys: [String]) -> [XElement] {
-        keys.compactMap { k in item.fields[name]?.children.first { $0.attr("Key") == k } }
+        guard let children = item.fields[name]?.children, !children.isEmpty else { return [] }
+        return keys.compactMap { k in children.first { $0.attr("Key") == k } }
     }
 
     static func hidden(_ item: StoredItem, _ name: String) -> String? {
-        item.extended.first { $0.key == hiddenPrefix + name }?.values.first
+        guard !item.extended.isEmpty else { return nil }
+        let key = hiddenPrefix + name
+        return item.extended.first { $0.key == key }?.values.first
     }
 
     static func setHidden(_ item: inout StoredItem, _ name: String, _ value: String?) {

@@ -37,13 +37,14 @@ extension GraphService {
                     [("@odata.context", ctx.context("\(ctx.userContext)/todo/lists/$entity"))] + listJSON(f, ctx)))
         }
         guard s[3] == "tasks" else { throw GraphError.resourceNotFound(s[3]) }
-        let listPath = "\(ctx.userPath)/todo/lists/\(s[2])/tasks"
+        // Links are written only by listings and delta.
+        func listPath() -> String { "\(ctx.userPath)/todo/lists/\(s[2])/tasks" }
         let contextPath = "\(ctx.userContext)/todo/lists('\(GraphRequest.decoded(s[2]))')/tasks"
         switch (s.count, method) {
-        case (4, "GET"): return try listTasks(folder: folder, contextPath: contextPath, path: listPath, &ctx)
+        case (4, "GET"): return try listTasks(folder: folder, contextPath: contextPath, path: listPath(), &ctx)
         case (4, "POST"): return try createTask(folder: folder, contextPath: contextPath, &ctx)
         case (5, "GET") where s[4] == "delta":
-            return try folderDelta(folder: folder, kind: .task, type: "todoTask", path: listPath + "/delta", &ctx) {
+            return try folderDelta(folder: folder, kind: .task, type: "todoTask", path: listPath() + "/delta", &ctx) {
                 item, ctx throws(GraphError) in
                 try taskJSON(item, ctx, withContext: nil)
             }
