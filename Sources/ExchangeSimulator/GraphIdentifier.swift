@@ -90,9 +90,13 @@ enum GraphIdentifier {
         Identifier.folderId(mailbox: mailbox, key: key, urlSafe: true)
     }
 
+    /// A folder id's mailbox and folder key; each distinct id is decoded once (a client names the same folders in
+    /// every request of a `$batch`).
     static func parseFolder(_ id: String) -> (mailbox: String, key: String)? {
-        Identifier.parseFolderId(id)
+        folderMemo(id)
     }
+
+    private static let folderMemo = TextMemo(limit: 256) { id in Identifier.parseFolderId(id) }
 
     /// `changeKey` and the `@odata.etag` made from it.
     static func changeKey(_ change: UInt64) -> String { Identifier.changeKey(change) }

@@ -50,11 +50,14 @@ enum GraphItemMapping {
     }
 
     static func entries(_ item: StoredItem, _ name: String, keys: [String]) -> [XElement] {
-        keys.compactMap { k in item.fields[name]?.children.first { $0.attr("Key") == k } }
+        guard let children = item.fields[name]?.children, !children.isEmpty else { return [] }
+        return keys.compactMap { k in children.first { $0.attr("Key") == k } }
     }
 
     static func hidden(_ item: StoredItem, _ name: String) -> String? {
-        item.extended.first { $0.key == hiddenPrefix + name }?.values.first
+        guard !item.extended.isEmpty else { return nil }
+        let key = hiddenPrefix + name
+        return item.extended.first { $0.key == key }?.values.first
     }
 
     static func setHidden(_ item: inout StoredItem, _ name: String, _ value: String?) {
@@ -114,15 +117,19 @@ enum GraphItemMapping {
 
     // MARK: writing
 
-    /// Applies a contact's Graph properties to `item`; returns the EWS fields it changed. Throws Graph's 400 for
-    /// an unknown property or a value of the wrong type, before anything is written.
-    static func applyContact(_ body: [(String, JSON)], to item: inout StoredItem) throws(GraphError) -> Set<String> {
+    /// Applies a contact's Graph properties to `item`; returns the EWS fields it changed (none when not `tracking`: a
+    /// new contact's fields are all new). Throws Graph's 400 for an unknown property or a value of the wrong type,
+    /// before anything is written.
+    static func applyContact(
+        _ body: [(String, JSON)], to item: inout StoredItem, tracking: Bool = true
+    ) throws(GraphError) -> Set<String> {
         var changed = Set<String>()
+        func track(_ field: String) { if tracking { changed.insert(field) } }
         for (name, value) in body {
             if name.hasPrefix("@odata.") { continue }
             if let e = contactStringsByGraph[name] {
                 item.fields[e] = try GraphInput.string(value, name).map { XElement(e, text: $0) }
-                changed.insert(e)
+                track(e)
                 continue
             }
             switch name {
@@ -132,12 +139,12 @@ enum GraphItemMapping {
                 item.fields["Categories"] = try GraphInput.strings(value, name).map {
                     XElement("Categories", children: $0.map { XElement("String", text: $0) })
                 }
-                changed.insert("Categories")
+                track("Categories")
             case "children":
                 item.fields["Children"] = try GraphInput.strings(value, name).map {
                     XElement("Children", children: $0.map { XElement("String", text: $0) })
                 }
-                changed.insert("Children")
+                track("Children")
             case "imAddresses":
                 let list = try GraphInput.strings(value, name) ?? []
                 guard list.count <= 3 else { throw GraphError.invalidRequest("A contact has at most 3 IM addresses.") }
@@ -146,7 +153,7 @@ enum GraphItemMapping {
                     list.enumerated().map {
                         XElement("Entry", attributes: [("Key", "ImAddress\($0.offset + 1)")], text: $0.element)
                     })
-                changed.insert("ImAddresses")
+                track("ImAddresses")
             case "emailAddresses":
                 let list = try GraphInput.objects(value, name) ?? []
                 guard list.count <= 3 else {
@@ -161,7 +168,7 @@ enum GraphItemMapping {
                     entries.append(XElement("Entry", attributes: attrs, text: address))
                 }
                 setEntries(&item, "EmailAddresses", keys: ["EmailAddress1", "EmailAddress2", "EmailAddress3"], entries)
-                changed.insert("EmailAddresses")
+                track("EmailAddresses")
             case "businessPhones", "homePhones":
                 let keys = name == "businessPhones" ? businessPhoneKeys : homePhoneKeys
                 let list = try GraphInput.strings(value, name) ?? []
@@ -169,13 +176,13 @@ enum GraphItemMapping {
                 setEntries(
                     &item, "PhoneNumbers", keys: keys,
                     zip(keys, list).map { XElement("Entry", attributes: [("Key", $0)], text: $1) })
-                changed.insert("PhoneNumbers")
+                track("PhoneNumbers")
             case "mobilePhone":
                 let phone = try GraphInput.string(value, name)
                 setEntries(
                     &item, "PhoneNumbers", keys: ["MobilePhone"],
                     phone.map { [XElement("Entry", attributes: [("Key", "MobilePhone")], text: $0)] } ?? [])
-                changed.insert("PhoneNumbers")
+                track("PhoneNumbers")
             case "homeAddress", "businessAddress", "otherAddress":
                 let key = addressKeys.first { $0.graph == name }!.ews
                 var parts: [XElement] = []
@@ -193,7 +200,7 @@ enum GraphItemMapping {
                 setEntries(
                     &item, "PhysicalAddresses", keys: [key],
                     parts.isEmpty ? [] : [XElement("Entry", attributes: [("Key", key)], children: parts)])
-                changed.insert("PhysicalAddresses")
+                track("PhysicalAddresses")
             case "birthday":
                 if let s = try GraphInput.string(value, name) {
                     guard let t = GraphDates.instant(s) else {
@@ -203,12 +210,12 @@ enum GraphItemMapping {
                 } else {
                     item.fields["Birthday"] = nil
                 }
-                changed.insert("Birthday")
+                track("Birthday")
             case "personalNotes":
                 item.fields["Body"] = try GraphInput.string(value, name).map {
                     XElement("Body", attributes: [("BodyType", "Text")], text: $0)
                 }
-                changed.insert("Body")
+                track("Body")
             case "singleValueExtendedProperties":
                 try GraphExtendedProperty.apply(value, to: &item)
             case "id", "changeKey", "createdDateTime", "lastModifiedDateTime", "parentFolderId":

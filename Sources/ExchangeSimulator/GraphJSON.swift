@@ -119,6 +119,16 @@ struct JSONWriter {
         }
     }
 
+    /// `"name":` for a member name of the service's own (ASCII letters, digits, `@` and `.`: nothing to escape),
+    /// copied without looking for characters to escape.
+    mutating func name(_ name: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var name = name
+        name.withUTF8 { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
     mutating func int(_ i: Int) { bytes.append(contentsOf: String(i).utf8) }
     mutating func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
     /// A string, or `null` for nil.
@@ -147,8 +157,7 @@ struct JSONObjectWriter {
         }
         w.bytes.append(empty ? UInt8(ascii: "{") : UInt8(ascii: ","))
         empty = false
-        w.string(name)
-        w.bytes.append(UInt8(ascii: ":"))
+        w.name(name)
         return true
     }
 
@@ -184,6 +193,9 @@ struct JSONParser {
     private let u: [UInt8]
     private var i = 0
     private var depth = 0
+    /// The members and elements of the objects and arrays being read, innermost last.
+    private var memberStack: [(String, JSON)] = []
+    private var elementStack: [JSON] = []
 
     static func parse(_ data: Data) throws(Failure) -> JSON {
         var p = JSONParser(u: Array(data))
@@ -196,7 +208,11 @@ struct JSONParser {
         return v
     }
 
-    private init(u: [UInt8]) { self.u = u }
+    private init(u: [UInt8]) {
+        self.u = u
+        memberStack.reserveCapacity(64)
+        elementStack.reserveCapacity(32)
+    }
 
     private mutating func skipSpace() {
         while i < u.count, u[i] == 0x20 || u[i] == 0x09 || u[i] == 0x0A || u[i] == 0x0D { i += 1 }
@@ -212,27 +228,31 @@ struct JSONParser {
             guard depth <= 64 else { throw fail("nested too deeply") }
             defer { depth -= 1 }
             i += 1; skipSpace()
-            var members: [(String, JSON)] = []
+            if i < u.count, u[i] == UInt8(ascii: "}") { i += 1; return .object([]) }
+            // The members are gathered on the parser's stack and copied once, at the object's end, into an array of
+            // their number (appending to an array per object grew it three or four times).
+            let base = memberStack.count
+            defer { memberStack.removeSubrange(base...) }
             // Duplicates are looked for in the members themselves while an object is small (most are: a hash per
             // name cost more than the comparisons), in a set of the names beyond that.
             var names: Set<String>?
-            if i < u.count, u[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
                 skipSpace()
                 guard i < u.count, u[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
                 let k = try string()
-                if members.count == 16 { names = Set(members.map(\.0)) }
+                if memberStack.count - base == 16 { names = Set(memberStack[base...].map(\.0)) }
                 let duplicate =
-                    if names != nil { !names!.insert(k).inserted } else { members.contains { $0.0 == k } }
+                    if names != nil { !names!.insert(k).inserted } else { memberStack[base...].contains { $0.0 == k } }
                 guard !duplicate else { throw fail("duplicate member '\(k)'") }
                 skipSpace()
                 guard i < u.count, u[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1; skipSpace()
-                members.append((k, try value()))
+                let v = try value()
+                memberStack.append((k, v))
                 skipSpace()
                 guard i < u.count else { throw fail("unexpected end") }
                 if u[i] == UInt8(ascii: ",") { i += 1; continue }
-                if u[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                if u[i] == UInt8(ascii: "}") { i += 1; return .object(Array(memberStack[base...])) }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
@@ -240,15 +260,18 @@ struct JSONParser {
             guard depth <= 64 else { throw fail("nested too deeply") }
             defer { depth -= 1 }
             i += 1; skipSpace()
-            var elements: [JSON] = []
-            if i < u.count, u[i] == UInt8(ascii: "]") { i += 1; return .array(elements) }
+            if i < u.count, u[i] == UInt8(ascii: "]") { i += 1; return .array([]) }
+            // As an object's members: on the stack, copied once.
+            let base = elementStack.count
+            defer { elementStack.removeSubrange(base...) }
             while true {
                 skipSpace()
-                elements.append(try value())
+                let v = try value()
+                elementStack.append(v)
                 skipSpace()
                 guard i < u.count else { throw fail("unexpected end") }
                 if u[i] == UInt8(ascii: ",") { i += 1; continue }
-                if u[i] == UInt8(ascii: "]") { i += 1; return .array(elements) }
+                if u[i] == UInt8(ascii: "]") { i += 1; return .array(Array(elementStack[base...])) }
                 throw fail("expected ',' or ']'")
             }
         case UInt8(ascii: "\""):
@@ -295,13 +318,16 @@ struct JSONParser {
         i += 1
         var out: [UInt8] = []
         var runStart = i
+        // Whether a byte of the string is not ASCII: an ASCII string is UTF-8 as it is and needs no validation.
+        var nonASCII: UInt8 = 0
         while true {
             guard i < u.count else { throw fail("unterminated string") }
             let b = u[i]
+            nonASCII |= b
             if b == UInt8(ascii: "\""), out.isEmpty {
                 // No escapes (most strings): the String is made from the input's bytes, without a buffer between.
                 i += 1
-                return try validated(u[runStart..<(i - 1)])
+                return try validated(u[runStart..<(i - 1)], ascii: nonASCII < 0x80)
             }
             if b == UInt8(ascii: "\"") { out.append(contentsOf: u[runStart..<i]); i += 1; break }
             if b < 0x20 { throw fail("control character in string") }
@@ -335,16 +361,24 @@ struct JSONParser {
             }
             runStart = i
         }
-        return try validated(out[...])
+        return try validated(out[...], ascii: nonASCII < 0x80)
     }
 
     /// The string of `bytes`, or a failure when they are not UTF-8. `String(validating:as:)` is not specialised for a
     /// slice (it looked up generic metadata for every string: a third of reading a `$batch`); `String(decoding:as:)`
-    /// is, and replaces what is not UTF-8, so a string that decodes to its own bytes was valid.
-    private func validated(_ bytes: ArraySlice<UInt8>) throws(Failure) -> String {
-        let s = bytes.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
-        guard s.utf8.elementsEqual(bytes) else { throw fail("invalid UTF-8") }
-        return s
+    /// is, and replaces what is not UTF-8, so a string that decodes to its own bytes (compared with `memcmp`, not
+    /// element by element) was valid. ASCII bytes are UTF-8 already.
+    private func validated(_ bytes: ArraySlice<UInt8>, ascii: Bool) throws(Failure) -> String {
+        try bytes.withUnsafeBufferPointer { input throws(Failure) -> String in
+            var s = String(decoding: input, as: UTF8.self)
+            if ascii { return s }
+            let same = s.withUTF8 { decoded in
+                decoded.count == input.count
+                    && (input.isEmpty || memcmp(decoded.baseAddress!, input.baseAddress!, input.count) == 0)
+            }
+            guard same else { throw fail("invalid UTF-8") }
+            return s
+        }
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {

@@ -86,8 +86,10 @@ extension GraphService {
     {
         let items = try parseBatch(request)
         var status: [String: Int] = [:]
-        // Each answer is written to JSON text as it comes (its body is mostly written already).
-        var responses: [[UInt8]] = []
+        // The answers are kept as they come and written once, into one buffer sized for them (their bodies are
+        // JSON text already), rather than each into a buffer of its own that is then copied again.
+        var responses: [(id: String, response: GraphResponse)] = []
+        responses.reserveCapacity(items.count)
         for item in items {
             var inner = request
             var url = item.url
@@ -101,6 +103,8 @@ extension GraphService {
             inner.method = item.method; inner.path = path; inner.query = query; inner.body = Data();
             inner.parsedBody = item.body
             inner.headers = item.headers
+            inner.mailbox = nil
+            inner.route = nil
             // Inner errors carry the batch's request-id (a GUID per inner request cost more than the request itself).
             let response: GraphResponse
             if let failed = item.dependsOn.first(where: { (status[$0] ?? 500) >= 400 }) {
@@ -111,9 +115,19 @@ extension GraphService {
                 response = run(inner)
             }
             status[item.id] = response.status
-            var w = JSONWriter(capacity: 512)
+            responses.append((item.id, response))
+        }
+        let capacity = responses.reduce(32) { total, r in
+            if case .raw(let text) = r.response.body { return total + text.count + 256 }
+            return total + 1024
+        }
+        var w = JSONWriter(capacity: capacity)
+        w.raw("{\"responses\":[")
+        // The service answers in any order; the last first, so a client that pairs by position fails here too.
+        for (i, (id, response)) in responses.reversed().enumerated() {
+            if i > 0 { w.raw(",") }
             w.raw("{\"id\":")
-            w.string(item.id)
+            w.string(id)
             w.raw(",\"status\":")
             w.int(response.status)
             if !response.headers.isEmpty || response.body != nil {
@@ -136,14 +150,6 @@ extension GraphService {
                 w.value(body)
             }
             w.raw("}")
-            responses.append(w.bytes)
-        }
-        // The service answers in any order; the last first, so a client that pairs by position fails here too.
-        var w = JSONWriter(capacity: responses.reduce(32) { $0 + $1.count + 1 })
-        w.raw("{\"responses\":[")
-        for (i, r) in responses.reversed().enumerated() {
-            if i > 0 { w.raw(",") }
-            w.bytes.append(contentsOf: r)
         }
         w.raw("]}")
         return GraphResponse(status: 200, body: .raw(w.bytes))

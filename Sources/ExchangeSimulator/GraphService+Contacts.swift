@@ -214,7 +214,7 @@ extension GraphService {
             number: 0, kind: .contact, folder: folder, changeNumber: 0,
             fields: Dictionary(minimumCapacity: body.count + 12), fieldChanges: [:], extended: [],
             createdSeq: 0, lastSeq: 0)
-        _ = try GraphItemMapping.applyContact(body, to: &draft)
+        _ = try GraphItemMapping.applyContact(body, to: &draft, tracking: false)
         let now = self.now()
         let item = try store.withState { (s: inout StoreState) throws(GraphError) -> StoredItem in
             guard s.mailbox(ctx.mailbox)?.folders[folder] != nil else { throw GraphError.folderNotFound() }

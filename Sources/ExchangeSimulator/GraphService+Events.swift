@@ -524,13 +524,17 @@ extension GraphService {
 
     // MARK: writing
 
-    /// Applies an event's Graph properties to `item`; returns the EWS fields changed. With `occurrence`, only what
-    /// an occurrence may have of its own is accepted.
+    /// Applies an event's Graph properties to `item`; returns the EWS fields changed (none when not `tracking`: a new
+    /// event's fields are all new). With `occurrence`, only what an occurrence may have of its own is accepted.
     static func applyEvent(
-        _ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone, occurrence: Bool
+        _ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone, occurrence: Bool,
+        tracking: Bool = true
     ) throws(GraphError) -> Set<String> {
         var changed = Set<String>()
-        func set(_ field: String, _ e: XElement?) { item.fields[field] = e; changed.insert(field) }
+        func set(_ field: String, _ e: XElement?) {
+            item.fields[field] = e
+            if tracking { changed.insert(field) }
+        }
         func t(_ n: String, _ s: String) -> XElement { XElement(n, text: s) }
         func mailbox(_ v: JSON, _ name: String) throws(GraphError) -> XElement {
             try GraphInput.closed(v, "recipient", ["emailAddress"])
@@ -683,7 +687,7 @@ extension GraphService {
             number: 0, kind: .calendarItem, folder: "calendar", changeNumber: 0,
             fields: Dictionary(minimumCapacity: body.count + 16), fieldChanges: [:], extended: [],
             createdSeq: 0, lastSeq: 0)
-        _ = try Self.applyEvent(body, to: &draft, zone: ctx.prefs.timeZone, occurrence: false)
+        _ = try Self.applyEvent(body, to: &draft, zone: ctx.prefs.timeZone, occurrence: false, tracking: false)
         guard let start = draft.fields["Start"].flatMap({ FieldValue.parseDate($0.value) }),
             let end = draft.fields["End"].flatMap({ FieldValue.parseDate($0.value) })
         else {

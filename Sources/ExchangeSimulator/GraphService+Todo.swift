@@ -37,13 +37,14 @@ extension GraphService {
                     [("@odata.context", ctx.context("\(ctx.userContext)/todo/lists/$entity"))] + listJSON(f, ctx)))
         }
         guard s[3] == "tasks" else { throw GraphError.resourceNotFound(s[3]) }
-        let listPath = "\(ctx.userPath)/todo/lists/\(s[2])/tasks"
+        // Links are written only by listings and delta.
+        func listPath() -> String { "\(ctx.userPath)/todo/lists/\(s[2])/tasks" }
         let contextPath = "\(ctx.userContext)/todo/lists('\(GraphRequest.decoded(s[2]))')/tasks"
         switch (s.count, method) {
-        case (4, "GET"): return try listTasks(folder: folder, contextPath: contextPath, path: listPath, &ctx)
+        case (4, "GET"): return try listTasks(folder: folder, contextPath: contextPath, path: listPath(), &ctx)
         case (4, "POST"): return try createTask(folder: folder, contextPath: contextPath, &ctx)
         case (5, "GET") where s[4] == "delta":
-            return try folderDelta(folder: folder, kind: .task, type: "todoTask", path: listPath + "/delta", &ctx) {
+            return try folderDelta(folder: folder, kind: .task, type: "todoTask", path: listPath() + "/delta", &ctx) {
                 item, ctx throws(GraphError) in
                 try taskJSON(item, ctx, withContext: nil)
             }
@@ -208,7 +209,11 @@ extension GraphService {
             }
             o.w.raw("]")
         }
-        if let wanted { o.value("extensions", .array(wanted ? [GraphTaskExtension.json(item)] : [])) }
+        if let wanted, o.key("extensions") {
+            o.w.raw("[")
+            if wanted { GraphTaskExtension.write(item, to: &o.w) }
+            o.w.raw("]")
+        }
         return o.finish()
     }
 
@@ -264,12 +269,22 @@ extension GraphService {
             status: 200, body: try taskJSON(item, ctx, withContext: contextPath + Self.selectSuffix(ctx) + "/$entity"))
     }
 
-    /// Applies a todoTask's properties to `item`; returns the EWS fields changed.
+    /// The EWS fields of a todoTask's dates.
+    static let taskDateFields = [
+        "dueDateTime": "DueDate", "startDateTime": "StartDate", "completedDateTime": "CompleteDate",
+        "reminderDateTime": "ReminderDueBy",
+    ]
+
+    /// Applies a todoTask's properties to `item`; returns the EWS fields changed (none when not `tracking`: a new
+    /// task's fields are all new).
     static func applyTask(
-        _ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone
+        _ body: [(String, JSON)], to item: inout StoredItem, zone: GraphTimeZone, tracking: Bool = true
     ) throws(GraphError) -> Set<String> {
         var changed = Set<String>()
-        func set(_ field: String, _ e: XElement?) { item.fields[field] = e; changed.insert(field) }
+        func set(_ field: String, _ e: XElement?) {
+            item.fields[field] = e
+            if tracking { changed.insert(field) }
+        }
         var extensions: JSON?
         for (name, value) in body {
             if name.hasPrefix("@odata.") { continue }
@@ -314,10 +329,7 @@ extension GraphService {
                         "Body", attributes: [("BodyType", type == "html" ? "HTML" : "Text")],
                         text: try GraphInput.string(value["content"] ?? .null, "content") ?? ""))
             case "dueDateTime", "startDateTime", "completedDateTime", "reminderDateTime":
-                let field = [
-                    "dueDateTime": "DueDate", "startDateTime": "StartDate", "completedDateTime": "CompleteDate",
-                    "reminderDateTime": "ReminderDueBy",
-                ][name]!
+                let field = taskDateFields[name]!
                 set(
                     field,
                     try dateTimeTimeZone(value, name, zone: zone).map {
@@ -326,7 +338,7 @@ extension GraphService {
             case "linkedResources":
                 guard let list = try GraphInput.objects(value, name) else { continue }
                 var stored: [String] = []
-                for o in list { stored.append(String(decoding: try linkedResource(o).bytes, as: UTF8.self)) }
+                for o in list { stored.append(try linkedResourceText(o)) }
                 item.extended.removeAll { $0.key == linkedResourcesKey }
                 if !stored.isEmpty {
                     item.extended.append(
@@ -339,7 +351,10 @@ extension GraphService {
             }
         }
         // After `status`, which sets the percentage of a completed task: the extension's own value wins.
-        if let extensions { changed.formUnion(try GraphTaskExtension.applyList(extensions, to: &item)) }
+        if let extensions {
+            let percentage = try GraphTaskExtension.applyList(extensions, to: &item)
+            if tracking { changed.formUnion(percentage) }
+        }
         return changed
     }
 
@@ -361,15 +376,23 @@ extension GraphService {
         return t
     }
 
-    /// A linkedResource as stored: its properties checked, an id given when it has none.
-    static func linkedResource(_ o: JSON) throws(GraphError) -> JSON {
+    /// A linkedResource as stored, as JSON text: its properties checked, an id given when it has none.
+    static func linkedResourceText(_ o: JSON) throws(GraphError) -> String {
         try GraphInput.closed(o, "linkedResource", ["id", "webUrl", "applicationName", "displayName", "externalId"])
-        var out: [(String, JSON)] = []
+        var w = JSONWriter(capacity: 256)
+        var first = true
         for k in ["webUrl", "applicationName", "displayName", "externalId"] {
-            if let s = try GraphInput.string(o[k] ?? .null, k) { out.append((k, .string(s))) }
+            guard let s = try GraphInput.string(o[k] ?? .null, k) else { continue }
+            w.raw(first ? "{" : ",")
+            first = false
+            w.string(k)
+            w.raw(":")
+            w.string(s)
         }
-        out.append(("id", .string(try GraphInput.string(o["id"] ?? .null, "id") ?? RandomUUID.lowercased())))
-        return .object(out)
+        w.raw(first ? "{\"id\":" : ",\"id\":")
+        w.string(try GraphInput.string(o["id"] ?? .null, "id") ?? RandomUUID.lowercased())
+        w.raw("}")
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 
     func createTask(folder: String, contextPath: String, _ ctx: inout Context) throws(GraphError) -> GraphResponse {
@@ -378,7 +401,7 @@ extension GraphService {
             number: 0, kind: .task, folder: folder, changeNumber: 0,
             fields: Dictionary(minimumCapacity: body.count + 12), fieldChanges: [:], extended: [],
             createdSeq: 0, lastSeq: 0)
-        _ = try Self.applyTask(body, to: &draft, zone: ctx.prefs.timeZone)
+        _ = try Self.applyTask(body, to: &draft, zone: ctx.prefs.timeZone, tracking: false)
         guard draft.fields["Subject"] != nil else { throw GraphError.invalidRequest("A task needs a title.") }
         let now = self.now()
         let item = store.withState { s in
@@ -412,19 +435,19 @@ extension GraphService {
     func addLinkedResource(
         _ id: String, folder: String, contextPath: String, _ ctx: inout Context
     ) throws(GraphError) -> GraphResponse {
-        let resource = try Self.linkedResource(.object(try Self.bodyObject(ctx.request)))
+        let text = try Self.linkedResourceText(.object(try Self.bodyObject(ctx.request)))
         let now = self.now()
         try store.withState { (s: inout StoreState) throws(GraphError) in
             var item = try Self.lookup(id, kind: .task, mailbox: ctx.mailbox, in: s)
             guard item.folder == folder else { throw GraphError.itemNotFound() }
             var values = item.extended.first { $0.key == Self.linkedResourcesKey }?.values ?? []
-            values.append(String(decoding: resource.bytes, as: UTF8.self))
+            values.append(text)
             item.extended.removeAll { $0.key == Self.linkedResourcesKey }
             item.extended.append(ExtendedProperty(key: Self.linkedResourcesKey, uri: [], values: values, isMulti: true))
             _ = s.replaceItem(mailbox: ctx.mailbox, item, changedFields: [], now: now)
         }
         var members: [(String, JSON)] = [("@odata.context", ctx.context(contextPath + "/$entity"))]
-        members += resource.members ?? []
+        members += (try? JSONParser.parse(Data(text.utf8)))?.members ?? []
         return GraphResponse(status: 201, body: .object(members))
     }
 

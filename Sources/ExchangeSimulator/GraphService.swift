@@ -17,6 +17,8 @@ struct GraphRequest: Sendable {
     var clientId: String
     /// The mailbox the user segment names, when the HTTP layer resolved it already (for throttling).
     var mailbox: String?
+    /// What routing reads of `path`, when the HTTP layer looked it up already (for throttling).
+    var route: GraphService.PathRoute?
 
     var requestId: String = RandomUUID.lowercased()
     var clientRequestId: String? { headers["client-request-id"] }
@@ -239,9 +241,10 @@ struct GraphService: Sendable {
     /// What one request is about, once its user segment is resolved.
     struct Context {
         var request: GraphRequest
-        /// The mailbox address (lower-cased) and the user segment as the client wrote it.
+        /// The mailbox address (lower-cased) and the user segment as the client wrote it (decoded, and as written).
         var mailbox: String
         var user: String
+        var userSegment: String
         var prefs: GraphPreferences
         var query: GraphQuery
 
@@ -249,7 +252,7 @@ struct GraphService: Sendable {
         func context(_ rest: String) -> JSON { .string(request.base + "/v1.0/$metadata#" + rest) }
         var userContext: String { "users('\(user)')" }
         /// `/users/{id}` as the client wrote it (still percent-encoded), the start of links.
-        var userPath: String { "/users/" + String(GraphRequest.segments(request.path)[1]) }
+        var userPath: String { "/users/" + userSegment }
         /// An absolute link on the host the request came to.
         func link(_ pathAndQuery: String) -> JSON { .string(request.base + "/v1.0" + pathAndQuery) }
         func id(_ mailbox: String, _ number: UInt64) -> String {
@@ -270,10 +273,10 @@ struct GraphService: Sendable {
             404, "ErrorInvalidUser", "The requested user '\(segment.removingPercentEncoding ?? segment)' is invalid.")
     }
 
-    /// The mailbox a request targets (its user segment resolved, nil when it names none), and the key it is
-    /// throttled by ("" for none).
-    func throttlingMailbox(_ path: String) -> (resolved: String?, key: String) {
-        guard let user = Self.targetUser(path) else { return (nil, "") }
+    /// The mailbox a request on `route` targets (its user segment resolved, nil when it names none), and the key it
+    /// is throttled by ("" for none).
+    func throttlingMailbox(_ route: PathRoute) -> (resolved: String?, key: String) {
+        guard let user = route.user else { return (nil, "") }
         let resolved = try? resolveUser(user)
         return (resolved, resolved ?? user)
     }
@@ -298,12 +301,8 @@ struct GraphService: Sendable {
         static let memo = TextMemo(limit: 256) { PathRoute($0) }
     }
 
-    /// The user (mailbox) a request targets, for authorization and throttling; nil for `$batch`.
-    static func targetUser(_ path: String) -> String? { PathRoute.memo(path).user }
-
     /// A name for the request's operation (`POST contacts`), the unit of fault rules and counters.
-    static func operation(method: String, path: String) -> String {
-        let route = PathRoute.memo(path)
+    static func operation(method: String, route: PathRoute) -> String {
         if route.segments.first == "$batch" { return "POST $batch" }
         return method + " " + route.resource
     }
@@ -331,7 +330,7 @@ struct GraphService: Sendable {
     }
 
     private func route(_ request: GraphRequest) throws(GraphError) -> GraphResponse {
-        let segments = PathRoute.memo(request.path).segments
+        let segments = (request.route ?? PathRoute.memo(request.path)).segments
         guard let first = segments.first else { throw GraphError.badRequest("Invalid request.") }
         switch first {
         case "me":
@@ -347,7 +346,7 @@ struct GraphService: Sendable {
             if segments.count == 2 { return try getUser(mailbox, request) }
             let prefs = try GraphPreferences.parsed(request.header("prefer"))
             var ctx = Context(
-                request: request, mailbox: mailbox, user: GraphRequest.decoded(segments[1]),
+                request: request, mailbox: mailbox, user: GraphRequest.decoded(segments[1]), userSegment: segments[1],
                 prefs: prefs, query: try GraphQuery(request.query))
             var response = try routeUser(Array(segments.dropFirst(2)), &ctx)
             if !ctx.prefs.applied.isEmpty {

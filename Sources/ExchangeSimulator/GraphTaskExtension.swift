@@ -13,13 +13,30 @@ enum GraphTaskExtension {
 
     /// Whether a path segment or `$filter` literal names the extension (by name or fully qualified id).
     static func names(_ text: String) -> Bool {
+        // As written (the common case) without lower-casing it.
+        if text == name || text == id { return true }
         let t = text.lowercased()
-        return t == name || t == id.lowercased()
+        return t == name || t == lowercasedId
     }
+
+    private static let lowercasedId = id.lowercased()
 
     /// The task's percentage as stored (0 when EWS never set one).
     static func percentage(_ item: StoredItem) -> Int {
-        Int((item.fields["PercentComplete"]?.value).flatMap(Double.init) ?? 0)
+        guard let text = item.fields["PercentComplete"]?.value else { return 0 }
+        // An integer as written (the common case) without going through Double.
+        return Int(text) ?? Int(Double(text) ?? 0)
+    }
+
+    /// The extension as Graph returns it, written to `w` (an expanded task's `extensions` element).
+    static func write(_ item: StoredItem, to w: inout JSONWriter) {
+        w.raw("{\"@odata.type\":\"#microsoft.graph.openTypeExtension\",\"id\":")
+        w.string(id)
+        w.raw(",\"extensionName\":")
+        w.string(name)
+        w.raw(",\"percentComplete\":")
+        w.int(percentage(item))
+        w.raw("}")
     }
 
     /// The extension as Graph returns it.
@@ -41,7 +58,9 @@ enum GraphTaskExtension {
             switch key {
             case "@odata.type":
                 guard let t = value.string,
-                    (t.hasPrefix("#") ? t.dropFirst() : t[...]).lowercased() == "microsoft.graph.opentypeextension"
+                    t == "#microsoft.graph.openTypeExtension"
+                        || (t.hasPrefix("#") ? t.dropFirst() : t[...]).lowercased()
+                            == "microsoft.graph.opentypeextension"
                 else { throw GraphError.wrongType(key, expected: "#microsoft.graph.openTypeExtension") }
             case "extensionName", "id":
                 guard let n = try GraphInput.string(value, key), names(n) else {

@@ -143,9 +143,12 @@ extension SimulatorHTTPHandler {
     /// One Graph request through the fault set and the service.
     private func run(_ request: GraphRequest) -> (response: GraphResponse, drop: Bool, finish: (() -> Void)?) {
         var request = request
-        let (resolved, mailbox) = sim.graph.throttlingMailbox(request.path)
+        // Looked up once for throttling, fault rules and routing.
+        let route = GraphService.PathRoute.memo(request.path)
+        request.route = route
+        let (resolved, mailbox) = sim.graph.throttlingMailbox(route)
         request.mailbox = resolved
-        let operation = GraphService.operation(method: request.method, path: request.path)
+        let operation = GraphService.operation(method: request.method, route: route)
         let decision = sim.control.faults.withLock {
             $0.admitGraph(
                 operation: operation, app: request.clientId, mailbox: mailbox, now: Date().timeIntervalSince1970)
