@@ -86,7 +86,17 @@ extension EWSService {
                 fields[c.name] = v
             }
         }
+        try checkPercentComplete(fields)
         return (kind, fields, ext)
+    }
+
+    /// A task's PercentComplete is a number from 0 to 100, or Exchange refuses the item.
+    static func checkPercentComplete(_ fields: [String: XElement]) throws(EWSFailure) {
+        guard let text = fields["PercentComplete"]?.text else { return }
+        guard let value = Double(text), (0...100).contains(value) else {
+            throw EWSFailure(
+                code: "ErrorInvalidPercentCompleteValue", message: "PercentComplete must be between 0 and 100.")
+        }
     }
 
     static func decodeExtended(_ c: XElement) throws(EWSFailure) -> ExtendedProperty {
@@ -292,6 +302,7 @@ extension EWSService {
                 throw .schemaValidation("Unexpected update '\(u.name)'.")
             }
         }
+        if changed.contains("PercentComplete") { try checkPercentComplete(item.fields) }
         // Conflict detection: compare the client's ChangeKey with the item's.
         var conflicts = 0
         if let changeKey {

@@ -106,6 +106,15 @@ enum FieldValue {
     }
 
     /// Normalises a stored date-time to UTC `Z` form; other values unchanged.
+    /// A stored PercentComplete as a whole percentage from 0 to 100 (writes are checked; a value that is not a
+    /// number reads as 0).
+    static func percent(_ text: String) -> Int {
+        // An integer as written (the common case) without going through Double.
+        if let whole = Int(text) { return min(max(whole, 0), 100) }
+        guard let value = Double(text), !value.isNaN else { return 0 }
+        return Int(min(max(value, 0), 100))
+    }
+
     static func normalize(field: String, _ value: String) -> String {
         guard dateTimeFields.contains(field), let d = parseDate(value.trimmedOfWhitespace) else { return value }
         return formatDate(d)

@@ -24,8 +24,7 @@ enum GraphTaskExtension {
     /// The task's percentage as stored (0 when EWS never set one).
     static func percentage(_ item: StoredItem) -> Int {
         guard let text = item.fields["PercentComplete"]?.value else { return 0 }
-        // An integer as written (the common case) without going through Double.
-        return Int(text) ?? Int(Double(text) ?? 0)
+        return FieldValue.percent(text)
     }
 
     /// The extension as Graph returns it, written to `w` (an expanded task's `extensions` element).

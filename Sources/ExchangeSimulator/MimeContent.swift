@@ -141,7 +141,9 @@ enum MimeContent {
             "Deferred": "CANCELLED",
         ]
         lines.append("STATUS:" + (status[v("Status") ?? ""] ?? "NEEDS-ACTION"))
-        if let percent = v("PercentComplete") { lines.append("PERCENT-COMPLETE:" + String(Int(Double(percent) ?? 0))) }
+        if let percent = v("PercentComplete") {
+            lines.append("PERCENT-COMPLETE:" + String(FieldValue.percent(percent)))
+        }
         lines.append("PRIORITY:" + (["High": "1", "Low": "9"][v("Importance") ?? ""] ?? "5"))
         if let body = item.fields["Body"]?.text, !body.isEmpty { lines.append("DESCRIPTION:" + escape(body)) }
         lines.append("CLASS:" + classification(v("Sensitivity")))

@@ -15,6 +15,48 @@ import Testing
         return p
     }
 
+    /// Exchange keeps a percentage from 0 to 100: EWS is refused anything else (ErrorInvalidPercentCompleteValue),
+    /// so Graph never reads a value it cannot carry.
+    @Test func ewsIsRefusedAPercentageOutsideZeroToAHundred() async throws {
+        try await withSimulator({ $0.mailboxes = [Self.alice] }) { sim, c in
+            let folder =
+                "<t:DistinguishedFolderId Id=\"tasks\"><t:Mailbox><t:EmailAddress>\(Self.alice)</t:EmailAddress>"
+                + "</t:Mailbox></t:DistinguishedFolderId>"
+            for bad in ["1e300", "101", "-1", "NaN"] {
+                let refused = try await c.ews(
+                    Req.createItem(
+                        "<t:Task><t:Subject>Quote</t:Subject><t:PercentComplete>\(bad)</t:PercentComplete></t:Task>",
+                        folder: folder))
+                #expect(
+                    Scrape.texts(refused.text, element: "m:ResponseCode") == ["ErrorInvalidPercentCompleteValue"],
+                    "\(bad)")
+            }
+            let created = try await c.ews(
+                Req.createItem(
+                    "<t:Task><t:Subject>Quote</t:Subject><t:PercentComplete>40</t:PercentComplete></t:Task>",
+                    folder: folder)
+            )
+            let ewsId = try #require(Scrape.all(created.text, attribute: "Id", of: "t:ItemId").first)
+            let key = try #require(Scrape.all(created.text, attribute: "ChangeKey", of: "t:ItemId").first)
+            let update =
+                "<m:UpdateItem ConflictResolution=\"AlwaysOverwrite\" MessageDisposition=\"SaveOnly\"><m:ItemChanges><t:ItemChange>"
+                + "<t:ItemId Id=\"\(ewsId)\" ChangeKey=\"\(key)\"/><t:Updates><t:SetItemField><t:FieldURI FieldURI=\"task:PercentComplete\"/>"
+                + "<t:Task><t:PercentComplete>1e300</t:PercentComplete></t:Task></t:SetItemField></t:Updates>"
+                + "</t:ItemChange></m:ItemChanges></m:UpdateItem>"
+            #expect(
+                Scrape.texts(try await c.ews(update).text, element: "m:ResponseCode") == [
+                    "ErrorInvalidPercentCompleteValue"
+                ])
+            let g = try await GraphClient.signedIn(sim)
+            let lists = try await g.get("/users/\(Self.alice)/todo/lists")
+            let listId = try #require(
+                lists.values.first { $0["wellknownListName"]?.string == "defaultList" }?["id"]?.string)
+            let tasks = try await g.get("/users/\(Self.alice)/todo/lists/\(seg(listId))/tasks?" + Self.expandOne)
+            #expect(tasks.values.compactMap(Self.percentage) == [40])
+            try await g.expectSchemaValid()
+        }
+    }
+
     @Test func aTasksPercentageIsOneValueThroughGraphsExtensionAndEWS() async throws {
         try await withSimulator({ $0.mailboxes = [Self.alice] }) { sim, c in
             let g = try await GraphClient.signedIn(sim)
