@@ -246,10 +246,7 @@ import Testing
                         == (item.fields["Categories"]?.children.map(\.text) ?? []))
                 #expect(j["birthday"]?.string == item.fields["Birthday"]?.value)
             }
-            let lists = try await g.get("/users/\(Self.alice)/todo/lists")
-            let listId = try #require(
-                lists.values.first { $0["wellknownListName"]?.string == "defaultList" }?["id"]?.string)
-            let tasks = try await g.all("/users/\(Self.alice)/todo/lists/\(seg(listId))/tasks").values
+            let tasks = try await g.all(try await g.defaultTasks(of: "/users/\(Self.alice)")).values
             #expect(tasks.count == 6)
             let storedTasks = sim.control.store.withState { s in
                 Array(s.mailbox(Self.alice)!.folders["tasks"]!.items.values)

@@ -71,16 +71,14 @@ import Testing
                 members.removeAll { $0.0 == "@odata.context" }
                 #expect(JSON.object(members) == listed)
             }
-            let lists = try await g.get("\(user)/todo/lists")
-            let list = try #require(
-                lists.values.first { $0["wellknownListName"]?.string == "defaultList" }?["id"]?.string)
             let taskQuery = "$expand=linkedResources,extensions($filter=id%20eq%20'\(GraphTaskExtension.id)')"
-            let tasks = try await g.all("\(user)/todo/lists/\(seg(list))/tasks?\(taskQuery)", headers: prefer)
+            let taskList = try await g.defaultTasks(of: user)
+            let tasks = try await g.all(taskList + "?\(taskQuery)", headers: prefer)
             #expect(tasks.pages == 3 && tasks.values.count == 2_100)
             #expect(Set(tasks.values.compactMap { $0["id"]?.string }).count == 2_100)
             for listed in [tasks.values[0], tasks.values[1_000], tasks.values[2_099]] {
                 let id = try #require(listed["id"]?.string)
-                let single = try await g.get("\(user)/todo/lists/\(seg(list))/tasks/\(seg(id))?\(taskQuery)")
+                let single = try await g.get("\(taskList)/\(seg(id))?\(taskQuery)")
                 var members = single.json.members ?? []
                 members.removeAll { $0.0 == "@odata.context" }
                 #expect(JSON.object(members) == listed)

@@ -10,6 +10,14 @@ import Testing
     static let expandOne =
         "$expand=" + seg("extensions($filter=id eq 'microsoft.graph.openTypeExtension.com.snapsync.task')")
 
+    /// An EWS UpdateItem that sets the task's PercentComplete to `value`.
+    static func setPercentage(_ value: String, of id: String, changeKey: String, resolution: String) -> String {
+        "<m:UpdateItem ConflictResolution=\"\(resolution)\" MessageDisposition=\"SaveOnly\"><m:ItemChanges><t:ItemChange>"
+            + "<t:ItemId Id=\"\(id)\" ChangeKey=\"\(changeKey)\"/><t:Updates><t:SetItemField>"
+            + "<t:FieldURI FieldURI=\"task:PercentComplete\"/><t:Task><t:PercentComplete>\(value)</t:PercentComplete></t:Task>"
+            + "</t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    }
+
     static func percentage(_ task: JSON) -> Int? {
         guard case .int(let p)? = task["extensions"]?.elements?.first?["percentComplete"] else { return nil }
         return p
@@ -38,20 +46,13 @@ import Testing
             )
             let ewsId = try #require(Scrape.all(created.text, attribute: "Id", of: "t:ItemId").first)
             let key = try #require(Scrape.all(created.text, attribute: "ChangeKey", of: "t:ItemId").first)
-            let update =
-                "<m:UpdateItem ConflictResolution=\"AlwaysOverwrite\" MessageDisposition=\"SaveOnly\"><m:ItemChanges><t:ItemChange>"
-                + "<t:ItemId Id=\"\(ewsId)\" ChangeKey=\"\(key)\"/><t:Updates><t:SetItemField><t:FieldURI FieldURI=\"task:PercentComplete\"/>"
-                + "<t:Task><t:PercentComplete>1e300</t:PercentComplete></t:Task></t:SetItemField></t:Updates>"
-                + "</t:ItemChange></m:ItemChanges></m:UpdateItem>"
+            let update = Self.setPercentage("1e300", of: ewsId, changeKey: key, resolution: "AlwaysOverwrite")
             #expect(
                 Scrape.texts(try await c.ews(update).text, element: "m:ResponseCode") == [
                     "ErrorInvalidPercentCompleteValue"
                 ])
             let g = try await GraphClient.signedIn(sim)
-            let lists = try await g.get("/users/\(Self.alice)/todo/lists")
-            let listId = try #require(
-                lists.values.first { $0["wellknownListName"]?.string == "defaultList" }?["id"]?.string)
-            let tasks = try await g.get("/users/\(Self.alice)/todo/lists/\(seg(listId))/tasks?" + Self.expandOne)
+            let tasks = try await g.get(try await g.defaultTasks(of: "/users/\(Self.alice)") + "?" + Self.expandOne)
             #expect(tasks.values.compactMap(Self.percentage) == [40])
             try await g.expectSchemaValid()
         }
@@ -60,10 +61,7 @@ import Testing
     @Test func aTasksPercentageIsOneValueThroughGraphsExtensionAndEWS() async throws {
         try await withSimulator({ $0.mailboxes = [Self.alice] }) { sim, c in
             let g = try await GraphClient.signedIn(sim)
-            let lists = try await g.get("/users/\(Self.alice)/todo/lists")
-            let listId = try #require(
-                lists.values.first { $0["wellknownListName"]?.string == "defaultList" }?["id"]?.string)
-            let tasks = "/users/\(Self.alice)/todo/lists/\(seg(listId))/tasks"
+            let tasks = try await g.defaultTasks(of: "/users/\(Self.alice)")
             let ext: JSON = .object([
                 ("@odata.type", .string("microsoft.graph.openTypeExtension")),
                 ("extensionName", .string("com.snapsync.task")), ("percentComplete", .int(40)),
@@ -102,11 +100,7 @@ import Testing
 
             // EWS writes the percentage; Graph reads it in the extension, alone, in the list and in delta.
             let key = try #require(Scrape.all(viaEWS2.text, attribute: "ChangeKey", of: "t:ItemId").first)
-            let update =
-                "<m:UpdateItem ConflictResolution=\"AutoResolve\" MessageDisposition=\"SaveOnly\"><m:ItemChanges><t:ItemChange>"
-                + "<t:ItemId Id=\"\(ewsId)\" ChangeKey=\"\(key)\"/><t:Updates><t:SetItemField><t:FieldURI FieldURI=\"task:PercentComplete\"/>"
-                + "<t:Task><t:PercentComplete>20</t:PercentComplete></t:Task></t:SetItemField></t:Updates>"
-                + "</t:ItemChange></m:ItemChanges></m:UpdateItem>"
+            let update = Self.setPercentage("20", of: ewsId, changeKey: key, resolution: "AutoResolve")
             #expect(try await c.ews(update).text.contains("ResponseClass=\"Success\""))
             let single = try await g.get(task + "/extensions/com.snapsync.task")
             #expect(

@@ -130,6 +130,13 @@ struct GraphClient {
     }
     func delete(_ path: String) async throws -> GraphReply { try await call("DELETE", path) }
 
+    /// The tasks collection of the mailbox's default To Do list (`wellknownListName` `defaultList`).
+    func defaultTasks(of user: String) async throws -> String {
+        let lists = try await get("\(user)/todo/lists")
+        let id = try #require(lists.values.first { $0["wellknownListName"]?.string == "defaultList" }?["id"]?.string)
+        return "\(user)/todo/lists/\(seg(id))/tasks"
+    }
+
     /// Every page of a collection, following `@odata.nextLink`.
     func all(
         _ path: String, headers: [String: String] = [:]
