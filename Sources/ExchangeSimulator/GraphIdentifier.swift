@@ -33,10 +33,16 @@ enum GraphIdentifier {
     /// The Graph id of a stored item.
     static func id(mailbox: String, number: UInt64, immutable: Bool) -> String {
         guard immutable else { return Identifier.itemId(mailbox: mailbox, number: number, urlSafe: true) }
+        // The REST alphabet (`/` → `-`, `+` → `_`) is base64's URL-safe one: encoded in it, not encoded and replaced.
         var b = immutableTag
+        b.reserveCapacity(immutableTag.count + 8 + mailbox.utf8.count)
         withUnsafeBytes(of: number.bigEndian) { b.append(contentsOf: $0) }
-        b.append(contentsOf: mailbox.lowercased().utf8)
-        return rest(fromEWS: Data(b).base64EncodedString())
+        if mailbox.utf8.contains(where: { (0x41...0x5A).contains($0) || $0 >= 0x80 }) {
+            b.append(contentsOf: mailbox.lowercased().utf8)
+        } else {
+            b.append(contentsOf: mailbox.utf8)  // a mailbox key: lower-cased already
+        }
+        return String(decoding: Base64.encode(b, urlSafe: true), as: UTF8.self)
     }
 
     static func occurrenceId(mailbox: String, master: UInt64, originalStart: Int64) -> String {

@@ -61,13 +61,12 @@ struct JSONWriter {
         var s = s
         s.withUTF8 { utf8 in
             // The runs between the bytes that need escaping are copied whole; most strings have none.
-            var start = 0, index = 0
-            let count = utf8.count
-            while index < count {
-                let b = utf8[index]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { index += 1; continue }
-                defer { index += 1 }
+            var start = 0, high: UInt8 = 0
+            while true {
+                let index = JSONPlainRun.end(of: utf8, from: start, orInto: &high)
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                guard index < utf8.count else { break }
+                let b = utf8[index]
                 start = index + 1
                 switch b {
                 case UInt8(ascii: "\""): raw("\\\"")
@@ -82,7 +81,6 @@ struct JSONWriter {
                     ])
                 }
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         }
         bytes.append(UInt8(ascii: "\""))
     }
@@ -185,12 +183,42 @@ struct JSONObjectWriter {
     }
 }
 
+/// The bytes a JSON string holds as they are (not a quote, a backslash or a control character), found eight at a time:
+/// most strings, read or written, are nothing else.
+enum JSONPlainRun {
+    /// Where the run of such bytes from `start` ends in `text` (at its end when it holds no other). The bytes passed
+    /// over are OR-ed into `high`, whose top bit then tells whether any was not ASCII.
+    static func end(of text: UnsafeBufferPointer<UInt8>, from start: Int, orInto high: inout UInt8) -> Int {
+        guard let base = text.baseAddress else { return start }
+        let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
+        var k = start, seen: UInt64 = 0
+        while k + 8 <= text.count {
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self))
+            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+            // A byte that is 0 (in `quote`, `backslash`) or below 0x20 (in `w`) sets its top bit here.
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
+            if special & tops != 0 { break }
+            seen |= w
+            k += 8
+        }
+        if seen & tops != 0 { high |= 0x80 }
+        while k < text.count {
+            let b = base[k]
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+            high |= b
+            k += 1
+        }
+        return k
+    }
+}
+
 /// A strict JSON parser (RFC 8259): no trailing commas, no comments, no duplicate member names, nesting at
 /// most 64 deep. Graph answers anything else with 400 `BadRequest`.
 struct JSONParser {
     struct Failure: Error { var message: String }
 
-    private let u: [UInt8]
+    /// The text, valid during `parse`.
+    private let u: UnsafeBufferPointer<UInt8>
     private var i = 0
     private var depth = 0
     /// The members and elements of the objects and arrays being read, innermost last.
@@ -198,17 +226,24 @@ struct JSONParser {
     private var elementStack: [JSON] = []
 
     static func parse(_ data: Data) throws(Failure) -> JSON {
-        var p = JSONParser(u: Array(data))
-        p.skipSpace()
-        let v = try p.value()
-        p.skipSpace()
-        guard p.i == p.u.count else {
-            throw Failure(message: "Unexpected content after the JSON value at offset \(p.i).")
+        let result = data.withUnsafeBytes { raw -> Result<JSON, Failure> in
+            var p = JSONParser(u: raw.bindMemory(to: UInt8.self))
+            do throws(Failure) {
+                p.skipSpace()
+                let v = try p.value()
+                p.skipSpace()
+                guard p.i == p.u.count else {
+                    throw Failure(message: "Unexpected content after the JSON value at offset \(p.i).")
+                }
+                return .success(v)
+            } catch {
+                return .failure(error)
+            }
         }
-        return v
+        return try result.get()
     }
 
-    private init(u: [UInt8]) {
+    private init(u: UnsafeBufferPointer<UInt8>) {
         self.u = u
         memberStack.reserveCapacity(64)
         elementStack.reserveCapacity(32)
@@ -321,17 +356,19 @@ struct JSONParser {
         // Whether a byte of the string is not ASCII: an ASCII string is UTF-8 as it is and needs no validation.
         var nonASCII: UInt8 = 0
         while true {
+            i = JSONPlainRun.end(of: u, from: i, orInto: &nonASCII)
             guard i < u.count else { throw fail("unterminated string") }
             let b = u[i]
-            nonASCII |= b
             if b == UInt8(ascii: "\""), out.isEmpty {
                 // No escapes (most strings): the String is made from the input's bytes, without a buffer between.
                 i += 1
-                return try validated(u[runStart..<(i - 1)], ascii: nonASCII < 0x80)
+                guard
+                    let s = Self.validated(UnsafeBufferPointer(rebasing: u[runStart..<(i - 1)]), ascii: nonASCII < 0x80)
+                else { throw fail("invalid UTF-8") }
+                return s
             }
             if b == UInt8(ascii: "\"") { out.append(contentsOf: u[runStart..<i]); i += 1; break }
             if b < 0x20 { throw fail("control character in string") }
-            if b != UInt8(ascii: "\\") { i += 1; continue }
             out.append(contentsOf: u[runStart..<i])
             i += 1
             guard i < u.count else { throw fail("unterminated string") }
@@ -361,24 +398,24 @@ struct JSONParser {
             }
             runStart = i
         }
-        return try validated(out[...], ascii: nonASCII < 0x80)
+        guard let s = out.withUnsafeBufferPointer({ Self.validated($0, ascii: nonASCII < 0x80) }) else {
+            throw fail("invalid UTF-8")
+        }
+        return s
     }
 
-    /// The string of `bytes`, or a failure when they are not UTF-8. `String(validating:as:)` is not specialised for a
+    /// The string of `input`, or nil when it is not UTF-8. `String(validating:as:)` is not specialised for a
     /// slice (it looked up generic metadata for every string: a third of reading a `$batch`); `String(decoding:as:)`
     /// is, and replaces what is not UTF-8, so a string that decodes to its own bytes (compared with `memcmp`, not
     /// element by element) was valid. ASCII bytes are UTF-8 already.
-    private func validated(_ bytes: ArraySlice<UInt8>, ascii: Bool) throws(Failure) -> String {
-        try bytes.withUnsafeBufferPointer { input throws(Failure) -> String in
-            var s = String(decoding: input, as: UTF8.self)
-            if ascii { return s }
-            let same = s.withUTF8 { decoded in
-                decoded.count == input.count
-                    && (input.isEmpty || memcmp(decoded.baseAddress!, input.baseAddress!, input.count) == 0)
-            }
-            guard same else { throw fail("invalid UTF-8") }
-            return s
+    private static func validated(_ input: UnsafeBufferPointer<UInt8>, ascii: Bool) -> String? {
+        var s = String(decoding: input, as: UTF8.self)
+        if ascii { return s }
+        let same = s.withUTF8 { decoded in
+            decoded.count == input.count
+                && (input.isEmpty || memcmp(decoded.baseAddress!, input.baseAddress!, input.count) == 0)
         }
+        return same ? s : nil
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {

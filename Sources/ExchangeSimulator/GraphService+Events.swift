@@ -169,12 +169,24 @@ extension GraphService {
     static func iCalUId(_ uid: String, originalStart: Double?) -> String {
         guard let originalStart else { return uid }
         let (y, m, d) = RecurrencePattern.civil(Int((originalStart / 86_400).rounded(.down)))
-        let date = String(format: "%04X%02X%02X", y, m, d)
-        let chars = Array(uid)
-        if chars.count >= 40, uid.uppercased().hasPrefix("040000008200E00074C5B7101A82E008") {
-            return String(chars[0..<32]) + date + String(chars[40...])
+        // The date as Exchange writes it into a GlobalObjectId: year (4), month and day (2 each) in upper-case hex.
+        let digits = Array("0123456789ABCDEF".utf8)
+        var date = [UInt8](repeating: 0, count: 8)
+        for (value, width, end) in [(y, 4, 4), (m, 2, 6), (d, 2, 8)] {
+            var v = value
+            for p in stride(from: end - 1, through: end - width, by: -1) { date[p] = digits[v & 15]; v >>= 4 }
         }
-        return uid + "-" + date
+        let u = Array(uid.utf8)
+        if u.count >= 40,
+            u[..<32].elementsEqual(
+                "040000008200E00074C5B7101A82E008".utf8,
+                by: { a, b in
+                    (a >= 0x61 && a <= 0x7A ? a - 0x20 : a) == b
+                })
+        {
+            return String(decoding: u[..<32] + date + u[40...], as: UTF8.self)
+        }
+        return uid + "-" + String(decoding: date, as: UTF8.self)
     }
 
     /// What the plain occurrences of one series share on a delta page, written once per series: its id and etag.

@@ -5,18 +5,20 @@ import Foundation
     import FoundationNetworking
 #endif
 
-/// Measures what the simulator serves over loopback HTTP, per kind of item (contacts, calendar items, tasks): EWS
-/// CreateItem and GetItem in batches of 1,000, and the same items through Graph as snapsync sends and reads them:
-/// POST in `$batch` requests of 20 (Graph's most per request; events with a `transactionId`, To Do tasks with a linked
-/// resource and the task extension, contacts and events with an extended property), and GET of the collection in
-/// pages of 1,000 with snapsync's `$select` and `$expand`. CPU per item is the process's user and system time per
+/// Measures what the simulator serves over loopback HTTP, per kind of item (contacts, calendar items, tasks), with the
+/// items and request sizes snapsync uses on each protocol: EWS CreateItem of 100 items (each with snapsync's CRM-id
+/// extended property, events with their UID) and GetItem of 1,000; Graph POST in `$batch` requests of 20 (Graph's
+/// most per request; events with a `transactionId`, To Do tasks with a linked resource and the task extension,
+/// contacts and events with the extended properties), and GET of the collection in pages of 1,000 with snapsync's
+/// `$select` and `$expand`. CPU per item is the process's user and system time per
 /// phase (the client's share included, the same for both) and the simulator's event-loop threads' own.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print EWS CreateItem/GetItem and Graph POST/GET items/s and CPU per item.")
 
     @Option(help: "Batches per operation and kind.") var batches = 10
-    @Option(help: "Items per batch.") var batchSize = 1000
+    @Option(help: "Items per batch (an EWS GetItem's, a Graph listing page's).") var batchSize = 1000
+    @Option(help: "Items per EWS CreateItem (snapsync's batch size).") var createSize = 100
     @Option(name: .customLong("kind"), help: "A kind of item to measure (repeatable).")
     var kinds: [Kind] = Kind.allCases
     @Option(name: .customLong("protocol"), help: "A front-end to measure (repeatable).")
@@ -40,7 +42,11 @@ struct Bench: AsyncParsableCommand {
     static let taskExtension = "microsoft.graph.openTypeExtension.com.snapsync.task"
 
     static func ewsItem(_ kind: Kind, _ n: Int) -> String {
-        let body = "<t:Body BodyType=\"Text\">Notes for item \(n) — Zoë &amp; Łukasz</t:Body>"
+        // The body, then the CRM id as snapsync stamps it (Item's ExtendedProperty comes after Body in the schema).
+        let body =
+            "<t:Body BodyType=\"Text\">Notes for item \(n) — Zoë &amp; Łukasz</t:Body><t:ExtendedProperty>"
+            + "<t:ExtendedFieldURI PropertySetId=\"5C1B9E4A-3F0D-4C55-9B6E-5D7A2E8C1F30\" PropertyName=\"SnapsyncCrmId\" "
+            + "PropertyType=\"String\"/><t:Value>crm-\(n)</t:Value></t:ExtendedProperty>"
         switch kind {
         case .contacts:
             return "<t:Contact><t:Subject>Contact \(n)</t:Subject>\(body)"
@@ -50,7 +56,7 @@ struct Bench: AsyncParsableCommand {
                 + "<t:JobTitle>Buyer</t:JobTitle><t:Surname>Surname\(n)</t:Surname></t:Contact>"
         case .events:
             let day = 1 + n % 28
-            return "<t:CalendarItem><t:Subject>Meeting \(n)</t:Subject>\(body)"
+            return "<t:CalendarItem><t:Subject>Meeting \(n)</t:Subject>\(body)<t:UID>uid-\(n)</t:UID>"
                 + "<t:Start>2026-03-\(day < 10 ? "0" : "")\(day)T09:00:00Z</t:Start>"
                 + "<t:End>2026-03-\(day < 10 ? "0" : "")\(day)T10:00:00Z</t:End><t:Location>Room \(n % 50)</t:Location>"
                 + "<t:RequiredAttendees><t:Attendee><t:Mailbox><t:Name>Guest \(n)</t:Name>"
@@ -134,7 +140,9 @@ struct Bench: AsyncParsableCommand {
         defer { Task { try? await sim.shutdown() } }
         let session = URLSession(configuration: .ephemeral)
         let graph = try await GraphClient(sim, session: session)
-        print("exchange-sim bench: \(batches) batches of \(batchSize) items per kind over loopback HTTP")
+        print(
+            "exchange-sim bench: \(batches * batchSize) items per kind over loopback HTTP; EWS CreateItem of "
+                + "\(createSize), GetItem and Graph pages of \(batchSize), Graph POST in $batch of 20")
         func line(_ name: String, _ m: Measure) {
             let perItem = 1e6 / Double(max(m.items, 1))
             print(
@@ -148,7 +156,7 @@ struct Bench: AsyncParsableCommand {
         for kind in Kind.allCases where kinds.contains(kind) {
             if protocols.contains(.ews) {
                 let (create, get) = try await ewsBench(sim, session: session, kind: kind)
-                line("EWS CreateItem (\(kind.rawValue)):", create)
+                line("EWS CreateItem (\(createSize) a request, \(kind.rawValue)):", create)
                 line("EWS GetItem (\(kind.rawValue)):", get)
             }
             if protocols.contains(.graph) {
@@ -160,7 +168,8 @@ struct Bench: AsyncParsableCommand {
         try await sim.shutdown()
     }
 
-    /// Creates `batches` × `batchSize` items of `kind` through EWS CreateItem, then reads them back with GetItem.
+    /// Creates `batches` × `batchSize` items of `kind` through EWS CreateItem, `createSize` a request, then reads them
+    /// back with GetItem, `batchSize` a request.
     func ewsBench(_ sim: Simulator, session: URLSession, kind: Kind) async throws -> (Measure, Measure) {
         let account = SimulatorConfiguration.defaultAccount
         let auth = "Basic " + Data("\(account.user):\(account.password)".utf8).base64EncodedString()
@@ -184,11 +193,12 @@ struct Bench: AsyncParsableCommand {
             <t:RequestServerVersion Version="Exchange2016"/></s:Header><s:Body>\(op)</s:Body></s:Envelope>
             """
         }
-        var ids: [[String]] = []
+        var ids: [String] = []
         var create = Measure(), get = Measure()
         var cpu = CPUClock()
-        for b in 0..<batches {
-            let items = (0..<batchSize).map { Self.ewsItem(kind, b * batchSize + $0) }.joined()
+        let count = batches * batchSize
+        for start in stride(from: 0, to: count, by: createSize) {
+            let items = (start..<min(start + createSize, count)).map { Self.ewsItem(kind, $0) }.joined()
             let disposition = kind == .events ? " SendMeetingInvitations=\"SendToNone\"" : ""
             let body = envelope(
                 "<m:CreateItem\(disposition)><m:SavedItemFolderId><t:DistinguishedFolderId Id=\"\(kind.ewsFolder)\"/>"
@@ -197,17 +207,18 @@ struct Bench: AsyncParsableCommand {
             let data = try await post(body)
             create.seconds += Date().timeIntervalSince(t0)
             let bytes = Array(data)
-            ids.append(
-                Self.matches(data, "<t:ItemId Id=\"").map { start in
-                    String(
-                        decoding: bytes[start..<(bytes[start...].firstIndex(of: UInt8(ascii: "\"")) ?? start)],
-                        as: UTF8.self)
-                })
-            create.items += ids.last!.count
+            let created = Self.matches(data, "<t:ItemId Id=\"").map { start in
+                String(
+                    decoding: bytes[start..<(bytes[start...].firstIndex(of: UInt8(ascii: "\"")) ?? start)],
+                    as: UTF8.self)
+            }
+            ids += created
+            create.items += created.count
         }
         create.cpu = cpu.lap()
         create.server = cpu.server
-        for batch in ids {
+        for start in stride(from: 0, to: ids.count, by: batchSize) {
+            let batch = ids[start..<min(start + batchSize, ids.count)]
             let body = envelope(
                 "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds>"
                     + batch.map { "<t:ItemId Id=\"\($0)\"/>" }.joined() + "</m:ItemIds></m:GetItem>")

@@ -338,4 +338,21 @@ import Testing
             try await g.expectSchemaValid()
         }
     }
+
+    /// An immutable id is the REST form (`/` as `-`, `+` as `_`) of the base64 of its tag, the item's number and the
+    /// mailbox's address in lower case, and reads back as the same item, for an address in either case.
+    @Test func anImmutableIdIsItsItemInRESTBase64() throws {
+        for (mailbox, number) in [
+            ("alice@example.com", UInt64(1)), ("Bob.O'Neil@Example.COM", 70_000), ("x@y.z", 1 << 40),
+        ] {
+            var bytes: [UInt8] = [0x41, 0x41, 0x6B, 0x41, 0x01]
+            withUnsafeBytes(of: number.bigEndian) { bytes.append(contentsOf: $0) }
+            bytes += Array(mailbox.lowercased().utf8)
+            let rest = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "-")
+                .replacingOccurrences(of: "+", with: "_")
+            let id = GraphIdentifier.id(mailbox: mailbox, number: number, immutable: true)
+            #expect(id == rest)
+            #expect(GraphIdentifier.parse(id) == .item(mailbox: mailbox.lowercased(), number: number))
+        }
+    }
 }

@@ -54,4 +54,18 @@ import Testing
             #expect(compared > 100)
         }
     }
+
+    /// An occurrence's `iCalUId` is its series' with the occurrence's date in it, as Exchange writes a GlobalObjectId
+    /// (year, month, day in upper-case hex after the 16-byte class id); a UID of another form gets the date appended.
+    @Test func anOccurrenceCarriesItsDateInItsICalUId() {
+        let classId = "040000008200E00074C5B7101A82E008"
+        let uid = classId + "00000000" + "7A2B3C4D5E6F70810000000000000000100000001C2D3E4F"
+        let march4 = 20_516.0 * 86_400 + 9 * 3_600  // 2026-03-04T09:00:00Z
+        #expect(GraphService.iCalUId(uid, originalStart: march4) == classId + "07EA0304" + uid.dropFirst(40))
+        #expect(GraphService.iCalUId(uid.lowercased(), originalStart: march4).hasSuffix(uid.lowercased().dropFirst(40)))
+        #expect(GraphService.iCalUId("uid-7", originalStart: 0) == "uid-7-07B20101")
+        #expect(GraphService.iCalUId("uid-7", originalStart: nil) == "uid-7")
+        let december31 = 2_932_896.0 * 86_400  // 9999-12-31
+        #expect(GraphService.iCalUId("u", originalStart: december31) == "u-270F0C1F")
+    }
 }

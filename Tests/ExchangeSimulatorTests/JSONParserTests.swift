@@ -54,4 +54,32 @@ import Testing
                 == "Invalid JSON at offset 11: invalid UTF-8.")
         #expect(Self.failure(Array(#"{"a":"x"#.utf8)) == "Invalid JSON at offset 7: unterminated string.")
     }
+
+    /// Strings are scanned eight bytes at a time: a byte to escape, a non-ASCII character, an unescaped control
+    /// character and invalid UTF-8 are each put at every position of strings of 0 to 30 bytes, so that each falls at
+    /// every place of a word and in the bytes after the last whole word.
+    @Test func everyPositionOfAStringIsReadAndWritten() throws {
+        for length in 1...30 {
+            for position in 0..<length {
+                for special in ["\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", "é", "😀", "/"] {
+                    var characters = Array(repeating: "a", count: length)
+                    characters[position] = special
+                    let text = characters.joined()
+                    var w = JSONWriter()
+                    w.string(text)
+                    let foundation = try JSONSerialization.jsonObject(with: Data(w.bytes), options: .fragmentsAllowed)
+                    #expect(foundation as? String == text, "written: \(length) \(position) \(special)")
+                    let written = try JSONSerialization.data(withJSONObject: [text])
+                    #expect(try JSONParser.parse(written) == .array([.string(text)]), "read: \(length) \(position)")
+                }
+                var bytes = Array(repeating: UInt8(ascii: "a"), count: length)
+                bytes[position] = 0x01
+                #expect(
+                    Self.failure([0x22] + bytes + [0x22])
+                        == "Invalid JSON at offset \(position + 1): control character in string.")
+                bytes[position] = 0xFF
+                #expect(Self.failure([0x22] + bytes + [0x22]) == "Invalid JSON at offset \(length + 2): invalid UTF-8.")
+            }
+        }
+    }
 }
