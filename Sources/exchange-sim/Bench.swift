@@ -148,7 +148,7 @@ struct Bench: AsyncParsableCommand {
             print(
                 String(
                     format: "%@ %6.0f items/s (%d items in %.2f s), %5.1f us CPU per item (process), %@",
-                    name.padding(toLength: 40, withPad: " ", startingAt: 0), Double(m.items) / m.seconds, m.items,
+                    name.padding(toLength: 44, withPad: " ", startingAt: 0), Double(m.items) / m.seconds, m.items,
                     m.seconds, m.cpu * perItem,
                     m.server.map { String(format: "%5.1f us in the simulator", $0 * perItem) }
                         ?? "simulator's share not measured"))
