@@ -28,14 +28,26 @@ import Testing
             #expect(none.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
             g.token = "not-a-token"
             #expect(try await g.get("/users/\(Self.alice)/contacts").errorCode == "InvalidAuthenticationToken")
-            // A fresh token works until its lifetime (2 s here) is over.
-            g.token = try #require(try await g.requestToken().json["access_token"]?.string)
-            let fine = try await g.get(
-                "/users/\(Self.alice)/contacts", headers: ["client-request-id": "c0ffee00-0000-4000-8000-000000000001"])
-            #expect(fine.status == 200)
-            #expect(fine.headers["client-request-id"] == "c0ffee00-0000-4000-8000-000000000001")
-            #expect(fine.headers["request-id"]?.count == 36)
-            try await Task.sleep(for: .milliseconds(2100))
+            // A fresh token works until its lifetime (2 s here) is over. On a machine so loaded that the lifetime passed
+            // before the request was answered, a refusal proves nothing, and a new token is tried.
+            var fine: GraphReply?
+            var received = ContinuousClock.now
+            for _ in 0..<5 where fine == nil {
+                let asked = ContinuousClock.now
+                g.token = try #require(try await g.requestToken().json["access_token"]?.string)
+                received = .now
+                let reply = try await g.get(
+                    "/users/\(Self.alice)/contacts",
+                    headers: ["client-request-id": "c0ffee00-0000-4000-8000-000000000001"]
+                )
+                if reply.status == 200 { fine = reply; continue }
+                #expect(ContinuousClock.now - asked >= .seconds(2), "a token was refused within its lifetime")
+            }
+            let answer = try #require(fine)
+            #expect(answer.headers["client-request-id"] == "c0ffee00-0000-4000-8000-000000000001")
+            #expect(answer.headers["request-id"]?.count == 36)
+            // The token was issued before it was received, so it has expired 2 s after that.
+            try await Task.sleep(until: received + .milliseconds(2100))
             let expired = try await g.get("/users/\(Self.alice)/contacts")
             #expect(expired.status == 401 && expired.errorCode == "InvalidAuthenticationToken")
             #expect(expired.json["error"]?["innerError"]?["request-id"]?.string == expired.headers["request-id"])
