@@ -216,7 +216,8 @@ extension LiveSync {
             try await store.apply(
                 PulledChanges(
                     mailbox: owner, kind: kind, items: exchangeWon, deleting: [], relinking: [], crmWins: [],
-                    exchangeWins: [], policy: policy.rawValue, quarantined: [], syncState: nil))
+                    exchangeWins: [], policy: policy.rawValue, quarantined: [], syncState: nil,
+                    readFrom: nil))
         }
         if !crmWon.isEmpty {
             let results = try await source.update(

@@ -28,6 +28,11 @@ extension LiveSync {
                     logger.info(
                         "folder needs an inbound snapshot",
                         metadata: ["mailbox": "\(address)", "item.kind": "\(kind.rawValue)"])
+                } catch let error as SyncStoreError where error.code == .syncStateChanged {
+                    // A protocol switch or an inbound snapshot replaced the state meanwhile; what it covers is theirs.
+                    logger.info(
+                        "folder's sync state replaced during the pass; its changes are read from the new state next time",
+                        metadata: ["mailbox": "\(address)", "item.kind": "\(kind.rawValue)"])
                 } catch let error as MailboxSourceError where error.kind == .transient {
                     report.exchangeUnavailable = true
                     logger.info(
@@ -87,7 +92,7 @@ extension LiveSync {
                     relinking: decision.relinking,
                     crmWins: decision.crmWins.map { ($0.crmID, $0.itemID) },
                     exchangeWins: decision.exchangeWins.map { ($0.crmID, $0.itemID) },
-                    policy: policy.rawValue, quarantined: quarantined, syncState: changes.syncState))
+                    policy: policy.rawValue, quarantined: quarantined, syncState: changes.syncState, readFrom: state))
             report.pulled += decision.items.count + decision.deleting.count
             report.conflicts += decision.crmWins.count + decision.exchangeWins.count
             state = changes.syncState

@@ -95,8 +95,10 @@ public struct ProtocolSwitcher: Sendable {
         note: String?, store: any SyncStoreConnection
     ) async throws -> Outcome {
         let address = owner.smtpAddress.lowercased()
-        // The links as they are now (catching up or a create may have added or removed some).
-        let linked = try await store.mailboxProtocolFacts(mailbox: address).linkedItemIDs
+        // The links as they are now (catching up or a create may have added or removed some), and the folders' states
+        // they go with: a live-sync pass that commits before the switch does changes them, and the switch is refused.
+        let facts = try await store.mailboxProtocolFacts(mailbox: address)
+        let linked = facts.linkedItemIDs
         var itemIDs: [ItemKind: [String: String]] = [:]
         var untranslated: [String] = []
         var total = 0
@@ -128,8 +130,8 @@ public struct ProtocolSwitcher: Sendable {
         try await store.commitProtocolSwitch(
             ProtocolSwitchCommit(
                 mailbox: address, protocol: change.to, itemIDs: itemIDs,
-                changeKeys: changeKeys.isEmpty ? [:] : [.tasks: changeKeys], folderStates: states, actor: actor,
-                note: note))
+                changeKeys: changeKeys.isEmpty ? [:] : [.tasks: changeKeys], folderStates: states,
+                replacing: facts.folders.mapValues(\.state), actor: actor, note: note))
         router.assign(change.to, to: address)
         logger.notice(
             "mailbox switched protocol",

@@ -180,6 +180,18 @@ public enum FolderStateStore {
         .first?.decode(String?.self, at: 0)
     }
 
+    /// The stored state, nil when none, locked until the transaction ends: whoever replaces it waits, and sees what
+    /// this transaction did.
+    public static func lockedState(
+        mailbox: String, kind: ItemKind, db: isolated PostgresConnection
+    ) throws(PostgresError) -> String? {
+        try db.query(
+            "SELECT sync_state FROM sync.folder_states WHERE mailbox = $1 AND kind = $2 FOR UPDATE",
+            [mailbox, kind.rawValue]
+        )
+        .first?.decode(String?.self, at: 0)
+    }
+
     /// The stored state and whether the folder needs an inbound snapshot.
     public static func status(
         mailbox: String, kind: ItemKind, db: isolated PostgresConnection

@@ -25,10 +25,8 @@ public enum MailboxProtocolStore {
             facts.assigned = try ExchangeProtocol.decoded(
                 try row.decode(String.self, at: 0), column: "sync.mailbox_settings.protocol")
         }
-        for row in try db.query("SELECT kind, item_id FROM sync.links WHERE lower(mailbox) = lower($1)", [mailbox]) {
-            let kind = try ItemKind.decoded(try row.decode(String.self, at: 0), column: "sync.links.kind")
-            facts.linkedItemIDs[kind, default: []].append(try row.decode(String.self, at: 1))
-        }
+        // The folders' states before the links: links that a live-sync pass adds after this are written with a new
+        // state, which a switch decided from these facts then finds changed.
         for row in try db.query(
             "SELECT kind, sync_state, needs_snapshot FROM sync.folder_states WHERE lower(mailbox) = lower($1)",
             [mailbox])
@@ -36,6 +34,10 @@ public enum MailboxProtocolStore {
             let kind = try ItemKind.decoded(try row.decode(String.self, at: 0), column: "sync.folder_states.kind")
             facts.folders[kind] = MailboxProtocolFacts.FolderStatus(
                 state: try row.decode(at: 1), needsSnapshot: try row.decode(at: 2))
+        }
+        for row in try db.query("SELECT kind, item_id FROM sync.links WHERE lower(mailbox) = lower($1)", [mailbox]) {
+            let kind = try ItemKind.decoded(try row.decode(String.self, at: 0), column: "sync.links.kind")
+            facts.linkedItemIDs[kind, default: []].append(try row.decode(String.self, at: 1))
         }
         facts.unfinishedRuns = try db.query(
             """
@@ -52,6 +54,22 @@ public enum MailboxProtocolStore {
     /// loses its state), the assignment is stored and the change journaled.
     public static func commit(_ commit: ProtocolSwitchCommit, db: isolated PostgresConnection) throws {
         try db.withTransaction { db in
+            // A live-sync pass that committed since the switch read the states would have linked items by the old
+            // protocol's ids, which this switch did not translate: nothing is changed, and the switch is run again.
+            for (kind, expected) in commit.replacing.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                let current = try db.query(
+                    """
+                    SELECT sync_state FROM sync.folder_states WHERE lower(mailbox) = lower($1) AND kind = $2
+                    FOR UPDATE
+                    """, [commit.mailbox, kind.rawValue]
+                ).first?.decode(String?.self, at: 0)
+                guard current == expected else {
+                    throw SyncStoreError(
+                        code: .syncStateChanged,
+                        message: "the \(kind.rawValue) sync state of \(commit.mailbox) changed during the switch "
+                            + "(a live-sync pass or a snapshot ran): nothing was changed; run the switch again")
+                }
+            }
             for (kind, ids) in commit.itemIDs where !ids.isEmpty {
                 let pairs = ids.sorted { $0.key < $1.key }
                 try db.execute(
@@ -100,19 +118,22 @@ public struct ProtocolSwitchCommit: Sendable, Hashable {
     public var changeKeys: [ItemKind: [String: String]]
     /// The new sync state of each tracked folder (nil: none until an inbound snapshot).
     public var folderStates: [ItemKind: String?]
+    /// The sync state each folder had when the switch read its links: the switch commits only if they are unchanged.
+    public var replacing: [ItemKind: String?]
     public var actor: String
     public var note: String?
 
     public init(
         mailbox: String, protocol: ExchangeProtocol, itemIDs: [ItemKind: [String: String]] = [:],
-        changeKeys: [ItemKind: [String: String]] = [:], folderStates: [ItemKind: String?] = [:], actor: String,
-        note: String?
+        changeKeys: [ItemKind: [String: String]] = [:], folderStates: [ItemKind: String?] = [:],
+        replacing: [ItemKind: String?] = [:], actor: String, note: String?
     ) {
         self.mailbox = mailbox
         self.protocol = `protocol`
         self.itemIDs = itemIDs
         self.changeKeys = changeKeys
         self.folderStates = folderStates
+        self.replacing = replacing
         self.actor = actor
         self.note = note
     }

@@ -377,6 +377,13 @@ extension SyncConnection {
         let namespace = Self.liveSyncRunID
         try await connection.withTransaction { db in
             let owner = changes.mailbox, address = changes.mailbox.smtpAddress, kind = changes.kind
+            if let expected = changes.readFrom,
+                try FolderStateStore.lockedState(mailbox: address, kind: kind, db: db) != expected
+            {
+                throw SyncStoreError(
+                    code: .syncStateChanged,
+                    message: "the \(kind.rawValue) sync state of \(address) changed while live sync read from it")
+            }
             try LiveSyncStore.markOriginExchange(db: db)
             if !changes.items.isEmpty {
                 _ = try InboundStore.stage(changes.items, runID: namespace, mailbox: address, kind: kind, db: db)

@@ -303,10 +303,14 @@ public struct PulledChanges: Sendable {
     /// The folder's sync state after these changes (nil: the changes were read outside the folder's sync, and its
     /// state stays).
     public var syncState: String?
+    /// The sync state the changes were read from: they are applied only while the folder still has it, so a pass
+    /// that read through a protocol the mailbox has left, or before an inbound snapshot, writes nothing (nil: no
+    /// check, for changes read outside the folder's sync).
+    public var readFrom: String?
     public init(
         mailbox: MailboxOwner, kind: ItemKind, items: [MailboxItem], deleting: [UUID], relinking: [UUID],
         crmWins: [(crmID: UUID, itemID: String)], exchangeWins: [(crmID: UUID, itemID: String)], policy: String,
-        quarantined: [QuarantinedItem], syncState: String?
+        quarantined: [QuarantinedItem], syncState: String?, readFrom: String?
     ) {
         self.mailbox = mailbox
         self.kind = kind
@@ -318,5 +322,6 @@ public struct PulledChanges: Sendable {
         self.policy = policy
         self.quarantined = quarantined
         self.syncState = syncState
+        self.readFrom = readFrom
     }
 }

@@ -21,6 +21,9 @@ public struct SyncStoreError: Error, Sendable, CustomStringConvertible {
         public static let migrationFailed = Code(name: "migrationFailed")
         /// A status or kind column holds a value this version does not know (a newer snapsync wrote it?).
         public static let unknownValue = Code(name: "unknownValue")
+        /// A folder's sync state changed while live sync read changes from it (a protocol switch or an inbound snapshot
+        /// replaced it): the changes read were not applied, and the next pass reads from the new state.
+        public static let syncStateChanged = Code(name: "syncStateChanged")
         /// Any other database failure.
         public static let database = Code(name: "database")
         public var description: String { name }

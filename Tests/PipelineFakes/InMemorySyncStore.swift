@@ -815,6 +815,10 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
     }
 
     public func commitProtocolSwitch(_ commit: ProtocolSwitchCommit) async throws {
+        for (kind, expected) in commit.replacing
+        where state.folderStates["\(commit.mailbox.lowercased())/\(kind.rawValue)"]?.state != expected {
+            throw SyncStoreError(code: .syncStateChanged, message: "the sync state changed during the switch")
+        }
         update { state in
             let address = commit.mailbox.lowercased()
             for (key, link) in state.links where key.mailbox.lowercased() == address {
@@ -834,6 +838,10 @@ public final class InMemorySyncStore: SyncStoreDatabase, SyncStoreConnection, Se
     }
 
     public func apply(_ changes: PulledChanges) async throws {
+        let folder = "\(changes.mailbox.smtpAddress)/\(changes.kind.rawValue)"
+        if let expected = changes.readFrom, state.folderStates[folder]?.state != expected {
+            throw SyncStoreError(code: .syncStateChanged, message: "the sync state of \(folder) changed")
+        }
         update { state in
             let owner = changes.mailbox, kind = changes.kind
             for item in changes.items { _ = Self.merge(item, owner: owner, kind: kind, runFolder: nil, &state) }

@@ -99,4 +99,67 @@ import TestSupport
             }
         }
     }
+
+    /// Live sync applies pulled changes only while the folder still has the sync state they were read from. After a
+    /// protocol switch or an inbound snapshot replaced it, a pass that read from the old state writes nothing: not its
+    /// changes, not its state. A protocol switch likewise commits only over the states it was decided from.
+    @Test func changesReadFromASyncStateThatWasReplacedAreNotApplied() async throws {
+        try await TestDatabase.with { conninfo in
+            let database = SyncDatabase(conninfo: conninfo, logger: TestDatabase.quietLogger)
+            let userID = UUID()
+            _ = try await database.withPostgres { db in
+                try await db.execute(
+                    "INSERT INTO crm.users (id, login, display_name, mailbox) VALUES ($1, 'ada', 'Ada', 'ada@example.com')",
+                    [userID])
+            }
+            let owner = MailboxOwner(smtpAddress: "ada@example.com", userID: userID)
+            func pulled(from: String?, to: String) -> PulledChanges {
+                PulledChanges(
+                    mailbox: owner, kind: .tasks, items: [], deleting: [], relinking: [], crmWins: [], exchangeWins: [],
+                    policy: "newest-wins",
+                    quarantined: [QuarantinedItem(itemID: "item-\(to)", crmID: nil, code: "Test", reason: "read")],
+                    syncState: to, readFrom: from)
+            }
+            func quarantined() async throws -> [String] {
+                try await database.withPostgres { db in
+                    try await db.query("SELECT item_id FROM sync.quarantine ORDER BY id").map {
+                        try $0.decode(String.self, at: 0)
+                    }
+                }
+            }
+            try await database.withConnection { store in
+                try await store.apply(pulled(from: nil, to: "ews-1"))  // read outside the folder's sync: no check
+                try await store.apply(pulled(from: "ews-1", to: "ews-2"))
+                #expect(try await store.folderState(mailbox: owner.smtpAddress, kind: .tasks).state == "ews-2")
+                // A switch to Graph replaces the state with a baseline; a pass still reading through EWS ends.
+                _ = try await database.withPostgres { db in
+                    try await db.execute(
+                        "UPDATE sync.folder_states SET sync_state = 'graph-1' WHERE mailbox = $1 AND kind = 'tasks'",
+                        [owner.smtpAddress])
+                }
+                await #expect {
+                    try await store.apply(pulled(from: "ews-2", to: "ews-3"))
+                } throws: { ($0 as? SyncStoreError)?.code == .syncStateChanged }
+                #expect(try await store.folderState(mailbox: owner.smtpAddress, kind: .tasks).state == "graph-1")
+                #expect(try await quarantined() == ["item-ews-1", "item-ews-2"])
+                try await store.apply(pulled(from: "graph-1", to: "graph-2"))
+                #expect(try await quarantined() == ["item-ews-1", "item-ews-2", "item-graph-2"])
+
+                // The reverse: a switch decided from a state that a pass has since replaced changes nothing.
+                let stale = ProtocolSwitchCommit(
+                    mailbox: owner.smtpAddress, protocol: .ews, folderStates: [.tasks: "ews-9"],
+                    replacing: [.tasks: "graph-1"], actor: "test", note: nil)
+                await #expect {
+                    try await store.commitProtocolSwitch(stale)
+                } throws: { ($0 as? SyncStoreError)?.code == .syncStateChanged }
+                var facts = try await store.mailboxProtocolFacts(mailbox: owner.smtpAddress)
+                #expect(facts.assigned == nil && facts.folders[.tasks]?.state == "graph-2")
+                var current = stale
+                current.replacing = [.tasks: "graph-2"]
+                try await store.commitProtocolSwitch(current)
+                facts = try await store.mailboxProtocolFacts(mailbox: owner.smtpAddress)
+                #expect(facts.assigned == .ews && facts.folders[.tasks]?.state == "ews-9")
+            }
+        }
+    }
 }
