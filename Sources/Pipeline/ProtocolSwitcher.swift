@@ -196,7 +196,8 @@ public struct ProtocolSwitcher: Sendable {
         var report = LiveSyncReport()
         let liveSync = LiveSync(source: router, logger: logger)
         for kind in kinds {
-            let folder = try await store.folderState(mailbox: address, kind: kind)
+            // Under the mailbox as the CRM spells it, as live sync and snapshots keep it.
+            let folder = try await store.folderState(mailbox: owner.smtpAddress, kind: kind)
             guard let state = folder.state, !folder.needsSnapshot else { continue }
             do {
                 try await liveSync.pull(owner, kind: kind, from: state, store: store, report: &report)

@@ -158,6 +158,38 @@ extension PipelineTestEnvironment {
         }
     }
 
+    /// The CRM may spell a mailbox with capitals; live sync keeps its folders' states under that spelling. A switch
+    /// first pulls what changed in Exchange since the last pass, then replaces the states with Graph baselines, so a
+    /// change it did not find the state for would never arrive.
+    @Test func aSwitchPullsTheLastChangesOfAMailboxTheCRMSpellsWithCapitals() async throws {
+        let address = "Mia.Berg@Example.com"
+        try await PipelineTestEnvironment.with(mailboxes: [address]) { ews in
+            let (env, router, client) = try ews.routed()
+            defer { client.shutdown() }
+            let owner = env.owners[0]
+            _ = try env.simulator.control.seed(SeedRequest(mailbox: address, seed: 5, appointments: 4, tasks: 4))
+            #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
+            try await env.setSync(true)
+            _ = try await env.pass()
+            let ref = try await env.source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 1).refs[0]
+            guard case .task(var task) = try await env.source.items([ref], in: owner, kind: .tasks)[0].get().record
+            else {
+                Issue.record("not a task")
+                return
+            }
+            task.subject = "Changed in Outlook before the switch"
+            _ = try await env.source.update([MailboxUpdate(ref: ref, record: .task(task))], in: owner)
+
+            let outcome = try await env.switcher(router).setProtocol(.graph, mailbox: address, actor: "test")
+            #expect(outcome.switched && outcome.caughtUp)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM crm.tasks WHERE subject = 'Changed in Outlook before the switch'")
+                    == 1)
+            #expect(try await env.pass().pulled == 0)
+        }
+    }
+
     @Test func oneRunCoversAMailboxOfEachProtocolAndItsLogNamesThem() async throws {
         let mailboxes = ["wim@example.com", "xena@example.com"]
         try await PipelineTestEnvironment.with(mailboxes: mailboxes) { ews in
