@@ -28,6 +28,17 @@ extension PipelineTestEnvironment {
         ProtocolSwitcher(database: SyncDatabase(conninfo: conninfo, logger: logger), router: router, logger: logger)
     }
 
+    /// Renames the mailbox's first task in Exchange, as a user in Outlook would.
+    func renameFirstTask(of owner: MailboxOwner, to subject: String) async throws {
+        let ref = try await source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 1).refs[0]
+        guard case .task(var task) = try await source.items([ref], in: owner, kind: .tasks)[0].get().record else {
+            Issue.record("not a task")
+            return
+        }
+        task.subject = subject
+        _ = try await source.update([MailboxUpdate(ref: ref, record: .task(task))], in: owner)
+    }
+
     /// Every CRM row of the synced kinds, as text in id order: equal fingerprints, no row changed.
     func crmFingerprint() async throws -> [String] {
         let db = try await PostgresConnection.connect(conninfo, logger: logger)
@@ -127,14 +138,7 @@ extension PipelineTestEnvironment {
 
             // Live sync goes on from the Graph baseline: nothing to pull, then one change made in Exchange arrives once.
             #expect(try await env.pass().pulled == 0)
-            let ref = try await env.source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 1).refs[0]
-            guard case .task(var task) = try await env.source.items([ref], in: owner, kind: .tasks)[0].get().record
-            else {
-                Issue.record("not a task")
-                return
-            }
-            task.subject = "Changed in Outlook after the switch"
-            _ = try await env.source.update([MailboxUpdate(ref: ref, record: .task(task))], in: owner)
+            try await env.renameFirstTask(of: owner, to: "Changed in Outlook after the switch")
             #expect(try await env.pass().pulled == 1)
             #expect(try await env.pass().pulled == 0)
             #expect(
@@ -171,14 +175,7 @@ extension PipelineTestEnvironment {
             #expect(try await env.runner().run(env.options(.inbound)).outcome == .completed)
             try await env.setSync(true)
             _ = try await env.pass()
-            let ref = try await env.source.itemRefs(in: owner, kind: .tasks, after: nil, pageSize: 1).refs[0]
-            guard case .task(var task) = try await env.source.items([ref], in: owner, kind: .tasks)[0].get().record
-            else {
-                Issue.record("not a task")
-                return
-            }
-            task.subject = "Changed in Outlook before the switch"
-            _ = try await env.source.update([MailboxUpdate(ref: ref, record: .task(task))], in: owner)
+            try await env.renameFirstTask(of: owner, to: "Changed in Outlook before the switch")
 
             let outcome = try await env.switcher(router).setProtocol(.graph, mailbox: address, actor: "test")
             #expect(outcome.switched && outcome.caughtUp)
