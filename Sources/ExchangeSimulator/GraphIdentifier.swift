@@ -35,13 +35,8 @@ enum GraphIdentifier {
         guard immutable else { return Identifier.itemId(mailbox: mailbox, number: number, urlSafe: true) }
         // The REST alphabet (`/` → `-`, `+` → `_`) is base64's URL-safe one: encoded in it, not encoded and replaced.
         var b = immutableTag
-        b.reserveCapacity(immutableTag.count + 8 + mailbox.utf8.count)
         withUnsafeBytes(of: number.bigEndian) { b.append(contentsOf: $0) }
-        if mailbox.utf8.contains(where: { (0x41...0x5A).contains($0) || $0 >= 0x80 }) {
-            b.append(contentsOf: mailbox.lowercased().utf8)
-        } else {
-            b.append(contentsOf: mailbox.utf8)  // a mailbox key: lower-cased already
-        }
+        b.append(contentsOf: mailbox.lowercased().utf8)
         return String(decoding: Base64.encode(b, urlSafe: true), as: UTF8.self)
     }
 
