@@ -19,6 +19,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Batches per operation and kind.") var batches = 10
     @Option(help: "Items per batch (an EWS GetItem's, a Graph listing page's).") var batchSize = 1000
     @Option(help: "Items per EWS CreateItem (snapsync's batch size).") var createSize = 100
+    @Option(help: "Rounds of every measurement (alternating which front-end goes first); medians are printed.")
+    var rounds = 1
     @Option(name: .customLong("kind"), help: "A kind of item to measure (repeatable).")
     var kinds: [Kind] = Kind.allCases
     @Option(name: .customLong("protocol"), help: "A front-end to measure (repeatable).")
@@ -133,6 +135,12 @@ struct Bench: AsyncParsableCommand {
         var server: Double?
     }
 
+    func validate() throws {
+        guard rounds >= 1, batches >= 1, batchSize >= 1, createSize >= 1 else {
+            throw ValidationError("--rounds, --batches, --batch-size and --create-size must be at least 1")
+        }
+    }
+
     func run() async throws {
         var config = SimulatorConfiguration()
         config.mailboxes = ["bench@example.com"]
@@ -143,27 +151,55 @@ struct Bench: AsyncParsableCommand {
         print(
             "exchange-sim bench: \(batches * batchSize) items per kind over loopback HTTP; EWS CreateItem of "
                 + "\(createSize), GetItem and Graph pages of \(batchSize), Graph POST in $batch of 20")
-        func line(_ name: String, _ m: Measure) {
-            let perItem = 1e6 / Double(max(m.items, 1))
+        // Each round measures every kind through both front-ends, EWS first in odd rounds and Graph first in even
+        // ones, so that the two meet the same machine; the figures printed are the medians of the rounds.
+        var measured: [(name: String, rounds: [Measure])] = []
+        func record(_ name: String, _ m: Measure) {
+            if let i = measured.firstIndex(where: { $0.name == name }) {
+                measured[i].rounds.append(m)
+            } else {
+                measured.append((name, [m]))
+            }
+        }
+        for round in 1...rounds {
+            for kind in Kind.allCases where kinds.contains(kind) {
+                let order: [Front] = round % 2 == 1 ? [.ews, .graph] : [.graph, .ews]
+                for front in order where protocols.contains(front) {
+                    switch front {
+                    case .ews:
+                        let (create, get) = try await ewsBench(sim, session: session, kind: kind)
+                        record("EWS CreateItem (\(createSize) a request, \(kind.rawValue)):", create)
+                        record("EWS GetItem (\(kind.rawValue)):", get)
+                    case .graph:
+                        let (post, list) = try await graph.bench(kind, count: batches * batchSize)
+                        record("Graph POST ($batch of 20, \(kind.rawValue)):", post)
+                        record("Graph GET (pages of 1,000, \(kind.rawValue)):", list)
+                    }
+                }
+            }
+        }
+        if rounds > 1 { print("medians of \(rounds) rounds, the simulator's range in brackets") }
+        for (name, ms) in measured {
+            func median(_ values: [Double]) -> Double {
+                let sorted = values.sorted()
+                return sorted.count % 2 == 1
+                    ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            }
+            let items = ms.map { Double(max($0.items, 1)) }
+            let rate = median(ms.map { Double($0.items) / $0.seconds })
+            let cpu = median(zip(ms, items).map { $0.cpu * 1e6 / $1 })
+            let servers = zip(ms, items).compactMap { m, n in m.server.map { $0 * 1e6 / n } }
+            var simulator = "simulator's share not measured"
+            if servers.count == ms.count {
+                simulator = String(format: "%5.1f us in the simulator", median(servers))
+                if servers.count > 1 {
+                    simulator += String(format: " [%.1f-%.1f]", servers.min()!, servers.max()!)
+                }
+            }
             print(
                 String(
-                    format: "%@ %6.0f items/s (%d items in %.2f s), %5.1f us CPU per item (process), %@",
-                    name.padding(toLength: 44, withPad: " ", startingAt: 0), Double(m.items) / m.seconds, m.items,
-                    m.seconds, m.cpu * perItem,
-                    m.server.map { String(format: "%5.1f us in the simulator", $0 * perItem) }
-                        ?? "simulator's share not measured"))
-        }
-        for kind in Kind.allCases where kinds.contains(kind) {
-            if protocols.contains(.ews) {
-                let (create, get) = try await ewsBench(sim, session: session, kind: kind)
-                line("EWS CreateItem (\(createSize) a request, \(kind.rawValue)):", create)
-                line("EWS GetItem (\(kind.rawValue)):", get)
-            }
-            if protocols.contains(.graph) {
-                let (post, list) = try await graph.bench(kind, count: batches * batchSize)
-                line("Graph POST ($batch of 20, \(kind.rawValue)):", post)
-                line("Graph GET (pages of 1,000, \(kind.rawValue)):", list)
-            }
+                    format: "%@ %6.0f items/s (%d items a round), %5.1f us CPU per item (process), %@",
+                    name.padding(toLength: 44, withPad: " ", startingAt: 0), rate, ms[0].items, cpu, simulator))
         }
         try await sim.shutdown()
     }
