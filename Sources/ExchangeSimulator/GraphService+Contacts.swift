@@ -52,15 +52,19 @@ extension GraphService {
 
     /// The store folder key of a contact folder id (the Contacts folder or one below it).
     func contactFolder(_ id: String, _ ctx: Context) throws(GraphError) -> String {
-        guard let folder = GraphIdentifier.parseFolder(GraphRequest.decoded(id)) else {
-            throw GraphError.invalidId()
+        guard let key = try folder(GraphRequest.decoded(id), under: "contacts", of: ctx.mailbox) else {
+            throw GraphError.folderNotFound()
         }
-        let (mb, key) = folder
-        let ok = store.withState { s in
-            mb == ctx.mailbox && (key == "contacts" || s.mailbox(mb)?.folders[key]?.parent == "contacts")
-        }
-        guard ok else { throw GraphError.folderNotFound() }
         return key
+    }
+
+    /// The store key of the folder a Graph folder id (percent-decoded already) names when it is `root` of
+    /// `mailbox` or a folder right below it; nil when it names another; Graph's 400 when it is no folder id.
+    func folder(_ id: String, under root: String, of mailbox: String) throws(GraphError) -> String? {
+        guard let (owner, key) = GraphIdentifier.parseFolder(id) else { throw GraphError.invalidId() }
+        guard owner == mailbox else { return nil }
+        let found = key == root || store.withState { s in s.mailbox(owner)?.folders[key]?.parent == root }
+        return found ? key : nil
     }
 
     func folderJSON(_ f: StoredFolder, _ ctx: Context) -> [(String, JSON)] {

@@ -27,7 +27,8 @@ extension GraphService {
             default: throw GraphError.methodNotAllowed()
             }
         }
-        let folder = try todoList(s[2], ctx)
+        let listId = GraphRequest.decoded(s[2])
+        let folder = try todoList(listId, mailbox: ctx.mailbox)
         if s.count == 3 {
             guard method == "GET" else { throw GraphError.methodNotAllowed() }
             let f = store.withState { $0.mailbox(ctx.mailbox)!.folders[folder]! }
@@ -39,7 +40,7 @@ extension GraphService {
         guard s[3] == "tasks" else { throw GraphError.resourceNotFound(s[3]) }
         // Links are written only by listings and delta.
         func listPath() -> String { "\(ctx.userPath)/todo/lists/\(s[2])/tasks" }
-        let contextPath = "\(ctx.userContext)/todo/lists('\(GraphRequest.decoded(s[2]))')/tasks"
+        let contextPath = "\(ctx.userContext)/todo/lists('\(listId)')/tasks"
         switch (s.count, method) {
         case (4, "GET"): return try listTasks(folder: folder, contextPath: contextPath, path: listPath(), &ctx)
         case (4, "POST"): return try createTask(folder: folder, contextPath: contextPath, &ctx)
@@ -93,15 +94,11 @@ extension GraphService {
     }
 
     /// The task folder a To Do list id names: the Tasks folder or one below it.
-    func todoList(_ id: String, _ ctx: Context) throws(GraphError) -> String {
-        guard let folder = GraphIdentifier.parseFolder(GraphRequest.decoded(id)) else {
-            throw GraphError.invalidId()
+    /// The folder key of the To Do list `id` (percent-decoded already) of `mailbox`, or Graph's 404.
+    func todoList(_ id: String, mailbox: String) throws(GraphError) -> String {
+        guard let key = try folder(id, under: "tasks", of: mailbox) else {
+            throw GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         }
-        let (mb, key) = folder
-        let ok = store.withState { s in
-            mb == ctx.mailbox && (key == "tasks" || s.mailbox(mb)?.folders[key]?.parent == "tasks")
-        }
-        guard ok else { throw GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.") }
         return key
     }
 
@@ -403,17 +400,20 @@ extension GraphService {
             createdSeq: 0, lastSeq: 0)
         _ = try Self.applyTask(body, to: &draft, zone: ctx.prefs.timeZone, tracking: false)
         guard draft.fields["Subject"] != nil else { throw GraphError.invalidRequest("A task needs a title.") }
-        let now = self.now()
+        let now = self.now(), mailbox = ctx.mailbox
         let item = store.withState { s in
             var fields: [String: XElement] = [:]
             swap(&fields, &draft.fields)  // the store's copy is then the only one (see createContact)
             return s.insertItem(
-                mailbox: ctx.mailbox, folder: folder, kind: .task, fields: fields, extended: draft.extended, now: now)
+                mailbox: mailbox, folder: folder, kind: .task, fields: fields, extended: draft.extended, now: now)
         }
-        var c = ctx
-        let expanded = ["linkedResources", "extensions"].filter { name in body.contains { $0.0 == name } }
-        if !expanded.isEmpty { c.query.expand = expanded.joined(separator: ",") }
-        return GraphResponse(status: 201, body: try taskJSON(item, c, withContext: contextPath + "/$entity"))
+        // The answer carries the linked resources and extensions the request wrote, as if expanded.
+        let linked = body.contains { $0.0 == "linkedResources" }, extended = body.contains { $0.0 == "extensions" }
+        if linked || extended {
+            ctx.query.expand =
+                linked && extended ? "linkedResources,extensions" : linked ? "linkedResources" : "extensions"
+        }
+        return GraphResponse(status: 201, body: try taskJSON(item, ctx, withContext: contextPath + "/$entity"))
     }
 
     func updateTask(

@@ -36,7 +36,14 @@ struct GraphRequest: Sendable {
     static func percentDecoded<S: StringProtocol>(_ text: S, plusAsSpace: Bool = false) -> String? {
         let utf8 = text.utf8
         let percent = UInt8(ascii: "%"), plus = UInt8(ascii: "+")
-        guard utf8.contains(where: { $0 == percent || (plusAsSpace && $0 == plus) }) else { return String(text) }
+        // Ids in paths run to a hundred bytes and more: looked through with memchr where the text is contiguous.
+        let plain =
+            utf8.withContiguousStorageIfAvailable { bytes in
+                guard let base = bytes.baseAddress else { return true }
+                return memchr(base, Int32(percent), bytes.count) == nil
+                    && (!plusAsSpace || memchr(base, Int32(plus), bytes.count) == nil)
+            } ?? !utf8.contains(where: { $0 == percent || (plusAsSpace && $0 == plus) })
+        guard !plain else { return String(text) }
         func hex(_ b: UInt8) -> UInt8? {
             switch b {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
