@@ -58,15 +58,6 @@ extension GraphService {
         return key
     }
 
-    /// The store key of the folder a Graph folder id (percent-decoded already) names when it is `root` of
-    /// `mailbox` or a folder right below it; nil when it names another; Graph's 400 when it is no folder id.
-    func folder(_ id: String, under root: String, of mailbox: String) throws(GraphError) -> String? {
-        guard let (owner, key) = GraphIdentifier.parseFolder(id) else { throw GraphError.invalidId() }
-        guard owner == mailbox else { return nil }
-        let found = key == root || store.withState { s in s.mailbox(owner)?.folders[key]?.parent == root }
-        return found ? key : nil
-    }
-
     func folderJSON(_ f: StoredFolder, _ ctx: Context) -> [(String, JSON)] {
         [
             ("id", .string(GraphIdentifier.folderId(mailbox: ctx.mailbox, key: f.key))),

@@ -93,8 +93,8 @@ extension GraphService {
         }
     }
 
-    /// The task folder a To Do list id names: the Tasks folder or one below it.
-    /// The folder key of the To Do list `id` (percent-decoded already) of `mailbox`, or Graph's 404.
+    /// The task folder a To Do list id (percent-decoded already) of `mailbox` names: the Tasks folder or one below
+    /// it; Graph's 404 for any other.
     func todoList(_ id: String, mailbox: String) throws(GraphError) -> String {
         guard let key = try folder(id, under: "tasks", of: mailbox) else {
             throw GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
