@@ -25,6 +25,9 @@ final class CurlTransfer: @unchecked Sendable {
     private let url: String
     private let secrets: [String]
     private let maxResponseBytes: Int
+    /// A body libcurl reads through `sendBody(into:)`, and how much of it it has read.
+    private var upload: [UInt8] = []
+    private var uploadOffset = 0
     private var body: [UInt8] = []
     private var headers = HTTPHeaders()
     private var bodyTooLarge = false
@@ -127,14 +130,19 @@ final class CurlTransfer: @unchecked Sendable {
         try configureTLS(configuration)
         try configureProxy(configuration.proxy)
         try configureAuthentication(configuration.authentication)
-        try configureMethodAndBody(request)
         // libcurl silently resends a request whose reused connection dies before an answer; the server may
-        // already have applied it. A non-idempotent request therefore gets a connection of its own, except
-        // under NTLM, which authenticates a connection (its handshake must stay on one): there the caller's
-        // own recovery (EWS looks created items up by stamped id and removes doubles) has to cover it.
+        // already have applied it. A non-idempotent request's body is therefore handed over by a read callback
+        // that cannot rewind: once any of it is on the wire, libcurl cannot send it again and fails with
+        // CURLE_SEND_FAIL_REWIND (connection lost) instead, so the request may reuse a kept-alive connection. A
+        // request without a body has nothing to withhold (its headers alone make it whole): it gets a connection
+        // of its own. Under NTLM, which authenticates a connection (its handshake resends the body on one),
+        // neither applies: there the caller's own recovery (EWS looks created items up by stamped id and removes
+        // doubles) has to cover it.
         var isNTLM = false
         if case .ntlm = configuration.authentication { isNTLM = true }
-        try set(CURLOPT_FRESH_CONNECT, request.isIdempotent || isNTLM ? 0 : 1)
+        let resendable = request.isIdempotent || isNTLM
+        try configureMethodAndBody(request, resendable: resendable)
+        try set(CURLOPT_FRESH_CONNECT, resendable || !request.body.isEmpty ? 0 : 1)
         try configureHeaders(request.headers)
         try configureCallbacks(maxResponseBytes: configuration.maxResponseBytes)
     }
@@ -174,7 +182,9 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    private func configureMethodAndBody(_ request: HTTPRequest) throws(HTTPError) {
+    /// The method and the body: a `resendable` body is copied into libcurl (which can then send it again: NTLM's
+    /// second leg, a retried reused connection); any other is read from `upload` and cannot be sent twice.
+    private func configureMethodAndBody(_ request: HTTPRequest, resendable: Bool) throws(HTTPError) {
         switch request.method {
         case .get, .head:
             guard request.body.isEmpty else {
@@ -184,9 +194,16 @@ final class CurlTransfer: @unchecked Sendable {
         case .delete where request.body.isEmpty:
             try set(CURLOPT_CUSTOMREQUEST, "DELETE")
         case .post, .put, .patch, .delete:
-            // libcurl copies the body, so it can resend it (NTLM's second leg, a retried reused connection).
             let size = snapsync_curl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
             try check(size, CURLOPT_POSTFIELDSIZE_LARGE)
+            if request.method != .post { try set(CURLOPT_CUSTOMREQUEST, request.method.rawValue) }
+            guard resendable || request.body.isEmpty else {
+                upload = request.body
+                try set(CURLOPT_POST, 1)
+                try check(snapsync_curl_setopt_read_function(easy, curlReadBody), CURLOPT_READFUNCTION)
+                try set(CURLOPT_READDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
+                return
+            }
             let copy = request.body.withUnsafeBytes { bytes in
                 // A non-nil pointer even for an empty body: nil would make libcurl read stdin.
                 let empty: CChar = 0
@@ -198,7 +215,6 @@ final class CurlTransfer: @unchecked Sendable {
                 }
             }
             try check(copy, CURLOPT_COPYPOSTFIELDS)
-            if request.method != .post { try set(CURLOPT_CUSTOMREQUEST, request.method.rawValue) }
         }
     }
 
@@ -249,6 +265,17 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     // MARK: - Callbacks (loop thread)
+
+    /// Hands libcurl the next bytes of a body it must not send twice; 0 at the end. There is no way back: libcurl
+    /// asks for a rewind only to send the body again, and the missing seek callback refuses it.
+    fileprivate func sendBody(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(buffer.count, upload.count - uploadOffset)
+        upload.withUnsafeBytes { bytes in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[uploadOffset..<uploadOffset + count]))
+        }
+        uploadOffset += count
+        return count
+    }
 
     /// Appends body bytes; refusing them (a short count) makes libcurl abort with CURLE_WRITE_ERROR.
     fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
@@ -310,6 +337,13 @@ private let curlWriteBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, In
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+}
+
+private let curlReadBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    buffer, size, count, context in
+    guard let buffer, let context else { return Int(CURL_READFUNC_ABORT) }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.sendBody(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
 }
 
 private let curlWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int =

@@ -90,8 +90,9 @@ extension HTTPError.Code {
             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR,
             CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT:
             self = .tls
+        // CURLE_SEND_FAIL_REWIND: a reused connection died under a body that must not be sent twice.
         case CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_HTTP2,
-            CURLE_HTTP2_STREAM:
+            CURLE_HTTP2_STREAM, CURLE_SEND_FAIL_REWIND:
             self = .connectionLost
         case CURLE_FILESIZE_EXCEEDED:
             self = .responseTooLarge

@@ -53,10 +53,11 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Overrides the client's `totalTimeout` for this request (a long poll, a very large page).
     public var timeout: Duration?
-    /// False when sending the request twice could apply it twice (a create). Such a request never goes
-    /// over a reused keep-alive connection, because libcurl silently resends a request whose reused
-    /// connection died before the answer, and the server may already have applied it. Defaults to true
-    /// for every method but POST.
+    /// False when sending the request twice could apply it twice (a create). libcurl silently resends a
+    /// request whose reused keep-alive connection died before the answer, and the server may already have
+    /// applied it; such a request is never sent twice: if its reused connection dies, it fails with
+    /// `connectionLost` (a body-less one gets a connection of its own). Defaults to true for every method
+    /// but POST.
     public var isIdempotent: Bool
 
     public init(

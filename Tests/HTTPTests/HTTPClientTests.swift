@@ -76,6 +76,51 @@ func withServerAndClient(
         #expect(completed.first?.metadata["http.method"] == "GET")
     }
 
+    @Test func createsReuseOneKeptAliveConnectionAndArriveWhole() async throws {
+        try await withServerAndClient(handler: { request in .init(text: "\(request.body.count)") }) { server, client in
+            let bodies = [Array(repeating: UInt8(ascii: "a"), count: 300_000), Array("{}".utf8), [0, 1, 2]]
+            for body in bodies {
+                let response = try await client.execute(
+                    HTTPRequest(method: .post, url: server.baseURL + "/create", body: body, isIdempotent: false))
+                #expect(String(decoding: response.body, as: UTF8.self) == "\(body.count)")
+            }
+            let patch = try await client.execute(
+                HTTPRequest(method: .patch, url: server.baseURL + "/item", body: [7], isIdempotent: false))
+            #expect(patch.status == 200)
+            #expect(server.requests.map(\.body) == bodies + [[7]])
+            #expect(server.requests.map(\.method) == ["POST", "POST", "POST", "PATCH"])
+            #expect(server.connectionCount == 1)
+            // Without a body, libcurl could resend it whole: it gets a connection of its own.
+            _ = try await client.execute(
+                HTTPRequest(method: .post, url: server.baseURL + "/action", isIdempotent: false))
+            #expect(server.connectionCount == 2)
+        }
+    }
+
+    /// The server applies a request that comes on a reused connection, then drops the connection without answering.
+    @Test(arguments: [false, true])
+    func aRequestWhoseReusedConnectionDiesIsSentAgainOnlyWhenIdempotent(isIdempotent: Bool) async throws {
+        let server = try await LoopbackHTTPServer(asyncHandler: { request in
+            request.uri == "/create" && request.connectionID == 0 ? nil : .init(text: "created")
+        })
+        let client = try HTTPClient(logger: CapturedLogs().logger())
+        defer { client.shutdown() }
+        _ = try await client.execute(HTTPRequest(url: server.baseURL + "/warm-up"))  // connection 0, kept alive
+        let create = HTTPRequest(
+            method: .post, url: server.baseURL + "/create", body: Array("{\"givenName\":\"Ann\"}".utf8),
+            isIdempotent: isIdempotent)
+        if isIdempotent {
+            // libcurl resends it on a new connection: safe only because sending it twice does no harm.
+            #expect(try await client.execute(create).status == 200)
+            #expect(server.requests.filter { $0.uri == "/create" }.map(\.connectionID) == [0, 1])
+        } else {
+            let error = await #expect(throws: HTTPError.self) { try await client.execute(create) }
+            #expect(error?.code == .connectionLost)
+            #expect(server.requests.filter { $0.uri == "/create" }.map(\.connectionID) == [0])
+        }
+        try await server.shutdown()
+    }
+
     @Test(arguments: [true, false])
     func cookiesSetByTheServerAreSentBackUnlessDisabled(keepsCookies: Bool) async throws {
         var configuration = HTTPClient.Configuration()
