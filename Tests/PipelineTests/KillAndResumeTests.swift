@@ -121,8 +121,9 @@ import Testing
         }
     }
 
-    @Test func outboundKilledAtSeveralPointsCreatesNoDuplicates() async throws {
-        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes) { env in
+    @Test(arguments: ExchangeProtocol.allCases)
+    func outboundKilledAtSeveralPointsCreatesNoDuplicates(_ sourceProtocol: ExchangeProtocol) async throws {
+        try await PipelineTestEnvironment.with(mailboxes: Self.mailboxes, sourceProtocol: sourceProtocol) { env in
             try await seedCRM(env, contacts: 40, appointmentsPerUser: 30, tasksPerUser: 30)
             env.simulator.control.setFaults(FaultConfiguration(latencyMilliseconds: 15))
             let command = ["snapshot", "outbound", "--workers", "2", "--batch-size", "5", "--page-size", "20"]
