@@ -56,8 +56,8 @@ public struct HTTPRequest: Sendable {
     /// False when sending the request twice could apply it twice (a create). libcurl silently resends a
     /// request whose reused keep-alive connection died before the answer, and the server may already have
     /// applied it; such a request is never sent twice: if its reused connection dies, it fails with
-    /// `connectionLost` (a body-less one gets a connection of its own). Defaults to true for every method
-    /// but POST.
+    /// `connectionLost` (a body-less one gets a connection of its own). NTLM, whose handshake resends the
+    /// body, is the exception the caller's recovery covers. Defaults to true for every method but POST.
     public var isIdempotent: Bool
 
     public init(
