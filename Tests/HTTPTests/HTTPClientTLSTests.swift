@@ -16,6 +16,13 @@ import Testing
         try await server.shutdown()
     }
 
+    /// A client that trusts the test CA.
+    private func trustingClient(_ authority: TestCertificateAuthority) throws -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.caFile = authority.caFile
+        return try HTTPClient(configuration: configuration, logger: CapturedLogs().logger())
+    }
+
     @Test func unknownCertificateAuthorityIsRefused() async throws {
         try await withTLSServer { server, _ in
             let client = try HTTPClient(logger: CapturedLogs().logger())
@@ -31,15 +38,28 @@ import Testing
 
     @Test func caFileMakesTheServerTrusted() async throws {
         try await withTLSServer { server, authority in
-            var configuration = HTTPClient.Configuration()
-            configuration.caFile = authority.caFile
-            let client = try HTTPClient(configuration: configuration, logger: CapturedLogs().logger())
+            let client = try trustingClient(authority)
             defer { client.shutdown() }
             for host in ["127.0.0.1", "localhost"] {
                 let url = "https://\(host):\(server.port)/"
                 let response = try await client.execute(HTTPRequest(url: url))
                 #expect(String(decoding: response.body, as: UTF8.self) == "secure")
             }
+        }
+    }
+
+    @Test func createsGoOverOneTLSConnection() async throws {
+        try await withTLSServer { server, authority in
+            let client = try trustingClient(authority)
+            defer { client.shutdown() }
+            let bodies = [Array(repeating: UInt8(ascii: "b"), count: 200_000), Array("{}".utf8)]
+            for body in bodies {
+                let response = try await client.execute(
+                    HTTPRequest(method: .post, url: server.baseURL + "/create", body: body, isIdempotent: false))
+                #expect(response.status == 200)
+            }
+            #expect(server.requests.map(\.body) == bodies)
+            #expect(server.connectionCount == 1)  // one handshake, not one per create
         }
     }
 
