@@ -408,11 +408,8 @@ extension GraphService {
                 mailbox: mailbox, folder: folder, kind: .task, fields: fields, extended: draft.extended, now: now)
         }
         // The answer carries the linked resources and extensions the request wrote, as if expanded.
-        let linked = body.contains { $0.0 == "linkedResources" }, extended = body.contains { $0.0 == "extensions" }
-        if linked || extended {
-            ctx.query.expand =
-                linked && extended ? "linkedResources,extensions" : linked ? "linkedResources" : "extensions"
-        }
+        let expanded = ["linkedResources", "extensions"].filter { name in body.contains { $0.0 == name } }
+        if !expanded.isEmpty { ctx.query.expand = expanded.joined(separator: ",") }
         return GraphResponse(status: 201, body: try taskJSON(item, ctx, withContext: contextPath + "/$entity"))
     }
 
