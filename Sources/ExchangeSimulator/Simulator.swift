@@ -51,6 +51,8 @@ public final class Simulator: Sendable {
     public func tokenEndpoint(tenant: String = "common") -> String {
         "\(graphAuthority)/\(tenant)/oauth2/v2.0/token"
     }
+    /// The most requests a Graph `$batch` may hold (Graph's limit; more are refused with 400).
+    public static var graphBatchLimit: Int { GraphService.batchLimit }
     /// `http(s)://host:port/EWS/Exchange.asmx`.
     public var endpoint: String {
         "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/EWS/Exchange.asmx"

@@ -19,6 +19,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Batches per operation and kind.") var batches = 10
     @Option(help: "Items per batch (an EWS GetItem's, a Graph listing page's).") var batchSize = 1000
     @Option(help: "Items per EWS CreateItem (snapsync's batch size).") var createSize = 100
+    @Option(help: "POSTs per Graph $batch (snapsync's batch size, and Graph's most).") var batchRequests = 20
     @Option(help: "Rounds of every measurement (alternating which front-end goes first); medians are printed.")
     var rounds = 1
     @Option(name: .customLong("kind"), help: "A kind of item to measure (repeatable).")
@@ -139,6 +140,9 @@ struct Bench: AsyncParsableCommand {
         guard rounds >= 1, batches >= 1, batchSize >= 1, createSize >= 1 else {
             throw ValidationError("--rounds, --batches, --batch-size and --create-size must be at least 1")
         }
+        guard (1...Simulator.graphBatchLimit).contains(batchRequests) else {
+            throw ValidationError("--batch-requests must be between 1 and \(Simulator.graphBatchLimit)")
+        }
     }
 
     func run() async throws {
@@ -150,7 +154,7 @@ struct Bench: AsyncParsableCommand {
         let graph = try await GraphClient(sim, session: session)
         print(
             "exchange-sim bench: \(batches * batchSize) items per kind over loopback HTTP; EWS CreateItem of "
-                + "\(createSize), GetItem and Graph pages of \(batchSize), Graph POST in $batch of 20")
+                + "\(createSize), GetItem and Graph pages of \(batchSize), Graph POST in $batch of \(batchRequests)")
         // Each round measures every kind through both front-ends, EWS first in odd rounds and Graph first in even
         // ones, so that the two meet the same machine; the figures printed are the medians of the rounds.
         var measured: [(name: String, rounds: [Measure])] = []
@@ -171,8 +175,9 @@ struct Bench: AsyncParsableCommand {
                         record("EWS CreateItem (\(createSize) a request, \(kind.rawValue)):", create)
                         record("EWS GetItem (\(kind.rawValue)):", get)
                     case .graph:
-                        let (post, list) = try await graph.bench(kind, count: batches * batchSize)
-                        record("Graph POST ($batch of 20, \(kind.rawValue)):", post)
+                        let (post, list) = try await graph.bench(
+                            kind, count: batches * batchSize, perBatch: batchRequests)
+                        record("Graph POST ($batch of \(batchRequests), \(kind.rawValue)):", post)
                         record("Graph GET (pages of 1,000, \(kind.rawValue)):", list)
                     }
                 }
@@ -322,14 +327,15 @@ struct Bench: AsyncParsableCommand {
             }
         }
 
-        /// Creates `count` items of `kind` in `$batch` requests of 20, then reads the collection in pages of 1,000.
-        func bench(_ kind: Kind, count: Int) async throws -> (Measure, Measure) {
+        /// Creates `count` items of `kind` in `$batch` requests of `perBatch`, then reads the collection in pages of
+        /// 1,000.
+        func bench(_ kind: Kind, count: Int, perBatch: Int) async throws -> (Measure, Measure) {
             let path = try await collection(kind)
             var post = Measure(), get = Measure()
             var cpu = CPUClock()
-            for start in stride(from: 0, to: count, by: 20) {
+            for start in stride(from: 0, to: count, by: perBatch) {
                 var requests: [String] = []
-                for n in start..<min(start + 20, count) {
+                for n in start..<min(start + perBatch, count) {
                     requests.append(
                         "{\"id\":\"\(n)\",\"method\":\"POST\",\"url\":\"\(path)\","
                             + "\"headers\":{\"Content-Type\":\"application/json\"},\"body\":\(Bench.graphItem(kind, n))}"
