@@ -159,14 +159,16 @@ struct JSONObjectWriter {
         return true
     }
 
-    mutating func string(_ name: String, _ value: String?) { if key(name) { w.string(value) } }
-    mutating func bool(_ name: String, _ value: Bool) { if key(name) { w.bool(value) } }
-    mutating func int(_ name: String, _ value: Int) { if key(name) { w.int(value) } }
+    // The values are taken as closures: a member `$select` leaves out is not computed (most of a listing page's are).
+    mutating func string(_ name: String, _ value: @autoclosure () -> String?) { if key(name) { w.string(value()) } }
+    mutating func bool(_ name: String, _ value: @autoclosure () -> Bool) { if key(name) { w.bool(value()) } }
+    mutating func int(_ name: String, _ value: @autoclosure () -> Int) { if key(name) { w.int(value()) } }
     mutating func value(_ name: String, _ value: @autoclosure () -> JSON) { if key(name) { w.value(value()) } }
 
     /// An array of strings.
-    mutating func strings(_ name: String, _ values: some Sequence<String>) {
+    mutating func strings<S: Sequence<String>>(_ name: String, _ values: @autoclosure () -> S) {
         guard key(name) else { return }
+        let values = values()
         w.bytes.append(UInt8(ascii: "["))
         for (i, s) in values.enumerated() {
             if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
