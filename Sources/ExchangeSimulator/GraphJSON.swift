@@ -140,17 +140,28 @@ struct JSONWriter {
 struct JSONObjectWriter {
     var w: JSONWriter
     private let wanted: Set<String>?
+    /// A bit per length and first byte of the `wanted` names: a name whose bit is clear is not wanted, found without
+    /// hashing it (most of an entity's members, when `$select` names a few).
+    private let wantedBits: UInt64
     private var empty = true
 
     init(capacity: Int = 2048, select wanted: Set<String>?) {
         w = JSONWriter(capacity: capacity)
         self.wanted = wanted
+        wantedBits = wanted?.reduce(0) { $0 | Self.bit($1) } ?? 0
+    }
+
+    private static func bit(_ name: String) -> UInt64 {
+        let utf8 = name.utf8
+        return 1 << ((UInt64(utf8.count) &* 7 &+ UInt64(utf8.first ?? 0)) & 63)
     }
 
     /// Starts member `name` and returns true, or returns false when `$select` leaves it out (unless `always`: an
     /// expansion, which `$select` does not filter).
     mutating func key(_ name: String, always: Bool = false) -> Bool {
-        if !always, let wanted, name != "id", !wanted.contains(name), name.utf8.first != UInt8(ascii: "@") {
+        if !always, let wanted, name != "id", name.utf8.first != UInt8(ascii: "@"),
+            wantedBits & Self.bit(name) == 0 || !wanted.contains(name)
+        {
             return false
         }
         w.bytes.append(empty ? UInt8(ascii: "{") : UInt8(ascii: ","))
