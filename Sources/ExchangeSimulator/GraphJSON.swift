@@ -139,29 +139,18 @@ struct JSONWriter {
 /// were only serialised.
 struct JSONObjectWriter {
     var w: JSONWriter
-    private let wanted: Set<String>?
-    /// A bit per length and first byte of the `wanted` names: a name whose bit is clear is not wanted, found without
-    /// hashing it (most of an entity's members, when `$select` names a few).
-    private let wantedBits: UInt64
+    private let wanted: SelectedNames?
     private var empty = true
 
-    init(capacity: Int = 2048, select wanted: Set<String>?) {
+    init(capacity: Int = 2048, select wanted: SelectedNames?) {
         w = JSONWriter(capacity: capacity)
         self.wanted = wanted
-        wantedBits = wanted?.reduce(0) { $0 | Self.bit($1) } ?? 0
-    }
-
-    private static func bit(_ name: String) -> UInt64 {
-        let utf8 = name.utf8
-        return 1 << ((UInt64(utf8.count) &* 7 &+ UInt64(utf8.first ?? 0)) & 63)
     }
 
     /// Starts member `name` and returns true, or returns false when `$select` leaves it out (unless `always`: an
     /// expansion, which `$select` does not filter).
     mutating func key(_ name: String, always: Bool = false) -> Bool {
-        if !always, let wanted, name != "id", name.utf8.first != UInt8(ascii: "@"),
-            wantedBits & Self.bit(name) == 0 || !wanted.contains(name)
-        {
+        if !always, let wanted, name != "id", name.utf8.first != UInt8(ascii: "@"), !wanted.contains(name) {
             return false
         }
         w.bytes.append(empty ? UInt8(ascii: "{") : UInt8(ascii: ","))
@@ -193,6 +182,25 @@ struct JSONObjectWriter {
         if empty { w.bytes.append(UInt8(ascii: "{")) }
         w.bytes.append(UInt8(ascii: "}"))
         return .raw(w.bytes)
+    }
+}
+
+/// The member names a `$select` keeps, parsed once per request. A bit per length and first byte of the names rules out
+/// most other names without hashing them (an entity has dozens of members; a `$select` names a few).
+struct SelectedNames: Sendable {
+    let names: Set<String>
+    private let bits: UInt64
+
+    init(_ names: Set<String>) {
+        self.names = names
+        bits = names.reduce(0) { $0 | Self.bit($1) }
+    }
+
+    func contains(_ name: String) -> Bool { bits & Self.bit(name) != 0 && names.contains(name) }
+
+    private static func bit(_ name: String) -> UInt64 {
+        let utf8 = name.utf8
+        return 1 << ((UInt64(utf8.count) &* 7 &+ UInt64(utf8.first ?? 0)) & 63)
     }
 }
 

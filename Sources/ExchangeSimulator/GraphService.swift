@@ -185,9 +185,9 @@ struct GraphPreferences: Sendable {
 
 /// The OData system query options of a request, checked against what the target supports.
 struct GraphQuery: Sendable {
-    var select: [String]? { didSet { selected = select.map(Set.init) } }
-    /// `$select`'s names as a set (nil without `$select`).
-    private(set) var selected: Set<String>?
+    var select: [String]? { didSet { selected = select.map { SelectedNames(Set($0)) } } }
+    /// `$select`'s names, ready for the entity writers (nil without `$select`).
+    private(set) var selected: SelectedNames?
     var top: Int?
     var skip: Int?
     var filter: String?
@@ -205,7 +205,7 @@ struct GraphQuery: Sendable {
 
     static let selectMemo = TextMemo { v in
         let names = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return (names, Set(names))
+        return (names, SelectedNames(Set(names)))
     }
 
     init(_ options: [(String, String)]) throws(GraphError) {
